@@ -1,0 +1,105 @@
+"""Configuration classes, read from the environment.
+
+With no environment at all the defaults give a working single-machine setup ("embedded mode"): SQLite for
+the data and SQLite for the Celery broker and results, all under instance/. Set DATABASE_URL and REDIS_URL
+to use PostgreSQL and Redis instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Used (with a logged warning) only when SECRET_KEY is unset; see webapp.create_app.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+def normalize_database_url(url: str) -> str:
+    """Make SQLAlchemy use psycopg 3 for PostgreSQL URLs given in the usual short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def _database_uri() -> str:
+    url = os.environ.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
+    return normalize_database_url(url) if url else f"sqlite:///{INSTANCE_DIR / 'disclosure.db'}"
+
+
+def _celery_settings(redis_url: str | None) -> dict:
+    if redis_url:
+        broker, backend = redis_url, redis_url
+    else:
+        # Embedded mode: no Redis needed; broker and results live in SQLite files beside the data.
+        broker = f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
+        backend = f"db+sqlite:///{INSTANCE_DIR / 'celery-results.db'}"
+    return {
+        "broker_url": os.environ.get("CELERY_BROKER_URL", broker),
+        "result_backend": os.environ.get("CELERY_RESULT_BACKEND", backend),
+        # JSON only: never pickle.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "Asia/Shanghai",
+        "enable_utc": True,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+    }
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+
+    SQLALCHEMY_DATABASE_URI = _database_uri()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    REDIS_URL = os.environ.get("REDIS_URL")
+    # Passed whole to Celery (workers/celery_app.py: celery_app.config_from_object(app.config["CELERY"])).
+    CELERY = _celery_settings(REDIS_URL)
+    # Flask-Limiter storage: Redis when there is one, else process memory.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@disclosure.invalid")
+
+    TIMEZONE = "Asia/Shanghai"
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+
+    WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    # tests/conftest.py picks the database (TEST_DATABASE_URL); never the developer's file by accident.
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    RATELIMIT_ENABLED = False
+    # Form tests post without tokens; tests/test_smoke.py checks CSRF is on outside tests.
+    WTF_CSRF_ENABLED = False
+    # No broker needed by default; worker tests configure a real one themselves.
+    CELERY = {**Config.CELERY, "broker_url": "memory://", "result_backend": "cache+memory://"}

@@ -1,0 +1,141 @@
+"""Application factory: create_app() builds a configured Flask app; nothing happens at import time."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import event, text
+
+from config import BASE_DIR, DEV_SECRET_KEY, Config, normalize_database_url
+from webapp.extensions import csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+# Blueprints as "dotted.module:attribute". A module that does not exist yet is skipped, so areas can be
+# added one at a time; a module that exists but fails to import is an error.
+BLUEPRINTS: list[str] = [
+    "webapp.auth.routes:bp",
+    "webapp.cases.routes:bp",
+    "webapp.intake.routes:bp",
+    "webapp.reports.routes:bp",
+    "webapp.admin.routes:bp",
+    "webapp.api.routes:bp",
+]
+
+# Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.
+CLI_GROUPS: list[str] = [
+    "webapp.cli:cases_cli",
+    "webapp.cli:report_cli",
+    "webapp.cli:seed_demo",
+]
+
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'"
+    ),
+}
+
+
+def _import_optional(module_name: str):
+    """Import a module, or return None when it (or a package above it) does not exist yet."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
+            return None
+        raise
+
+
+def _load_optional(spec: str):
+    module_name, _, attribute = spec.partition(":")
+    module = _import_optional(module_name)
+    if module is None:
+        return None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ImportError(f"{spec}: module {module_name} has no attribute {attribute!r}") from None
+
+
+def create_app(config_object: Any = None, **overrides: Any) -> Flask:
+    """Build the app from a config class (or its import path; default config.Config) plus overrides."""
+    app = Flask(
+        __name__,
+        instance_path=str(BASE_DIR / "instance"),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config_object or Config)
+    app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        log.warning("SECRET_KEY is not set: using an insecure development key")
+        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+    _ensure_local_dirs(app)
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_on_connect)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    # Registers every model on db.metadata (for migrations and create_all) once models exist.
+    _import_optional("webapp.models")
+
+    for spec in BLUEPRINTS:
+        blueprint = _load_optional(spec)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+    for spec in CLI_GROUPS:
+        command = _load_optional(spec)
+        if command is not None:
+            app.cli.add_command(command)
+
+    @app.after_request
+    def set_security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+            db_ok = True
+        except Exception:  # any failure means "database not reachable" for the probe
+            log.exception("health check: database unreachable")
+            db.session.rollback()
+            db_ok = False
+        return jsonify(ok=True, db=db_ok)
+
+    return app
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    """Make SQLite behave like PostgreSQL where it matters: enforce foreign keys; let a reader and the
+    embedded worker's writer run at once (WAL)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _ensure_local_dirs(app: Flask) -> None:
+    """Create instance/ folders that a SQLite database file and uploads need."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upload_folder = app.config.get("UPLOAD_FOLDER")
+    if upload_folder:
+        Path(upload_folder).mkdir(parents=True, exist_ok=True)

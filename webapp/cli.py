@@ -1,0 +1,141 @@
+"""The command-line contract of interchange.md: `flask cases import/export`, `flask report build`,
+plus `flask seed-demo`. Every command exits non-zero with a one-line reason on bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.timeutil import today_shanghai
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"error: {message}", err=True)
+    return click.exceptions.Exit(1)
+
+
+def _date_option(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+@click.group("cases", help="Import and export case histories (interchange format).")
+def cases_cli() -> None:
+    pass
+
+
+@cases_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def cases_import(file: str) -> None:
+    """Record every case of FILE, all or nothing."""
+    from webapp.services.errors import ServiceError
+    from webapp.services.interchange import import_document
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError as e:
+        raise _fail(f"cannot read {file}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise _fail(f"{file} is not UTF-8 text") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _fail(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
+    try:
+        stats = import_document(doc, today_shanghai())
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(f"nothing imported: {e.message}") from None
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"imported: {stats['cases_new']} new cases, {stats['events_added']} events added, "
+               f"{stats['cases_unchanged']} unchanged, {stats['appeals']} appeals", err=True)
+
+
+@cases_cli.command("export")
+@click.option("--agency", "code", required=True, help="agency code")
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today, Asia/Shanghai)")
+@click.option("--mask", is_flag=True, help="mask ID numbers, phones and addresses (for publication)")
+@with_appcontext
+def cases_export(code: str, as_of: str | None, mask: bool) -> None:
+    from webapp.models import Agency
+    from webapp.services.interchange import export_document
+
+    day = _date_option(as_of, "--as-of") or today_shanghai()
+    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise _fail(f"no agency with code {code!r}")
+    doc = export_document(agency, day, mask=mask)
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+@click.group("report", help="Annual reports (report.md).")
+def report_cli() -> None:
+    pass
+
+
+FORMATS = ("json", "html", "docx", "xlsx", "pdf")
+
+
+@report_cli.command("build")
+@click.option("--agency", "codes", multiple=True, required=True, help="agency code; repeat, or ALL")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False))
+@with_appcontext
+def report_build(codes: tuple[str, ...], year: int, fmt: str, out: str | None) -> None:
+    from webapp.models import Agency
+    from webapp.services.report_docs import render_report
+
+    if not 2000 <= year <= 2100:
+        raise _fail(f"--year {year} is out of range")
+    if any(c.upper() == "ALL" for c in codes):
+        agencies = list(db.session.scalars(select(Agency).order_by(Agency.code)))
+        if not agencies:
+            raise _fail("there are no agencies")
+    else:
+        agencies = []
+        for c in codes:
+            a = db.session.scalar(select(Agency).where(Agency.code == c))
+            if a is None:
+                raise _fail(f"no agency with code {c!r}")
+            if a not in agencies:
+                agencies.append(a)
+    data = render_report(agencies, year, fmt)
+    if out:
+        Path(out).write_bytes(data)
+        click.echo(f"wrote {out}", err=True)
+    elif fmt in ("json", "html"):
+        sys.stdout.write(data.decode("utf-8"))
+        if not data.endswith(b"\n"):
+            sys.stdout.write("\n")
+    else:
+        raise _fail(f"--format {fmt} needs --out PATH")
+
+
+@click.command("seed-demo")
+@click.option("--cases", "n_cases", default=120, help="how many demo cases")
+@with_appcontext
+def seed_demo(n_cases: int) -> None:
+    """A demo agency with users of every role and a year of realistic cases; prints the logins."""
+    from webapp.services.demo import seed
+
+    logins = seed(n_cases=n_cases, today=today_shanghai())
+    db.session.commit()
+    click.echo("演示账号（用户名 / 密码 / 角色）:")
+    for username, password, role in logins:
+        click.echo(f"  {username} / {password} / {role}")

@@ -1,0 +1,15 @@
+"""Column helpers shared by the models."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON
+from sqlalchemy.dialects.postgresql import JSONB
+
+# JSONB on PostgreSQL, JSON elsewhere.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)

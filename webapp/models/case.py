@@ -1,0 +1,183 @@
+"""A case (申请) and its append-only history.
+
+The events are the truth. The columns below the comment "derived" are the domain's reading of
+those events, written by services/cases.py in the same transaction as every event (and again when
+the calendar changes), so that dashboards, sweeps and reports can query them with indexes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+from ._types import JsonType, utcnow
+
+
+class Applicant(db.Model):
+    __tablename__ = "applicant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))          # natural_person | commercial | ...
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)   # 居民身份证号码
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)        # 统一社会信用代码
+    id_document: Mapped[str] = mapped_column(String(200), default="")       # other proof, free text
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def identity(self) -> str | None:
+        return self.id_number or self.uscc
+
+
+class Case(db.Model):
+    __tablename__ = "case"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "ref"),
+        Index("ix_case_agency_status_due", "agency_id", "status", "due_on"),
+        Index("ix_case_agency_received", "agency_id", "received_on"),
+        Index("ix_case_agency_closed", "agency_id", "closed_on"),
+        Index("ix_case_open_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    ref: Mapped[str] = mapped_column(String(60))           # the agency's own reference (interchange key)
+    number: Mapped[str] = mapped_column(String(80), unique=True)   # tracking number LZ-SWJ-2023-0007
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
+    applicant_kind: Mapped[str] = mapped_column(String(20))   # as classed on receipt (report columns)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    arrived_on: Mapped[date | None] = mapped_column(Date)      # physical arrival (rules.md §2)
+    form_wanted: Mapped[str] = mapped_column(String(40), default="")    # paper | email | disk | reading
+    route_wanted: Mapped[str] = mapped_column(String(40), default="")   # post | pickup | email
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    query_code_hash: Mapped[str | None] = mapped_column(String(200))   # applicant's status look-up
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # -- derived from the events by the domain (services/cases.py keeps them true)
+    status: Mapped[str | None] = mapped_column(String(30))
+    received_on: Mapped[date | None] = mapped_column(Date)
+    clock_start: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)          # while the clock runs
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_since: Mapped[date | None] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    correction_notice_due_on: Mapped[date | None] = mapped_column(Date)   # while a notice may be sent
+    correction_reply_by: Mapped[date | None] = mapped_column(Date)        # while awaited
+    consultation_due_on: Mapped[date | None] = mapped_column(Date)        # latest reply due
+    fee_due_on: Mapped[date | None] = mapped_column(Date)
+    fee_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    fee_paid_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    late: Mapped[bool | None] = mapped_column(Boolean)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)   # working days paused, closed cases
+    days_to_answer: Mapped[int | None] = mapped_column(Integer)    # working days used, paused left out
+    calendar_version: Mapped[str] = mapped_column(String(40), default="")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    agency = relationship("Agency")
+    applicant = relationship("Applicant")
+    assigned_to = relationship("User")
+    items: Mapped[list["CaseItem"]] = relationship(back_populates="case", order_by="CaseItem.position",
+                                                   cascade="all, delete-orphan")
+    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.seq")
+    appeals: Mapped[list["Appeal"]] = relationship(back_populates="case", order_by="Appeal.filed_on")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="case")
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number}>"
+
+
+class CaseItem(db.Model):
+    """One requested item (名称、文号或特征性描述), with its own outcome once answered."""
+
+    __tablename__ = "case_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(60))
+
+    case = relationship("Case", back_populates="items")
+
+
+class CaseEvent(db.Model):
+    """The append-only case history: who, when, what, and the state and deadline before and after.
+
+    ``type`` is a workflow event type (domain/workflow.py) or one of the record-keeping kinds
+    (``deadline_moved``, ``assigned``, ``appeal_recorded``, ``notice_sent``, ``routed``, ``note``)
+    that do not move the clock. ``hash`` chains each event to the previous one of its case.
+    """
+
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    on: Mapped[date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_name: Mapped[str] = mapped_column(String(100), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_before: Mapped[str | None] = mapped_column(String(30))
+    status_after: Mapped[str | None] = mapped_column(String(30))
+    due_before: Mapped[date | None] = mapped_column(Date)
+    due_after: Mapped[date | None] = mapped_column(Date)
+    corrects_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+    case = relationship("Case", back_populates="events")
+    actor = relationship("User")
+
+
+class Appeal(db.Model):
+    """行政复议 / 行政诉讼 over the agency's disclosure work on a case (rules.md §7)."""
+
+    __tablename__ = "appeal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))       # review | litigation_direct | litigation_after_review
+    filed_on: Mapped[date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(20), default="pending")   # upheld | corrected | other | pending
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case = relationship("Case", back_populates="appeals")
+
+
+class Attachment(db.Model):
+    """A scan or letter, stored outside the web root (UPLOAD_FOLDER) under its content hash."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="scan")   # scan | letter
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(400))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case = relationship("Case", back_populates="attachments")

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+
+from ._types import JsonType, utcnow
+
+
+class ProactiveYear(db.Model):
+    """The proactive-disclosure ledger of one agency and year (table 二)."""
+
+    __tablename__ = "proactive_year"
+    __table_args__ = (UniqueConstraint("agency_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    rules_issued: Mapped[int] = mapped_column(Integer, default=0)
+    rules_repealed: Mapped[int] = mapped_column(Integer, default=0)
+    rules_in_force: Mapped[int] = mapped_column(Integer, default=0)
+    normative_issued: Mapped[int] = mapped_column(Integer, default=0)
+    normative_repealed: Mapped[int] = mapped_column(Integer, default=0)
+    normative_in_force: Mapped[int] = mapped_column(Integer, default=0)
+    licensing_decisions: Mapped[int] = mapped_column(Integer, default=0)
+    penalty_decisions: Mapped[int] = mapped_column(Integer, default=0)
+    coercion_decisions: Mapped[int] = mapped_column(Integer, default=0)
+    fees_10k_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal("0"))
+    # publications by category for 一（一）, e.g. {"业务工作": 11, "规划计划": 1}
+    categories: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def to_proactive(self) -> dict[str, Any]:
+        from webapp.services.money import decimal_str
+
+        return {
+            "rules": {"issued": self.rules_issued, "repealed": self.rules_repealed,
+                      "in_force": self.rules_in_force},
+            "normative_documents": {"issued": self.normative_issued, "repealed": self.normative_repealed,
+                                    "in_force": self.normative_in_force},
+            "licensing_decisions": self.licensing_decisions,
+            "penalty_decisions": self.penalty_decisions,
+            "coercion_decisions": self.coercion_decisions,
+            "fees_10k_yuan": decimal_str(self.fees_10k_yuan),
+        }
+
+
+class ProactiveDocument(db.Model):
+    """A rule (规章) or normative document (行政规范性文件) in the ledger, with its dates."""
+
+    __tablename__ = "proactive_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))      # rule | normative
+    title: Mapped[str] = mapped_column(String(300))
+    doc_number: Mapped[str] = mapped_column(String(100), default="")   # 文号
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    repealed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ReportVersion(db.Model):
+    """A frozen version of an agency's annual report tables (year close-out, report.md)."""
+
+    __tablename__ = "report_version"
+    __table_args__ = (UniqueConstraint("agency_id", "year", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType)       # the report JSON
+    cells: Mapped[dict[str, Any]] = mapped_column(JsonType)      # "row/col" -> [case ids]
+    carried_out_case_ids: Mapped[list] = mapped_column(JsonType, default=list)
+    diff: Mapped[list] = mapped_column(JsonType, default=list)   # cells changed since last version
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    finalized_at: Mapped[datetime | None]
+    finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class Narrative(db.Model):
+    """The narrative sections of a year's report, versioned: each save is a new row."""
+
+    __tablename__ = "narrative"
+    __table_args__ = (UniqueConstraint("agency_id", "year", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    sections: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    edited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")

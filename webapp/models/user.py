@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+from ._types import utcnow
+
+
+class Role(StrEnum):
+    CLERK = "clerk"          # 经办人
+    APPROVER = "approver"    # 负责人 (信息公开工作机构负责人): approves extensions, marks reports final
+    ADMIN = "admin"          # 管理员
+    AUDITOR = "auditor"      # 审计（只读）
+
+    @property
+    def label_zh(self) -> str:
+        return {"clerk": "经办人", "approver": "负责人", "admin": "管理员", "auditor": "审计（只读）"}[self]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None: a government-level account that sees every agency (rules: admin of the government)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20), default=Role.CLERK.value)
+    password_hash: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency = relationship("Agency")
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        from webapp.services.passwords import hash_password
+
+        self.password_hash = hash_password(password)
+        self.password_changed_at = utcnow()
+
+    def check_password(self, password: str) -> bool:
+        from webapp.services.passwords import verify_password
+
+        return verify_password(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

@@ -1,0 +1,146 @@
+"""Applicants (rules.md §3): kinds, identity numbers checked with their check digits."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import or_, select
+from stdnum.cn import ric, uscc
+
+from webapp.extensions import db
+from webapp.models import Agency, Applicant
+
+from .errors import ServiceError
+
+APPLICANT_KINDS = {
+    "natural_person": "自然人",
+    "commercial": "商业企业",
+    "research": "科研机构",
+    "public_interest": "社会公益组织",
+    "legal_service": "法律服务机构",
+    "other_org": "其他",
+}
+TEXT_LIMITS = {"name": 200, "phone": 60, "email": 200, "address": 300, "id_document": 200}
+
+
+def check_id_number(value: str) -> str:
+    """A 居民身份证号码 with a valid check digit, normalised (upper-case X)."""
+    try:
+        return ric.validate(value.strip())
+    except Exception:
+        raise ServiceError(f"invalid ID number {mask_id(value)!r} (check digit or format)",
+                           "居民身份证号码无效（格式或校验位错误）", rule="applicant.id_number") from None
+
+
+def check_uscc(value: str) -> str:
+    try:
+        return uscc.validate(value.strip())
+    except Exception:
+        raise ServiceError(f"invalid USCC {value!r} (check digit or format)",
+                           "统一社会信用代码无效（格式或校验位错误）", rule="applicant.uscc") from None
+
+
+def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate applicant data from a form, an import or the API; raise ServiceError."""
+    if not isinstance(data, Mapping):
+        raise ServiceError("applicant must be an object", "申请人信息格式错误", rule="applicant.invalid")
+    kind = data.get("kind")
+    if kind not in APPLICANT_KINDS:
+        raise ServiceError(f"applicant kind must be one of {', '.join(APPLICANT_KINDS)}",
+                           "申请人类型无效", rule="applicant.kind")
+    out: dict[str, Any] = {"kind": kind}
+    for key, limit in TEXT_LIMITS.items():
+        v = data.get(key)
+        if v is None:
+            v = ""
+        if not isinstance(v, str):
+            raise ServiceError(f"applicant {key} must be text", f"申请人{key}须为文本", rule="applicant.invalid")
+        v = v.strip()
+        if len(v) > limit:
+            raise ServiceError(f"applicant {key} is longer than {limit} characters",
+                               f"申请人信息过长（{key}，上限{limit}字）", rule="applicant.invalid")
+        out[key] = v
+    if not out["name"]:
+        raise ServiceError("applicant name is required", "请填写申请人姓名或名称", rule="applicant.name")
+    id_number = data.get("id_number")
+    code = data.get("uscc")
+    if kind == "natural_person":
+        if code:
+            raise ServiceError("a natural person has no USCC", "自然人不应填写统一社会信用代码", rule="applicant.uscc")
+        out["id_number"] = check_id_number(id_number) if id_number else None
+        out["uscc"] = None
+    else:
+        if id_number:
+            raise ServiceError("an organisation has no ID number", "法人或其他组织不应填写身份证号码",
+                               rule="applicant.id_number")
+        out["uscc"] = check_uscc(code) if code else None
+        out["id_number"] = None
+    for key in ("id_number", "uscc"):
+        if out[key] is not None and not isinstance(out[key], str):
+            raise ServiceError(f"applicant {key} must be text", "证件号码须为文本", rule="applicant.invalid")
+    return out
+
+
+def find_or_create_applicant(agency: Agency, data: Mapping[str, Any]) -> Applicant:
+    """The same person (same ID number or USCC, else same name and phone) is one applicant, so
+    repeat applicants and the monthly fee count are recognised."""
+    clean = clean_applicant(data)
+    q = select(Applicant).where(Applicant.agency_id == agency.id, Applicant.kind == clean["kind"])
+    if clean["id_number"]:
+        q = q.where(Applicant.id_number == clean["id_number"])
+    elif clean["uscc"]:
+        q = q.where(Applicant.uscc == clean["uscc"])
+    else:
+        q = q.where(Applicant.name == clean["name"], Applicant.phone == clean["phone"],
+                    Applicant.id_number.is_(None), Applicant.uscc.is_(None))
+    found = db.session.scalars(q.limit(1)).first()
+    if found is not None:
+        # keep the newest contact details
+        for key in ("phone", "email", "address", "id_document"):
+            if clean[key]:
+                setattr(found, key, clean[key])
+        if found.name != clean["name"] and clean["name"]:
+            found.name = clean["name"]
+        return found
+    applicant = Applicant(agency_id=agency.id, **clean)
+    db.session.add(applicant)
+    db.session.flush()
+    return applicant
+
+
+def search_applicants(agency_ids: list[int], text: str, limit: int = 20) -> list[Applicant]:
+    text = text.strip()
+    if not text:
+        return []
+    like = f"%{text}%"
+    q = select(Applicant).where(Applicant.agency_id.in_(agency_ids)).where(
+        or_(Applicant.name.like(like), Applicant.id_number == text.upper(), Applicant.uscc == text.upper(),
+            Applicant.phone == text)).order_by(Applicant.name).limit(limit)
+    return list(db.session.scalars(q))
+
+
+# --- masking personal data (rules.md §3) ---------------------------------------------------------
+
+def mask_id(value: str | None) -> str:
+    if not value:
+        return ""
+    v = str(value)
+    if len(v) <= 8:
+        return "*" * len(v)
+    return v[:4] + "*" * (len(v) - 8) + v[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    if not value:
+        return ""
+    v = str(value)
+    if len(v) <= 4:
+        return "*" * len(v)
+    return v[:3] + "*" * (len(v) - 7 if len(v) > 7 else len(v) - 4) + v[-4:]
+
+
+def mask_address(value: str | None) -> str:
+    if not value:
+        return ""
+    v = str(value)
+    return v[:6] + ("*" * 6 if len(v) > 6 else "")

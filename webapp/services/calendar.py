@@ -1,0 +1,37 @@
+"""The one working-day calendar of the service: the library's years plus the notices an
+administrator entered (CalendarYear rows). Cached per process, keyed by the rows' fingerprint."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from webapp.domain.calendar import WorkCalendar, YearNotice
+from webapp.extensions import db
+from webapp.models import CalendarYear
+
+_lock = threading.Lock()
+_cache: dict[Any, WorkCalendar] = {}
+
+
+def _row_notice(row: CalendarYear) -> YearNotice:
+    days_off = {date.fromisoformat(d): (name or "节假日") for d, name in row.days_off}
+    makeup = frozenset(date.fromisoformat(d) for d in row.makeup_days)
+    return YearNotice(year=row.year, days_off=days_off, makeup_days=makeup, title=row.title,
+                      issued_on=row.issued_on, source="admin")
+
+
+def current_calendar() -> WorkCalendar:
+    key = db.session.execute(select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()
+    key = tuple(key)
+    cal = _cache.get(key)
+    if cal is None:
+        rows = db.session.scalars(select(CalendarYear)).all()
+        cal = WorkCalendar.default(extra=[_row_notice(r) for r in rows])
+        with _lock:
+            _cache.clear()
+            _cache[key] = cal
+    return cal

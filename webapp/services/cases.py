@@ -1,0 +1,317 @@
+"""Every change of a case goes through here (STYLE.md: a state changes in one place).
+
+``record_event`` asks the domain's transition table, writes the event with the state and deadline
+before and after, refreshes the case's derived columns, and flushes; a refusal raises ServiceError
+carrying the domain's message and changes nothing. Committing is the caller's business (a
+request, a CLI command, a task), so several calls can form one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.domain.calendar import WorkCalendar
+from webapp.domain.clock import CaseClock, Status
+from webapp.domain.outcomes import Outcome, OutcomeError, application_outcome
+from webapp.domain.workflow import Channel, Event, EventType, Refusal, apply, replay
+from webapp.extensions import db
+from webapp.models import Agency, Applicant, Case, CaseEvent, CaseItem, User
+from webapp.timeutil import today_shanghai
+
+from .applicants import find_or_create_applicant
+from .calendar import current_calendar
+from .errors import ConflictError, NotFound, ServiceError
+
+WORKFLOW_TYPES = frozenset(t.value for t in EventType)
+ITEM_TEXT_LIMIT = 2000
+MAX_ITEMS = 200
+
+
+def refusal_error(r: Refusal, case: Case | None = None) -> ServiceError:
+    where = f"case {case.ref}: " if case is not None else ""
+    return ServiceError(where + r.message, r.message_zh + (f"（依据：{r.article}）" if r.article else ""),
+                        rule=r.rule, article=r.article, event_index=r.event_index)
+
+
+# --- reading a case's clock ------------------------------------------------------------------------
+
+def workflow_events(case: Case) -> list[Event]:
+    return [Event.from_dict({"type": e.type, "on": e.on.isoformat(), **(e.payload or {})})
+            for e in sorted(case.events, key=lambda e: e.seq) if e.type in WORKFLOW_TYPES]
+
+
+def case_clock(case: Case, cal: WorkCalendar | None = None, as_of: date | None = None) -> CaseClock:
+    cal = cal or current_calendar()
+    return replay(workflow_events(case), cal, case.agency.policy(), as_of=as_of)
+
+
+def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
+    """Write the domain's reading of the events onto the case's query columns."""
+    policies = case.agency.policy()
+    case.status = clock.status.value if clock.status else None
+    case.received_on = clock.received_on
+    case.clock_start = clock.start
+    due = clock.due_on(cal)
+    case.due_on = due
+    case.due_provisional = bool(due and cal.touches_provisional(clock.start, due))
+    case.paused_since = clock.pause_start
+    case.extended = clock.extended_on is not None
+    notice_window = (clock.status == Status.REGISTERED and clock.correction_requested_on is None
+                     and clock.extended_on is None and not clock.restarts)
+    case.correction_notice_due_on = clock.correction_notice_due(cal) if notice_window else None
+    case.correction_reply_by = clock.correction_reply_by if clock.status == Status.AWAITING_CORRECTION else None
+    letters = clock.consultation_reply_due(cal) if clock.status == Status.CONSULTING else []
+    case.consultation_due_on = max((d for _, _, d in letters), default=None)
+    case.fee_due_on = clock.fee_due_on(cal, policies) if clock.status == Status.AWAITING_FEE else None
+    case.fee_amount = clock.fee_amount
+    case.fee_paid_on = clock.fee_paid_on
+    case.closed_on = clock.closed_on
+    case.outcome = clock.outcome.value if clock.outcome else None
+    case.late = clock.late
+    if clock.status == Status.CLOSED and clock.start is not None:
+        case.days_to_answer = clock.counted(cal, clock.closed_on)
+        case.paused_days = sum(cal.workdays_between(p.start, p.end) for p in clock.pauses)
+    else:
+        case.days_to_answer = None
+        case.paused_days = sum(cal.workdays_between(p.start, p.end) for p in clock.pauses)
+    case.calendar_version = cal.version
+
+
+# --- the tamper-evident chain ------------------------------------------------------------------
+
+def event_content(ev: CaseEvent) -> dict[str, Any]:
+    return {"case_id": ev.case_id, "seq": ev.seq, "type": ev.type, "on": ev.on.isoformat(),
+            "payload": ev.payload or {}, "actor_id": ev.actor_id, "actor_name": ev.actor_name or "",
+            "status_before": ev.status_before, "status_after": ev.status_after,
+            "due_before": ev.due_before.isoformat() if ev.due_before else None,
+            "due_after": ev.due_after.isoformat() if ev.due_after else None,
+            "corrects_event_id": ev.corrects_event_id}
+
+
+def event_hash(prev_hash: str, ev: CaseEvent) -> str:
+    body = json.dumps(event_content(ev), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
+
+
+def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
+                  before: tuple[str | None, date | None], after: tuple[str | None, date | None],
+                  actor_name: str = "", corrects: CaseEvent | None = None) -> CaseEvent:
+    last = db.session.execute(
+        select(CaseEvent.seq, CaseEvent.hash).where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.seq.desc()).limit(1)).first()
+    seq = (last.seq + 1) if last else 1
+    prev_hash = last.hash if last else ""
+    ev = CaseEvent(case_id=case.id, seq=seq, type=type_, on=on, payload=dict(payload),
+                   actor_id=actor.id if actor else None,
+                   actor_name=actor_name or (actor.display_name if actor else ""),
+                   status_before=before[0], due_before=before[1], status_after=after[0], due_after=after[1],
+                   corrects_event_id=corrects.id if corrects else None, prev_hash=prev_hash)
+    ev.hash = event_hash(prev_hash, ev)
+    db.session.add(ev)
+    case.events.append(ev)
+    return ev
+
+
+def add_note(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None = None,
+             actor_name: str = "") -> CaseEvent:
+    """A record-keeping event that does not move the clock (assigned, notice_sent, routed, ...)."""
+    if type_ in WORKFLOW_TYPES:
+        raise ValueError("workflow events go through record_event")
+    state = (case.status, case.due_on)
+    ev = _append_event(case, type_, on, payload, actor, state, state, actor_name=actor_name)
+    db.session.flush()
+    return ev
+
+
+# --- registering and working a case ------------------------------------------------------------
+
+def next_number(agency: Agency, year: int) -> str:
+    prefix = f"{agency.code}-{year}-"
+    count = db.session.scalar(select(func.count(Case.id)).where(Case.agency_id == agency.id,
+                                                                Case.number.like(prefix + "%")))
+    n = (count or 0) + 1
+    while db.session.scalar(select(Case.id).where(Case.number == f"{prefix}{n:04d}")) is not None:
+        n += 1
+    return f"{prefix}{n:04d}"
+
+
+def clean_items(items: Iterable[Any]) -> list[str]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ServiceError("items must be a list", "申请内容格式错误", rule="items.invalid")
+    out = []
+    for it in items:
+        text = it.get("text") if isinstance(it, Mapping) else it
+        if not isinstance(text, str) or not text.strip():
+            raise ServiceError("every requested item needs a description", "每一项申请内容都须填写",
+                               rule="items.empty")
+        if len(text) > ITEM_TEXT_LIMIT:
+            raise ServiceError(f"a requested item is longer than {ITEM_TEXT_LIMIT} characters",
+                               f"申请内容每项不超过{ITEM_TEXT_LIMIT}字", rule="items.too_long")
+        out.append(text.strip())
+    if not out:
+        raise ServiceError("at least one requested item is needed", "请至少填写一项申请内容", rule="items.empty")
+    if len(out) > MAX_ITEMS:
+        raise ServiceError(f"at most {MAX_ITEMS} items", f"申请内容不超过{MAX_ITEMS}项", rule="items.too_many")
+    return out
+
+
+def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], items: Iterable[Any],
+                  channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
+                  arrived_on: date | None = None, form_wanted: str = "", route_wanted: str = "",
+                  assigned_to: User | None = None, today: date | None = None, note: str = "",
+                  actor_name: str = "") -> Case:
+    """Record a new application and its ``received`` event (rules.md §2-§3)."""
+    today = today or today_shanghai()
+    texts = clean_items(items)
+    try:
+        Channel(channel)
+    except ValueError:
+        raise ServiceError(f"unknown channel {channel!r}", "收件渠道无效", rule="received.channel") from None
+    if arrived_on is not None and arrived_on > received_on:
+        raise ServiceError("the receipt date cannot be before the physical arrival",
+                           "收到申请之日不能早于申请送达之日", rule="received.before_arrival")
+    if not isinstance(applicant, Applicant):
+        applicant = find_or_create_applicant(agency, applicant)
+    number = next_number(agency, received_on.year)
+    case = Case(agency_id=agency.id, ref=ref or number.removeprefix(agency.code + "-"), number=number,
+                applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
+                arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
+                assigned_to_id=assigned_to.id if assigned_to else (actor.id if actor and actor.role == "clerk" else None),
+                note=note)
+    case.agency = agency
+    case.applicant = applicant
+    for i, t in enumerate(texts):
+        case.items.append(CaseItem(position=i, text=t))
+    if db.session.scalar(select(Case.id).where(Case.agency_id == agency.id, Case.ref == case.ref)):
+        raise ServiceError(f"case {case.ref} already exists", f"案件编号 {case.ref} 已存在", rule="case.duplicate")
+    db.session.add(case)
+    db.session.flush()
+    record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
+                 today=today, actor_name=actor_name)
+    return case
+
+
+def record_event(case: Case, event: Event, actor: User | None = None, *, today: date | None = None,
+                 expected_version: int | None = None, item_outcomes: Sequence[str] | None = None,
+                 main_ground: str | None = None, note: str = "", actor_name: str = "",
+                 cal: WorkCalendar | None = None, extra_payload: Mapping[str, Any] | None = None) -> CaseEvent:
+    """Apply one workflow event to a case through the transition table, or refuse it."""
+    today = today or today_shanghai()
+    if expected_version is not None and case.version != expected_version:
+        raise ConflictError("the case was changed by someone else; reload it",
+                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+    cal = cal or current_calendar()
+    policies = case.agency.policy()
+    # role rule (Art. 33): an extension is approved by the office head
+    if event.type is EventType.EXTENDED and actor is not None and actor.role != "approver":
+        raise ServiceError("only an approver (负责人) may approve an extension",
+                           "延期答复须经信息公开工作机构负责人批准，您没有该权限（第三十三条）", rule="extension.role")
+    # per-item outcomes (rules.md §5)
+    if event.type is EventType.ANSWERED and item_outcomes is not None:
+        if len(item_outcomes) != len(case.items):
+            raise ServiceError("give an outcome for every requested item", "请为每一项申请内容选择办理结果",
+                               rule="answered.items")
+        try:
+            overall = application_outcome(item_outcomes, main_ground or None)
+        except OutcomeError as e:
+            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由", rule="answered.outcome") from None
+        event = replace(event, outcome=overall)
+    events = workflow_events(case)
+    try:
+        before = replay(events, cal, policies)
+        after = apply(before, event, cal, policies, today)
+    except Refusal as r:
+        raise refusal_error(r, case) from None
+    payload = {k: v for k, v in event.to_dict().items() if k not in ("type", "on")}
+    if event.type is EventType.CORRECTION_REQUESTED and "reply_by" not in payload:
+        payload["reply_by"] = after.correction_reply_by.isoformat()
+    if note:
+        payload["note"] = note
+    if extra_payload:
+        payload.update(extra_payload)
+    if item_outcomes is not None:
+        payload["item_outcomes"] = list(item_outcomes)
+        for item, out in zip(case.items, item_outcomes):
+            item.outcome = Outcome(out).value
+    elif event.type is EventType.ANSWERED:
+        for item in case.items:
+            item.outcome = event.outcome.value
+    ev = _append_event(case, event.type.value, event.on, payload, actor,
+                       (before.status.value if before.status else None, before.due_on(cal)),
+                       (after.status.value if after.status else None, after.due_on(cal)),
+                       actor_name=actor_name)
+    if event.type is EventType.EXTENDED and not payload.get("approved_by") and actor is not None:
+        ev.payload = {**payload, "approved_by": actor.display_name}
+        ev.hash = event_hash(ev.prev_hash, ev)
+    _derive(case, after, cal)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise ConflictError("the case was changed by someone else; reload it",
+                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+    return ev
+
+
+def get_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}", "案件不存在")
+    return case
+
+
+def recompute_open_cases(reason: str, actor: User | None = None, today: date | None = None) -> list[tuple[Case, date | None, date | None]]:
+    """After a calendar change: recompute the derived deadlines of every open case and log each
+    moved deadline on its case as an event (old date, new date, why). rules.md §1."""
+    today = today or today_shanghai()
+    cal = current_calendar()
+    moved = []
+    for case in db.session.scalars(select(Case).where(Case.status != Status.CLOSED.value)):
+        old = (case.due_on, case.correction_notice_due_on, case.correction_reply_by, case.fee_due_on,
+               case.consultation_due_on, case.due_provisional)
+        clock = case_clock(case, cal)
+        _derive(case, clock, cal)
+        new = (case.due_on, case.correction_notice_due_on, case.correction_reply_by, case.fee_due_on,
+               case.consultation_due_on, case.due_provisional)
+        if old != new:
+            changes = {}
+            names = ("due_on", "correction_notice_due_on", "correction_reply_by", "fee_due_on",
+                     "consultation_due_on", "due_provisional")
+            for name, a, b in zip(names, old, new):
+                if a != b:
+                    changes[name] = [a.isoformat() if isinstance(a, date) else a,
+                                     b.isoformat() if isinstance(b, date) else b]
+            add_note(case, "deadline_moved", today, {"reason": reason, "changes": changes,
+                                                     "calendar_version": cal.version}, actor)
+            moved.append((case, old[0], new[0]))
+    db.session.flush()
+    return moved
+
+
+def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | None = None) -> int:
+    """Items the same applicant asked for earlier in the same calendar month (Fees, per item)."""
+    start = on.replace(day=1)
+    q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
+         .join(Applicant, Case.applicant_id == Applicant.id)
+         .where(Case.received_on >= start, Case.received_on <= on))
+    if applicant.id_number:
+        q = q.where(Applicant.id_number == applicant.id_number)
+    elif applicant.uscc:
+        q = q.where(Applicant.uscc == applicant.uscc)
+    else:
+        q = q.where(Applicant.id == applicant.id)
+    if exclude_case is not None:
+        q = q.where(Case.id != exclude_case.id)
+    return db.session.scalar(q) or 0
+
+
+def decimal_or_none(v: Any) -> Decimal | None:
+    return None if v is None else Decimal(str(v))

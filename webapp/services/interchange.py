@@ -1,0 +1,314 @@
+"""The case-history interchange format (interchange.md): import all-or-nothing through the same
+service layer as the web pages, export with the derived fields as of a date."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from webapp.domain.workflow import Event, EventType, Refusal
+from webapp.extensions import db
+from webapp.models import Agency, Appeal, Case, ProactiveYear
+
+from .applicants import clean_applicant, mask_address, mask_id, mask_phone
+from .calendar import current_calendar
+from .cases import case_clock, record_event, register_case, workflow_events
+from .errors import ServiceError
+from .money import decimal_str
+
+FORMAT = "disclosure-case-history/1"
+APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
+APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
+
+
+class ImportError_(ServiceError):
+    pass
+
+
+def _fail(message: str, rule: str, case_ref: str | None = None, event_index: int | None = None,
+          message_zh: str | None = None) -> ImportError_:
+    where = ""
+    if case_ref is not None:
+        where = f"case {case_ref}"
+        if event_index is not None:
+            where += f", event {event_index}"
+        where += ": "
+    return ImportError_(where + message + f" [{rule}]", message_zh, rule=rule, case_ref=case_ref,
+                        event_index=event_index)
+
+
+def _date(value: Any, what: str, ref: str | None = None) -> date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail(f"{what} must be a date YYYY-MM-DD, not {value!r}", "date.invalid", ref)
+
+
+def import_document(doc: Any, today: date) -> dict[str, int]:
+    """Record every case of ``doc``. The caller commits on success and rolls back on error."""
+    if not isinstance(doc, Mapping) or doc.get("format") != FORMAT:
+        raise _fail(f"not an interchange document (format must be {FORMAT!r})", "document.format")
+    ag = doc.get("agency")
+    if not isinstance(ag, Mapping) or not isinstance(ag.get("code"), str) or not ag.get("code").strip():
+        raise _fail("the document needs agency.code", "document.agency")
+    code = ag["code"].strip()
+    name = ag.get("name") if isinstance(ag.get("name"), str) and ag.get("name").strip() else code
+    if len(code) > 40 or len(name) > 200:
+        raise _fail("agency code or name too long", "document.agency")
+    cases = doc.get("cases", [])
+    appeals = doc.get("appeals", [])
+    proactive = doc.get("proactive", {})
+    if not isinstance(cases, list) or not isinstance(appeals, list) or not isinstance(proactive, Mapping):
+        raise _fail("cases and appeals must be lists, proactive an object", "document.shape")
+
+    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        agency = Agency(code=code, name=name)
+        for key in ("address", "postcode", "phone", "email"):
+            if isinstance(ag.get(key), str):
+                setattr(agency, key, ag[key][:300])
+        if isinstance(ag.get("policies"), Mapping):
+            try:
+                from webapp.domain.policies import Policies
+                agency.policies = Policies.from_mapping(ag["policies"]).to_dict()
+            except (ValueError, TypeError) as e:
+                raise _fail(f"agency policies: {e}", "agency.policies") from None
+        db.session.add(agency)
+        db.session.flush()
+    cal = current_calendar()
+    stats = {"cases_new": 0, "cases_unchanged": 0, "events_added": 0, "appeals": 0}
+    seen_refs: set[str] = set()
+    for case_doc in cases:
+        _import_case(agency, case_doc, today, cal, stats, seen_refs)
+    for i, ap in enumerate(appeals):
+        _import_appeal(agency, ap, i, stats)
+    for year, data in proactive.items():
+        _import_proactive(agency, year, data)
+    db.session.flush()
+    return stats
+
+
+def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str]) -> None:
+    if not isinstance(c, Mapping):
+        raise _fail("a case must be an object", "case.invalid")
+    ref = c.get("ref")
+    if not isinstance(ref, str) or not ref.strip() or len(ref) > 60:
+        raise _fail("every case needs a ref (text, at most 60 characters)", "case.ref")
+    if ref in seen:
+        raise _fail("the ref appears twice in the document", "case.duplicate", ref)
+    seen.add(ref)
+    try:
+        applicant = clean_applicant(c.get("applicant"))
+    except ServiceError as e:
+        raise _fail(e.message, e.rule, ref, None, e.message_zh) from None
+    items = c.get("items")
+    raw_events = c.get("events")
+    if not isinstance(raw_events, list) or not raw_events:
+        raise _fail("a case needs its events, the first being received", "case.events", ref)
+    events = []
+    for i, e in enumerate(raw_events):
+        try:
+            events.append(Event.from_dict(e))
+        except Refusal as r:
+            raise _fail(r.message, r.rule, ref, i, r.message_zh) from None
+    item_outcomes = None
+    if isinstance(items, list) and items and all(isinstance(x, Mapping) and x.get("outcome") for x in items):
+        item_outcomes = [x.get("outcome") for x in items]
+
+    existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
+    if existing is not None:
+        have = workflow_events(existing)
+        if have == events[:len(have)]:
+            start = len(have)
+            case = existing
+            if start == len(events):
+                stats["cases_unchanged"] += 1
+                return
+        else:
+            raise _fail("the case is already recorded with a different history", "case.conflict", ref)
+    else:
+        if events[0].type is not EventType.RECEIVED:
+            raise _fail(f"{events[0].type.value} on {events[0].on}: the first event must be received",
+                        f"{events[0].type.value}.new", ref, 0)
+        try:
+            case = register_case(agency, applicant, items if isinstance(items, list) else [], events[0].channel.value,
+                                 events[0].on, None, ref=ref, today=today, actor_name="导入")
+        except ServiceError as e:
+            idx = 0 if e.rule.startswith(("received", "date", "event")) else None
+            raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, idx, e.message_zh) from None
+        stats["cases_new"] += 1
+        start = 1
+    for i in range(start, len(events)):
+        ev = events[i]
+        outs = item_outcomes if ev.type is EventType.ANSWERED and item_outcomes else None
+        main = ev.outcome.value if outs and ev.outcome else None
+        try:
+            record_event(case, ev, None, today=today, cal=cal, actor_name="导入",
+                         item_outcomes=outs, main_ground=main)
+        except ServiceError as e:
+            raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
+        stats["events_added"] += 1
+
+
+def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> None:
+    if not isinstance(ap, Mapping):
+        raise _fail(f"appeal {i} must be an object", "appeal.invalid")
+    ref = ap.get("case_ref")
+    case = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref)) \
+        if isinstance(ref, str) else None
+    if case is None:
+        raise _fail(f"appeal {i}: unknown case_ref {ref!r}", "appeal.case_ref")
+    kind = ap.get("kind")
+    if kind not in APPEAL_KINDS:
+        raise _fail(f"appeal {i}: kind must be one of {', '.join(APPEAL_KINDS)}", "appeal.kind", ref)
+    filed = _date(ap.get("filed_on"), f"appeal {i}: filed_on", ref)
+    result = ap.get("result") or "pending"
+    if result not in APPEAL_RESULTS:
+        raise _fail(f"appeal {i}: result must be one of {', '.join(APPEAL_RESULTS)}", "appeal.result", ref)
+    decided = ap.get("decided_on")
+    decided_on = _date(decided, f"appeal {i}: decided_on", ref) if decided is not None else None
+    if result != "pending" and decided_on is None:
+        raise _fail(f"appeal {i}: a result needs decided_on", "appeal.decided_on", ref)
+    if result == "pending" and decided_on is not None:
+        raise _fail(f"appeal {i}: decided_on goes with a result", "appeal.decided_on", ref)
+    if decided_on is not None and decided_on < filed:
+        raise _fail(f"appeal {i}: decided before it was filed", "appeal.dates", ref)
+    if case.received_on and filed < case.received_on:
+        raise _fail(f"appeal {i}: filed before the application was received", "appeal.dates", ref)
+    record_appeal(case, kind, filed, result, decided_on)
+    stats["appeals"] += 1
+
+
+def record_appeal(case: Case, kind: str, filed_on: date, result: str, decided_on: date | None,
+                  actor=None) -> Appeal:
+    """Record or update a review/lawsuit (keyed by case, kind and filing date) on the case history."""
+    from .cases import add_note
+
+    ap = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
+                                                Appeal.filed_on == filed_on))
+    if ap is not None and ap.result == result and ap.decided_on == decided_on:
+        return ap
+    if ap is None:
+        ap = Appeal(case_id=case.id, kind=kind, filed_on=filed_on)
+        db.session.add(ap)
+        case.appeals.append(ap)
+    ap.result, ap.decided_on = result, decided_on
+    add_note(case, "appeal_recorded", decided_on or filed_on,
+             {"kind": kind, "filed_on": filed_on.isoformat(), "result": result,
+              "decided_on": decided_on.isoformat() if decided_on else None}, actor)
+    return ap
+
+
+PROACTIVE_COUNTS = ("licensing_decisions", "penalty_decisions", "coercion_decisions")
+
+
+def _import_proactive(agency: Agency, year: Any, data: Any) -> None:
+    try:
+        y = int(year)
+        if not 2000 <= y <= 2100:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _fail(f"proactive: {year!r} is not a year", "proactive.year") from None
+    if not isinstance(data, Mapping):
+        raise _fail(f"proactive {y}: must be an object", "proactive.invalid")
+    row = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == agency.id,
+                                                        ProactiveYear.year == y))
+    if row is None:
+        row = ProactiveYear(agency_id=agency.id, year=y)
+        db.session.add(row)
+
+    def count(v: Any, what: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise _fail(f"proactive {y}: {what} must be a whole number >= 0", "proactive.invalid")
+        return v
+
+    for key, prefix in (("rules", "rules"), ("normative_documents", "normative")):
+        block = data.get(key, {})
+        if not isinstance(block, Mapping):
+            raise _fail(f"proactive {y}: {key} must be an object", "proactive.invalid")
+        for col in ("issued", "repealed", "in_force"):
+            setattr(row, f"{prefix}_{col}", count(block.get(col, 0), f"{key}.{col}"))
+    for key in PROACTIVE_COUNTS:
+        setattr(row, key, count(data.get(key, 0), key))
+    try:
+        fees = Decimal(str(data.get("fees_10k_yuan", "0")))
+        if not fees.is_finite() or fees < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise _fail(f"proactive {y}: fees_10k_yuan must be a decimal >= 0", "proactive.invalid") from None
+    row.fees_10k_yuan = fees
+    if isinstance(data.get("categories"), Mapping):
+        row.categories = {str(k)[:50]: count(v, "categories") for k, v in data["categories"].items()}
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str, Any]:
+    cal = current_calendar()
+    policies = agency.policy()
+    cases_out = []
+    q = (select(Case).where(Case.agency_id == agency.id, Case.received_on <= as_of)
+         .order_by(Case.received_on, Case.id))
+    for case in db.session.scalars(q):
+        events = workflow_events(case)
+        shown = [e for e in events if e.on <= as_of]
+        from webapp.domain.workflow import replay
+
+        clock = replay(shown, cal, policies, as_of=as_of)
+        a = case.applicant
+        applicant: dict[str, Any] = {"kind": a.kind, "name": a.name}
+        if a.id_number:
+            applicant["id_number"] = mask_id(a.id_number) if mask else a.id_number
+        if a.uscc:
+            applicant["uscc"] = a.uscc
+        for key in ("phone", "email", "address"):
+            v = getattr(a, key)
+            if v:
+                if mask and key == "phone":
+                    v = mask_phone(v)
+                elif mask and key == "address":
+                    v = mask_address(v)
+                elif mask and key == "email":
+                    continue
+                applicant[key] = v
+        items = []
+        closed = clock.closed_on is not None
+        for it in case.items:
+            d: dict[str, Any] = {"text": it.text}
+            if closed and it.outcome:
+                d["outcome"] = it.outcome
+            items.append(d)
+        out = {"ref": case.ref, "number": case.number, "applicant": applicant, "items": items,
+               "events": [e.to_dict() for e in shown]}
+        out.update(clock.derived(cal, as_of))
+        cases_out.append(out)
+    case_ids = {c.id: c.ref for c in db.session.scalars(select(Case).where(Case.agency_id == agency.id))}
+    appeals = []
+    for ap in db.session.scalars(select(Appeal).where(Appeal.case_id.in_(case_ids)).order_by(Appeal.filed_on, Appeal.id)):
+        if ap.filed_on > as_of:
+            continue
+        d = {"case_ref": case_ids[ap.case_id], "kind": ap.kind, "filed_on": ap.filed_on.isoformat()}
+        if ap.result != "pending" and ap.decided_on and ap.decided_on <= as_of:
+            d["result"] = ap.result
+            d["decided_on"] = ap.decided_on.isoformat()
+        appeals.append(d)
+    proactive = {}
+    for row in db.session.scalars(select(ProactiveYear).where(ProactiveYear.agency_id == agency.id)
+                                  .order_by(ProactiveYear.year)):
+        proactive[str(row.year)] = row.to_proactive()
+        if row.categories:
+            proactive[str(row.year)]["categories"] = dict(row.categories)
+    return {"format": FORMAT, "agency": {"code": agency.code, "name": agency.name},
+            "as_of": as_of.isoformat(), "cases": cases_out, "appeals": appeals, "proactive": proactive}
+
+
+def fees_str(v) -> str:
+    return decimal_str(v)
+
+
+__all__ = ["import_document", "export_document", "record_appeal", "ImportError_", "case_clock"]

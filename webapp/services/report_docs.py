@@ -1,0 +1,68 @@
+"""The annual report in its formats: JSON from services/reports.py, documents through the
+renderers of webapp/reports/render, with the agency profile and the year's narrative."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Agency, Narrative, ProactiveYear
+
+from .reports import build_report
+
+
+def profile_of(agencies: Sequence[Agency]) -> dict[str, str]:
+    if len(agencies) == 1:
+        a = agencies[0]
+        return {"name": a.name, "address": a.address, "postcode": a.postcode, "phone": a.phone, "email": a.email}
+    govs = [a for a in agencies if a.kind == "government"]
+    lead = govs[0] if govs else agencies[0]
+    return {"name": f"{lead.name}等{len(agencies)}个机关（汇总）", "address": lead.address,
+            "postcode": lead.postcode, "phone": lead.phone, "email": lead.email}
+
+
+def latest_narrative(agency: Agency, year: int) -> Narrative | None:
+    return db.session.scalar(select(Narrative).where(Narrative.agency_id == agency.id, Narrative.year == year)
+                             .order_by(Narrative.version.desc()).limit(1))
+
+
+def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any]) -> dict[str, str]:
+    from webapp.reports.render import default_narrative
+
+    cats: dict[str, int] = {}
+    for row in db.session.scalars(select(ProactiveYear).where(
+            ProactiveYear.agency_id.in_([a.id for a in agencies]), ProactiveYear.year == year)):
+        for k, v in (row.categories or {}).items():
+            cats[k] = cats.get(k, 0) + int(v)
+    draft = default_narrative(report, profile_of(agencies), cats or None)
+    if len(agencies) == 1:
+        saved = latest_narrative(agencies[0], year)
+        if saved is not None:
+            draft.update({k: v for k, v in saved.sections.items() if isinstance(v, str)})
+    return draft
+
+
+def render_report(agencies: Sequence[Agency], year: int, fmt: str,
+                  cell_url: Callable[..., str | None] | None = None) -> bytes:
+    report = build_report(agencies, year)
+    if fmt == "json":
+        return (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    from webapp.reports import render
+
+    profile = profile_of(agencies)
+    narrative = narrative_for(agencies, year, report)
+    if fmt == "html":
+        return render.render_html(report, profile, narrative, cell_url=cell_url).encode("utf-8")
+    if fmt == "docx":
+        return render.render_docx(report, profile, narrative)
+    if fmt == "pdf":
+        return render.render_pdf(report, profile, narrative)
+    if fmt == "xlsx":
+        per_agency = None
+        if len(agencies) > 1:
+            per_agency = [(a.name, build_report([a], year)) for a in agencies]
+        return render.render_xlsx(report, profile, per_agency=per_agency)
+    raise ValueError(fmt)
