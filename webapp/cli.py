@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.timeutil import today_shanghai
 
 
-def _fail(message: str) -> "click.exceptions.Exit":
+def _fail(message: str) -> click.exceptions.Exit:
     click.echo(f"error: {message}", err=True)
     return click.exceptions.Exit(1)
 

@@ -13,10 +13,10 @@ range, the number of working days up to and including it, and the list of workin
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Iterable, Mapping
 
 FIRST_YEAR = 2004
 LAST_YEAR = 2060
@@ -73,13 +73,13 @@ class YearNotice:
 # --- the provisional calendar -------------------------------------------------------------
 
 def _qingming(year: int) -> date:
-    """清明 (Pure Brightness): the solar term near 4-5 April, by the 寿星 formula (1901-2099)."""
-    y = year % 100
-    c = 4.81 if year >= 2001 else 5.59
-    day = int(y * 0.2422 + c) - int((y - 1) / 4 if year >= 2001 else y / 4)
-    if year == 2232:  # pragma: no cover - outside the range, kept for completeness
-        day += 1
-    return date(year, 4, day)
+    """清明 (Pure Brightness): the solar term near 4-5 April, from chinesecalendar's solar terms."""
+    import chinese_calendar
+
+    for day, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10)):
+        if name == "清明":
+            return day
+    raise ValueError(f"no 清明 found in April {year}")  # pragma: no cover - the library covers 1900-2100
 
 
 def _lunar(year: int, month: int, day: int) -> date:
@@ -209,7 +209,7 @@ class WorkCalendar:
     # -- construction
 
     @classmethod
-    def default(cls, extra: Iterable[YearNotice] = ()) -> "WorkCalendar":
+    def default(cls, extra: Iterable[YearNotice] = ()) -> WorkCalendar:
         """The library's years, overridden or extended by notices an administrator entered."""
         notices = dict(library_notices())
         for n in extra:
@@ -267,6 +267,29 @@ class WorkCalendar:
     def workdays_between(self, a: date, b: date) -> int:
         """The number of working days d with a < d <= b (negative when b < a)."""
         return self._cum[self._index(b)] - self._cum[self._index(a)]
+
+    def due_after(self, start: date, n: int, pauses: Iterable[tuple[date, date]] = ()) -> date:
+        """The n-th working day after ``start`` when the working days d with S < d <= E of each
+        pause (S, E), in date order, are not counted. One lookup per pause."""
+        cum, base = self._cum, self._base
+        cur = self._index(start)
+        remaining = n
+        for p in pauses:
+            s_i = p[0].toordinal() - base
+            available = cum[s_i] - cum[cur]
+            if remaining <= available:
+                break
+            if available > 0:
+                remaining -= available
+            e_i = p[1].toordinal() - base
+            if e_i > cur:
+                cur = e_i
+        if remaining <= 0:
+            return date.fromordinal(cur + base)
+        k = cum[cur] + remaining - 1
+        if k >= len(self._workdays):
+            raise DateOutOfRange(f"{n} working days after {start.isoformat()} is beyond {self.last_year}")
+        return date.fromordinal(self._workdays[k] + base)
 
     def next_workday(self, d: date) -> date:
         return self.add_workdays(d, 1)

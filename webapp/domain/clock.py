@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from .calendar import DayKind, WorkCalendar
 from .outcomes import Outcome
-from .policies import (CONSULTATION_REPLY_DAYS, CORRECTION_NOTICE_DAYS, RESPONSE_DAYS, Policies)
+from .policies import CONSULTATION_REPLY_DAYS, CORRECTION_NOTICE_DAYS, RESPONSE_DAYS, Policies
 
 
 class Status(StrEnum):
@@ -96,14 +96,7 @@ class CaseClock:
         return n
 
     def _due(self, cal: WorkCalendar, pauses: tuple[Pause, ...]) -> date:
-        cur, remaining = self.start, self.limit
-        for p in pauses:
-            available = cal.workdays_between(cur, p.start)
-            if remaining <= available:
-                return cal.add_workdays(cur, remaining)
-            remaining -= max(available, 0)
-            cur = max(cur, p.end)
-        return cal.add_workdays(cur, remaining)
+        return cal.due_after(self.start, self.limit, pauses)
 
     def due_on(self, cal: WorkCalendar) -> date | None:
         """The last day of the response period if the clock runs on without another pause;
@@ -155,7 +148,7 @@ class CaseClock:
             "late": self.late,
         }
 
-    def deadlines(self, cal: WorkCalendar, policies: Policies, as_of: date) -> list["Deadline"]:
+    def deadlines(self, cal: WorkCalendar, policies: Policies, as_of: date) -> list[Deadline]:
         """Every deadline that matters now, with its explanation, for the case page and reminders."""
         out: list[Deadline] = []
         if self.status is None:
@@ -183,7 +176,8 @@ class CaseClock:
                                               policies, kind="correction_reply")))
         if self.status == Status.CONSULTING:
             for on, party, due in self.consultation_reply_due(cal):
-                out.append(Deadline("consultation_reply", f"征求意见答复期限（{'第三方' if party == 'third_party' else '其他机关'}）",
+                who = "第三方" if party == "third_party" else "其他机关"
+                out.append(Deadline("consultation_reply", f"征求意见答复期限（{who}）",
                                     due, cal.workdays_between(as_of, due), False,
                                     explain(cal, on, CONSULTATION_REPLY_DAYS, (), policies,
                                             kind="consultation_reply")))
@@ -202,7 +196,7 @@ class Deadline:
     due_on: date | None
     working_days_left: int | None
     paused: bool
-    explanation: "Explanation"
+    explanation: Explanation
 
     @property
     def provisional(self) -> bool:

@@ -5,8 +5,8 @@ This is the one place that maps outcomes to report rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Iterable
 
 
 class Outcome(StrEnum):

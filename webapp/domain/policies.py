@@ -3,8 +3,9 @@ printed in the report's footnotes; never a hidden constant."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 RESPONSE_DAYS = 20          # Art. 33: 20 working days from receipt
 EXTENSION_MAX_DAYS = 20     # Art. 33: one extension, at most 20 working days
@@ -41,7 +42,7 @@ class Policies:
             raise ValueError("appeal_year must be 'filed' or 'decided'")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "Policies":
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Policies:
         data = dict(data or {})
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(data) - set(known)

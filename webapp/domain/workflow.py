@@ -8,11 +8,12 @@ message in English and Chinese. Nothing is changed on refusal: clocks are immuta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .calendar import WorkCalendar
 from .clock import CaseClock, Pause, Status
@@ -105,7 +106,7 @@ class Event:
     FIELDS = ("channel", "reply_by", "party", "days", "approved_by", "amount_yuan", "outcome")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Event":
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
         """Parse an interchange event (interchange.md); raises Refusal(rule='event.invalid')."""
         def bad(msg: str, msg_zh: str) -> Refusal:
             return Refusal("event.invalid", msg, msg_zh)

@@ -28,8 +28,8 @@ class Agency(db.Model):
     policies: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    parent: Mapped["Agency | None"] = relationship(remote_side=[id], back_populates="departments")
-    departments: Mapped[list["Agency"]] = relationship(back_populates="parent")
+    parent: Mapped[Agency | None] = relationship(remote_side=[id], back_populates="departments")
+    departments: Mapped[list[Agency]] = relationship(back_populates="parent")
 
     def policy(self):
         from webapp.domain.policies import Policies

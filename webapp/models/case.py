@@ -11,8 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -92,11 +91,11 @@ class Case(db.Model):
     agency = relationship("Agency")
     applicant = relationship("Applicant")
     assigned_to = relationship("User")
-    items: Mapped[list["CaseItem"]] = relationship(back_populates="case", order_by="CaseItem.position",
+    items: Mapped[list[CaseItem]] = relationship(back_populates="case", order_by="CaseItem.position",
                                                    cascade="all, delete-orphan")
-    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.seq")
-    appeals: Mapped[list["Appeal"]] = relationship(back_populates="case", order_by="Appeal.filed_on")
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="case")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.seq")
+    appeals: Mapped[list[Appeal]] = relationship(back_populates="case", order_by="Appeal.filed_on")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="case")
 
     def __repr__(self) -> str:
         return f"<Case {self.number}>"

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -39,6 +39,8 @@ class User(UserMixin, db.Model):
     locked_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # set by an administrator's reset (services/users.py): the next request goes to the password change
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency = relationship("Agency")
@@ -56,6 +58,7 @@ class User(UserMixin, db.Model):
 
         self.password_hash = hash_password(password)
         self.password_changed_at = utcnow()
+        self.must_change_password = False
 
     def check_password(self, password: str) -> bool:
         from webapp.services.passwords import verify_password

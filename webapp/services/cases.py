@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -174,7 +175,8 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     try:
         Channel(channel)
     except ValueError:
-        raise ServiceError(f"unknown channel {channel!r}", "收件渠道无效", rule="received.channel") from None
+        raise ServiceError(f"unknown channel {channel!r}", "收件渠道无效",
+                           rule="received.channel") from None
     if arrived_on is not None and arrived_on > received_on:
         raise ServiceError("the receipt date cannot be before the physical arrival",
                            "收到申请之日不能早于申请送达之日", rule="received.before_arrival")
@@ -184,7 +186,8 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     case = Case(agency_id=agency.id, ref=ref or number.removeprefix(agency.code + "-"), number=number,
                 applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
                 arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
-                assigned_to_id=assigned_to.id if assigned_to else (actor.id if actor and actor.role == "clerk" else None),
+                assigned_to_id=(assigned_to.id if assigned_to
+                                else (actor.id if actor and actor.role == "clerk" else None)),
                 note=note)
     case.agency = agency
     case.applicant = applicant
@@ -222,7 +225,8 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
         try:
             overall = application_outcome(item_outcomes, main_ground or None)
         except OutcomeError as e:
-            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由", rule="answered.outcome") from None
+            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由",
+                               rule="answered.outcome") from None
         event = replace(event, outcome=overall)
     events = workflow_events(case)
     try:
@@ -239,7 +243,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
         payload.update(extra_payload)
     if item_outcomes is not None:
         payload["item_outcomes"] = list(item_outcomes)
-        for item, out in zip(case.items, item_outcomes):
+        for item, out in zip(case.items, item_outcomes, strict=True):
             item.outcome = Outcome(out).value
     elif event.type is EventType.ANSWERED:
         for item in case.items:
@@ -268,7 +272,8 @@ def get_case(case_id: int) -> Case:
     return case
 
 
-def recompute_open_cases(reason: str, actor: User | None = None, today: date | None = None) -> list[tuple[Case, date | None, date | None]]:
+def recompute_open_cases(reason: str, actor: User | None = None,
+                         today: date | None = None) -> list[tuple[Case, date | None, date | None]]:
     """After a calendar change: recompute the derived deadlines of every open case and log each
     moved deadline on its case as an event (old date, new date, why). rules.md §1."""
     today = today or today_shanghai()
@@ -285,7 +290,7 @@ def recompute_open_cases(reason: str, actor: User | None = None, today: date | N
             changes = {}
             names = ("due_on", "correction_notice_due_on", "correction_reply_by", "fee_due_on",
                      "consultation_due_on", "due_provisional")
-            for name, a, b in zip(names, old, new):
+            for name, a, b in zip(names, old, new, strict=True):
                 if a != b:
                     changes[name] = [a.isoformat() if isinstance(a, date) else a,
                                      b.isoformat() if isinstance(b, date) else b]

@@ -36,7 +36,8 @@ _ITEMS = [
     "本区2025年度财政专项资金分配结果", "某地块国有建设用地使用权出让合同", "本区保障性住房分配名单及审核标准",
     "本机关2025年度行政处罚决定书（某商户）", "本区农村宅基地审批情况统计", "本区2025年度重点建设项目清单",
 ]
-_ORGS = [("commercial", "某某建材有限公司"), ("research", "某某城市规划研究院"), ("public_interest", "某某环保公益基金会"),
+_ORGS = [("commercial", "某某建材有限公司"), ("research", "某某城市规划研究院"),
+         ("public_interest", "某某环保公益基金会"),
          ("legal_service", "某某律师事务所"), ("other_org", "某某村民委员会")]
 
 
@@ -55,7 +56,8 @@ def _uscc(rng: random.Random) -> str:
 
 
 def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, str]]:
-    today = today or date.today()
+    if today is None:
+        raise ValueError("seed needs today")
     agency = db.session.scalar(select(Agency).where(Agency.code == DEMO_CODE))
     logins = [(u, p, r) for u, _n, r, p in DEMO_USERS]
     if agency is not None:
@@ -97,13 +99,15 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
         clerk = rng.choice(clerks)
         channel = rng.choice(["online", "online", "online", "in_person", "post", "fax"])
         case = register_case(agency, applicant, items, channel, day, clerk, assigned_to=clerk, today=today,
-                             form_wanted=rng.choice(["paper", "email"]), route_wanted=rng.choice(["post", "email", "pickup"]))
+                             form_wanted=rng.choice(["paper", "email"]),
+                             route_wanted=rng.choice(["post", "email", "pickup"]))
         made += 1
         _play(case, cal, rng, today, clerk, users["approver"])
     db.session.add(ProactiveYear(agency_id=agency.id, year=today.year - 1, normative_issued=4,
                                  normative_repealed=1, normative_in_force=21, licensing_decisions=312,
                                  penalty_decisions=27, coercion_decisions=2,
-                                 categories={"业务工作": 46, "规划计划": 3, "机构职能": 2, "财政预决算": 6, "其他": 18}))
+                                 categories={"业务工作": 46, "规划计划": 3, "机构职能": 2,
+                                             "财政预决算": 6, "其他": 18}))
     db.session.add(ProactiveYear(agency_id=agency.id, year=today.year, normative_issued=2,
                                  normative_repealed=0, normative_in_force=23, licensing_decisions=280,
                                  penalty_decisions=19, coercion_decisions=1))
@@ -124,7 +128,7 @@ def _play(case, cal, rng, today, clerk, approver) -> None:
         try:
             record_event(case, Event(type=type_, on=nd, **kw), actor, today=today, cal=cal)
         except ServiceError:
-            raise StopIteration
+            raise StopIteration from None
         d = nd
 
     try:

@@ -3,9 +3,10 @@ service layer as the web pages, export with the derived fields as of a date."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 
@@ -289,7 +290,8 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
         cases_out.append(out)
     case_ids = {c.id: c.ref for c in db.session.scalars(select(Case).where(Case.agency_id == agency.id))}
     appeals = []
-    for ap in db.session.scalars(select(Appeal).where(Appeal.case_id.in_(case_ids)).order_by(Appeal.filed_on, Appeal.id)):
+    appeal_rows = select(Appeal).where(Appeal.case_id.in_(case_ids)).order_by(Appeal.filed_on, Appeal.id)
+    for ap in db.session.scalars(appeal_rows):
         if ap.filed_on > as_of:
             continue
         d = {"case_ref": case_ids[ap.case_id], "kind": ap.kind, "filed_on": ap.filed_on.isoformat()}
@@ -311,4 +313,4 @@ def fees_str(v) -> str:
     return decimal_str(v)
 
 
-__all__ = ["import_document", "export_document", "record_appeal", "ImportError_", "case_clock"]
+__all__ = ["ImportError_", "case_clock", "export_document", "import_document", "record_appeal"]

@@ -4,7 +4,8 @@ renderers of webapp/reports/render, with the agency profile and the year's narra
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 

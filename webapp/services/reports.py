@@ -3,11 +3,13 @@ with one aggregation query per table (no loop over cases in Python, no query per
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, case as sql_case, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import case as sql_case
 
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
@@ -25,7 +27,7 @@ ROWS = ("new", "carried_in") + OUTCOMES + ("total", "carried_out")
 
 
 def _row() -> dict[str, int]:
-    return {c: 0 for c in ALL_COLUMNS}
+    return dict.fromkeys(ALL_COLUMNS, 0)
 
 
 def _bounds(year: int) -> tuple[date, date]:
@@ -84,7 +86,7 @@ def cases_in_cell(agency_ids: Sequence[int], year: int, row: str, col: str):
     if row not in ROWS or col not in ALL_COLUMNS:
         raise ValueError("unknown cell")
     start, end = _bounds(year)
-    is_new, ended, where = _classify(year)
+    _is_new, _ended, where = _classify(year)
     q = select(Case).where(Case.agency_id.in_(agency_ids), where)
     if col != "total":
         if col == "other_org":
@@ -123,7 +125,7 @@ def table4(agency_ids: Sequence[int], year: int, appeal_year: str = "filed") -> 
     result, cond = _appeal_filters(agency_ids, year, appeal_year)
     q = (select(Appeal.kind, result, func.count()).join(Case, Appeal.case_id == Case.id)
          .where(Case.agency_id.in_(agency_ids), cond).group_by(Appeal.kind, result))
-    out = {g: {r: 0 for r in APPEAL_RESULTS + ("total",)} for g in APPEAL_GROUPS}
+    out = {g: dict.fromkeys(APPEAL_RESULTS + ("total",), 0) for g in APPEAL_GROUPS}
     for kind, res, n in db.session.execute(q):
         if kind in out:
             out[kind][res if res in APPEAL_RESULTS else "other"] += n

@@ -68,8 +68,10 @@ _OUTCOME_ROWS: dict[str, tuple[str, str | None]] = {
     Outcome.NOT_PROCESSED_PUBLICATION: (_NOT_PROCESSED, "3．要求提供公开出版物"),
     Outcome.NOT_PROCESSED_EXCESSIVE: (_NOT_PROCESSED, "4．无正当理由大量反复申请"),
     Outcome.NOT_PROCESSED_CONFIRM_OR_REISSUE: (_NOT_PROCESSED, "5．要求行政机关确认或重新出具已获取信息"),
-    Outcome.OTHER_CORRECTION_LAPSED: (_OTHER, "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
-    Outcome.OTHER_FEE_UNPAID: (_OTHER, "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
+    Outcome.OTHER_CORRECTION_LAPSED: (
+        _OTHER, "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
+    Outcome.OTHER_FEE_UNPAID: (
+        _OTHER, "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
     Outcome.OTHER_OTHER: (_OTHER, "3.其他"),
 }
 assert set(_OUTCOME_ROWS) == set(Outcome), "every outcome code has its table 三 row"

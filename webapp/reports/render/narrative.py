@@ -82,8 +82,8 @@ def proactive_text(report: dict, name: str, categories: dict[str, int] | None) -
                 groups.append(f"收取{label}{format_number(fees)}万元")
         elif int(figure or 0):
             groups.append(f"作出{label}决定{int(figure)}件")
-    if not groups:
-        return ""
+    if not groups:  # an empty ledger: point to the table rather than assert that nothing was published
+        return f"{year}年，{name}主动公开政府信息情况见本报告第二部分。"
     return f"{year}年，{name}" + "；".join(groups) + "。"
 
 
@@ -95,7 +95,9 @@ def fees_text(report: dict) -> str:
     return f"本机关依据《政府信息公开信息处理费管理办法》共收取信息处理费{yuan(fees)}元。"
 
 
-def default_narrative(report: dict, profile: dict, proactive_categories: dict[str, int] | None = None) -> dict:
+def default_narrative(
+    report: dict, profile: dict, proactive_categories: dict[str, int] | None = None
+) -> dict[str, str]:
     """A draft of every narrative text (keys of labels.NARRATIVE_KEYS) for the office to edit.
 
     Figures come from the report; the rest is neutral wording that states no facts of its own.

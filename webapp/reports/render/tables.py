@@ -177,7 +177,7 @@ def table4(report: dict) -> Grid:
     """Table 四: 行政复议 (5 columns) and 行政诉讼 split into two groups of 5, one row of figures."""
     appeals = report.get("appeals") or {}
     nres = len(TABLE4_RESULTS)
-    review_key, review_label, _ = TABLE4_GROUPS[0]
+    _review, review_label, _ = TABLE4_GROUPS[0]
     litigation = TABLE4_GROUPS[1:]
     cells = [
         Cell(0, 0, review_label, "head", colspan=nres),
@@ -192,7 +192,9 @@ def table4(report: dict) -> Grid:
         figures = appeals.get(group) or {}
         for i, (result, _label) in enumerate(TABLE4_RESULTS):
             value = _int(figures.get(result))
-            cells.append(Cell(3, nres * g + i, str(value), "num", value=value, key=("appeals", group, result)))
+            cells.append(
+                Cell(3, nres * g + i, str(value), "num", value=value, key=("appeals", group, result))
+            )
     return Grid("appeals", 4, nres * len(TABLE4_GROUPS), cells, header_rows=3)
 
 

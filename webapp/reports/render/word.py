@@ -26,8 +26,13 @@ KAITI = "楷体_GB2312"
 HEITI = "黑体"
 SONGTI = "宋体"
 # Word takes w:altName from the font table when a font is missing: Windows since Vista has
-# 仿宋 and 楷体 but not their GB2312 editions.
-_FONT_TABLE = {FANGSONG: "仿宋", KAITI: "楷体", HEITI: "SimHei", SONGTI: "SimSun"}
+# 仿宋 and 楷体 but not their GB2312 editions. name -> (altName, family, pitch), as Word writes them.
+_FONT_TABLE = {
+    FANGSONG: ("仿宋", "modern", "fixed"),
+    KAITI: ("楷体", "modern", "fixed"),
+    HEITI: ("SimHei", "modern", "fixed"),
+    SONGTI: ("SimSun", "auto", "variable"),
+}
 
 BODY_SIZE = Pt(16)  # 三号
 BODY_LINE = Pt(28)
@@ -124,12 +129,13 @@ def _add_font_alternates(document) -> None:
         return
     root = etree.fromstring(part.blob)
     known = {f.get(qn("w:name")) for f in root.iter(qn("w:font"))}
-    for name, alt in _FONT_TABLE.items():
+    for name, (alt, family, pitch) in _FONT_TABLE.items():
         if name in known:
             continue
         font = etree.SubElement(root, qn("w:font"))
         font.set(qn("w:name"), name)
-        for tag, val in (("w:altName", alt), ("w:charset", "86"), ("w:family", "modern"), ("w:pitch", "fixed")):
+        props = (("w:altName", alt), ("w:charset", "86"), ("w:family", family), ("w:pitch", pitch))
+        for tag, val in props:
             etree.SubElement(font, qn(tag)).set(qn("w:val"), val)
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
@@ -173,16 +179,19 @@ def _table(document, grid: Grid) -> None:
     widths = [Cm(w) for w in _WIDTHS[grid.name]]
     for i, column in enumerate(table.columns):
         column.width = widths[i]
+    # The unmerged cells, taken once: table.cell() walks the whole table on every call. The merged
+    # ranges are disjoint, so each merge leaves the other ranges' corner cells as they were.
+    layout = [list(row.cells) for row in table.rows]
     for row_index, row in enumerate(table.rows):
         _row_flag(row, "w:cantSplit")
         if row_index < grid.header_rows:
             _row_flag(row, "w:tblHeader")  # repeated at the top of each page
-        for i, cell in enumerate(row.cells):
+        for i, cell in enumerate(layout[row_index]):
             cell.width = widths[i]
     for cell in grid.cells:
-        target = table.cell(cell.row, cell.col)
+        target = layout[cell.row][cell.col]
         if cell.rowspan > 1 or cell.colspan > 1:
-            target = target.merge(table.cell(cell.last_row, cell.last_col))
+            target = target.merge(layout[cell.last_row][cell.last_col])
         target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         p = target.paragraphs[0]
         fmt = p.paragraph_format

@@ -40,7 +40,9 @@ def _write_grid(ws, grid: tables.Grid, title: str) -> None:
         target.value = cell.value if cell.kind == "num" else cell.text
         target.font = _FONT
         left = cell.kind == "note" or cell.level == 3 or (cell.level == 2 and cell.colspan > 1)
-        target.alignment = Alignment(horizontal="left" if left else "center", vertical="center", wrap_text=True)
+        target.alignment = Alignment(
+            horizontal="left" if left else "center", vertical="center", wrap_text=True
+        )
         if isinstance(cell.value, Decimal):
             target.number_format = "0.00"
         if cell.rowspan > 1 or cell.colspan > 1:

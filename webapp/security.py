@@ -1,0 +1,143 @@
+"""Who may see and do what: permissions as data (role x action) and the agency rule.
+
+Every route declares its action with ``@requires("case.view")`` (or ``@public``); a test walks the
+url map and fails on a route without an entry. The agency rule: a user acts only on their own
+agency's cases; a government-level user (agency_id None, or an agency of kind 'government')
+sees its departments too. Auditors read only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+
+CLERK, APPROVER, ADMIN, AUDITOR = "clerk", "approver", "admin", "auditor"
+ALL_ROLES = (CLERK, APPROVER, ADMIN, AUDITOR)
+STAFF = (CLERK, APPROVER, ADMIN)
+
+#: action -> roles allowed. The single source of truth for permissions.
+PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
+    "dashboard.view": ALL_ROLES,
+    "case.view": ALL_ROLES,
+    "case.view_personal": (CLERK, APPROVER, ADMIN, AUDITOR),   # full ID/phone, each opening logged
+    "case.register": (CLERK, APPROVER, ADMIN),
+    "case.act": (CLERK, APPROVER),                  # correction, consultation, fee, answer, withdrawal
+    "case.extend": (APPROVER,),                     # Art. 33: approved by the office head
+    "case.assign": (CLERK, APPROVER, ADMIN),
+    "case.appeal": (CLERK, APPROVER),
+    "case.attach": (CLERK, APPROVER),
+    "case.letter": (CLERK, APPROVER, AUDITOR),
+    "case.confirm_lapse": (CLERK, APPROVER),
+    "queue.confirm": (CLERK, APPROVER),             # online submissions: confirm / reject / route
+    "report.view": ALL_ROLES,
+    "report.edit": (CLERK, APPROVER, ADMIN),        # narratives, proactive ledger
+    "report.close": (APPROVER, ADMIN),
+    "report.finalize": (APPROVER,),
+    "admin.users": (ADMIN,),
+    "admin.agency": (ADMIN,),
+    "admin.calendar": (ADMIN,),
+    "admin.templates": (ADMIN,),
+    "admin.outbox": (ADMIN,),
+    "admin.tokens": (ADMIN,),
+    "audit.view": (ADMIN, AUDITOR),
+    "notifications.view": ALL_ROLES,
+    "account.self": ALL_ROLES,
+}.items()}
+
+
+def can(action: str, user=None) -> bool:
+    user = user if user is not None else current_user
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown action {action!r}")
+    return user.role in PERMISSIONS[action]
+
+
+def requires(action: str) -> Callable:
+    """Route decorator: log in, then hold the role for ``action`` (else 403, logged)."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown action {action!r}")
+
+    def deco(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from webapp.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not can(action):
+                _log_refusal(action)
+                abort(403)
+            g.action = action
+            return view(*args, **kwargs)
+
+        wrapped.required_action = action
+        return wrapped
+
+    return deco
+
+
+def public(view):
+    """Mark a route as open to everyone (login page, applicant pages, health check)."""
+    view.required_action = "public"
+    return view
+
+
+def _log_refusal(action: str) -> None:
+    try:
+        from webapp.services.audit import log_event
+
+        log_event("access.refused", target_type="route", target_id=request.endpoint or "",
+                  detail={"action": action, "path": request.path})
+    except Exception:  # the refusal itself must never fail
+        pass
+
+
+# --- the agency rule ------------------------------------------------------------------------------
+
+def visible_agency_ids(user=None) -> list[int]:
+    """The agencies whose cases ``user`` may see: their own, plus its departments for a
+    government; every agency for a government-level account with no agency."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Agency
+
+    user = user if user is not None else current_user
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.agency_id is None:
+        return list(db.session.scalars(select(Agency.id)))
+    ids = [user.agency_id]
+    agency = db.session.get(Agency, user.agency_id)
+    if agency is not None and agency.kind == "government":
+        ids += list(db.session.scalars(select(Agency.id).where(Agency.parent_id == agency.id)))
+    return ids
+
+
+def actable_agency_ids(user=None) -> list[int]:
+    """The agencies whose cases ``user`` may change: only their own (a government's desk acts on
+    its own cases; departments act on theirs)."""
+    user = user if user is not None else current_user
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.agency_id is None:
+        return visible_agency_ids(user)
+    return [user.agency_id]
+
+
+def case_or_404(case_id: int, change: bool = False):
+    """The case if the current user may see it (or change it, with ``change``); 404 otherwise, so
+    that another agency's case numbers are not confirmed."""
+    from webapp.extensions import db
+    from webapp.models import Case
+
+    case = db.session.get(Case, case_id)
+    allowed = actable_agency_ids() if change else visible_agency_ids()
+    if case is None or case.agency_id not in allowed:
+        abort(404)
+    return case
