@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 BLUEPRINTS: list[str] = [
     "webapp.auth.routes:bp",
     "webapp.cases.routes:bp",
+    "webapp.cases.notifications:bp",
     "webapp.intake.routes:bp",
     "webapp.reports.routes:bp",
     "webapp.admin.routes:bp",
@@ -92,6 +93,10 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
 
     # Registers every model on db.metadata (for migrations and create_all) once models exist.
     _import_optional("webapp.models")
+    # The case history is append-only (ORM guards; a trigger on PostgreSQL at create_all).
+    from webapp.services.db_guards import install_guards
+
+    install_guards()
 
     for spec in BLUEPRINTS:
         blueprint = _load_optional(spec)

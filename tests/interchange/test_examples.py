@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, CaseEvent
@@ -83,7 +83,9 @@ def test_export_then_import_round_trips(app, cli, tmp_path):
     assert cli.invoke(args=["cases", "import", str(EX / "small-year.json")]).exit_code == 0
     first = cli.invoke(args=["cases", "export", "--agency", "SL-ZFB", "--as-of", "2025-12-31"]).stdout
     with app.app_context():
-        # wipe and re-import the export itself
+        # wipe and re-import the export itself (the purge setting lets the append-only trigger through)
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()

@@ -30,6 +30,7 @@ from webapp.timeutil import today_shanghai
 from .applicants import find_or_create_applicant
 from .calendar import current_calendar
 from .errors import ConflictError, NotFound, ServiceError
+from .signals import case_event_recorded
 
 WORKFLOW_TYPES = frozenset(t.value for t in EventType)
 ITEM_TEXT_LIMIT = 2000
@@ -262,6 +263,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
         db.session.rollback()
         raise ConflictError("the case was changed by someone else; reload it",
                             "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+    case_event_recorded.send(case, event=ev)
     return ev
 
 

@@ -44,8 +44,11 @@ _ORGS = [("commercial", "某某建材有限公司"), ("research", "某某城市�
 def _id_number(rng: random.Random) -> str:
     from stdnum.cn import ric
 
-    body = f"370305{rng.randint(1960, 2002)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
-    return body + ric.calc_check_digit(body)
+    while True:   # stdnum also checks the birth date and the region code at that date
+        body = f"370302{rng.randint(1960, 2002)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+        number = body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
+        if ric.is_valid(number):
+            return number
 
 
 def _uscc(rng: random.Random) -> str:
@@ -120,9 +123,9 @@ def _play(case, cal, rng, today, clerk, approver) -> None:
     d = case.received_on
     r = rng.random()
 
-    def ev(type_, days, actor=clerk, **kw):
+    def ev(type_, after, actor=clerk, **kw):
         nonlocal d
-        nd = cal.add_workdays(d, days) if days else d
+        nd = cal.add_workdays(d, after) if after else d
         if nd > today:
             raise StopIteration
         try:

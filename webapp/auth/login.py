@@ -1,0 +1,91 @@
+"""Checking a login: password, lockout after repeated failures, and the audit trail.
+
+Every attempt is logged (services/audit.log_event): ``auth.login`` on success,
+``auth.login_failed`` for a wrong password or unknown name, ``auth.login_refused`` for a locked or
+disabled account, ``auth.locked`` when the fifth failure in a row locks the account. A locked
+account stays locked until an administrator unlocks it (clears ``User.locked_at``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import User
+from webapp.models._types import utcnow
+from webapp.services.audit import log_event
+from webapp.services.passwords import hash_password, verify_password
+
+MAX_FAILED_LOGINS = 5
+
+MSG_BAD_CREDENTIALS = "用户名或密码错误。"
+MSG_LOCKED = "该账户因连续登录失败已被锁定，请联系系统管理员解锁。"
+MSG_NOW_LOCKED = f"连续{MAX_FAILED_LOGINS}次登录失败，账户已被锁定，请联系系统管理员解锁。"
+MSG_INACTIVE = "该账户已停用，请联系系统管理员。"
+
+_dummy_hash: str | None = None
+
+
+def _burn_time(password: str) -> None:
+    """Verify against a throw-away hash so that an unknown name takes as long as a known one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-real-password-0")
+    verify_password(_dummy_hash, password)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    message_zh: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def attempt_login(username: str, password: str) -> LoginResult:
+    """Check one attempt and record it; the caller commits (also on failure: the count is data)."""
+    username = (username or "").strip()
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    if user is None:
+        _burn_time(password)
+        log_event("auth.login_failed", username=username[:80], target_type="user",
+                  detail={"reason": "unknown_user"})
+        return LoginResult(None, MSG_BAD_CREDENTIALS)
+    if user.locked_at is not None:
+        log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
+                  detail={"reason": "locked"})
+        return LoginResult(None, MSG_LOCKED)
+    if not user.check_password(password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_at = utcnow()
+            log_event("auth.locked", user=user, target_type="user", target_id=user.id,
+                      detail={"failed_logins": user.failed_logins})
+            return LoginResult(None, MSG_NOW_LOCKED)
+        log_event("auth.login_failed", user=user, target_type="user", target_id=user.id,
+                  detail={"reason": "bad_password", "failed_logins": user.failed_logins})
+        # the same words as for an unknown name: the page does not confirm that an account exists
+        return LoginResult(None, MSG_BAD_CREDENTIALS)
+    if not user.active:
+        log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
+                  detail={"reason": "inactive"})
+        return LoginResult(None, MSG_INACTIVE)
+    user.failed_logins = 0
+    user.last_login_at = utcnow()
+    log_event("auth.login", user=user, target_type="user", target_id=user.id)
+    return LoginResult(user)
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: a locked or disabled account loses its session at once."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.active or user.locked_at is not None:
+        return None
+    return user

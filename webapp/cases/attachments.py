@@ -1,0 +1,107 @@
+"""Scans and letters stored outside the web root (UPLOAD_FOLDER) under their SHA-256.
+
+Uploads are accepted by what they are, not by their name: the first bytes must be those of a PDF,
+a JPEG or a PNG, and a file is at most 10 MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.models import Attachment, Case, User
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+#: leading bytes -> (content type, extension)
+MAGIC = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+)
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class UploadRejected(ValueError):
+    def __init__(self, message_zh: str):
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+    content_type: str
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    for magic, content_type, ext in MAGIC:
+        if data.startswith(magic):
+            return content_type, ext
+    return None
+
+
+def safe_filename(name: str, default_ext: str = "") -> str:
+    """Keep the name readable (Chinese included) but drop paths and control characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")
+    if not name:
+        name = "file" + default_ext
+    return name[:200]
+
+
+def check_upload(file_storage) -> Upload | None:
+    """An uploaded file (werkzeug FileStorage) checked by content; None for an empty file field."""
+    if file_storage is None or not getattr(file_storage, "filename", ""):
+        return None
+    data = file_storage.read(MAX_UPLOAD_BYTES + 1)
+    name = safe_filename(file_storage.filename)
+    if not data:
+        raise UploadRejected(f"文件“{name}”为空。")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadRejected(f"文件“{name}”超过10MB。")
+    kind = sniff(data)
+    if kind is None:
+        raise UploadRejected(f"文件“{name}”不是PDF、JPEG或PNG格式（按文件内容判断）。")
+    content_type, ext = kind
+    if not name.lower().endswith((ext, ".jpeg") if ext == ".jpg" else ext):
+        name = name + ext
+    return Upload(name, data, content_type)
+
+
+def _store_bytes(data: bytes) -> tuple[str, str]:
+    digest = hashlib.sha256(data).hexdigest()
+    rel = os.path.join(digest[:2], digest)
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return digest, rel
+
+
+def store_attachment(case: Case, filename: str, data: bytes, content_type: str, kind: str = "scan",
+                     user: User | None = None) -> Attachment:
+    digest, rel = _store_bytes(data)
+    att = Attachment(case_id=case.id, kind=kind, filename=safe_filename(filename), content_type=content_type,
+                     size=len(data), sha256=digest, storage_path=rel,
+                     uploaded_by_id=user.id if user is not None else None)
+    db.session.add(att)
+    case.attachments.append(att)
+    return att
+
+
+def attachment_path(att: Attachment) -> Path:
+    root = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
+    path = (root / att.storage_path).resolve()
+    if root not in path.parents:
+        raise FileNotFoundError(att.storage_path)
+    return path

@@ -1,0 +1,102 @@
+"""Read-only queries of the dashboard and the search, always scoped to the visible agencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from webapp.domain.calendar import WorkCalendar
+from webapp.domain.clock import Status
+from webapp.extensions import db
+from webapp.models import Applicant, Case, CaseItem
+
+PER_PAGE = 25
+LIST_LIMIT = 100
+STATUS_ORDER = [s.value for s in Status]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
+    q = select(Case.status, func.count(Case.id)).where(Case.agency_id.in_(agency_ids)).group_by(Case.status)
+    if assigned_to_id is not None:
+        q = q.where(Case.assigned_to_id == assigned_to_id)
+    got = {status: n for status, n in db.session.execute(q) if status}
+    return {s: got.get(s, 0) for s in STATUS_ORDER}
+
+
+@dataclass
+class Dashboard:
+    mine: dict[str, int]
+    agency: dict[str, int]
+    due_soon: list[Case] = field(default_factory=list)
+    overdue: list[Case] = field(default_factory=list)
+    notices_due: list[Case] = field(default_factory=list)
+    correction_lapses: list[Case] = field(default_factory=list)
+    fee_lapses: list[Case] = field(default_factory=list)
+    due_soon_until: date | None = None
+    notices_until: date | None = None
+    holiday_notice_missing: int | None = None   # the year whose notice is missing
+
+
+def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalendar) -> Dashboard:
+    d = Dashboard(mine=counts_by_status(agency_ids, user_id), agency=counts_by_status(agency_ids))
+    scope = Case.agency_id.in_(agency_ids)
+    registered = Case.status == Status.REGISTERED.value
+
+    def cases(*where, order=Case.due_on) -> list[Case]:
+        return list(db.session.scalars(select(Case).where(scope, *where).order_by(order, Case.id)
+                                       .limit(LIST_LIMIT)))
+
+    d.due_soon_until = cal.add_workdays(today, 3)
+    d.due_soon = cases(registered, Case.due_on >= today, Case.due_on <= d.due_soon_until)
+    d.overdue = cases(registered, Case.due_on < today)
+    d.notices_until = cal.add_workdays(today, 2)
+    d.notices_due = cases(registered, Case.correction_notice_due_on >= today,
+                          Case.correction_notice_due_on <= d.notices_until, order=Case.correction_notice_due_on)
+    d.correction_lapses = cases(Case.status == Status.AWAITING_CORRECTION.value, Case.correction_reply_by < today,
+                                order=Case.correction_reply_by)
+    d.fee_lapses = cases(Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today, order=Case.fee_due_on)
+    # rules.md §1: from 1 November, warn while next year's State Council notice is missing
+    next_year = today.year + 1
+    if today.month >= 11 and cal.is_provisional(date(next_year, 1, 1)):
+        d.holiday_notice_missing = next_year
+    return d
+
+
+def search_query(agency_ids: list[int], *, number: str = "", applicant: str = "", text: str = "",
+                 date_from: date | None = None, date_to: date | None = None, status: str = "",
+                 assigned_to_id: int | None = None, special: str = "", today: date | None = None) -> Any:
+    q = select(Case).where(Case.agency_id.in_(agency_ids))
+    if number:
+        q = q.where(or_(Case.number.ilike(_like(number.strip()), escape="\\"),
+                        Case.ref.ilike(_like(number.strip()), escape="\\")))
+    if applicant:
+        a = applicant.strip()
+        q = q.where(Case.applicant_id.in_(select(Applicant.id).where(or_(
+            Applicant.name.ilike(_like(a), escape="\\"), Applicant.id_number == a.upper(),
+            Applicant.uscc == a.upper()))))
+    if text:
+        q = q.where(exists().where(and_(CaseItem.case_id == Case.id,
+                                        CaseItem.text.ilike(_like(text.strip()), escape="\\"))))
+    if date_from:
+        q = q.where(Case.received_on >= date_from)
+    if date_to:
+        q = q.where(Case.received_on <= date_to)
+    if status:
+        q = q.where(Case.status == status)
+    if assigned_to_id is not None:
+        q = q.where(Case.assigned_to_id == assigned_to_id)
+    if special == "overdue" and today is not None:
+        q = q.where(Case.status == Status.REGISTERED.value, Case.due_on < today)
+    return q.order_by(Case.received_on.desc(), Case.id.desc())
+
+
+def paginate(q, page: int):
+    return db.paginate(q, page=page, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE)

@@ -1,0 +1,198 @@
+"""Dashboard, search, the case page and its actions, letters and attachments (blueprint ``cases``)."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user
+
+from webapp.domain.clock import Status
+from webapp.extensions import db
+from webapp.letters import LETTER_TITLES, letter_filename, render_letter
+from webapp.models import Attachment, CaseEvent
+from webapp.security import can, case_or_404, requires, visible_agency_ids
+from webapp.services.applicants import mask_id
+from webapp.services.audit import log_event
+from webapp.services.calendar import current_calendar
+from webapp.services.errors import ConflictError, ServiceError
+from webapp.timeutil import today_shanghai
+
+from . import queries
+from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
+from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
+from .forms import AttachForm, PersonalDataForm, SearchForm
+from .view import case_page_context
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/")
+@requires("dashboard.view")
+def dashboard():
+    today = today_shanghai()
+    data = queries.dashboard(visible_agency_ids(), current_user.id, today, current_calendar())
+    return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
+                           statuses=list(Status), mask_id=mask_id)
+
+
+@bp.get("/cases")
+@requires("case.view")
+def search():
+    form = SearchForm(request.args)
+    form.status.choices = [("", "全部")] + [(s.value, s.label_zh) for s in Status]
+    page = request.args.get("page", 1, type=int) or 1
+    today = today_shanghai()
+    special = request.args.get("list", "")
+    pagination = None
+    if form.validate():
+        q = queries.search_query(
+            visible_agency_ids(), number=form.number.data or "", applicant=form.applicant.data or "",
+            text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
+            status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
+            special=special if special in ("overdue",) else "", today=today)
+        pagination = queries.paginate(q, max(page, 1))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
+                           mask_id=mask_id, special=special)
+
+
+def _render_case(case, status_code: int = 200, **kwargs):
+    ctx = case_page_context(case, today_shanghai(), can, **kwargs)
+    return render_template("cases/case.html", **ctx, attach_form=AttachForm()), status_code
+
+
+@bp.get("/cases/<int:case_id>")
+@requires("case.view")
+def show(case_id: int):
+    case = case_or_404(case_id)
+    return _render_case(case)
+
+
+@bp.post("/cases/<int:case_id>/personal")
+@requires("case.view_personal")
+def personal(case_id: int):
+    case = case_or_404(case_id)
+    if not PersonalDataForm().validate_on_submit():
+        abort(400)
+    log_event("personal_data.viewed", target_type="applicant", target_id=case.applicant_id,
+              detail={"case": case.number, "case_id": case.id})
+    db.session.commit()
+    body, code = _render_case(case, show_personal=True)
+    response = Response(body, code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _action_view(action: CaseAction):
+    def view(case_id: int):
+        case = case_or_404(case_id, change=True)
+        today = today_shanghai()
+        form = make_form(action, case, today)
+        if not form.validate_on_submit():
+            flash(f"{action.title}：请更正表单中标出的内容。", "error")
+            return _render_case(case, 422, bound={action.name: form}, open_action=action.name)
+        try:
+            done = perform(action, case, form, current_user._get_current_object(), today)
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            flash(e.message_zh, "error")
+            case = case_or_404(case_id, change=True)
+            if isinstance(e, ConflictError):
+                # the form keeps what the clerk typed, with the case's new version: they can look
+                # at the changed case and submit again
+                form.version.data = str(case.version)
+                return _render_case(case, 409, bound={action.name: form}, open_action=action.name)
+            return _render_case(case, 422, bound={action.name: form}, open_action=action.name)
+        flash(done.message, "success")
+        return redirect(url_for("cases.show", case_id=case.id) + "#timeline")
+
+    view.__name__ = f"act_{action.name}"
+    return view
+
+
+for _action in ACTIONS:
+    bp.add_url_rule(f"/cases/<int:case_id>/actions/{_action.name}", endpoint=f"act_{_action.name}",
+                    view_func=requires(_action.permission)(_action_view(_action)), methods=["POST"])
+
+
+@bp.get("/cases/<int:case_id>/fee-preview")
+@requires("case.act")
+def fee_preview_json(case_id: int):
+    case = case_or_404(case_id)
+    method = request.args.get("method", "per_item")
+    quantity = request.args.get("quantity", type=int)
+    if method not in ("per_item", "per_page") or quantity is None or not 1 <= quantity <= 100000:
+        return jsonify(error="件数或页数须为正整数"), 400
+    fee = fee_preview(case, method, quantity)
+    return jsonify(amount=str(fee["amount"]), basis=fee["basis"], earlier=fee["earlier"])
+
+
+@bp.get("/cases/<int:case_id>/letters/<kind>")
+@requires("case.letter")
+def letter(case_id: int, kind: str):
+    case = case_or_404(case_id)
+    if kind not in LETTER_TITLES:
+        abort(404)
+    from webapp.letters.render import EVENT_FOR_LETTER
+
+    wanted = EVENT_FOR_LETTER[kind].value
+    event_id = request.args.get("event", type=int)
+    events = [e for e in case.events if e.type == wanted]
+    if event_id is not None:
+        events = [e for e in events if e.id == event_id]
+    if not events:
+        abort(404)
+    event: CaseEvent = max(events, key=lambda e: e.seq)
+    data = render_letter(case, kind, event=event)
+    log_event("letter.downloaded", target_type="case", target_id=case.id, detail={"kind": kind, "event": event.id})
+    db.session.commit()
+    return _download(data, DOCX_TYPE, letter_filename(case, kind))
+
+
+def _download(data: bytes, content_type: str, filename: str):
+    import io
+
+    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=True, download_name=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
+@requires("case.view_personal")
+def attachment(case_id: int, attachment_id: int):
+    case = case_or_404(case_id)
+    att = db.session.get(Attachment, attachment_id)
+    if att is None or att.case_id != case.id:
+        abort(404)
+    try:
+        path = attachment_path(att)
+        data = path.read_bytes()
+    except OSError:
+        abort(404)
+    log_event("attachment.downloaded", target_type="attachment", target_id=att.id,
+              detail={"case": case.number, "kind": att.kind})
+    db.session.commit()
+    return _download(data, att.content_type, att.filename)
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@requires("case.attach")
+def attach(case_id: int):
+    case = case_or_404(case_id, change=True)
+    form = AttachForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        uploads = [u for u in (check_upload(f) for f in request.files.getlist(form.files.name)) if u]
+    except UploadRejected as e:
+        flash(e.message_zh, "error")
+        return redirect(url_for("cases.show", case_id=case.id) + "#attachments")
+    if not uploads:
+        flash("请选择要上传的文件。", "error")
+        return redirect(url_for("cases.show", case_id=case.id) + "#attachments")
+    for up in uploads:
+        store_attachment(case, up.filename, up.data, up.content_type, user=current_user._get_current_object())
+    db.session.commit()
+    flash(f"已上传{len(uploads)}个文件。", "success")
+    return redirect(url_for("cases.show", case_id=case.id) + "#attachments")

@@ -1,0 +1,195 @@
+"""What the case page shows: header, applicant (masked or full), items, deadlines with their
+explanations, the timeline of events, letters and attachments, and the action forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from webapp.domain.clock import Status
+from webapp.domain.outcomes import Outcome
+from webapp.domain.workflow import Channel, EventType, Party
+from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
+from webapp.models import Case, CaseEvent
+from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_id, mask_phone
+from webapp.services.calendar import current_calendar
+from webapp.services.cases import case_clock
+
+from .actions import ACTIONS, fee_preview, make_form, visible_actions
+from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
+
+#: labels of the record-keeping events (CaseEvent.type outside the workflow)
+NOTE_LABELS = {
+    "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "已发通知",
+    "assigned": "分配", "routed": "分办", "note": "备注",
+}
+CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
+FORM_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
+               "": "—"}
+ROUTE_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}
+DEADLINE_FIELD_LABELS = {
+    "due_on": "答复期限", "correction_notice_due_on": "补正告知期限", "correction_reply_by": "补正期限",
+    "fee_due_on": "缴费期限", "consultation_due_on": "征求意见答复期限", "due_provisional": "暂定",
+}
+APPEAL_KINDS = dict(APPEAL_KIND_CHOICES)
+APPEAL_RESULTS = dict(APPEAL_RESULT_CHOICES)
+FEE_METHODS = {"per_item": "按件计收", "per_page": "按量计收"}
+
+
+def event_label(type_: str) -> str:
+    try:
+        return EventType(type_).label_zh
+    except ValueError:
+        return NOTE_LABELS.get(type_, type_)
+
+
+def outcome_text(code: str | None) -> str:
+    if not code:
+        return ""
+    try:
+        return Outcome(code).report_row
+    except ValueError:
+        return code
+
+
+def _d(v: Any) -> str:
+    return v if isinstance(v, str) else (v.isoformat() if isinstance(v, date) else str(v))
+
+
+def payload_summary(ev: CaseEvent) -> list[tuple[str, str]]:
+    """The event's recorded fields as (label, value) pairs in Chinese."""
+    p = dict(ev.payload or {})
+    out: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            out.append((label, value if isinstance(value, str) else _d(value)))
+
+    if ev.type == "deadline_moved":
+        add("原因", p.get("reason"))
+        for name, (a, b) in (p.get("changes") or {}).items():
+            add(DEADLINE_FIELD_LABELS.get(name, name), f"{a or '—'} → {b or '—'}")
+        return out
+    if ev.type == "appeal_recorded":
+        add("类型", APPEAL_KINDS.get(p.get("kind"), p.get("kind")))
+        add("立案日期", p.get("filed_on"))
+        add("结果", APPEAL_RESULTS.get(p.get("result"), p.get("result")))
+        add("审结日期", p.get("decided_on"))
+        add("备注", p.get("note"))
+        return out
+    if ev.type == "assigned":
+        add("原承办人", p.get("from") or "（未分配）")
+        add("现承办人", p.get("to"))
+        return out
+    if "channel" in p:
+        add("收件渠道", CHANNEL_LABELS.get(p["channel"], p["channel"]))
+    add("需补正内容", p.get("what"))
+    add("补正期限", p.get("reply_by"))
+    if "party" in p:
+        try:
+            add("征求对象", Party(p["party"]).label_zh)
+        except ValueError:
+            add("征求对象", p["party"])
+    add("受函方", p.get("addressee"))
+    add("征求事项", p.get("text") if ev.type == EventType.CONSULTATION_STARTED.value else None)
+    if p.get("days") is not None:
+        add("延长", f"{p['days']}个工作日")
+    add("批准人", p.get("approved_by"))
+    add("延期理由", p.get("reason"))
+    if p.get("method"):
+        add("计收方式", FEE_METHODS.get(p["method"], p["method"]))
+    if p.get("amount_yuan") is not None:
+        add("金额", f"{Decimal(str(p['amount_yuan'])):,.2f}元")
+    add("计费依据", p.get("basis"))
+    if p.get("item_outcomes"):
+        add("各项结果", "；".join(outcome_text(o) for o in p["item_outcomes"]))
+    if p.get("outcome"):
+        add("办理结果", outcome_text(p["outcome"]))
+    add("答复内容", p.get("text") if ev.type == EventType.ANSWERED.value else None)
+    add("备注", p.get("note"))
+    shown = {"channel", "what", "reply_by", "party", "addressee", "text", "days", "approved_by", "reason",
+             "method", "amount_yuan", "basis", "item_outcomes", "outcome", "note", "quantity",
+             "earlier_items"}
+    for key, value in p.items():
+        if key not in shown and not isinstance(value, (dict, list)):
+            add(key, value)
+    return out
+
+
+@dataclass
+class TimelineRow:
+    event: CaseEvent
+    label: str
+    summary: list[tuple[str, str]]
+    workflow: bool
+    letter_kind: str | None
+
+
+def timeline(case: Case) -> list[TimelineRow]:
+    rows = []
+    for ev in sorted(case.events, key=lambda e: e.seq):
+        try:
+            et = EventType(ev.type)
+            workflow = True
+        except ValueError:
+            et = None
+            workflow = False
+        rows.append(TimelineRow(ev, event_label(ev.type), payload_summary(ev), workflow,
+                                LETTER_FOR_EVENT.get(et) if et else None))
+    return rows
+
+
+def applicant_view(case: Case, full: bool) -> dict[str, str]:
+    a = case.applicant
+    return {
+        "name": a.name, "kind": APPLICANT_KINDS.get(a.kind, a.kind),
+        "id_number": (a.id_number or "") if full else mask_id(a.id_number),
+        "uscc": a.uscc or "",
+        "id_document": a.id_document if full else ("已登记" if a.id_document else ""),
+        "phone": a.phone if full else mask_phone(a.phone),
+        "email": a.email if full else ("已登记" if a.email else ""),
+        "address": a.address if full else mask_address(a.address),
+    }
+
+
+def case_page_context(case: Case, today: date, can, *, show_personal: bool = False,
+                      bound: dict[str, Any] | None = None, open_action: str | None = None) -> dict[str, Any]:
+    cal = current_calendar()
+    policies = case.agency.policy()
+    clock = case_clock(case, cal)
+    status = Status(case.status) if case.status else None
+    deadlines = clock.deadlines(cal, policies, today) if status is not None else []
+    bound = bound or {}
+    actions = []
+    for action, disabled in visible_actions(case, status, can):
+        form = bound.get(action.name) or make_form(action, case, today, formdata=False)
+        actions.append({"action": action, "form": form, "disabled": disabled,
+                        "open": action.name == open_action})
+    letters = []
+    for kind in LETTER_TITLES:
+        evs = [r for r in case.events if LETTER_FOR_EVENT.get(_etype(r.type)) == kind]
+        if evs:
+            letters.append({"kind": kind, "title": LETTER_TITLES[kind], "events": sorted(evs, key=lambda e: e.seq)})
+    fee = fee_preview(case, "per_item", len(case.items)) if any(
+        a["action"].name == "fee_notice" for a in actions) else None
+    return {
+        "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
+        "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
+        "show_personal": show_personal, "personal_form": PersonalDataForm(),
+        "actions": actions, "letters": letters, "fee": fee,
+        "channel_label": CHANNEL_LABELS.get(case.channel or "", case.channel or "—"),
+        "form_wanted": FORM_WANTED.get(case.form_wanted, case.form_wanted),
+        "route_wanted": ROUTE_WANTED.get(case.route_wanted, case.route_wanted),
+        "outcome_text": outcome_text, "correction_notice_late": clock.correction_notice_late,
+        "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS,
+        "all_actions": ACTIONS,
+    }
+
+
+def _etype(code: str) -> EventType | None:
+    try:
+        return EventType(code)
+    except ValueError:
+        return None

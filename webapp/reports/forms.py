@@ -1,0 +1,47 @@
+"""Forms of the report pages: narrative texts, the proactive-disclosure ledger, its documents."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from webapp.services.narratives import SECTION_LIMIT, narrative_keys, section_labels
+
+COUNT = Regexp(r"^\s*\d{0,8}\s*$", message="请填写非负整数")
+MONEY = Regexp(r"^\s*(\d{1,10}(\.\d{1,4})?)?\s*$", message="请填写非负数，最多四位小数（单位：万元）")
+
+
+def narrative_form_class() -> type[FlaskForm]:
+    """A form with one text area per narrative key (keys and headings come from the renderer)."""
+    labels = section_labels()
+    attrs = {k: TextAreaField(labels[k], validators=[Optional(), Length(max=SECTION_LIMIT)])
+             for k in narrative_keys()}
+    attrs["note"] = StringField("修改说明", validators=[Optional(), Length(max=500)])
+    attrs["submit"] = SubmitField("保存为新版本")
+    return type("NarrativeForm", (FlaskForm,), attrs)
+
+
+class ProactiveYearForm(FlaskForm):
+    rules_issued = StringField("规章 本年制发件数", validators=[COUNT])
+    rules_repealed = StringField("规章 本年废止件数", validators=[COUNT])
+    rules_in_force = StringField("规章 现行有效件数", validators=[COUNT])
+    normative_issued = StringField("行政规范性文件 本年制发件数", validators=[COUNT])
+    normative_repealed = StringField("行政规范性文件 本年废止件数", validators=[COUNT])
+    normative_in_force = StringField("行政规范性文件 现行有效件数", validators=[COUNT])
+    licensing_decisions = StringField("行政许可 本年处理决定数量", validators=[COUNT])
+    penalty_decisions = StringField("行政处罚 本年处理决定数量", validators=[COUNT])
+    coercion_decisions = StringField("行政强制 本年处理决定数量", validators=[COUNT])
+    fees_10k_yuan = StringField("行政事业性收费 本年收费金额（万元）", validators=[MONEY])
+    categories = TextAreaField("主动公开信息分类条数（一行一类：类别=条数）",
+                               validators=[Optional(), Length(max=5000)])
+    submit = SubmitField("保存台账")
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField("类别", choices=[("rule", "规章"), ("normative", "行政规范性文件")])
+    title = StringField("文件名称", validators=[DataRequired("请填写文件名称"), Length(max=300)])
+    doc_number = StringField("文号", validators=[Optional(), Length(max=100)])
+    issued_on = DateField("制发日期", validators=[Optional()])
+    repealed_on = DateField("废止日期", validators=[Optional()])
+    submit = SubmitField("保存文件")

@@ -1,0 +1,275 @@
+"""Agencies administered: the profile printed on letters and reports, the policies (rules.md: where
+the law leaves a choice), the API tokens of a government portal, and the mail outbox.
+
+Scope: a government-level administrator (agency_id None) manages every agency and alone may change
+an agency's kind or parent government (they decide who sees whose cases, security.visible_agency_ids);
+an agency's administrator manages only its own agency. Every change is audit-logged with its before
+and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from webapp.domain.policies import Policies
+from webapp.extensions import db
+from webapp.models import Agency, ApiToken, Notification, OutboxMail, User
+from webapp.models._types import utcnow
+
+from .audit import log_event
+from .errors import Forbidden, NotFound, ServiceError
+
+PROFILE_FIELDS = {"name": 200, "address": 300, "postcode": 20, "phone": 60, "email": 200}
+AGENCY_KINDS = {"department": "部门", "government": "人民政府"}
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+POSTCODE_RE = re.compile(r"^\d{6}$")
+
+
+def is_government_level(actor: User | None) -> bool:
+    return actor is None or actor.agency_id is None
+
+
+def manageable_agencies(actor: User | None) -> list[Agency]:
+    q = select(Agency).order_by(Agency.kind.desc(), Agency.code)
+    if not is_government_level(actor):
+        q = q.where(Agency.id == actor.agency_id)
+    return list(db.session.scalars(q))
+
+
+def get_agency(actor: User | None, agency_id: int) -> Agency:
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or not (is_government_level(actor) or actor.agency_id == agency.id):
+        raise NotFound(f"no agency {agency_id}", "机关不存在")
+    return agency
+
+
+def _text(value: Any, key: str, limit: int) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ServiceError(f"{key} must be text", "内容须为文本", rule="agency.invalid")
+    value = value.strip()
+    if len(value) > limit:
+        raise ServiceError(f"{key} longer than {limit}", f"{PROFILE_LABELS_ZH.get(key, key)}不超过{limit}字",
+                           rule="agency.invalid")
+    return value
+
+
+PROFILE_LABELS_ZH = {"name": "机关名称", "address": "通讯地址", "postcode": "邮政编码", "phone": "联系电话",
+                     "email": "电子邮箱", "kind": "机关类型", "parent_id": "所属人民政府", "code": "机关代码"}
+
+
+def _clean_profile(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: _text(data.get(k), k, limit) for k, limit in PROFILE_FIELDS.items() if k in data}
+    if "name" in out and not out["name"]:
+        raise ServiceError("the agency needs its name", "请填写机关名称", rule="agency.name")
+    if out.get("postcode") and not POSTCODE_RE.match(out["postcode"]):
+        raise ServiceError("post code: 6 digits", "邮政编码应为6位数字", rule="agency.postcode")
+    if out.get("email") and not EMAIL_RE.match(out["email"]):
+        raise ServiceError("not an e-mail address", "电子邮箱格式不正确", rule="agency.email")
+    return out
+
+
+def _check_structure(actor: User | None, agency: Agency | None, kind: Any, parent_id: Any) -> tuple[str, int | None]:
+    if not is_government_level(actor):
+        raise Forbidden("only a government-level administrator changes an agency's kind or parent",
+                        "只有政府层级管理员可以修改机关类型和所属人民政府", rule="agency.scope")
+    if kind not in AGENCY_KINDS:
+        raise ServiceError("kind must be department or government", "机关类型无效", rule="agency.kind")
+    if parent_id in ("", None):
+        return kind, None
+    try:
+        parent_id = int(parent_id)
+    except (TypeError, ValueError):
+        raise ServiceError("parent must be an agency id", "所属人民政府无效", rule="agency.parent") from None
+    parent = db.session.get(Agency, parent_id)
+    if parent is None or parent.kind != "government":
+        raise ServiceError("the parent must be a government", "所属机关须为人民政府", rule="agency.parent")
+    if agency is not None:
+        # no cycles: walking up from the parent must not reach this agency
+        seen = set()
+        p: Agency | None = parent
+        while p is not None and p.id not in seen:
+            if p.id == agency.id:
+                raise ServiceError("an agency cannot be its own parent", "机关不能隶属于自身或其下级",
+                                   rule="agency.parent")
+            seen.add(p.id)
+            p = p.parent
+    return kind, parent_id
+
+
+def update_profile(actor: User | None, agency: Agency, data: Mapping[str, Any]) -> dict[str, list]:
+    """Change the profile fields given in ``data`` (and kind/parent_id, government level only)."""
+    get_agency(actor, agency.id)
+    new = _clean_profile(data)
+    if "kind" in data or "parent_id" in data:
+        kind = data.get("kind", agency.kind)
+        parent_id = data.get("parent_id", agency.parent_id)
+        if kind != agency.kind or (parent_id or None) != agency.parent_id:
+            new["kind"], new["parent_id"] = _check_structure(actor, agency, kind, parent_id)
+    changes = {k: [getattr(agency, k), v] for k, v in new.items() if getattr(agency, k) != v}
+    for k, (_old, v) in changes.items():
+        setattr(agency, k, v)
+    if changes:
+        db.session.flush()
+        log_event("admin.agency_updated", user=actor, target_type="agency", target_id=agency.id,
+                  detail={"code": agency.code, "changes": changes})
+    return changes
+
+
+def create_agency(actor: User | None, data: Mapping[str, Any]) -> Agency:
+    if not is_government_level(actor):
+        raise Forbidden("only a government-level administrator creates agencies",
+                        "只有政府层级管理员可以新建机关", rule="agency.scope")
+    code = _text(data.get("code"), "code", 40).upper()
+    if not CODE_RE.match(code):
+        raise ServiceError("code: capitals, digits and '-'", "机关代码须为大写字母、数字或“-”（2至40位）",
+                           rule="agency.code")
+    if db.session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
+        raise ServiceError(f"agency code {code} exists", f"机关代码 {code} 已存在", rule="agency.duplicate")
+    profile = _clean_profile({"name": data.get("name") or "", **{k: data.get(k) for k in PROFILE_FIELDS
+                                                                  if k != "name" and k in data}})
+    kind, parent_id = _check_structure(actor, None, data.get("kind", "department"), data.get("parent_id"))
+    agency = Agency(code=code, kind=kind, parent_id=parent_id, policies=Policies().to_dict(), **profile)
+    db.session.add(agency)
+    db.session.flush()
+    log_event("admin.agency_created", user=actor, target_type="agency", target_id=agency.id,
+              detail={"code": code, "name": agency.name, "kind": kind, "parent_id": parent_id})
+    return agency
+
+
+# --- policies ------------------------------------------------------------------------------------------
+
+def policy_fields() -> list[dict[str, Any]]:
+    """Each policy with its Chinese label, type and default (for the form)."""
+    from dataclasses import fields
+
+    out = []
+    for f in fields(Policies):
+        default = getattr(Policies, f.name)
+        kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "choice"
+        out.append({"name": f.name, "label": Policies.LABELS_ZH.get(f.name, f.name), "kind": kind,
+                    "default": default})
+    return out
+
+
+POLICY_CHOICES_ZH = {
+    "multi_item_outcome": {"application": "按申请件统计", "item": "按申请事项统计"},
+    "appeal_year": {"filed": "按提起年度统计", "decided": "按决定年度统计"},
+}
+
+
+def update_policies(actor: User | None, agency: Agency, data: Mapping[str, Any],
+                    today: date | None = None) -> tuple[dict[str, list], list[Any]]:
+    """Validate through Policies.from_mapping and save; an open case's deadlines that depend on a
+    policy (fee payment period, fee pausing the clock) are recomputed and logged on the case.
+    Returns (changes, moved cases)."""
+    get_agency(actor, agency.id)
+    try:
+        new = Policies.from_mapping(data)
+    except (ValueError, TypeError) as e:
+        raise ServiceError(f"policies: {e}", f"政策设置无效：{e}", rule="agency.policies") from None
+    old = agency.policy().to_dict()
+    new_dict = new.to_dict()
+    changes = {k: [old.get(k), v] for k, v in new_dict.items() if old.get(k) != v}
+    moved: list[Any] = []
+    if not changes:
+        return changes, moved
+    agency.policies = new_dict
+    db.session.flush()
+    labels = "、".join(Policies.LABELS_ZH.get(k, k) for k in changes)
+    from .cases import recompute_open_cases
+
+    moved = recompute_open_cases(reason=f"{agency.name}修改政策设置：{labels}", actor=actor, today=today)
+    log_event("admin.policies_updated", user=actor, target_type="agency", target_id=agency.id,
+              detail={"code": agency.code, "changes": changes, "moved_cases": [c.number for c, _a, _b in moved]})
+    return changes, moved
+
+
+# --- API tokens ----------------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "dsk_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def tokens_for(actor: User | None, agency: Agency) -> list[ApiToken]:
+    get_agency(actor, agency.id)
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.agency_id == agency.id)
+                                   .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())))
+
+
+def create_token(actor: User | None, agency: Agency, name: str, note: str = "") -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and only its sha256 is stored."""
+    get_agency(actor, agency.id)
+    name = _text(name, "name", 100)
+    if not name:
+        raise ServiceError("the token needs a name", "请填写令牌名称（例如门户网站名称）", rule="token.name")
+    note = _text(note, "note", 1000)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(agency_id=agency.id, name=name, note=note, token_hash=hash_token(raw))
+    db.session.add(token)
+    db.session.flush()
+    log_event("admin.token_created", user=actor, target_type="api_token", target_id=token.id,
+              detail={"agency": agency.code, "name": name})
+    return token, raw
+
+
+def revoke_token(actor: User | None, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}", "令牌不存在")
+    get_agency(actor, token.agency_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+        log_event("admin.token_revoked", user=actor, target_type="api_token", target_id=token.id,
+                  detail={"agency_id": token.agency_id, "name": token.name})
+    return token
+
+
+# --- the outbox ----------------------------------------------------------------------------------------
+
+def _outbox_scope(actor: User | None):
+    """Mail an administrator may see: mail tied (through a notification) to their agency or to one
+    of its users; a government-level administrator sees all."""
+    q = select(OutboxMail)
+    if is_government_level(actor):
+        return q
+    users = select(User.id).where(User.agency_id == actor.agency_id)
+    mine = select(Notification.outbox_id).where(Notification.outbox_id.is_not(None),
+                                                or_(Notification.agency_id == actor.agency_id,
+                                                    Notification.recipient_id.in_(users)))
+    return q.where(OutboxMail.id.in_(mine))
+
+
+def undelivered(actor: User | None, limit: int = 200) -> list[OutboxMail]:
+    q = _outbox_scope(actor).where(OutboxMail.status != "sent").order_by(OutboxMail.created_at.desc()).limit(limit)
+    return list(db.session.scalars(q))
+
+
+def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
+    """Deliver at the next sweep: next_attempt_at now (a mail that gave up goes back to pending)."""
+    mail = db.session.scalar(_outbox_scope(actor).where(OutboxMail.id == mail_id))
+    if mail is None:
+        raise NotFound(f"no mail {mail_id}", "邮件不存在")
+    if mail.status == "sent":
+        raise ServiceError("the mail was delivered", "该邮件已发送", rule="outbox.sent")
+    old = mail.status
+    mail.next_attempt_at = utcnow()
+    if mail.status == "failed":
+        mail.status = "pending"
+    db.session.flush()
+    log_event("admin.mail_retry", user=actor, target_type="outbox_mail", target_id=mail.id,
+              detail={"to": mail.to_addr, "status_before": old, "attempts": mail.attempts})
+    return mail

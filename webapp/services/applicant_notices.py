@@ -1,0 +1,283 @@
+"""E-mail notices to applicants of online submissions: at submission and rejection (before a
+case exists), and at confirmation, correction notice (补正告知), extension (延期), fee notice (收费通知)
+and answer (答复) once it does.
+
+Each notice is an OutboxMail row written in the caller's transaction (the workers' delivery task
+sends it) with a dedupe key, so it exists exactly once:
+``applicant:<case id>:<kind>:<event seq>`` for a case, ``submission:<id>:<kind>`` before one. A
+sent case notice is also a ``notice_sent`` event on the case history (services.cases.add_note).
+
+Texts: ``templates/notices/<kind>.txt`` (first line the subject, a blank line, the body; Jinja), or
+an administrator's EmailTemplate row of kind ``applicant_<kind>`` (webapp/models/emails.py),
+rendered in a Jinja sandbox.
+
+Where the applicant chose electronic delivery, the notice carries its letter (an
+Attachment(kind='letter') on the case whose file name holds the letter's title, e.g. 答复书) in
+OutboxMail.attachment_ids. Hooks: ``on_case_event(case, event_row)`` -- connected to
+services.signals.case_event_recorded by ``install()`` -- and ``sweep_applicant_notices()`` for
+notices that waited for their letter.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+
+from webapp.domain.outcomes import Outcome
+from webapp.domain.workflow import EventType
+from webapp.extensions import db
+from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail
+from webapp.models.submission import Submission
+from webapp.timeutil import now_utc, today_shanghai
+
+from .applicants import mask_phone
+from .cases import add_note
+
+log = logging.getLogger(__name__)
+
+#: notice kind -> the workflow event that triggers it
+NOTICE_EVENTS = {
+    "confirmation": EventType.RECEIVED.value,
+    "correction": EventType.CORRECTION_REQUESTED.value,
+    "extension": EventType.EXTENDED.value,
+    "fee": EventType.FEE_NOTICE.value,
+    "answer": EventType.ANSWERED.value,
+}
+EVENT_KINDS = {v: k for k, v in NOTICE_EVENTS.items()}
+#: the applicant's letter of each kind, recognised by this title in its file name
+LETTER_TITLES = {"correction": "补正告知书", "extension": "延期答复告知书", "fee": "收费通知书", "answer": "答复书"}
+SUBMISSION_KINDS = ("submitted", "rejected")
+ALL_KINDS = SUBMISSION_KINDS + tuple(NOTICE_EVENTS)
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "notices"
+_sandbox = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+# --- texts ---------------------------------------------------------------------------------------
+
+def template_text(kind: str) -> tuple[str, str]:
+    """(subject, body) Jinja sources for ``kind``: the administrator's EmailTemplate row
+    ``applicant_<kind>`` if there is one, else templates/notices/<kind>.txt."""
+    if kind not in ALL_KINDS:
+        raise KeyError(f"no applicant notice {kind!r}")
+    try:
+        from webapp.models.emails import EmailTemplate
+    except ImportError:   # the workers' model is optional
+        EmailTemplate = None   # noqa: N806
+    if EmailTemplate is not None:
+        row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == f"applicant_{kind}"))
+        if row is not None:
+            return row.subject, row.body
+    text = (TEMPLATE_DIR / f"{kind}.txt").read_text(encoding="utf-8")
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.removeprefix("\n")
+
+
+def render_notice(kind: str, context: dict[str, Any]) -> tuple[str, str]:
+    subject_src, body_src = template_text(kind)
+    subject = _sandbox.from_string(subject_src).render(**context)
+    body = _sandbox.from_string(body_src).render(**context)
+    return " ".join(subject.split())[:300], body
+
+
+def status_url() -> str:
+    """Where applicants look their application up: PUBLIC_BASE_URL, else this request's host."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or (request.host_url if has_request_context() else "")
+    return (base.rstrip("/") + "/status") if base else ""
+
+
+def _base_context(agency: Agency | None) -> dict[str, Any]:
+    return {"agency_name": agency.name if agency else "", "agency_phone": agency.phone if agency else "",
+            "agency_address": agency.address if agency else "", "status_url": status_url()}
+
+
+# --- writing mail --------------------------------------------------------------------------------
+
+def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
+               attachment_ids: list[int] | tuple[int, ...] = ()) -> OutboxMail | None:
+    """An outbox row, unless one with this dedupe key exists (then None): exactly once."""
+    if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key)) is not None:
+        return None
+    row = OutboxMail(dedupe_key=dedupe_key, to_addr=to_addr, subject=subject, body=body,
+                     attachment_ids=",".join(str(i) for i in attachment_ids), status="pending")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def notify_submission(sub: Submission, kind: str, query_code: str | None = None) -> OutboxMail | None:
+    """Mail about a submission that is not (yet) a case: its receipt with the number and the query
+    code ('submitted'), or its rejection with the reason ('rejected')."""
+    if kind not in SUBMISSION_KINDS:
+        raise ValueError(kind)
+    to = (sub.applicant or {}).get("email") or ""
+    if not to:
+        return None
+    agency = db.session.get(Agency, sub.agency_id)
+    ctx = {**_base_context(agency), "applicant_name": sub.applicant.get("name", ""), "number": sub.number,
+           "query_code": query_code or "", "submitted_on": sub.submitted_on.isoformat(),
+           "items": list(sub.items), "reject_reason": sub.reject_reason}
+    subject, body = render_notice(kind, ctx)
+    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}")
+
+
+def submission_of(case: Case) -> Submission | None:
+    return db.session.scalars(select(Submission).where(Submission.case_id == case.id)).first()
+
+
+def wants_electronic(case: Case) -> bool:
+    return case.form_wanted == "email" or case.route_wanted == "email"
+
+
+def _sent_letter_ids(case: Case) -> set[int]:
+    ids: set[int] = set()
+    for ev in case.events:
+        if ev.type == "notice_sent":
+            ids.update(int(i) for i in (ev.payload or {}).get("letters", []))
+    return ids
+
+
+def letters_for(case: Case, kind: str) -> list[Attachment]:
+    """The case's letters of this kind (title in the file name) not sent in an earlier notice."""
+    title = LETTER_TITLES.get(kind)
+    if title is None:
+        return []
+    sent = _sent_letter_ids(case)
+    rows = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id,
+                                                       Attachment.kind == "letter")
+                              .order_by(Attachment.uploaded_at, Attachment.id)).all()
+    # 答复书 is also the tail of no other title; 延期答复告知书 does not contain 答复书
+    return [a for a in rows if title in a.filename and a.id not in sent]
+
+
+def _event_for(case: Case, kind: str) -> CaseEvent | None:
+    etype = NOTICE_EVENTS[kind]
+    matching = [e for e in case.events if e.type == etype]
+    return max(matching, key=lambda e: e.seq) if matching else None
+
+
+def _case_context(case: Case, kind: str, ev: CaseEvent, sub: Submission | None,
+                  letters: list[Attachment]) -> dict[str, Any]:
+    agency = db.session.get(Agency, case.agency_id)
+    p = ev.payload or {}
+    outcome = ""
+    if kind == "answer" and case.outcome:
+        try:
+            outcome = Outcome(case.outcome).label_zh
+        except ValueError:
+            outcome = ""
+    return {**_base_context(agency), "applicant_name": case.applicant.name if case.applicant else "",
+            "number": sub.number if sub is not None else case.number, "case_number": case.number,
+            "received_on": case.received_on.isoformat() if case.received_on else "",
+            "due_on": case.due_on.isoformat() if case.due_on else "",
+            "due_provisional": bool(case.due_on and case.due_provisional),
+            "event_on": ev.on.isoformat(), "reply_by": p.get("reply_by", ""),
+            "days": p.get("days", ""), "amount_yuan": p.get("amount_yuan", ""), "outcome": outcome,
+            "items": [i.text for i in case.items], "letters": [a.filename for a in letters],
+            "electronic": wants_electronic(case)}
+
+
+def dedupe_key(case: Case, kind: str, ev: CaseEvent) -> str:
+    return f"applicant:{case.id}:{kind}:{ev.seq}"
+
+
+def notify_applicant(case: Case, kind: str, event: CaseEvent | None = None, *,
+                     letters: list[Attachment] | None = None, today: date | None = None) -> OutboxMail | None:
+    """Write the ``kind`` notice for ``event`` (default: the case's latest event of that kind) to the
+    outbox and record a ``notice_sent`` event -- once: a second call finds the dedupe key and does
+    nothing. Only for cases that came in online (they carry a query code) with an e-mail address."""
+    if kind not in NOTICE_EVENTS:
+        raise ValueError(f"unknown applicant notice {kind!r}")
+    if not case.query_code_hash or case.applicant is None or not case.applicant.email:
+        return None
+    ev = event if event is not None else _event_for(case, kind)
+    if ev is None or ev.type != NOTICE_EVENTS[kind]:
+        return None
+    key = dedupe_key(case, kind, ev)
+    if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == key)) is not None:
+        return None
+    if letters is None:
+        letters = letters_for(case, kind) if wants_electronic(case) else []
+    elif not wants_electronic(case):
+        letters = []
+    # everything that can fail (templates) before anything is written
+    subject, body = render_notice(kind, _case_context(case, kind, ev, submission_of(case), letters))
+    mail = queue_mail(case.applicant.email, subject, body, key, [a.id for a in letters])
+    if mail is None:
+        return None
+    add_note(case, "notice_sent", today or today_shanghai(),
+             {"kind": kind, "event_seq": ev.seq, "outbox_id": mail.id, "dedupe_key": key,
+              "to": _mask_email(case.applicant.email), "letters": [a.id for a in letters]},
+             actor_name="系统")
+    return mail
+
+
+def _mask_email(addr: str) -> str:
+    name, _, domain = addr.partition("@")
+    return (name[:1] + "***@" + domain) if domain else mask_phone(addr)
+
+
+# --- hooks ---------------------------------------------------------------------------------------
+
+def on_case_event(case: Case, event_row: CaseEvent, *, letters: list[Attachment] | None = None,
+                  wait_for_letter: bool = False) -> OutboxMail | None:
+    """React to a recorded workflow event: the notice of its kind, if any.
+
+    With ``wait_for_letter`` (the signal's way), a notice that should carry a letter which is not
+    stored yet is left for a later call (the route, after storing the letter) or for
+    ``sweep_applicant_notices``. Call it from a route after storing the letter, or pass ``letters``."""
+    kind = EVENT_KINDS.get(event_row.type)
+    if kind is None:
+        return None
+    if (wait_for_letter and letters is None and kind in LETTER_TITLES and wants_electronic(case)
+            and case.query_code_hash and not letters_for(case, kind)):
+        return None
+    return notify_applicant(case, kind, event_row, letters=letters)
+
+
+def _on_signal(sender: Any, event: CaseEvent | None = None, **_: Any) -> None:
+    if not isinstance(sender, Case) or event is None or event.type not in EVENT_KINDS:
+        return
+    if not sender.query_code_hash:
+        return   # not an online application: nothing to do, and no query at all
+    try:
+        on_case_event(sender, event, wait_for_letter=True)
+    except Exception:   # a notice must never stop a clerk's action; the sweep tries again
+        log.exception("applicant notice for case %s event %s failed", sender.id, event.seq)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Connect the notices to services.signals.case_event_recorded (idempotent)."""
+    global _installed
+    from .signals import case_event_recorded
+
+    if not _installed:
+        case_event_recorded.connect(_on_signal, weak=False)
+        _installed = True
+
+
+def sweep_applicant_notices(now: datetime | None = None, grace: timedelta = timedelta(minutes=10)) -> int:
+    """Write the notices still missing for events older than ``grace`` (e.g. one that waited for
+    its letter, or whose hook failed): with the letter if it exists by now, else without. For a
+    periodic task; returns the number written."""
+    now = (now or now_utc()).replace(tzinfo=None)
+    since = now - timedelta(days=30)
+    rows = db.session.execute(
+        select(CaseEvent, Case).join(Case, CaseEvent.case_id == Case.id)
+        .where(Case.query_code_hash.is_not(None), CaseEvent.type.in_(list(EVENT_KINDS)),
+               CaseEvent.recorded_at <= now - grace, CaseEvent.recorded_at >= since)
+        .order_by(CaseEvent.case_id, CaseEvent.seq)).all()
+    n = 0
+    for ev, case in rows:
+        if notify_applicant(case, EVENT_KINDS[ev.type], ev) is not None:
+            n += 1
+    return n
