@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "case.letter": (CLERK, APPROVER, AUDITOR),
     "case.confirm_lapse": (CLERK, APPROVER),
     "queue.confirm": (CLERK, APPROVER),             # online submissions: confirm / reject / route
+    "queue.view": ALL_ROLES,                        # the online submissions queue (read)
     "report.view": ALL_ROLES,
     "report.edit": (CLERK, APPROVER, ADMIN),        # narratives, proactive ledger
     "report.close": (APPROVER, ADMIN),

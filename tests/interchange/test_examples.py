@@ -141,3 +141,31 @@ def test_cli_errors_are_one_line(app, cli):
     assert res.exit_code != 0 and "no agency" in res.output
     res = cli.invoke(args=["cases", "import", "/nonexistent.json"])
     assert res.exit_code != 0 and "cannot read" in res.output
+
+
+def test_policy_count_by_item(app, cli, tmp_path):
+    """multi_item_outcome = 'item': table 三 counts requested items, each by its own outcome."""
+    doc = {
+        "format": "disclosure-case-history/1",
+        "agency": {"code": "ITEM", "name": "按项统计机关", "policies": {"multi_item_outcome": "item"}},
+        "cases": [
+            {"ref": "1", "applicant": {"kind": "natural_person", "name": "甲"},
+             "items": [{"text": "a", "outcome": "disclosed"}, {"text": "b", "outcome": "unavailable.not_held"}],
+             "events": [{"type": "received", "on": "2024-03-04", "channel": "post"},
+                        {"type": "answered", "on": "2024-03-20", "outcome": "partial"}]},
+            {"ref": "2", "applicant": {"kind": "commercial", "name": "乙公司"},
+             "items": [{"text": "c"}, {"text": "d"}, {"text": "e"}],
+             "events": [{"type": "received", "on": "2024-12-20", "channel": "online"}]},
+        ],
+    }
+    f = tmp_path / "items.json"
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert cli.invoke(args=["cases", "import", str(f)]).exit_code == 0
+    got = json.loads(cli.invoke(args=["report", "build", "--agency", "ITEM", "--year", "2024"]).stdout)
+    apps = got["applications"]
+    assert (apps["new"]["natural_person"], apps["new"]["commercial"], apps["new"]["total"]) == (2, 3, 5)
+    assert apps["outcomes"]["disclosed"]["total"] == 1
+    assert apps["outcomes"]["unavailable.not_held"]["total"] == 1
+    assert apps["outcomes"]["partial"]["total"] == 0
+    assert apps["carried_out"]["total"] == 3
+    assert all(c["ok"] for c in got["checks"])

@@ -335,6 +335,11 @@ def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
+def _page_url(page: int) -> str:
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, page=page)
+
+
 def _why(case: Case, year: int, row: str) -> str:
     """Why the case is counted in that row of table 三 (report.md counting rules)."""
     start = date(year, 1, 1)
@@ -368,8 +373,11 @@ def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: di
               "kind": kind_label(c.applicant_kind), "status": status_label(c.status), "why": _why(c, year, row)}
              for c in cases]
     row_label = closeout.cell_label(f"applications/{row}/{col}")
+    pages = max(1, -(-total // PER_PAGE))
     return render_template("reports/cell.html", kind="cases", agencies=agencies, year=year, items=items,
-                           total=total, page=page, pages=max(1, -(-total // PER_PAGE)), title=row_label,
+                           total=total, page=page, pages=pages, title=row_label,
+                           prev_url=_page_url(page - 1) if page > 1 else None,
+                           next_url=_page_url(page + 1) if page < pages else None,
                            column=column_label(col), scope=scope, per_page=PER_PAGE,
                            col_note=(f"申请人类型为{column_label(col)}" if col != "total" else "全部申请人类型"))
 
@@ -402,6 +410,7 @@ def _appeals_page(agencies: list[Agency], year: int, group: str, result: str, sc
     rule = "按提起年度统计，结果以当年12月31日为准" if appeal_year == "filed" else "按审结年度统计"
     return render_template("reports/cell.html", kind="appeals", agencies=agencies, year=year, items=items,
                            total=len(items), page=1, pages=1, scope=scope, per_page=len(items) or 1,
+                           prev_url=None, next_url=None,
                            title=closeout.cell_label(f"appeals/{group}/{result}"), column="", col_note=rule)
 
 

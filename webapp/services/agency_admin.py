@@ -259,17 +259,18 @@ def undelivered(actor: User | None, limit: int = 200) -> list[OutboxMail]:
 
 
 def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
-    """Deliver at the next sweep: next_attempt_at now (a mail that gave up goes back to pending)."""
+    """"Retry now": the mail becomes due at once (services.outbox.retry_mail); the caller commits and
+    then asks for a delivery (services.outbox.request_delivery)."""
+    from . import outbox
+
     mail = db.session.scalar(_outbox_scope(actor).where(OutboxMail.id == mail_id))
     if mail is None:
         raise NotFound(f"no mail {mail_id}", "邮件不存在")
-    if mail.status == "sent":
+    if mail.status == outbox.SENT:
         raise ServiceError("the mail was delivered", "该邮件已发送", rule="outbox.sent")
-    old = mail.status
-    mail.next_attempt_at = utcnow()
-    if mail.status == "failed":
-        mail.status = "pending"
-    db.session.flush()
+    before = (mail.status, mail.next_attempt_at)
+    outbox.retry_mail(mail.id)
     log_event("admin.mail_retry", user=actor, target_type="outbox_mail", target_id=mail.id,
-              detail={"to": mail.to_addr, "status_before": old, "attempts": mail.attempts})
+              detail={"to": mail.to_addr, "status_before": before[0], "attempts": mail.attempts,
+                      "next_attempt_before": before[1].isoformat() if before[1] else None})
     return mail

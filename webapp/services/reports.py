@@ -13,7 +13,7 @@ from sqlalchemy import case as sql_case
 
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
-from webapp.models import Agency, Appeal, Case, ProactiveYear, ReportVersion
+from webapp.models import Agency, Appeal, Case, CaseItem, ProactiveYear, ReportVersion
 
 from .money import decimal_str
 
@@ -43,24 +43,40 @@ def _classify(year: int):
     return is_new, ended, where
 
 
-def table3(agency_ids: Sequence[int], year: int) -> dict[str, Any]:
-    is_new, ended, where = _classify(year)
-    q = (select(Case.applicant_kind, is_new.label("is_new"), ended.label("ended"), func.count())
-         .where(Case.agency_id.in_(agency_ids), where)
-         .group_by(Case.applicant_kind, is_new, ended))
+def table3(agency_ids: Sequence[int], year: int, per_item_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """Table 三 in one aggregation per counting unit. Agencies whose policy ``multi_item_outcome``
+    is 'item' (``per_item_ids``) count requested items, each by its own outcome (an item without
+    one, in a case ended by lapse or withdrawal, takes the case's); the others count applications."""
     apps = {"new": _row(), "carried_in": _row(), "outcomes": {o: _row() for o in OUTCOMES},
             "total": _row(), "carried_out": _row()}
-    for kind, new, outcome, n in db.session.execute(q):
-        col = kind if kind in COLUMNS else "other_org"
-        target = [apps["new"] if new else apps["carried_in"]]
-        if outcome is None:
-            target.append(apps["carried_out"])
-        else:
-            target.append(apps["outcomes"][outcome])
-            target.append(apps["total"])
-        for row in target:
-            row[col] += n
-            row["total"] += n
+    by_app = [i for i in agency_ids if i not in set(per_item_ids)]
+    by_item = [i for i in agency_ids if i in set(per_item_ids)]
+    is_new, ended, where = _classify(year)
+    queries = []
+    if by_app:
+        queries.append(select(Case.applicant_kind, is_new.label("is_new"), ended.label("ended"), func.count())
+                       .where(Case.agency_id.in_(by_app), where)
+                       .group_by(Case.applicant_kind, is_new, ended))
+    if by_item:
+        end = _bounds(year)[1]
+        item_ended = sql_case((and_(Case.closed_on.is_not(None), Case.closed_on <= end),
+                               func.coalesce(CaseItem.outcome, Case.outcome)), else_=None)
+        queries.append(select(Case.applicant_kind, is_new.label("is_new"), item_ended.label("ended"), func.count())
+                       .join(CaseItem, CaseItem.case_id == Case.id)
+                       .where(Case.agency_id.in_(by_item), where)
+                       .group_by(Case.applicant_kind, is_new, item_ended))
+    for q in queries:
+        for kind, new, outcome, n in db.session.execute(q):
+            col = kind if kind in COLUMNS else "other_org"
+            target = [apps["new"] if new else apps["carried_in"]]
+            if outcome is None:
+                target.append(apps["carried_out"])
+            else:
+                target.append(apps["outcomes"][outcome])
+                target.append(apps["total"])
+            for row in target:
+                row[col] += n
+                row["total"] += n
     return apps
 
 
@@ -233,7 +249,8 @@ def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
     agencies = sorted(agencies, key=lambda a: a.code)
     ids = [a.id for a in agencies]
     appeal_year = agencies[0].policy().appeal_year if len(agencies) == 1 else "filed"
-    apps = table3(ids, year)
+    per_item = [a.id for a in agencies if a.policy().multi_item_outcome == "item"]
+    apps = table3(ids, year, per_item)
     prev_carried_out = None
     frozen_prev = [frozen_version(a.id, year - 1) for a in agencies]
     if all(v is not None for v in frozen_prev) and frozen_prev:
@@ -246,7 +263,7 @@ def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
         apps["carried_in"] = frozen
         prev_carried_out = dict(live_carried_in)
     elif _year_in_service(ids, year - 1):
-        prev_carried_out = table3(ids, year - 1)["carried_out"]
+        prev_carried_out = table3(ids, year - 1, per_item)["carried_out"]
     pro, _has = proactive(ids, year)
     prev_pro, has_prev = proactive(ids, year - 1)
     report = {

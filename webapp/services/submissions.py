@@ -555,7 +555,7 @@ class Found:
         return self.submission.number if self.submission is not None else self.case.number
 
 
-def _find(number: str) -> tuple[Submission | None, Case | None, str | None]:
+def find_by_number(number: str) -> tuple[Submission | None, Case | None, str | None]:
     sub = db.session.scalars(select(Submission).where(Submission.number == number)).first()
     if sub is not None:
         case = db.session.get(Case, sub.case_id) if sub.case_id else None
@@ -589,7 +589,7 @@ def lookup(number: Any, code: Any, *, remote_addr: str = "", addr_key: str | Non
     if per_number >= setting("LOOKUP_FAILURES_PER_NUMBER_PER_HOUR") or (key and per_addr >= addr_limit):
         raise LookupThrottled("too many failed look-ups", "查询失败次数过多，请一小时后再试",
                               rule="lookup.throttled")
-    sub, case, stored = _find(number_n) if number_n else (None, None, None)
+    sub, case, stored = find_by_number(number_n) if number_n else (None, None, None)
     ok = verify_password(stored or _dummy_hash(), code_n) if code_n else False
     if not code_n:
         verify_password(_dummy_hash(), "x")   # same work either way

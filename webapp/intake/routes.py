@@ -1,0 +1,173 @@
+"""Registering an application (blueprint ``intake``): the form, and the applicant look-up (JSON for
+static/js/app.js; the same search works as a plain GET form without JavaScript)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from webapp.cases.attachments import UploadRejected, check_upload, store_attachment
+from webapp.extensions import db
+from webapp.models import Agency, Applicant, Case, User
+from webapp.security import actable_agency_ids, requires
+from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone, search_applicants
+from webapp.services.cases import register_case
+from webapp.services.errors import ServiceError
+from webapp.timeutil import today_shanghai
+
+from .forms import ApplicantSearchForm, IntakeForm
+from .receipt import RECEIPT_RULES, propose_receipt_date, receipt_rule
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+#: ServiceError.rule -> the form field its message belongs to
+RULE_FIELDS = {
+    "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
+    "applicant.kind": "kind", "applicant.invalid": "name", "items.empty": "items", "items.too_long": "items",
+    "items.too_many": "items", "items.invalid": "items", "received.before_arrival": "received_on",
+    "received.channel": "channel", "date.future": "received_on", "date.range": "received_on",
+}
+
+
+def _agencies() -> list[Agency]:
+    ids = actable_agency_ids()
+    return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)))
+
+
+def _assignable(agency_ids: list[int]) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.agency_id.in_(agency_ids), User.active.is_(True),
+                           User.role.in_(("clerk", "approver"))).order_by(User.role, User.display_name)))
+
+
+def _applicant_summary(a: Applicant) -> dict[str, Any]:
+    n_cases = db.session.scalar(select(func.count(Case.id)).where(Case.applicant_id == a.id)) or 0
+    return {"id": a.id, "name": a.name, "kind": a.kind, "kind_label": APPLICANT_KINDS.get(a.kind, a.kind),
+            "identity": mask_id(a.id_number) if a.id_number else (a.uscc or ""),
+            "phone": mask_phone(a.phone), "cases": n_cases}
+
+
+def _selected_applicant(raw: Any) -> Applicant | None:
+    try:
+        applicant_id = int(raw)
+    except (TypeError, ValueError):
+        return None
+    a = db.session.get(Applicant, applicant_id)
+    if a is None or a.agency_id not in actable_agency_ids():
+        return None
+    return a
+
+
+def _applicant_data(form: IntakeForm, existing: Applicant | None) -> dict[str, Any]:
+    """The form's applicant fields; a blank field keeps the chosen existing applicant's value (the
+    page shows only a masked summary of it, never the stored ID number). An identity number is
+    inherited only where it fits the kind: a person has an ID number, an organisation a USCC."""
+    person = form.kind.data == "natural_person"
+    data: dict[str, Any] = {"kind": form.kind.data}
+    for key in ("name", "id_number", "uscc", "id_document", "phone", "email", "address"):
+        value = (getattr(form, key).data or "").strip()
+        inherit = existing is not None and not value and not (
+            (key == "id_number" and not person) or (key == "uscc" and person))
+        data[key] = (getattr(existing, key) or "") if inherit else value
+    return data
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("case.register")
+def new():
+    today = today_shanghai()
+    agencies = _agencies()
+    form = IntakeForm()
+    needs_agency = current_user.agency_id is None
+    form.agency_id.choices = [(a.id, f"{a.name}（{a.code}）") for a in agencies]
+    users = _assignable([a.id for a in agencies])
+    form.assigned_to.choices = [(0, "（暂不分配）")] + [
+        (u.id, f"{u.display_name}（{'负责人' if u.role == 'approver' else '经办人'}）") for u in users]
+    search = ApplicantSearchForm(request.args)
+    results = search_applicants([a.id for a in agencies], search.q.data or "") if search.q.data else []
+    selected = _selected_applicant(form.applicant_id.data if request.method == "POST"
+                                   else request.args.get("applicant_id"))
+
+    if request.method == "GET":
+        form.arrived_on.data = today
+        form.received_on.data = today
+        form.assigned_to.data = current_user.id if current_user.role == "clerk" else 0
+        if selected is not None:
+            form.applicant_id.data = str(selected.id)
+            form.kind.data = selected.kind
+            form.name.data = selected.name
+    elif form.validate_on_submit():
+        agency = _agency_for(form, agencies, needs_agency)
+        uploads = []
+        try:
+            for f in request.files.getlist(form.scans.name):
+                up = check_upload(f)
+                if up is not None:
+                    uploads.append(up)
+        except UploadRejected as e:
+            form.scans.errors.append(e.message_zh)
+        if agency is None:
+            form.agency_id.errors.append("请选择受理机关")
+        assignee = None
+        if form.assigned_to.data:
+            assignee = next((u for u in users if u.id == form.assigned_to.data and agency is not None
+                             and u.agency_id == agency.id), None)
+            if assignee is None:
+                form.assigned_to.errors.append("承办人须为受理机关的工作人员")
+        if not form.errors:
+            items = [ln.strip() for ln in (form.items.data or "").splitlines() if ln.strip()]
+            try:
+                case = register_case(
+                    agency, _applicant_data(form, selected), items, form.channel.data, form.received_on.data,
+                    current_user._get_current_object(), arrived_on=form.arrived_on.data,
+                    form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
+                    assigned_to=assignee, today=today, note=(form.note.data or "").strip())
+                for up in uploads:
+                    store_attachment(case, up.filename, up.data, up.content_type,
+                                     user=current_user._get_current_object())
+                db.session.commit()
+            except ServiceError as e:
+                db.session.rollback()
+                flash(e.message_zh, "error")
+                field = RULE_FIELDS.get(e.rule)
+                if field is not None:
+                    getattr(form, field).errors.append(e.message_zh)
+                return _render(form, search, results, selected, needs_agency, today), 422
+            flash(f"已登记申请，编号 {case.number}，答复期限至 {case.due_on.isoformat() if case.due_on else '—'}。",
+                  "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+        flash("请更正表单中标出的内容，申请尚未登记。", "error")
+        return _render(form, search, results, selected, needs_agency, today), 422
+    else:
+        flash("请更正表单中标出的内容，申请尚未登记。", "error")
+        return _render(form, search, results, selected, needs_agency, today), 422
+    return _render(form, search, results, selected, needs_agency, today)
+
+
+def _agency_for(form: IntakeForm, agencies: list[Agency], needs_agency: bool) -> Agency | None:
+    if not needs_agency:
+        return db.session.get(Agency, current_user.agency_id)
+    return next((a for a in agencies if a.id == form.agency_id.data), None)
+
+
+def _render(form, search, results, selected, needs_agency, today):
+    proposal = propose_receipt_date(form.channel.data or "in_person", form.arrived_on.data,
+                                    form.post_kind.data or "signed")
+    return render_template(
+        "intake/new.html", form=form, search=search, results=[_applicant_summary(a) for a in results],
+        selected=_applicant_summary(selected) if selected else None, needs_agency=needs_agency,
+        receipt_rules=RECEIPT_RULES, current_rule=receipt_rule(form.channel.data or "in_person",
+                                                               form.post_kind.data or "signed"),
+        proposal=proposal, today=today)
+
+
+@bp.get("/applicants.json")
+@requires("case.register")
+def applicants_json():
+    q = (request.args.get("q") or "").strip()[:200]
+    ids = [a.id for a in _agencies()]
+    found = search_applicants(ids, q) if q else []
+    return jsonify(results=[_applicant_summary(a) for a in found])
