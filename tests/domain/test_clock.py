@@ -90,6 +90,8 @@ def test_explanation_names_skipped_days_makeup_days_and_pauses():
     assert "法定节假日8天（中秋节、国庆节）" in text
     assert "调休上班日计入：2023-10-07、2023-10-08" in text
     assert ex.calendar_version in text
+    assert "所用日历：2023年国务院放假安排" in text
+    assert ex.to_dict()["years"] == [2023]
     assert notice.kind == "correction_notice" and notice.due_on == D("2023-10-10")
 
 

@@ -243,6 +243,7 @@ class Explanation:
     provisional: bool
     provisional_years: tuple[int, ...]
     calendar_version: str
+    years: tuple[int, ...] = ()          # the calendar years the period spans
     policies: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -261,6 +262,7 @@ class Explanation:
         d["makeup_days"] = [x.isoformat() for x in self.makeup_days]
         d["restarts"] = [x.isoformat() for x in self.restarts]
         d["provisional_years"] = list(self.provisional_years)
+        d["years"] = list(self.years)
         d["text_zh"] = self.text_zh()
         return d
 
@@ -299,7 +301,10 @@ class Explanation:
             years = "、".join(str(y) for y in self.provisional_years)
             parts.append(f"注意：{years}年放假安排尚未发布，该期限按《全国年节及纪念日放假办法》暂定推算，"
                          f"发布后将自动重新计算。")
-        parts.append(f"（日历版本 {self.calendar_version}）")
+        known = [y for y in self.years if y not in self.provisional_years]
+        used = "、".join(f"{y}年" for y in known)
+        parts.append(f"（所用日历：{used}国务院放假安排；" if known else "（")
+        parts.append(f"日历版本 {self.calendar_version}）")
         return "".join(parts)
 
 
@@ -328,7 +333,7 @@ def explain(cal: WorkCalendar, start: date, limit: int, pauses: tuple[Pause, ...
             makeup.append(d)
         remaining -= 1
     prov = tuple(sorted(y for y in cal.provisional_years if start.year <= y <= d.year))
-    return Explanation(kind=kind, start=start, limit=limit, due_on=d, pauses=pauses, skipped=tuple(skipped),
+    return Explanation(years=tuple(range(start.year, d.year + 1)),kind=kind, start=start, limit=limit, due_on=d, pauses=pauses, skipped=tuple(skipped),
                        makeup_days=tuple(makeup), restarts=restarts, extension_days=extension_days,
                        open_pause=open_pause, provisional=bool(prov), provisional_years=prov,
                        calendar_version=cal.version, policies=policies.to_dict())
