@@ -165,6 +165,7 @@ class WorkCalendar:
     _workdays: list[int] = field(init=False, repr=False)
     _names: dict[int, str] = field(init=False, repr=False)
     _provisional_years: frozenset[int] = field(init=False, repr=False)
+    _version: str = field(init=False, repr=False)
 
     _KINDS = (DayKind.WORKDAY, DayKind.WEEKEND, DayKind.HOLIDAY, DayKind.MAKEUP)
 
@@ -205,6 +206,10 @@ class WorkCalendar:
             cum[i] = c
         self._kind, self._cum, self._workdays, self._names = kind, cum, workdays, names
         self._provisional_years = frozenset(provisional)
+        h = hashlib.sha256()
+        for y in sorted(self.notices):
+            h.update(self.notices[y].fingerprint().encode())
+        self._version = "cal-" + h.hexdigest()[:10]
 
     # -- construction
 
@@ -232,10 +237,7 @@ class WorkCalendar:
     @property
     def version(self) -> str:
         """A short fingerprint of the data behind every date this calendar computes."""
-        h = hashlib.sha256()
-        for y in sorted(self.notices):
-            h.update(self.notices[y].fingerprint().encode())
-        return "cal-" + h.hexdigest()[:10]
+        return self._version
 
     def _index(self, d: date) -> int:
         i = d.toordinal() - self._base

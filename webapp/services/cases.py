@@ -106,9 +106,8 @@ def event_hash(prev_hash: str, ev: CaseEvent) -> str:
 def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
                   before: tuple[str | None, date | None], after: tuple[str | None, date | None],
                   actor_name: str = "", corrects: CaseEvent | None = None) -> CaseEvent:
-    last = db.session.execute(
-        select(CaseEvent.seq, CaseEvent.hash).where(CaseEvent.case_id == case.id)
-        .order_by(CaseEvent.seq.desc()).limit(1)).first()
+    # the case's events are loaded once per case (and start empty for a new case); appends keep seq order
+    last = case.events[-1] if case.events else None
     seq = (last.seq + 1) if last else 1
     prev_hash = last.hash if last else ""
     ev = CaseEvent(case_id=case.id, seq=seq, type=type_, on=on, payload=dict(payload),
@@ -137,11 +136,13 @@ def add_note(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor
 
 def next_number(agency: Agency, year: int) -> str:
     prefix = f"{agency.code}-{year}-"
-    count = db.session.scalar(select(func.count(Case.id)).where(Case.agency_id == agency.id,
-                                                                Case.number.like(prefix + "%")))
-    n = (count or 0) + 1
-    while db.session.scalar(select(Case.id).where(Case.number == f"{prefix}{n:04d}")) is not None:
-        n += 1
+    with db.session.no_autoflush:
+        last = db.session.scalar(select(func.max(Case.number)).where(Case.agency_id == agency.id,
+                                                                     Case.number.like(prefix + "%")))
+    n = 1
+    if last:
+        tail = last.removeprefix(prefix)
+        n = int(tail) + 1 if tail.isdigit() else 1
     return f"{prefix}{n:04d}"
 
 
@@ -192,10 +193,15 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
                 note=note)
     case.agency = agency
     case.applicant = applicant
+    case.events = []
+    case.appeals = []
+    case.attachments = []
     for i, t in enumerate(texts):
         case.items.append(CaseItem(position=i, text=t))
-    if db.session.scalar(select(Case.id).where(Case.agency_id == agency.id, Case.ref == case.ref)):
-        raise ServiceError(f"case {case.ref} already exists", f"案件编号 {case.ref} 已存在", rule="case.duplicate")
+    with db.session.no_autoflush:
+        if db.session.scalar(select(Case.id).where(Case.agency_id == agency.id, Case.ref == case.ref)):
+            raise ServiceError(f"case {case.ref} already exists", f"案件编号 {case.ref} 已存在",
+                               rule="case.duplicate")
     db.session.add(case)
     db.session.flush()
     record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
