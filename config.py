@@ -99,6 +99,9 @@ class TestConfig(Config):
     # tests/conftest.py picks the database (TEST_DATABASE_URL); never the developer's file by accident.
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     RATELIMIT_ENABLED = False
+    # Cheap argon2id in tests (the parameters are stored in each hash; production uses the defaults).
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 1024
     # Form tests post without tokens; tests/test_smoke.py checks CSRF is on outside tests.
     WTF_CSRF_ENABLED = False
     # No broker needed by default; worker tests configure a real one themselves.

@@ -25,6 +25,8 @@ BLUEPRINTS: list[str] = [
     "webapp.reports.routes:bp",
     "webapp.admin.routes:bp",
     "webapp.api.routes:bp",
+    "webapp.public.routes:bp",
+    "webapp.public.queue:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.
@@ -32,6 +34,12 @@ CLI_GROUPS: list[str] = [
     "webapp.cli:cases_cli",
     "webapp.cli:report_cli",
     "webapp.cli:seed_demo",
+    "webapp.reports.cli:year_cli",
+    "webapp.admin_cli:audit_cli",
+    "webapp.admin_cli:backup_cli",
+    "webapp.admin_cli:users_cli",
+    "workers.cli:reminders_cli",
+    "workers.cli:outbox_cli",
 ]
 
 SECURITY_HEADERS = {
@@ -113,7 +121,10 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
             response.headers.setdefault(name, value)
         return response
 
+    from webapp.security import public
+
     @app.get("/healthz")
+    @public
     def healthz():
         try:
             db.session.execute(text("SELECT 1"))

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.reports.cli import report_versions
 from webapp.timeutil import today_shanghai
 
 
@@ -89,6 +90,9 @@ def report_cli() -> None:
 
 
 FORMATS = ("json", "html", "docx", "xlsx", "pdf")
+
+
+report_cli.add_command(report_versions)  # `flask report versions` (year close-out, webapp/reports/cli.py)
 
 
 @report_cli.command("build")

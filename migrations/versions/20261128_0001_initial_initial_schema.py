@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 06:05:35.804222
+Create Date: 2026-11-28 06:55:47.461580
 
 """
 import sqlalchemy as sa
@@ -230,6 +230,7 @@ def upgrade():
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.create_index('ix_case_agency_closed', ['agency_id', 'closed_on'], unique=False)
+        batch_op.create_index('ix_case_agency_fee_paid', ['agency_id', 'fee_paid_on'], unique=False)
         batch_op.create_index('ix_case_agency_received', ['agency_id', 'received_on'], unique=False)
         batch_op.create_index('ix_case_agency_status_due', ['agency_id', 'status', 'due_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_applicant_id'), ['applicant_id'], unique=False)
@@ -315,6 +316,7 @@ def upgrade():
     )
     with op.batch_alter_table('appeal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appeal_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_appeal_filed_on', ['filed_on'], unique=False)
 
     op.create_table('attachment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -495,6 +497,7 @@ def downgrade():
 
     op.drop_table('attachment')
     with op.batch_alter_table('appeal', schema=None) as batch_op:
+        batch_op.drop_index('ix_appeal_filed_on')
         batch_op.drop_index(batch_op.f('ix_appeal_case_id'))
 
     op.drop_table('appeal')
@@ -518,6 +521,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_case_applicant_id'))
         batch_op.drop_index('ix_case_agency_status_due')
         batch_op.drop_index('ix_case_agency_received')
+        batch_op.drop_index('ix_case_agency_fee_paid')
         batch_op.drop_index('ix_case_agency_closed')
 
     op.drop_table('case')

@@ -30,9 +30,14 @@ def _setup(state) -> None:
 
     @app.before_request
     def keep_session_alive() -> None:
-        # PERMANENT_SESSION_LIFETIME (30 min) then counts from the last request: Flask re-signs the
-        # cookie on every request (SESSION_REFRESH_EACH_REQUEST) and refuses one signed earlier.
-        session.permanent = True
+        # A logged-in session is permanent, so PERMANENT_SESSION_LIFETIME (30 min) counts from the
+        # last request: Flask re-signs the cookie on every request (SESSION_REFRESH_EACH_REQUEST) and
+        # refuses one signed earlier. Anonymous visitors (public pages) get no lasting cookie.
+        # The JSON API (token auth) sets no cookie at all.
+        if request.blueprint == "api":
+            return
+        if "_user_id" in session and not session.permanent:
+            session.permanent = True
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -136,6 +141,21 @@ def forbidden(e):
 def not_found(e):
     _rollback_keeping_audit()
     return _error_page(404, "页面不存在", "您访问的页面或案件不存在，或不属于您所在的机关。")
+
+
+@bp.app_errorhandler(413)
+def too_large(e):
+    _rollback_keeping_audit()
+    return _error_page(413, "上传内容过大", "上传的文件合计过大，未予处理。每个文件不超过10MB，请分批上传。")
+
+
+@bp.app_errorhandler(500)
+def server_error(e):
+    try:
+        db.session.rollback()
+        return _error_page(500, "系统错误", "处理请求时发生错误，操作未完成。请稍后重试，或联系系统管理员。")
+    except Exception:  # the error page itself must not fail
+        return "系统错误：处理请求时发生错误，操作未完成。", 500
 
 
 @bp.app_errorhandler(429)

@@ -6,9 +6,10 @@ back on ServiceError."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -23,8 +24,17 @@ from webapp.services.errors import ConflictError, ServiceError
 from webapp.services.interchange import record_appeal
 
 from .attachments import DOCX_TYPE, store_attachment
-from .forms import (AnswerForm, AppealForm, AssignForm, ConsultationEndForm, ConsultationForm,
-                    CorrectionForm, ExtensionForm, FeeNoticeForm, NoteForm)
+from .forms import (
+    AnswerForm,
+    AppealForm,
+    AssignForm,
+    ConsultationEndForm,
+    ConsultationForm,
+    CorrectionForm,
+    ExtensionForm,
+    FeeNoticeForm,
+    NoteForm,
+)
 
 _E = EventType
 
@@ -101,7 +111,7 @@ def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None)
         while len(form.outcomes) > len(case.items) and formdata is False:
             form.outcomes.pop_entry()
     if isinstance(form, AssignForm):
-        form.assigned_to.choices = [(u.id, f"{u.display_name}（{_role(u)}）") for u in assignable_users(case)]
+        form.assigned_to.choices = {u.id: f"{u.display_name}（{_role(u)}）" for u in assignable_users(case)}
     return form
 
 
@@ -128,7 +138,8 @@ def _check_version(case: Case, form) -> int:
     try:
         expected = int(form.version.data)
     except (TypeError, ValueError):
-        raise ConflictError("missing case version", "缺少案件版本号，请刷新页面后重试。", rule="case.conflict") from None
+        raise ConflictError("missing case version", "缺少案件版本号，请刷新页面后重试。",
+                            rule="case.conflict") from None
     if case.version != expected:
         raise ConflictError("the case was changed by someone else; reload it",
                             "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
@@ -147,6 +158,8 @@ def perform(action: CaseAction, case: Case, form: Any, user: User, today: date) 
     expected = _check_version(case, form)
     handler: Callable[..., Done] = _SPECIAL.get(action.name, _record_workflow)
     done = handler(action, case, form, user, today, expected)
+    if done.event is not None and case.version == expected:
+        _touch(case)
     if action.letter and done.event is not None:
         data = render_letter(case, action.letter, event=done.event)
         store_attachment(case, letter_filename(case, action.letter), data, DOCX_TYPE, kind="letter", user=user)
@@ -208,14 +221,11 @@ def _appeal(action: CaseAction, case: Case, form: AppealForm, user: User, today:
     if decided is not None and decided < filed:
         raise ServiceError("decided before it was filed", "审结日期不能早于立案日期", rule="appeal.dates")
     before = len(case.events)
-    record_appeal(case, form.kind.data, filed, result, decided, actor=user)
+    appeal = record_appeal(case, form.kind.data, filed, result, decided, actor=user)
+    note = (form.note.data or "").strip()
+    if note:
+        appeal.note = note
     ev = case.events[-1] if len(case.events) > before else None
-    if ev is not None and form.note.data and form.note.data.strip():
-        ev.payload = {**ev.payload, "note": form.note.data.strip()}
-        from webapp.services.cases import event_hash
-
-        ev.hash = event_hash(ev.prev_hash, ev)
-    _touch(case)
     return Done("已记录复议诉讼情况。" if ev is not None else "复议诉讼情况没有变化。", ev)
 
 
@@ -235,12 +245,20 @@ def _assign(action: CaseAction, case: Case, form: AssignForm, user: User, today:
 
 
 def _touch(case: Case) -> None:
-    """Bump the case's version for a change that writes no case column (an appeal), so that a
-    clerk holding the old page gets the conflict message."""
+    """Bump the case's version for a change that wrote no case column (an appeal, a note, an event
+    that moved no derived date), so that every recorded change invalidates pages showing the old
+    version, and two requests racing on one case meet in the version check instead of in the
+    event-sequence constraint."""
     from sqlalchemy.orm.attributes import flag_modified
+    from sqlalchemy.orm.exc import StaleDataError
 
     flag_modified(case, "note")
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise ConflictError("the case was changed by someone else; reload it",
+                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
 
 
 _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign}

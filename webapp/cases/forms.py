@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, FieldList, HiddenField, IntegerField, MultipleFileField,
-                     SelectField, StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.form import Form
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -40,7 +49,7 @@ class NoteForm(ActionForm):
     note = TextAreaField("备注", validators=[Optional(), Length(max=2000)])
 
 
-PARTY_CHOICES = [(p.value, p.label_zh) for p in Party]
+PARTY_CHOICES = {p.value: p.label_zh for p in Party}
 
 
 class ConsultationForm(ActionForm):
@@ -60,7 +69,7 @@ class ExtensionForm(ActionForm):
     reason = TextAreaField("延期理由", validators=[DataRequired("请写明延期理由"), Length(max=1000)])
 
 
-FEE_METHOD_CHOICES = [(FeeMethod.PER_ITEM.value, "按件计收"), (FeeMethod.PER_PAGE.value, "按量计收")]
+FEE_METHOD_CHOICES = {FeeMethod.PER_ITEM.value: "按件计收", FeeMethod.PER_PAGE.value: "按量计收"}
 
 
 class FeeNoticeForm(ActionForm):
@@ -69,22 +78,22 @@ class FeeNoticeForm(ActionForm):
                                                   NumberRange(1, 100000, "件数或页数须为正整数")])
 
 
-def outcome_choices() -> list[tuple[str, str]]:
-    return [(o.value, o.report_row) for o in ANSWER_OUTCOMES]
+def outcome_choices() -> dict[str, str]:
+    return {o.value: o.report_row for o in ANSWER_OUTCOMES}
 
 
 class AnswerForm(ActionForm):
     outcomes = FieldList(SelectField("办理结果", choices=outcome_choices(),
                                      validators=[DataRequired("请选择办理结果")]), min_entries=1)
     main_ground = SelectField("主要理由（各项结果不同且均未提供信息时）",
-                              choices=[("", "—")] + outcome_choices(), validators=[Optional()])
+                              choices={"": "—", **outcome_choices()}, validators=[Optional()])
     text = TextAreaField("答复内容", validators=[Optional(), Length(max=5000)])
 
 
-APPEAL_KIND_CHOICES = [("review", "行政复议"), ("litigation_direct", "未经复议直接起诉"),
-                       ("litigation_after_review", "复议后起诉")]
-APPEAL_RESULT_CHOICES = [("pending", "尚未审结"), ("upheld", "维持"), ("corrected", "纠正"),
-                         ("other", "其他（撤回、终止、驳回、和解等）")]
+APPEAL_KIND_CHOICES = {"review": "行政复议", "litigation_direct": "未经复议直接起诉",
+                       "litigation_after_review": "复议后起诉"}
+APPEAL_RESULT_CHOICES = {"pending": "尚未审结", "upheld": "维持", "corrected": "纠正",
+                         "other": "其他（撤回、终止、驳回、和解等）"}
 
 
 class AppealForm(ZhForm):

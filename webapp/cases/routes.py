@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from webapp.domain.clock import Status
 from webapp.extensions import db
@@ -21,7 +21,7 @@ from . import queries
 from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
 from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
 from .forms import AttachForm, PersonalDataForm, SearchForm
-from .view import case_page_context
+from .view import case_page_context, outcome_text
 
 bp = Blueprint("cases", __name__)
 
@@ -39,7 +39,7 @@ def dashboard():
 @requires("case.view")
 def search():
     form = SearchForm(request.args)
-    form.status.choices = [("", "全部")] + [(s.value, s.label_zh) for s in Status]
+    form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
     page = request.args.get("page", 1, type=int) or 1
     today = today_shanghai()
     special = request.args.get("list", "")
@@ -53,7 +53,7 @@ def search():
         pagination = queries.paginate(q, max(page, 1))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
-                           mask_id=mask_id, special=special)
+                           mask_id=mask_id, special=special, statuses=list(Status), outcome_text=outcome_text)
 
 
 def _render_case(case, status_code: int = 200, **kwargs):
@@ -92,8 +92,14 @@ def _action_view(action: CaseAction):
             flash(f"{action.title}：请更正表单中标出的内容。", "error")
             return _render_case(case, 422, bound={action.name: form}, open_action=action.name)
         try:
-            done = perform(action, case, form, current_user._get_current_object(), today)
-            db.session.commit()
+            try:
+                done = perform(action, case, form, current_user._get_current_object(), today)
+                db.session.commit()
+            except IntegrityError:
+                # two requests appended an event to the case at once: the loser gets the conflict
+                db.session.rollback()
+                raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
+                                    rule="case.conflict") from None
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")

@@ -13,6 +13,7 @@ from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent
+from webapp.security import actable_agency_ids
 from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_id, mask_phone
 from webapp.services.calendar import current_calendar
 from webapp.services.cases import case_clock
@@ -163,7 +164,9 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     deadlines = clock.deadlines(cal, policies, today) if status is not None else []
     bound = bound or {}
     actions = []
-    for action, disabled in visible_actions(case, status, can):
+    # a government's desk sees its departments' cases but acts only on its own (security.py)
+    read_only = case.agency_id not in actable_agency_ids()
+    for action, disabled in ([] if read_only else visible_actions(case, status, can)):
         form = bound.get(action.name) or make_form(action, case, today, formdata=False)
         actions.append({"action": action, "form": form, "disabled": disabled,
                         "open": action.name == open_action})
@@ -183,7 +186,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "form_wanted": FORM_WANTED.get(case.form_wanted, case.form_wanted),
         "route_wanted": ROUTE_WANTED.get(case.route_wanted, case.route_wanted),
         "outcome_text": outcome_text, "correction_notice_late": clock.correction_notice_late,
-        "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS,
+        "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS, "read_only": read_only,
         "all_actions": ACTIONS,
     }
 

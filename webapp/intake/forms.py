@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from wtforms import (BooleanField, DateField, HiddenField, MultipleFileField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import BooleanField, DateField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from webapp.cases.forms import ZhForm
@@ -9,22 +8,21 @@ from webapp.services.applicants import APPLICANT_KINDS
 
 from .receipt import CHANNEL_CHOICES, POST_KIND_CHOICES
 
-FORM_WANTED_CHOICES = [("paper", "纸质"), ("email", "电子邮件"), ("disk", "光盘等存储介质"),
-                       ("reading", "当场阅读、抄录")]
-ROUTE_WANTED_CHOICES = [("post", "邮寄"), ("pickup", "自行领取"), ("email", "电子邮件"), ("online", "网上获取")]
+FORM_WANTED_CHOICES = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录"}
+ROUTE_WANTED_CHOICES = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取"}
 
 
 class IntakeForm(ZhForm):
     agency_id = SelectField("受理机关", coerce=int, validators=[Optional()])
     applicant_id = HiddenField()
-    kind = SelectField("申请人类型", choices=list(APPLICANT_KINDS.items()), validators=[DataRequired()])
+    kind = SelectField("申请人类型", choices=dict(APPLICANT_KINDS), validators=[DataRequired()])
     name = StringField("姓名或名称", validators=[Optional(), Length(max=200)])
     id_number = StringField("居民身份证号码", validators=[Optional(), Length(max=18, message="身份证号码为18位")])
     uscc = StringField("统一社会信用代码", validators=[Optional(), Length(max=18, message="统一社会信用代码为18位")])
     id_document = StringField("其他身份证明", validators=[Optional(), Length(max=200)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=60)])
-    email = StringField("电子邮箱", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="电子邮箱格式不正确"),
-                                                Length(max=200)])
+    email = StringField("电子邮箱", validators=[Optional(), Length(max=200),
+                                                Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="电子邮箱格式不正确")])
     address = StringField("通信地址", validators=[Optional(), Length(max=300)])
 
     channel = SelectField("收件渠道", choices=CHANNEL_CHOICES, validators=[DataRequired()])

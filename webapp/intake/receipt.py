@@ -10,8 +10,8 @@ from datetime import date
 
 from webapp.domain.workflow import Channel
 
-CHANNEL_CHOICES = [(c.value, c.label_zh) for c in Channel]
-POST_KIND_CHOICES = [("signed", "需签收（挂号信、快递等）"), ("ordinary", "平常信函（无需签收）")]
+CHANNEL_CHOICES = {c.value: c.label_zh for c in Channel}
+POST_KIND_CHOICES = {"signed": "需签收（挂号信、快递等）", "ordinary": "平常信函（无需签收）"}
 
 #: (channel, post kind or "") -> the rule, as the form shows it next to the receipt date
 RECEIPT_RULES = {

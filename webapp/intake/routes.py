@@ -82,10 +82,10 @@ def new():
     agencies = _agencies()
     form = IntakeForm()
     needs_agency = current_user.agency_id is None
-    form.agency_id.choices = [(a.id, f"{a.name}（{a.code}）") for a in agencies]
+    form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
     users = _assignable([a.id for a in agencies])
-    form.assigned_to.choices = [(0, "（暂不分配）")] + [
-        (u.id, f"{u.display_name}（{'负责人' if u.role == 'approver' else '经办人'}）") for u in users]
+    form.assigned_to.choices = {0: "（暂不分配）", **{
+        u.id: f"{u.display_name}（{'负责人' if u.role == 'approver' else '经办人'}）" for u in users}}
     search = ApplicantSearchForm(request.args)
     results = search_applicants([a.id for a in agencies], search.q.data or "") if search.q.data else []
     selected = _selected_applicant(form.applicant_id.data if request.method == "POST"

@@ -2,12 +2,26 @@
 政府信息公开申请答复书).
 
 Each letter body is a Jinja text template: templates/letters/<kind>.txt, or an administrator's
-override stored in the LetterTemplate table. ``render_letter(case, kind, **extra)`` fills it with the
-case's data and lays it out in 仿宋 (East-Asian font set on every run).
+override stored in the LetterTemplate table (webapp/models/letters.py). ``render_letter(case, kind,
+**extra)`` fills it with the case's data (in a sandbox) and lays it out in 仿宋 (East-Asian font set on
+every run). For the admin pages: ``letter_template_source(kind)`` (override or file),
+``default_template_source(kind)`` (the file), ``template_problem(source)`` (syntax check, in Chinese).
 """
 
-from .render import (LETTER_FOR_EVENT, LETTER_KINDS, LETTER_TITLES, letter_context, letter_filename,
-                     letter_template_source, render_letter, render_letter_text, text_to_docx)
+from .render import (
+    LETTER_FOR_EVENT,
+    LETTER_KINDS,
+    LETTER_TITLES,
+    default_template_source,
+    letter_context,
+    letter_filename,
+    letter_template_source,
+    render_letter,
+    render_letter_text,
+    template_problem,
+    text_to_docx,
+)
 
-__all__ = ["LETTER_FOR_EVENT", "LETTER_KINDS", "LETTER_TITLES", "letter_context", "letter_filename",
-           "letter_template_source", "render_letter", "render_letter_text", "text_to_docx"]
+__all__ = ["LETTER_FOR_EVENT", "LETTER_KINDS", "LETTER_TITLES", "default_template_source", "letter_context",
+           "letter_filename", "letter_template_source", "render_letter", "render_letter_text", "template_problem",
+           "text_to_docx"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
@@ -22,6 +24,8 @@ from webapp.domain.workflow import EventType, Party
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent
 from webapp.models.letters import LetterTemplate
+
+log = logging.getLogger(__name__)
 
 LETTER_DIR = BASE_DIR / "templates" / "letters"
 
@@ -60,18 +64,32 @@ def _date_zh(value: date | None) -> str:
 _env.filters["date_zh"] = _date_zh
 
 
+def _override(kind: str) -> str | None:
+    body = db.session.scalar(select(LetterTemplate.body).where(LetterTemplate.kind == kind))
+    return body if body and body.strip() else None
+
+
 def letter_template_source(kind: str) -> str:
     """The template text of ``kind``: the administrator's override if there is one, else the file."""
     if kind not in LETTER_TITLES:
         raise KeyError(f"unknown letter kind {kind!r}")
-    override = db.session.scalar(select(LetterTemplate.body).where(LetterTemplate.kind == kind))
-    if override and override.strip():
-        return override
-    return (LETTER_DIR / f"{kind}.txt").read_text(encoding="utf-8")
+    return _override(kind) or default_template_source(kind)
+
+
+def template_problem(source: str) -> str | None:
+    """Why an administrator's template text cannot be used (in Chinese), or None. Checks the syntax;
+    what a template may reach is limited by the sandbox when it is rendered."""
+    try:
+        _env.parse(source)
+    except TemplateSyntaxError as e:
+        return f"模板第{e.lineno}行有语法错误：{e.message}"
+    return None
 
 
 def default_template_source(kind: str) -> str:
-    """The shipped file, for an administrator's "restore default"."""
+    """The shipped file (also for an administrator's "restore default")."""
+    if kind not in LETTER_TITLES:
+        raise KeyError(f"unknown letter kind {kind!r}")
     return Path(LETTER_DIR / f"{kind}.txt").read_text(encoding="utf-8")
 
 
@@ -146,7 +164,7 @@ def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extr
     elif kind == "answer":
         codes = payload.get("item_outcomes") or [payload.get("outcome")] * len(case.items)
         answered = []
-        for it, code in zip(case.items, codes):
+        for it, code in zip(case.items, codes, strict=False):
             o = Outcome(code) if code else None
             answered.append({"text": it.text, "outcome": o.value if o else "",
                              "outcome_text": outcome_phrase(o) if o else "",
@@ -159,8 +177,16 @@ def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extr
 
 
 def render_letter_text(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> str:
-    template = _env.from_string(letter_template_source(kind))
-    return template.render(**letter_context(case, kind, event, **extra))
+    """Fill the letter. An administrator's override that fails (syntax, or the sandbox refusing what
+    it tries to reach) is logged and the shipped template is used, so that no action fails for it."""
+    ctx = letter_context(case, kind, event, **extra)
+    override = _override(kind)
+    if override is not None:
+        try:
+            return _env.from_string(override).render(**ctx)
+        except TemplateError:
+            log.exception("letter template override %r failed; using the shipped template", kind)
+    return _env.from_string(default_template_source(kind)).render(**ctx)
 
 
 # --- layout ----------------------------------------------------------------------------------------

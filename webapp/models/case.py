@@ -46,6 +46,7 @@ class Case(db.Model):
         Index("ix_case_agency_status_due", "agency_id", "status", "due_on"),
         Index("ix_case_agency_received", "agency_id", "received_on"),
         Index("ix_case_agency_closed", "agency_id", "closed_on"),
+        Index("ix_case_agency_fee_paid", "agency_id", "fee_paid_on"),   # the report's fee total (section 六)
         Index("ix_case_open_due", "status", "due_on"),
     )
 
@@ -151,6 +152,7 @@ class Appeal(db.Model):
     """行政复议 / 行政诉讼 over the agency's disclosure work on a case (rules.md §7)."""
 
     __tablename__ = "appeal"
+    __table_args__ = (Index("ix_appeal_filed_on", "filed_on"),)   # table 四 counts appeals by filing year
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)

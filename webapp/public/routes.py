@@ -11,8 +11,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, make_response, redirect, render_template, request,
-                   send_file, session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -23,9 +31,22 @@ from webapp.models import Agency, Attachment
 from webapp.security import public
 from webapp.services.applicants import APPLICANT_KINDS
 from webapp.services.errors import ServiceError
-from webapp.services.submissions import (FORMS_WANTED, ROUTES_WANTED, LookupThrottled, RateLimited,
-                                         StoredFile, applicant_letters, clean_submission, create_submission,
-                                         find_by_number, lookup, resolve_storage_path, setting, status_view, store_file)
+from webapp.services.submissions import (
+    FORMS_WANTED,
+    ROUTES_WANTED,
+    LookupThrottled,
+    RateLimited,
+    StoredFile,
+    applicant_letters,
+    clean_submission,
+    create_submission,
+    find_by_number,
+    lookup,
+    resolve_storage_path,
+    setting,
+    status_view,
+    store_file,
+)
 
 bp = Blueprint("public", __name__)
 
@@ -309,9 +330,9 @@ def too_many(e):
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(e):
     db.session.rollback()
+    mb = setting("SUBMISSION_MAX_FILE_BYTES") // (1024 * 1024)
     return _page("public/error.html", 413, title="文件过大",
-                 message=f"上传的文件合计过大。每个附件不超过{setting('SUBMISSION_MAX_FILE_BYTES') // (1024 * 1024)}MB，"
-                         "请压缩后分次上传。")
+                 message=f"上传的文件合计过大。每个附件不超过{mb}MB，请压缩后分次上传。")
 
 
 @bp.errorhandler(404)

@@ -71,7 +71,7 @@ def _fmt(v: float | Decimal | int) -> str:
 
 
 def _axes(chart: Chart, top: float, step: float, suffix: str = "") -> None:
-    x0, y0, _x1, y1 = chart.plot
+    _x0, y0, _x1, y1 = chart.plot
     n = round(top / step) if step else 0
     for i in range(n + 1):
         v = step * i
@@ -136,7 +136,7 @@ def bar_chart(title: str, unit: str, bars: Sequence[tuple[str, float | Decimal |
 def stacked_chart(title: str, unit: str, labels: Sequence[str], groups: Sequence[tuple[str, Sequence[int]]]) -> Chart:
     """Stacked bars: for each x label, the groups' values one above the other."""
     chart = Chart(title, unit)
-    x0, _y0, x1, y1 = chart.plot
+    x0, _y0, x1, _y1 = chart.plot
     totals = [sum(vals[i] for _g, vals in groups) for i in range(len(labels))]
     top, step = nice_max(max(totals, default=0))
     _axes(chart, top, step)

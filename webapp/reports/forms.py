@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from webapp.services.narratives import SECTION_LIMIT, narrative_keys, section_labels
@@ -39,7 +40,7 @@ class ProactiveYearForm(FlaskForm):
 
 
 class DocumentForm(FlaskForm):
-    kind = SelectField("类别", choices=[("rule", "规章"), ("normative", "行政规范性文件")])
+    kind = SelectField("类别", choices=[SelectChoice("rule", "规章"), SelectChoice("normative", "行政规范性文件")])
     title = StringField("文件名称", validators=[DataRequired("请填写文件名称"), Length(max=300)])
     doc_number = StringField("文号", validators=[Optional(), Length(max=100)])
     issued_on = DateField("制发日期", validators=[Optional()])

@@ -35,7 +35,7 @@ from webapp.domain.outcomes import GROUP_LABELS, Outcome
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear, ReportVersion, User
 from webapp.security import actable_agency_ids, can, public, requires, visible_agency_ids
-from webapp.services import closeout, narratives, proactive
+from webapp.services import closeout, drilldown, narratives, proactive
 from webapp.services.errors import ServiceError
 from webapp.services.report_docs import narrative_for, profile_of, render_report
 from webapp.services.reports import (
@@ -46,7 +46,6 @@ from webapp.services.reports import (
     _appeal_filters,
     _classify,
     build_report,
-    cases_in_cell,
     proactive_ledger_empty,
 )
 from webapp.services.yoy import GROUPS, year_on_year
@@ -114,11 +113,6 @@ APPEAL_GROUP_ZH = {"review": "行政复议", "litigation_direct": "行政诉讼�
                    "litigation_after_review": "行政诉讼（复议后起诉）"}
 
 
-@bp.app_template_filter("num")
-def _num(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 # --- scope -----------------------------------------------------------------------------------------
 
 def _year_ok(year: int) -> None:
@@ -157,14 +151,19 @@ def _consolidated_agencies() -> tuple[list[Agency], dict[str, list[str]]]:
     return chosen, {"agency": [a.code for a in chosen]}
 
 
+#: The clerk UI's case page: the endpoint named in the brief, or the one the cases blueprint has.
+CASE_ENDPOINTS = ("cases.case_view", "cases.show")
+
+
 def _case_url(case_id: int) -> str | None:
-    """The clerk UI's case page, once that blueprint has registered it."""
-    if "cases.case_view" not in current_app.view_functions:
-        return None
-    rule = next(iter(current_app.url_map.iter_rules("cases.case_view")), None)
-    if rule is None or len(rule.arguments) != 1:
-        return None
-    return url_for("cases.case_view", **{next(iter(rule.arguments)): case_id})
+    """The case page, once the cases blueprint has registered it (None before)."""
+    for endpoint in CASE_ENDPOINTS:
+        if endpoint not in current_app.view_functions:
+            continue
+        rule = next(iter(current_app.url_map.iter_rules(endpoint)), None)
+        if rule is not None and len(rule.arguments) == 1:
+            return url_for(endpoint, **{next(iter(rule.arguments)): case_id})
+    return None
 
 
 def _cell_urls(agency: Agency | None, year: int, args: dict[str, list[str]]):
@@ -340,7 +339,7 @@ def _page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args, page=page)
 
 
-def _why(case: Case, year: int, row: str) -> str:
+def _why(case: Case, year: int, row: str, outcome: str | None = None) -> str:
     """Why the case is counted in that row of table 三 (report.md counting rules)."""
     start = date(year, 1, 1)
     received = case.received_on.isoformat() if case.received_on else "—"
@@ -353,29 +352,32 @@ def _why(case: Case, year: int, row: str) -> str:
             return f"{year}年12月31日时尚未办结（当前：{status_label(case.status)}），结转下年度"
         return f"{year}年12月31日时尚未办结（{case.closed_on.isoformat()}办结），结转下年度"
     ended = case.closed_on.isoformat() if case.closed_on else "—"
+    outcome = outcome or case.outcome
     if row == "total":
-        return f"{ended}办结（{outcome_label(case.outcome)}），计入本年度办理结果总计"
-    return f"{ended}办结，办理结果为{outcome_label(case.outcome)}"
+        return f"{ended}办结（{outcome_label(outcome)}），计入本年度办理结果总计"
+    return f"{ended}办结，办理结果为{outcome_label(outcome)}"
 
 
 def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: dict[str, Any]):
     _year_ok(year)
     if row not in ROWS or col not in ALL_COLUMNS:
         abort(404)
-    ids = [a.id for a in agencies]
-    q = cases_in_cell(ids, year, row, col)
-    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     page = _page()
-    cases = list(db.session.scalars(q.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    total, entries = drilldown.entries_in_cell(agencies, year, row, col, limit=PER_PAGE,
+                                               offset=(page - 1) * PER_PAGE)
     codes = {a.id: a for a in agencies}
-    items = [{"case": c, "url": _case_url(c.id), "agency": codes.get(c.agency_id),
-              "received_on": c.received_on, "closed_on": c.closed_on, "outcome": outcome_label(c.outcome),
-              "kind": kind_label(c.applicant_kind), "status": status_label(c.status), "why": _why(c, year, row)}
-             for c in cases]
+    items = []
+    for e in entries:
+        c = e.case
+        items.append({"case": c, "item": e.item, "url": _case_url(c.id), "agency": codes.get(c.agency_id),
+                      "received_on": c.received_on, "closed_on": c.closed_on, "outcome": outcome_label(e.outcome),
+                      "kind": kind_label(c.applicant_kind), "status": status_label(c.status),
+                      "why": _why(c, year, row, e.outcome)})
     row_label = closeout.cell_label(f"applications/{row}/{col}")
     pages = max(1, -(-total // PER_PAGE))
+    by_item = bool(drilldown.split_by_unit(agencies)[1])
     return render_template("reports/cell.html", kind="cases", agencies=agencies, year=year, items=items,
-                           total=total, page=page, pages=pages, title=row_label,
+                           total=total, page=page, pages=pages, title=row_label, by_item=by_item,
                            prev_url=_page_url(page - 1) if page > 1 else None,
                            next_url=_page_url(page + 1) if page < pages else None,
                            column=column_label(col), scope=scope, per_page=PER_PAGE,
@@ -409,7 +411,7 @@ def _appeals_page(agencies: list[Agency], year: int, group: str, result: str, sc
                       "result": APPEAL_RESULT_ZH.get(res, res), "why": why})
     rule = "按提起年度统计，结果以当年12月31日为准" if appeal_year == "filed" else "按审结年度统计"
     return render_template("reports/cell.html", kind="appeals", agencies=agencies, year=year, items=items,
-                           total=len(items), page=1, pages=1, scope=scope, per_page=len(items) or 1,
+                           total=len(items), page=1, pages=1, scope=scope, per_page=len(items) or 1, by_item=False,
                            prev_url=None, next_url=None,
                            title=closeout.cell_label(f"appeals/{group}/{result}"), column="", col_note=rule)
 

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import after_this_request, current_app, has_request_context, request
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
@@ -69,7 +69,7 @@ def template_text(kind: str) -> tuple[str, str]:
     try:
         from webapp.models.emails import EmailTemplate
     except ImportError:   # the workers' model is optional
-        EmailTemplate = None   # noqa: N806
+        EmailTemplate = None
     if EmailTemplate is not None:
         row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == f"applicant_{kind}"))
         if row is not None:
@@ -87,9 +87,13 @@ def render_notice(kind: str, context: dict[str, Any]) -> tuple[str, str]:
 
 
 def status_url() -> str:
-    """Where applicants look their application up: PUBLIC_BASE_URL, else this request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or (request.host_url if has_request_context() else "")
-    return (base.rstrip("/") + "/status") if base else ""
+    """Where applicants look their application up: BASE_URL (the service's public address), else
+    this request's host, else the outbox's default."""
+    from .outbox import base_url
+
+    base = current_app.config.get("BASE_URL") or (request.host_url if has_request_context() else "") \
+        or base_url()
+    return base.rstrip("/") + "/status"
 
 
 def _base_context(agency: Agency | None) -> dict[str, Any]:
@@ -101,14 +105,15 @@ def _base_context(agency: Agency | None) -> dict[str, Any]:
 
 def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
                attachment_ids: list[int] | tuple[int, ...] = ()) -> OutboxMail | None:
-    """An outbox row, unless one with this dedupe key exists (then None): exactly once."""
-    if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key)) is not None:
-        return None
-    row = OutboxMail(dedupe_key=dedupe_key, to_addr=to_addr, subject=subject, body=body,
-                     attachment_ids=",".join(str(i) for i in attachment_ids), status="pending")
-    db.session.add(row)
-    db.session.flush()
-    return row
+    """An outbox row through the workers' outbox (services/outbox.py), unless one with this dedupe
+    key exists (then None): exactly once. Delivery is requested for after the commit."""
+    from .outbox import queue_mail as outbox_queue_mail
+    from .outbox import request_delivery
+
+    mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids)
+    if mail is not None:
+        request_delivery()
+    return mail
 
 
 def notify_submission(sub: Submission, kind: str, query_code: str | None = None) -> OutboxMail | None:
@@ -247,9 +252,36 @@ def _on_signal(sender: Any, event: CaseEvent | None = None, **_: Any) -> None:
     if not sender.query_code_hash:
         return   # not an online application: nothing to do, and no query at all
     try:
-        on_case_event(sender, event, wait_for_letter=True)
+        mail = on_case_event(sender, event, wait_for_letter=True)
     except Exception:   # a notice must never stop a clerk's action; the sweep tries again
         log.exception("applicant notice for case %s event %s failed", sender.id, event.seq)
+        return
+    if mail is None and has_request_context():
+        _retry_after_request(sender.id, event.seq)
+
+
+def _retry_after_request(case_id: int, seq: int) -> None:
+    """The letter of a notice is usually stored just after the event, in the same request (the
+    case page records the event, then stores the letter, then commits). Once that request has
+    committed, write the notice -- with the letter -- and commit it. Skipped when the request
+    failed or left a transaction open (nothing of someone else's is committed here); the sweep
+    then writes it."""
+    def after(response):
+        if response.status_code >= 400 or db.session().in_transaction():
+            return response
+        try:
+            case = db.session.get(Case, case_id)
+            ev = db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == seq))
+            if case is not None and ev is not None and notify_applicant(case, EVENT_KINDS[ev.type], ev):
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except Exception:
+            db.session.rollback()
+            log.exception("applicant notice for case %s event %s failed after the request", case_id, seq)
+        return response
+
+    after_this_request(after)
 
 
 _installed = False

@@ -68,7 +68,7 @@ def verify_chains(agency: Agency | None = None) -> VerifyResult:
     q = select(Case.id, Case.number)
     if agency is not None:
         q = q.where(Case.agency_id == agency.id)
-    numbers: dict[int, str] = dict(db.session.execute(q).tuples().all())
+    numbers: dict[int, str] = {row[0]: row[1] for row in db.session.execute(q)}
     broken: list[BrokenLink] = []
     done: set[int] = set()
     n_events = 0

@@ -22,6 +22,7 @@ from webapp.models import CalendarYear, User
 from webapp.models._types import utcnow
 from webapp.timeutil import today_shanghai
 
+from .agency_admin import reject_control_chars
 from .audit import log_event
 from .calendar import current_calendar
 from .cases import recompute_open_cases
@@ -209,7 +210,7 @@ def build_notice(year: int, title: str, issued_on: date | None, ranges: Sequence
     if not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR:
         raise ServiceError(f"year must be {FIRST_YEAR}-{LAST_YEAR}", f"年度须在{FIRST_YEAR}至{LAST_YEAR}之间",
                            rule="calendar.year")
-    title = (title or "").strip()
+    title = reject_control_chars((title or "").strip(), "通知标题")
     if not title:
         raise ServiceError("the notice's title is required", "请填写通知标题", rule="calendar.title")
     if len(title) > TITLE_LIMIT:
@@ -229,7 +230,7 @@ def build_notice(year: int, title: str, issued_on: date | None, ranges: Sequence
                                f"{r.start.isoformat()} 至 {r.end.isoformat()}："
                                f"连续放假超过{RANGE_LIMIT_DAYS}天，请核对",
                                rule="calendar.range")
-        name = r.name.strip()
+        name = reject_control_chars(r.name.strip(), "节日名称")
         if not name:
             raise ServiceError(f"{r.start}: the holiday needs its name", f"{r.start.isoformat()}：请填写节日名称",
                                rule="calendar.name")
@@ -280,7 +281,7 @@ def enter_notice(actor: User | None, notice: YearNotice, today: date | None = No
     row.entered_at = utcnow()   # also the calendar cache's key (services/calendar.py)
     db.session.flush()
     reason = f"录入{notice.year}年节假日安排：{notice.title}"
-    moved = _recompute(reason, actor, today)
+    moved = recompute_and_describe(reason, actor, today)
     log_event("admin.calendar_entered", user=actor, target_type="calendar_year", target_id=notice.year,
               detail={"year": notice.year, "title": notice.title, "days_off": len(notice.days_off),
                       "makeup_days": len(notice.makeup_days), "replaced": before,
@@ -297,13 +298,15 @@ def remove_notice(actor: User | None, year: int, today: date | None = None) -> l
     title = row.title
     db.session.delete(row)
     db.session.flush()
-    moved = _recompute(f"撤销管理员录入的{year}年节假日安排", actor, today)
+    moved = recompute_and_describe(f"撤销管理员录入的{year}年节假日安排", actor, today)
     log_event("admin.calendar_removed", user=actor, target_type="calendar_year", target_id=year,
               detail={"year": year, "title": title, "moved_cases": [m.number for m in moved]})
     return moved
 
 
-def _recompute(reason: str, actor: User | None, today: date) -> list[MovedDeadline]:
+def recompute_and_describe(reason: str, actor: User | None, today: date | None = None) -> list[MovedDeadline]:
+    """recompute_open_cases, with each moved case's changes (name -> [old, new]) for the page."""
+    today = today or today_shanghai()
     moved = []
     for case, _old, _new in recompute_open_cases(reason=reason, actor=actor, today=today):
         last = max(case.events, key=lambda e: e.seq)

@@ -10,8 +10,9 @@ close-out adds a version beside it. Callers commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from webapp.models import Agency, Appeal, Case, ReportVersion, User
 from webapp.timeutil import now_utc, today_shanghai
 
 from .audit import log_event
+from .drilldown import cell_ids
 from .errors import Forbidden, ServiceError
 from .reports import (
     ALL_COLUMNS,
@@ -28,7 +30,6 @@ from .reports import (
     OUTCOMES,
     _appeal_filters,
     build_report,
-    cell_case_ids,
 )
 
 #: The tables a version freezes; "checks" are recomputed, not compared.
@@ -222,7 +223,7 @@ def versions(agency: Agency, year: int) -> list[ReportVersion]:
 def snapshot(agency: Agency, year: int) -> tuple[dict[str, Any], dict[str, list[int]], list[int]]:
     """The report JSON, the case ids behind every cell, and the carried-over case ids, now."""
     data = build_report([agency], year)
-    cells = cell_case_ids([agency.id], year)
+    cells = cell_ids([agency], year)
     cells.update(appeal_cells([agency.id], year, agency.policy().appeal_year))
     carried = sorted(cells.get("carried_out/total", []))
     return data, cells, carried
@@ -285,6 +286,11 @@ def mark_final(version: ReportVersion, actor: User | None) -> ReportVersion:
     if actor is None or actor.role != "approver":
         raise Forbidden("only an approver may mark a report final",
                         "只有信息公开工作机构负责人（审核人）可以将年度报告标记为定稿。", rule="report.finalize.role")
+    from webapp.security import actable_agency_ids
+
+    if version.agency_id not in actable_agency_ids(actor):
+        raise Forbidden("an approver marks only their own agency's report final",
+                        "只能将本机关的年度报告标记为定稿。", rule="report.finalize.agency")
     if version.final:
         return version
     agency = db.session.get(Agency, version.agency_id)

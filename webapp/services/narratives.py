@@ -5,7 +5,8 @@ states the year's figures in the usual wording. Callers commit."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 
@@ -43,8 +44,8 @@ def draft(agency: Agency, year: int, report: dict[str, Any] | None = None) -> di
     """The generated draft (no saved text applied)."""
     from webapp.reports.render import default_narrative
 
-    from .report_docs import profile_of
     from .proactive import categories_for
+    from .report_docs import profile_of
 
     report = report or build_report([agency], year)
     cats = categories_for([agency.id], year)

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import smtplib
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -108,17 +108,27 @@ def render_template_text(template: TemplateText, context: dict[str, Any]) -> tup
     return subject[:300], body
 
 
-def render_email(kind: str, **context: Any) -> tuple[str, str]:
-    """Render the template in force for ``kind``; an administrator's text that fails to render falls
-    back to the shipped file (logged), so a typo never stops the reminders."""
+def mail_renderer(kind: str) -> Callable[..., tuple[str, str]]:
+    """A function rendering the template in force for ``kind`` (looked up once: a sweep renders many
+    mails). An administrator's text that fails to render falls back to the shipped file (logged), so
+    a typo never stops the reminders."""
     template = email_template(kind)
-    try:
-        return render_template_text(template, context)
-    except TemplateError:
-        if template.source == "file":
-            raise
-        log.exception("mail template %s (edited by an administrator) failed; using the default", kind)
-        return render_template_text(default_email_template(kind), context)
+
+    def render(**context: Any) -> tuple[str, str]:
+        try:
+            return render_template_text(template, context)
+        except TemplateError:
+            if template.source == "file":
+                raise
+            log.exception("mail template %s (edited by an administrator) failed; using the default", kind)
+            return render_template_text(default_email_template(kind), context)
+
+    return render
+
+
+def render_email(kind: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of one mail of ``kind``."""
+    return mail_renderer(kind)(**context)
 
 
 def check_email_template(kind: str, subject: str, body: str) -> str | None:
@@ -185,7 +195,7 @@ def enqueue_delivery(app: Flask | None = None) -> bool:
         from workers.celery_app import celery_for
 
         flask_app = app or current_app._get_current_object()
-        celery_for(flask_app).send_task(DELIVER_TASK, retry=False)
+        celery_for(flask_app).send_task(DELIVER_TASK, retry=False, ignore_result=True)
         return True
     except Exception:
         log.warning("could not enqueue mail delivery; the periodic delivery will send it", exc_info=True)
@@ -207,8 +217,11 @@ def _after_rollback(session) -> None:
 
 def request_delivery() -> None:
     """Enqueue a delivery once the current transaction has committed (never before: a worker must
-    find the rows), and not at all if it rolls back."""
+    find the rows), and not at all if it rolls back. Outside a transaction: enqueue now."""
     session = db.session()
+    if not session.in_transaction():
+        enqueue_delivery()
+        return
     session.info[_REQUESTED] = current_app._get_current_object()
     if not event.contains(session, "after_commit", _after_commit):
         event.listen(session, "after_commit", _after_commit)

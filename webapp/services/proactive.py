@@ -14,9 +14,10 @@ build_report's ``proactive_in_force``. Callers commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -230,7 +231,8 @@ def parse_categories(text: str) -> dict[str, int]:
                 name, _, n = line.rpartition(sep)
                 break
         else:
-            raise ServiceError(f"category line {i}: no count", f"第{i}行：请按“类别=条数”填写", rule="proactive.categories")
+            raise ServiceError(f"category line {i}: no count", f"第{i}行：请按“类别=条数”填写",
+                               rule="proactive.categories")
         name = name.strip()
         if not name or len(name) > 50:
             raise ServiceError(f"category line {i}: name", f"第{i}行：类别名称须为1至50字", rule="proactive.categories")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Date, Integer, Numeric, String, and_, bindparam, column, func, literal, or_, select, text
 from sqlalchemy import case as sql_case
 
 from webapp.domain.outcomes import Outcome
@@ -244,38 +245,144 @@ def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
     return checks
 
 
+_PROACTIVE_SUMS = ("rules_issued", "rules_repealed", "rules_in_force", "normative_issued", "normative_repealed",
+                   "normative_in_force", "licensing_decisions", "penalty_decisions", "coercion_decisions")
+
+
+@lru_cache(maxsize=32)
+def _report_statement(by_app: bool, by_item: bool, appeal_year: str):
+    """Everything build_report reads, in one statement (one round trip): table 三 by application
+    and/or by item, table 四, the fee total, the ledger of Y and Y-1, whether Y-1 was closed for
+    every agency, and whether Y-1 is in the service. Rows: (tag, a, b, k, n, m)."""
+    where = "c.received_on <= :end AND (c.closed_on IS NULL OR c.closed_on >= :start)"
+    # Grouped by plain columns and boolean tests (PostgreSQL estimates those well and hashes the
+    # groups), the CASEs applied to the groups; "c.closed_on <= :end" is NULL for an open case.
+    is_new = "CASE WHEN c.received_on >= :start THEN 'new' ELSE 'in' END"
+    group = "GROUP BY c.applicant_kind, c.received_on >= :start, c.closed_on <= :end, {}"
+    parts = []
+    if by_app:
+        parts.append(f"SELECT 't3' AS tag, c.applicant_kind AS a, {is_new} AS b, "
+                     "CASE WHEN c.closed_on <= :end THEN c.outcome END AS k, "
+                     f"count(*) AS n, CAST(NULL AS NUMERIC) AS m FROM \"case\" c "
+                     f"WHERE c.agency_id IN :app_ids AND {where} {group.format('c.outcome')}")
+    if by_item:
+        item_outcome = "coalesce(i.outcome, c.outcome)"
+        parts.append(f"SELECT 't3', c.applicant_kind, {is_new}, CASE WHEN c.closed_on <= :end THEN {item_outcome} END, "
+                     f"count(*), CAST(NULL AS NUMERIC) FROM \"case\" c JOIN case_item i ON i.case_id = c.id "
+                     f"WHERE c.agency_id IN :item_ids AND {where} {group.format(item_outcome)}")
+    if appeal_year == "decided":
+        cond = ("((ap.decided_on >= :start AND ap.decided_on <= :end) OR (ap.filed_on >= :start AND "
+                "ap.filed_on <= :end AND (ap.decided_on IS NULL OR ap.decided_on > :end)))")
+    else:
+        cond = "ap.filed_on >= :start AND ap.filed_on <= :end"
+    sums = " || ',' || ".join(f"CAST(sum(p.{col}) AS TEXT)" for col in _PROACTIVE_SUMS)
+    parts += [
+        "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
+        "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap JOIN \"case\" c ON ap.case_id = c.id "
+        f"WHERE c.agency_id IN :ids AND {cond} GROUP BY 2, 3",
+        "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount) FROM \"case\" c "
+        "WHERE c.agency_id IN :ids AND c.fee_paid_on >= :start AND c.fee_paid_on <= :end",
+        f"SELECT 'pro', CAST(p.year AS TEXT), NULL, {sums}, count(*), sum(p.fees_10k_yuan) FROM proactive_year p "
+        "WHERE p.agency_id IN :ids AND p.year IN (:year, :prev_year) GROUP BY p.year",
+        "SELECT 'rv', NULL, NULL, NULL, count(DISTINCT rv.agency_id), NULL FROM report_version rv "
+        "WHERE rv.agency_id IN :ids AND rv.year = :prev_year",
+        "SELECT 'svc', NULL, NULL, NULL, count(*), NULL FROM (SELECT 1 AS one FROM \"case\" c "
+        "WHERE c.agency_id IN :ids AND c.received_on <= :prev_end LIMIT 1) s",
+    ]
+    binds = [bindparam("ids", expanding=True), bindparam("start", type_=Date), bindparam("end", type_=Date),
+             bindparam("prev_end", type_=Date), bindparam("year", type_=Integer), bindparam("prev_year", type_=Integer)]
+    if by_app:
+        binds.append(bindparam("app_ids", expanding=True))
+    if by_item:
+        binds.append(bindparam("item_ids", expanding=True))
+    return (text("\nUNION ALL\n".join(parts)).bindparams(*binds)
+            .columns(column("tag", String), column("a", String), column("b", String), column("k", String),
+                     column("n", Integer), column("m", Numeric(18, 4))))
+
+
 def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
-    """The report JSON of report.md for one agency, or consolidated (cells summed) for several."""
+    """The report JSON of report.md for one agency, or consolidated (cells summed) for several.
+
+    One statement reads everything (_report_statement); a second one only when year Y-1 was closed
+    for every agency (its frozen carried_out is then this year's carried_in)."""
     agencies = sorted(agencies, key=lambda a: a.code)
-    ids = [a.id for a in agencies]
+    ids = list(dict.fromkeys(a.id for a in agencies))
     appeal_year = agencies[0].policy().appeal_year if len(agencies) == 1 else "filed"
-    per_item = [a.id for a in agencies if a.policy().multi_item_outcome == "item"]
-    apps = table3(ids, year, per_item)
+    per_item = {a.id for a in agencies if a.policy().multi_item_outcome == "item"}
+    by_app = [i for i in ids if i not in per_item]
+    by_item = [i for i in ids if i in per_item]
+    start, end = _bounds(year)
+    params: dict[str, Any] = {"ids": ids, "start": start, "end": end, "prev_end": date(year - 1, 12, 31),
+                              "year": year, "prev_year": year - 1}
+    if by_app:
+        params["app_ids"] = by_app
+    if by_item:
+        params["item_ids"] = by_item
+    stmt = _report_statement(bool(by_app), bool(by_item), appeal_year)
+
+    apps = {"new": _row(), "carried_in": _row(), "outcomes": {o: _row() for o in OUTCOMES},
+            "total": _row(), "carried_out": _row()}
+    appeals = {g: dict.fromkeys(APPEAL_RESULTS + ("total",), 0) for g in APPEAL_GROUPS}
+    fees = Decimal(0)
+    ledgers: dict[int, dict[str, Any]] = {}
+    closed_prev = prev_cases = 0
+    for tag, a, b, k, n, m in db.session.execute(stmt, params):
+        if tag == "t3":
+            col = a if a in COLUMNS else "other_org"
+            target = [apps["new"] if b == "new" else apps["carried_in"]]
+            target += [apps["carried_out"]] if k is None else [apps["outcomes"][k], apps["total"]]
+            for row in target:
+                row[col] += n
+                row["total"] += n
+        elif tag == "t4":
+            if a in appeals:
+                appeals[a][b if b in APPEAL_RESULTS else "other"] += n
+                appeals[a]["total"] += n
+        elif tag == "fee":
+            fees = Decimal(str(m or 0))
+        elif tag == "pro":
+            v = [int(x) for x in k.split(",")]
+            ledgers[int(a)] = {
+                "rules": {"issued": v[0], "repealed": v[1], "in_force": v[2]},
+                "normative_documents": {"issued": v[3], "repealed": v[4], "in_force": v[5]},
+                "licensing_decisions": v[6], "penalty_decisions": v[7], "coercion_decisions": v[8],
+                "fees_10k_yuan": decimal_str(m or 0)}
+        elif tag == "rv":
+            closed_prev = n
+        elif tag == "svc":
+            prev_cases = n
+
     prev_carried_out = None
-    frozen_prev = [frozen_version(a.id, year - 1) for a in agencies]
-    if all(v is not None for v in frozen_prev) and frozen_prev:
+    if ids and closed_prev == len(ids):
         # Once Y-1 is closed, carried_in is its frozen carried_out (report.md)
-        live_carried_in = apps["carried_in"]
+        latest: dict[int, dict] = {}
+        for aid, data in db.session.execute(
+                select(ReportVersion.agency_id, ReportVersion.data)
+                .where(ReportVersion.agency_id.in_(ids), ReportVersion.year == year - 1)
+                .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+            latest.setdefault(aid, data)
         frozen = _row()
-        for v in frozen_prev:
+        for data in latest.values():
             for c in ALL_COLUMNS:
-                frozen[c] += v.data["applications"]["carried_out"][c]
+                frozen[c] += data["applications"]["carried_out"][c]
+        prev_carried_out = dict(apps["carried_in"])
         apps["carried_in"] = frozen
-        prev_carried_out = dict(live_carried_in)
-    elif _year_in_service(ids, year - 1):
-        prev_carried_out = table3(ids, year - 1, per_item)["carried_out"]
-    pro, _has = proactive(ids, year)
-    prev_pro, has_prev = proactive(ids, year - 1)
+    elif closed_prev or prev_cases:
+        # Y-1 is in the service: its carried_out is, by the counting rules, exactly this year's
+        # carried_in counted from the cases (received before Y and not ended before Y began)
+        prev_carried_out = dict(apps["carried_in"])
+    zero = {**ZERO_PROACTIVE, "rules": dict(ZERO_PROACTIVE["rules"]),
+            "normative_documents": dict(ZERO_PROACTIVE["normative_documents"])}
     report = {
         "format": REPORT_FORMAT,
         "year": year,
         "agencies": [{"code": a.code, "name": a.name} for a in agencies],
-        "proactive": pro,
+        "proactive": ledgers.get(year, zero),
         "applications": apps,
-        "appeals": table4(ids, year, appeal_year),
-        "fees_collected_yuan": decimal_str(fees_collected(ids, year)),
+        "appeals": appeals,
+        "fees_collected_yuan": decimal_str(fees),
     }
-    report["checks"] = run_checks(report, prev_carried_out, prev_pro if has_prev else None)
+    report["checks"] = run_checks(report, prev_carried_out, ledgers.get(year - 1))
     return report
 
 

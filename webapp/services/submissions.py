@@ -8,15 +8,17 @@ flush; the caller commits (a request, a task, a test).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import secrets
 import tempfile
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
@@ -27,15 +29,13 @@ from webapp.domain.clock import Status
 from webapp.domain.workflow import EventType
 from webapp.extensions import db
 from webapp.models import Agency, ApiToken, Attachment, Case, CaseEvent, User
-from webapp.models.submission import (PENDING_STATUSES, LookupFailure, Submission, SubmissionFile,
-                                      SubmissionStatus)
+from webapp.models.submission import PENDING_STATUSES, LookupFailure, Submission, SubmissionFile, SubmissionStatus
 from webapp.timeutil import now_utc, today_shanghai
 
 from .applicants import clean_applicant
 from .calendar import current_calendar
 from .cases import add_note, clean_items, register_case
 from .errors import ConflictError, Forbidden, NotFound, ServiceError
-from .passwords import hash_password, verify_password
 
 FORMS_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘", "reading": "当场阅读"}
 ROUTES_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件"}
@@ -109,11 +109,35 @@ def normalize_query_code(code: Any) -> str:
 def normalize_number(number: Any) -> str:
     if not isinstance(number, str):
         return ""
-    return unicodedata.normalize("NFKC", number).strip().upper()[:80]
+    number = "".join(c for c in unicodedata.normalize("NFKC", number) if unicodedata.category(c)[0] != "C")
+    return number.strip().upper()[:80]
+
+
+# scrypt, salted. The code's own ~59 bits of entropy (12 characters of 31) carry the security against
+# an offline attack on a stolen database; a slower hash would only let every look-up burn more CPU.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**12, 8, 1
+
+
+def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(code.encode("ascii", "ignore"), salt=salt, n=n, r=r, p=p, dklen=32,
+                          maxmem=64 * 1024 * 1024)
 
 
 def hash_query_code(code: str) -> str:
-    return hash_password(normalize_query_code(code))
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(normalize_query_code(code), salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_query_code(stored: str, code: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = _scrypt(normalize_query_code(code), bytes.fromhex(salt), int(n), int(r), int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
 
 
 _DUMMY_HASH: str | None = None
@@ -123,7 +147,7 @@ def _dummy_hash() -> str:
     """A hash to verify against when the number is unknown, so both cases take the same time."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_hex(16))
+        _DUMMY_HASH = hash_query_code(secrets.token_hex(8))
     return _DUMMY_HASH
 
 
@@ -277,9 +301,23 @@ def is_electronic(form_wanted: str, route_wanted: str) -> bool:
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
+def _bad_text(value: Any) -> bool:
+    """Control characters (NUL and the like) and lone surrogates: no text field may hold them."""
+    if isinstance(value, str):
+        return any((unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r") for c in value)
+    if isinstance(value, Mapping):
+        return any(_bad_text(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
 def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted: Any,
                      files: Iterable[StoredFile] = ()) -> CleanSubmission:
     """Check everything a submission holds (rules.md §3) the same way for the form and the API."""
+    if _bad_text(applicant) or _bad_text(items):
+        raise ServiceError("text holds control characters", "填写的内容含有无法识别的控制字符，请删除后重试",
+                           rule="text.control")
     clean = clean_applicant(applicant)
     if clean["email"] and not _EMAIL.match(clean["email"]):
         raise ServiceError("invalid e-mail address", "电子邮箱格式不正确", rule="applicant.email")
@@ -490,7 +528,7 @@ def route_targets(sub: Submission) -> list[Agency]:
     government (sent back, 退回)."""
     holder = db.session.get(Agency, sub.agency_id)
     targets = [] if holder is None else list(
-        db.session.scalars(select(Agency).where(Agency.parent_id == holder.id).order_by(Agency.name)))
+        db.session.scalars(select(Agency).where(Agency.parent_id == holder.id).order_by(Agency.code)))
     if holder is not None and holder.parent_id is not None:
         parent = db.session.get(Agency, holder.parent_id)
         if parent is not None:
@@ -590,9 +628,8 @@ def lookup(number: Any, code: Any, *, remote_addr: str = "", addr_key: str | Non
         raise LookupThrottled("too many failed look-ups", "查询失败次数过多，请一小时后再试",
                               rule="lookup.throttled")
     sub, case, stored = find_by_number(number_n) if number_n else (None, None, None)
-    ok = verify_password(stored or _dummy_hash(), code_n) if code_n else False
-    if not code_n:
-        verify_password(_dummy_hash(), "x")   # same work either way
+    ok = verify_query_code(stored or _dummy_hash(), code_n or "X")   # the same work in every case
+    ok = ok and bool(code_n)
     if stored is None or not ok:
         db.session.add(LookupFailure(number=number_n, remote_addr=key, at=now))
         db.session.flush()

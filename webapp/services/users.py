@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Agency, Role, User
 
+from .agency_admin import reject_control_chars
 from .audit import log_event
 from .errors import Forbidden, NotFound, ServiceError
 from .passwords import hash_password, password_problem
@@ -80,7 +81,7 @@ def _clean_text(value: Any, what_zh: str, limit: int, required: bool = False) ->
         value = ""
     if not isinstance(value, str):
         raise ServiceError(f"{what_zh} must be text", f"{what_zh}须为文本", rule="user.invalid")
-    value = value.strip()
+    value = reject_control_chars(value.strip(), what_zh)
     if required and not value:
         raise ServiceError(f"{what_zh} is required", f"请填写{what_zh}", rule="user.invalid")
     if len(value) > limit:

@@ -1,0 +1,77 @@
+"""Fixtures of the report tests: agencies, users of each role, logging a test client in, and
+generated years of cases (tests/synth.py) imported through the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from webapp.domain.outcomes import Outcome
+from webapp.extensions import db
+from webapp.models import Agency, User
+
+
+@pytest.fixture
+def make_agency(db_session) -> Callable[..., Agency]:
+    def make(code: str = "TST-A", name: str = "测试局", kind: str = "department", parent: Agency | None = None,
+             **kw) -> Agency:
+        a = Agency(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
+                   address="测试路1号", postcode="255400", phone="0533-0000000", email="t@example.gov.cn", **kw)
+        db.session.add(a)
+        db.session.flush()
+        return a
+
+    return make
+
+
+@pytest.fixture
+def make_user(db_session) -> Callable[..., User]:
+    def make(username: str, role: str = "clerk", agency: Agency | None = None) -> User:
+        u = User(username=username, display_name=f"用户{username}", role=role,
+                 agency_id=agency.id if agency is not None else None)
+        db.session.add(u)
+        db.session.flush()
+        return u
+
+    return make
+
+
+def login(client, user: User) -> None:
+    """Log the test client in as ``user`` (Flask-Login's session keys; the auth blueprint's loader).
+
+    The tests hold an app context, which requests then share; Flask-Login caches the user on ``g``
+    of that context, so the cache is cleared to switch users."""
+    from flask import g
+
+    g.pop("_login_user", None)
+    with client.session_transaction() as s:
+        s["_user_id"] = str(user.id)
+        s["_fresh"] = True
+
+
+def synth_doc(n: int, year: int, seed: int, code: str, name: str = "生成测试机关", all_outcomes: bool = True,
+              until=None) -> dict:
+    """A generated year (tests/synth.py); with ``all_outcomes`` the answers are spread over all 21
+    outcome codes (the domain accepts any outcome on an answer)."""
+    from tests.synth import generate
+
+    doc = generate(n, year, seed=seed, agency=code, name=name, until=until)
+    if all_outcomes:
+        rng = random.Random(seed * 7919)
+        codes = [o.value for o in Outcome]
+        for c in doc["cases"]:
+            for e in c["events"]:
+                if e["type"] == "answered":
+                    e["outcome"] = rng.choice(codes)
+    return doc
+
+
+def import_doc(cli, doc: dict, tmp_path: Path, name: str = "doc.json") -> None:
+    f = tmp_path / name
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    res = cli.invoke(args=["cases", "import", str(f)])
+    assert res.exit_code == 0, res.output

@@ -1,0 +1,50 @@
+"""Narratives: a draft with the year's figures until something is saved; each change a new version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from webapp.services import narratives, proactive
+from webapp.services.cases import register_case
+from webapp.services.errors import ServiceError
+from webapp.services.report_docs import render_report
+
+
+def test_draft_states_the_year_figures(make_agency):
+    agency = make_agency()
+    text = narratives.current(agency, 2023)
+    assert text["on_request"] == "2023年，我单位未收到政府信息公开申请。"
+    assert narratives.history(agency, 2023) == []
+    register_case(agency, {"kind": "natural_person", "name": "甲", "phone": "1"}, ["x"], "online",
+                  date(2024, 3, 4), today=date(2026, 1, 5))
+    proactive.save_year(agency, 2024, {"categories": "业务工作=11\n其他=2"})
+    text = narratives.current(agency, 2024)
+    assert text["on_request"].startswith("2024年，本机关共收到政府信息公开申请1件")
+    # (the order of the categories is the stored dict's: JSONB on PostgreSQL does not keep the typed order)
+    assert "公布信息共13条。其中，" in text["proactive"]
+    assert "业务工作11条" in text["proactive"] and "其他2条" in text["proactive"]
+
+
+def test_saves_are_versioned_and_used_in_the_report(make_agency, make_user):
+    agency = make_agency()
+    clerk = make_user("c1", "clerk", agency)
+    base = narratives.current(agency, 2023)
+    v1, added = narratives.save(agency, 2023, base | {"problems": "问题一。"}, clerk, note="初稿")
+    assert added and v1.version == 1 and v1.edited_by_id == clerk.id
+    same, added = narratives.save(agency, 2023, base | {"problems": "问题一。"}, clerk)
+    assert not added and same.id == v1.id
+    v2, added = narratives.save(agency, 2023, base | {"problems": "问题二。", "measures": "措施。"}, clerk)
+    assert added and v2.version == 2
+    assert [n.version for n in narratives.history(agency, 2023)] == [2, 1]
+    assert narratives.changed_keys(v1.sections, v2.sections) == ["problems", "measures"]
+    assert narratives.current(agency, 2023)["problems"] == "问题二。"
+    assert v1.sections["problems"] == "问题一。"                      # the old version is kept as it was
+    html = render_report([agency], 2023, "html").decode("utf-8")
+    assert "问题二。" in html and "措施。" in html
+
+
+def test_unknown_sections_refused(make_agency):
+    with pytest.raises(ServiceError):
+        narratives.save(make_agency(), 2023, {"nonsense": "x"})

@@ -1,0 +1,50 @@
+"""build_report reads everything in one statement (for the benchmark goal of issue 5); its figures
+must equal those of the per-table queries (table3, table4, fees_collected, proactive) for every policy
+and for a consolidated report."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Agency, ProactiveYear
+from webapp.services.money import decimal_str
+from webapp.services.reports import _year_in_service, build_report, fees_collected, proactive, table3, table4
+
+from .conftest import import_doc, synth_doc
+
+
+@pytest.fixture
+def two_agencies(cli, db_session, tmp_path):
+    import_doc(cli, synth_doc(90, 2023, seed=21, code="GA", name="甲局"), tmp_path, "a.json")
+    import_doc(cli, synth_doc(90, 2024, seed=22, code="GB", name="乙局"), tmp_path, "b.json")
+    import_doc(cli, synth_doc(60, 2024, seed=23, code="GA", name="甲局"), tmp_path, "c.json")
+    a, b = (db.session.scalar(select(Agency).where(Agency.code == c)) for c in ("GA", "GB"))
+    b.policies = {"multi_item_outcome": "item", "appeal_year": "decided"}
+    db.session.add(ProactiveYear(agency_id=b.id, year=2023, normative_in_force=8, fees_10k_yuan="0.1234"))
+    db.session.commit()
+    return a, b
+
+
+@pytest.mark.parametrize("year", [2023, 2024, 2025])
+def test_one_statement_equals_the_table_queries(two_agencies, year):
+    a, b = two_agencies
+    for agencies in ([a], [b], [a, b]):
+        ids = [x.id for x in agencies]
+        per_item = [x.id for x in agencies if x.policy().multi_item_outcome == "item"]
+        appeal_year = agencies[0].policy().appeal_year if len(agencies) == 1 else "filed"
+        report = build_report(agencies, year)
+        want = table3(ids, year, per_item)
+        assert report["applications"]["new"] == want["new"]
+        assert report["applications"]["outcomes"] == want["outcomes"]
+        assert report["applications"]["total"] == want["total"]
+        assert report["applications"]["carried_out"] == want["carried_out"]
+        assert report["applications"]["carried_in"] == want["carried_in"]
+        assert report["appeals"] == table4(ids, year, appeal_year)
+        assert report["fees_collected_yuan"] == decimal_str(fees_collected(ids, year))
+        assert report["proactive"] == proactive(ids, year)[0]
+        names = [c["name"] for c in report["checks"]]
+        assert names[:3] == ["balance", "outcome_sum", "column_sum"]
+        assert ("carry_over" in names) == _year_in_service(ids, year - 1)
+        assert all(c["ok"] for c in report["checks"] if c["name"] != "proactive_in_force"), report["checks"]

@@ -1,0 +1,212 @@
+"""Login, lockout, throttling, session expiry, logout, password change, and the audit trail of each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from config import TestConfig
+from tests.conftest import DEFAULT_NOW
+from webapp import create_app
+from webapp.extensions import db, limiter
+from webapp.models import AuditLog, User
+
+from .factories import PASSWORD
+from .helpers import csrf_token, flashes
+
+
+def _audit(in_app) -> list[tuple[str, str, dict]]:
+    return in_app(lambda: [(a.action, a.username, dict(a.detail or {}))
+                           for a in db.session.scalars(select(AuditLog).order_by(AuditLog.id))])
+
+
+def _user(in_app, user_id: int) -> dict:
+    def go():
+        u = db.session.get(User, user_id)
+        return {"failed": u.failed_logins, "locked": u.locked_at is not None, "last_login": u.last_login_at}
+
+    return in_app(go)
+
+
+def _login(client, username: str, password: str, **kw):
+    return client.post("/login", data={"username": username, "password": password}, **kw)
+
+
+def test_anonymous_is_sent_to_login(client, world):
+    r = client.get("/")
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/login?next=%2F"
+    page = client.get("/login").text
+    assert "工作人员登录" in page
+
+
+def test_login_and_logout(client, world, in_app):
+    r = _login(client, "swj_clerk", PASSWORD)
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/"
+    page = client.get("/").text
+    assert "临淄区商务局经办人" in page and "经办人</span>" in page and "临淄区商务局" in page
+    assert _user(in_app, world.a.clerk)["last_login"] is not None
+    r = client.post("/logout")
+    assert r.status_code == 302
+    assert client.get("/").status_code == 302
+    assert [a[0] for a in _audit(in_app)] == ["auth.login", "auth.logout"]
+
+
+def test_login_follows_only_local_next(client, world):
+    r = _login(client, "swj_clerk", PASSWORD, query_string={"next": "/cases?status=closed"})
+    assert r.headers["Location"] == "/cases?status=closed"
+    client.post("/logout")
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        r = _login(client, "swj_clerk", PASSWORD, query_string={"next": evil})
+        assert r.headers["Location"] == "/", evil
+        client.post("/logout")
+
+
+def test_wrong_password_and_unknown_user_give_the_same_message(client, world, in_app):
+    r = _login(client, "swj_clerk", "wrong-password")
+    assert r.status_code == 200
+    assert flashes(r.text) == ["用户名或密码错误。"]
+    r = _login(client, "nobody", "wrong-password")
+    assert flashes(r.text) == ["用户名或密码错误。"]
+    assert _user(in_app, world.a.clerk)["failed"] == 1
+    assert _audit(in_app) == [
+        ("auth.login_failed", "swj_clerk", {"reason": "bad_password", "failed_logins": 1}),
+        ("auth.login_failed", "nobody", {"reason": "unknown_user"}),
+    ]
+
+
+def test_five_failures_lock_the_account_until_an_admin_unlocks_it(client, world, in_app):
+    for _ in range(4):
+        _login(client, "swj_clerk", "wrong-password")
+    r = _login(client, "swj_clerk", "wrong-password")
+    assert flashes(r.text) == ["连续5次登录失败，账户已被锁定，请联系系统管理员解锁。"]
+    assert _user(in_app, world.a.clerk) == {"failed": 5, "locked": True, "last_login": None}
+    # the right password no longer opens it
+    r = _login(client, "swj_clerk", PASSWORD)
+    assert r.status_code == 200
+    assert flashes(r.text) == ["该账户因连续登录失败已被锁定，请联系系统管理员解锁。"]
+    assert client.get("/").status_code == 302
+    actions = [a[0] for a in _audit(in_app)]
+    assert actions == ["auth.login_failed"] * 4 + ["auth.locked", "auth.login_refused"]
+
+    def unlock():
+        u = db.session.get(User, world.a.clerk)
+        u.locked_at = None
+        u.failed_logins = 0
+
+    in_app(unlock)
+    assert _login(client, "swj_clerk", PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_success_resets_the_failure_count(client, world, in_app):
+    for _ in range(3):
+        _login(client, "swj_clerk", "wrong-password")
+    _login(client, "swj_clerk", PASSWORD)
+    assert _user(in_app, world.a.clerk)["failed"] == 0
+
+
+def test_a_locked_account_loses_its_session(client, world, in_app):
+    _login(client, "swj_clerk", PASSWORD)
+    assert client.get("/").status_code == 200
+
+    def lock():
+        db.session.get(User, world.a.clerk).locked_at = DEFAULT_NOW.replace(tzinfo=None)
+
+    in_app(lock)
+    assert client.get("/").status_code == 302
+
+
+def test_a_disabled_account_cannot_log_in(client, world, in_app):
+    def disable():
+        db.session.get(User, world.a.clerk).active = False
+
+    in_app(disable)
+    r = _login(client, "swj_clerk", PASSWORD)
+    assert flashes(r.text) == ["该账户已停用，请联系系统管理员。"]
+    assert _audit(in_app)[-1] == ("auth.login_refused", "swj_clerk", {"reason": "inactive"})
+
+
+def test_session_expires_after_30_minutes_without_a_request(client, world, time_machine):
+    _login(client, "swj_clerk", PASSWORD)
+    time_machine.move_to(DEFAULT_NOW + timedelta(minutes=20), tick=False)
+    assert client.get("/").status_code == 200          # activity refreshes the session
+    time_machine.move_to(DEFAULT_NOW + timedelta(minutes=45), tick=False)
+    assert client.get("/").status_code == 200          # 25 minutes after the last request
+    time_machine.move_to(DEFAULT_NOW + timedelta(minutes=76), tick=False)
+    r = client.get("/")                                # 31 minutes idle
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("/login")
+
+
+def test_session_cookie_is_permanent_with_a_30_minute_lifetime(client, world):
+    r = _login(client, "swj_clerk", PASSWORD)
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+
+
+def test_login_needs_a_csrf_token_when_csrf_is_on(client, world, csrf_on, in_app):
+    r = _login(client, "swj_clerk", PASSWORD)
+    assert r.status_code == 400
+    assert "缺少安全校验码（CSRF）" in r.text
+    token = csrf_token(client.get("/login").text)
+    r = client.post("/login", data={"username": "swj_clerk", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302
+
+
+def test_logins_are_throttled_per_address(world, database_url, tmp_path, monkeypatch, in_app):
+    # TestConfig turns the limiter off; a second app turns it on. The limiter is one object shared by
+    # every app, so its switches are put back after the test.
+    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
+    monkeypatch.setattr(limiter, "initialized", limiter.initialized)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_ENABLED=True,
+                     RATELIMIT_STORAGE_URI="memory://", UPLOAD_FOLDER=str(tmp_path))
+    try:
+        client = app.test_client()
+        for i in range(10):
+            assert _login(client, f"nobody{i}", "x").status_code == 200
+        r = _login(client, "swj_clerk", PASSWORD)
+        assert r.status_code == 429
+        assert "登录尝试过于频繁，请稍后再试。" in r.text
+        assert client.get("/login").status_code == 200   # only POST is limited
+        assert _audit(in_app)[-1] == ("auth.login_refused", "swj_clerk",
+                                      {"reason": "throttled", "limit": "10/minute"})
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+class TestPasswordChange:
+    NEW = "Neues#Passwort2"
+
+    def _post(self, client, current, new, confirm=None):
+        return client.post("/account/password", data={"current": current, "new": new,
+                                                       "confirm": new if confirm is None else confirm})
+
+    def test_change(self, client, world, in_app):
+        _login(client, "swj_clerk", PASSWORD)
+        r = self._post(client, PASSWORD, self.NEW)
+        assert r.status_code == 302
+        client.post("/logout")
+        assert _login(client, "swj_clerk", PASSWORD).status_code == 200
+        assert _login(client, "swj_clerk", self.NEW).status_code == 302
+        assert "auth.password_changed" in [a[0] for a in _audit(in_app)]
+
+    @pytest.mark.parametrize(("current", "new", "confirm", "message"), [
+        ("wrong-password", "Neues#Passwort2", None, "当前密码不正确"),
+        (PASSWORD, "short1!", None, "密码至少10位。"),
+        (PASSWORD, "onlyletterslong", None, "密码须包含字母、数字、符号中的至少两类。"),
+        (PASSWORD, "Neues#Passwort2", "Neues#Passwort3", "两次输入的新密码不一致"),
+        (PASSWORD, PASSWORD, None, "新密码不能与当前密码相同"),
+    ])
+    def test_refusals(self, client, world, in_app, current, new, confirm, message):
+        _login(client, "swj_clerk", PASSWORD)
+        before = in_app(lambda: db.session.get(User, world.a.clerk).password_hash)
+        r = self._post(client, current, new, confirm)
+        assert r.status_code == 200
+        assert message in r.text
+        assert in_app(lambda: db.session.get(User, world.a.clerk).password_hash) == before

@@ -1,0 +1,139 @@
+"""The dashboard (my cases and the agency's by state, due soon, overdue, notices due, lapses to confirm,
+the holiday-notice warning) and the search, always within the user's agency."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from webapp.domain.workflow import Event, EventType
+from webapp.timeutil import SHANGHAI
+
+from .factories import person
+
+E = EventType
+
+
+def section(html: str, section_id: str) -> str:
+    m = re.search(rf'<section class="panel" id="{section_id}">(.*?)</section>', html, re.S)
+    assert m, section_id
+    return m.group(1)
+
+
+def numbers(html: str) -> list[str]:
+    return re.findall(r">((?:LZ-SWJ|LZ-JYJ)-\d{4}-\d{4})</a>", html)
+
+
+def test_counts_by_state_mine_and_the_agencys(world, new_case, login):
+    new_case(world.a, date(2024, 6, 3))
+    new_case(world.a, date(2024, 6, 4), [Event(E.CORRECTION_REQUESTED, date(2024, 6, 5))])
+    new_case(world.a, date(2024, 6, 4), actor="clerk2")
+    new_case(world.a, date(2024, 6, 4), [Event(E.WITHDRAWN, date(2024, 6, 5))], actor="clerk2")
+    new_case(world.b, date(2024, 6, 4))   # another agency: never counted
+    page = login(world.a.clerk).get("/").text
+    counts = re.findall(r'<td><a href="/cases\?status=(\w+)(&amp;mine=y)?">(\d+)</a></td>', page)
+    mine = {s: int(n) for s, m, n in counts if m}
+    agency = {s: int(n) for s, m, n in counts if not m}
+    assert mine == {"registered": 1, "awaiting_correction": 1, "consulting": 0, "awaiting_fee": 0, "closed": 0}
+    assert agency == {"registered": 2, "awaiting_correction": 1, "consulting": 0, "awaiting_fee": 0, "closed": 1}
+
+
+def test_due_soon_overdue_and_notices_due(world, new_case, login):
+    new_case(world.a, date(2024, 4, 15))   # 0001 due 2024-05-14: overdue
+    new_case(world.a, date(2024, 5, 13))   # 0002 due 2024-06-11: within 3 working days (until 06-13)
+    new_case(world.a, date(2024, 6, 3))    # 0003 due 2024-07-02; correction notice due 06-13
+    new_case(world.a, date(2024, 6, 7))    # 0004 correction notice due 06-19: not within 2 days
+    page = login(world.a.clerk).get("/").text
+    assert numbers(section(page, "overdue")) == ["LZ-SWJ-2024-0001"]
+    assert numbers(section(page, "due-soon")) == ["LZ-SWJ-2024-0002"]
+    assert "答复期限在 2024-06-10 至 2024-06-13 之间。" in page
+    # notices due within 2 working days (until 2024-06-12): received 05-31 -> due 06-12
+    assert numbers(section(page, "notices-due")) == []
+    new_case(world.a, date(2024, 5, 31))
+    page = login(world.a.clerk).get("/").text
+    assert numbers(section(page, "notices-due")) == ["LZ-SWJ-2024-0005"]
+
+
+def test_lapses_to_confirm(world, new_case, login):
+    new_case(world.a, date(2024, 4, 15), [Event(E.CORRECTION_REQUESTED, date(2024, 4, 16),
+                                                 reply_by=date(2024, 6, 7))])
+    new_case(world.a, date(2024, 4, 15), [Event(E.CORRECTION_REQUESTED, date(2024, 4, 16),
+                                                 reply_by=date(2024, 6, 11))])   # not yet
+    new_case(world.a, date(2024, 4, 15), [Event(E.FEE_NOTICE, date(2024, 4, 16), amount_yuan=Decimal(100))])
+    page = login(world.a.clerk).get("/").text
+    lapses = section(page, "lapses")
+    assert numbers(lapses) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0003"]
+    assert "2024-06-07" in lapses and "2024-05-15" in lapses   # reply_by; fee due 04-16 + 20 working days
+
+
+def test_personal_data_is_masked_in_lists(world, new_case, login):
+    new_case(world.a, date(2024, 4, 15))
+    client = login(world.a.clerk)
+    for page in (client.get("/").text, client.get("/cases").text):
+        assert "3703**********0017" in page
+        assert "370305198506120017" not in page
+
+
+@pytest.mark.parametrize(("now", "warned"), [
+    (datetime(2026, 10, 31, 10, 0, tzinfo=SHANGHAI), False),
+    (datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI), True),     # 2027's notice is not in the calendar
+    (datetime(2024, 11, 4, 9, 0, tzinfo=SHANGHAI), False),    # 2025's is
+])
+def test_warning_when_next_years_holiday_notice_is_missing(world, login, time_machine, now, warned):
+    time_machine.move_to(now, tick=False)
+    page = login(world.a.clerk).get("/").text
+    assert ('id="holiday-warning"' in page) is warned
+    if warned:
+        assert "尚未录入2027年国务院办公厅部分节假日安排的通知" in page
+
+
+class TestSearch:
+    @pytest.fixture
+    def cases(self, world, new_case):
+        new_case(world.a, date(2024, 5, 6), applicant=person("张三"), items=["城市更新项目征收补偿方案"])
+        new_case(world.a, date(2024, 5, 20), applicant=person("李四", body="37030519900101002"),
+                 items=["部门预算"], events=[Event(E.WITHDRAWN, date(2024, 5, 21))])
+        new_case(world.a, date(2024, 6, 3), applicant={"kind": "commercial", "name": "某某建材有限公司"},
+                 items=["排污许可证"], actor="clerk2")
+        new_case(world.b, date(2024, 6, 3), applicant=person("张三丰"), items=["城市更新"])
+
+    @pytest.mark.parametrize(("query", "expected"), [
+        ("", ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]),
+        ("number=0002", ["LZ-SWJ-2024-0002"]),
+        ("applicant=张", ["LZ-SWJ-2024-0001"]),
+        ("applicant=370305199001010020", []),
+        ("text=城市更新", ["LZ-SWJ-2024-0001"]),
+        ("date_from=2024-05-10&date_to=2024-05-31", ["LZ-SWJ-2024-0002"]),
+        ("status=closed", ["LZ-SWJ-2024-0002"]),
+        ("status=registered&mine=y", ["LZ-SWJ-2024-0001"]),
+        ("text=%25", []),   # a LIKE wildcard is searched for literally
+    ])
+    def test_search(self, world, cases, login, query, expected):
+        page = login(world.a.clerk).get(f"/cases?{query}").text
+        assert numbers(page) == expected
+
+    def test_search_by_id_number(self, world, cases, login):
+        from .factories import id_number
+
+        page = login(world.a.clerk).get(f"/cases?applicant={id_number('37030519900101002')}").text
+        assert numbers(page) == ["LZ-SWJ-2024-0002"]
+
+    def test_bad_date_is_a_form_error(self, world, cases, login):
+        r = login(world.a.clerk).get("/cases?date_from=2024-13-01")
+        assert r.status_code == 200
+        assert "请更正查询条件。" in r.text
+
+
+def test_pagination_25_per_page(world, new_case, login):
+    for i in range(27):
+        new_case(world.a, date(2024, 5, 6), items=[f"文件{i}"])
+    client = login(world.a.clerk)
+    first = client.get("/cases").text
+    assert len(numbers(first)) == 25
+    assert "共 27 件，第 1 / 2 页。" in first
+    second = client.get("/cases?page=2").text
+    assert numbers(second) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    assert client.get("/cases?page=9").status_code == 200

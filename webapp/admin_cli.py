@@ -1,0 +1,191 @@
+"""Operator commands: ``flask audit verify``, ``flask backup create|restore``, ``flask users ...``.
+
+The command line is for operators (whoever runs the server): the commands take no login and no
+role. Every one exits non-zero with a one-line reason on bad input, and prints no traceback for a
+user error. docs/operations.md describes them.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from webapp.extensions import db
+
+
+def _fail(message: str) -> click.exceptions.Exit:
+    click.echo(f"error: {message}", err=True)
+    return click.exceptions.Exit(1)
+
+
+# --- audit ---------------------------------------------------------------------------------------------
+
+@click.group("audit", help="The tamper-evident case history.")
+def audit_cli() -> None:
+    pass
+
+
+@audit_cli.command("verify")
+@click.option("--agency", "code", default=None, help="only this agency's cases")
+@with_appcontext
+def audit_verify(code: str | None) -> None:
+    """Recompute every case's hash chain; name the first broken link of each case."""
+    from webapp.models import Agency
+    from webapp.services.audit_verify import verify_chains
+
+    agency = None
+    if code:
+        agency = db.session.scalar(select(Agency).where(Agency.code == code))
+        if agency is None:
+            raise _fail(f"no agency with code {code!r}")
+    result = verify_chains(agency)
+    db.session.rollback()
+    if result.ok:
+        click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact")
+        return
+    for link in result.broken:
+        click.echo(f"BROKEN: {link.describe()}")
+    click.echo(f"{len(result.broken)} of {result.cases} cases have a broken chain "
+               f"(first: case {result.broken[0].case_number}, seq {result.broken[0].seq})", err=True)
+    raise click.exceptions.Exit(1)
+
+
+# --- backup --------------------------------------------------------------------------------------------
+
+@click.group("backup", help="Consistent archives of the data, and restoring them into an empty database.")
+def backup_cli() -> None:
+    pass
+
+
+@backup_cli.command("create")
+@click.option("--agency", "code", default=None, help="only this agency (default: all)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the archive to write (.zip)")
+@with_appcontext
+def backup_create(code: str | None, out: str) -> None:
+    """Write an archive read in one transaction: cases with full history, reports, users (no
+    password hashes), attachments, the admin-entered calendar; with a manifest of sha256 sums."""
+    from webapp.services.backup import create_backup
+    from webapp.services.errors import ServiceError
+
+    try:
+        s = create_backup(out, code)
+    except ServiceError as e:
+        raise _fail(e.message) from None
+    click.echo(f"wrote {s.path}: {len(s.agencies)} agencies, {s.cases} cases, {s.events} events, "
+               f"{s.files} files; sha256 {s.sha256}")
+
+
+@backup_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_restore(file: str) -> None:
+    """Load an archive into an EMPTY database, replaying the cases through the rules, and check that
+    exports and reports come out byte for byte as archived. All or nothing."""
+    from webapp.services.backup import restore_backup
+    from webapp.services.errors import ServiceError
+
+    try:
+        s = restore_backup(file)
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(f"nothing restored: {e.message}") from None
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"restored {len(s.agencies)} agencies, {s.cases} cases ({s.events_replayed} events replayed), "
+               f"{len(s.users)} users, {s.files} files; exports and reports match the archive")
+    if s.archived_history_broken:
+        click.echo(f"warning: {len(s.archived_history_broken)} archived case histories had a broken hash chain "
+                   "already when the backup was made", err=True)
+    if s.users:
+        click.echo("users have no password yet: issue one-time passwords with "
+                   "`flask users reset-password USERNAME` (docs/operations.md)")
+
+
+# --- users ---------------------------------------------------------------------------------------------
+
+@click.group("users", help="Accounts, for operators (the admin pages do the same for administrators).")
+def users_cli() -> None:
+    pass
+
+
+def _user(username: str):
+    from webapp.services.users import find_by_username
+
+    user = find_by_username(username)
+    if user is None:
+        raise _fail(f"no user {username!r}")
+    return user
+
+
+@users_cli.command("list")
+@with_appcontext
+def users_list() -> None:
+    """Every account: username, role, agency, state."""
+    from webapp.models import Agency, User
+
+    codes = {row[0]: row[1] for row in db.session.execute(select(Agency.id, Agency.code))}
+    for u in db.session.scalars(select(User).order_by(User.username)):
+        state = "locked" if u.locked_at else ("inactive" if not u.active else "active")
+        if not u.password_hash:
+            state += ",no-password"
+        elif u.must_change_password:
+            state += ",must-change"
+        click.echo(f"{u.username}\t{u.role}\t{codes.get(u.agency_id, '(government level)')}\t{state}")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="the person's name (姓名)")
+@click.option("--role", type=click.Choice(["clerk", "approver", "admin", "auditor"]), required=True)
+@click.option("--agency", "code", default=None, help="agency code; omit for a government-level account")
+@click.option("--email", default="")
+@with_appcontext
+def users_create(username: str, display_name: str, role: str, code: str | None, email: str) -> None:
+    """Create an account; prints its one-time password (to be changed at the first login)."""
+    from webapp.models import Agency
+    from webapp.services.errors import ServiceError
+    from webapp.services.users import create_user
+
+    agency_id = None
+    if code:
+        agency = db.session.scalar(select(Agency).where(Agency.code == code))
+        if agency is None:
+            raise _fail(f"no agency with code {code!r}")
+        agency_id = agency.id
+    try:
+        user, password = create_user(None, username=username, display_name=display_name, role=role,
+                                     agency_id=agency_id, email=email)
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(e.message) from None
+    click.echo(f"created {user.username} ({role}); one-time password: {password}")
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+@with_appcontext
+def users_reset_password(username: str) -> None:
+    """Issue a one-time password (prints it); also lifts a lock-out."""
+    from webapp.services.users import reset_password
+
+    user = _user(username)
+    password = reset_password(None, user)
+    db.session.commit()
+    click.echo(f"{user.username}: one-time password: {password} (must be changed at the next login)")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Lift a lock-out after repeated failed logins."""
+    from webapp.services.users import unlock_user
+
+    user = _user(username)
+    changed = unlock_user(None, user)
+    db.session.commit()
+    click.echo(f"{user.username}: {'unlocked' if changed else 'was not locked'}")
