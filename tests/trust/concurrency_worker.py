@@ -10,7 +10,10 @@ from datetime import date
 from typing import Any
 
 
-def work(name: str, url: str, case_id: int, actor_id: int, rounds: int, barrier, today: date) -> list[Any]:
+def work(name: str, url: str, case_id: int, actor_id: int, rounds: int, barrier, today: date,
+         mode: str = "letters") -> list[Any]:
+    """mode "letters": every round a further consultation letter (the case's derived columns stay
+    the same); "toggle": a consultation starts, the next round it ends, and so on (the state changes)."""
     from config import TestConfig
     from webapp import create_app
     from webapp.domain.workflow import Event, EventType, Party
@@ -30,8 +33,12 @@ def work(name: str, url: str, case_id: int, actor_id: int, rounds: int, barrier,
             _ = list(case.events), case.agency.policy()
             barrier.wait(timeout=60)                  # both have read the same version
             try:
-                record_event(case, Event(EventType.CONSULTATION_STARTED, date(2024, 6, 5),
-                                         party=Party.THIRD_PARTY if name == "a" else Party.AGENCY),
+                etype = EventType.CONSULTATION_STARTED
+                if mode == "toggle" and case.status == "consulting":
+                    etype = EventType.CONSULTATION_ENDED
+                party = (Party.THIRD_PARTY if name == "a" else Party.AGENCY) \
+                    if etype is EventType.CONSULTATION_STARTED else None
+                record_event(case, Event(etype, date(2024, 6, 5), party=party),
                              actor, today=today, expected_version=version, note=f"{name}-{i}")
                 db.session.commit()
                 results.append(("won", i, version))
@@ -45,3 +52,12 @@ def work(name: str, url: str, case_id: int, actor_id: int, rounds: int, barrier,
         db.session.remove()
         db.engine.dispose()
     return results
+
+
+def run(queue, name: str, *args: Any) -> None:
+    """Process entry point: put (name, results) on the queue, also when the work itself fails."""
+    try:
+        queue.put((name, work(name, *args)))
+    except BaseException as e:
+        queue.put((name, [("error", -1, f"{type(e).__name__}: {e}")]))
+        raise

@@ -28,8 +28,6 @@ from webapp.models import Agency, CalendarYear, Notification, OutboxMail, User
 from webapp.models._types import utcnow
 from webapp.security import PERMISSIONS
 
-pytestmark = pytest.mark.pg
-
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
@@ -143,6 +141,7 @@ def test_every_route_declares_its_action(app):
     assert unknown == set()
 
 
+@pytest.mark.pg
 @pytest.mark.slow
 @pytest.mark.parametrize("actor", ACTORS)
 def test_permission_matrix(app, client, today, actor):

@@ -260,13 +260,14 @@ def _auto_lapse_agencies(agency_ids: Iterable[int]) -> set[int]:
     return out
 
 
-def _record_lapse(item: Item, today: date) -> bool:
-    """Record the lapse through the service layer; False (it stays a proposal) when the case moved
-    on meanwhile or the rules refuse. The row lock keeps a concurrent sweep from doing it twice."""
+def _record_lapse(item: Item, today: date) -> str:
+    """Record the lapse through the service layer: "lapsed"; "moved_on" when the case is no longer
+    waiting on that deadline (say, a concurrent sweep recorded it); "refused" when the rules say no
+    (it stays a proposal). The row lock keeps two sweeps from recording it twice."""
     case = db.session.execute(select(Case).where(Case.id == item.case_id).with_for_update()
                               .execution_options(populate_existing=True)).scalar_one_or_none()
     if case is None:
-        return False
+        return "moved_on"
     if item.kind == "correction_lapse_proposal":
         etype, still = EventType.CORRECTION_LAPSED, (case.status == Status.AWAITING_CORRECTION.value
                                                      and case.correction_reply_by == item.deadline)
@@ -274,14 +275,14 @@ def _record_lapse(item: Item, today: date) -> bool:
         etype, still = EventType.FEE_LAPSED, (case.status == Status.AWAITING_FEE.value
                                               and case.fee_due_on == item.deadline)
     if not still:
-        return False
+        return "moved_on"
     try:
         record_event(case, Event(type=etype, on=today), None, today=today, actor_name=AUTO_LAPSE_ACTOR,
                      note="逾期自动结案（本机关政策 auto_lapse）")
     except ServiceError as e:
         log.warning("auto lapse of %s refused: %s", case.number, e)
-        return False
-    return True
+        return "refused"
+    return "lapsed"
 
 
 # --- recipients ------------------------------------------------------------------------------------
@@ -488,11 +489,15 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     if auto:
         kept = []
         for item in items:
-            if item.kind.endswith("_lapse_proposal") and item.agency_id in auto and _record_lapse(item, today):
-                kind = "correction_lapsed" if item.kind.startswith("correction") else "fee_lapsed"
-                item = Item(kind, item.case_id, item.agency_id, item.case_number, item.applicant,
-                            item.assigned_to_id, item.deadline, item.days_left, item.on)
-                result.lapsed.append(item.case_number)
+            if item.kind.endswith("_lapse_proposal") and item.agency_id in auto:
+                outcome = _record_lapse(item, today)
+                if outcome == "moved_on":
+                    continue   # e.g. a concurrent sweep recorded the lapse a moment ago
+                if outcome == "lapsed":
+                    kind = "correction_lapsed" if item.kind.startswith("correction") else "fee_lapsed"
+                    item = Item(kind, item.case_id, item.agency_id, item.case_number, item.applicant,
+                                item.assigned_to_id, item.deadline, item.days_left, item.on)
+                    result.lapsed.append(item.case_number)
             kept.append(item)
         items = kept
     result.items = len(items)
@@ -505,12 +510,12 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     fresh = new_keys(list(wanted))
     by_key: dict[str, Item] = {}
     notes: list[Note] = []
-    texts: dict[int, tuple[str, str]] = {}
+    note_texts: dict[int, tuple[str, str]] = {}
     for key in sorted(fresh):
         item, uid = wanted[key]
-        if id(item) not in texts:
-            texts[id(item)] = (f"{item.title}：{item.case_number}", item.body())
-        title, body = texts[id(item)]
+        if id(item) not in note_texts:
+            note_texts[id(item)] = (f"{item.title}：{item.case_number}", item.body())
+        title, body = note_texts[id(item)]
         by_key[key] = item
         notes.append(Note(key, item.kind, uid, title, body, item.link, item.agency_id, item.case_id,
                           item.deadline))
