@@ -45,7 +45,7 @@ run: install db
 	$(FLASK) seed-demo
 	@worker_pid=""; \
 	if [ -f workers/celery_app.py ]; then \
-	  $(VENV)/bin/celery -A workers.celery_app worker -B --loglevel=info \
+	  PYTHONPATH=$(CURDIR) $(VENV)/bin/celery -A workers.celery_app worker -B --loglevel=info \
 	    --schedule instance/celerybeat-schedule & worker_pid=$$!; \
 	fi; \
 	trap 'if [ -n "$$worker_pid" ]; then kill $$worker_pid 2>/dev/null; wait $$worker_pid 2>/dev/null; fi' EXIT; \

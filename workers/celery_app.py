@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
@@ -86,6 +88,11 @@ def _env_overrides() -> dict[str, Any]:
 def create_worker_app() -> Celery:
     """The process entry of ``celery -A workers.celery_app``: the Flask app on config.Config (read
     from the environment) and its Celery app, made the default."""
+    # `celery -A workers.celery_app` puts the working directory on sys.path only while it imports this
+    # module; config.py is a top-level module of the project root, so make sure it can be found.
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
     from config import Config
     from webapp import create_app
 

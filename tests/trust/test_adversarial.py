@@ -10,12 +10,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.conftest import using_postgresql
 from tests.trust.world import id_number, login
 from webapp.domain.workflow import Event
 from webapp.extensions import db
@@ -133,9 +131,6 @@ def test_any_document_is_accepted_and_round_trips_or_refused_leaving_nothing(app
     _import_and_check(doc)
 
 
-@pytest.mark.xfail(condition=using_postgresql(), strict=True, raises=sa.exc.DataError,
-                   reason="services/applicants.clean_applicant and cases.clean_items let NUL through; "
-                          "PostgreSQL then raises DataError instead of a ServiceError (reported to the lead)")
 @pytest.mark.parametrize("where", ["name", "address", "item", "ref"])
 def test_nul_in_a_document_is_refused_cleanly(app_ctx, where):
     case = {"ref": "2024-0001", "applicant": {"kind": "natural_person", "name": "张三", "address": "某路"},

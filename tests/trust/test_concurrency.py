@@ -27,12 +27,6 @@ def test_two_processes_changing_the_state_lose_nothing(app, world, today, databa
 
 @pytest.mark.pg
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "services/cases.py: an event that changes none of the case's derived columns (e.g. a second "
-    "consultation letter) does not bump Case.version, so the loser's INSERT hits uq_case_event_case_id_seq "
-    "(IntegrityError, a 500) instead of a ConflictError. Fix (verified with this test): in _append_event, "
-    "after the seq query, flag_modified(case, 'status') so every append updates the case row under the "
-    "version check; and let add_note turn StaleDataError into ConflictError like record_event. Reported."))
 def test_two_processes_adding_letters_lose_nothing(app, world, today, database_url):
     """Each round one of them adds a consultation letter: the case's derived columns stay the same."""
     _race(app, world, today, database_url, "letters")

@@ -87,10 +87,10 @@ _ALLOWED_WHILE_MUST_CHANGE = {"auth.change_password", "auth.logout", "auth.login
 @bp.before_app_request
 def _must_change_password():
     """After an administrator's reset (or a new account) the user changes the one-time password first."""
+    if request.endpoint in _ALLOWED_WHILE_MUST_CHANGE or request.endpoint is None:
+        return None   # before current_user: a static file needs no user loaded
     if not getattr(current_user, "is_authenticated", False) or not getattr(current_user, "must_change_password",
                                                                             False):
-        return None
-    if request.endpoint in _ALLOWED_WHILE_MUST_CHANGE or request.endpoint is None:
         return None
     if "auth.change_password" not in _app_endpoints():
         return None

@@ -41,6 +41,12 @@ def check_uscc(value: str) -> str:
                            "统一社会信用代码无效（格式或校验位错误）", rule="applicant.uscc") from None
 
 
+def has_control_chars(text: str) -> bool:
+    """NUL and other C0 control characters (tab and newlines aside) have no place in any text
+    of an application; PostgreSQL cannot even store NUL."""
+    return any(ord(c) < 32 and c not in "\t\n\r" for c in text)
+
+
 def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate applicant data from a form, an import or the API; raise ServiceError."""
     if not isinstance(data, Mapping):
@@ -57,6 +63,9 @@ def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(v, str):
             raise ServiceError(f"applicant {key} must be text", f"申请人{key}须为文本", rule="applicant.invalid")
         v = v.strip()
+        if has_control_chars(v):
+            raise ServiceError(f"applicant {key} contains control characters", "申请人信息含有无法识别的控制字符",
+                               rule="applicant.invalid")
         if len(v) > limit:
             raise ServiceError(f"applicant {key} is longer than {limit} characters",
                                f"申请人信息过长（{key}，上限{limit}字）", rule="applicant.invalid")

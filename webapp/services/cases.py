@@ -17,6 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.domain.calendar import WorkCalendar
@@ -27,7 +30,7 @@ from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseEvent, CaseItem, User
 from webapp.timeutil import today_shanghai
 
-from .applicants import find_or_create_applicant
+from .applicants import find_or_create_applicant, has_control_chars
 from .calendar import current_calendar
 from .errors import ConflictError, NotFound, ServiceError
 from .signals import case_event_recorded
@@ -118,6 +121,10 @@ def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], 
     ev.hash = event_hash(prev_hash, ev)
     db.session.add(ev)
     case.events.append(ev)
+    # Every append updates the case row under its version check, so two clerks appending at once
+    # (even an event that changes no derived column) meet as a ConflictError, never a lost event.
+    if case.id is not None and "status" in sa_inspect(case).dict:
+        flag_modified(case, "status")
     return ev
 
 
@@ -128,8 +135,19 @@ def add_note(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor
         raise ValueError("workflow events go through record_event")
     state = (case.status, case.due_on)
     ev = _append_event(case, type_, on, payload, actor, state, state, actor_name=actor_name)
-    db.session.flush()
+    _flush_or_conflict()
     return ev
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as e:
+        if isinstance(e, IntegrityError) and "case_event" not in str(e.orig):
+            raise
+        db.session.rollback()
+        raise ConflictError("the case was changed by someone else; reload it",
+                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
 
 
 # --- registering and working a case ------------------------------------------------------------
@@ -155,6 +173,9 @@ def clean_items(items: Iterable[Any]) -> list[str]:
         if not isinstance(text, str) or not text.strip():
             raise ServiceError("every requested item needs a description", "每一项申请内容都须填写",
                                rule="items.empty")
+        if has_control_chars(text):
+            raise ServiceError("a requested item contains control characters", "申请内容含有无法识别的控制字符",
+                               rule="items.invalid")
         if len(text) > ITEM_TEXT_LIMIT:
             raise ServiceError(f"a requested item is longer than {ITEM_TEXT_LIMIT} characters",
                                f"申请内容每项不超过{ITEM_TEXT_LIMIT}字", rule="items.too_long")
@@ -263,12 +284,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
         ev.payload = {**payload, "approved_by": actor.display_name}
         ev.hash = event_hash(ev.prev_hash, ev)
     _derive(case, after, cal)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+    _flush_or_conflict()
     case_event_recorded.send(case, event=ev)
     return ev
 

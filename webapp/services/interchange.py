@@ -14,7 +14,7 @@ from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
 
-from .applicants import clean_applicant, mask_address, mask_id, mask_phone
+from .applicants import clean_applicant, has_control_chars, mask_address, mask_id, mask_phone
 from .calendar import current_calendar
 from .cases import case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
@@ -59,7 +59,7 @@ def import_document(doc: Any, today: date) -> dict[str, int]:
         raise _fail("the document needs agency.code", "document.agency")
     code = ag["code"].strip()
     name = ag.get("name") if isinstance(ag.get("name"), str) and ag.get("name").strip() else code
-    if len(code) > 40 or len(name) > 200:
+    if len(code) > 40 or len(name) > 200 or has_control_chars(code + name):
         raise _fail("agency code or name too long", "document.agency")
     cases = doc.get("cases", [])
     appeals = doc.get("appeals", [])
@@ -98,8 +98,8 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     if not isinstance(c, Mapping):
         raise _fail("a case must be an object", "case.invalid")
     ref = c.get("ref")
-    if not isinstance(ref, str) or not ref.strip() or len(ref) > 60:
-        raise _fail("every case needs a ref (text, at most 60 characters)", "case.ref")
+    if not isinstance(ref, str) or not ref.strip() or len(ref) > 60 or has_control_chars(ref):
+        raise _fail("every case needs a ref (text, at most 60 characters, no control characters)", "case.ref")
     if ref in seen:
         raise _fail("the ref appears twice in the document", "case.duplicate", ref)
     seen.add(ref)

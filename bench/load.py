@@ -1,0 +1,355 @@
+"""Load: 100 simultaneous logged-in clerks against gunicorn (4 workers) on PostgreSQL, for 60 s.
+
+    .venv/bin/python bench/load.py [--clients 100] [--seconds 60] [--baseline-seconds 20] [--record]
+
+What it does, all on this machine:
+1. creates its own database ``disclosure_bench_<time>`` on PostgreSQL (BENCH_PG_URL, default
+   postgresql://postgres@127.0.0.1:5432/postgres), builds the schema and seeds it: the demo agency with
+   a year of cases (services/demo.seed) and one clerk account per simulated client;
+2. starts ``gunicorn -w 4`` (sync workers) on a free port with that database;
+3. baseline, same server, same clients: GET /static/css/app.css (a static page) for --baseline-seconds;
+4. the load: each client, logged in as its own clerk, loops over the dashboard, a page of the case
+   list, a case page, and every fourth time registers an application (GET the form for its CSRF
+   token, POST it, follow to the new case); no think time (closed loop);
+5. prints error count (must be 0), p50/p95 latency and requests/s for both phases, with --record
+   writes them into the "Load" section of BENCHMARKS.md, then stops gunicorn and drops the database.
+
+Sessions are minted with the server's own SECRET_KEY (a signed Flask session holding the user id, as
+Flask-Login's login does) because /login is deliberately throttled to 10 attempts a minute per
+address, and all clients share 127.0.0.1. The load generator runs in 4 processes x 25 threads.
+An error is: a connection failure or timeout, any 5xx or 4xx, a page that is the login page, or a
+registration that does not end on the new case's page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-key-not-for-production"
+PASSWORD = "Bench#clerk2026"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_url() -> str:
+    return os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def create_database() -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from config import normalize_database_url
+
+    server = make_url(normalize_database_url(_pg_url()))
+    name = f"disclosure_bench_{int(time.time())}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    admin.dispose()
+    return name, server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from config import normalize_database_url
+
+    admin = create_engine(make_url(normalize_database_url(_pg_url())), isolation_level="AUTOCOMMIT",
+                          poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str, n_clients: int, n_cases: int) -> dict:
+    """Schema, the demo agency with a year of cases, one clerk per client; returns what clients need."""
+    from sqlalchemy import select
+
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.models import Agency, Case, User
+    from webapp.services.demo import DEMO_CODE
+    from webapp.services.demo import seed as demo_seed
+    from webapp.services.passwords import hash_password
+    from webapp.timeutil import today_shanghai
+
+    app = create_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=SECRET)
+    with app.app_context():
+        db.create_all()
+        demo_seed(n_cases=n_cases, today=today_shanghai())
+        agency = db.session.scalar(select(Agency).where(Agency.code == DEMO_CODE))
+        pw = hash_password(PASSWORD)
+        users = []
+        for i in range(n_clients):
+            u = User(agency_id=agency.id, username=f"bench{i:03d}", display_name=f"压测经办人{i:03d}", role="clerk",
+                     password_hash=pw, password_changed_at=datetime(2026, 1, 1))   # noqa: DTZ001 - stored naive UTC
+            db.session.add(u)
+            users.append(u)
+        db.session.commit()
+        case_ids = list(db.session.scalars(select(Case.id).where(Case.agency_id == agency.id)))
+        # a session cookie per clerk, signed as Flask signs its own
+        serializer = app.session_interface.get_signing_serializer(app)
+        cookies = [serializer.dumps({"_user_id": str(u.id), "_fresh": True, "_permanent": True}) for u in users]
+        n_cases_total = len(case_ids)
+        db.session.remove()
+        db.engine.dispose()
+    return {"case_ids": case_ids, "cookies": cookies, "cases": n_cases_total,
+            "cookie_name": app.config.get("SESSION_COOKIE_NAME", "session")}
+
+
+def start_gunicorn(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT),
+           "RATELIMIT_STORAGE_URI": "memory://"}
+    env.pop("REDIS_URL", None)
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120",
+           "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not come up")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# --- the clients ---------------------------------------------------------------------------------------
+
+def _id_number(rng: random.Random) -> str:
+    from stdnum.cn import ric
+
+    body = f"370305{rng.randint(1960, 2002)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], deadline: float, mode: str,
+            seed_: int, out: list) -> None:
+    import requests
+
+    rng = random.Random(seed_)
+    s = requests.Session()
+    if cookie is not None:
+        s.cookies.set(cookie[0], cookie[1], domain="127.0.0.1", path="/")
+    today = date.today().isoformat()   # noqa: DTZ011 - the server's "today" in Shanghai may differ by a day
+    n = 0
+
+    def hit(kind: str, method: str, path: str, **kw):
+        t0 = time.perf_counter()
+        err = None
+        resp = None
+        try:
+            resp = s.request(method, base + path, timeout=120, allow_redirects=False, **kw)
+            if resp.status_code >= 400:
+                err = f"{resp.status_code}"
+            elif resp.status_code in (301, 302, 303) and "/login" in resp.headers.get("Location", ""):
+                err = "login"
+        except requests.RequestException as e:
+            err = type(e).__name__
+        out.append((kind, time.perf_counter() - t0, err, time.time()))
+        return resp, err
+
+    while time.time() < deadline:
+        if mode == "static":
+            hit("static", "GET", "/static/css/app.css")
+            continue
+        n += 1
+        hit("dashboard", "GET", "/")
+        hit("case_list", "GET", f"/cases?page={rng.randint(1, 3)}")
+        hit("case_page", "GET", f"/cases/{rng.choice(case_ids)}")
+        if n % 4 == 0:
+            resp, err = hit("intake_form", "GET", "/intake/new")
+            if err or resp is None:
+                continue
+            m = CSRF_RE.search(resp.text)
+            token = (m.group(1) or m.group(2)) if m else ""
+            data = {"csrf_token": token, "kind": "natural_person", "name": f"压测申请人{rng.randint(1, 10**6)}",
+                    "id_number": _id_number(rng), "phone": "13800000000", "address": "示范区某路1号",
+                    "channel": "in_person", "arrived_on": today, "received_on": today, "receipt_confirmed": "y",
+                    "items": "本机关2025年度部门预算\n某项目批复文件", "form_wanted": "paper",
+                    "route_wanted": "pickup", "assigned_to": "0", "note": ""}
+            resp, err = hit("register", "POST", "/intake/new", data=data)
+            if not err and resp is not None and not (resp.status_code == 302 and "/cases/" in
+                                                     resp.headers.get("Location", "")):
+                out[-1] = (out[-1][0], out[-1][1], f"register {resp.status_code}", out[-1][3])
+            elif not err:
+                hit("new_case", "GET", resp.headers["Location"].replace(base, ""))
+
+
+def _process(base: str, cookies: list, case_ids: list[int], seconds: float, mode: str, proc_no: int, q) -> None:
+    out: list = []
+    deadline = time.time() + seconds
+    threads = [threading.Thread(target=_client, args=(base, c, case_ids, deadline, mode, proc_no * 1000 + i, out))
+               for i, c in enumerate(cookies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    q.put(out)
+
+
+def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mode: str, processes: int = 4) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    chunks = [cookies[i::processes] for i in range(processes)]
+    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, seconds, mode, i, q))
+             for i, chunk in enumerate(chunks) if chunk]
+    t0 = time.time()
+    for p in procs:
+        p.start()
+    results = []
+    for _ in procs:
+        results += q.get(timeout=seconds + 600)
+    for p in procs:
+        p.join()
+    wall = time.time() - t0
+    return summarize(results, wall, seconds)
+
+
+def summarize(results: list, wall: float, seconds: float) -> dict:
+    lat = sorted(r[1] for r in results)
+    errors = [r for r in results if r[2]]
+
+    def pct(values, p):
+        if not values:
+            return float("nan")
+        k = max(0, min(len(values) - 1, round(p / 100 * len(values)) - 1))
+        return values[k]
+
+    by_kind = {}
+    for kind in sorted({r[0] for r in results}):
+        v = sorted(r[1] for r in results if r[0] == kind)
+        by_kind[kind] = {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)}
+    err_kinds: dict[str, int] = {}
+    for r in errors:
+        err_kinds[f"{r[0]}:{r[2]}"] = err_kinds.get(f"{r[0]}:{r[2]}", 0) + 1
+    return {"requests": len(results), "errors": len(errors), "error_kinds": err_kinds,
+            "p50": pct(lat, 50), "p95": pct(lat, 95), "mean": statistics.fmean(lat) if lat else float("nan"),
+            "rps": len(results) / seconds, "wall": wall, "by_kind": by_kind}
+
+
+def fmt_ms(x: float) -> str:
+    return f"{x * 1000:,.0f} ms" if x >= 0.1 else f"{x * 1000:,.1f} ms"
+
+
+def report(args, seeded: dict, base_res: dict, load_res: dict) -> str:
+    when = time.strftime("%Y-%m-%d")
+    lines = [
+        "## Load",
+        "",
+        "`bench/load.py` (PostgreSQL; creates its own database `disclosure_bench_<time>` and drops it at the end).",
+        f"gunicorn with 4 sync workers on this machine ({os.cpu_count()} cores), the load generator on the same "
+        f"machine ({args.clients} clients = 4 processes x {args.clients // 4} threads, closed loop, no think time). "
+        f"Seeded with the demo agency's year ({seeded['cases']} cases) and one clerk account per client, each "
+        "client logged in as its own clerk (session signed with the server's key: /login is throttled to "
+        "10/minute per address by design). Each client loops: dashboard, a page of the case list, a case page, "
+        "and every fourth loop registers an application (GET the form, POST it with its CSRF token, open the new "
+        "case). Baseline in the same run, same server, same clients: GET /static/css/app.css.",
+        "",
+        f"| run ({when}, {args.clients} simultaneous clients) | duration | requests | errors | requests/s "
+        "| p50 | p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| static page (baseline) | {args.baseline_seconds:.0f} s | {base_res['requests']:,} | "
+        f"{base_res['errors']} | {base_res['rps']:,.0f} | {fmt_ms(base_res['p50'])} | {fmt_ms(base_res['p95'])} |",
+        f"| clerks: dashboards, case pages, registrations | {args.seconds:.0f} s | {load_res['requests']:,} | "
+        f"{load_res['errors']} | {load_res['rps']:,.1f} | {fmt_ms(load_res['p50'])} | {fmt_ms(load_res['p95'])} |",
+        "",
+        "| page (load phase) | requests | p50 | p95 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind, v in load_res["by_kind"].items():
+        lines.append(f"| {kind} | {v['n']:,} | {fmt_ms(v['p50'])} | {fmt_ms(v['p95'])} |")
+    lines.append("")
+    if load_res["errors"] or base_res["errors"]:
+        lines.append(f"Errors: {load_res['error_kinds'] or ''} {base_res['error_kinds'] or ''}".strip())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def record(section: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    m = re.search(r"^## Load\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    if m is None:
+        text = text.rstrip("\n") + "\n\n## Load\n"
+        m = re.search(r"^## Load\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    path.write_text(text[:m.start()] + section + "\n" + text[m.end():], encoding="utf-8")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, default=100)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--baseline-seconds", type=float, default=20)
+    p.add_argument("--cases", type=int, default=300, help="demo cases to seed")
+    p.add_argument("--record", action="store_true", help="write the results into BENCHMARKS.md (section Load)")
+    args = p.parse_args()
+
+    name, url = create_database()
+    proc = None
+    try:
+        print(f"database {name}: seeding ...", flush=True)
+        seeded = seed(url, args.clients, args.cases)
+        port = _free_port()
+        proc = start_gunicorn(url, port)
+        base = f"http://127.0.0.1:{port}"
+        cookies = [(seeded["cookie_name"], c) for c in seeded["cookies"]]
+        print("warming up ...", flush=True)
+        run_phase(base, cookies[:8], seeded["case_ids"], 5, "clerks", processes=2)
+        print(f"baseline: {args.clients} clients on a static page for {args.baseline_seconds:.0f} s ...", flush=True)
+        base_res = run_phase(base, cookies, seeded["case_ids"], args.baseline_seconds, "static")
+        print(f"load: {args.clients} clerks for {args.seconds:.0f} s ...", flush=True)
+        load_res = run_phase(base, cookies, seeded["case_ids"], args.seconds, "clerks")
+        section = report(args, seeded, base_res, load_res)
+        print()
+        print(section)
+        if args.record:
+            record(section)
+            print("recorded in BENCHMARKS.md (section Load)")
+        return 0 if load_res["errors"] == 0 and base_res["errors"] == 0 else 1
+    finally:
+        if proc is not None:
+            stop(proc)
+        drop_database(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
