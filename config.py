@@ -80,6 +80,8 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@disclosure.invalid")
+    # Links in mail (reminders, applicant notices) point here.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
