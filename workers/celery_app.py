@@ -30,7 +30,7 @@ from flask import Flask
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "disclosure"
-TASK_MODULES = ["workers.tasks.reminders", "workers.tasks.outbox"]
+TASK_MODULES = ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants"]
 
 
 def celery_settings(app: Flask) -> dict[str, Any]:

@@ -22,6 +22,8 @@ DELIVER = "outbox.deliver"
 YEAR_CLOSE = "year.close"
 REPORT_REMINDER = "reports.final_reminder"
 HOLIDAY_WATCH = "calendar.holiday_watch"
+APPLICANT_NOTICES = "applicants.notices"
+PUBLIC_HOUSEKEEPING = "applicants.housekeeping"
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -45,4 +47,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # Weekly from 1 November while next year's holiday notice is missing (rules.md §1).
         "holiday-notice-watch": {"task": HOLIDAY_WATCH, "schedule": crontab(hour=9, minute=5),
                                  "options": {"expires": 6 * 3600}},
+        # Applicant notices whose hook failed or waited for the letter (exactly once, keyed).
+        "applicant-notices": {"task": APPLICANT_NOTICES, "schedule": crontab(minute="*/10"),
+                              "options": {"expires": 9 * 60}},
+        # Failed status look-ups older than a day; uploads never submitted.
+        "public-housekeeping": {"task": PUBLIC_HOUSEKEEPING, "schedule": crontab(hour=3, minute=20),
+                                "options": {"expires": 6 * 3600}},
     }

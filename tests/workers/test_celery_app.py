@@ -26,7 +26,7 @@ def test_settings_json_only_shanghai_and_broker_from_config(app):
     assert conf["timezone"] == "Asia/Shanghai"
     assert conf["broker_url"] == app.config["CELERY"]["broker_url"]
     assert conf["task_default_queue"] == "disclosure"
-    assert conf["include"] == ["workers.tasks.reminders", "workers.tasks.outbox"]
+    assert conf["include"] == ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants"]
     redis_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="sqlite://",
                            CELERY={**TestConfig.CELERY, "broker_url": "redis://127.0.0.1:6379/5"})
     opts = celery_settings(redis_app)["broker_transport_options"]
@@ -52,6 +52,7 @@ def test_the_whole_beat_schedule():
         "reminders-sweep": "reminders.sweep", "reminders-morning-digest": "reminders.morning_digest",
         "outbox-deliver": "outbox.deliver", "year-close": "year.close",
         "annual-report-reminder": "reports.final_reminder", "holiday-notice-watch": "calendar.holiday_watch",
+        "applicant-notices": "applicants.notices", "public-housekeeping": "applicants.housekeeping",
     }
     sweep_ = s["reminders-sweep"]["schedule"]
     assert isinstance(sweep_, crontab) and sweep_.minute == {0, 15, 30, 45} and len(sweep_.hour) == 24
@@ -62,6 +63,9 @@ def test_the_whole_beat_schedule():
     assert (close.month_of_year, close.day_of_month, close.hour, close.minute) == ({1}, {1}, {0}, {10})
     for key in ("annual-report-reminder", "holiday-notice-watch"):   # daily; weekly by their keys
         assert len(s[key]["schedule"].day_of_week) == 7
+    assert s["applicant-notices"]["schedule"].minute == {0, 10, 20, 30, 40, 50}
+    housekeeping = s["public-housekeeping"]["schedule"]
+    assert (housekeeping.hour, housekeeping.minute) == ({3}, {20})
     assert all("expires" in v["options"] for v in s.values())
 
 
@@ -70,6 +74,20 @@ def test_every_scheduled_task_is_registered(app):
     celery.loader.import_default_modules()
     for entry in schedule.beat_schedule().values():
         assert entry["task"] in celery.tasks
+
+
+def test_public_housekeeping_task_forgets_old_lookup_failures(app, db_session):
+    from datetime import datetime, timedelta
+
+    from webapp.models import LookupFailure
+
+    old = datetime.now() - timedelta(days=2)  # noqa: DTZ005 - stored naive UTC-ish, only its age matters
+    db_session.add(LookupFailure(number="WS-X-1", remote_addr="127.0.0.1", at=old))
+    db_session.commit()
+    db_session.remove()
+    out = _eager(app, "applicants.housekeeping")
+    assert out["lookup_failures"] == 1
+    assert db_session.scalar(select(func.count(LookupFailure.id))) == 0
 
 
 def _eager(app, name: str, **kwargs):

@@ -1,0 +1,36 @@
+"""The applicant side's housekeeping (services/applicant_notices.py, services/submissions.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from webapp.extensions import db
+from workers import schedule
+
+from .reminders import IDEMPOTENT
+
+
+@shared_task(name=schedule.APPLICANT_NOTICES, **IDEMPOTENT)
+def applicant_notices_task() -> dict[str, Any]:
+    """Write the applicant notices still missing (e.g. a hook that failed); delivery follows."""
+    from webapp.services.applicant_notices import sweep_applicant_notices
+    from webapp.services.outbox import request_delivery
+
+    n = sweep_applicant_notices()
+    db.session.commit()
+    if n:
+        request_delivery()
+    return {"notices": n}
+
+
+@shared_task(name=schedule.PUBLIC_HOUSEKEEPING, **IDEMPOTENT)
+def public_housekeeping_task() -> dict[str, Any]:
+    """Forget failed status look-ups older than a day and uploads that were never submitted."""
+    from webapp.services.submissions import purge_lookup_failures, purge_unreferenced_files
+
+    failures = purge_lookup_failures()
+    db.session.commit()
+    files = purge_unreferenced_files()
+    return {"lookup_failures": failures, "files": files}
