@@ -71,7 +71,7 @@ def _refuse_nul_in_input():
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
                 if request.path.startswith("/api/"):
-                    from webapp.api.routes import error_response   # the API answers in JSON
+                    from webapp.api.routes import error_response  # the API answers in JSON
 
                     return error_response(400)
                 return render_template("partials/error.html", code=400, title="请求无效",

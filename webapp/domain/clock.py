@@ -333,7 +333,8 @@ def explain(cal: WorkCalendar, start: date, limit: int, pauses: tuple[Pause, ...
             makeup.append(d)
         remaining -= 1
     prov = tuple(sorted(y for y in cal.provisional_years if start.year <= y <= d.year))
-    return Explanation(years=tuple(range(start.year, d.year + 1)),kind=kind, start=start, limit=limit, due_on=d, pauses=pauses, skipped=tuple(skipped),
+    return Explanation(kind=kind, start=start, limit=limit, due_on=d, pauses=pauses, skipped=tuple(skipped),
+                       years=tuple(range(start.year, d.year + 1)),
                        makeup_days=tuple(makeup), restarts=restarts, extension_days=extension_days,
                        open_pause=open_pause, provisional=bool(prov), provisional_years=prov,
                        calendar_version=cal.version, policies=policies.to_dict())
