@@ -24,6 +24,7 @@ registration that does not end on the new case's page.
 from __future__ import annotations
 
 import argparse
+import http.client
 import multiprocessing
 import os
 import random
@@ -35,8 +36,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime
+import urllib.parse
+from datetime import datetime
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -162,28 +166,59 @@ def _id_number(rng: random.Random) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+class _Browser:
+    """A client with its cookies, on the standard library (one connection per request: gunicorn's
+    sync workers close the connection after each response)."""
+
+    def __init__(self, base: str, cookie: tuple[str, str] | None) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies: dict[str, str] = dict([cookie]) if cookie else {}
+
+    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, Any, str]:
+        headers = {"Connection": "close"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode("utf-8")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            text = resp.read().decode("utf-8", "replace")
+            for header in resp.headers.get_all("Set-Cookie") or []:
+                jar = SimpleCookie()
+                jar.load(header)
+                for key, morsel in jar.items():
+                    self.cookies[key] = morsel.value
+            return resp.status, resp.headers, text
+        finally:
+            conn.close()
+
+
 def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], deadline: float, mode: str,
             seed_: int, out: list) -> None:
-    import requests
+    from webapp.timeutil import today_shanghai
 
     rng = random.Random(seed_)
-    s = requests.Session()
-    if cookie is not None:
-        s.cookies.set(cookie[0], cookie[1], domain="127.0.0.1", path="/")
-    today = date.today().isoformat()   # noqa: DTZ011 - the server's "today" in Shanghai may differ by a day
+    browser = _Browser(base, cookie)
+    today = today_shanghai().isoformat()
     n = 0
 
-    def hit(kind: str, method: str, path: str, **kw):
+    def hit(kind: str, method: str, path: str, data: dict | None = None):
         t0 = time.perf_counter()
         err = None
         resp = None
         try:
-            resp = s.request(method, base + path, timeout=120, allow_redirects=False, **kw)
-            if resp.status_code >= 400:
-                err = f"{resp.status_code}"
-            elif resp.status_code in (301, 302, 303) and "/login" in resp.headers.get("Location", ""):
+            resp = browser.request(method, path, data)
+            status, headers, _text = resp
+            if status >= 400:
+                err = f"{status}"
+            elif status in (301, 302, 303) and "/login" in (headers.get("Location") or ""):
                 err = "login"
-        except requests.RequestException as e:
+        except (OSError, http.client.HTTPException) as e:
             err = type(e).__name__
         out.append((kind, time.perf_counter() - t0, err, time.time()))
         return resp, err
@@ -200,24 +235,30 @@ def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], dead
             resp, err = hit("intake_form", "GET", "/intake/new")
             if err or resp is None:
                 continue
-            m = CSRF_RE.search(resp.text)
+            m = CSRF_RE.search(resp[2])
             token = (m.group(1) or m.group(2)) if m else ""
             data = {"csrf_token": token, "kind": "natural_person", "name": f"压测申请人{rng.randint(1, 10**6)}",
                     "id_number": _id_number(rng), "phone": "13800000000", "address": "示范区某路1号",
                     "channel": "in_person", "arrived_on": today, "received_on": today, "receipt_confirmed": "y",
                     "items": "本机关2025年度部门预算\n某项目批复文件", "form_wanted": "paper",
                     "route_wanted": "pickup", "assigned_to": "0", "note": ""}
-            resp, err = hit("register", "POST", "/intake/new", data=data)
-            if not err and resp is not None and not (resp.status_code == 302 and "/cases/" in
-                                                     resp.headers.get("Location", "")):
-                out[-1] = (out[-1][0], out[-1][1], f"register {resp.status_code}", out[-1][3])
-            elif not err:
-                hit("new_case", "GET", resp.headers["Location"].replace(base, ""))
+            resp, err = hit("register", "POST", "/intake/new", data)
+            if err or resp is None:
+                continue
+            location = resp[1].get("Location") or ""
+            if resp[0] != 302 or "/cases/" not in location:
+                out[-1] = (out[-1][0], out[-1][1], f"register {resp[0]}", out[-1][3])
+                continue
+            hit("new_case", "GET", urllib.parse.urlsplit(location).path)
 
 
-def _process(base: str, cookies: list, case_ids: list[int], seconds: float, mode: str, proc_no: int, q) -> None:
+def _process(base: str, cookies: list, case_ids: list[int], start_at: float, seconds: float, mode: str,
+             proc_no: int, q) -> None:
+    import webapp.timeutil  # noqa: F401 - imported before the clock starts
+
     out: list = []
-    deadline = time.time() + seconds
+    time.sleep(max(0.0, start_at - time.time()))   # every process starts at the same moment
+    deadline = start_at + seconds
     threads = [threading.Thread(target=_client, args=(base, c, case_ids, deadline, mode, proc_no * 1000 + i, out))
                for i, c in enumerate(cookies)]
     for t in threads:
@@ -231,9 +272,10 @@ def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mod
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
     chunks = [cookies[i::processes] for i in range(processes)]
-    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, seconds, mode, i, q))
+    start_at = time.time() + 10   # time for the processes to start and import
+    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, start_at, seconds, mode, i, q))
              for i, chunk in enumerate(chunks) if chunk]
-    t0 = time.time()
+    load_before = os.getloadavg()[0]
     for p in procs:
         p.start()
     results = []
@@ -241,12 +283,17 @@ def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mod
         results += q.get(timeout=seconds + 600)
     for p in procs:
         p.join()
-    wall = time.time() - t0
-    return summarize(results, wall, seconds)
+    wall = time.time() - start_at
+    out = summarize(results, start_at, seconds)
+    out["wall"], out["load_before"] = wall, load_before
+    return out
 
 
-def summarize(results: list, wall: float, seconds: float) -> dict:
+def summarize(results: list, t0: float, seconds: float) -> dict:
+    """Latencies of every request; throughput from the requests finished inside the window (the
+    processes take a moment to start, and a request under way at the deadline still finishes)."""
     lat = sorted(r[1] for r in results)
+    finished = [r for r in results if r[3] <= t0 + seconds]
     errors = [r for r in results if r[2]]
 
     def pct(values, p):
@@ -264,7 +311,7 @@ def summarize(results: list, wall: float, seconds: float) -> dict:
         err_kinds[f"{r[0]}:{r[2]}"] = err_kinds.get(f"{r[0]}:{r[2]}", 0) + 1
     return {"requests": len(results), "errors": len(errors), "error_kinds": err_kinds,
             "p50": pct(lat, 50), "p95": pct(lat, 95), "mean": statistics.fmean(lat) if lat else float("nan"),
-            "rps": len(results) / seconds, "wall": wall, "by_kind": by_kind}
+            "rps": len(finished) / seconds, "by_kind": by_kind}
 
 
 def fmt_ms(x: float) -> str:
@@ -285,8 +332,9 @@ def report(args, seeded: dict, base_res: dict, load_res: dict) -> str:
         "and every fourth loop registers an application (GET the form, POST it with its CSRF token, open the new "
         "case). Baseline in the same run, same server, same clients: GET /static/css/app.css.",
         "",
-        f"| run ({when}, {args.clients} simultaneous clients) | duration | requests | errors | requests/s "
-        "| p50 | p95 |",
+        f"| run ({when}, {args.clients} simultaneous clients; load average before: "
+        f"{base_res['load_before']:.1f} / {load_res['load_before']:.1f}) | duration | requests | errors "
+        "| requests/s | p50 | p95 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         f"| static page (baseline) | {args.baseline_seconds:.0f} s | {base_res['requests']:,} | "
         f"{base_res['errors']} | {base_res['rps']:,.0f} | {fmt_ms(base_res['p50'])} | {fmt_ms(base_res['p95'])} |",

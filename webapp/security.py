@@ -137,6 +137,8 @@ def case_or_404(case_id: int, change: bool = False):
     from webapp.extensions import db
     from webapp.models import Case
 
+    if not 0 < case_id < 2**63:   # beyond any id: not found (SQLite would overflow)
+        abort(404)
     case = db.session.get(Case, case_id)
     allowed = actable_agency_ids() if change else visible_agency_ids()
     if case is None or case.agency_id not in allowed:

@@ -178,3 +178,16 @@ def test_library_year_can_be_overridden_and_is_shown_for_editing(app, client, wo
     page = client.get("/admin/calendar/2024").get_data(as_text=True)
     assert "2024-02-10 至 2024-02-17 春节" in page and "2024-02-04" in page
     assert client.get("/admin/calendar/1999").status_code == 404
+
+
+def test_policies_form_covers_every_policy_with_its_chinese_label():
+    from dataclasses import fields
+
+    from webapp.admin.forms import PoliciesForm
+    from webapp.domain.policies import Policies
+
+    names = [f.name for f in fields(Policies)]
+    assert set(names) <= set(PoliciesForm.__dict__)
+    assert set(Policies.LABELS_ZH) == set(names)
+    for name in names:
+        assert PoliciesForm.__dict__[name].args[0] == Policies.LABELS_ZH[name]

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from webapp.domain.policies import Policies
 from webapp.models import Role
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -62,17 +63,21 @@ class AgencyCreateForm(AgencyProfileForm):
     submit = SubmitField("新建机关")
 
 
+_P = Policies.LABELS_ZH
+
+
 class PoliciesForm(FlaskForm):
-    correction_period_days = IntegerField("补正期限（工作日）",
+    """One field per Policies field, labelled with Policies.LABELS_ZH (tests check that none is missing)."""
+
+    correction_period_days = IntegerField(_P["correction_period_days"],
                                           validators=[DataRequired("请填写"), NumberRange(1, 60, "须为1至60")])
-    fee_payment_days = IntegerField("缴费期限（工作日）",
+    fee_payment_days = IntegerField(_P["fee_payment_days"],
                                     validators=[DataRequired("请填写"), NumberRange(1, 60, "须为1至60")])
-    fee_pauses_clock = BooleanField("收费期间暂停答复期限")
-    multi_item_outcome = SelectField("多项申请的统计口径",
+    fee_pauses_clock = BooleanField(_P["fee_pauses_clock"])
+    multi_item_outcome = SelectField(_P["multi_item_outcome"],
                                      choices={"application": "按申请件统计", "item": "按申请事项统计"})
-    appeal_year = SelectField("复议诉讼的统计年度",
-                              choices={"filed": "按提起年度统计", "decided": "按决定年度统计"})
-    auto_lapse = BooleanField("逾期不补正/未缴费自动结案")
+    appeal_year = SelectField(_P["appeal_year"], choices={"filed": "按提起年度统计", "decided": "按决定年度统计"})
+    auto_lapse = BooleanField(_P["auto_lapse"])
     submit = SubmitField("保存政策设置")
 
 

@@ -5,6 +5,7 @@ lives in those services; something out of scope is a 404, as for another agency'
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
+from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Role, User
 from webapp.security import requires
@@ -328,9 +330,7 @@ def agency_policies(agency_id: int):
     form = _profile_form(agency, agency_admin.is_government_level(me), obj=agency, formdata=None)
     status, moved = 200, None
     if policies.validate_on_submit():
-        data = {k: getattr(policies, k).data for k in ("correction_period_days", "fee_payment_days",
-                                                        "fee_pauses_clock", "multi_item_outcome", "appeal_year",
-                                                        "auto_lapse")}
+        data = {f.name: getattr(policies, f.name).data for f in dataclass_fields(Policies)}
         try:
             changes, moved = agency_admin.update_policies(me, agency, data)
             db.session.commit()

@@ -203,6 +203,10 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     if arrived_on is not None and arrived_on > received_on:
         raise ServiceError("the receipt date cannot be before the physical arrival",
                            "收到申请之日不能早于申请送达之日", rule="received.before_arrival")
+    # Tracking numbers are per agency and year: registrations of one agency take turns. The agency
+    # row is locked first (FOR NO KEY UPDATE: it does not conflict with the key-share locks that
+    # inserts referencing the agency take) until the transaction ends; SQLite serialises writers.
+    db.session.execute(select(Agency.id).where(Agency.id == agency.id).with_for_update(key_share=True))
     if not isinstance(applicant, Applicant):
         applicant = find_or_create_applicant(agency, applicant)
     number = next_number(agency, received_on.year)
