@@ -30,7 +30,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import extract, func, select
 
-from webapp.domain.clock import Status
+from webapp.auth import status_zh
 from webapp.domain.outcomes import GROUP_LABELS, Outcome
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear, ReportVersion, User
@@ -94,15 +94,6 @@ def outcome_label(code: str | None) -> str:
         return "—"
     try:
         return Outcome(code).report_row
-    except ValueError:
-        return code
-
-
-def status_label(code: str | None) -> str:
-    if not code:
-        return "—"
-    try:
-        return Status(code).label_zh
     except ValueError:
         return code
 
@@ -349,7 +340,7 @@ def _why(case: Case, year: int, row: str, outcome: str | None = None) -> str:
         return f"{received}收到申请，{start.isoformat()}时尚未办结，属上年结转"
     if row == "carried_out":
         if case.closed_on is None:
-            return f"{year}年12月31日时尚未办结（当前：{status_label(case.status)}），结转下年度"
+            return f"{year}年12月31日时尚未办结（当前：{status_zh(case.status)}），结转下年度"
         return f"{year}年12月31日时尚未办结（{case.closed_on.isoformat()}办结），结转下年度"
     ended = case.closed_on.isoformat() if case.closed_on else "—"
     outcome = outcome or case.outcome
@@ -371,7 +362,7 @@ def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: di
         c = e.case
         items.append({"case": c, "item": e.item, "url": _case_url(c.id), "agency": codes.get(c.agency_id),
                       "received_on": c.received_on, "closed_on": c.closed_on, "outcome": outcome_label(e.outcome),
-                      "kind": kind_label(c.applicant_kind), "status": status_label(c.status),
+                      "kind": kind_label(c.applicant_kind), "status": status_zh(c.status),
                       "why": _why(c, year, row, e.outcome)})
     row_label = closeout.cell_label(f"applications/{row}/{col}")
     pages = max(1, -(-total // PER_PAGE))
