@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseItem
 
-from .reports import ALL_COLUMNS, COLUMNS, ROWS, _bounds, _classify, cases_in_cell, cell_case_ids
+from .reports import ALL_COLUMNS, COLUMNS, ROWS, _bounds, _classify, cases_in_cell, cell_case_ids, cell_filter
 
 
 @dataclass(frozen=True)
@@ -39,23 +39,11 @@ def items_in_cell(agency_ids: Sequence[int], year: int, row: str, col: str):
     """The query of (Case, CaseItem) behind one cell, counting by item."""
     if row not in ROWS or col not in ALL_COLUMNS:
         raise ValueError("unknown cell")
-    start, end = _bounds(year)
     _is_new, _ended, where = _classify(year)
     outcome = func.coalesce(CaseItem.outcome, Case.outcome)
     q = select(Case, CaseItem).join(CaseItem, CaseItem.case_id == Case.id).where(Case.agency_id.in_(agency_ids),
                                                                                  where)
-    if col != "total":
-        q = q.where(Case.applicant_kind.not_in(COLUMNS[:-1]) if col == "other_org" else Case.applicant_kind == col)
-    if row == "new":
-        q = q.where(Case.received_on >= start)
-    elif row == "carried_in":
-        q = q.where(Case.received_on < start)
-    elif row == "carried_out":
-        q = q.where(or_(Case.closed_on.is_(None), Case.closed_on > end))
-    elif row == "total":
-        q = q.where(Case.closed_on.is_not(None), Case.closed_on <= end)
-    else:
-        q = q.where(Case.closed_on.is_not(None), Case.closed_on <= end, outcome == row)
+    q = cell_filter(q, year, row, col, outcome)
     return q.order_by(Case.received_on, Case.id, CaseItem.position)
 
 

@@ -98,28 +98,29 @@ def cell_case_ids(agency_ids: Sequence[int], year: int) -> dict[str, list[int]]:
     return cells
 
 
+def cell_filter(q, year: int, row: str, col: str, outcome):
+    """Narrow a query over cases to one cell of table 三 (``outcome``: the outcome expression the
+    rows are counted by: the case's, or an item's for agencies counting by item)."""
+    start, end = _bounds(year)
+    if col != "total":
+        q = q.where(Case.applicant_kind.not_in(COLUMNS[:-1]) if col == "other_org" else Case.applicant_kind == col)
+    if row == "new":
+        return q.where(Case.received_on >= start)
+    if row == "carried_in":
+        return q.where(Case.received_on < start)
+    if row == "carried_out":
+        return q.where(or_(Case.closed_on.is_(None), Case.closed_on > end))
+    q = q.where(Case.closed_on.is_not(None), Case.closed_on <= end)
+    return q if row == "total" else q.where(outcome == row)
+
+
 def cases_in_cell(agency_ids: Sequence[int], year: int, row: str, col: str):
     """The query of the cases behind one cell of table 三 (the web drill-down)."""
     if row not in ROWS or col not in ALL_COLUMNS:
         raise ValueError("unknown cell")
-    start, end = _bounds(year)
     _is_new, _ended, where = _classify(year)
     q = select(Case).where(Case.agency_id.in_(agency_ids), where)
-    if col != "total":
-        if col == "other_org":
-            q = q.where(Case.applicant_kind.not_in(COLUMNS[:-1]))
-        else:
-            q = q.where(Case.applicant_kind == col)
-    if row == "new":
-        q = q.where(Case.received_on >= start)
-    elif row == "carried_in":
-        q = q.where(Case.received_on < start)
-    elif row == "carried_out":
-        q = q.where(or_(Case.closed_on.is_(None), Case.closed_on > end))
-    elif row == "total":
-        q = q.where(Case.closed_on.is_not(None), Case.closed_on <= end)
-    else:
-        q = q.where(Case.closed_on.is_not(None), Case.closed_on <= end, Case.outcome == row)
+    q = cell_filter(q, year, row, col, Case.outcome)
     return q.order_by(Case.received_on, Case.id)
 
 
