@@ -20,7 +20,8 @@ open - shown by three scenarios: about 1,000 due of 100,000 open; about 10,000 d
 and the second with 200,000 open.
 
 The script creates its own database (disclosure_bench_sweep_<time>) on BENCH_DATABASE_URL's server
-(default postgresql://postgres@127.0.0.1:5432/postgres) and drops it at the end.
+(default postgresql://postgres@127.0.0.1:5432/postgres) and drops it at the end. It exits non-zero
+when scenario A misses the goal (either sweep).
 """
 
 from __future__ import annotations
@@ -437,9 +438,9 @@ def main() -> int:
     print()
     print("plan of the answer-deadline range query:\n" + results[-1]["plan"])
     a = results[0]
-    verdict = "met" if a["steady_x"] <= 10 else "MISSED"
-    print(f"\ngoal (<= 10x the baseline) for the sweeps of the day at 1% due: {a['steady_x']:.1f}x, {verdict}; "
-          f"first sweep of the day at 1% due: {a['first_x']:.1f}x")
+    verdict = "met" if a["steady_x"] <= 10 and a["first_x"] <= 10 else "MISSED"
+    print(f"\ngoal (<= 10x the baseline) at 1% due: first sweep of the day {a['first_x']:.1f}x, "
+          f"steady sweep {a['steady_x']:.1f}x: {verdict}")
     print(f"growth with due (B/A): sweep {results[1]['steady_ms'] / a['steady_ms']:.1f}x, first sweep "
           f"{results[1]['first_ms'] / a['first_ms']:.1f}x; with open (C/B): sweep "
           f"{results[2]['steady_ms'] / results[1]['steady_ms']:.2f}x, first sweep "

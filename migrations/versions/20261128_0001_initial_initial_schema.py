@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 06:55:47.461580
+Create Date: 2026-11-28 08:44:25.102847
 
 """
 import sqlalchemy as sa
@@ -47,6 +47,30 @@ def upgrade():
         batch_op.create_index('ix_lookup_failure_addr_at', ['remote_addr', 'at'], unique=False)
         batch_op.create_index('ix_lookup_failure_number_at', ['number', 'at'], unique=False)
 
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('ref_date', sa.Date(), nullable=True),
+    sa.Column('days_left', sa.Integer(), nullable=True),
+    sa.Column('recipient_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.Column('outbox_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
+    sa.UniqueConstraint('dedupe_key', name='uq_notification_dedupe_key')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_outbox_id'), ['outbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_recipient_id'), ['recipient_id'], unique=False)
+
     op.create_table('outbox_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=True),
@@ -54,6 +78,8 @@ def upgrade():
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('attachment_ids', sa.String(length=200), nullable=False),
+    sa.Column('compose', sa.String(length=40), nullable=True),
+    sa.Column('compose_args', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
@@ -374,32 +400,6 @@ def upgrade():
     with op.batch_alter_table('case_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_item_case_id'), ['case_id'], unique=False)
 
-    op.create_table('notification',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
-    sa.Column('agency_id', sa.Integer(), nullable=True),
-    sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('ref_date', sa.Date(), nullable=True),
-    sa.Column('recipient_id', sa.Integer(), nullable=True),
-    sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('link', sa.String(length=300), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('read_at', sa.DateTime(), nullable=True),
-    sa.Column('outbox_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_notification_agency_id_agency')),
-    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_notification_case_id_case')),
-    sa.ForeignKeyConstraint(['outbox_id'], ['outbox_mail.id'], name=op.f('fk_notification_outbox_id_outbox_mail')),
-    sa.ForeignKeyConstraint(['recipient_id'], ['user.id'], name=op.f('fk_notification_recipient_id_user')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
-    sa.UniqueConstraint('dedupe_key', name='uq_notification_dedupe_key')
-    )
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notification_agency_id'), ['agency_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_recipient_id'), ['recipient_id'], unique=False)
-
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=80), nullable=False),
@@ -478,12 +478,6 @@ def downgrade():
         batch_op.drop_index('ix_submission_agency_status')
 
     op.drop_table('submission')
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_recipient_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_case_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_agency_id'))
-
-    op.drop_table('notification')
     with op.batch_alter_table('case_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_item_case_id'))
 
@@ -555,6 +549,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_mail_status'))
 
     op.drop_table('outbox_mail')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_recipient_id'))
+        batch_op.drop_index(batch_op.f('ix_notification_outbox_id'))
+        batch_op.drop_index(batch_op.f('ix_notification_case_id'))
+        batch_op.drop_index(batch_op.f('ix_notification_agency_id'))
+
+    op.drop_table('notification')
     with op.batch_alter_table('lookup_failure', schema=None) as batch_op:
         batch_op.drop_index('ix_lookup_failure_number_at')
         batch_op.drop_index('ix_lookup_failure_addr_at')

@@ -200,3 +200,51 @@ def test_enqueue_failure_is_logged_never_raised(app, caplog, monkeypatch):
         assert outbox.enqueue_delivery() is False
         db.session.remove()
     assert "could not enqueue mail delivery" in caplog.text
+
+
+def test_a_digest_is_composed_when_delivered_and_keeps_its_text(db_session, mailer):
+    """The sweep writes a reminder digest as what it is (kind, reader, day, the reminders pointing
+    at it); the delivery composes it with the template in force, sends it and stores the text."""
+    from webapp.models import EmailTemplate, Notification
+    from webapp.services.reminders import sweep
+
+    agency = make_agency()
+    staff = make_staff(agency)
+    case = make_case(agency, staff["clerk"], date(2024, 6, 3))
+    db_session.commit()
+    r = sweep(date(2024, 6, 25))          # answer due 2024-07-02: 5 working days left
+    db_session.commit()
+    assert (r.notifications, r.mails) == (1, 1)
+    mail = db_session.get(OutboxMail, r.mail_ids[0])
+    assert (mail.compose, mail.subject, mail.body) == ("reminder_digest", "", "")
+    note = db_session.scalar(select(Notification))
+    assert (note.outbox_id, note.ref_date, note.days_left) == (mail.id, date(2024, 7, 2), 5)
+    # An administrator edits the template after the sweep: the mail goes out in the new text.
+    db_session.add(EmailTemplate(kind="reminder_digest", subject="提醒{{ items|length }}件（{{ today }}）",
+                                 body="{% for i in items %}{{ i.case_number }}|{{ i.deadline }}|{{ i.days_text }}\n"
+                                      "{% endfor %}"))
+    db_session.commit()
+    assert deliver_pending(now=T0).sent == [mail.id]
+    got = mailer.wait_for(1)
+    assert [(m.to, m.subject, m.body) for m in got] == [
+        ((staff["clerk"].email,), "提醒1件（2024-06-25）", f"{case.number}|2024-07-02|还剩5个工作日\n")]
+    db_session.expire_all()
+    mail = db_session.get(OutboxMail, mail.id)
+    assert (mail.status, mail.subject, mail.body) == ("sent", "提醒1件（2024-06-25）",
+                                                      f"{case.number}|2024-07-02|还剩5个工作日\n")
+
+
+def test_a_digest_that_cannot_be_composed_fails_visibly(db_session, mailer):
+    good = queue_mail("a@example.com", "s", "b")
+    bad = OutboxMail(to_addr="b@example.com", subject="", body="", compose="reminder_digest",
+                     compose_args='{"user_id": 1, "today": "2024-06-25"}', status="pending")
+    db_session.add(bad)
+    db_session.commit()
+    result = deliver_pending(now=T0)
+    assert (result.sent, result.failed) == ([good.id], [bad.id])
+    assert result.errors[bad.id] == f"LookupError: digest {bad.id} carries no reminders"
+    assert [m.to for m in mailer.wait_for(1)] == [("a@example.com",)]
+    db_session.expire_all()
+    row = db_session.get(OutboxMail, bad.id)
+    assert (row.status, row.attempts, row.body) == ("failed", 1, "")
+    assert [m.id for m in failed_mail()] == [bad.id]

@@ -7,6 +7,7 @@ Dates: a case received Monday 2024-06-03 has its correction-notice window end on
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from datetime import date
@@ -21,7 +22,7 @@ from webapp.models import CalendarYear, CaseEvent, Notification, OutboxMail, Rep
 from webapp.models.emails import EmailTemplate
 from webapp.services.calendar import current_calendar
 from webapp.services.holiday_watch import holiday_watch
-from webapp.services.outbox import check_email_template, render_email
+from webapp.services.outbox import check_email_template, mail_text, render_email
 from webapp.services.reminders import (
     annual_report_reminders,
     collect,
@@ -135,7 +136,7 @@ def test_recipients(db_session):
                         ("swj-approver", "swj-approver", "swj-clerk", "swj-clerk-nomail")]
     assert (r.notifications, r.mails) == (4, 2)
     mails = db_session.scalars(select(OutboxMail).order_by(OutboxMail.to_addr)).all()
-    assert [(m.to_addr, m.subject) for m in mails] == [
+    assert [(m.to_addr, mail_text(m)[0]) for m in mails] == [
         ("swj-approver@example.gov.cn", "【政府信息公开】期限提醒：2件申请需要处理（2024-06-25）"),
         ("swj-clerk@example.gov.cn", "【政府信息公开】期限提醒：1件申请需要处理（2024-06-25）"),
     ]
@@ -156,8 +157,13 @@ def test_one_digest_per_person_per_sweep_with_every_new_item(db_session):
     assert r.mails == 2
     clerk_mail = db_session.scalar(select(OutboxMail).where(OutboxMail.to_addr == "swj-clerk@example.gov.cn"))
     assert clerk_mail.dedupe_key == f"digest:{staff['clerk'].id}:{r.key}"
-    assert clerk_mail.subject == "【政府信息公开】期限提醒：3件申请需要处理（2024-07-02）"
-    assert clerk_mail.body == (
+    # Written as what it is; the text is composed when it is delivered (and then kept on the row).
+    assert (clerk_mail.compose, clerk_mail.subject, clerk_mail.body) == ("reminder_digest", "", "")
+    assert json.loads(clerk_mail.compose_args) == {"user_id": staff["clerk"].id, "today": "2024-07-02"}
+    subject, body = mail_text(clerk_mail)
+    assert (clerk_mail.subject, clerk_mail.body) == (subject, body)
+    assert subject == "【政府信息公开】期限提醒：3件申请需要处理（2024-07-02）"
+    assert body == (
         "王经办，您好：\n\n"
         "截至2024-07-02，以下政府信息公开申请需要您处理：\n\n"
         f"1. 【答复期限今日届满】{cases[0].number}\n"
@@ -178,7 +184,8 @@ def test_one_digest_per_person_per_sweep_with_every_new_item(db_session):
         "每项提醒只发送一次；期限变动（延期、暂停）后将按新期限重新提醒。全部提醒也显示在系统右上角的通知中。\n"
         "本邮件由系统自动发送，请勿直接回复。\n")
     for mail in db_session.scalars(select(OutboxMail)):
-        assert ID_NUMBER not in mail.body and PHONE not in mail.body and "某区某路" not in mail.body
+        text = "".join(mail_text(mail))
+        assert ID_NUMBER not in text and PHONE not in text and "某区某路" not in text
     # The bell's rows: a title, a body and a relative link.
     n = db_session.scalar(select(Notification).where(Notification.case_id == org.id))
     assert (n.title, n.link) == (f"答复期限还剩1个工作日：{org.number}", f"/cases/{org.id}")
@@ -189,7 +196,7 @@ def test_links_use_base_url(app, world, db_session, monkeypatch):
     monkeypatch.setitem(app.config, "BASE_URL", "https://gk.example.gov.cn/")
     _agency, _staff, case = world
     sweep(D(2024, 6, 25))
-    assert f"查看：https://gk.example.gov.cn/cases/{case.id}\n" in db_session.scalar(select(OutboxMail.body))
+    assert f"查看：https://gk.example.gov.cn/cases/{case.id}\n" in mail_text(db_session.scalar(select(OutboxMail)))[1]
 
 
 def test_consultation_reply_due(world, db_session):
@@ -281,7 +288,7 @@ def test_an_administrators_template_is_used_and_a_broken_one_falls_back(world, d
     _agency, _staff, case = world
     sweep(D(2024, 6, 25))
     mail = db_session.scalar(select(OutboxMail))
-    assert (mail.subject, mail.body) == ("提醒 1 件", f"{case.number} 还剩5个工作日\n")
+    assert mail_text(mail) == ("提醒 1 件", f"{case.number} 还剩5个工作日\n")
     row = db_session.scalar(select(EmailTemplate))
     row.body = "{% for i in items %}"   # a syntax error
     db_session.flush()
@@ -380,7 +387,7 @@ def test_two_sweeps_at_once_never_duplicate(app, db_session):
     assert db_session.scalar(select(func.count(Notification.id))) == 60
     listed = Counter()
     for mail in db_session.scalars(select(OutboxMail)):
-        for number in set(__import__("re").findall(r"SWJ-2024-\d{4}", mail.body)):
+        for number in set(__import__("re").findall(r"SWJ-2024-\d{4}", mail_text(mail)[1])):
             listed[(mail.to_addr, number)] += 1
     assert len(listed) == 60 and set(listed.values()) == {1}
 
@@ -407,6 +414,7 @@ def test_reminders_taken_by_a_concurrent_sweep_leave_its_digests(world, db_sessi
     assert (r.notifications, r.mails) == (1, 1)
     newest = db_session.scalar(select(OutboxMail).where(OutboxMail.id == r.mail_ids[0]))
     assert newest.to_addr == staff["approver"].email
-    assert newest.subject == "【政府信息公开】期限提醒：1件申请需要处理（2024-07-02）"
-    assert other.number in newest.body and case.number not in newest.body
+    subject, body = mail_text(newest)
+    assert subject == "【政府信息公开】期限提醒：1件申请需要处理（2024-07-02）"
+    assert other.number in body and case.number not in body
     assert db_session.scalar(select(func.count(OutboxMail.id))) == 4    # the other two digests were dropped

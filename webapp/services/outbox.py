@@ -281,18 +281,41 @@ def _claim_next(now: datetime, lease: timedelta, skip: set[int]) -> OutboxMail |
         q = q.where(OutboxMail.id != row.id)
 
 
+def _composers() -> dict[str, Callable[[OutboxMail], tuple[str, str]]]:
+    from webapp.services import reminders
+
+    return {reminders.DIGEST: reminders.compose_digest}
+
+
+def mail_text(row: OutboxMail) -> tuple[str, str]:
+    """(subject, body) of an outbox mail. A mail written to be composed at delivery (``compose``, e.g.
+    a sweep's reminder digest) is composed now and its text stored on the row, so what was sent - or
+    what failed - stays readable, and a retry sends the same text. LookupError when it cannot be."""
+    if row.compose and not row.body:
+        composer = _composers().get(row.compose)
+        if composer is None:
+            raise LookupError(f"no composer for mail kind {row.compose!r}")
+        try:
+            subject, body = composer(row)
+        except TemplateError as e:
+            raise LookupError(f"mail {row.id} ({row.compose}): template error: {e}") from e
+        row.subject, row.body = _one_line(subject)[:300], body
+    return row.subject, row.body
+
+
 def _message(row: OutboxMail, config) -> EmailMessage:
     sender = config.get("MAIL_FROM") or "noreply@localhost"
     domain = sender.rpartition("@")[2] or "localhost"
+    subject, body = mail_text(row)
     msg = EmailMessage()
-    msg["Subject"] = row.subject
+    msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = row.to_addr
     msg["Date"] = format_datetime(now_utc())
     tag = hashlib.sha256(f"{row.id}|{row.dedupe_key or ''}|{row.created_at}".encode()).hexdigest()[:16]
     msg["Message-ID"] = f"<outbox-{row.id}.{tag}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(row.body, charset="utf-8")
+    msg.set_content(body, charset="utf-8")
     for att_id in [int(x) for x in (row.attachment_ids or "").split(",") if x.strip()]:
         att = db.session.get(Attachment, att_id)
         if att is None:

@@ -28,7 +28,9 @@ back: a re-run, a second beat, a retried or killed task never repeats one; a dea
 (extension, pause, recomputed calendar) is a new key and re-arms its reminders. Nothing stores
 "reminded": the clock alone decides. Each recipient gets at most one digest mail per sweep listing
 all their new reminders, written to the outbox in the same transaction (callers commit, then
-enqueue delivery).
+enqueue delivery). The digest row says what it is (``compose = "reminder_digest"``, the reader and
+the day); its text is composed from the reminders pointing at it when it is delivered
+(``compose_digest``), so the sweep - every 15 minutes - only decides and writes rows.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Integer, bindparam, literal, select, text, union_all, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.domain.calendar import WorkCalendar
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 ANSWER_THRESHOLDS = (1, 3, 5)        # working days left (issue 4)
 CORRECTION_NOTICE_WARNING = 2        # working days before the Art. 30 notice window ends
 CASE_LINK = "/cases/{id}"
+DIGEST = "reminder_digest"          # the mail kind composed at delivery (compose_digest)
 AUTO_LAPSE_ACTOR = "系统（逾期自动结案）"
 
 #: kind -> (order in a digest, to the approvers too, action text)
@@ -85,7 +88,7 @@ KINDS: dict[str, tuple[int, bool, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One case needing attention for one reason, as of ``today``."""
 
@@ -143,8 +146,11 @@ class Item:
 
     def key(self, recipient_id: int) -> str:
         """The notification's identity: a moved deadline is a new key; overdue repeats daily."""
+        return self.key_prefix() + str(recipient_id)
+
+    def key_prefix(self) -> str:
         day = f":{self.on.isoformat()}" if self.kind == "answer_overdue" else ""
-        return f"{self.kind}:{self.case_id}:{self.deadline.isoformat()}{day}:{recipient_id}"
+        return f"{self.kind}:{self.case_id}:{self.deadline.isoformat()}{day}:"
 
     def body(self) -> str:
         return (f"{self.case_number}　申请人：{self.applicant}　期限：{self.deadline.isoformat()}"
@@ -155,6 +161,14 @@ class Item:
                 "applicant": self.applicant, "deadline": self.deadline.isoformat(),
                 "days_left": self.days_left, "days_text": self.days_text, "action": self.action,
                 "url": base + self.link}
+
+
+#: collect()'s order: the answer's kinds, then the other sources; by case within a kind
+_KIND_RANK = {"answer_overdue": 0, "answer_due_today": 0, "answer_due_1": 0, "answer_due_3": 0, "answer_due_5": 0,
+              "correction_notice_due": 1, "consultation_due": 2, "correction_lapse_proposal": 3,
+              "fee_lapse_proposal": 4}
+#: the sources of _selection whose deadline has passed (or is today) -> kind
+_PASSED_KINDS = {2: "consultation_due", 3: "correction_lapse_proposal", 4: "fee_lapse_proposal"}
 
 
 @dataclass
@@ -188,12 +202,36 @@ def lapse_cutoff(cal: WorkCalendar, today: date) -> date:
     return _last_workday_on_or_before(cal, today) - timedelta(days=1)
 
 
-def _rows(deadline_col, *where, agency_ids: Sequence[int] | None):
-    q = (select(Case.id, Case.agency_id, Case.number, Case.assigned_to_id, Applicant.name, deadline_col)
-         .join(Applicant, Applicant.id == Case.applicant_id).where(*where))
-    if agency_ids is not None:
-        q = q.where(Case.agency_id.in_(list(agency_ids)))
-    return db.session.execute(q).all()
+def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None):
+    """One statement: a UNION ALL of five ranges, each on an indexed deadline column (so a sweep costs
+    what is due, not what is open). Columns: source, case id, agency, number, assignee, applicant's
+    name, deadline; sources in the order of ``_SOURCES``."""
+    horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
+    notice_horizon = cal.add_workdays(today, CORRECTION_NOTICE_WARNING)
+    cutoff = lapse_cutoff(cal, today)
+    ranges = (
+        # Art. 33: the coming 5 working days and the overdue answers together.
+        (Case.due_on, (Case.status == Status.REGISTERED.value, Case.due_on <= horizon)),
+        # Art. 30: the correction notice is due within 7 working days of receipt.
+        (Case.correction_notice_due_on, (Case.status == Status.REGISTERED.value,
+                                         Case.correction_notice_due_on >= today,
+                                         Case.correction_notice_due_on <= notice_horizon)),
+        # Arts. 32, 34: the last consultation letter's reply is due.
+        (Case.consultation_due_on, (Case.status == Status.CONSULTING.value, Case.consultation_due_on <= today)),
+        # Lapses, from the working day after the period ended.
+        (Case.correction_reply_by, (Case.status == Status.AWAITING_CORRECTION.value,
+                                    Case.correction_reply_by <= cutoff)),
+        (Case.fee_due_on, (Case.status == Status.AWAITING_FEE.value, Case.fee_due_on <= cutoff)),
+    )
+    parts = []
+    for n, (column, where) in enumerate(ranges):
+        q = (select(literal(n, Integer).label("source"), Case.id, Case.agency_id, Case.number, Case.assigned_to_id,
+                    Applicant.name, column.label("deadline"))
+             .join(Applicant, Applicant.id == Case.applicant_id).where(*where))
+        if agency_ids is not None:
+            q = q.where(Case.agency_id.in_(list(agency_ids)))
+        parts.append(q)
+    return union_all(*parts)
 
 
 def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[int] | None = None) -> list[Item]:
@@ -201,48 +239,28 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
     Lapses appear as proposals here; ``sweep`` records them where the agency's policy says so."""
     cal = cal or current_calendar()
     workday = cal.is_workday(today)
+    between = cal.workdays_between
     items: list[Item] = []
-
-    def add(kind: str, row, deadline: date, days_left: int) -> None:
-        items.append(Item(kind, row[0], row[1], row[2], row[4] or "", row[3], deadline, days_left, today))
-
-    # The answer (Art. 33): one range over (status, due_on) takes the coming 5 working days and the
-    # overdue cases together.
-    horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
-    for row in _rows(Case.due_on, Case.status == Status.REGISTERED.value, Case.due_on <= horizon,
-                     agency_ids=agency_ids):
-        due = row[5]
-        if due < today:
-            if workday:   # daily while overdue, on working days
-                add("answer_overdue", row, due, -cal.workdays_between(due, today))
-            continue
-        left = cal.workdays_between(today, due)
-        if due == today:
-            add("answer_due_today", row, due, 0)
-        else:
+    add = items.append
+    for source, case_id, agency_id, number, assigned, name, due in db.session.execute(
+            _selection(today, cal, agency_ids)).all():
+        row = (case_id, agency_id, number, name or "", assigned)
+        if source == 0:                       # the answer
+            if due < today:
+                if workday:                   # daily while overdue, on working days
+                    add(Item("answer_overdue", *row, due, -between(due, today), today))
+                continue
+            if due == today:
+                add(Item("answer_due_today", *row, due, 0, today))
+                continue
+            left = between(today, due)
             bucket = min(t for t in ANSWER_THRESHOLDS if left <= t)
-            add(f"answer_due_{bucket}", row, due, left)
-
-    # Art. 30: the correction notice is due within 7 working days of receipt.
-    notice_horizon = cal.add_workdays(today, CORRECTION_NOTICE_WARNING)
-    for row in _rows(Case.correction_notice_due_on, Case.correction_notice_due_on >= today,
-                     Case.correction_notice_due_on <= notice_horizon,
-                     Case.status == Status.REGISTERED.value, agency_ids=agency_ids):
-        add("correction_notice_due", row, row[5], cal.workdays_between(today, row[5]))
-
-    # Arts. 32, 34: the last consultation letter's reply is due.
-    for row in _rows(Case.consultation_due_on, Case.consultation_due_on <= today,
-                     Case.status == Status.CONSULTING.value, agency_ids=agency_ids):
-        add("consultation_due", row, row[5], -cal.workdays_between(row[5], today))
-
-    # Lapses, from the working day after the period ended.
-    cutoff = lapse_cutoff(cal, today)
-    for row in _rows(Case.correction_reply_by, Case.correction_reply_by <= cutoff,
-                     Case.status == Status.AWAITING_CORRECTION.value, agency_ids=agency_ids):
-        add("correction_lapse_proposal", row, row[5], -cal.workdays_between(row[5], today))
-    for row in _rows(Case.fee_due_on, Case.fee_due_on <= cutoff,
-                     Case.status == Status.AWAITING_FEE.value, agency_ids=agency_ids):
-        add("fee_lapse_proposal", row, row[5], -cal.workdays_between(row[5], today))
+            add(Item(f"answer_due_{bucket}", *row, due, left, today))
+        elif source == 1:
+            add(Item("correction_notice_due", *row, due, between(today, due), today))
+        else:
+            add(Item(_PASSED_KINDS[source], *row, due, -between(due, today), today))
+    items.sort(key=lambda i: (_KIND_RANK[i.kind], i.case_id))
     return items
 
 
@@ -287,35 +305,59 @@ def _record_lapse(item: Item, today: date) -> str:
 
 # --- recipients ------------------------------------------------------------------------------------
 
-def _recipients(items: Sequence[Item]) -> list[tuple[Item, list[int]]]:
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What the reminders need of a user (a light row, not the ORM object)."""
+
+    id: int
+    agency_id: int | None
+    role: str
+    active: bool
+    email: str
+    display_name: str
+    username: str
+
+
+def _people(where) -> dict[int, Person]:
+    return {r[0]: Person(*r) for r in db.session.execute(
+        select(User.id, User.agency_id, User.role, User.active, User.email, User.display_name, User.username)
+        .where(where).order_by(User.id)).all()}
+
+
+def _recipients(items: Sequence[Item]) -> tuple[list[tuple[Item, list[int]]], dict[int, Person]]:
     """The assigned clerk (if active); the agency's active approvers for overdue and due-today, and
-    for any case nobody is assigned to."""
+    for any case nobody is assigned to. Also returns everyone named, for the mails (one query)."""
     agency_ids = {i.agency_id for i in items}
     assigned = {i.assigned_to_id for i in items if i.assigned_to_id is not None}
-    active = set()
-    if assigned:
-        active = set(db.session.scalars(select(User.id).where(User.id.in_(assigned), User.active.is_(True))))
+    if not items:
+        return [], {}
+    # Everyone of the agencies concerned (a few dozen people each, one short statement), and any
+    # assignee from elsewhere.
+    people = _people(User.agency_id.in_(agency_ids))
+    others = assigned - people.keys()
+    if others:
+        people.update(_people(User.id.in_(others)))
     approvers: dict[int, list[int]] = defaultdict(list)
-    if agency_ids:
-        for uid, aid in db.session.execute(
-                select(User.id, User.agency_id).where(User.agency_id.in_(agency_ids), User.role == "approver",
-                                                      User.active.is_(True)).order_by(User.id)):
-            approvers[aid].append(uid)
+    for p in people.values():        # by id (the query's order)
+        if p.role == "approver" and p.active and p.agency_id in agency_ids:
+            approvers[p.agency_id].append(p.id)
     out: list[tuple[Item, list[int]]] = []
     for item in items:
-        people: list[int] = []
-        clerk = item.assigned_to_id if item.assigned_to_id in active else None
+        uids: list[int] = []
+        clerk = item.assigned_to_id
+        if clerk is not None and not (clerk in people and people[clerk].active):
+            clerk = None
         if clerk is not None:
-            people.append(clerk)
+            uids.append(clerk)
         if item.to_approvers or clerk is None:
-            people.extend(u for u in approvers.get(item.agency_id, ()) if u not in people)
-        out.append((item, people))
-    return out
+            uids.extend(u for u in approvers.get(item.agency_id, ()) if u != clerk)
+        out.append((item, uids))
+    return out, people
 
 
 # --- writing notifications and mails (shared with holiday_watch and the report reminder) -------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     key: str
     kind: str
@@ -326,6 +368,7 @@ class Note:
     agency_id: int | None = None
     case_id: int | None = None
     ref_date: date | None = None
+    days_left: int | None = None
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
@@ -355,43 +398,54 @@ def new_keys(keys: Sequence[str]) -> set[str]:
 
 
 _NOTIFICATION_COLUMNS = (("dedupe_key", "varchar"), ("agency_id", "integer"), ("case_id", "integer"),
-                         ("kind", "varchar"), ("ref_date", "date"), ("recipient_id", "integer"),
-                         ("title", "varchar"), ("body", "text"), ("link", "varchar"), ("created_at", "timestamp"),
-                         ("outbox_id", "integer"))
+                         ("kind", "varchar"), ("ref_date", "date"), ("days_left", "integer"),
+                         ("recipient_id", "integer"), ("title", "varchar"), ("body", "text"), ("link", "varchar"),
+                         ("created_at", "timestamp"), ("outbox_id", "integer"))
 _MAIL_COLUMNS = (("dedupe_key", "varchar"), ("to_addr", "varchar"), ("subject", "varchar"), ("body", "text"),
                  ("attachment_ids", "varchar"), ("status", "varchar"), ("attempts", "integer"),
-                 ("last_error", "text"), ("created_at", "timestamp"))
+                 ("last_error", "text"), ("created_at", "timestamp"), ("compose", "varchar"),
+                 ("compose_args", "text"))
 
 
-def _json_value(v: Any) -> Any:
-    return v.isoformat() if isinstance(v, (date, datetime)) else v
+def _iso(v: Any) -> str:
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
-def _insert_new(table, columns: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
+def _insert_new(table, columns: tuple[tuple[str, str], ...], rows: list[tuple],
+                same: dict[str, Any] | None = None) -> list[tuple[int, str]]:
     """INSERT rows ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key: the rows written
-    now, in key order (two concurrent writers lock in the same order). PostgreSQL gets one statement
-    reading the rows from one JSON parameter (cheap to send, whatever the count); SQLite a multi-row
-    insert."""
+    now, in key order (two concurrent writers lock in the same order). ``rows`` are tuples in
+    ``columns`` order, the dedupe key first, without the columns in ``same`` (one value for every
+    row, e.g. the time). PostgreSQL gets one statement reading the rows from one JSON parameter (an
+    array of arrays: cheap to build, send and parse, whatever the count); SQLite a multi-row insert."""
     if not rows:
         return []
-    rows = sorted(rows, key=lambda r: r["dedupe_key"])
+    same = same or {}
+    rows = sorted(rows, key=lambda r: r[0])
+    varying = [(c, t) for c, t in columns if c not in same]
+    names = [c for c, _ in varying]
     if db.session.get_bind().dialect.name == "postgresql":
-        names = ", ".join(f'"{c}"' for c, _ in columns)
-        record = ", ".join(f'"{c}" {t}' for c, t in columns)
-        sql = text(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM '
-                   f"json_to_recordset(CAST(:rows AS json)) AS v({record}) ORDER BY dedupe_key "
+        position = {c: i for i, c in enumerate(names)}
+        cols = ", ".join(f'"{c}"' for c, _ in columns)
+        values = ", ".join(f"CAST(:same_{c} AS {t})" if c in same else f"CAST(v.e->>{position[c]} AS {t})"
+                           for c, t in columns)
+        sql = text(f'INSERT INTO "{table.name}" ({cols}) SELECT {values} FROM '
+                   f"jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS v(e, n) ORDER BY v.n "
                    f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+        params = {f"same_{c}": v for c, v in same.items()}
         out: list[tuple[int, str]] = []
         for chunk in _chunks(rows, 20000):
-            payload = json.dumps([{c: _json_value(r.get(c)) for c, _ in columns} for r in chunk],
-                                 ensure_ascii=False, separators=(",", ":"))
-            out.extend(tuple(r) for r in db.session.execute(sql, {"rows": payload}).all())
+            payload = json.dumps(chunk, ensure_ascii=False, separators=(",", ":"), default=_iso)
+            out.extend(tuple(r) for r in db.session.execute(sql, {**params, "rows": payload}).all())
         return out
     stmt = (sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table.c.id, table.c.dedupe_key))
     out = []
     for chunk in _chunks(rows, 500):
-        out.extend(tuple(r) for r in db.session.execute(stmt, list(chunk)).all())
+        out.extend(tuple(r) for r in db.session.execute(
+            stmt, [{**dict(zip(names, r, strict=True)), **same} for r in chunk]).all())
     return out
 
 
@@ -414,41 +468,28 @@ def insert_notifications(notes: Sequence[Note], now: datetime | None = None, pro
         return []
     created = utc_naive(now)
     outbox_ids = outbox_ids or {}
-    rows = [{"dedupe_key": n.key, "agency_id": n.agency_id, "case_id": n.case_id, "kind": n.kind,
-             "ref_date": n.ref_date, "recipient_id": n.recipient_id, "title": n.title[:300], "body": n.body,
-             "link": n.link[:300], "created_at": created, "outbox_id": outbox_ids.get(n.key)}
-            for n in by_key.values()]
-    return [(nid, by_key[key]) for nid, key in _insert_new(Notification.__table__, _NOTIFICATION_COLUMNS, rows)]
+    rows = [(n.key, n.agency_id, n.case_id, n.kind, n.ref_date, n.days_left, n.recipient_id, n.title[:300], n.body,
+             n.link[:300], outbox_ids.get(n.key)) for n in by_key.values()]
+    return [(nid, by_key[key]) for nid, key in _insert_new(Notification.__table__, _NOTIFICATION_COLUMNS, rows,
+                                                           {"created_at": created})]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mail:
     key: str
     to_addr: str
     subject: str
     body: str
+    compose: str | None = None      # composed at delivery (OutboxMail.compose)
+    compose_args: str = ""
 
 
 def insert_mails(mails: Sequence[Mail], now: datetime | None = None) -> dict[str, int]:
     """Write mails to the outbox unless their key exists; return key -> id of those written now."""
     created = utc_naive(now)
-    rows = [{"dedupe_key": m.key, "to_addr": m.to_addr, "subject": m.subject[:300], "body": m.body,
-             "attachment_ids": "", "status": "pending", "attempts": 0, "last_error": "", "created_at": created}
-            for m in mails]
-    return {key: mid for mid, key in _insert_new(OutboxMail.__table__, _MAIL_COLUMNS, rows)}
-
-
-def _fill_mails(texts: dict[int, tuple[str, str]], empty: Iterable[int]) -> None:
-    """Write the composed subject and body into mails reserved earlier in this transaction; delete
-    those that carry nothing after all (every reminder went to a concurrent sweep)."""
-    table = OutboxMail.__table__
-    if texts:
-        db.session.execute(update(table).where(table.c.id == bindparam("mid"))
-                           .values(subject=bindparam("s"), body=bindparam("b")),
-                           [{"mid": mid, "s": subj[:300], "b": body} for mid, (subj, body) in texts.items()])
-    empty = list(empty)
-    if empty:
-        db.session.execute(table.delete().where(table.c.id.in_(empty)))
+    rows = [(m.key, m.to_addr, m.subject[:300], m.body, m.compose, m.compose_args) for m in mails]
+    same = {"attachment_ids": "", "status": "pending", "attempts": 0, "last_error": "", "created_at": created}
+    return {key: mid for mid, key in _insert_new(OutboxMail.__table__, _MAIL_COLUMNS, rows, same)}
 
 
 def link_mails(links: dict[int, Sequence[int]]) -> None:
@@ -460,16 +501,14 @@ def link_mails(links: dict[int, Sequence[int]]) -> None:
                            params)
 
 
-def user_context(user: User) -> dict[str, Any]:
+def user_context(user: User | Person) -> dict[str, Any]:
     """What a template may know about its reader (never the ORM object: the sandbox would see it all)."""
     return {"id": user.id, "display_name": user.display_name, "username": user.username}
 
 
-def _users(ids: Iterable[int]) -> dict[int, User]:
+def _users(ids: Iterable[int]) -> dict[int, Person]:
     ids = set(ids)
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    return _people(User.id.in_(ids)) if ids else {}
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -502,61 +541,85 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
         items = kept
     result.items = len(items)
 
-    # Keys first; the texts only for the reminders that do not exist yet (most, during the day).
+    # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
+    pairs, people = _recipients(items)
     wanted: dict[str, tuple[Item, int]] = {}
-    for item, people in _recipients(items):
-        for uid in people:
-            wanted[item.key(uid)] = (item, uid)
-    fresh = new_keys(list(wanted))
-    by_key: dict[str, Item] = {}
-    notes: list[Note] = []
-    note_texts: dict[int, tuple[str, str]] = {}
-    for key in sorted(fresh):
-        item, uid = wanted[key]
-        if id(item) not in note_texts:
-            note_texts[id(item)] = (f"{item.title}：{item.case_number}", item.body())
-        title, body = note_texts[id(item)]
-        by_key[key] = item
-        notes.append(Note(key, item.kind, uid, title, body, item.link, item.agency_id, item.case_id,
-                          item.deadline))
-    if not notes:
+    for item, uids in pairs:
+        prefix = item.key_prefix()
+        for uid in uids:
+            wanted[prefix + str(uid)] = (item, uid)
+    fresh = sorted(new_keys(list(wanted)))
+    if not fresh:
         return result
 
-    # The outbox pattern, in one transaction: each recipient's digest goes in first, then the reminders
-    # pointing at it. A reminder that a concurrent sweep wrote first (it waited for that sweep's commit,
-    # then got nothing back) belongs to that sweep's digest: the digests it was in are rewritten.
-    users = _users({n.recipient_id for n in notes})
-    mail_keys = {uid: f"digest:{uid}:{result.key}" for uid, u in users.items() if (u.email or "").strip()}
-    base = base_url()
-    render = mail_renderer("reminder_digest")
-
-    def compose(uid: int, entries: list[Item]) -> tuple[str, str]:
-        entries = sorted(entries, key=lambda i: (i.order, i.deadline, i.case_number))
-        return render(user=user_context(users[uid]), today=today.isoformat(), base_url=base,
-                      items=[i.for_mail(base) for i in entries])
-
-    planned: dict[int, list[Item]] = defaultdict(list)
-    for n in notes:
-        planned[n.recipient_id].append(by_key[n.key])
-    texts = {uid: compose(uid, planned[uid]) for uid in sorted(planned) if uid in mail_keys}
-    reserved = insert_mails([Mail(mail_keys[uid], users[uid].email.strip(), *texts[uid]) for uid in texts], now)
-    outbox_ids = {n.key: reserved[mail_keys[n.recipient_id]] for n in notes if n.recipient_id in texts}
-    created = insert_notifications(notes, now, probed=True, outbox_ids=outbox_ids)
+    # The outbox pattern, in one transaction: each recipient's digest goes in first - as what it is
+    # (composed at delivery from the reminders pointing at it, see compose_digest) - then the
+    # reminders pointing at it. A reminder that a concurrent sweep wrote first (it waited for that
+    # sweep's commit, then got nothing back) belongs to that sweep's digest; a digest left with none
+    # is removed.
+    recipients = sorted({wanted[key][1] for key in fresh})
+    day = today.isoformat()
+    mail_keys = {uid: f"digest:{uid}:{result.key}" for uid in recipients
+                 if uid in people and (people[uid].email or "").strip()}
+    reserved = insert_mails([Mail(key, people[uid].email.strip(), "", "", DIGEST,
+                                  json.dumps({"user_id": uid, "today": day}, separators=(",", ":")))
+                             for uid, key in mail_keys.items()], now)
+    mail_of = {uid: reserved[key] for uid, key in mail_keys.items() if key in reserved}
+    created_at = utc_naive(now)
+    texts: dict[int, tuple[str, str, str]] = {}
+    rows = []
+    for key in fresh:      # as insert_notifications would, without the Notes
+        item, uid = wanted[key]
+        text_ = texts.get(id(item))
+        if text_ is None:
+            text_ = texts[id(item)] = (f"{item.title}：{item.case_number}"[:300], item.body(), item.link)
+        rows.append((key, item.agency_id, item.case_id, item.kind, item.deadline, item.days_left, uid, *text_,
+                     mail_of.get(uid)))
+    created = _insert_new(Notification.__table__, _NOTIFICATION_COLUMNS, rows, {"created_at": created_at})
     result.notifications = len(created)
 
-    written: dict[int, list[Item]] = defaultdict(list)
-    for _nid, note in created:
-        written[note.recipient_id].append(by_key[note.key])
-        result.by_kind[note.kind] = result.by_kind.get(note.kind, 0) + 1
-    if len(created) < len(notes):
-        changed = {uid for uid in texts if len(written.get(uid, ())) != len(planned[uid])}
-        _fill_mails({reserved[mail_keys[uid]]: compose(uid, written[uid]) for uid in changed if written.get(uid)},
-                    [reserved[mail_keys[uid]] for uid in changed if not written.get(uid)])
-    mail_ids = sorted(reserved[mail_keys[uid]] for uid in texts if written.get(uid))
-    result.mails = len(mail_ids)
-    result.mail_ids = mail_ids
+    got: set[int] = set()
+    for _nid, key in created:
+        item, uid = wanted[key]
+        got.add(uid)
+        result.by_kind[item.kind] = result.by_kind.get(item.kind, 0) + 1
+    empty = [mid for uid, mid in mail_of.items() if uid not in got]
+    if empty:
+        db.session.execute(OutboxMail.__table__.delete().where(OutboxMail.__table__.c.id.in_(empty)))
+    result.mail_ids = sorted(mid for uid, mid in mail_of.items() if uid in got)
+    result.mails = len(result.mail_ids)
     db.session.flush()
     return result
+
+
+def _digest_items(mail_id: int, today: date) -> list[Item]:
+    rows = db.session.execute(
+        select(Notification.kind, Notification.case_id, Notification.agency_id, Case.number, Applicant.name,
+               Case.assigned_to_id, Notification.ref_date, Notification.days_left)
+        .join(Case, Case.id == Notification.case_id).join(Applicant, Applicant.id == Case.applicant_id)
+        .where(Notification.outbox_id == mail_id)).all()
+    items = [Item(kind, cid, aid, number, name or "", assigned, ref, days if days is not None else 0, today)
+             for kind, cid, aid, number, name, assigned, ref, days in rows if kind in KINDS]
+    return sorted(items, key=lambda i: (i.order, i.deadline, i.case_number))
+
+
+def compose_digest(mail: OutboxMail) -> tuple[str, str]:
+    """(subject, body) of a sweep's digest, from the reminders pointing at it, with the template in
+    force (services/outbox.py calls this when it delivers the mail, and stores the text)."""
+    try:
+        args = json.loads(mail.compose_args or "{}")
+        today = date.fromisoformat(args["today"])
+        user_id = int(args["user_id"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise LookupError(f"digest {mail.id}: unreadable compose_args {mail.compose_args!r}") from e
+    items = _digest_items(mail.id, today)
+    if not items:
+        raise LookupError(f"digest {mail.id} carries no reminders")
+    user = _users([user_id]).get(user_id)
+    reader = user_context(user) if user else {"id": user_id, "display_name": "", "username": ""}
+    base = base_url()
+    return mail_renderer("reminder_digest")(user=reader, today=today.isoformat(), base_url=base,
+                                            items=[i.for_mail(base) for i in items])
 
 
 def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequence[int] | None = None) -> int:
@@ -569,10 +632,10 @@ def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequenc
     auto = _auto_lapse_agencies(i.agency_id for i in items if i.kind.endswith("_lapse_proposal"))
     items = [i for i in items if not (i.kind.endswith("_lapse_proposal") and i.agency_id in auto)]
     per_user: dict[int, list[Item]] = defaultdict(list)
-    for item, people in _recipients(items):
-        for uid in people:
+    pairs, users = _recipients(items)
+    for item, uids in pairs:
+        for uid in uids:
             per_user[uid].append(item)
-    users = _users(per_user)
     base = base_url()
     render = mail_renderer("morning_digest")
     mails = []
