@@ -35,6 +35,12 @@ def test_typed_counts_without_documents(make_agency):
     assert (p["licensing_decisions"], p["penalty_decisions"], p["coercion_decisions"]) == (312, 27, 0)
     assert Decimal(p["fees_10k_yuan"]) == Decimal("1.35")
     assert proactive.categories_for([agency.id], 2024) == {"业务工作": 11, "规划计划": 1, "其他": 12}
+    # Read back from the database in the order entered (PostgreSQL's JSONB would put "其他" first).
+    db.session.commit()
+    db.session.expire_all()
+    cats = proactive.categories_for([agency.id], 2024)
+    assert list(cats.items()) == [("业务工作", 11), ("规划计划", 1), ("其他", 12)]
+    assert proactive.year_row(agency, 2024).category_list == [["业务工作", 11], ["规划计划", 1], ["其他", 12]]
     assert not proactive.ledger_empty([agency.id], 2024)
 
 

@@ -31,9 +31,22 @@ class ProactiveYear(db.Model):
     penalty_decisions: Mapped[int] = mapped_column(Integer, default=0)
     coercion_decisions: Mapped[int] = mapped_column(Integer, default=0)
     fees_10k_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal("0"))
-    # publications by category for 一（一）, e.g. {"业务工作": 11, "规划计划": 1}
-    categories: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # publications by category for 一（一）, stored as [["业务工作", 11], ["规划计划", 1]]: a JSON list keeps
+    # the order the office gave (PostgreSQL's JSONB reorders an object's keys); see ``categories``
+    category_list: Mapped[list[Any]] = mapped_column("categories", JsonType, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def categories(self) -> dict[str, int]:
+        """Publications by category, in the order entered, e.g. {"业务工作": 11, "规划计划": 1}."""
+        raw = self.category_list
+        if isinstance(raw, dict):             # an object, as rows written before the list form
+            return {str(k): int(v) for k, v in raw.items()}
+        return {str(k): int(v) for k, v in (raw or [])}
+
+    @categories.setter
+    def categories(self, value: dict[str, int] | None) -> None:
+        self.category_list = [[str(k), int(v)] for k, v in (value or {}).items()]
 
     def to_proactive(self) -> dict[str, Any]:
         from webapp.services.money import decimal_str

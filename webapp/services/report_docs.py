@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Agency, Narrative, ProactiveYear
+from webapp.models import Agency, Narrative
 
+from .proactive import categories_for
 from .reports import build_report
 
 
@@ -33,11 +34,7 @@ def latest_narrative(agency: Agency, year: int) -> Narrative | None:
 def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any]) -> dict[str, str]:
     from webapp.reports.render import default_narrative
 
-    cats: dict[str, int] = {}
-    for row in db.session.scalars(select(ProactiveYear).where(
-            ProactiveYear.agency_id.in_([a.id for a in agencies]), ProactiveYear.year == year)):
-        for k, v in (row.categories or {}).items():
-            cats[k] = cats.get(k, 0) + int(v)
+    cats = categories_for([a.id for a in agencies], year)
     draft = default_narrative(report, profile_of(agencies), cats or None)
     if len(agencies) == 1:
         saved = latest_narrative(agencies[0], year)
