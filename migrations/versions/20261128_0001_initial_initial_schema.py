@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 08:44:25.102847
+Create Date: 2026-11-28 08:58:49.130843
 
 """
 import sqlalchemy as sa
@@ -320,6 +320,8 @@ def upgrade():
     sa.Column('final', sa.Boolean(), nullable=False),
     sa.Column('finalized_at', sa.DateTime(), nullable=True),
     sa.Column('finalized_by_id', sa.Integer(), nullable=True),
+    sa.Column('narrative', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('narrative_version', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_report_version_agency_id_agency')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_report_version_created_by_id_user')),
     sa.ForeignKeyConstraint(['finalized_by_id'], ['user.id'], name=op.f('fk_report_version_finalized_by_id_user')),

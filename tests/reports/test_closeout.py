@@ -138,6 +138,36 @@ def test_final_version_is_never_rewritten(year2024, make_user):
     assert [v.version for v in versions(agency, 2024)] == [1, 2]
 
 
+def test_final_version_freezes_its_narrative(app, year2024, make_user):
+    """Marking final freezes the narrative text with the tables: a later edit of the narrative is a
+    new narrative version for later report versions, never a change to the final report's files."""
+    import io
+
+    from docx import Document
+
+    from webapp.reports.routes import _render_version
+    from webapp.services import narratives
+
+    agency, _c = year2024
+    approver = make_user("appr", "approver", agency)
+    narratives.save(agency, 2024, {"problems": "问题：答复文书格式不统一。"}, approver)
+    (v1,) = close_year(2024, agency, today=TODAY)
+    mark_final(v1, approver)
+    db.session.commit()
+    narratives.save(agency, 2024, {"problems": "问题：后来改写的文字。"}, approver)
+    db.session.commit()
+    db.session.expire_all()
+    v1 = db.session.get(ReportVersion, v1.id)
+    assert v1.narrative_version == 1
+    assert v1.narrative["problems"] == "问题：答复文书格式不统一。"
+    assert set(v1.narrative) == set(narratives.narrative_keys())
+    with app.test_request_context():
+        text = "\n".join(p.text for p in Document(io.BytesIO(_render_version(v1, agency, "docx"))).paragraphs)
+    assert "问题：答复文书格式不统一。" in text and "后来改写的文字" not in text
+    # the narrative in force (for the live report and the next version) is the new one
+    assert narratives.current(agency, 2024, v1.data)["problems"] == "问题：后来改写的文字。"
+
+
 def test_mark_final_only_by_approver(year2024, make_user, make_agency):
     agency, _c = year2024
     (v1,) = close_year(2024, agency, today=TODAY)

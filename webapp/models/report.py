@@ -97,6 +97,11 @@ class ReportVersion(db.Model):
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     finalized_at: Mapped[datetime | None]
     finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The narrative text as it stood when the version was marked final (the sections, the draft
+    # filled in where nothing was saved), and the saved narrative version it came from (None: the
+    # draft). A final report's documents use this text: later edits never rewrite a published report.
+    narrative: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    narrative_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Narrative(db.Model):

@@ -212,14 +212,15 @@ def _send(data: bytes, fmt: str, filename: str) -> Response:
 
 
 def _render_version(version: ReportVersion, agency: Agency, fmt: str) -> bytes:
-    """A frozen version in a format (its tables; the narrative in force)."""
+    """A frozen version in a format: its tables; the narrative frozen with it once final, else the
+    narrative in force."""
     from webapp.reports import render
 
     report = version.data
     if fmt == "json":
         return (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     profile = profile_of([agency])
-    narrative = narrative_for([agency], version.year, report)
+    narrative = dict(version.narrative) if version.narrative else narrative_for([agency], version.year, report)
     if fmt == "docx":
         return render.render_docx(report, profile, narrative)
     if fmt == "pdf":
@@ -481,9 +482,10 @@ def narrative(code: str, year: int):
     if history:
         changes[history[-1].id] = narratives.changed_keys(None, history[-1].sections)
     labels = narratives.section_labels()
+    last = closeout.latest_version(agency, year)
     return render_template("reports/narrative.html", agency=agency, year=year, form=form, history=history,
                            users=users, changes=changes, labels=labels, shown=shown,
-                           keys=narratives.narrative_keys())
+                           keys=narratives.narrative_keys(), final=last if last is not None and last.final else None)
 
 
 def _users(ids: set[int | None]) -> dict[int, User]:

@@ -312,10 +312,16 @@ def mark_final(version: ReportVersion, actor: User | None) -> ReportVersion:
         raise ServiceError("checks failed: " + "; ".join(f"{f['name']}: {f['detail']}" for f in failures),
                            "校验未通过，不能标记为定稿。" + failures_text_zh(failures),
                            rule="report.finalize.checks", failures=failures)
+    from .report_docs import latest_narrative, narrative_for
+
     version.final = True
     version.finalized_at = now_utc()
     version.finalized_by_id = actor.id
+    saved = latest_narrative(agency, version.year)
+    version.narrative = narrative_for([agency], version.year, version.data)
+    version.narrative_version = saved.version if saved is not None else None
     db.session.flush()
     log_event("report.finalize", user=actor, target_type="report_version", target_id=version.id,
-              detail={"agency": agency.code, "year": version.year, "version": version.version})
+              detail={"agency": agency.code, "year": version.year, "version": version.version,
+                      "narrative_version": version.narrative_version})
     return version
