@@ -82,7 +82,11 @@ def test_an_organisation_with_a_uscc(world, login, in_app):
     ({"kind": "commercial", "uscc": ""}, "法人或其他组织不应填写身份证号码"),
     ({"name": ""}, "请填写申请人姓名或名称"),
     ({"received_on": "2024-06-11", "arrived_on": "2024-06-11"}, "日期晚于今天（2024-06-10）"),
-    ({"received_on": "2024-06-06"}, "收到申请之日不能早于申请送达之日"),
+    ({"channel": "online", "received_on": "2024-06-06"}, "收到申请之日不能早于申请送达之日"),
+    ({"arrived_on": "2024-06-06"}, "当面提交的申请，以提交之日为收到申请之日（第三十一条第（一）项）："
+                                   "收到申请之日应与送达之日（2024-06-06）相同。"),
+    ({"channel": "post", "post_kind": "signed", "arrived_on": "2024-06-05"},
+     "需签收的邮件，以本机关签收之日为收到申请之日（第三十一条第（二）项）：收到申请之日应与送达之日（2024-06-05）相同。"),
     ({"items": "\n  \n"}, "请至少填写一项申请内容"),
     ({"receipt_confirmed": ""}, "请核对并确认收到申请之日"),
     ({"received_on": ""}, "请填写收到申请之日"),
@@ -169,12 +173,14 @@ def test_the_receipt_rule_is_shown(world, login):
     assert 'value="2024-06-10"' in page   # arrival and receipt proposed as today
 
 
-def test_post_receipt_date_differs_from_arrival(world, login, in_app):
-    r = login(world.a.clerk).post("/intake/new", data=form(channel="post", post_kind="ordinary",
+@pytest.mark.parametrize("channel", ["post", "online", "fax", "other"])
+def test_confirmation_day_receipt_may_follow_arrival(world, login, in_app, channel):
+    """Ordinary post, online and fax: the day both sides confirm (rules.md §2), later than arrival."""
+    r = login(world.a.clerk).post("/intake/new", data=form(channel=channel, post_kind="ordinary",
                                                            arrived_on="2024-06-05", received_on="2024-06-07"))
     assert r.status_code == 302
     got = in_app(lambda: [(c.arrived_on, c.received_on, c.channel) for c in db.session.scalars(select(Case))])
-    assert got == [(date(2024, 6, 5), date(2024, 6, 7), "post")]
+    assert got == [(date(2024, 6, 5), date(2024, 6, 7), channel)]
 
 
 def test_auditor_cannot_register(world, login, in_app):

@@ -37,3 +37,19 @@ def propose_receipt_date(channel: str, arrived_on: date | None, post_kind: str =
     if channel in ("in_person",) or (channel == "post" and post_kind != "ordinary"):
         return arrived_on
     return confirmed_on or arrived_on
+
+
+#: channels whose receipt date is the arrival itself (Art. 31 (1) and (2), first sentence)
+_ON_ARRIVAL = {("in_person", ""): "当面提交的申请，以提交之日为收到申请之日（第三十一条第（一）项）",
+               ("post", "signed"): "需签收的邮件，以本机关签收之日为收到申请之日（第三十一条第（二）项）"}
+
+
+def receipt_error(channel: str, post_kind: str, arrived_on: date | None, received_on: date | None) -> str | None:
+    """The intake's check of the receipt date against the channel (Chinese message naming the
+    article), or None. Handing in and signing for an application are its receipt: the two dates are
+    one day. For ordinary post, online, fax and other channels the receipt is the day of confirmation
+    (or of taking it down), on or after the arrival (the service layer refuses one before it)."""
+    rule = _ON_ARRIVAL.get((channel, post_kind if channel == "post" else ""))
+    if rule and arrived_on is not None and received_on is not None and received_on != arrived_on:
+        return f"{rule}：收到申请之日应与送达之日（{arrived_on.isoformat()}）相同。"
+    return None

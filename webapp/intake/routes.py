@@ -19,7 +19,7 @@ from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
 
 from .forms import ApplicantSearchForm, IntakeForm
-from .receipt import RECEIPT_RULES, propose_receipt_date, receipt_rule
+from .receipt import RECEIPT_RULES, propose_receipt_date, receipt_error, receipt_rule
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -111,6 +111,10 @@ def new():
             form.scans.errors.append(e.message_zh)
         if agency is None:
             form.agency_id.errors.append("请选择受理机关")
+        mismatch = receipt_error(form.channel.data, form.post_kind.data or "signed", form.arrived_on.data,
+                                 form.received_on.data)
+        if mismatch:
+            form.received_on.errors.append(mismatch)
         assignee = None
         if form.assigned_to.data:
             assignee = next((u for u in users if u.id == form.assigned_to.data and agency is not None
