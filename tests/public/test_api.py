@@ -178,8 +178,11 @@ def test_lookup_no_leak_and_throttled(app, client, world, api_token):
     assert_error(client.get(f"/api/v1/applications/{number}", headers=auth(token)), 400, "invalid_request", "查询码")
     for _ in range(4):
         client.get(f"/api/v1/applications/{number}?code=AAAA", headers=auth(token))
-    r = client.get(f"/api/v1/applications/{number}?code={code}", headers=auth(token))
+    r = client.get(f"/api/v1/applications/{number}?code=BBBB", headers=auth(token))
     assert_error(r, 429, "rate_limited", "查询失败次数过多")
+    # failures by others never lock the applicant out: the right code still answers
+    r = client.get(f"/api/v1/applications/{number}?code={code}", headers=auth(token))
+    assert r.status_code == 200 and r.get_json()["number"] == number
 
 
 def test_another_agencys_portal_cannot_look_up(app, client, world, api_token):

@@ -254,14 +254,20 @@ def test_lookup_finds_by_number_and_code_and_throttles_failures(w, today, time_m
     number, code = result.submission.number, result.query_code
     found = lookup(number, code.lower().replace("-", " "), remote_addr="198.51.100.1")
     assert found is not None and found.submission.id == result.submission.id
-    # four wrong codes from four addresses, then the fifth: the number is locked for the hour
+    # five wrong codes from five addresses: further wrong codes for the number are throttled
     for i in range(5):
         assert lookup(number, "AAAA-BBBB-CCCC", remote_addr=f"198.51.100.{10 + i}") is None
     db.session.commit()
     with pytest.raises(LookupThrottled):
-        lookup(number, code, remote_addr="198.51.100.99")                 # even with the right code
+        lookup(number, "AAAA-BBBB-CCCD", remote_addr="198.51.100.98")
+    db.session.commit()
+    assert db.session.scalar(select(func.count(LookupFailure.id)).where(
+        LookupFailure.remote_addr == "198.51.100.98")) == 1            # and still counted
+    # ... but nobody can lock the applicant out: the right code still gets through
+    found = lookup(number, code, remote_addr="198.51.100.99")
+    assert found is not None and found.submission.id == result.submission.id
     time_machine.move_to(datetime(2024, 6, 10, 11, 0, 1, tzinfo=SHANGHAI), tick=False)
-    assert lookup(number, code, remote_addr="198.51.100.99") is not None  # an hour later
+    assert lookup(number, "AAAA-BBBB-CCCC", remote_addr="198.51.100.97") is None   # an hour later
 
 
 def test_lookup_throttles_an_address_trying_many_numbers(w, today):

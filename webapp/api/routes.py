@@ -235,6 +235,7 @@ def _lookup_for_token(number: str):
         found = lookup(number, code, remote_addr=request.remote_addr or "", addr_key=f"token:{token.id}",
                        addr_limit=setting("API_LOOKUP_FAILURES_PER_TOKEN_PER_HOUR"))
     except LookupThrottled as e:
+        db.session.commit()   # a wrong code for a throttled number still counts against the token
         raise ApiError(429, e.message_zh, rule=e.rule) from None
     db.session.commit()   # keeps the failure count
     if found is None:

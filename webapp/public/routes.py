@@ -288,7 +288,7 @@ def status_lookup():
     try:
         found = lookup(number, request.form.get("code", ""), remote_addr=request.remote_addr or "")
     except LookupThrottled as e:
-        db.session.rollback()
+        db.session.commit()   # a wrong code for a throttled number still counts against the address
         return _page("public/error.html", 429, title="查询过于频繁", message=e.message_zh)
     db.session.commit()   # keeps the failure count
     if found is None:
