@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 08:58:49.130843
+Create Date: 2026-11-28 09:04:26.821627
 
 """
 import sqlalchemy as sa
@@ -80,6 +80,7 @@ def upgrade():
     sa.Column('attachment_ids', sa.String(length=200), nullable=False),
     sa.Column('compose', sa.String(length=40), nullable=True),
     sa.Column('compose_args', sa.Text(), nullable=False),
+    sa.Column('redact_after_send', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),

@@ -76,6 +76,7 @@ def test_submission_gets_number_code_and_waits_in_the_queue(w, today):
     mail = db.session.scalar(select(OutboxMail))
     assert mail.dedupe_key == f"submission:{sub.id}:submitted" and mail.to_addr == "zhangsan@example.com"
     assert sub.number in mail.body and result.query_code in mail.body
+    assert mail.redact_after_send == result.query_code      # masked in the outbox once sent
 
 
 def test_no_mail_without_an_address(w, today):

@@ -248,3 +248,22 @@ def test_a_digest_that_cannot_be_composed_fails_visibly(db_session, mailer):
     row = db_session.get(OutboxMail, bad.id)
     assert (row.status, row.attempts, row.body) == ("failed", 1, "")
     assert [m.id for m in failed_mail()] == [bad.id]
+
+
+def test_secrets_are_masked_in_the_outbox_once_sent(app, db_session, mailer, monkeypatch):
+    """A query code goes to the applicant, but the outbox does not keep it once the mail is sent;
+    until then (e.g. while the SMTP server is down) it must stay, or the mail could not be sent."""
+    mail = queue_mail("zhangsan@example.com", "申请已提交 WS-1", "编号：WS-1\n查询码：ABCD-EFGH-JKMN\n",
+                      secrets=["ABCD-EFGH-JKMN"])
+    db_session.commit()
+    assert mail.redact_after_send == "ABCD-EFGH-JKMN"
+    monkeypatch.setitem(app.config, "MAIL_PORT", 1)          # nothing listens there: the attempt fails
+    assert deliver_pending(now=T0).failed == [mail.id]
+    db_session.expire_all()
+    assert "ABCD-EFGH-JKMN" in db_session.get(OutboxMail, mail.id).body
+    monkeypatch.setitem(app.config, "MAIL_PORT", mailer.port)
+    assert deliver_pending(now=T0 + timedelta(hours=2)).sent == [mail.id]
+    assert mailer.wait_for(1)[0].body == "编号：WS-1\n查询码：ABCD-EFGH-JKMN\n"
+    db_session.expire_all()
+    row = db_session.get(OutboxMail, mail.id)
+    assert (row.status, row.body, row.redact_after_send) == ("sent", "编号：WS-1\n查询码：（已发送，系统不保留）\n", "")

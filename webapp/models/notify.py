@@ -59,6 +59,9 @@ class OutboxMail(db.Model):
     attachment_ids: Mapped[str] = mapped_column(String(200), default="")
     compose: Mapped[str | None] = mapped_column(String(40))      # e.g. "reminder_digest"; None: text given
     compose_args: Mapped[str] = mapped_column(Text, default="")
+    # Strings (one a line, e.g. an applicant's query code) masked in the stored text once the mail
+    # is sent: the outbox keeps what was sent without keeping the secret.
+    redact_after_send: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -104,13 +104,15 @@ def _base_context(agency: Agency | None) -> dict[str, Any]:
 # --- writing mail --------------------------------------------------------------------------------
 
 def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
-               attachment_ids: list[int] | tuple[int, ...] = ()) -> OutboxMail | None:
+               attachment_ids: list[int] | tuple[int, ...] = (), secrets: list[str] | None = None) -> OutboxMail | None:
     """An outbox row through the workers' outbox (services/outbox.py), unless one with this dedupe
-    key exists (then None): exactly once. Delivery is requested for after the commit."""
+    key exists (then None): exactly once. Delivery is requested for after the commit. ``secrets``
+    are masked in the stored text once sent."""
     from .outbox import queue_mail as outbox_queue_mail
     from .outbox import request_delivery
 
-    mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids)
+    mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids,
+                             secrets=secrets or ())
     if mail is not None:
         request_delivery()
     return mail
@@ -129,7 +131,7 @@ def notify_submission(sub: Submission, kind: str, query_code: str | None = None)
            "query_code": query_code or "", "submitted_on": sub.submitted_on.isoformat(),
            "items": list(sub.items), "reject_reason": sub.reject_reason}
     subject, body = render_notice(kind, ctx)
-    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}")
+    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}", secrets=[query_code] if query_code else [])
 
 
 def submission_of(case: Case) -> Submission | None:

@@ -156,20 +156,26 @@ def utc_naive(now: datetime | None = None) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo is not None else dt
 
 
+REDACTED = "（已发送，系统不保留）"
+
+
 def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = None,
-               attachment_ids: Iterable[int] = ()) -> OutboxMail | None:
+               attachment_ids: Iterable[int] = (), secrets: Iterable[str] = ()) -> OutboxMail | None:
     """Add a mail to the outbox in the caller's transaction (the caller commits, then calls
     ``request_delivery()`` or leaves it to beat). With a ``dedupe_key`` a second call with the same
-    key adds nothing and returns None."""
+    key adds nothing and returns None. ``secrets`` (e.g. a query code) are masked in the stored
+    text as soon as the mail is sent."""
     to_addr = (to_addr or "").strip()
     if not to_addr or "\n" in to_addr or "\r" in to_addr:
         raise ValueError(f"not a mail address: {to_addr!r}")
+    hidden = [s for s in secrets if s and "\n" not in s]
     if dedupe_key is not None:
         exists = db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key))
         if exists is not None:
             return None
     mail = OutboxMail(to_addr=to_addr, subject=_one_line(subject)[:300], body=body, dedupe_key=dedupe_key,
-                      attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=PENDING)
+                      attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=PENDING,
+                      redact_after_send="\n".join(hidden))
     if dedupe_key is None:
         db.session.add(mail)
         db.session.flush()
@@ -382,6 +388,7 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             row.attempts = (row.attempts or 0) + 1
             if error is None:
                 row.status, row.sent_at, row.next_attempt_at, row.last_error = SENT, t, None, ""
+                _redact(row)
                 result.sent.append(row.id)
             else:
                 row.status, row.last_error = FAILED, error[:2000]
@@ -401,6 +408,15 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             _quietly_close(smtp)
         db.session.rollback()
     return result
+
+
+def _redact(row: OutboxMail) -> None:
+    """Mask the mail's secrets in its stored text (it has been sent: nobody needs them here)."""
+    for secret in (row.redact_after_send or "").splitlines():
+        if secret:
+            row.subject = row.subject.replace(secret, REDACTED)
+            row.body = row.body.replace(secret, REDACTED)
+    row.redact_after_send = ""
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:
