@@ -167,6 +167,9 @@ class Item:
 _KIND_RANK = {"answer_overdue": 0, "answer_due_today": 0, "answer_due_1": 0, "answer_due_3": 0, "answer_due_5": 0,
               "correction_notice_due": 1, "consultation_due": 2, "correction_lapse_proposal": 3,
               "fee_lapse_proposal": 4}
+#: working days left (1..5) -> the threshold's kind: 1 -> answer_due_1, 2-3 -> answer_due_3, 4-5 -> answer_due_5
+_ANSWER_KIND = {left: f"answer_due_{min(t for t in ANSWER_THRESHOLDS if left <= t)}"
+                for left in range(1, max(ANSWER_THRESHOLDS) + 1)}
 #: the sources of _selection whose deadline has passed (or is today) -> kind
 _PASSED_KINDS = {2: "consultation_due", 3: "correction_lapse_proposal", 4: "fee_lapse_proposal"}
 
@@ -254,8 +257,7 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
                 add(Item("answer_due_today", *row, due, 0, today))
                 continue
             left = between(today, due)
-            bucket = min(t for t in ANSWER_THRESHOLDS if left <= t)
-            add(Item(f"answer_due_{bucket}", *row, due, left, today))
+            add(Item(_ANSWER_KIND[left], *row, due, left, today))
         elif source == 1:
             add(Item("correction_notice_due", *row, due, between(today, due), today))
         else:
@@ -426,7 +428,14 @@ def _insert_new(table, columns: tuple[tuple[str, str], ...], rows: list[tuple],
     rows = sorted(rows, key=lambda r: r[0])
     varying = [(c, t) for c, t in columns if c not in same]
     names = [c for c, _ in varying]
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql":
+        # Columns not given that have a Python-side default (the ORM would fill them in): as constants.
+        given = {c for c, _ in columns}
+        defaults = [(col.name, col.type.compile(dialect=dialect)) for col in table.columns
+                    if col.name not in given and col.default is not None and col.default.is_scalar]
+        columns = tuple(columns) + tuple(defaults)
+        same = {**same, **{c: table.c[c].default.arg for c, _ in defaults}}
         position = {c: i for i, c in enumerate(names)}
         cols = ", ".join(f'"{c}"' for c, _ in columns)
         values = ", ".join(f"CAST(:same_{c} AS {t})" if c in same else f"CAST(v.e->>{position[c]} AS {t})"
