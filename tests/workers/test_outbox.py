@@ -199,6 +199,7 @@ def test_enqueue_failure_is_logged_never_raised(app, caplog, monkeypatch):
     with other.app_context():
         assert outbox.enqueue_delivery() is False
         db.session.remove()
+        db.engine.dispose()     # close its pool now, not whenever the app is garbage-collected
     assert "could not enqueue mail delivery" in caplog.text
 
 

@@ -278,6 +278,7 @@ def test_broker_down_the_web_keeps_working_and_the_next_sweep_catches_up(
         assert db.session.scalar(select(OutboxMail.status).where(OutboxMail.dedupe_key == "receipt:test")) \
             == "pending"
         db.session.remove()
+        db.engine.dispose()     # close its pool now, not whenever the app is garbage-collected
 
     # Meanwhile no sweep ran (no broker). Redis is back: the next sweep, days later, sends what became
     # due (the 3-day reminders, not the 5-day ones it missed), and the delivery takes the waiting mail too.
