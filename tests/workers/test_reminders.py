@@ -80,6 +80,15 @@ def test_what_a_case_needs_as_of_each_day(world, day, expected):
     assert _kinds(day) == expected
 
 
+def test_a_deadline_on_a_day_off_is_reminded_as_one_day_left(world, db_session):
+    """A stored deadline on a day off (say, a holiday notice changed the calendar and the recompute
+    has not run yet): the working day before it still gets the last-day reminder."""
+    _agency, _staff, case = world
+    case.due_on = D(2024, 6, 29)          # a Saturday
+    db_session.commit()
+    assert _kinds(D(2024, 6, 28)) == [("answer_due_1", 0)]
+
+
 def test_each_reminder_once_and_a_moved_deadline_rearms(world, db_session):
     _agency, staff, case = world
     assert sweep(D(2024, 6, 25)).notifications == 1

@@ -167,9 +167,10 @@ class Item:
 _KIND_RANK = {"answer_overdue": 0, "answer_due_today": 0, "answer_due_1": 0, "answer_due_3": 0, "answer_due_5": 0,
               "correction_notice_due": 1, "consultation_due": 2, "correction_lapse_proposal": 3,
               "fee_lapse_proposal": 4}
-#: working days left (1..5) -> the threshold's kind: 1 -> answer_due_1, 2-3 -> answer_due_3, 4-5 -> answer_due_5
+#: working days left (0..5) -> the threshold's kind: 0-1 -> answer_due_1, 2-3 -> answer_due_3, 4-5 ->
+#: answer_due_5 (0 with a deadline after today: a deadline on a day off, e.g. before a recompute)
 _ANSWER_KIND = {left: f"answer_due_{min(t for t in ANSWER_THRESHOLDS if left <= t)}"
-                for left in range(1, max(ANSWER_THRESHOLDS) + 1)}
+                for left in range(0, max(ANSWER_THRESHOLDS) + 1)}
 #: the sources of _selection whose deadline has passed (or is today) -> kind
 _PASSED_KINDS = {2: "consultation_due", 3: "correction_lapse_proposal", 4: "fee_lapse_proposal"}
 
