@@ -86,6 +86,19 @@ def test_documents_derive_issued_repealed_in_force(make_agency):
     assert len(proactive.documents(agency)) == 4
 
 
+def test_a_quiet_year_counts_what_is_in_force(make_agency):
+    """A rule issued in 2022 and never repealed is in force in 2024, a year in which nothing was
+    issued or repealed and no ledger row was ever typed."""
+    agency = make_agency()
+    proactive.add_document(agency, {"kind": "rule", "title": "甲规章", "issued_on": "2022-05-01"})
+    db.session.flush()
+    assert build_report([agency], 2024)["proactive"]["rules"] == {"issued": 0, "repealed": 0, "in_force": 1}
+    assert build_report([agency], 2023)["proactive"]["rules"] == {"issued": 0, "repealed": 0, "in_force": 1}
+    assert not proactive.ledger_empty([agency.id], 2024)
+    check = next(c for c in build_report([agency], 2024)["checks"] if c["name"] == "proactive_in_force")
+    assert check["ok"], check
+
+
 def test_document_validation(make_agency):
     agency = make_agency()
     with pytest.raises(ServiceError) as e:

@@ -236,6 +236,9 @@ def close_agency_year(agency: Agency, year: int, actor: User | None = None, reas
     if year >= today.year:
         raise ServiceError(f"year {year} is not over yet (today is {today.isoformat()})",
                            f"{year}年度尚未结束，不能结账（今天是{today.isoformat()}）。", rule="closeout.open_year")
+    from .proactive import sync_from_documents
+
+    sync_from_documents(agency, through=year)   # the closed year's ledger row, even in a quiet year
     data, cells, carried = snapshot(agency, year)
     last = latest_version(agency, year)
     if last is not None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Agency, ProactiveDocument, ProactiveYear, User
+from webapp.timeutil import today_shanghai
 
 from .audit import log_event
 from .errors import NotFound, ServiceError
@@ -106,19 +107,21 @@ def documents_in_cell(agency: Agency, year: int, block: str, col: str) -> list[P
     return [d for d in docs if in_force_at(d, end)]
 
 
-def sync_from_documents(agency: Agency) -> list[int]:
-    """Write the derived figures onto the agency's ProactiveYear rows: every year that has a row,
-    and every year in which a document was issued or repealed (rows created for those). Returns the
-    years written. Does nothing while the agency has no documents (typed counts stay)."""
+def sync_from_documents(agency: Agency, through: int | None = None) -> list[int]:
+    """Write the derived figures onto the agency's ProactiveYear rows: every year that has a row, and
+    every year from the first document's issue (or repeal) up to ``through`` (default: this year, or
+    the last year a document was issued or repealed, if later) - rows are created for those, so a
+    quiet year still counts what is in force. Returns the years written. Does nothing while the
+    agency has no documents (typed counts stay)."""
     docs = documents(agency)
     if not docs:
         return []
     rows = {r.year: r for r in db.session.scalars(select(ProactiveYear).where(ProactiveYear.agency_id == agency.id))}
     years = set(rows)
-    for d in docs:
-        for day in (d.issued_on, d.repealed_on):
-            if day is not None:
-                years.add(day.year)
+    dated = [day.year for d in docs for day in (d.issued_on, d.repealed_on) if day is not None]
+    if dated:
+        last = max([*dated, through if through is not None else today_shanghai().year])
+        years.update(range(min(dated), last + 1))
     for y in sorted(years):
         row = rows.get(y)
         if row is None:
