@@ -181,3 +181,35 @@ def test_event_parsing_errors_are_refusals():
 def test_event_round_trip():
     for ev in PROBES.values():
         assert Event.from_dict(ev.to_dict()) == replace(ev, amount_yuan=ev.amount_yuan and ev.amount_yuan)
+
+
+def test_recorded_history_is_not_judged_again_under_new_policies_or_calendar():
+    """A fee lapse recorded after a 20-working-day payment period stays recorded when the agency later
+    sets a 30-day period; an extension granted in time stays granted when a later calendar moves the
+    due date before it. New events are still judged strictly."""
+    fee = [Event(EventType.RECEIVED, date(2024, 6, 3), channel=Channel.ONLINE),
+           Event(EventType.FEE_NOTICE, date(2024, 6, 5), amount_yuan=100),
+           Event(EventType.FEE_LAPSED, date(2024, 7, 5))]          # the day after the 20-working-day period
+    assert replay(fee, CAL, Policies()).status is Status.CLOSED
+    longer = Policies(fee_payment_days=30)
+    with pytest.raises(Refusal) as e:
+        replay(fee, CAL, longer)
+    assert (e.value.rule, e.value.event_index) == ("fee_lapsed.too_early", 2)
+    clock = replay(fee, CAL, longer, recorded=True)
+    assert (clock.status, clock.outcome) == (Status.CLOSED, Outcome.OTHER_FEE_UNPAID)
+
+    ext = [Event(EventType.RECEIVED, date(2024, 6, 3), channel=Channel.IN_PERSON),
+           Event(EventType.EXTENDED, date(2024, 7, 1), days=20)]   # due 2024-07-02: in time
+    assert replay(ext, CAL, Policies()).extended_on == date(2024, 7, 1)
+    # judged on the day, an extension after the due date is refused ...
+    late = ext[:1] + [Event(EventType.EXTENDED, date(2024, 7, 3), days=20)]
+    with pytest.raises(Refusal) as e:
+        replay(late, CAL, Policies())
+    assert e.value.rule == "extension.after_due"
+    # ... but as recorded history (granted in time under the calendar then in force) it stands
+    assert replay(late, CAL, Policies(), recorded=True).extended_on == date(2024, 7, 3)
+    # structural rules still hold for recorded history: a second extension is never valid
+    twice = ext + [Event(EventType.EXTENDED, date(2024, 7, 2), days=5)]
+    with pytest.raises(Refusal) as e:
+        replay(twice, CAL, Policies(), recorded=True)
+    assert e.value.rule == "extension.twice"

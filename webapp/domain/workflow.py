@@ -354,9 +354,17 @@ GUARDS: dict[str, Guard] = {
 }
 
 
+#: Guards that judge an event against the calendar and the policies in force: they decide when the
+#: event is recorded. Replaying recorded history (``recorded=True``) does not judge it again - an
+#: extension granted in time stays granted after a holiday notice moves the due date, a fee lapse
+#: stays recorded after the payment period policy changes (recorded facts, rules.md §1).
+JUDGED_WHEN_RECORDED = frozenset({"extension_in_time", "after_reply_by", "after_fee_period"})
+
+
 def check(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
-          today: date | None = None) -> Transition:
-    """The table row that allows ``event`` now, or a Refusal. Changes nothing."""
+          today: date | None = None, recorded: bool = False) -> Transition:
+    """The table row that allows ``event`` now, or a Refusal. Changes nothing. ``recorded``: the
+    event is part of a recorded history being replayed (JUDGED_WHEN_RECORDED guards are skipped)."""
     ctx = _Ctx(clock, event, cal, policies)
     if today is not None and event.on > today:
         raise ctx.refuse("date.future", f"the date is after today ({today.isoformat()})",
@@ -379,14 +387,16 @@ def check(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
     except ValueError:
         raise ctx.refuse("date.range", "the date is outside the calendar", "日期超出日历范围") from None
     for name in row.guards:
+        if recorded and name in JUDGED_WHEN_RECORDED:
+            continue
         GUARDS[name](ctx)
     return row
 
 
 def apply(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
-          today: date | None = None) -> CaseClock:
+          today: date | None = None, recorded: bool = False) -> CaseClock:
     """The clock after ``event``, or a Refusal. ``clock`` itself is never changed."""
-    row = check(clock, event, cal, policies, today)
+    row = check(clock, event, cal, policies, today, recorded)
     on = event.on
     new = replace(clock, status=row.target, last_on=on, n_events=clock.n_events + 1)
     t = event.type
@@ -444,8 +454,9 @@ def apply(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
 
 
 def replay(events: Iterable[Event], cal: WorkCalendar, policies: Policies,
-           today: date | None = None, as_of: date | None = None) -> CaseClock:
-    """Apply events in order (those dated after ``as_of`` have not happened yet).
+           today: date | None = None, as_of: date | None = None, recorded: bool = False) -> CaseClock:
+    """Apply events in order (those dated after ``as_of`` have not happened yet). ``recorded``: the
+    events are a case's stored history, judged when they were recorded (see JUDGED_WHEN_RECORDED).
 
     A Refusal carries the 0-based index of the offending event.
     """
@@ -454,7 +465,7 @@ def replay(events: Iterable[Event], cal: WorkCalendar, policies: Policies,
         if as_of is not None and ev.on > as_of:
             break
         try:
-            clock = apply(clock, ev, cal, policies, today)
+            clock = apply(clock, ev, cal, policies, today, recorded)
         except Refusal as r:
             r.event_index = i
             raise

@@ -55,7 +55,7 @@ def workflow_events(case: Case) -> list[Event]:
 
 def case_clock(case: Case, cal: WorkCalendar | None = None, as_of: date | None = None) -> CaseClock:
     cal = cal or current_calendar()
-    return replay(workflow_events(case), cal, case.agency.policy(), as_of=as_of)
+    return replay(workflow_events(case), cal, case.agency.policy(), as_of=as_of, recorded=True)
 
 
 def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
@@ -262,8 +262,8 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
         event = replace(event, outcome=overall)
     events = workflow_events(case)
     try:
-        before = replay(events, cal, policies)
-        after = apply(before, event, cal, policies, today)
+        before = replay(events, cal, policies, recorded=True)     # the stored history, as recorded
+        after = apply(before, event, cal, policies, today)        # the new event, judged now
     except Refusal as r:
         raise refusal_error(r, case) from None
     payload = {k: v for k, v in event.to_dict().items() if k not in ("type", "on")}

@@ -260,7 +260,7 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
         shown = [e for e in events if e.on <= as_of]
         from webapp.domain.workflow import replay
 
-        clock = replay(shown, cal, policies, as_of=as_of)
+        clock = replay(shown, cal, policies, as_of=as_of, recorded=True)
         a = case.applicant
         applicant: dict[str, Any] = {"kind": a.kind, "name": a.name}
         if a.id_number:
