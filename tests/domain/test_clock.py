@@ -48,6 +48,10 @@ def test_fee_does_not_pause_when_policy_off():
     c = replay([R("2024-06-03"), Event(E.FEE_NOTICE, D("2024-06-06"), amount_yuan=700)], CAL, pol)
     assert c.status == Status.AWAITING_FEE and not c.paused
     assert c.working_days_left(CAL, D("2024-06-14")) == 12   # 8 counted: 06-10 is 端午
+    # the clock runs, so the due date stands (interchange.md: null only when closed, awaiting a
+    # correction or paused): 20 working days from 06-03, 端午 skipped
+    assert c.due_on(CAL) == D("2024-07-02")
+    assert c.derived(CAL, D("2024-06-14"))["due_on"] == "2024-07-02"
 
 
 def test_correction_restarts_from_zero_across_the_year_boundary():

@@ -275,6 +275,18 @@ def test_fee_lapse_proposal(world, db_session):
     assert _kinds(D(2024, 7, 5)) == [("fee_lapse_proposal", -1)]
 
 
+def test_awaiting_a_fee_that_does_not_pause_the_clock_the_answer_is_still_reminded(world, db_session):
+    """Policy fee_pauses_clock off: awaiting the fee, the answer clock runs and its reminders come."""
+    agency, _staff, case = world
+    agency.policies = {**(agency.policies or {}), "fee_pauses_clock": False}
+    db_session.flush()
+    act(case, EventType.FEE_NOTICE, D(2024, 6, 5), amount_yuan=Decimal("200"))
+    db_session.commit()
+    assert (case.status, case.due_on) == ("awaiting_fee", D(2024, 7, 2))
+    assert _kinds(D(2024, 6, 25)) == [("answer_due_5", 5)]
+    assert _kinds(D(2024, 7, 3)) == [("answer_overdue", -1)]
+
+
 def test_morning_digest_once_a_day_on_working_days(world, db_session):
     _agency, staff, case = world
     sweep(D(2024, 6, 25))

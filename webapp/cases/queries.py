@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 
 from webapp.domain.calendar import WorkCalendar
-from webapp.domain.clock import Status
+from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem
 
@@ -49,14 +49,15 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     d = Dashboard(mine=counts_by_status(agency_ids, user_id), agency=counts_by_status(agency_ids))
     scope = Case.agency_id.in_(agency_ids)
     registered = Case.status == Status.REGISTERED.value
+    running = Case.status.in_(CLOCK_RUNS_IN)      # due_on is set only while the clock runs
 
     def cases(*where, order=Case.due_on) -> list[Case]:
         return list(db.session.scalars(select(Case).where(scope, *where).order_by(order, Case.id)
                                        .limit(LIST_LIMIT)))
 
     d.due_soon_until = cal.add_workdays(today, 3)
-    d.due_soon = cases(registered, Case.due_on >= today, Case.due_on <= d.due_soon_until)
-    d.overdue = cases(registered, Case.due_on < today)
+    d.due_soon = cases(running, Case.due_on >= today, Case.due_on <= d.due_soon_until)
+    d.overdue = cases(running, Case.due_on < today)
     d.notices_until = cal.add_workdays(today, 2)
     d.notices_due = cases(registered, Case.correction_notice_due_on >= today,
                           Case.correction_notice_due_on <= d.notices_until, order=Case.correction_notice_due_on)
@@ -94,7 +95,7 @@ def search_query(agency_ids: list[int], *, number: str = "", applicant: str = ""
     if assigned_to_id is not None:
         q = q.where(Case.assigned_to_id == assigned_to_id)
     if special == "overdue" and today is not None:
-        q = q.where(Case.status == Status.REGISTERED.value, Case.due_on < today)
+        q = q.where(Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today)
     return q.order_by(Case.received_on.desc(), Case.id.desc())
 
 

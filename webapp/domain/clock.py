@@ -23,7 +23,7 @@ class Status(StrEnum):
     REGISTERED = "registered"                   # 办理中, the clock runs
     AWAITING_CORRECTION = "awaiting_correction"  # 待补正, the clock stopped
     CONSULTING = "consulting"                   # 征求意见中, the clock paused
-    AWAITING_FEE = "awaiting_fee"               # 待缴费, the clock paused (policy)
+    AWAITING_FEE = "awaiting_fee"               # 待缴费, the clock paused (unless the policy says it runs)
     CLOSED = "closed"                           # 已办结
 
     @property
@@ -40,6 +40,12 @@ class Pause(NamedTuple):
     @property
     def label_zh(self) -> str:
         return {"consultation": "征求意见", "fee": "收费"}.get(self.kind, self.kind)
+
+
+
+#: The states in which the answer clock can run (a case's ``due_on`` is set only while it does):
+#: registered, and awaiting a fee where the fee does not pause the clock. Queries on due dates use these.
+CLOCK_RUNS_IN = (Status.REGISTERED.value, Status.AWAITING_FEE.value)
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,10 @@ class CaseClock:
 
     def due_on(self, cal: WorkCalendar) -> date | None:
         """The last day of the response period if the clock runs on without another pause;
-        None once closed, while a correction is awaited, and while the clock is paused."""
-        if self.status != Status.REGISTERED or self.start is None:
+        None once closed, while a correction is awaited, and while the clock is paused. (Awaiting a
+        fee with the policy ``fee_pauses_clock`` off, the clock runs: the due date stands.)"""
+        if (self.start is None or self.pause_start is not None
+                or self.status not in (Status.REGISTERED, Status.AWAITING_FEE)):
             return None
         return self._due(cal, self.pauses)
 

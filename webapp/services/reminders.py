@@ -48,7 +48,7 @@ from sqlalchemy import Integer, bindparam, literal, select, text, union_all, upd
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.domain.calendar import WorkCalendar
-from webapp.domain.clock import Status
+from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, Notification, OutboxMail, ReportVersion, User
@@ -215,7 +215,7 @@ def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None)
     cutoff = lapse_cutoff(cal, today)
     ranges = (
         # Art. 33: the coming 5 working days and the overdue answers together.
-        (Case.due_on, (Case.status == Status.REGISTERED.value, Case.due_on <= horizon)),
+        (Case.due_on, (Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)),
         # Art. 30: the correction notice is due within 7 working days of receipt.
         (Case.correction_notice_due_on, (Case.status == Status.REGISTERED.value,
                                          Case.correction_notice_due_on >= today,
