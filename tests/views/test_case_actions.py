@@ -303,6 +303,12 @@ class TestFees:
         payload = _case(in_app, cid)["events"][-1][2]
         assert (payload["amount_yuan"], payload["earlier_items"]) == (200, 10)
 
+    def test_per_item_fee_ignores_items_filed_with_other_agencies(self, world, new_case, login, state, in_app):
+        new_case(world.b, date(2024, 6, 3), items=[f"文件{i}" for i in range(12)])   # same person, elsewhere
+        cid = new_case(world.a, date(2024, 6, 4), items=["文件甲", "文件乙"])
+        assert login(world.a.clerk).get(f"/cases/{cid}/fee-preview?method=per_item&quantity=2").get_json()[
+            "earlier"] == 0
+
     def test_a_zero_fee_is_refused(self, world, new_case, login, state):
         cid = new_case(world.a, RECEIVED)
         before = state(cid)

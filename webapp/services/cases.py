@@ -330,11 +330,13 @@ def recompute_open_cases(reason: str, actor: User | None = None,
 
 
 def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | None = None) -> int:
-    """Items the same applicant asked for earlier in the same calendar month (Fees, per item)."""
+    """Items the same applicant asked this agency for earlier in the same calendar month (Fees, per
+    item). Each agency charges for its own work: items filed with other agencies do not count (nor
+    does this agency learn of them)."""
     start = on.replace(day=1)
     q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
          .join(Applicant, Case.applicant_id == Applicant.id)
-         .where(Case.received_on >= start, Case.received_on <= on))
+         .where(Case.agency_id == applicant.agency_id, Case.received_on >= start, Case.received_on <= on))
     if applicant.id_number:
         q = q.where(Applicant.id_number == applicant.id_number)
     elif applicant.uscc:
