@@ -2,6 +2,7 @@
 
 import json
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,6 +78,54 @@ def test_reimport_changes_nothing(app, cli):
     assert counts(app) == before == (1, 15, 43 + 2, 2)
     with app.app_context():
         assert list(db.session.scalars(select(CaseEvent.hash).order_by(CaseEvent.id))) == hashes
+
+
+def test_reimport_without_reply_by_changes_nothing(app, cli, tmp_path):
+    """reply_by is optional on a correction notice: the service records the computed date, and the
+    same file imported again still matches what was recorded."""
+    doc = json.loads((EX / "small-year.json").read_text(encoding="utf-8"))
+    dropped = 0
+    for case in doc["cases"]:
+        for ev in case["events"]:
+            if ev["type"] == "correction_requested" and "reply_by" in ev:
+                del ev["reply_by"]
+                dropped += 1
+    assert dropped > 0
+    f = tmp_path / "no-reply-by.json"
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert cli.invoke(args=["cases", "import", str(f)]).exit_code == 0
+    before = counts(app)
+    res = cli.invoke(args=["cases", "import", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "0 new cases, 0 events added, 15 unchanged" in res.output
+    assert counts(app) == before
+
+
+def test_reimport_never_undoes_an_appeal_decided_since(app, cli, tmp_path):
+    """The file has a lawsuit pending; the office later records its result. Importing the old file
+    again keeps the result; a file with another result for it is refused, and nothing changes."""
+    from webapp.services.interchange import record_appeal
+
+    doc = EX / "small-year.json"
+    assert cli.invoke(args=["cases", "import", str(doc)]).exit_code == 0
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.ref == "2024-0009"))
+        record_appeal(case, "litigation_direct", date(2024, 11, 18), "corrected", date(2025, 3, 3))
+        db.session.commit()
+    before = counts(app)
+    res = cli.invoke(args=["cases", "import", str(doc)])
+    assert res.exit_code == 0, res.output
+    assert counts(app) == before
+    with app.app_context():
+        ap = db.session.scalar(select(Appeal).where(Appeal.kind == "litigation_direct"))
+        assert (ap.result, ap.decided_on) == ("corrected", date(2025, 3, 3))
+    other = json.loads(doc.read_text(encoding="utf-8"))
+    other["appeals"][1].update(result="upheld", decided_on="2025-03-03")
+    f = tmp_path / "other-result.json"
+    f.write_text(json.dumps(other, ensure_ascii=False), encoding="utf-8")
+    res = cli.invoke(args=["cases", "import", str(f)])
+    assert res.exit_code != 0 and "appeal.conflict" in res.output
+    assert counts(app) == before
 
 
 def test_export_then_import_round_trips(app, cli, tmp_path):

@@ -4,6 +4,7 @@ service layer as the web pages, export with the derived fields as of a date."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -94,6 +95,14 @@ def import_document(doc: Any, today: date) -> dict[str, int]:
     return stats
 
 
+def _same_event(stored: Event, given: Event) -> bool:
+    """A recorded event and the document's: equal, where a correction notice without ``reply_by``
+    (optional in interchange.md) matches the one the service recorded with the computed date."""
+    if given.type is EventType.CORRECTION_REQUESTED and given.reply_by is None:
+        return replace(stored, reply_by=None) == given
+    return stored == given
+
+
 def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str]) -> None:
     if not isinstance(c, Mapping):
         raise _fail("a case must be an object", "case.invalid")
@@ -124,7 +133,7 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     if existing is not None:
         have = workflow_events(existing)
-        if have == events[:len(have)]:
+        if len(have) <= len(events) and all(map(_same_event, have, events)):
             start = len(have)
             case = existing
             if start == len(events):
@@ -181,6 +190,12 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> No
         raise _fail(f"appeal {i}: decided before it was filed", "appeal.dates", ref)
     if case.received_on and filed < case.received_on:
         raise _fail(f"appeal {i}: filed before the application was received", "appeal.dates", ref)
+    have = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
+                                                  Appeal.filed_on == filed))
+    if have is not None and have.result != "pending" and (have.result, have.decided_on) != (result, decided_on):
+        if result == "pending":
+            return      # the service knows the decision already (recorded since): an older file changes nothing
+        raise _fail(f"appeal {i}: already recorded as {have.result} on {have.decided_on}", "appeal.conflict", ref)
     record_appeal(case, kind, filed, result, decided_on)
     stats["appeals"] += 1
 
