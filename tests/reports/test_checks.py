@@ -36,7 +36,8 @@ def failing(report, prev_carried_out=None, prev_proactive=None) -> dict[str, dic
 
 
 def test_zero_report_passes_every_check(zero):
-    checks = run_checks(zero, dict.fromkeys(zero["applications"]["new"], 0), copy.deepcopy(zero["proactive"]))
+    checks = run_checks(zero, dict.fromkeys(zero["applications"]["new"], 0),
+                        (zero["proactive"], copy.deepcopy(zero["proactive"])))
     assert [c["name"] for c in checks] == ["balance", "outcome_sum", "column_sum", "carry_over",
                                            "proactive_in_force"]
     assert all(c["ok"] for c in checks)
@@ -92,7 +93,7 @@ def test_proactive_in_force_fails_against_a_constructed_previous_year(zero):
     r["proactive"]["normative_documents"] = {"issued": 2, "repealed": 1, "in_force": 9}
     prev = copy.deepcopy(zero["proactive"])
     prev["normative_documents"]["in_force"] = 7
-    f = failing(r, prev_proactive=prev)
+    f = failing(r, prev_proactive=(r["proactive"], prev))
     assert set(f) == {"proactive_in_force"}
     assert f["proactive_in_force"]["cell_names"] == ["表二 行政规范性文件·现行有效件数"]
     assert "normative_documents/in_force = 9 != 7 + 2 - 1 = 8" in f["proactive_in_force"]["detail"]

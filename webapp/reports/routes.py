@@ -43,8 +43,8 @@ from webapp.services.reports import (
     APPEAL_GROUPS,
     APPEAL_RESULTS,
     ROWS,
-    _appeal_filters,
     _classify,
+    appeal_filters_for,
     build_report,
     proactive_ledger_empty,
 )
@@ -381,8 +381,7 @@ def _appeals_page(agencies: list[Agency], year: int, group: str, result: str, sc
     if group not in APPEAL_GROUPS or result not in APPEAL_RESULTS + ("total",):
         abort(404)
     ids = [a.id for a in agencies]
-    appeal_year = agencies[0].policy().appeal_year if len(agencies) == 1 else "filed"
-    res_expr, cond = _appeal_filters(ids, year, appeal_year)
+    res_expr, cond = appeal_filters_for(agencies, year)      # each agency by its own appeal-year policy
     q = (select(Appeal, Case, res_expr).join(Case, Appeal.case_id == Case.id)
          .where(Case.agency_id.in_(ids), cond, Appeal.kind == group))
     if result != "total":
@@ -401,7 +400,9 @@ def _appeals_page(agencies: list[Agency], year: int, group: str, result: str, sc
                       "received_on": case.received_on, "closed_on": case.closed_on,
                       "outcome": outcome_label(case.outcome), "kind": kind_label(case.applicant_kind),
                       "result": APPEAL_RESULT_ZH.get(res, res), "why": why})
-    rule = "按提起年度统计，结果以当年12月31日为准" if appeal_year == "filed" else "按审结年度统计"
+    policies = {a.policy().appeal_year for a in agencies}
+    rule = ("按提起年度统计，结果以当年12月31日为准" if policies == {"filed"} else
+            "按审结年度统计" if policies == {"decided"} else "各机关按本机关的统计口径（提起年度或审结年度）")
     return render_template("reports/cell.html", kind="appeals", agencies=agencies, year=year, items=items,
                            total=len(items), page=1, pages=1, scope=scope, per_page=len(items) or 1, by_item=False,
                            prev_url=None, next_url=None,

@@ -137,6 +137,22 @@ def _appeal_filters(agency_ids: Sequence[int], year: int, appeal_year: str):
     return result, cond
 
 
+def appeal_filters_for(agencies: Sequence[Agency], year: int):
+    """(result, condition) for the appeals counted in ``year`` by several agencies, each by its own
+    appeal-year policy (the condition refers to Case.agency_id: join Case)."""
+    by_policy: dict[str, list[int]] = {}
+    for a in agencies:
+        by_policy.setdefault(a.policy().appeal_year, []).append(a.id)
+    result = None
+    conds = []
+    for policy, ids in sorted(by_policy.items()):
+        result, cond = _appeal_filters(ids, year, policy)
+        conds.append(and_(Case.agency_id.in_(ids), cond))
+    if result is None:
+        result, _ = _appeal_filters([], year, "filed")
+    return result, or_(*conds) if conds else literal(False)
+
+
 def table4(agency_ids: Sequence[int], year: int, appeal_year: str = "filed") -> dict[str, Any]:
     """rules.md §7: an appeal counts in the year it was filed, classed by its result as of
     31 December of that year (policy appeal_year='decided' counts decisions of the year)."""
@@ -209,8 +225,9 @@ def frozen_version(agency_id: int, year: int) -> ReportVersion | None:
 
 
 def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
-               prev_proactive: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The checks of report.md, each naming its failing cells."""
+               prev_proactive: tuple[dict[str, Any], dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The checks of report.md, each naming its failing cells. ``prev_proactive``: (this year's ledger,
+    last year's), over the agencies whose ledger of last year is in the service."""
     apps = report["applications"]
     checks = []
     bad = [c for c in ALL_COLUMNS
@@ -237,7 +254,7 @@ def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
     if prev_proactive is not None:
         bad = []
         for block in ("rules", "normative_documents"):
-            p, prev = report["proactive"][block], prev_proactive[block]
+            p, prev = prev_proactive[0][block], prev_proactive[1][block]
             want = prev["in_force"] + p["issued"] - p["repealed"]
             if p["in_force"] != want:
                 bad.append(f"{block}/in_force = {p['in_force']} != {prev['in_force']} + {p['issued']} - "
@@ -251,10 +268,11 @@ _PROACTIVE_SUMS = ("rules_issued", "rules_repealed", "rules_in_force", "normativ
 
 
 @lru_cache(maxsize=32)
-def _report_statement(by_app: bool, by_item: bool, appeal_year: str):
+def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: bool):
     """Everything build_report reads, in one statement (one round trip): table 三 by application
-    and/or by item, table 四, the fee total, the ledger of Y and Y-1, whether Y-1 was closed for
-    every agency, and whether Y-1 is in the service. Rows: (tag, a, b, k, n, m)."""
+    and/or by item, table 四 by each agency's appeal-year policy, the fee total, the ledger of Y and
+    Y-1 per agency, the agencies whose Y-1 was closed, and whether Y-1 is in the service. Rows:
+    (tag, a, b, k, n, m)."""
     where = "c.received_on <= :end AND (c.closed_on IS NULL OR c.closed_on >= :start)"
     # Grouped by plain columns and boolean tests (PostgreSQL estimates those well and hashes the
     # groups), the CASEs applied to the groups; "c.closed_on <= :end" is NULL for an open case.
@@ -271,22 +289,27 @@ def _report_statement(by_app: bool, by_item: bool, appeal_year: str):
         parts.append(f"SELECT 't3', c.applicant_kind, {is_new}, CASE WHEN c.closed_on <= :end THEN {item_outcome} END, "
                      f"count(*), CAST(NULL AS NUMERIC) FROM \"case\" c JOIN case_item i ON i.case_id = c.id "
                      f"WHERE c.agency_id IN :item_ids AND {where} {group.format(item_outcome)}")
-    if appeal_year == "decided":
-        cond = ("((ap.decided_on >= :start AND ap.decided_on <= :end) OR (ap.filed_on >= :start AND "
-                "ap.filed_on <= :end AND (ap.decided_on IS NULL OR ap.decided_on > :end)))")
-    else:
-        cond = "ap.filed_on >= :start AND ap.filed_on <= :end"
+    # Table 四 for the agencies counting appeals by filing year, and for those counting by decision.
+    conds = []
+    if by_filed:
+        conds.append(("filed_ids", "ap.filed_on >= :start AND ap.filed_on <= :end"))
+    if by_decided:
+        conds.append(("decided_ids", "((ap.decided_on >= :start AND ap.decided_on <= :end) OR (ap.filed_on >= :start "
+                                     "AND ap.filed_on <= :end AND (ap.decided_on IS NULL OR ap.decided_on > :end)))"))
+    for ids_name, cond in conds:
+        parts.append(
+            "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
+            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap JOIN \"case\" c ON "
+            f"ap.case_id = c.id WHERE c.agency_id IN :{ids_name} AND {cond} GROUP BY 2, 3")
     sums = " || ',' || ".join(f"CAST(sum(p.{col}) AS TEXT)" for col in _PROACTIVE_SUMS)
     parts += [
-        "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
-        "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap JOIN \"case\" c ON ap.case_id = c.id "
-        f"WHERE c.agency_id IN :ids AND {cond} GROUP BY 2, 3",
         "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount) FROM \"case\" c "
         "WHERE c.agency_id IN :ids AND c.fee_paid_on >= :start AND c.fee_paid_on <= :end",
-        f"SELECT 'pro', CAST(p.year AS TEXT), NULL, {sums}, count(*), sum(p.fees_10k_yuan) FROM proactive_year p "
-        "WHERE p.agency_id IN :ids AND p.year IN (:year, :prev_year) GROUP BY p.year",
-        "SELECT 'rv', NULL, NULL, NULL, count(DISTINCT rv.agency_id), NULL FROM report_version rv "
-        "WHERE rv.agency_id IN :ids AND rv.year = :prev_year",
+        f"SELECT 'pro', CAST(p.year AS TEXT), CAST(p.agency_id AS TEXT), {sums}, count(*), sum(p.fees_10k_yuan) "
+        "FROM proactive_year p WHERE p.agency_id IN :ids AND p.year IN (:year, :prev_year) "
+        "GROUP BY p.year, p.agency_id",
+        "SELECT 'rv', CAST(rv.agency_id AS TEXT), NULL, NULL, count(*), NULL FROM report_version rv "
+        "WHERE rv.agency_id IN :ids AND rv.year = :prev_year GROUP BY rv.agency_id",
         "SELECT 'svc', NULL, NULL, NULL, count(*), NULL FROM (SELECT 1 AS one FROM \"case\" c "
         "WHERE c.agency_id IN :ids AND c.received_on <= :prev_end LIMIT 1) s",
     ]
@@ -296,37 +319,96 @@ def _report_statement(by_app: bool, by_item: bool, appeal_year: str):
         binds.append(bindparam("app_ids", expanding=True))
     if by_item:
         binds.append(bindparam("item_ids", expanding=True))
+    if by_filed:
+        binds.append(bindparam("filed_ids", expanding=True))
+    if by_decided:
+        binds.append(bindparam("decided_ids", expanding=True))
     return (text("\nUNION ALL\n".join(parts)).bindparams(*binds)
             .columns(column("tag", String), column("a", String), column("b", String), column("k", String),
                      column("n", Integer), column("m", Numeric(18, 4))))
 
 
 def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
-    """The report JSON of report.md for one agency, or consolidated (cells summed) for several.
+    """The report JSON of report.md for one agency, or consolidated for several: every cell the sum of
+    the agencies' own reports (each with its own counting policies, frozen carry-over and ledger).
 
-    One statement reads everything (_report_statement); a second one only when year Y-1 was closed
-    for every agency (its frozen carried_out is then this year's carried_in)."""
+    One statement reads everything (_report_statement); a second one only when Y-1 was closed for
+    some of several agencies but not all (their counted carried_in is replaced by the frozen one)."""
     agencies = sorted(agencies, key=lambda a: a.code)
     ids = list(dict.fromkeys(a.id for a in agencies))
-    appeal_year = agencies[0].policy().appeal_year if len(agencies) == 1 else "filed"
-    per_item = {a.id for a in agencies if a.policy().multi_item_outcome == "item"}
-    by_app = [i for i in ids if i not in per_item]
-    by_item = [i for i in ids if i in per_item]
+    policies = {a.id: a.policy() for a in agencies}
+    params = _statement_params(ids, policies, year)
+    apps, appeals, fees, ledgers, closed_prev, prev_cases = _read(ids, policies, params)
+
+    prev_carried_out = None
+    if closed_prev or prev_cases:
+        # Y-1 is in the service: its carried_out is, by the counting rules, exactly this year's
+        # carried_in counted from the cases (received before Y and not ended before Y began) ...
+        prev_carried_out = dict(apps["carried_in"])
+    if closed_prev:
+        # ... and once Y-1 is closed for an agency, its carried_in is the frozen carried_out of Y-1
+        # (report.md); the carry_over check then compares the two.
+        latest: dict[int, dict] = {}
+        for aid, data in db.session.execute(
+                select(ReportVersion.agency_id, ReportVersion.data)
+                .where(ReportVersion.agency_id.in_(sorted(closed_prev)), ReportVersion.year == year - 1)
+                .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+            latest.setdefault(aid, data)
+        counted = apps["carried_in"]
+        if len(closed_prev) < len(ids):     # the closed agencies' own counted carried_in comes out
+            closed = sorted(closed_prev)
+            counted = _read(closed, policies, _statement_params(closed, policies, year))[0]["carried_in"]
+        carried_in = {c: apps["carried_in"][c] - counted[c] for c in ALL_COLUMNS}
+        for data in latest.values():
+            for c in ALL_COLUMNS:
+                carried_in[c] += data["applications"]["carried_out"][c]
+        apps["carried_in"] = carried_in
+    zero = {**ZERO_PROACTIVE, "rules": dict(ZERO_PROACTIVE["rules"]),
+            "normative_documents": dict(ZERO_PROACTIVE["normative_documents"])}
+    this_year, last_year = ledgers.get(year, {}), ledgers.get(year - 1, {})
+    report = {
+        "format": REPORT_FORMAT,
+        "year": year,
+        "agencies": [{"code": a.code, "name": a.name} for a in agencies],
+        "proactive": _sum_ledgers(this_year.values()) if this_year else zero,
+        "applications": apps,
+        "appeals": appeals,
+        "fees_collected_yuan": decimal_str(fees),
+    }
+    # The in-force check where last year's ledger is in the service: over those agencies only.
+    prev_proactive = None
+    if last_year:
+        prev_proactive = (_sum_ledgers([this_year.get(aid, zero) for aid in last_year]),
+                          _sum_ledgers(last_year.values()))
+    report["checks"] = run_checks(report, prev_carried_out, prev_proactive)
+    return report
+
+
+def _statement_params(ids: list[int], policies: dict[int, Any], year: int) -> dict[str, Any]:
     start, end = _bounds(year)
     params: dict[str, Any] = {"ids": ids, "start": start, "end": end, "prev_end": date(year - 1, 12, 31),
                               "year": year, "prev_year": year - 1}
-    if by_app:
-        params["app_ids"] = by_app
-    if by_item:
-        params["item_ids"] = by_item
-    stmt = _report_statement(bool(by_app), bool(by_item), appeal_year)
+    for name, keep in (("app_ids", lambda p: p.multi_item_outcome != "item"),
+                       ("item_ids", lambda p: p.multi_item_outcome == "item"),
+                       ("filed_ids", lambda p: p.appeal_year != "decided"),
+                       ("decided_ids", lambda p: p.appeal_year == "decided")):
+        chosen = [i for i in ids if keep(policies[i])]
+        if chosen:
+            params[name] = chosen
+    return params
 
+
+def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any]):
+    """Run the report statement: (applications, appeals, fee total, {year: {agency: ledger}}, agencies
+    whose Y-1 was closed, whether Y-1 is in the service)."""
+    stmt = _report_statement(*(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids")))
     apps = {"new": _row(), "carried_in": _row(), "outcomes": {o: _row() for o in OUTCOMES},
             "total": _row(), "carried_out": _row()}
     appeals = {g: dict.fromkeys(APPEAL_RESULTS + ("total",), 0) for g in APPEAL_GROUPS}
     fees = Decimal(0)
-    ledgers: dict[int, dict[str, Any]] = {}
-    closed_prev = prev_cases = 0
+    ledgers: dict[int, dict[int, dict[str, Any]]] = {}
+    closed_prev: set[int] = set()
+    prev_cases = 0
     for tag, a, b, k, n, m in db.session.execute(stmt, params):
         if tag == "t3":
             col = a if a in COLUMNS else "other_org"
@@ -343,48 +425,32 @@ def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
             fees = Decimal(str(m or 0))
         elif tag == "pro":
             v = [int(x) for x in k.split(",")]
-            ledgers[int(a)] = {
+            ledgers.setdefault(int(a), {})[int(b)] = {
                 "rules": {"issued": v[0], "repealed": v[1], "in_force": v[2]},
                 "normative_documents": {"issued": v[3], "repealed": v[4], "in_force": v[5]},
                 "licensing_decisions": v[6], "penalty_decisions": v[7], "coercion_decisions": v[8],
                 "fees_10k_yuan": decimal_str(m or 0)}
         elif tag == "rv":
-            closed_prev = n
+            closed_prev.add(int(a))
         elif tag == "svc":
             prev_cases = n
+    return apps, appeals, fees, ledgers, closed_prev, prev_cases
 
-    prev_carried_out = None
-    if ids and closed_prev == len(ids):
-        # Once Y-1 is closed, carried_in is its frozen carried_out (report.md)
-        latest: dict[int, dict] = {}
-        for aid, data in db.session.execute(
-                select(ReportVersion.agency_id, ReportVersion.data)
-                .where(ReportVersion.agency_id.in_(ids), ReportVersion.year == year - 1)
-                .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
-            latest.setdefault(aid, data)
-        frozen = _row()
-        for data in latest.values():
-            for c in ALL_COLUMNS:
-                frozen[c] += data["applications"]["carried_out"][c]
-        prev_carried_out = dict(apps["carried_in"])
-        apps["carried_in"] = frozen
-    elif closed_prev or prev_cases:
-        # Y-1 is in the service: its carried_out is, by the counting rules, exactly this year's
-        # carried_in counted from the cases (received before Y and not ended before Y began)
-        prev_carried_out = dict(apps["carried_in"])
-    zero = {**ZERO_PROACTIVE, "rules": dict(ZERO_PROACTIVE["rules"]),
-            "normative_documents": dict(ZERO_PROACTIVE["normative_documents"])}
-    report = {
-        "format": REPORT_FORMAT,
-        "year": year,
-        "agencies": [{"code": a.code, "name": a.name} for a in agencies],
-        "proactive": ledgers.get(year, zero),
-        "applications": apps,
-        "appeals": appeals,
-        "fees_collected_yuan": decimal_str(fees),
-    }
-    report["checks"] = run_checks(report, prev_carried_out, ledgers.get(year - 1))
-    return report
+
+def _sum_ledgers(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Ledgers (table 二) summed cell by cell."""
+    out = {**ZERO_PROACTIVE, "rules": dict(ZERO_PROACTIVE["rules"]),
+           "normative_documents": dict(ZERO_PROACTIVE["normative_documents"])}
+    fees = Decimal(0)
+    for r in rows:
+        for block in ("rules", "normative_documents"):
+            for col in ("issued", "repealed", "in_force"):
+                out[block][col] += r[block][col]
+        for key in ("licensing_decisions", "penalty_decisions", "coercion_decisions"):
+            out[key] += r[key]
+        fees += Decimal(str(r["fees_10k_yuan"]))
+    out["fees_10k_yuan"] = decimal_str(fees)
+    return out
 
 
 def proactive_ledger_empty(agency_ids: Iterable[int], year: int) -> bool:
