@@ -48,3 +48,32 @@ def test_saves_are_versioned_and_used_in_the_report(make_agency, make_user):
 def test_unknown_sections_refused(make_agency):
     with pytest.raises(ServiceError):
         narratives.save(make_agency(), 2023, {"nonsense": "x"})
+
+
+def test_figures_are_data_fields_that_follow_the_cases(make_agency, make_user):
+    """The editor shows the draft's figure sentences as data fields; saved as they are, or written
+    into the office's own words, they are filled from the cases whenever a document is made - a
+    mended case changes the text too, and nobody types a figure by hand (report.md)."""
+    agency = make_agency()
+    clerk = make_user("c1", "clerk", agency)
+    person = {"kind": "natural_person", "name": "甲", "phone": "1"}
+    register_case(agency, person, ["x"], "online", date(2024, 3, 4), today=date(2026, 1, 5))
+    edited = narratives.current(agency, 2024, filled=False)
+    assert (edited["on_request"], edited["fees"]) == ("{{依申请公开情况}}", "{{信息处理费情况}}")
+    assert narratives.current(agency, 2024)["on_request"].startswith("2024年，本机关共收到政府信息公开申请1件")
+    own = "本年度共收到申请{{ 新收申请数 }}件，办结{{办结数}}件。"
+    narratives.save(agency, 2024, edited | {"overview": own}, clerk)
+    register_case(agency, person | {"name": "乙", "phone": "2"}, ["y"], "post", date(2024, 5, 6),
+                  today=date(2026, 1, 5))
+    text = narratives.current(agency, 2024)
+    assert text["overview"] == "本年度共收到申请2件，办结0件。"
+    assert text["on_request"].startswith("2024年，本机关共收到政府信息公开申请2件")
+    html = render_report([agency], 2024, "html").decode("utf-8")
+    assert "本年度共收到申请2件，办结0件。" in html and "{{" not in html
+    assert narratives.fields(agency, 2024)["新收申请数"] == "2"
+
+
+def test_unknown_data_fields_are_refused(make_agency):
+    with pytest.raises(ServiceError) as e:
+        narratives.save(make_agency(), 2023, {"overview": "共{{新收申请数}}件，{{随便写}}。"})
+    assert e.value.rule == "narrative.field" and "{{随便写}}" in e.value.message_zh

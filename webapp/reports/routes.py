@@ -467,14 +467,14 @@ def narrative(code: str, year: int):
         report_data = build_report([agency], year)
         number = request.args.get("v", type=int)
         if request.args.get("draft"):
-            data = narratives.draft(agency, year, report_data)
+            data = narratives.draft(agency, year, report_data, fields=True)
         elif number is not None:
             shown = next((n for n in history if n.version == number), None)
             if shown is None:
                 abort(404)
             data = dict(shown.sections)
         else:
-            data = narratives.current(agency, year, report_data)
+            data = narratives.current(agency, year, report_data, filled=False)
         form = form_class(data=data)
     users = _users({n.edited_by_id for n in history})
     changes = {}
@@ -486,7 +486,8 @@ def narrative(code: str, year: int):
     last = closeout.latest_version(agency, year)
     return render_template("reports/narrative.html", agency=agency, year=year, form=form, history=history,
                            users=users, changes=changes, labels=labels, shown=shown,
-                           keys=narratives.narrative_keys(), final=last if last is not None and last.final else None)
+                           keys=narratives.narrative_keys(), final=last if last is not None and last.final else None,
+                           fields=narratives.fields(agency, year))
 
 
 def _users(ids: set[int | None]) -> dict[int, User]:

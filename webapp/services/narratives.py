@@ -40,8 +40,8 @@ def section_labels() -> dict[str, str]:
     return out
 
 
-def draft(agency: Agency, year: int, report: dict[str, Any] | None = None) -> dict[str, str]:
-    """The generated draft (no saved text applied)."""
+def draft(agency: Agency, year: int, report: dict[str, Any] | None = None, fields: bool = False) -> dict[str, str]:
+    """The generated draft (no saved text applied); ``fields``: its figure sentences as data fields."""
     from webapp.reports.render import default_narrative
 
     from .proactive import categories_for
@@ -49,13 +49,25 @@ def draft(agency: Agency, year: int, report: dict[str, Any] | None = None) -> di
 
     report = report or build_report([agency], year)
     cats = categories_for([agency.id], year)
-    return default_narrative(report, profile_of([agency]), cats or None)
+    return default_narrative(report, profile_of([agency]), cats or None, fields=fields)
 
 
-def current(agency: Agency, year: int, report: dict[str, Any] | None = None) -> dict[str, str]:
-    """The text in force: the latest saved version over the draft."""
+def current(agency: Agency, year: int, report: dict[str, Any] | None = None, filled: bool = True) -> dict[str, str]:
+    """The text in force: the latest saved version over the draft; ``filled=False``: as edited, with
+    its data fields (the editor shows that)."""
     report = report or build_report([agency], year)
-    return narrative_for([agency], year, report)
+    return narrative_for([agency], year, report, filled=filled)
+
+
+def fields(agency: Agency, year: int, report: dict[str, Any] | None = None) -> dict[str, str]:
+    """The data fields a narrative may use, with their values for this year (for the editor)."""
+    from webapp.reports.render.narrative import field_values
+
+    from .proactive import categories_for
+    from .report_docs import profile_of
+
+    report = report or build_report([agency], year)
+    return field_values(report, profile_of([agency]), categories_for([agency.id], year) or None)
 
 
 def history(agency: Agency, year: int) -> list[Narrative]:
@@ -72,7 +84,10 @@ def save(agency: Agency, year: int, sections: Mapping[str, Any], actor: User | N
          note: str = "") -> tuple[Narrative, bool]:
     """Save the narrative as a new version: (the version in force, whether one was added).
 
-    Unknown keys are refused; a text identical to the version in force adds nothing."""
+    Unknown keys and unknown data fields are refused; a text identical to the version in force adds
+    nothing."""
+    from webapp.reports.render.narrative import unknown_fields
+
     keys = narrative_keys()
     unknown = set(sections) - set(keys)
     if unknown:
@@ -86,6 +101,11 @@ def save(agency: Agency, year: int, sections: Mapping[str, Any], actor: User | N
         if not isinstance(v, str):
             raise ServiceError(f"narrative {k} must be text", "年度报告文字须为文本", rule="narrative.invalid")
         v = v.replace("\r\n", "\n").strip()
+        bad = unknown_fields(v)
+        if bad:
+            names = "、".join("{{" + b + "}}" for b in bad)
+            raise ServiceError(f"narrative {k}: unknown data fields {', '.join(bad)}",
+                               f"“{section_labels().get(k, k)}”中有未知的数据字段：{names}", rule="narrative.field")
         if len(v) > SECTION_LIMIT:
             raise ServiceError(f"narrative {k} is longer than {SECTION_LIMIT} characters",
                                f"每一栏文字不超过{SECTION_LIMIT}字", rule="narrative.too_long")

@@ -31,16 +31,25 @@ def latest_narrative(agency: Agency, year: int) -> Narrative | None:
                              .order_by(Narrative.version.desc()).limit(1))
 
 
-def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any]) -> dict[str, str]:
+def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any],
+                  filled: bool = True) -> dict[str, str]:
+    """The narrative in force: the latest saved text over the draft; ``filled``: with its data fields
+    (``{{新收申请数}}``...) replaced by this report's figures, as every document shows it."""
     from webapp.reports.render import default_narrative
+    from webapp.reports.render.content import agency_name
+    from webapp.reports.render.narrative import fill_fields
 
     cats = categories_for([a.id for a in agencies], year)
-    draft = default_narrative(report, profile_of(agencies), cats or None)
+    profile = profile_of(agencies)
+    draft = default_narrative(report, profile, cats or None, fields=True)
     if len(agencies) == 1:
         saved = latest_narrative(agencies[0], year)
         if saved is not None:
             draft.update({k: v for k, v in saved.sections.items() if isinstance(v, str)})
-    return draft
+    if not filled:
+        return draft
+    name = agency_name(report, profile)
+    return {k: fill_fields(v, report, name, cats or None) for k, v in draft.items()}
 
 
 def render_report(agencies: Sequence[Agency], year: int, fmt: str,

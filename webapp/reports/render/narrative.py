@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from typing import Any
 
 from webapp.domain.outcomes import GROUP_LABELS
 from webapp.reports.render.content import agency_name
@@ -95,27 +97,68 @@ def fees_text(report: dict) -> str:
     return f"本机关依据《政府信息公开信息处理费管理办法》共收取信息处理费{yuan(fees)}元。"
 
 
+# Data fields an office may write into any narrative text, e.g. "共收到申请{{新收申请数}}件": filled from
+# the report whenever a document is made, so a figure in the text never goes stale or is typed by hand
+# (report.md). The draft's figure sentences are fields themselves.
+FIELDS: dict[str, Any] = {
+    "依申请公开情况": lambda r, name, cats: on_request_text(r),
+    "主动公开情况": lambda r, name, cats: proactive_text(r, name, cats),
+    "信息处理费情况": lambda r, name, cats: fees_text(r),
+    "年度": lambda r, name, cats: str(r["year"]),
+    "新收申请数": lambda r, name, cats: str(table3_figures(r, "new")["total"]),
+    "上年结转数": lambda r, name, cats: str(table3_figures(r, "carried_in")["total"]),
+    "办结数": lambda r, name, cats: str(table3_figures(r, "total")["total"]),
+    "结转下年数": lambda r, name, cats: str(table3_figures(r, "carried_out")["total"]),
+    "收取信息处理费": lambda r, name, cats: yuan(to_decimal(r.get("fees_collected_yuan")) or Decimal(0)),
+    "行政复议数": lambda r, name, cats: str((r.get("appeals") or {}).get("review", {}).get("total", 0)),
+    "行政诉讼数": lambda r, name, cats: str(sum((r.get("appeals") or {}).get(g, {}).get("total", 0)
+                                         for g in ("litigation_direct", "litigation_after_review"))),
+}
+_FIELD = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def unknown_fields(text: str) -> list[str]:
+    """The ``{{...}}`` names in a text that are not data fields."""
+    return sorted({m.group(1) for m in _FIELD.finditer(text or "") if m.group(1) not in FIELDS})
+
+
+def fill_fields(text: str, report: dict, name: str, categories: dict[str, int] | None = None) -> str:
+    """The text with its data fields replaced by the report's figures (unknown names left as typed)."""
+    def value(m: re.Match) -> str:
+        fn = FIELDS.get(m.group(1))
+        return fn(report, name, categories) if fn else m.group(0)
+
+    return _FIELD.sub(value, text or "")
+
+
+def field_values(report: dict, profile: dict, categories: dict[str, int] | None = None) -> dict[str, str]:
+    """Every data field with its value for this report (the editor lists them)."""
+    name = agency_name(report, profile)
+    return {k: fn(report, name, categories) for k, fn in FIELDS.items()}
+
+
 def default_narrative(
-    report: dict, profile: dict, proactive_categories: dict[str, int] | None = None
+    report: dict, profile: dict, proactive_categories: dict[str, int] | None = None, fields: bool = False
 ) -> dict[str, str]:
     """A draft of every narrative text (keys of labels.NARRATIVE_KEYS) for the office to edit.
 
     Figures come from the report; the rest is neutral wording that states no facts of its own.
     `proactive_categories` maps a publication category (业务工作, 规划计划, ...) to its count.
+    ``fields``: the figure sentences as data fields (``{{依申请公开情况}}``...), as the editor shows them.
     """
     year = report["year"]
     name = agency_name(report, profile)
     return {
         "overview": f"{year}年，{name}按照《中华人民共和国政府信息公开条例》要求开展政府信息公开工作。"
                     "现将本年度政府信息公开工作情况报告如下。",
-        "proactive": proactive_text(report, name, proactive_categories),
-        "on_request": on_request_text(report),
+        "proactive": "{{主动公开情况}}" if fields else proactive_text(report, name, proactive_categories),
+        "on_request": "{{依申请公开情况}}" if fields else on_request_text(report),
         "management": f"{year}年，本机关按照《中华人民共和国政府信息公开条例》规定做好政府信息管理工作。",
         "platform": f"{year}年，本机关依托政府信息公开平台公开政府信息。",
         "oversight": f"{year}年，本机关按照政府信息公开工作有关规定做好监督保障工作。",
         "problems": "政府信息公开工作与公众需求相比仍有差距，公开内容的广度和深度有待进一步拓展。",
         "measures": "认真贯彻落实《中华人民共和国政府信息公开条例》，坚持“以公开为常态、不公开为例外”，"
                     "进一步提高政府信息公开工作质量。",
-        "fees": fees_text(report),
+        "fees": "{{信息处理费情况}}" if fields else fees_text(report),
         "other_matters": "",
     }
