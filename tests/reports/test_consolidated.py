@@ -12,7 +12,7 @@ from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Appeal, Case
-from webapp.services import proactive
+from webapp.services import drilldown, proactive
 from webapp.services.cases import record_event, register_case
 from webapp.services.closeout import close_year
 from webapp.services.interchange import record_appeal
@@ -78,6 +78,14 @@ def test_a_closed_agency_brings_its_frozen_carry_over_into_the_sum(make_agency):
                                                       build_report([b], 2025)["applications"]["carried_in"])
     assert not _check(both, "carry_over")["ok"]
     assert other.status == "registered"
+    # the lists behind the figures are the frozen carry-over too, so they still add up
+    total, entries = drilldown.entries_in_cell([a], 2025, "carried_in", "total")
+    assert (total, [(e.case.id, e.frozen) for e in entries]) == (1, [(late.id, True)])
+    total, entries = drilldown.entries_in_cell([a, b], 2025, "carried_in", "natural_person")
+    assert total == both["applications"]["carried_in"]["natural_person"] == 2
+    assert [(e.case.id, e.frozen) for e in entries] == [(late.id, True), (other.id, False)]
+    assert drilldown.entries_in_cell([a, b], 2025, "carried_in", "total", limit=1, offset=1)[1][0].case.id == other.id
+    assert drilldown.cell_ids([a, b], 2025)["carried_in/total"] == sorted([late.id, other.id])
 
 
 def test_in_force_check_only_where_last_years_ledger_exists(make_agency):

@@ -331,12 +331,14 @@ def _page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args, page=page)
 
 
-def _why(case: Case, year: int, row: str, outcome: str | None = None) -> str:
+def _why(case: Case, year: int, row: str, outcome: str | None = None, frozen: bool = False) -> str:
     """Why the case is counted in that row of table 三 (report.md counting rules)."""
     start = date(year, 1, 1)
     received = case.received_on.isoformat() if case.received_on else "—"
     if row == "new":
         return f"{received}收到申请，属{year}年新收"
+    if row == "carried_in" and frozen:
+        return f"{received}收到申请，列入{year - 1}年度结账时冻结的结转名单，属上年结转"
     if row == "carried_in":
         return f"{received}收到申请，{start.isoformat()}时尚未办结，属上年结转"
     if row == "carried_out":
@@ -364,7 +366,7 @@ def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: di
         items.append({"case": c, "item": e.item, "url": _case_url(c.id), "agency": codes.get(c.agency_id),
                       "received_on": c.received_on, "closed_on": c.closed_on, "outcome": outcome_label(e.outcome),
                       "kind": kind_label(c.applicant_kind), "status": status_zh(c.status),
-                      "why": _why(c, year, row, e.outcome)})
+                      "why": _why(c, year, row, e.outcome, e.frozen)})
     row_label = closeout.cell_label(f"applications/{row}/{col}")
     pages = max(1, -(-total // PER_PAGE))
     by_item = bool(drilldown.split_by_unit(agencies)[1])

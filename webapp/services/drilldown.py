@@ -2,7 +2,11 @@
 ``multi_item_outcome``): an agency that counts applications has one entry per case; an agency that
 counts by item has one entry per requested item, classed by the item's own outcome (an item
 without one, in a case ended by lapse or withdrawal, takes the case's), exactly as
-services/reports.table3 counts them. So the lists always add up to the figures."""
+services/reports.table3 counts them. So the lists always add up to the figures.
+
+Once an agency's previous year is closed, its 上年结转 figure is the frozen carried_out of that year
+(report.md), and so is the list behind it: the case ids frozen with the version, not today's reading
+of the cases (a case of the closed year mended since would otherwise leave or join the list)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Agency, Case, CaseItem
+from webapp.models import Agency, Case, CaseItem, ReportVersion
 
 from .reports import ALL_COLUMNS, COLUMNS, ROWS, _bounds, _classify, cases_in_cell, cell_case_ids, cell_filter
 
@@ -21,6 +25,7 @@ from .reports import ALL_COLUMNS, COLUMNS, ROWS, _bounds, _classify, cases_in_ce
 class Entry:
     case: Case
     item: CaseItem | None = None      # set for agencies counting by item
+    frozen: bool = False              # listed from the previous year's frozen carry-over
 
     @property
     def outcome(self) -> str | None:
@@ -51,10 +56,37 @@ def _count(q) -> int:
     return db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
 
 
+def frozen_carried_in(agency_ids: Sequence[int], year: int) -> dict[int, dict[str, list[int]]]:
+    """Agency id -> column -> the case ids frozen as carried out of ``year - 1`` by its latest
+    version, for the agencies whose previous year is closed (a case once per item it counted)."""
+    out: dict[int, dict[str, list[int]]] = {}
+    for aid, cells in db.session.execute(
+            select(ReportVersion.agency_id, ReportVersion.cells)
+            .where(ReportVersion.agency_id.in_(list(agency_ids)), ReportVersion.year == year - 1)
+            .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+        if aid not in out:
+            out[aid] = {c: [int(x) for x in (cells or {}).get(f"carried_out/{c}", [])] for c in ALL_COLUMNS}
+    return out
+
+
 def entries_in_cell(agencies: Sequence[Agency], year: int, row: str, col: str, limit: int | None = None,
                     offset: int = 0) -> tuple[int, list[Entry]]:
     """(the figure, one page of the entries behind it): cases of the agencies counting applications
-    first, then the items of those counting by item."""
+    first, then the items of those counting by item. 上年结转 of the agencies whose previous year is
+    closed: their frozen lists first."""
+    if row == "carried_in":
+        frozen = frozen_carried_in([a.id for a in agencies], year)
+        if frozen:
+            ids = [cid for aid in sorted(frozen) for cid in frozen[aid][col]]
+            page = ids[offset:] if limit is None else ids[offset:offset + limit]
+            cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(set(page))))}
+            out = [Entry(cases[cid], frozen=True) for cid in page if cid in cases]
+            rest = [a for a in agencies if a.id not in frozen]
+            if not rest:
+                return len(ids), out
+            room = None if limit is None else max(0, limit - len(out))
+            more, tail = entries_in_cell(rest, year, row, col, room, max(0, offset - len(ids)))
+            return len(ids) + more, out + (tail if room is None or room > 0 else [])
     by_app, by_item = split_by_unit(agencies)
     total = 0
     out: list[Entry] = []
@@ -103,4 +135,13 @@ def cell_ids(agencies: Sequence[Agency], year: int) -> dict[str, list[int]]:
                 cells.setdefault(f"{r}/total", []).append(cid)
         for ids in cells.values():
             ids.sort()
+    frozen = frozen_carried_in([a.id for a in agencies], year)
+    if frozen:
+        counted = {cid for c in ALL_COLUMNS for cid in cells.get(f"carried_in/{c}", [])}
+        theirs = set(db.session.scalars(select(Case.id).where(Case.id.in_(counted),
+                                                              Case.agency_id.in_(list(frozen))))) if counted else set()
+        for c in ALL_COLUMNS:
+            key = f"carried_in/{c}"
+            kept = [cid for cid in cells.get(key, []) if cid not in theirs]
+            cells[key] = sorted(kept + [cid for aid in frozen for cid in frozen[aid][c]])
     return cells
