@@ -218,3 +218,15 @@ def test_policy_count_by_item(app, cli, tmp_path):
     assert apps["outcomes"]["partial"]["total"] == 0
     assert apps["carried_out"]["total"] == 3
     assert all(c["ok"] for c in got["checks"])
+
+
+def test_report_build_html_is_a_complete_document(app, cli, tmp_path):
+    assert cli.invoke(args=["cases", "import", str(EX / "small-year.json")]).exit_code == 0
+    out = tmp_path / "report.html"
+    res = cli.invoke(args=["report", "build", "--agency", "SL-ZFB", "--year", "2024", "--format", "html",
+                           "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<style>" in page and '<article class="annual-report' in page
+    assert "三、收到和处理政府信息公开申请情况" in page

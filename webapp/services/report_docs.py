@@ -62,7 +62,9 @@ def render_report(agencies: Sequence[Agency], year: int, fmt: str,
     profile = profile_of(agencies)
     narrative = narrative_for(agencies, year, report)
     if fmt == "html":
-        return render.render_html(report, profile, narrative, cell_url=cell_url).encode("utf-8")
+        if cell_url is not None:       # a fragment for a page of the service, figures linked
+            return render.render_html(report, profile, narrative, cell_url=cell_url).encode("utf-8")
+        return render.render_html_document(report, profile, narrative).encode("utf-8")
     if fmt == "docx":
         return render.render_docx(report, profile, narrative)
     if fmt == "pdf":

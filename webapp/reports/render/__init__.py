@@ -5,8 +5,9 @@ no database, no Flask app.
 """
 
 from webapp.reports.render.narrative import default_narrative
-from webapp.reports.render.page import render_html, render_pdf, report_css
+from webapp.reports.render.page import render_html, render_html_document, render_pdf, report_css
 from webapp.reports.render.word import render_docx
 from webapp.reports.render.workbook import render_xlsx
 
-__all__ = ["default_narrative", "render_docx", "render_html", "render_pdf", "render_xlsx", "report_css"]
+__all__ = ["default_narrative", "render_docx", "render_html", "render_html_document", "render_pdf", "render_xlsx",
+           "report_css"]

@@ -51,6 +51,18 @@ def render_html(report: dict, profile: dict, narrative: dict, cell_url: CellUrl 
     return _env().get_template("reports/annual_report.html").render(doc=doc, link=link)
 
 
+def render_html_document(report: dict, profile: dict, narrative: dict) -> str:
+    """The report as a complete HTML file (its stylesheet inside, no links): what ``flask report
+    build --format html`` and the .html download give, readable without the service."""
+    doc = content.build(report, profile, narrative)
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(''.join(doc.title_lines))}</title><style>\n{report_css()}</style></head>\n"
+        f"<body>\n{render_html(report, profile, narrative)}</body></html>\n"
+    )
+
+
 def render_pdf(report: dict, profile: dict, narrative: dict) -> bytes:
     """The report as an A4 PDF (WeasyPrint; the CJK fonts are embedded as subsets)."""
     from weasyprint import CSS, HTML  # heavy import, only when a PDF is wanted
