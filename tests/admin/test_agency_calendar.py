@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.trust.world import login, make_case
-from webapp.domain.workflow import Event, EventType
+from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, CalendarYear, Case, CaseEvent, User
 from webapp.services import agency_admin
@@ -104,6 +104,31 @@ NOTICE_2027 = {
     "days_off": "2027-01-01 至 2027-01-04 元旦\n2027-02-06 至 2027-02-12 春节",
     "makeup_days": "2027-02-20",
 }
+
+
+@pytest.mark.time_machine(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI), tick=False)
+def test_a_paused_cases_due_date_if_resumed_is_logged_when_the_notice_moves_it(app, client, world, today):
+    """In consultation (clock paused), a case has no running due date, but the date it would have
+    if the pause ended today moves with the notice: that is logged on the case too."""
+    with app.app_context():
+        case = make_case(world.a.agency_id, date(2026, 12, 21), today,
+                         events=[Event(EventType.CONSULTATION_STARTED, date(2026, 12, 23),
+                                          party=Party.THIRD_PARTY)])
+        db.session.commit()
+        case_id, number = case.id, case.number
+        assert (case.status, case.due_on) == ("consulting", None)
+    login(client, world.a.users["admin"])
+    r = client.post("/admin/calendar/2027", data=NOTICE_2027)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert number in html and "答复期限（暂停中；若今日恢复计算）" in html
+    with app.app_context():
+        [ev] = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id,
+                                                          CaseEvent.type == "deadline_moved")).all()
+        # 20 working days from 12-21, 12-22 and 12-23 counted before the pause, the rest from 12-29 on:
+        # 2027-01-01 alone off (provisional) gives 01-22; the notice's 01-01 to 01-04 gives 01-25
+        assert ev.payload["changes"] == {"consultation_due_on": ["2027-01-14", "2027-01-15"],
+                                         "due_if_resumed": ["2027-01-22", "2027-01-25"]}
 
 
 @pytest.mark.time_machine(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI), tick=False)

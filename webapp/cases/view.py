@@ -33,6 +33,7 @@ ROUTE_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮�
 DEADLINE_FIELD_LABELS = {
     "due_on": "答复期限", "correction_notice_due_on": "补正告知期限", "correction_reply_by": "补正期限",
     "fee_due_on": "缴费期限", "consultation_due_on": "征求意见答复期限", "due_provisional": "暂定",
+    "due_if_resumed": "答复期限（暂停若于当日结束）",
 }
 APPEAL_KINDS = dict(APPEAL_KIND_CHOICES)
 APPEAL_RESULTS = dict(APPEAL_RESULT_CHOICES)

@@ -25,7 +25,7 @@ from webapp.timeutil import today_shanghai
 from .agency_admin import reject_control_chars
 from .audit import log_event
 from .calendar import current_calendar
-from .cases import recompute_open_cases
+from .cases import open_deadlines, recompute_open_cases
 from .errors import NotFound, ServiceError
 
 TITLE_LIMIT = 300
@@ -80,6 +80,7 @@ DEADLINE_LABELS_ZH = {
     "fee_due_on": "缴费截止日",
     "consultation_due_on": "征求意见答复期限",
     "due_provisional": "期限是否暂定",
+    "due_if_resumed": "答复期限（暂停中；若今日恢复计算）",
 }
 
 
@@ -266,6 +267,7 @@ def _validate_zh(message: str, year: int) -> str:
 def enter_notice(actor: User | None, notice: YearNotice, today: date | None = None) -> list[MovedDeadline]:
     """Save (or replace) the notice of ``notice.year`` and recompute every open case's deadlines."""
     today = today or today_shanghai()
+    deadlines = open_deadlines(today)
     row = db.session.get(CalendarYear, notice.year)
     before = None
     if row is None:
@@ -281,7 +283,7 @@ def enter_notice(actor: User | None, notice: YearNotice, today: date | None = No
     row.entered_at = utcnow()   # also the calendar cache's key (services/calendar.py)
     db.session.flush()
     reason = f"录入{notice.year}年节假日安排：{notice.title}"
-    moved = recompute_and_describe(reason, actor, today)
+    moved = recompute_and_describe(reason, actor, today, deadlines)
     log_event("admin.calendar_entered", user=actor, target_type="calendar_year", target_id=notice.year,
               detail={"year": notice.year, "title": notice.title, "days_off": len(notice.days_off),
                       "makeup_days": len(notice.makeup_days), "replaced": before,
@@ -296,19 +298,22 @@ def remove_notice(actor: User | None, year: int, today: date | None = None) -> l
     if row is None:
         raise NotFound(f"no notice entered for {year}", f"{year}年没有管理员录入的节假日安排")
     title = row.title
+    deadlines = open_deadlines(today)
     db.session.delete(row)
     db.session.flush()
-    moved = recompute_and_describe(f"撤销管理员录入的{year}年节假日安排", actor, today)
+    moved = recompute_and_describe(f"撤销管理员录入的{year}年节假日安排", actor, today, deadlines)
     log_event("admin.calendar_removed", user=actor, target_type="calendar_year", target_id=year,
               detail={"year": year, "title": title, "moved_cases": [m.number for m in moved]})
     return moved
 
 
-def recompute_and_describe(reason: str, actor: User | None, today: date | None = None) -> list[MovedDeadline]:
-    """recompute_open_cases, with each moved case's changes (name -> [old, new]) for the page."""
+def recompute_and_describe(reason: str, actor: User | None, today: date | None = None,
+                           before: dict[int, dict] | None = None) -> list[MovedDeadline]:
+    """recompute_open_cases, with each moved case's changes (name -> [old, new]) for the page.
+    ``before``: services.cases.open_deadlines() taken before the change."""
     today = today or today_shanghai()
     moved = []
-    for case, _old, _new in recompute_open_cases(reason=reason, actor=actor, today=today):
+    for case, _old, _new in recompute_open_cases(reason=reason, actor=actor, today=today, before=before):
         last = max(case.events, key=lambda e: e.seq)
         changes = dict(last.payload.get("changes", {})) if last.type == "deadline_moved" else {}
         moved.append(MovedDeadline(case.id, case.number, changes))

@@ -300,24 +300,54 @@ def get_case(case_id: int) -> Case:
     return case
 
 
-def recompute_open_cases(reason: str, actor: User | None = None,
-                         today: date | None = None) -> list[tuple[Case, date | None, date | None]]:
-    """After a calendar change: recompute the derived deadlines of every open case and log each
-    moved deadline on its case as an event (old date, new date, why). rules.md §1."""
+_MOVABLE = ("due_on", "correction_notice_due_on", "correction_reply_by", "fee_due_on", "consultation_due_on",
+            "due_provisional")
+
+
+def _paused_due(clock: CaseClock, cal: WorkCalendar, today: date) -> date | None:
+    """For a case whose clock is paused: the due date if the pause ended today (what the case page
+    shows); None otherwise."""
+    if clock.pause_start is None:
+        return None
+    return clock.due_in_force(cal, max(today, clock.pause_start))
+
+
+def open_deadlines(today: date | None = None) -> dict[int, dict[str, Any]]:
+    """Every open case's deadlines as they stand (before a calendar or policy change): case id ->
+    the derived columns and, for a paused case, its due date if the pause ended today."""
+    today = today or today_shanghai()
+    cal = current_calendar()
+    out = {}
+    for case in db.session.scalars(select(Case).where(Case.status != Status.CLOSED.value)):
+        reading = {name: getattr(case, name) for name in _MOVABLE}
+        if case.paused_since is not None:
+            reading["due_if_resumed"] = _paused_due(case_clock(case, cal), cal, today)
+        out[case.id] = reading
+    return out
+
+
+def recompute_open_cases(reason: str, actor: User | None = None, today: date | None = None,
+                         before: dict[int, dict[str, Any]] | None = None,
+                         ) -> list[tuple[Case, date | None, date | None]]:
+    """After a calendar or policy change: recompute the derived deadlines of every open case and log
+    each moved deadline on its case as an event (old date, new date, why). rules.md §1. ``before``
+    (``open_deadlines()`` taken before the change) also lets a paused case's due date - if the pause
+    ended today - be compared and logged."""
     today = today or today_shanghai()
     cal = current_calendar()
     moved = []
     for case in db.session.scalars(select(Case).where(Case.status != Status.CLOSED.value)):
-        old = (case.due_on, case.correction_notice_due_on, case.correction_reply_by, case.fee_due_on,
-               case.consultation_due_on, case.due_provisional)
+        was = (before or {}).get(case.id) or {name: getattr(case, name) for name in _MOVABLE}
         clock = case_clock(case, cal)
         _derive(case, clock, cal)
-        new = (case.due_on, case.correction_notice_due_on, case.correction_reply_by, case.fee_due_on,
-               case.consultation_due_on, case.due_provisional)
+        now = {name: getattr(case, name) for name in _MOVABLE}
+        if "due_if_resumed" in was:
+            now["due_if_resumed"] = _paused_due(clock, cal, today)
+        old = tuple(was.get(name) for name in now)
+        new = tuple(now.values())
         if old != new:
             changes = {}
-            names = ("due_on", "correction_notice_due_on", "correction_reply_by", "fee_due_on",
-                     "consultation_due_on", "due_provisional")
+            names = tuple(now)
             for name, a, b in zip(names, old, new, strict=True):
                 if a != b:
                     changes[name] = [a.isoformat() if isinstance(a, date) else a,
