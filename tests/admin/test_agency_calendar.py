@@ -182,7 +182,7 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("makeup_days", "2027-02-22", "调休上班日 2027-02-22 不是周六或周日"),
     ("makeup_days", "2027-01-02", "2027-01-02 不能既是放假日又是调休上班日"),
-    ("days_off", "2026-12-31 元旦", "2026-12-31 不在2027年内"),
+    ("days_off", "2026-11-30 元旦", "2026-11-30 不在2027年内（通知可含上年12月的日期）"),
     ("days_off", "2027-01-01 至 2027-01-03", "请填写节日名称"),
     ("days_off", "2027-01-05 至 2027-01-01 元旦", "结束日期早于开始日期"),
     ("days_off", "2027-01-01 元旦\n2027-01-01 元旦", "2027-01-01 重复列出"),

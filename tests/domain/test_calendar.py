@@ -108,7 +108,7 @@ def test_notice_validation():
     with pytest.raises(ValueError, match="both"):
         YearNotice(2027, {D("2027-01-09"): "x"}, frozenset({D("2027-01-09")})).validate()
     with pytest.raises(ValueError, match="not in 2027"):
-        YearNotice(2027, {D("2026-12-31"): "x"}).validate()
+        YearNotice(2027, {D("2026-11-30"): "x"}).validate()
 
 
 def test_holidays_package_agrees_day_by_day_2023_to_2026():
@@ -164,3 +164,16 @@ def test_adding_a_notice_only_moves_provisional_dates(start, n):
     after = cal.add_workdays(start, n)
     if not CAL.touches_provisional(start, before):
         assert after == before
+
+
+def test_a_notice_may_begin_in_the_december_before():
+    """Like the 2019 notice (2018-12-30/31 off, 2018-12-29 worked): an administrator's 2027 notice
+    that starts the New Year holiday on 2026-12-31 and moves a working day to Saturday 2026-12-26."""
+    notice = YearNotice(2027, {date(2026, 12, 31): "元旦", date(2027, 1, 1): "元旦"},
+                        frozenset({date(2026, 12, 26)}), source="admin")
+    notice.validate()
+    cal = WorkCalendar.default([notice])
+    assert not cal.is_workday(date(2026, 12, 31)) and cal.is_workday(date(2026, 12, 26))
+    assert cal.add_workdays(date(2026, 12, 29), 2) == date(2027, 1, 4)    # 12-30, then 01-04
+    with pytest.raises(ValueError, match="is not in 2027"):
+        YearNotice(2027, {date(2026, 11, 30): "元旦"}).validate()

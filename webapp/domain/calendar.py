@@ -49,9 +49,11 @@ class YearNotice:
         return self.source == "provisional"
 
     def validate(self) -> None:
+        # A notice may begin in the previous December (the 2019 notice: 2018-12-30 and 31 off,
+        # 2018-12-29 worked): those days override that year's.
         for d in list(self.days_off) + list(self.makeup_days):
-            if d.year != self.year:
-                raise ValueError(f"{d.isoformat()} is not in {self.year}")
+            if not (d.year == self.year or (d.year == self.year - 1 and d.month == 12)):
+                raise ValueError(f"{d.isoformat()} is not in {self.year} (or the December before)")
         both = set(self.days_off) & set(self.makeup_days)
         if both:
             raise ValueError(f"{min(both).isoformat()} is both a day off and a make-up working day")
@@ -190,12 +192,16 @@ class WorkCalendar:
                 # toordinal() % 7: 0 is Sunday, 6 is Saturday
                 if (i + self._base) % 7 in (0, 6):
                     kind[i] = 1
+            # (years in order: a notice's days of the December before override that year's)
             for d, name in notice.days_off.items():
                 i = d.toordinal() - self._base
-                kind[i] = 2
-                names[i] = name
+                if 0 <= i < n:
+                    kind[i] = 2
+                    names[i] = name
             for d in notice.makeup_days:
-                kind[d.toordinal() - self._base] = 3
+                i = d.toordinal() - self._base
+                if 0 <= i < n:
+                    kind[i] = 3
         cum = [0] * n
         workdays: list[int] = []
         c = 0

@@ -254,7 +254,7 @@ def build_notice(year: int, title: str, issued_on: date | None, ranges: Sequence
 def _validate_zh(message: str, year: int) -> str:
     m = re.match(r"(\S+) is not in (\d+)", message)
     if m:
-        return f"{m.group(1)} 不在{year}年内"
+        return f"{m.group(1)} 不在{year}年内（通知可含上年12月的日期）"
     m = re.match(r"(\S+) is both a day off and a make-up working day", message)
     if m:
         return f"{m.group(1)} 不能既是放假日又是调休上班日"
