@@ -14,10 +14,6 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
-# Used (with a logged warning) only when SECRET_KEY is unset; see webapp.create_app.
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"
-
-
 def normalize_database_url(url: str) -> str:
     """Make SQLAlchemy use psycopg 3 for PostgreSQL URLs given in the usual short forms."""
     for prefix in ("postgres://", "postgresql://"):
@@ -90,7 +86,9 @@ class Config:
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE")
+    # Secure cookies whenever the service is reached over HTTPS (BASE_URL), unless set explicitly.
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", BASE_URL.startswith("https://"))
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
 

@@ -78,3 +78,34 @@ def test_chromium_loads_a_page(live_server):
             assert '"ok":true' in page.inner_text("body").replace(" ", "")
         finally:
             browser.close()
+
+
+def test_without_secret_key_a_random_key_is_made_once_per_installation(tmp_path):
+    """No publicly known fallback key: the embedded mode makes a random one, kept owner-only in the
+    instance folder and reused by every process."""
+    import stat
+
+    from webapp import _instance_secret_key
+
+    first = _instance_secret_key(tmp_path)
+    assert len(first) >= 32 and first == _instance_secret_key(tmp_path)
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert _instance_secret_key(tmp_path / "other") != first
+
+
+def test_cookies_are_secure_behind_https(monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.setenv("BASE_URL", "https://gk.example.gov.cn")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    try:
+        importlib.reload(config)
+        assert config.Config.SESSION_COOKIE_SECURE is True and config.Config.REMEMBER_COOKIE_SECURE is True
+        monkeypatch.setenv("BASE_URL", "http://127.0.0.1:5000")
+        importlib.reload(config)
+        assert config.Config.SESSION_COOKIE_SECURE is False
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)

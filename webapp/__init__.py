@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import event, text
 
-from config import BASE_DIR, DEV_SECRET_KEY, Config, normalize_database_url
+from config import BASE_DIR, Config, normalize_database_url
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,28 @@ def _load_optional(spec: str):
         raise ImportError(f"{spec}: module {module_name} has no attribute {attribute!r}") from None
 
 
+def _instance_secret_key(instance: Path) -> str:
+    """No SECRET_KEY given (the embedded mode): a random key made once per installation and kept in
+    instance/secret_key (owner-only), shared by the web processes and the workers. Never a key
+    anyone else knows."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):        # another process may be writing it this moment
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty or too short: remove it, or set SECRET_KEY") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key + "\n")
+    log.info("SECRET_KEY is not set: generated one in %s", path)
+    return key
+
+
 def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     """Build the app from a config class (or its import path; default config.Config) plus overrides."""
     app = Flask(
@@ -86,8 +111,7 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
-        log.warning("SECRET_KEY is not set: using an insecure development key")
-        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     _ensure_local_dirs(app)
 
     db.init_app(app)
