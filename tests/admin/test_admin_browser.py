@@ -35,7 +35,7 @@ def test_admin_pages_in_a_browser(app, live_server, world, today):
             page = browser.new_page(viewport={"width": 1300, "height": 900})
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
             page.goto(f"{live_server}/login")
-            page.fill("input[name=username]", "swj_admin")
+            page.fill("input[name=username]", "gov_admin")
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit], input[type=submit]")
             page.goto(f"{live_server}/admin/")

@@ -117,7 +117,7 @@ def test_a_paused_cases_due_date_if_resumed_is_logged_when_the_notice_moves_it(a
         db.session.commit()
         case_id, number = case.id, case.number
         assert (case.status, case.due_on) == ("consulting", None)
-    login(client, world.a.users["admin"])
+    login(client, world.gov_admin_id)
     r = client.post("/admin/calendar/2027", data=NOTICE_2027)
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -141,7 +141,7 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
         case_id, number = case.id, case.number
         assert (case.due_on, case.due_provisional) == (date(2027, 1, 19), True)
         closed_id = closed.id
-    login(client, world.a.users["admin"])
+    login(client, world.gov_admin_id)
     page = client.get("/admin/calendar").get_data(as_text=True)
     assert "尚未录入2027年" in page and "暂按法定节日推算" in page
 
@@ -158,7 +158,7 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
         assert ev.payload["changes"]["due_on"] == ["2027-01-19", "2027-01-20"]
         assert ev.payload["changes"]["due_provisional"] == [True, False]
         assert ev.payload["reason"] == "录入2027年节假日安排：国务院办公厅关于2027年部分节假日安排的通知"
-        assert ev.actor_id == world.a.users["admin"]
+        assert ev.actor_id == world.gov_admin_id
         assert db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == closed_id,
                                                          CaseEvent.type == "deadline_moved")) is None
         row = db.session.get(CalendarYear, 2027)
@@ -190,7 +190,7 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
     ("makeup_days", "2027-02-30", "不是有效日期"),
 ])
 def test_notice_validation(app, client, world, field, value, message):
-    login(client, world.a.users["admin"])
+    login(client, world.gov_admin_id)
     r = client.post("/admin/calendar/2027", data={**NOTICE_2027, "issued_on": "", field: value})
     assert r.status_code == 422
     assert message in r.get_data(as_text=True)
@@ -216,3 +216,26 @@ def test_policies_form_covers_every_policy_with_its_chinese_label():
     assert set(Policies.LABELS_ZH) == set(names)
     for name in names:
         assert PoliciesForm.__dict__[name].args[0] == Policies.LABELS_ZH[name]
+
+
+@pytest.mark.time_machine(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI), tick=False)
+def test_only_the_installations_administrator_changes_the_calendar(app, client, world, today):
+    """The holiday calendar is everybody's: a department's administrator under the government, or the
+    administrator of one of several independent agencies, may read it but not change it."""
+    with app.app_context():
+        case = make_case(world.b.agency_id, date(2026, 12, 21), today)
+        db.session.commit()
+        case_id, due = case.id, case.due_on
+    for admin in (world.a.users["admin"], world.b.users["admin"]):
+        login(client, admin)
+        assert client.get("/admin/calendar/2027").status_code == 200
+        assert client.post("/admin/calendar/2027", data=NOTICE_2027).status_code == 403
+    with app.app_context():
+        assert db.session.get(CalendarYear, 2027) is None
+        assert db.session.get(Case, case_id).due_on == due
+    login(client, world.gov_admin_id)
+    assert client.post("/admin/calendar/2027", data=NOTICE_2027).status_code == 200
+    login(client, world.a.users["admin"])
+    assert client.post("/admin/calendar/2027/remove").status_code == 403
+    with app.app_context():
+        assert db.session.get(CalendarYear, 2027) is not None

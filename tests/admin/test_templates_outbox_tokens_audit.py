@@ -26,7 +26,11 @@ def test_letter_template_edit_check_and_reset(app, client, world, today):
         db.session.commit()
         case_id = case.id
         default = letter_template_source("correction")
-    login(client, world.a.users["admin"])
+    login(client, world.a.users["admin"])                 # a department's administrator reads, not writes
+    assert client.get("/admin/templates/letters/correction").status_code == 200
+    assert client.post("/admin/templates/letters/correction", data={"body": "x{{ number }}"}).status_code == 403
+    assert client.post("/admin/templates/letters/correction/reset").status_code == 403
+    login(client, world.gov_admin_id)
     page = client.get("/admin/templates/letters/correction").get_data(as_text=True)
     assert "补正告知书模板" in page and "系统默认" in page
     assert "{{ reply_by }}" in default

@@ -40,6 +40,9 @@ DESTRUCTIVE = ("delete", "remove", "revoke", "reset", "logout", "confirm", "reje
                "close", "withdrawal", "answer")
 #: routes whose scope is the government level (agency_id None): an agency's admin gets 403
 GOVERNMENT_LEVEL_ONLY = {"admin.agency_new"}
+# Installation-wide settings: a department's administrator may read them, not change them (an empty
+# form already stops the save routes with 422; these act on a bare confirmation).
+INSTALLATION_WIDE_CHANGES = {"admin.calendar_remove", "admin.email_template_reset", "admin.letter_template_reset"}
 ACTORS = ("anonymous", "clerk", "approver", "admin", "auditor", "gov_admin")
 
 
@@ -197,7 +200,7 @@ def test_permission_matrix(app, client, today, actor):
                 if status != 403:
                     failures.append(f"{where}: role {role} lacks {action}, expected 403, got {status}")
                 continue
-            if endpoint in GOVERNMENT_LEVEL_ONLY and actor != "gov_admin":
+            if endpoint in GOVERNMENT_LEVEL_ONLY | INSTALLATION_WIDE_CHANGES and actor != "gov_admin":
                 if status != 403:
                     failures.append(f"{where}: government-level route, expected 403, got {status}")
                 continue

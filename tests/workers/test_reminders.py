@@ -328,11 +328,14 @@ def test_holiday_notice_watch(db_session):
     agency = make_agency()
     staff = make_staff(agency)
     make_user(None, "gov-admin", "admin")
+    department = make_agency("JYJ", "某区教育局")
+    department.parent_id = agency.id
+    make_user(department, "jyj-admin", "admin")       # may not enter the notice: not told to
     db_session.commit()
     cal = current_calendar()
     assert cal.is_provisional(D(2027, 1, 1)) and not cal.is_provisional(D(2026, 1, 1))
     assert holiday_watch(D(2026, 10, 31)) == 0        # before 1 November
-    assert holiday_watch(D(2026, 11, 1)) == 2         # both administrators
+    assert holiday_watch(D(2026, 11, 1)) == 2         # the two administrators who may enter it
     assert holiday_watch(D(2026, 11, 7)) == 0         # the same week
     assert holiday_watch(D(2026, 11, 8)) == 2         # a week later
     db_session.commit()

@@ -439,8 +439,8 @@ def calendar_remove(year: int):
     try:
         moved = calendar_admin.remove_notice(_me(), year)
         db.session.commit()
-    except NotFound:
-        abort(404)
+    except ServiceError as e:
+        _refused(e)
     return render_template("admin/calendar_saved.html", year=year, notice=None, moved=moved,
                            deadline_labels=calendar_admin.DEADLINE_LABELS_ZH)
 
@@ -496,7 +496,10 @@ def letter_template_reset(kind: str):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    agency_admin.reset_letter_template(_me(), kind)
+    try:
+        agency_admin.reset_letter_template(_me(), kind)
+    except ServiceError as e:
+        _refused(e)
     db.session.commit()
     flash(f"“{LETTER_TITLES[kind]}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.letter_template", kind=kind))
@@ -539,7 +542,10 @@ def email_template_reset(kind: str):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    agency_admin.reset_email_template(_me(), kind)
+    try:
+        agency_admin.reset_email_template(_me(), kind)
+    except ServiceError as e:
+        _refused(e)
     db.session.commit()
     flash(f"“{EMAIL_KINDS[kind]['label_zh']}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.email_template", kind=kind))

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from webapp.domain.policies import Policies
 from webapp.extensions import db
@@ -53,6 +53,29 @@ def strip_control_chars(value: str) -> str:
 
 def is_government_level(actor: User | None) -> bool:
     return actor is None or actor.agency_id is None
+
+
+def may_change_installation(actor: User | None) -> bool:
+    """Installation-wide settings (the holiday calendar, the letter and mail templates) apply to every
+    agency: an administrator of the whole installation (no agency) may change them, and so may the
+    administrator of the one top-level agency when there is only one (a government with its
+    departments, or a department running the service on its own). A department's administrator under
+    a government, or one of several independent agencies, may not change everybody's."""
+    if actor is None or actor.agency_id is None:
+        return True
+    agency = db.session.get(Agency, actor.agency_id)
+    if agency is None or agency.parent_id is not None:
+        return False
+    tops = db.session.scalar(select(func.count(Agency.id)).where(Agency.parent_id.is_(None)))
+    return tops == 1
+
+
+def require_installation_admin(actor: User | None, what_zh: str) -> None:
+    if not may_change_installation(actor):
+        raise Forbidden("an installation-wide setting: only an administrator of the installation or of "
+                        "the top-level agency may change it",
+                        f"{what_zh}适用于全部机关，只能由本级政府（或系统）管理员修改。",
+                        rule="admin.installation_wide")
 
 
 def manageable_agencies(actor: User | None) -> list[Agency]:
@@ -338,6 +361,7 @@ def check_letter_template(actor: User | None, kind: str, body: str) -> None:
 
 
 def save_letter_template(actor: User | None, kind: str, body: str) -> None:
+    require_installation_admin(actor, "文书模板")
     from webapp.letters.render import default_template_source
     from webapp.models.letters import LetterTemplate
 
@@ -361,6 +385,7 @@ def save_letter_template(actor: User | None, kind: str, body: str) -> None:
 
 
 def reset_letter_template(actor: User | None, kind: str) -> bool:
+    require_installation_admin(actor, "文书模板")
     from webapp.models.letters import LetterTemplate
 
     row = db.session.scalar(select(LetterTemplate).where(LetterTemplate.kind == kind))
@@ -380,6 +405,7 @@ def email_overridden(kind: str) -> bool:
 
 
 def save_email_template(actor: User | None, kind: str, subject: str, body: str) -> None:
+    require_installation_admin(actor, "邮件模板")
     from webapp.models.emails import EmailTemplate, email_template
 
     from .outbox import EMAIL_KINDS, check_email_template
@@ -408,6 +434,7 @@ def save_email_template(actor: User | None, kind: str, subject: str, body: str) 
 
 
 def reset_email_template(actor: User | None, kind: str) -> bool:
+    require_installation_admin(actor, "邮件模板")
     from webapp.models.emails import EmailTemplate
 
     row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind))

@@ -22,7 +22,7 @@ from webapp.models import CalendarYear, User
 from webapp.models._types import utcnow
 from webapp.timeutil import today_shanghai
 
-from .agency_admin import reject_control_chars
+from .agency_admin import reject_control_chars, require_installation_admin
 from .audit import log_event
 from .calendar import current_calendar
 from .cases import open_deadlines, recompute_open_cases
@@ -266,6 +266,7 @@ def _validate_zh(message: str, year: int) -> str:
 
 def enter_notice(actor: User | None, notice: YearNotice, today: date | None = None) -> list[MovedDeadline]:
     """Save (or replace) the notice of ``notice.year`` and recompute every open case's deadlines."""
+    require_installation_admin(actor, "节假日安排")
     today = today or today_shanghai()
     deadlines = open_deadlines(today)
     row = db.session.get(CalendarYear, notice.year)
@@ -293,6 +294,7 @@ def enter_notice(actor: User | None, notice: YearNotice, today: date | None = No
 
 def remove_notice(actor: User | None, year: int, today: date | None = None) -> list[MovedDeadline]:
     """Remove an administrator's notice: the year falls back to the library, or provisional."""
+    require_installation_admin(actor, "节假日安排")
     today = today or today_shanghai()
     row = db.session.get(CalendarYear, year)
     if row is None:

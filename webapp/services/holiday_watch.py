@@ -19,6 +19,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import User
 
+from .agency_admin import may_change_installation
 from .calendar import current_calendar
 from .outbox import base_url
 from .reminders import Note, notify_and_mail
@@ -38,7 +39,8 @@ def missing_year(today: date) -> tuple[int, date] | None:
 
 
 def holiday_watch(today: date, now: datetime | None = None) -> int:
-    """Notify the administrators (weekly) while the notice is missing; the notifications created."""
+    """Notify the administrators who may enter the notice (weekly) while it is missing; the
+    notifications created."""
     missing = missing_year(today)
     if missing is None:
         return 0
@@ -49,6 +51,8 @@ def holiday_watch(today: date, now: datetime | None = None) -> int:
     context: dict[str, dict[str, Any]] = {}
     for user in db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
                                    .order_by(User.id)):
+        if not may_change_installation(user):
+            continue     # only those who can enter the notice (agency_admin.may_change_installation)
         key = f"holiday_notice_missing:{year}:{since.isoformat()}:w{week}:{user.id}"
         notes.append(Note(key, "holiday_notice_missing", user.id, f"请录入{year}年节假日安排",
                           f"尚未录入《国务院办公厅关于{year}年部分节假日安排的通知》，延伸至{year}年的期限"
