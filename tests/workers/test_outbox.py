@@ -268,3 +268,44 @@ def test_secrets_are_masked_in_the_outbox_once_sent(app, db_session, mailer, mon
     db_session.expire_all()
     row = db_session.get(OutboxMail, mail.id)
     assert (row.status, row.body, row.redact_after_send) == ("sent", "编号：WS-1\n查询码：（已发送，系统不保留）\n", "")
+
+
+def test_a_template_failing_on_real_data_falls_back_and_a_broken_mail_never_blocks_the_rest(
+        db_session, mailer, monkeypatch):
+    """An administrator's digest template that passes the check but fails on real data (days_left 0:
+    a division by zero) falls back to the shipped text; a mail that cannot be built at all fails
+    visibly with its error, and the mails after it still go."""
+    from webapp.models import EmailTemplate
+    from webapp.services import reminders
+    from webapp.services.outbox import check_email_template
+
+    body = "{% for i in items %}{{ 100 // i.days_left }}\n{% endfor %}"
+    assert check_email_template("reminder_digest", "提醒", body) is None
+    db_session.add(EmailTemplate(kind="reminder_digest", subject="提醒", body=body))
+    agency = make_agency()
+    staff = make_staff(agency)
+    make_case(agency, staff["clerk"], date(2024, 6, 3))
+    db_session.commit()
+    r = reminders.sweep(date(2024, 7, 2))                  # due today: days_left 0
+    db_session.commit()
+    assert deliver_pending(now=T0).sent == r.mail_ids
+    got = mailer.wait_for(len(r.mail_ids))
+    assert all(m.subject == "【政府信息公开】期限提醒：1件申请需要处理（2024-07-02）" for m in got)
+    mailer.clear()
+
+    bad = queue_mail("a@example.com", "s", "b")
+    good = queue_mail("b@example.com", "s", "b")
+    db_session.commit()
+    real = outbox._message
+
+    def explode(row, config):
+        if row.id == bad.id:
+            raise ValueError("cannot build")
+        return real(row, config)
+
+    monkeypatch.setattr(outbox, "_message", explode)
+    result = deliver_pending(now=T0)
+    assert (result.sent, result.failed) == ([good.id], [bad.id])
+    assert result.errors[bad.id] == "ValueError: cannot build"
+    assert [m.to for m in mailer.wait_for(1)] == [("b@example.com",)]
+    assert [m.id for m in failed_mail()] == [bad.id]

@@ -117,7 +117,7 @@ def mail_renderer(kind: str) -> Callable[..., tuple[str, str]]:
     def render(**context: Any) -> tuple[str, str]:
         try:
             return render_template_text(template, context)
-        except TemplateError:
+        except Exception:      # a syntax error, or one at run time (say, a division by zero on real data)
             if template.source == "file":
                 raise
             log.exception("mail template %s (edited by an administrator) failed; using the default", kind)
@@ -383,6 +383,9 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             except _CONNECTION_ERRORS as e:
                 error, stop = f"{type(e).__name__}: {e}", True
             except (smtplib.SMTPException, OSError, LookupError) as e:
+                error = f"{type(e).__name__}: {e}"
+            except Exception as e:   # this mail cannot be built: it fails visibly, the others still go
+                log.exception("mail %s could not be built", row.id)
                 error = f"{type(e).__name__}: {e}"
             t = utc_naive(now)
             row.attempts = (row.attempts or 0) + 1
