@@ -216,10 +216,16 @@ def test_consultation_reply_due(world, db_session):
     assert _kinds(D(2024, 6, 26)) == []             # the answer clock is paused: no answer reminders
     assert _kinds(D(2024, 6, 27)) == [("consultation_due", 0)]
     assert _kinds(D(2024, 6, 28)) == [("consultation_due", -1)]
+    assert _kinds(D(2024, 6, 29)) == []                             # a Saturday
     sweep(D(2024, 6, 27))
+    sweep(D(2024, 6, 27))                                           # once a day, however many sweeps
     sweep(D(2024, 6, 28))
     db_session.commit()
-    assert _notes() == [("consultation_due", "2024-06-27", "swj-clerk")]
+    # repeated every working day until the end is recorded: a timed-out consultation is never forgotten
+    assert _notes() == [("consultation_due", "2024-06-27", "swj-clerk")] * 2
+    act(case, EventType.CONSULTATION_ENDED, D(2024, 7, 1))
+    db_session.commit()
+    assert _kinds(D(2024, 7, 1)) == []
 
 
 def test_correction_lapse_is_proposed_the_working_day_after_reply_by(world, db_session):

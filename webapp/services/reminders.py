@@ -11,7 +11,8 @@ answer_due_today            due_on == today                                    c
 answer_overdue              due_on < today, every working day while overdue    clerk + approvers
 correction_notice_due       the 7-working-day notice window (Art. 30) ends     clerk
                             within 2 working days
-consultation_due            the last consultation reply is due (Arts. 32, 34)  clerk
+consultation_due            the last consultation reply is due (Arts. 32, 34); clerk
+                            daily on working days while not recorded as ended
 correction_lapse_proposal   reply_by passed (from the working day after it)    clerk
 fee_lapse_proposal          the payment period passed (likewise)               clerk
 correction_lapsed / fee_    the same, where the agency's policy ``auto_lapse``  clerk
@@ -77,7 +78,7 @@ KINDS: dict[str, tuple[int, bool, str]] = {
     "answer_due_1": (3, False, _ANSWER_IN_TIME),
     "consultation_due": (4, False, "征求意见答复期限已届满：第三方逾期未提出意见的，由本机关依法决定是否公开；"
                                    "其他机关逾期未提出意见的，视为同意（第三十二条、第三十四条）。"
-                                   "请结束征求意见，恢复计算答复期限。"),
+                                   "征求意见期间依法至此结束，答复期限恢复计算；请记录“结束征求意见”。"),
     "correction_notice_due": (5, False, "申请内容不明确需要补正的，请在期限内一次性告知申请人（第三十条）。"),
     "answer_due_3": (6, False, _ANSWER_IN_TIME),
     "answer_due_5": (7, False, _ANSWER_IN_TIME),
@@ -149,7 +150,7 @@ class Item:
         return self.key_prefix() + str(recipient_id)
 
     def key_prefix(self) -> str:
-        day = f":{self.on.isoformat()}" if self.kind == "answer_overdue" else ""
+        day = f":{self.on.isoformat()}" if self.kind in _DAILY else ""
         return f"{self.kind}:{self.case_id}:{self.deadline.isoformat()}{day}:"
 
     def body(self) -> str:
@@ -163,6 +164,8 @@ class Item:
                 "url": base + self.link}
 
 
+#: kinds repeated every working day while the matter stands (the day is part of their key)
+_DAILY = frozenset({"answer_overdue", "consultation_due"})
 #: collect()'s order: the answer's kinds, then the other sources; by case within a kind
 _KIND_RANK = {"answer_overdue": 0, "answer_due_today": 0, "answer_due_1": 0, "answer_due_3": 0, "answer_due_5": 0,
               "correction_notice_due": 1, "consultation_due": 2, "correction_lapse_proposal": 3,
@@ -261,6 +264,11 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
             add(Item(_ANSWER_KIND[left], *row, due, left, today))
         elif source == 1:
             add(Item("correction_notice_due", *row, due, between(today, due), today))
+        elif source == 2:
+            # The last reply is due (today) or timed out: the pause has ended by law (rules.md §4);
+            # daily, on working days, until the clerk records the end and the clock shows again.
+            if due == today or workday:
+                add(Item("consultation_due", *row, due, -between(due, today), today))
         else:
             add(Item(_PASSED_KINDS[source], *row, due, -between(due, today), today))
     items.sort(key=lambda i: (_KIND_RANK[i.kind], i.case_id))
