@@ -37,10 +37,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # Safety net: delivery is enqueued after every commit that wrote mail; this catches up when
         # enqueueing failed (Redis down) or a mail is due for a retry.
         "outbox-deliver": {"task": DELIVER, "schedule": crontab(minute="*"), "options": {"expires": 55}},
-        # Year close-out for every agency, 1 January 00:10 (report.md, "Year close-out").
+        # Year close-out for every agency, 1 January 00:10 (report.md, "Year close-out"); again each
+        # day of January for the agencies not closed yet, so a 1 January without a worker is caught up.
         "year-close": {"task": YEAR_CLOSE,
-                       "schedule": crontab(minute=10, hour=0, day_of_month=1, month_of_year=1),
-                       "options": {"expires": 20 * 3600}},
+                       "schedule": crontab(minute=10, hour=0, month_of_year=1),
+                       "kwargs": {"missing_only": True}, "options": {"expires": 20 * 3600}},
         # Weekly to the report owners while last year's report is not final (due 31 January).
         "annual-report-reminder": {"task": REPORT_REMINDER, "schedule": crontab(hour=9, minute=0),
                                    "options": {"expires": 6 * 3600}},

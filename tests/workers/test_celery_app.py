@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 from datetime import date
 
-import pytest
 from celery.schedules import crontab
 from sqlalchemy import func, select
 
@@ -60,7 +59,8 @@ def test_the_whole_beat_schedule():
     assert (digest.hour, digest.minute) == ({8}, {30})
     assert len(s["outbox-deliver"]["schedule"].minute) == 60
     close = s["year-close"]["schedule"]
-    assert (close.month_of_year, close.day_of_month, close.hour, close.minute) == ({1}, {1}, {0}, {10})
+    assert (close.month_of_year, close.hour, close.minute) == ({1}, {0}, {10})     # 00:10 every day of January
+    assert len(close.day_of_month) == 31 and s["year-close"]["kwargs"] == {"missing_only": True}
     for key in ("annual-report-reminder", "holiday-notice-watch"):   # daily; weekly by their keys
         assert len(s[key]["schedule"].day_of_week) == 7
     assert s["applicant-notices"]["schedule"].minute == {0, 10, 20, 30, 40, 50}
@@ -110,7 +110,6 @@ def test_sweep_task_runs_in_an_app_context_and_commits(app, db_session):
 
 
 def test_close_year_task_calls_the_close_out_idempotently(app, db_session):
-    pytest.importorskip("webapp.services.closeout")
     agency = make_agency()
     agency.created_at = agency.created_at.replace(year=2023)
     db_session.commit()
@@ -118,6 +117,18 @@ def test_close_year_task_calls_the_close_out_idempotently(app, db_session):
     assert _eager(app, "year.close", year=2024, today="2025-01-01") == {"year": 2024, "versions": 1}
     assert _eager(app, "year.close", today="2025-01-01") == {"year": 2024, "versions": 0}
     assert db_session.scalar(select(func.count(ReportVersion.id))) == 1
+
+
+def test_the_daily_january_run_catches_up_a_missed_close_out(app, db_session):
+    """No worker ran on 1 January: the run of 3 January closes the year; the agencies already
+    closed are left as they are."""
+    make_agency()
+    make_agency("JYJ", "某区教育局")
+    db_session.commit()
+    db_session.remove()
+    assert _eager(app, "year.close", today="2025-01-03", missing_only=True) == {"year": 2024, "versions": 2}
+    assert _eager(app, "year.close", today="2025-01-04", missing_only=True) == {"year": 2024, "versions": 0}
+    assert db_session.scalar(select(func.count(ReportVersion.id))) == 2
 
 
 def test_cli_sweep_and_deliver(app, cli, db_session, smtp, monkeypatch):
