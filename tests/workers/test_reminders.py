@@ -359,6 +359,22 @@ def test_holiday_notice_watch(db_session):
     assert db_session.scalar(select(func.count(Notification.id))) == 4
 
 
+def test_report_reminders_for_an_agency_set_up_later_with_last_years_cases(db_session):
+    """An agency created in 2025 that imported its 2024 cases owes a 2024 report: reminded; one with
+    no case of 2024 is not."""
+    imported = make_agency()
+    staff = make_staff(imported)
+    make_case(imported, staff["clerk"], D(2024, 6, 3))
+    fresh = make_agency("JYJ", "某区教育局")
+    make_user(fresh, "jyj-approver", "approver")
+    for a in (imported, fresh):
+        a.created_at = a.created_at.replace(year=2025)
+    db_session.commit()
+    assert annual_report_reminders(D(2025, 1, 2)) == 1
+    db_session.commit()
+    assert _notes() == [("annual_report_due", "2025-01-31", "swj-approver")]
+
+
 def test_annual_report_owner_reminded_weekly_until_final(db_session):
     dept = make_agency()
     gov = make_agency("ZF", "某区人民政府办公室", kind="government")

@@ -686,11 +686,13 @@ def annual_report_reminders(today: date, now: datetime | None = None) -> int:
     notes: list[Note] = []
     context: dict[str, dict[str, Any]] = {}
     for agency in db.session.scalars(select(Agency).order_by(Agency.code)):
-        if agency.created_at is not None and agency.created_at.year > year:
-            continue   # the agency did not exist in that year
         latest = db.session.scalar(select(ReportVersion).where(ReportVersion.agency_id == agency.id,
                                                                ReportVersion.year == year)
                                    .order_by(ReportVersion.version.desc()).limit(1))
+        if (latest is None and agency.created_at is not None and agency.created_at.year > year
+                and db.session.scalar(select(Case.id).where(Case.agency_id == agency.id,
+                                                            Case.received_on <= date(year, 12, 31)).limit(1)) is None):
+            continue   # set up after that year, with none of its cases (a year imported later still counts)
         if latest is not None and latest.final:
             continue
         deadline = report_deadline(agency, year)
