@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 09:04:26.821627
+Create Date: 2026-11-28 10:21:44.051329
 
 """
 import sqlalchemy as sa
@@ -177,6 +177,7 @@ def upgrade():
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.Column('password_changed_at', sa.DateTime(), nullable=True),
     sa.Column('must_change_password', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_user_agency_id_agency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),

@@ -91,8 +91,13 @@ def make_case(agency_id: int, received_on: date, today: date, events: list[Event
 
 
 def login(client, user_id: int):
+    """Log in through the session, as Flask-Login does: the id it stores includes the user's session
+    epoch (a logout or password change earlier in the test raised it)."""
+    with client.application.app_context():
+        ident = db.session.get(User, user_id).get_id()
+        db.session.remove()
     with client.session_transaction() as s:
         s.clear()
-        s["_user_id"] = str(user_id)
+        s["_user_id"] = ident
         s["_fresh"] = True
     return client

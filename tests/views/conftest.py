@@ -69,9 +69,12 @@ def login(client: FlaskClient) -> Callable[[int], FlaskClient]:
     """Log the user with this id in on the test client (through the session, as Flask-Login does)."""
 
     def do(user_id: int) -> FlaskClient:
+        with client.application.app_context():
+            ident = db.session.get(User, user_id).get_id()      # includes the user's session epoch
+            db.session.remove()
         with client.session_transaction() as s:
             s.clear()
-            s["_user_id"] = str(user_id)
+            s["_user_id"] = ident
             s["_fresh"] = True
         return client
 

@@ -55,6 +55,36 @@ def test_login_and_logout(client, world, in_app):
     assert [a[0] for a in _audit(in_app)] == ["auth.login", "auth.logout"]
 
 
+def test_a_copied_session_cookie_stops_working_after_logout_and_password_changes(app, client, world, in_app):
+    """Sessions are signed cookies: logging out, changing the password or an administrator's reset
+    ends every session signed before - a copy kept elsewhere included."""
+    _login(client, "swj_clerk", PASSWORD)
+    copy = client.get_cookie("session").value
+    other = app.test_client()
+    other.set_cookie("session", copy)
+    assert other.get("/").status_code == 200                 # the copy works while the session lives
+    client.post("/logout")
+    assert other.get("/").status_code == 302                 # ... and not after the logout
+    # a password change keeps the changing session and ends the others
+    _login(client, "swj_clerk", PASSWORD)
+    elsewhere = app.test_client()
+    _login(elsewhere, "swj_clerk", PASSWORD)
+    r = client.post("/account/password", data={"current": PASSWORD, "new": "Neues#Passwort2",
+                                               "confirm": "Neues#Passwort2"})
+    assert r.status_code == 302
+    assert client.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+    # an administrator's reset ends the user's sessions too
+    from webapp.services.users import reset_password
+
+    def reset():
+        reset_password(None, db.session.get(User, world.a.clerk))
+        db.session.commit()
+
+    in_app(reset)
+    assert client.get("/").status_code == 302
+
+
 def test_login_follows_only_local_next(client, world):
     r = _login(client, "swj_clerk", PASSWORD, query_string={"next": "/cases?status=closed"})
     assert r.headers["Location"] == "/cases?status=closed"

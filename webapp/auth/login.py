@@ -81,11 +81,15 @@ def attempt_login(username: str, password: str) -> LoginResult:
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: a locked or disabled account loses its session at once."""
+    """Flask-Login's user loader: a locked or disabled account loses its session at once, and so
+    does a session signed before the user's last logout or password change ("id.epoch"; a bare id
+    is epoch 0)."""
+    ident, _, epoch = str(user_id).partition(".")
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(ident))
+        epoch_n = int(epoch) if epoch else 0
     except (TypeError, ValueError):
         return None
-    if user is None or not user.active or user.locked_at is not None:
+    if user is None or not user.active or user.locked_at is not None or (user.session_epoch or 0) != epoch_n:
         return None
     return user

@@ -73,8 +73,9 @@ def login():
 @bp.post("/logout")
 @requires("account.self")
 def logout():
-    log_event("auth.logout", user=current_user._get_current_object(), target_type="user",
-              target_id=current_user.id)
+    user = current_user._get_current_object()
+    log_event("auth.logout", user=user, target_type="user", target_id=user.id)
+    user.end_sessions()          # a copy of this session's cookie stops working too
     db.session.commit()
     logout_user()
     session.clear()
@@ -98,10 +99,12 @@ def change_password():
         elif (problem := password_problem(form.new.data)) is not None:
             form.new.errors.append(problem)
         else:
-            user.set_password(form.new.data)
+            user.set_password(form.new.data)       # ends every session of the user ...
             log_event("auth.password_changed", user=user, target_type="user", target_id=user.id)
             db.session.commit()
-            flash("密码已修改。", "success")
+            login_user(user)                         # ... but this one, signed again
+            session.permanent = True
+            flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("cases.dashboard"))
     return render_template("auth/password.html", form=form)
 

@@ -41,6 +41,9 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None]
     # set by an administrator's reset (services/users.py): the next request goes to the password change
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Sessions carry it (get_id): logging out, a new password or an administrator's reset raises it,
+    # so every session signed before stops working - a signed cookie copied earlier included.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency = relationship("Agency")
@@ -53,12 +56,21 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return bool(self.active)
 
+    def get_id(self) -> str:  # Flask-Login: what the session holds
+        return f"{self.id}.{self.session_epoch or 0}" if self.session_epoch else str(self.id)
+
+    def end_sessions(self) -> None:
+        """Every session of this user signed so far stops working."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
     def set_password(self, password: str) -> None:
         from webapp.services.passwords import hash_password
 
         self.password_hash = hash_password(password)
         self.password_changed_at = utcnow()
         self.must_change_password = False
+        if self.id is not None:
+            self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         from webapp.services.passwords import verify_password

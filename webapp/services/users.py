@@ -176,6 +176,7 @@ def reset_password(actor: User | None, user: User) -> str:
     password = generate_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
+    user.end_sessions()           # whoever held a session of this account is logged out
     was_locked = user.locked_at is not None
     user.locked_at = None
     user.failed_logins = 0
