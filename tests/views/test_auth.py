@@ -112,15 +112,20 @@ def test_five_failures_lock_the_account_until_an_admin_unlocks_it(client, world,
     for _ in range(4):
         _login(client, "swj_clerk", "wrong-password")
     r = _login(client, "swj_clerk", "wrong-password")
-    assert flashes(r.text) == ["连续5次登录失败，账户已被锁定，请联系系统管理员解锁。"]
+    assert flashes(r.text) == ["用户名或密码错误。"]          # as for a name that does not exist
     assert _user(in_app, world.a.clerk) == {"failed": 5, "locked": True, "last_login": None}
-    # the right password no longer opens it
+    r = _login(client, "swj_clerk", "wrong-password")
+    assert flashes(r.text) == ["用户名或密码错误。"]
+    for _ in range(6):                                          # unknown names never say "locked"
+        r = _login(client, "nobody", "wrong-password")
+    assert flashes(r.text) == ["用户名或密码错误。"]
+    # the right password no longer opens it; its owner is told why
     r = _login(client, "swj_clerk", PASSWORD)
     assert r.status_code == 200
     assert flashes(r.text) == ["该账户因连续登录失败已被锁定，请联系系统管理员解锁。"]
     assert client.get("/").status_code == 302
-    actions = [a[0] for a in _audit(in_app)]
-    assert actions == ["auth.login_failed"] * 4 + ["auth.locked", "auth.login_refused"]
+    actions = [a[0] for a in _audit(in_app) if a[1] == "swj_clerk"]
+    assert actions == ["auth.login_failed"] * 4 + ["auth.locked", "auth.login_refused", "auth.login_refused"]
 
     def unlock():
         u = db.session.get(User, world.a.clerk)
@@ -202,8 +207,15 @@ def test_logins_are_throttled_per_address(world, database_url, tmp_path, monkeyp
         assert r.status_code == 429
         assert "登录尝试过于频繁，请稍后再试。" in r.text
         assert client.get("/login").status_code == 200   # only POST is limited
-        assert _audit(in_app)[-1] == ("auth.login_refused", "swj_clerk",
-                                      {"reason": "throttled", "limit": "10/minute"})
+        assert _audit(in_app)[-1][:2] == ("auth.login_refused", "swj_clerk")
+        assert _audit(in_app)[-1][2]["reason"] == "throttled" and "10 per 1 minute" in _audit(in_app)[-1][2]["limit"]
+        # per account too, from any address: the sixth try on one name within the minute
+        for i in range(5):
+            r = _login(client, "Swj_Admin ", "x", environ_base={"REMOTE_ADDR": f"192.0.2.{i + 1}"})
+            assert r.status_code == 200
+        r = _login(client, "swj_admin", PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+        assert r.status_code == 429
+        assert "5 per 1 minute" in _audit(in_app)[-1][2]["limit"]
     finally:
         with app.app_context():
             db.session.remove()

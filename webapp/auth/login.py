@@ -3,7 +3,9 @@
 Every attempt is logged (services/audit.log_event): ``auth.login`` on success,
 ``auth.login_failed`` for a wrong password or unknown name, ``auth.login_refused`` for a locked or
 disabled account, ``auth.locked`` when the fifth failure in a row locks the account. A locked
-account stays locked until an administrator unlocks it (clears ``User.locked_at``).
+account stays locked until an administrator unlocks it (clears ``User.locked_at``). The page tells
+"locked" (or "disabled") only to someone who gives the right password; every other failure reads
+the same, so the login page never confirms that an account exists.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ MAX_FAILED_LOGINS = 5
 
 MSG_BAD_CREDENTIALS = "用户名或密码错误。"
 MSG_LOCKED = "该账户因连续登录失败已被锁定，请联系系统管理员解锁。"
-MSG_NOW_LOCKED = f"连续{MAX_FAILED_LOGINS}次登录失败，账户已被锁定，请联系系统管理员解锁。"
 MSG_INACTIVE = "该账户已停用，请联系系统管理员。"
 
 _dummy_hash: str | None = None
@@ -56,16 +57,19 @@ def attempt_login(username: str, password: str) -> LoginResult:
                   detail={"reason": "unknown_user"})
         return LoginResult(None, MSG_BAD_CREDENTIALS)
     if user.locked_at is not None:
+        # Only the password's owner learns that the account is locked: to anyone else a locked
+        # account answers like a wrong password (the page never confirms that a name exists).
+        right = user.check_password(password)
         log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
-                  detail={"reason": "locked"})
-        return LoginResult(None, MSG_LOCKED)
+                  detail={"reason": "locked", "password_right": right})
+        return LoginResult(None, MSG_LOCKED if right else MSG_BAD_CREDENTIALS)
     if not user.check_password(password):
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_at = utcnow()
             log_event("auth.locked", user=user, target_type="user", target_id=user.id,
                       detail={"failed_logins": user.failed_logins})
-            return LoginResult(None, MSG_NOW_LOCKED)
+            return LoginResult(None, MSG_BAD_CREDENTIALS)
         log_event("auth.login_failed", user=user, target_type="user", target_id=user.id,
                   detail={"reason": "bad_password", "failed_logins": user.failed_logins})
         # the same words as for an unknown name: the page does not confirm that an account exists

@@ -19,7 +19,12 @@ from .login import attempt_login, load_user
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_RATE = "10/minute"
+LOGIN_RATE = "10/minute"            # per address
+ACCOUNT_LOGIN_RATE = "5/minute"     # per account name, from any address (whether the name exists or not)
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
 
 
 @bp.record_once
@@ -54,6 +59,7 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(LOGIN_RATE, methods=["POST"])
+@limiter.limit(ACCOUNT_LOGIN_RATE, methods=["POST"], key_func=_account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("cases.dashboard"))
@@ -167,6 +173,6 @@ def too_many_requests(e):
     if request.endpoint == "auth.login":
         log_event("auth.login_refused", target_type="route", target_id="auth.login",
                   username=(request.form.get("username") or "")[:80],
-                  detail={"reason": "throttled", "limit": LOGIN_RATE})
+                  detail={"reason": "throttled", "limit": str(getattr(e, "limit", None) or LOGIN_RATE)})
         db.session.commit()
     return _error_page(429, "请求过于频繁", "登录尝试过于频繁，请稍后再试。")
