@@ -108,6 +108,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
         assert db.session.get(OutboxMail, theirs_id).next_attempt_at is not None
         log = db.session.scalar(select(AuditLog).where(AuditLog.action == "admin.mail_retry"))
         assert (log.target_id, log.detail["attempts"]) == (str(mine_id), 3)
+        assert log.detail["to"] == "a***@example.cn"            # the audit log keeps no full address
     login(client, world.gov_admin_id)
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "a@example.cn" in page and "b@example.cn" in page

@@ -64,7 +64,7 @@ def test_create_and_look_up(app, client, world, api_token):
     assert r.status_code == 200
     got = r.get_json()
     assert got["status"] == "submitted" and got["status_text"].startswith("已提交") and got["letters"] == []
-    r = client.get(f"/api/v1/applications/{data['number']}?code={code.lower()}", headers=auth(token))
+    r = client.get(f"/api/v1/applications/{data['number']}", headers={**auth(token), "X-Query-Code": code.lower()})
     assert r.status_code == 200
     # the same submission again within ten minutes: the earlier number, no new code
     r = client.post("/api/v1/applications", json=body(), headers=auth(token))
@@ -89,7 +89,8 @@ def test_missing_or_wrong_token(client, world, header):
     r = client.post("/api/v1/applications", json=body(), headers=headers)
     assert_error(r, 401, "unauthorized", "令牌")
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
-    assert_error(client.get("/api/v1/applications/WS-1?code=x", headers=headers), 401, "unauthorized")
+    assert_error(client.get("/api/v1/applications/WS-1", headers={**headers, "X-Query-Code": "x"}), 401,
+                 "unauthorized")
 
 
 def test_a_revoked_token_is_refused(app, client, world, api_token):
@@ -177,21 +178,40 @@ def test_lookup_no_leak_and_throttled(app, client, world, api_token):
     assert wrong.get_json() == unknown.get_json() == {"error": "not_found", "message": "申请编号或查询码不正确"}
     assert_error(client.get(f"/api/v1/applications/{number}", headers=auth(token)), 400, "invalid_request", "查询码")
     for _ in range(4):
-        client.get(f"/api/v1/applications/{number}?code=AAAA", headers=auth(token))
-    r = client.get(f"/api/v1/applications/{number}?code=BBBB", headers=auth(token))
+        client.get(f"/api/v1/applications/{number}", headers={**auth(token), "X-Query-Code": "AAAA"})
+    r = client.get(f"/api/v1/applications/{number}", headers={**auth(token), "X-Query-Code": "BBBB"})
     assert_error(r, 429, "rate_limited", "查询失败次数过多")
     # failures by others never lock the applicant out: the right code still answers
-    r = client.get(f"/api/v1/applications/{number}?code={code}", headers=auth(token))
+    r = client.get(f"/api/v1/applications/{number}", headers={**auth(token), "X-Query-Code": code})
     assert r.status_code == 200 and r.get_json()["number"] == number
+
+
+def test_the_query_code_is_never_taken_from_the_url(app, client, world, api_token):
+    """A code in the URL would end up in access and proxy logs: only the header counts."""
+    token = api_token("SWJ")
+    created = client.post("/api/v1/applications", json=body(), headers=auth(token)).get_json()
+    r = client.get(f"/api/v1/applications/{created['number']}?code={created['query_code']}", headers=auth(token))
+    assert_error(r, 400, "invalid_request", "X-Query-Code")
+
+
+def test_the_rate_limit_counts_the_token_however_the_header_is_written(app, world, api_token, make_app):
+    token = api_token("SWJ")
+    client = make_app(RATELIMIT_ENABLED=True, API_RATE="2 per hour").test_client()
+    codes = [client.get("/api/v1/applications/WS-1", headers={"Authorization": f"{scheme} {token}",
+                                                               "X-Query-Code": "x"}).status_code
+             for scheme in ("Bearer", "bearer", "BEARER ", "Bearer  ")]
+    assert codes == [404, 404, 429, 429], codes
 
 
 def test_another_agencys_portal_cannot_look_up(app, client, world, api_token):
     created = client.post("/api/v1/applications", json=body(), headers=auth(api_token("SWJ"))).get_json()
     other = api_token("QT")
-    r = client.get(f"/api/v1/applications/{created['number']}?code={created['query_code']}", headers=auth(other))
+    r = client.get(f"/api/v1/applications/{created['number']}",
+                   headers={**auth(other), "X-Query-Code": created["query_code"]})
     assert_error(r, 404, "not_found")
     gov = api_token("SZF")                                   # the government's portal sees its departments'
-    r = client.get(f"/api/v1/applications/{created['number']}?code={created['query_code']}", headers=auth(gov))
+    r = client.get(f"/api/v1/applications/{created['number']}",
+                   headers={**auth(gov), "X-Query-Code": created["query_code"]})
     assert r.status_code == 200
 
 

@@ -164,9 +164,8 @@ def _error_responses(*codes: int) -> dict[str, Any]:
 CODE_PARAMS = [
     {"name": "number", "in": "path", "required": True, "description": "申请编号（提交时返回）或案件编号",
      "schema": {"type": "string", "maxLength": 80}},
-    {"name": "X-Query-Code", "in": "header", "required": False, "description": "查询码（或用 code 参数）",
-     "schema": {"type": "string", "maxLength": 64}},
-    {"name": "code", "in": "query", "required": False, "description": "查询码（或用 X-Query-Code 头）",
+    {"name": "X-Query-Code", "in": "header", "required": True,
+     "description": "查询码（只在请求头中传递，不放在网址里：网址会进入访问日志）",
      "schema": {"type": "string", "maxLength": 64}},
 ]
 

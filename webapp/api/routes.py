@@ -74,11 +74,19 @@ def api_rate() -> str:
     return current_app.config.get("API_RATE", "600 per hour")
 
 
+def _bearer() -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header (the scheme in any case), or None."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def _token_key() -> str:
-    """Limits count per token (a portal's server sends for many people), else per address."""
-    auth = request.headers.get("Authorization", "")
-    if auth:
-        return "api-token:" + hashlib.sha256(auth.encode("utf-8", "replace")).hexdigest()[:24]
+    """Limits count per token (a portal's server sends for many people), else per address. The key
+    is the token itself, however the header is written."""
+    token = _bearer()
+    if token:
+        return "api-token:" + hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:24]
     return "api-addr:" + (request.remote_addr or "")
 
 
@@ -129,9 +137,8 @@ bp.register_error_handler(HTTPException, _http_error)
 
 
 def _require_token():
-    auth = request.headers.get("Authorization", "")
-    scheme, _, token = auth.partition(" ")
-    row = find_api_token(token.strip()) if scheme.lower() == "bearer" else None
+    token = _bearer()
+    row = find_api_token(token) if token else None
     if row is None:
         raise ApiError(401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
     g.api_token = row
@@ -149,9 +156,9 @@ def _json_body() -> Any:
 
 
 def _query_code() -> str:
-    code = request.headers.get("X-Query-Code") or request.args.get("code") or ""
+    code = request.headers.get("X-Query-Code") or ""
     if not code.strip():
-        raise ApiError(400, "缺少查询码（X-Query-Code 头或 code 参数）")
+        raise ApiError(400, "缺少查询码（请放在 X-Query-Code 请求头中，不要放在网址里）")
     return code
 
 
