@@ -137,3 +137,9 @@ def test_pagination_25_per_page(world, new_case, login):
     second = client.get("/cases?page=2").text
     assert numbers(second) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
     assert client.get("/cases?page=9").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/cases?page=400000000000000000", "/notifications/?page=99999999999999999999",
+                                 "/intake/new?applicant_id=99999999999999999999", "/cases?page=-5"])
+def test_absurd_page_and_id_numbers_are_not_server_errors(world, login, url):
+    assert login(world.a.clerk).get(url).status_code == 200

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Role, User
+from webapp.params import page_arg
 from webapp.security import requires
 from webapp.services import agency_admin, calendar_admin, users
 from webapp.services.errors import Forbidden, NotFound, ServiceError
@@ -617,7 +618,7 @@ def audit():
             q = q.where(AuditLog.at >= _utc_naive(form.date_from.data))
         if form.date_to.data:
             q = q.where(AuditLog.at < _utc_naive(form.date_to.data, end=True))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = list(db.session.scalars(q.order_by(AuditLog.at.desc(), AuditLog.id.desc())
                                    .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.models import Notification
 from webapp.models._types import utcnow
+from webapp.params import page_arg
 from webapp.security import requires
 
 from .forms import ZhForm
@@ -34,7 +35,7 @@ def index():
          .order_by(Notification.created_at.desc(), Notification.id.desc()))
     if request.args.get("unread"):
         q = q.where(Notification.read_at.is_(None))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pagination = db.paginate(q, page=page, per_page=PER_PAGE, error_out=False)
     return render_template("cases/notifications.html", pagination=pagination, form=ZhForm(),
                            unread_only=bool(request.args.get("unread")))

@@ -10,6 +10,7 @@ from webapp.domain.clock import Status
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
+from webapp.params import id_arg, page_arg
 from webapp.security import can, case_or_404, requires, visible_agency_ids
 from webapp.services.applicants import mask_id
 from webapp.services.audit import log_event
@@ -40,7 +41,7 @@ def dashboard():
 def search():
     form = SearchForm(request.args)
     form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     today = today_shanghai()
     special = request.args.get("list", "")
     pagination = None
@@ -143,7 +144,7 @@ def letter(case_id: int, kind: str):
     from webapp.letters.render import EVENT_FOR_LETTER
 
     wanted = EVENT_FOR_LETTER[kind].value
-    event_id = request.args.get("event", type=int)
+    event_id = id_arg("event")
     events = [e for e in case.events if e.type == wanted]
     if event_id is not None:
         events = [e for e in events if e.id == event_id]

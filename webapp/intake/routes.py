@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from webapp.cases.attachments import UploadRejected, check_upload, store_attachment
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, User
+from webapp.params import MAX_ID
 from webapp.security import actable_agency_ids, requires
 from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone, search_applicants
 from webapp.services.cases import register_case
@@ -54,6 +55,8 @@ def _selected_applicant(raw: Any) -> Applicant | None:
     try:
         applicant_id = int(raw)
     except (TypeError, ValueError):
+        return None
+    if not 0 < applicant_id <= MAX_ID:
         return None
     a = db.session.get(Applicant, applicant_id)
     if a is None or a.agency_id not in actable_agency_ids():

@@ -34,6 +34,7 @@ from webapp.auth import status_zh
 from webapp.domain.outcomes import GROUP_LABELS, Outcome
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear, ReportVersion, User
+from webapp.params import id_arg, page_arg
 from webapp.security import actable_agency_ids, can, public, requires, visible_agency_ids
 from webapp.services import closeout, drilldown, narratives, proactive
 from webapp.services.errors import ServiceError
@@ -309,7 +310,7 @@ def download(code: str, year: int, fmt: str):
     agency = _agency(code)
     if fmt not in FORMATS:
         abort(404)
-    number = request.args.get("version", type=int)
+    number = id_arg("version")
     if number is not None:
         version = db.session.scalar(select(ReportVersion).where(ReportVersion.agency_id == agency.id,
                                                                 ReportVersion.year == year,
@@ -323,7 +324,7 @@ def download(code: str, year: int, fmt: str):
 # --- drill-down ------------------------------------------------------------------------------------
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return page_arg()
 
 
 def _page_url(page: int) -> str:
@@ -467,7 +468,7 @@ def narrative(code: str, year: int):
                 return redirect(url_for("reports.narrative", code=code, year=year))
     else:
         report_data = build_report([agency], year)
-        number = request.args.get("v", type=int)
+        number = id_arg("v")
         if request.args.get("draft"):
             data = narratives.draft(agency, year, report_data, fields=True)
         elif number is not None:
@@ -635,7 +636,7 @@ def close(code: str, year: int):
 def finalize(code: str, year: int):
     _year_ok(year)
     agency = _agency(code, change=True)
-    number = request.form.get("version", type=int)
+    number = id_arg("version", request.form)
     version = closeout.latest_version(agency, year)
     if version is None:
         flash("请先结账生成版本，再标记定稿。", "error")
