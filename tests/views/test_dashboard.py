@@ -143,3 +143,17 @@ def test_pagination_25_per_page(world, new_case, login):
                                  "/intake/new?applicant_id=99999999999999999999", "/cases?page=-5"])
 def test_absurd_page_and_id_numbers_are_not_server_errors(world, login, url):
     assert login(world.a.clerk).get(url).status_code == 200
+
+
+def test_a_list_longer_than_the_page_counts_every_case(world, new_case, login, monkeypatch):
+    import webapp.cases.queries as queries
+
+    monkeypatch.setattr(queries, "LIST_LIMIT", 2)
+    for day in (1, 2, 3):
+        new_case(world.a, date(2024, 4, day))             # three overdue cases
+    page = login(world.a.clerk).get("/").text
+    overdue = section(page, "overdue")
+    assert len(numbers(overdue)) == 2
+    assert '<span class="count-pill danger">3</span>' in overdue
+    assert "此处列出前2件" in overdue and "查看全部3件" in overdue
+    assert '<span class="count-pill warn">0</span>' in section(page, "due-soon")

@@ -40,6 +40,8 @@ class Dashboard:
     notices_due: list[Case] = field(default_factory=list)
     correction_lapses: list[Case] = field(default_factory=list)
     fee_lapses: list[Case] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)   # list name -> every case it stands for
+    list_limit: int = LIST_LIMIT
     due_soon_until: date | None = None
     notices_until: date | None = None
     holiday_notice_missing: int | None = None   # the year whose notice is missing
@@ -51,19 +53,25 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     registered = Case.status == Status.REGISTERED.value
     running = Case.status.in_(CLOCK_RUNS_IN)      # due_on is set only while the clock runs
 
-    def cases(*where, order=Case.due_on) -> list[Case]:
-        return list(db.session.scalars(select(Case).where(scope, *where).order_by(order, Case.id)
+    def cases(name: str, *where, order=Case.due_on) -> list[Case]:
+        rows = list(db.session.scalars(select(Case).where(scope, *where).order_by(order, Case.id)
                                        .limit(LIST_LIMIT)))
+        # the badge counts them all, when there are more than a list shows
+        d.totals[name] = len(rows) if len(rows) < LIST_LIMIT else (
+            db.session.scalar(select(func.count(Case.id)).where(scope, *where)) or 0)
+        return rows
 
     d.due_soon_until = cal.add_workdays(today, 3)
-    d.due_soon = cases(running, Case.due_on >= today, Case.due_on <= d.due_soon_until)
-    d.overdue = cases(running, Case.due_on < today)
+    d.due_soon = cases("due_soon", running, Case.due_on >= today, Case.due_on <= d.due_soon_until)
+    d.overdue = cases("overdue", running, Case.due_on < today)
     d.notices_until = cal.add_workdays(today, 2)
-    d.notices_due = cases(registered, Case.correction_notice_due_on >= today,
+    d.notices_due = cases("notices_due", registered, Case.correction_notice_due_on >= today,
                           Case.correction_notice_due_on <= d.notices_until, order=Case.correction_notice_due_on)
-    d.correction_lapses = cases(Case.status == Status.AWAITING_CORRECTION.value, Case.correction_reply_by < today,
+    d.correction_lapses = cases("correction_lapses", Case.status == Status.AWAITING_CORRECTION.value,
+                                Case.correction_reply_by < today,
                                 order=Case.correction_reply_by)
-    d.fee_lapses = cases(Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today, order=Case.fee_due_on)
+    d.fee_lapses = cases("fee_lapses", Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today,
+                         order=Case.fee_due_on)
     # rules.md §1: from 1 November, warn while next year's State Council notice is missing
     next_year = today.year + 1
     if today.month >= 11 and cal.is_provisional(date(next_year, 1, 1)):
