@@ -58,6 +58,19 @@ def test_clerk_sees_the_queue_with_its_age(app, client, world, login, submitted,
         assert logged.target_id == number and logged.user_id == world.users["clerk"]
 
 
+def test_the_full_identity_is_for_the_receiving_agencys_users(app, client, world, login, submitted):
+    """The government's desk and auditor see a department's queue, masked; the department's own
+    users see the full values (each opening logged)."""
+    sid = submitted()
+    number = get_sub(app, sid).number
+    for who in ("desk", "gov_auditor"):
+        login(world.users[who])
+        html = client.get(f"/queue/{sid}").get_data(as_text=True)
+        assert number in html and "1101**********002X" in html and "11010519491231002X" not in html
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "personal.view")) is None
+
+
 def test_confirm_from_the_queue(app, client, world, login, submitted, time_machine):
     sid = submitted()
     time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)

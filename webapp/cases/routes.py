@@ -72,7 +72,9 @@ def show(case_id: int):
 @bp.post("/cases/<int:case_id>/personal")
 @requires("case.view_personal")
 def personal(case_id: int):
-    case = case_or_404(case_id)
+    # the full values are for the agency's own users (issue 6): a government sees its departments'
+    # cases, masked
+    case = case_or_404(case_id, change=True)
     if not PersonalDataForm().validate_on_submit():
         abort(400)
     log_event("personal_data.viewed", target_type="applicant", target_id=case.applicant_id,

@@ -182,6 +182,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
         "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
         "show_personal": show_personal, "personal_form": PersonalDataForm(),
+        "own_agency": not read_only,
         "actions": actions, "letters": letters, "fee": fee,
         "channel_label": CHANNEL_LABELS.get(case.channel or "", case.channel or "—"),
         "form_wanted": FORM_WANTED.get(case.form_wanted, case.form_wanted),

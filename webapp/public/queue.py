@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
 from webapp.security import actable_agency_ids, can, requires, visible_agency_ids
-from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
+from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_email, mask_id, mask_phone
 from webapp.services.audit import log_event
 from webapp.services.calendar import current_calendar
 from webapp.services.errors import ServiceError
@@ -93,14 +93,18 @@ def index():
 @requires("queue.view")
 def detail(submission_id: int):
     sub = _visible_or_404(submission_id)
-    # the full identity and contact are personal data: each opening is logged (rules.md §3)
-    log_event("personal.view", target_type="submission", target_id=sub.number)
-    db.session.commit()
+    # The full identity and contact are personal data: shown to the receiving agency's own users (who
+    # check them before confirming), each opening logged; others who may see the queue get them masked.
+    full = sub.agency_id in actable_agency_ids()
+    if full:
+        log_event("personal.view", target_type="submission", target_id=sub.number)
+        db.session.commit()
     may_act = sub.pending and sub.agency_id in actable_agency_ids() and can("queue.confirm")
     return render_template("public/queue/detail.html", sub=sub, form=ActionForm(), may_act=may_act,
                            age=age_in_workdays(sub), targets=route_targets(sub) if may_act else [],
                            kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
-                           mask_id=mask_id, mask_phone=mask_phone)
+                           mask_id=mask_id, mask_phone=mask_phone, mask_email=mask_email,
+                           mask_address=mask_address, full=full)
 
 
 def _act(submission_id: int, do):

@@ -154,3 +154,11 @@ def mask_address(value: str | None) -> str:
         return ""
     v = str(value)
     return v[:6] + ("*" * 6 if len(v) > 6 else "")
+
+
+def mask_email(value: str | None) -> str:
+    """张***@example.com"""
+    if not value:
+        return ""
+    name, _, domain = str(value).partition("@")
+    return (name[:1] + "***@" + domain) if domain else mask_phone(value)
