@@ -79,6 +79,10 @@ class Config:
     # Links in mail (reminders, applicant notices) point here.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
+    # Reverse proxies in front of the service (nginx: 1). Their X-Forwarded-For / -Proto are then
+    # trusted, so that throttling counts the visitor's address, not the proxy's. 0: none trusted.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)

@@ -109,3 +109,24 @@ def test_cookies_are_secure_behind_https(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(config)
+
+
+def test_behind_a_trusted_proxy_the_visitors_address_counts(app):
+    from flask import request
+
+    from config import TestConfig
+    from webapp import create_app
+
+    seen = []
+    for proxies in (0, 1):
+        other = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="sqlite://", TRUSTED_PROXIES=proxies)
+
+        @other.get("/_addr")
+        def addr():
+            seen.append(request.remote_addr)
+            return "ok"
+
+        addr.required_action = "public"
+        other.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"},
+                                environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen == ["10.0.0.1", "203.0.113.9"]

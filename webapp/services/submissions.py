@@ -610,38 +610,32 @@ def lookup(number: Any, code: Any, *, remote_addr: str = "", addr_key: str | Non
            addr_limit: int | None = None, now: datetime | None = None) -> Found | None:
     """The submission/case behind (number, query code), or None -- for an unknown number and a
     wrong code alike, in about the same time. Failures are recorded (the caller commits even on None)
-    and throttled per hour:
-
-    * from one address (``addr_key``, default the remote address) after too many failures: raise
-      LookupThrottled without checking anything (no hashing work for a flood from one place);
-    * for one number after too many failures from anywhere: the code is still checked - the right
-      code gets through, so nobody can lock an applicant out by failing on their number - and a
-      wrong one raises LookupThrottled. A 12-character code (59 bits) is not guessed this way.
+    and throttled per hour, from one address (``addr_key``, default the remote address; a portal's
+    token for the API) and for one number: past either limit a wrong code raises LookupThrottled. The
+    right code is always checked and gets through - nobody can lock an applicant out, neither by
+    failing on their number nor from an address they share (a carrier's NAT, an office proxy). A
+    12-character code (59 bits) is not found by trying; floods are the route limits' business.
     """
     now = _naive_utc(now)
     number_n = normalize_number(number)
     code_n = normalize_query_code(code)
     key = (addr_key if addr_key is not None else remote_addr)[:80]
     since = now - timedelta(hours=1)
-    throttled = LookupThrottled("too many failed look-ups", "查询失败次数过多，请一小时后再试",
-                                rule="lookup.throttled")
-    if key:
-        per_addr = db.session.scalar(select(func.count(LookupFailure.id)).where(
-            LookupFailure.remote_addr == key, LookupFailure.at >= since)) or 0
-        if per_addr >= (addr_limit if addr_limit is not None else setting("LOOKUP_FAILURES_PER_ADDRESS_PER_HOUR")):
-            raise throttled
-    per_number = db.session.scalar(select(func.count(LookupFailure.id)).where(
-        LookupFailure.number == number_n, LookupFailure.at >= since)) or 0
     sub, case, stored = find_by_number(number_n) if number_n else (None, None, None)
     ok = verify_query_code(stored or _dummy_hash(), code_n or "X")   # the same work in every case
-    ok = ok and bool(code_n)
-    if stored is None or not ok:
-        db.session.add(LookupFailure(number=number_n, remote_addr=key, at=now))
-        db.session.flush()
-        if per_number >= setting("LOOKUP_FAILURES_PER_NUMBER_PER_HOUR"):
-            raise throttled
-        return None
-    return Found(sub, case)
+    if stored is not None and ok and code_n:
+        return Found(sub, case)
+    per_number = db.session.scalar(select(func.count(LookupFailure.id)).where(
+        LookupFailure.number == number_n, LookupFailure.at >= since)) or 0
+    per_addr = db.session.scalar(select(func.count(LookupFailure.id)).where(
+        LookupFailure.remote_addr == key, LookupFailure.at >= since)) or 0 if key else 0
+    db.session.add(LookupFailure(number=number_n, remote_addr=key, at=now))
+    db.session.flush()
+    addr_limit = addr_limit if addr_limit is not None else setting("LOOKUP_FAILURES_PER_ADDRESS_PER_HOUR")
+    if per_number >= setting("LOOKUP_FAILURES_PER_NUMBER_PER_HOUR") or (key and per_addr >= addr_limit):
+        raise LookupThrottled("too many failed look-ups", "查询失败次数过多，请一小时后再试",
+                              rule="lookup.throttled")
+    return None
 
 
 def purge_lookup_failures(older_than: timedelta = timedelta(days=1)) -> int:
