@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 10:21:44.051329
+Create Date: 2026-11-28 10:33:49.869894
 
 """
 import sqlalchemy as sa
@@ -81,6 +81,7 @@ def upgrade():
     sa.Column('compose', sa.String(length=40), nullable=True),
     sa.Column('compose_args', sa.Text(), nullable=False),
     sa.Column('redact_after_send', sa.Text(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
@@ -91,6 +92,7 @@ def upgrade():
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_mail_dedupe_key'))
     )
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_mail_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_mail_status'), ['status'], unique=False)
 
     op.create_table('api_token',
@@ -551,6 +553,7 @@ def downgrade():
     op.drop_table('api_token')
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_mail_status'))
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_agency_id'))
 
     op.drop_table('outbox_mail')
     with op.batch_alter_table('notification', schema=None) as batch_op:

@@ -165,3 +165,20 @@ def test_audit_log_filters_and_agency_scope(app, client, world):
     assert "case:7" in page and "case:8" in page
     login(client, world.a.users["clerk"])
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_outbox_shows_an_agencys_mail_without_a_reminder_behind_it(app, client, world):
+    """A morning digest or an applicant notice that failed is listed for its agency's administrator
+    (OutboxMail.agency_id), not for another agency's."""
+    with app.app_context():
+        for agency_id, to in ((world.a.agency_id, "applicant@example.cn"), (world.b.agency_id, "other@example.cn")):
+            m = OutboxMail(to_addr=to, subject="受理通知", body="...", status="failed", attempts=2,
+                           last_error="SMTP 550", agency_id=agency_id)
+            db.session.add(m)
+        db.session.commit()
+    login(client, world.a.users["admin"])
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "applicant@example.cn" in page and "other@example.cn" not in page
+    login(client, world.gov_admin_id)
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "applicant@example.cn" in page and "other@example.cn" in page

@@ -71,6 +71,7 @@ def test_confirmation_notice_exactly_once(w, today):
     [mail] = mails()
     assert mail.dedupe_key == f"applicant:{case.id}:confirmation:1"
     assert mail.to_addr == "zhangsan@example.com" and mail.status == "pending"
+    assert mail.agency_id == case.agency_id               # its agency's administrators see it in the outbox
     assert "已确认受理" in mail.subject and case.number in mail.body
     assert "收到申请之日：2024-06-10" in mail.body and "答复期限：2024-07-08" in mail.body
     assert notify_applicant(case, "confirmation") is None

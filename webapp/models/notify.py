@@ -62,6 +62,9 @@ class OutboxMail(db.Model):
     # Strings (one a line, e.g. an applicant's query code) masked in the stored text once the mail
     # is sent: the outbox keeps what was sent without keeping the secret.
     redact_after_send: Mapped[str] = mapped_column(Text, default="")
+    # The agency the mail is about (its case's, or its reader's): whose administrators see it in the
+    # outbox. None: installation-wide mail, seen by the installation's administrators.
+    agency_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

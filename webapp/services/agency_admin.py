@@ -284,8 +284,9 @@ def revoke_token(actor: User | None, token_id: int) -> ApiToken:
 # --- the outbox ----------------------------------------------------------------------------------------
 
 def _outbox_scope(actor: User | None):
-    """Mail an administrator may see: mail tied (through a notification) to their agency or to one
-    of its users; a government-level administrator sees all."""
+    """Mail an administrator may see: mail about their agency (``OutboxMail.agency_id``: its cases'
+    applicants, its users' digests) or tied through a notification to it or one of its users; a
+    government-level administrator sees all."""
     q = select(OutboxMail)
     if is_government_level(actor):
         return q
@@ -293,7 +294,7 @@ def _outbox_scope(actor: User | None):
     mine = select(Notification.outbox_id).where(Notification.outbox_id.is_not(None),
                                                 or_(Notification.agency_id == actor.agency_id,
                                                     Notification.recipient_id.in_(users)))
-    return q.where(OutboxMail.id.in_(mine))
+    return q.where(or_(OutboxMail.agency_id == actor.agency_id, OutboxMail.id.in_(mine)))
 
 
 def undelivered(actor: User | None, limit: int = 200) -> list[OutboxMail]:

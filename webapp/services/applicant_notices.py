@@ -104,7 +104,8 @@ def _base_context(agency: Agency | None) -> dict[str, Any]:
 # --- writing mail --------------------------------------------------------------------------------
 
 def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
-               attachment_ids: list[int] | tuple[int, ...] = (), secrets: list[str] | None = None) -> OutboxMail | None:
+               attachment_ids: list[int] | tuple[int, ...] = (), secrets: list[str] | None = None,
+               agency_id: int | None = None) -> OutboxMail | None:
     """An outbox row through the workers' outbox (services/outbox.py), unless one with this dedupe
     key exists (then None): exactly once. Delivery is requested for after the commit. ``secrets``
     are masked in the stored text once sent."""
@@ -112,7 +113,7 @@ def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
     from .outbox import request_delivery
 
     mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids,
-                             secrets=secrets or ())
+                             secrets=secrets or (), agency_id=agency_id)
     if mail is not None:
         request_delivery()
     return mail
@@ -131,7 +132,8 @@ def notify_submission(sub: Submission, kind: str, query_code: str | None = None)
            "query_code": query_code or "", "submitted_on": sub.submitted_on.isoformat(),
            "items": list(sub.items), "reject_reason": sub.reject_reason}
     subject, body = render_notice(kind, ctx)
-    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}", secrets=[query_code] if query_code else [])
+    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}", secrets=[query_code] if query_code else [],
+                      agency_id=sub.agency_id)
 
 
 def submission_of(case: Case) -> Submission | None:
@@ -215,7 +217,7 @@ def notify_applicant(case: Case, kind: str, event: CaseEvent | None = None, *,
         letters = []
     # everything that can fail (templates) before anything is written
     subject, body = render_notice(kind, _case_context(case, kind, ev, submission_of(case), letters))
-    mail = queue_mail(case.applicant.email, subject, body, key, [a.id for a in letters])
+    mail = queue_mail(case.applicant.email, subject, body, key, [a.id for a in letters], agency_id=case.agency_id)
     if mail is None:
         return None
     add_note(case, "notice_sent", today or today_shanghai(),

@@ -160,7 +160,8 @@ REDACTED = "（已发送，系统不保留）"
 
 
 def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = None,
-               attachment_ids: Iterable[int] = (), secrets: Iterable[str] = ()) -> OutboxMail | None:
+               attachment_ids: Iterable[int] = (), secrets: Iterable[str] = (),
+               agency_id: int | None = None) -> OutboxMail | None:
     """Add a mail to the outbox in the caller's transaction (the caller commits, then calls
     ``request_delivery()`` or leaves it to beat). With a ``dedupe_key`` a second call with the same
     key adds nothing and returns None. ``secrets`` (e.g. a query code) are masked in the stored
@@ -175,7 +176,7 @@ def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None 
             return None
     mail = OutboxMail(to_addr=to_addr, subject=_one_line(subject)[:300], body=body, dedupe_key=dedupe_key,
                       attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=PENDING,
-                      redact_after_send="\n".join(hidden))
+                      redact_after_send="\n".join(hidden), agency_id=agency_id)
     if dedupe_key is None:
         db.session.add(mail)
         db.session.flush()

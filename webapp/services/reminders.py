@@ -415,7 +415,7 @@ _NOTIFICATION_COLUMNS = (("dedupe_key", "varchar"), ("agency_id", "integer"), ("
 _MAIL_COLUMNS = (("dedupe_key", "varchar"), ("to_addr", "varchar"), ("subject", "varchar"), ("body", "text"),
                  ("attachment_ids", "varchar"), ("status", "varchar"), ("attempts", "integer"),
                  ("last_error", "text"), ("created_at", "timestamp"), ("compose", "varchar"),
-                 ("compose_args", "text"))
+                 ("compose_args", "text"), ("agency_id", "integer"))
 
 
 def _iso(v: Any) -> str:
@@ -500,12 +500,13 @@ class Mail:
     body: str
     compose: str | None = None      # composed at delivery (OutboxMail.compose)
     compose_args: str = ""
+    agency_id: int | None = None    # whose administrators see it in the outbox (the reader's agency)
 
 
 def insert_mails(mails: Sequence[Mail], now: datetime | None = None) -> dict[str, int]:
     """Write mails to the outbox unless their key exists; return key -> id of those written now."""
     created = utc_naive(now)
-    rows = [(m.key, m.to_addr, m.subject[:300], m.body, m.compose, m.compose_args) for m in mails]
+    rows = [(m.key, m.to_addr, m.subject[:300], m.body, m.compose, m.compose_args, m.agency_id) for m in mails]
     same = {"attachment_ids": "", "status": "pending", "attempts": 0, "last_error": "", "created_at": created}
     return {key: mid for mid, key in _insert_new(OutboxMail.__table__, _MAIL_COLUMNS, rows, same)}
 
@@ -580,7 +581,8 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     mail_keys = {uid: f"digest:{uid}:{result.key}" for uid in recipients
                  if uid in people and (people[uid].email or "").strip()}
     reserved = insert_mails([Mail(key, people[uid].email.strip(), "", "", DIGEST,
-                                  json.dumps({"user_id": uid, "today": day}, separators=(",", ":")))
+                                  json.dumps({"user_id": uid, "today": day}, separators=(",", ":")),
+                                  people[uid].agency_id)
                              for uid, key in mail_keys.items()], now)
     mail_of = {uid: reserved[key] for uid, key in mail_keys.items() if key in reserved}
     created_at = utc_naive(now)
@@ -664,7 +666,8 @@ def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequenc
         entries = sorted(per_user[uid], key=lambda i: (i.order, i.deadline, i.case_number))
         subject, body = render(user=user_context(user), today=today.isoformat(), base_url=base,
                                items=[i.for_mail(base) for i in entries])
-        mails.append(Mail(f"morning:{uid}:{today.isoformat()}", user.email.strip(), subject, body))
+        mails.append(Mail(f"morning:{uid}:{today.isoformat()}", user.email.strip(), subject, body,
+                          agency_id=user.agency_id))
     written = insert_mails(mails, now)
     db.session.flush()
     return len(written)
@@ -724,7 +727,7 @@ def notify_and_mail(notes: Sequence[Note], kind: str, context: dict[str, dict[st
         if user is None or not (user.email or "").strip():
             continue
         subject, body = render(user=user_context(user), **context[note.key])
-        mails.append(Mail("mail:" + note.key, user.email.strip(), subject, body))
+        mails.append(Mail("mail:" + note.key, user.email.strip(), subject, body, agency_id=user.agency_id))
         ids["mail:" + note.key] = nid
     link_mails({mid: [ids[key]] for key, mid in insert_mails(mails, now).items()})
     db.session.flush()
