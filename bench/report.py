@@ -130,7 +130,7 @@ def load(engine) -> dict[str, int]:
                                     res = rng.choice(["upheld", "upheld", "corrected", "other"])
                                     if decided > last_day or rng.random() < 0.2:
                                         res, decided = "pending", None
-                                    appeals.append((len(appeals) + 1, cid,
+                                    appeals.append((len(appeals) + 1, cid, a,
                                                     rng.choice(["review", "review", "litigation_direct",
                                                                 "litigation_after_review"]), filed, res, decided, ""))
                         ref = f"{y}-{i + 1:06d}"
@@ -139,7 +139,8 @@ def load(engine) -> dict[str, int]:
                                False, False, closed, outcome, late, 0, days, "bench", fee, fee_paid)
 
         _copy(conn, "case", case_cols, cases())
-        _copy(conn, "appeal", ["id", "case_id", "kind", "filed_on", "result", "decided_on", "note"], appeals)
+        _copy(conn, "appeal", ["id", "case_id", "agency_id", "kind", "filed_on", "result", "decided_on", "note"],
+              appeals)
         conn.commit()
     finally:
         raw.close()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 10:33:49.869894
+Create Date: 2026-11-28 10:39:08.406439
 
 """
 import sqlalchemy as sa
@@ -338,15 +338,19 @@ def upgrade():
     op.create_table('appeal',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('filed_on', sa.Date(), nullable=False),
     sa.Column('result', sa.String(length=20), nullable=False),
     sa.Column('decided_on', sa.Date(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_appeal_agency_id_agency')),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_appeal_case_id_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appeal'))
     )
     with op.batch_alter_table('appeal', schema=None) as batch_op:
+        batch_op.create_index('ix_appeal_agency_decided', ['agency_id', 'decided_on'], unique=False)
+        batch_op.create_index('ix_appeal_agency_filed', ['agency_id', 'filed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_appeal_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_appeal_filed_on', ['filed_on'], unique=False)
 
@@ -499,6 +503,8 @@ def downgrade():
     with op.batch_alter_table('appeal', schema=None) as batch_op:
         batch_op.drop_index('ix_appeal_filed_on')
         batch_op.drop_index(batch_op.f('ix_appeal_case_id'))
+        batch_op.drop_index('ix_appeal_agency_filed')
+        batch_op.drop_index('ix_appeal_agency_decided')
 
     op.drop_table('appeal')
     with op.batch_alter_table('report_version', schema=None) as batch_op:

@@ -152,10 +152,14 @@ class Appeal(db.Model):
     """行政复议 / 行政诉讼 over the agency's disclosure work on a case (rules.md §7)."""
 
     __tablename__ = "appeal"
-    __table_args__ = (Index("ix_appeal_filed_on", "filed_on"),)   # table 四 counts appeals by filing year
+    # table 四 counts an agency's appeals by filing (or decision) year: read without the case table
+    __table_args__ = (Index("ix_appeal_filed_on", "filed_on"),
+                      Index("ix_appeal_agency_filed", "agency_id", "filed_on"),
+                      Index("ix_appeal_agency_decided", "agency_id", "decided_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))     # the case's (set when recorded)
     kind: Mapped[str] = mapped_column(String(30))       # review | litigation_direct | litigation_after_review
     filed_on: Mapped[date] = mapped_column(Date)
     result: Mapped[str] = mapped_column(String(20), default="pending")   # upheld | corrected | other | pending

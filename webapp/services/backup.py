@@ -702,7 +702,12 @@ def _restore_case_records(agency: Agency, records: dict[str, Any], maps: _Maps, 
             for col in table.columns:
                 if col.primary_key or col.key == owner or col.key not in row:
                     continue
-                setattr(obj, col.key, _from_portable(col, row[col.key]))
+                value = _from_portable(col, row[col.key])
+                if col.foreign_keys and value is not None:     # e.g. an appeal's agency: the restored one
+                    value = maps.get(next(iter(col.foreign_keys)).column.table.name, value)
+                    if value is None:
+                        continue
+                setattr(obj, col.key, value)
 
 
 def _remap_json(table: str, row: dict[str, Any], maps: _Maps) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def record_appeal(case: Case, kind: str, filed_on: date, result: str, decided_on
     if ap is not None and ap.result == result and ap.decided_on == decided_on:
         return ap
     if ap is None:
-        ap = Appeal(case_id=case.id, kind=kind, filed_on=filed_on)
+        ap = Appeal(case_id=case.id, agency_id=case.agency_id, kind=kind, filed_on=filed_on)
         db.session.add(ap)
         case.appeals.append(ap)
     ap.result, ap.decided_on = result, decided_on

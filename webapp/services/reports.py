@@ -299,8 +299,8 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
     for ids_name, cond in conds:
         parts.append(
             "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
-            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap JOIN \"case\" c ON "
-            f"ap.case_id = c.id WHERE c.agency_id IN :{ids_name} AND {cond} GROUP BY 2, 3")
+            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap "
+            f"WHERE ap.agency_id IN :{ids_name} AND {cond} GROUP BY 2, 3")
     sums = " || ',' || ".join(f"CAST(sum(p.{col}) AS TEXT)" for col in _PROACTIVE_SUMS)
     parts += [
         "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount) FROM \"case\" c "
