@@ -24,6 +24,7 @@ from webapp.extensions import db
 from webapp.models import Agency, ApiToken, Notification, OutboxMail, User
 from webapp.models._types import utcnow
 
+from .applicants import mask_email
 from .audit import log_event
 from .errors import Forbidden, NotFound, ServiceError
 
@@ -302,12 +303,6 @@ def undelivered(actor: User | None, limit: int = 200) -> list[OutboxMail]:
     return list(db.session.scalars(q))
 
 
-def _masked_address(addr: str) -> str:
-    """An address as the audit log keeps it: 张***@example.com (an applicant's address is personal data)."""
-    name, _, domain = (addr or "").partition("@")
-    return (name[:1] + "***@" + domain) if domain else "***"
-
-
 def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
     """"Retry now": the mail becomes due at once (services.outbox.retry_mail); the caller commits and
     then asks for a delivery (services.outbox.request_delivery)."""
@@ -321,7 +316,7 @@ def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
     before = (mail.status, mail.next_attempt_at)
     outbox.retry_mail(mail.id)
     log_event("admin.mail_retry", user=actor, target_type="outbox_mail", target_id=mail.id,
-              detail={"to": _masked_address(mail.to_addr), "status_before": before[0], "attempts": mail.attempts,
+              detail={"to": mask_email(mail.to_addr), "status_before": before[0], "attempts": mail.attempts,
                       "next_attempt_before": before[1].isoformat() if before[1] else None})
     return mail
 

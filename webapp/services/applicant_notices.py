@@ -36,7 +36,7 @@ from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail
 from webapp.models.submission import Submission
 from webapp.timeutil import now_utc, today_shanghai
 
-from .applicants import mask_phone
+from .applicants import mask_email
 from .cases import add_note
 
 log = logging.getLogger(__name__)
@@ -222,14 +222,9 @@ def notify_applicant(case: Case, kind: str, event: CaseEvent | None = None, *,
         return None
     add_note(case, "notice_sent", today or today_shanghai(),
              {"kind": kind, "event_seq": ev.seq, "outbox_id": mail.id, "dedupe_key": key,
-              "to": _mask_email(case.applicant.email), "letters": [a.id for a in letters]},
+              "to": mask_email(case.applicant.email), "letters": [a.id for a in letters]},
              actor_name="系统")
     return mail
-
-
-def _mask_email(addr: str) -> str:
-    name, _, domain = addr.partition("@")
-    return (name[:1] + "***@" + domain) if domain else mask_phone(addr)
 
 
 # --- hooks ---------------------------------------------------------------------------------------
