@@ -187,3 +187,21 @@ def today(time_machine) -> date:
     if time_machine.traveller is None:
         time_machine.move_to(DEFAULT_NOW, tick=False)
     return today_shanghai()
+
+
+def sign_in(client: FlaskClient, user) -> FlaskClient:
+    """Log ``user`` (a User or an id) in on a test client the way Flask-Login keeps it: the session
+    holds the user's id with their session epoch (a logout or password change raises it)."""
+    from webapp.models import User
+
+    if isinstance(user, int):
+        with client.application.app_context():
+            ident = db.session.get(User, user).get_id()
+            db.session.remove()
+    else:
+        ident = user.get_id()
+    with client.session_transaction() as s:
+        s.clear()
+        s["_user_id"] = ident
+        s["_fresh"] = True
+    return client

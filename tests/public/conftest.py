@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from stdnum.cn import ric, uscc
 
+from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, User
 
@@ -121,11 +122,7 @@ def login(client: FlaskClient) -> Callable[[int], FlaskClient]:
     """Log a user in on the test client the way Flask-Login keeps it (the session)."""
 
     def do(user_id: int) -> FlaskClient:
-        with client.session_transaction() as s:
-            s.clear()
-            s["_user_id"] = str(user_id)
-            s["_fresh"] = True
-        return client
+        return sign_in(client, user_id)
 
     return do
 

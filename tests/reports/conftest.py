@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sign_in
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Agency, User
@@ -48,9 +49,7 @@ def login(client, user: User) -> None:
     from flask import g
 
     g.pop("_login_user", None)
-    with client.session_transaction() as s:
-        s["_user_id"] = str(user.id)
-        s["_fresh"] = True
+    sign_in(client, user)
 
 
 def synth_doc(n: int, year: int, seed: int, code: str, name: str = "生成测试机关", all_outcomes: bool = True,

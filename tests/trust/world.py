@@ -11,6 +11,7 @@ from typing import Any
 
 from stdnum.cn import ric
 
+from tests.conftest import sign_in
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
@@ -91,13 +92,4 @@ def make_case(agency_id: int, received_on: date, today: date, events: list[Event
 
 
 def login(client, user_id: int):
-    """Log in through the session, as Flask-Login does: the id it stores includes the user's session
-    epoch (a logout or password change earlier in the test raised it)."""
-    with client.application.app_context():
-        ident = db.session.get(User, user_id).get_id()
-        db.session.remove()
-    with client.session_transaction() as s:
-        s.clear()
-        s["_user_id"] = ident
-        s["_fresh"] = True
-    return client
+    return sign_in(client, user_id)

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.conftest import sign_in
 from webapp.domain.workflow import Event
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, User
@@ -69,14 +70,7 @@ def login(client: FlaskClient) -> Callable[[int], FlaskClient]:
     """Log the user with this id in on the test client (through the session, as Flask-Login does)."""
 
     def do(user_id: int) -> FlaskClient:
-        with client.application.app_context():
-            ident = db.session.get(User, user_id).get_id()      # includes the user's session epoch
-            db.session.remove()
-        with client.session_transaction() as s:
-            s.clear()
-            s["_user_id"] = ident
-            s["_fresh"] = True
-        return client
+        return sign_in(client, user_id)
 
     return do
 

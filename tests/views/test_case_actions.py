@@ -15,6 +15,7 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
+from tests.conftest import sign_in
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -542,9 +543,7 @@ def test_auditor_cannot_act(world, new_case, login, state, name):
 def test_two_clerks_at_once_the_second_gets_a_conflict(world, new_case, login, state, in_app, app):
     cid = new_case(world.a, RECEIVED)
     seen = state(cid)   # both clerks opened the page at this version
-    first = app.test_client()
-    with first.session_transaction() as s:
-        s["_user_id"] = str(world.a.clerk)
+    first = sign_in(app.test_client(), world.a.clerk)
     r = post_action(first, cid, "correction", seen[2], on="2024-06-05", what="第一位经办人")
     assert r.status_code == 302
     after_first = state(cid)
