@@ -16,6 +16,7 @@ from webapp.models import Case, CaseEvent
 from webapp.security import actable_agency_ids
 from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_id, mask_phone
 from webapp.services.calendar import current_calendar
+from webapp.services.calendar_admin import DEADLINE_LABELS_ZH
 from webapp.services.cases import case_clock
 
 from .actions import ACTIONS, fee_preview, make_form, visible_actions
@@ -30,11 +31,6 @@ CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
 FORM_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
                "": "—"}
 ROUTE_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}
-DEADLINE_FIELD_LABELS = {
-    "due_on": "答复期限", "correction_notice_due_on": "补正告知期限", "correction_reply_by": "补正期限",
-    "fee_due_on": "缴费期限", "consultation_due_on": "征求意见答复期限", "due_provisional": "暂定",
-    "due_if_resumed": "答复期限（暂停若于当日结束）",
-}
 APPEAL_KINDS = dict(APPEAL_KIND_CHOICES)
 APPEAL_RESULTS = dict(APPEAL_RESULT_CHOICES)
 FEE_METHODS = {"per_item": "按件计收", "per_page": "按量计收"}
@@ -72,7 +68,7 @@ def payload_summary(ev: CaseEvent) -> list[tuple[str, str]]:
     if ev.type == "deadline_moved":
         add("原因", p.get("reason"))
         for name, (a, b) in (p.get("changes") or {}).items():
-            add(DEADLINE_FIELD_LABELS.get(name, name), f"{a or '—'} → {b or '—'}")
+            add(DEADLINE_LABELS_ZH.get(name, name), f"{a or '—'} → {b or '—'}")
         return out
     if ev.type == "appeal_recorded":
         add("类型", APPEAL_KINDS.get(p.get("kind"), p.get("kind")))
