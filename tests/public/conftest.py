@@ -180,8 +180,8 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory, app: F
 
     def make(**overrides: Any) -> Flask:
         other = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url,
-                           UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], RATELIMIT_STORAGE_URI="memory://",
-                           **overrides)
+                           UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
+                           **{"RATELIMIT_STORAGE_URI": "memory://", **overrides})
         made.append(other)
         return other
 
