@@ -83,6 +83,17 @@ def test_security_headers(client, make_app, world):
     assert https.get("/apply").headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
+def test_a_query_code_or_token_shown_once_is_not_cached(client, world):
+    from .test_public_views import submit_form
+
+    r, number, code = submit_form(client)
+    assert number and code and r.headers["Cache-Control"] == "no-store"
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    r = client.post(f"/admin/agencies/{world.dept}/tokens", data={"name": "门户"})
+    assert r.status_code == 200 and 'id="new-token"' in r.get_data(as_text=True)
+    assert r.headers["Cache-Control"] == "no-store"
+
+
 def test_a_password_shown_once_is_not_cached(client, world):
     assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
     r = client.post(f"/admin/users/{world.users['clerk']}/reset-password")

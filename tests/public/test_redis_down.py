@@ -32,8 +32,10 @@ def redis_down(port: int) -> dict:
             "CELERY": _celery_settings(dead)}
 
 
-def test_everything_works_while_redis_is_down(make_app, world, api_token, caplog):
+def test_everything_works_while_redis_is_down(make_app, world, api_token, caplog, monkeypatch):
     caplog.set_level(logging.WARNING)
+    # the limiter is one object for every app: its "storage is down" state is put back afterwards
+    monkeypatch.setattr(limiter, "_storage_dead", False)
     token = api_token("SWJ")
     app = make_app(**redis_down(closed_port()), PUBLIC_LOOKUP_RATE="3 per hour")
     client = app.test_client()

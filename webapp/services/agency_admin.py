@@ -1,5 +1,5 @@
 """Agencies administered: the profile printed on letters and reports, the policies (rules.md: where
-the law leaves a choice), the API tokens of a government portal, and the mail outbox.
+the law leaves a choice) and the mail outbox (API tokens: services/tokens.py).
 
 Scope: a government-level administrator (agency_id None) manages every agency and alone may change
 an agency's kind or parent government (they decide who sees whose cases, security.visible_agency_ids);
