@@ -1,5 +1,8 @@
 """Configuration classes, read from the environment.
 
+All configuration is read here, from the environment, once (README: Configuration lists every
+variable); the rest of the code reads ``current_app.config``. Other settings are plain keys of Config.
+
 With no environment at all the defaults give a working single-machine setup ("embedded mode"): SQLite for
 the data and SQLite for the Celery broker and results, all under instance/. Set DATABASE_URL and REDIS_URL
 to use PostgreSQL and Redis instead.
@@ -27,6 +30,11 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -46,9 +54,11 @@ def _celery_settings(redis_url: str | None) -> dict:
         # Embedded mode: no Redis needed; broker and results live in SQLite files beside the data.
         broker = f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
         backend = f"db+sqlite:///{INSTANCE_DIR / 'celery-results.db'}"
-    return {
+    settings = {
         "broker_url": os.environ.get("CELERY_BROKER_URL", broker),
         "result_backend": os.environ.get("CELERY_RESULT_BACKEND", backend),
+        # One queue per installation (tests give each worker its own).
+        "task_default_queue": os.environ.get("CELERY_DEFAULT_QUEUE", "disclosure"),
         # JSON only: never pickle.
         "task_serializer": "json",
         "result_serializer": "json",
@@ -58,6 +68,10 @@ def _celery_settings(redis_url: str | None) -> dict:
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
     }
+    if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
+        # Seconds before Redis hands an unacknowledged task (its worker was killed) to another worker.
+        settings["broker_transport_options"] = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    return settings
 
 
 class Config:
@@ -72,10 +86,22 @@ class Config:
     CELERY = _celery_settings(REDIS_URL)
     # Flask-Limiter storage: Redis when there is one, else process memory.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+    # Redis down: count in this process's memory (a warning is logged) instead of failing the request;
+    # back on Redis once it answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@disclosure.invalid")
+    # SMTP AUTH when a user name is set; STARTTLS (MAIL_USE_TLS, port 587) or implicit TLS (MAIL_USE_SSL, 465).
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
+    MAIL_TIMEOUT = _env_float("MAIL_TIMEOUT", 15)
+    # First retry of an undelivered mail after this many seconds, doubling up to an hour.
+    MAIL_RETRY_BASE_SECONDS = _env_float("MAIL_RETRY_BASE_SECONDS", 60)
     # Links in mail (reminders, applicant notices) point here.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
@@ -102,6 +128,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     # tests/conftest.py picks the database (TEST_DATABASE_URL); never the developer's file by accident.
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    # Never the developer's Redis by accident: tests that need one configure it themselves.
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = False
     # Cheap argon2id in tests (the parameters are stored in each hash; production uses the defaults).
     PASSWORD_HASH_TIME_COST = 1

@@ -17,7 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"ok": True, "db": True}
+    assert response.get_json() == {"ok": True, "status": "ok", "db": True, "redis": None, "broker": None}
 
 
 def test_security_headers_on_every_response(client):

@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
-from sqlalchemy import event, text
+from flask import Flask
+from sqlalchemy import event
 
 from config import BASE_DIR, Config, normalize_database_url
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.headers import SECURITY_HEADERS, install_security_headers  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,8 @@ CLI_GROUPS: list[str] = [
     "webapp.admin_cli:users_cli",
     "workers.cli:reminders_cli",
     "workers.cli:outbox_cli",
+    "webapp.tokens_cli:tokens_cli",
 ]
-
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'"
-    ),
-}
-
 
 def _import_optional(module_name: str):
     """Import a module, or return None when it (or a package above it) does not exist yet."""
@@ -119,6 +110,11 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    # Every <int:...> in a route is an id within what the database holds (webapp/params.py).
+    from webapp.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
+
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -144,26 +140,10 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
         if command is not None:
             app.cli.add_command(command)
 
-    @app.after_request
-    def set_security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    install_security_headers(app)
+    from webapp.health import install_health_check
 
-    from webapp.security import public
-
-    @app.get("/healthz")
-    @public
-    def healthz():
-        try:
-            db.session.execute(text("SELECT 1"))
-            db_ok = True
-        except Exception:  # any failure means "database not reachable" for the probe
-            log.exception("health check: database unreachable")
-            db.session.rollback()
-            db_ok = False
-        return jsonify(ok=True, db=db_ok)
-
+    install_health_check(app)
     return app
 
 

@@ -54,6 +54,8 @@ def cases_import(file: str) -> None:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise _fail(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
+    except RecursionError:
+        raise _fail(f"{file}：JSON 嵌套层数过多，无法导入（nothing imported）") from None
     try:
         stats = import_document(doc, today_shanghai())
         db.session.commit()

@@ -9,16 +9,13 @@ serialisation accepted, and the time zone is Asia/Shanghai, whatever the config 
 access (module ``__getattr__``), so importing this module has no side effect and the web process,
 which only enqueues, uses ``celery_for(flask_app)`` instead.
 
-A few environment variables tune a worker process beyond config.py (tests use them):
-``CELERY_DEFAULT_QUEUE`` (default "disclosure"), ``CELERY_VISIBILITY_TIMEOUT`` (seconds before an
-unacknowledged task is handed out again by Redis; default 3600), ``BASE_URL`` (links in mails),
-``MAIL_RETRY_BASE_SECONDS``.
+Every setting comes from config.py (read from the environment there, e.g. ``CELERY_DEFAULT_QUEUE``,
+``CELERY_VISIBILITY_TIMEOUT``, ``BASE_URL``, ``MAIL_RETRY_BASE_SECONDS``); this module reads none.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,15 +73,6 @@ def celery_for(app: Flask) -> Celery:
     return app.extensions.get("celery") or celery_init_app(app)
 
 
-def _env_overrides() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if os.environ.get("BASE_URL"):
-        out["BASE_URL"] = os.environ["BASE_URL"]
-    if os.environ.get("MAIL_RETRY_BASE_SECONDS"):
-        out["MAIL_RETRY_BASE_SECONDS"] = float(os.environ["MAIL_RETRY_BASE_SECONDS"])
-    return out
-
-
 def create_worker_app() -> Celery:
     """The process entry of ``celery -A workers.celery_app``: the Flask app on config.Config (read
     from the environment) and its Celery app, made the default."""
@@ -96,15 +84,7 @@ def create_worker_app() -> Celery:
     from config import Config
     from webapp import create_app
 
-    flask_app = create_app(Config, **_env_overrides())
-    celery_conf = dict(flask_app.config["CELERY"])
-    if os.environ.get("CELERY_DEFAULT_QUEUE"):
-        celery_conf["task_default_queue"] = os.environ["CELERY_DEFAULT_QUEUE"]
-    if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
-        celery_conf["broker_transport_options"] = {
-            **celery_conf.get("broker_transport_options", {}),
-            "visibility_timeout": int(os.environ["CELERY_VISIBILITY_TIMEOUT"])}
-    flask_app.config["CELERY"] = celery_conf
+    flask_app = create_app(Config)
     celery = celery_init_app(flask_app)
     celery.set_default()
 

@@ -152,11 +152,11 @@ def api_token(in_app, world: World) -> Callable[[str], str]:
     def make(code: str = "SWJ") -> str:
         from sqlalchemy import select
 
-        from webapp.services.submissions import create_api_token
+        from webapp.services.tokens import issue_token
 
         def go() -> str:
             agency = db.session.scalar(select(Agency).where(Agency.code == code))
-            token, _row = create_api_token(agency, f"{code} 门户网站")
+            _row, token = issue_token(None, agency, f"{code} 门户网站")
             return token
 
         return in_app(go)
@@ -180,8 +180,8 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory, app: F
 
     def make(**overrides: Any) -> Flask:
         other = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url,
-                           UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], RATELIMIT_STORAGE_URI="memory://",
-                           **overrides)
+                           UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
+                           **{"RATELIMIT_STORAGE_URI": "memory://", **overrides})
         made.append(other)
         return other
 

@@ -18,9 +18,7 @@ from webapp.services.submissions import (
     age_in_workdays,
     clean_submission,
     confirm_submission,
-    create_api_token,
     create_submission,
-    find_api_token,
     lookup,
     normalize_query_code,
     queue_summary,
@@ -31,6 +29,7 @@ from webapp.services.submissions import (
     store_file,
     verify_query_code,
 )
+from webapp.services.tokens import find_token, issue_token
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant, bad_id_number, make_world, pdf_bytes, uscc_code
@@ -310,14 +309,14 @@ def test_a_case_registered_on_paper_cannot_be_looked_up(w, today):
 
 
 def test_api_tokens_are_kept_as_hashes(w):
-    token, row = create_api_token(agency("SWJ"), "门户")
+    row, token = issue_token(None, agency("SWJ"), "门户")
     db.session.commit()
     assert token.startswith("gkapi_") and token not in row.token_hash and len(row.token_hash) == 64
-    assert find_api_token(token).id == row.id
-    assert find_api_token(token + "x") is None and find_api_token(None) is None
+    assert find_token(token).id == row.id
+    assert find_token(token + "x") is None and find_token(None) is None
     row.revoked_at = datetime(2024, 6, 10, 2, 0, tzinfo=UTC).replace(tzinfo=None)
     db.session.commit()
-    assert find_api_token(token) is None
+    assert find_token(token) is None
 
 
 def test_provisional_due_date_is_marked(w, today, time_machine):

@@ -50,8 +50,9 @@ def _exports_and_reports(app, codes: list[str]) -> dict[str, bytes]:
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
     from webapp.services import calendar_admin, closeout, narratives, proactive
-    from webapp.services.agency_admin import create_token, save_letter_template
+    from webapp.services.agency_admin import save_letter_template
     from webapp.services.submissions import clean_submission, create_submission, store_file
+    from webapp.services.tokens import issue_token
 
     with app.app_context():
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
@@ -79,7 +80,7 @@ def _populate_extras(app) -> None:
         proactive.add_document(ag, {"kind": "normative", "title": "示例区某管理办法", "doc_number": "示政发〔2024〕1号",
                                     "issued_on": "2024-03-01"}, admin)
         save_letter_template(admin, "answer", "答复书\n{{ number }}\n{{ applicant.name }}：……")
-        create_token(admin, ag, "门户网站")
+        issue_token(admin, ag, "门户网站")
         stored = store_file("附件.pdf", PDF + b"2")
         sub = clean_submission({"kind": "natural_person", "name": "网上申请人", "phone": "13900000000"},
                                ["某某文件"], "paper", "pickup", files=[stored])

@@ -60,8 +60,8 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
     """The world, plus one object of each kind per agency; returns ids for URL arguments."""
     from webapp.cases.attachments import store_attachment
     from webapp.services import proactive
-    from webapp.services.agency_admin import create_token
     from webapp.services.submissions import clean_submission, create_submission, store_file
+    from webapp.services.tokens import issue_token
 
     with app.app_context():
         w = make_world()
@@ -77,7 +77,7 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
                 "paper", "pickup", files=[stored])).submission
             doc = proactive.add_document(agency, {"kind": "normative", "title": f"文件{key}",
                                                   "issued_on": "2024-03-01"})
-            token, _raw = create_token(None, agency, f"门户{key}")
+            token, _raw = issue_token(None, agency, f"门户{key}")
             target = make_user(side.agency_id, "clerk", f"target_{key}")
             mail = OutboxMail(to_addr=f"{key}@example.cn", subject="s", body="b", status="failed", attempts=1,
                               next_attempt_at=utcnow() + timedelta(hours=1))

@@ -15,10 +15,12 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.domain.policies import Policies
 from webapp.extensions import db
+from webapp.headers import no_store
 from webapp.models import Agency, AuditLog, Role, User
 from webapp.params import page_arg
 from webapp.security import requires
 from webapp.services import agency_admin, calendar_admin, users
+from webapp.services import tokens as tokens_service
 from webapp.services.errors import Forbidden, NotFound, ServiceError
 from webapp.timeutil import SHANGHAI, today_shanghai
 
@@ -165,7 +167,7 @@ def user_new():
         except ServiceError as e:
             status = _refused(e)
         else:
-            return render_template("admin/password_issued.html", user=user, password=password, created=True)
+            return no_store(render_template("admin/password_issued.html", user=user, password=password, created=True))
     elif request.method == "POST":
         status = 422
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -210,7 +212,7 @@ def user_reset_password(user_id: int):
         abort(400)
     password = users.reset_password(me, user)
     db.session.commit()
-    return render_template("admin/password_issued.html", user=user, password=password, created=False)
+    return no_store(render_template("admin/password_issued.html", user=user, password=password, created=False))
 
 
 @bp.post("/users/<int(max=2147483647):user_id>/unlock")
@@ -363,7 +365,7 @@ def tokens(agency_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            _token, raw = agency_admin.create_token(me, agency, form.name.data, form.note.data or "")
+            _token, raw = tokens_service.issue_token(me, agency, form.name.data, form.note.data or "")
             db.session.commit()
         except ServiceError as e:
             status = _refused(e)
@@ -371,8 +373,9 @@ def tokens(agency_id: int):
             form = TokenCreateForm(formdata=None)
     elif request.method == "POST":
         status = 422
-    return render_template("admin/tokens.html", agency=agency, form=form, raw=raw,
-                           rows=agency_admin.tokens_for(me, agency), confirm=ConfirmForm()), status
+    # the new token is on this page once: no cache may keep it
+    return no_store(render_template("admin/tokens.html", agency=agency, form=form, raw=raw,
+                                    rows=tokens_service.list_tokens(me, agency), confirm=ConfirmForm()), status)
 
 
 @bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
@@ -381,7 +384,7 @@ def token_revoke(token_id: int):
     me = _me()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    token = _or_404(agency_admin.revoke_token, me, token_id)
+    token = _or_404(tokens_service.revoke_token, me, token_id)
     db.session.commit()
     flash(f"已吊销令牌“{token.name}”。", "success")
     return redirect(url_for("admin.tokens", agency_id=token.agency_id))

@@ -22,6 +22,7 @@ ERROR_CODES = {
     415: ("unsupported_media_type", "请以 application/json 提交"),
     422: ("validation_failed", "申请内容不符合要求"),
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误，请稍后再试"),
 }
 
 

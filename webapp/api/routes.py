@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
@@ -25,19 +26,20 @@ from webapp.services.submissions import (
     Found,
     LookupThrottled,
     RateLimited,
-    agencies_for_token,
     applicant_letters,
     clean_submission,
     create_submission,
-    find_api_token,
     lookup,
     resolve_storage_path,
     setting,
     status_view,
     store_file,
 )
+from webapp.services.tokens import agencies_for_token, find_token
 
 from .openapi import APPLICATION_REQUEST, ERROR_CODES, SchemaError, openapi_document, validate
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -136,9 +138,17 @@ for _code in ERROR_CODES:
 bp.register_error_handler(HTTPException, _http_error)
 
 
+@bp.errorhandler(Exception)
+def _unexpected(e: Exception):
+    """A fault of ours: logged with its traceback, answered in JSON like every other API error."""
+    log.exception("API %s %s failed", request.method, request.path)
+    db.session.rollback()
+    return error_response(500)
+
+
 def _require_token():
     token = _bearer()
-    row = find_api_token(token) if token else None
+    row = find_token(token) if token else None
     if row is None:
         raise ApiError(401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
     g.api_token = row
@@ -151,7 +161,9 @@ def _json_body() -> Any:
     raw = request.get_data(cache=False)   # 413 beyond MAX_CONTENT_LENGTH
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except RecursionError:
+        raise ApiError(400, "请求内容的 JSON 嵌套层数过多", code="invalid_json") from None
+    except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "请求内容不是有效的 JSON", code="invalid_json") from None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
+from webapp.params import id_arg
 from webapp.security import actable_agency_ids, can, requires, visible_agency_ids
 from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_email, mask_id, mask_phone
 from webapp.services.audit import log_event
@@ -157,10 +158,8 @@ def reject(submission_id: int):
 @requires("queue.confirm")
 def route(submission_id: int):
     def do(sub):
-        try:
-            target = db.session.get(Agency, int(request.form.get("target", "")))
-        except ValueError:
-            target = None
+        target_id = id_arg("target", request.form)
+        target = db.session.get(Agency, target_id) if target_id else None
         route_submission(sub, current_user._get_current_object(), target, request.form.get("note", ""),
                          expected_version=_version())
         return f"已分办至 {target.name}（{sub.number}）。"

@@ -1,5 +1,5 @@
 """Agencies administered: the profile printed on letters and reports, the policies (rules.md: where
-the law leaves a choice), the API tokens of a government portal, and the mail outbox.
+the law leaves a choice) and the mail outbox (API tokens: services/tokens.py).
 
 Scope: a government-level administrator (agency_id None) manages every agency and alone may change
 an agency's kind or parent government (they decide who sees whose cases, security.visible_agency_ids);
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from datetime import date
@@ -21,7 +20,7 @@ from sqlalchemy import func, or_, select
 
 from webapp.domain.policies import Policies
 from webapp.extensions import db
-from webapp.models import Agency, ApiToken, Notification, OutboxMail, User
+from webapp.models import Agency, Notification, OutboxMail, User
 from webapp.models._types import utcnow
 
 from .applicants import mask_email
@@ -238,48 +237,7 @@ def update_policies(actor: User | None, agency: Agency, data: Mapping[str, Any],
     return changes, moved
 
 
-# --- API tokens ----------------------------------------------------------------------------------------
-
-TOKEN_PREFIX = "dsk_"
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def tokens_for(actor: User | None, agency: Agency) -> list[ApiToken]:
-    get_agency(actor, agency.id)
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.agency_id == agency.id)
-                                   .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())))
-
-
-def create_token(actor: User | None, agency: Agency, name: str, note: str = "") -> tuple[ApiToken, str]:
-    """A new token; the raw value is returned once and only its sha256 is stored."""
-    get_agency(actor, agency.id)
-    name = _text(name, "name", 100)
-    if not name:
-        raise ServiceError("the token needs a name", "请填写令牌名称（例如门户网站名称）", rule="token.name")
-    note = _text(note, "note", 1000)
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(agency_id=agency.id, name=name, note=note, token_hash=hash_token(raw))
-    db.session.add(token)
-    db.session.flush()
-    log_event("admin.token_created", user=actor, target_type="api_token", target_id=token.id,
-              detail={"agency": agency.code, "name": name})
-    return token, raw
-
-
-def revoke_token(actor: User | None, token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no token {token_id}", "令牌不存在")
-    get_agency(actor, token.agency_id)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.flush()
-        log_event("admin.token_revoked", user=actor, target_type="api_token", target_id=token.id,
-                  detail={"agency_id": token.agency_id, "name": token.name})
-    return token
+# API tokens: webapp/services/tokens.py (issue, list, revoke, check in one place).
 
 
 # --- the outbox ----------------------------------------------------------------------------------------

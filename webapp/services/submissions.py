@@ -746,37 +746,4 @@ def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     return out
 
 
-# --- API tokens --------------------------------------------------------------------------------
-
-TOKEN_PREFIX = "gkapi_"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_api_token(agency: Agency, name: str, note: str = "") -> tuple[str, ApiToken]:
-    """A new token for a portal of ``agency``: (the token, shown once; its row, holding only a sha256)."""
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("a token needs a name", "请填写令牌名称", rule="token.name")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(agency_id=agency.id, name=name[:100], token_hash=token_hash(token), note=note or "")
-    db.session.add(row)
-    db.session.flush()
-    return token, row
-
-
-def find_api_token(token: Any) -> ApiToken | None:
-    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    return db.session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(token),
-                                                     ApiToken.revoked_at.is_(None))).first()
-
-
-def agencies_for_token(row: ApiToken) -> list[Agency]:
-    """A portal may submit to its own agency and, for a government, to its departments."""
-    own = db.session.get(Agency, row.agency_id)
-    if own is None:
-        return []
-    return [own, *db.session.scalars(select(Agency).where(Agency.parent_id == own.id).order_by(Agency.code))]
+# API tokens: webapp/services/tokens.py.
