@@ -1,4 +1,4 @@
-"""proactive_year.fees_10k_yuan to the fen: Numeric(14, 4) -> Numeric(16, 6)
+"""proactive_year.fees_10k_yuan to the fen: Numeric(14, 4) -> Numeric(15, 6)
 
 Table 二's fee total in 万元 is kept exactly as entered, to the fen (6 decimals); 4 decimals
 rounded published figures. Widening keeps every stored value; the downgrade narrows back to 4
@@ -19,10 +19,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("proactive_year") as batch:
         batch.alter_column("fees_10k_yuan", existing_type=sa.Numeric(precision=14, scale=4),
-                           type_=sa.Numeric(precision=16, scale=6), existing_nullable=False)
+                           type_=sa.Numeric(precision=15, scale=6), existing_nullable=False)
 
 
 def downgrade():
     with op.batch_alter_table("proactive_year") as batch:
-        batch.alter_column("fees_10k_yuan", existing_type=sa.Numeric(precision=16, scale=6),
+        batch.alter_column("fees_10k_yuan", existing_type=sa.Numeric(precision=15, scale=6),
                            type_=sa.Numeric(precision=14, scale=4), existing_nullable=False)

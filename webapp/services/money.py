@@ -11,8 +11,9 @@ from webapp.domain.money import TEN_THOUSAND_YUAN_PLACES, YUAN_PLACES, MoneyErro
 from .errors import ServiceError
 
 FEES_10K_YUAN_ZH = "行政事业性收费金额"
-#: proactive_year.fees_10k_yuan is Numeric(16, 6): ten digits before the point
-FEES_10K_YUAN_MAX = Decimal("1e10")
+#: proactive_year.fees_10k_yuan is Numeric(15, 6): nine digits before the point (15 significant
+#: digits also survive SQLite's floating-point storage exactly)
+FEES_10K_YUAN_MAX = Decimal("1e9")
 
 
 def check_fees_10k_yuan(raw: Any, rule: str = "proactive.fees") -> Decimal:
