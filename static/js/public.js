@@ -4,37 +4,48 @@
 (function () {
   "use strict";
 
+  // The same rule and the same messages as the server (webapp/domain/identity.py): the district
+  // code is never refused (numbers keep the district of issue, even one created or abolished since),
+  // only the first two digits must be a province-level code (81/82/83: 港澳台居民居住证).
   // GB 11643-1999: weights 2^(17-i) mod 11; check = "10X98765432"[sum mod 11]
   var RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var RIC_CHECK = "10X98765432";
+  var PROVINCES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                   50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83];
 
-  function ricProblem(v) {
-    if (!/^\d{17}[\dX]$/.test(v)) { return "应为18位：17位数字加1位校验码（数字或X）"; }
+  function ricProblem(v, today) {
+    if (!/^\d{17}[\dX]$/.test(v)) { return "居民身份证号码应为18位：17位数字加1位校验码（数字或X）"; }
+    if (PROVINCES.indexOf(+v.substr(0, 2)) < 0) { return "居民身份证号码前两位不是省级行政区划代码"; }
     var y = +v.substr(6, 4), m = +v.substr(10, 2), d = +v.substr(12, 2);
     var date = new Date(Date.UTC(y, m - 1, d));
-    if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
-      return "出生日期部分无效";
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
+      return "居民身份证号码中的出生日期无效";
+    }
+    if (y < 1900) { return "居民身份证号码中的出生日期早于1900年"; }
+    var now = today || new Date();
+    if (date.getTime() > Date.UTC(now.getFullYear(), now.getMonth(), now.getDate())) {
+      return "居民身份证号码中的出生日期晚于今天";
     }
     var sum = 0;
     for (var i = 0; i < 17; i++) { sum += (+v.charAt(i)) * RIC_WEIGHTS[i]; }
-    if (RIC_CHECK.charAt(sum % 11) !== v.charAt(17)) { return "校验位不正确，请核对号码"; }
+    if (RIC_CHECK.charAt(sum % 11) !== v.charAt(17)) { return "居民身份证号码校验位不正确，请核对号码"; }
     return "";
   }
 
   // GB 32100-2015: 18 characters from the alphabet below (no I O Z S V); weights 3^i mod 31;
-  // check = (31 - sum mod 31) mod 31
+  // check = (31 - sum mod 31) mod 31. Format and check character only, no table.
   var USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
   var USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
   function usccProblem(v) {
-    // as the server (python-stdnum): 8 digits (registration office, kind, area), then 10 characters
-    if (!/^\d{8}[0-9A-HJ-NPQRTUWXY]{10}$/.test(v)) {
-      return "应为18位：前8位为数字，其余为数字或大写字母（不含I、O、Z、S、V）";
+    // registration office and kind (2), area code (6 digits), organisation code (9), check (1)
+    if (!/^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/.test(v)) {
+      return "统一社会信用代码应为18位：前2位为数字或大写字母，第3至8位为数字，其余为数字或大写字母（不含I、O、Z、S、V）";
     }
     var sum = 0;
     for (var i = 0; i < 17; i++) { sum += USCC_ALPHABET.indexOf(v.charAt(i)) * USCC_WEIGHTS[i]; }
     var check = (31 - (sum % 31)) % 31;
-    if (USCC_ALPHABET.charAt(check) !== v.charAt(17)) { return "校验位不正确，请核对代码"; }
+    if (USCC_ALPHABET.charAt(check) !== v.charAt(17)) { return "统一社会信用代码校验位不正确，请核对代码"; }
     return "";
   }
 
@@ -43,10 +54,18 @@
   function liveCheck(input) {
     var out = document.getElementById(input.id + "-live");
     var kind = input.getAttribute("data-check");
-    function run() {
+    // the server's message for this field (after a refused post) says the same as the live check
+    // would: show one of them, the server's until the number is changed
+    var served = input.parentNode.querySelectorAll(".field-error");
+    function run(e) {
       var v = input.value.replace(/\s+/g, "").toUpperCase();
       if (v !== input.value) { input.value = v; }
       if (!out) { return; }
+      if (served.length) {
+        if (!e || e.type !== "input") { return; }
+        Array.prototype.forEach.call(served, function (p) { p.parentNode.removeChild(p); });
+        served = [];
+      }
       if (!v) { out.textContent = ""; out.className = "live-check"; input.removeAttribute("aria-invalid"); return; }
       var problem = kind === "ric" ? ricProblem(v) : usccProblem(v);
       if (!problem) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from tests.trust.world import PASSWORD, login
@@ -167,3 +168,27 @@ def test_cli_users_reset_and_unlock(app, cli, world):
     with app.app_context():
         u = db.session.scalar(select(User).where(User.username == "ops_admin"))
         assert (u.agency_id, u.role, u.must_change_password) == (None, "admin", True)
+
+
+def test_a_user_email_is_one_address(app, client, world):
+    from webapp.services.errors import ServiceError
+    from webapp.services.users import create_user
+
+    login(client, world.a.users["admin"])
+    clerk = world.a.users["clerk"]
+    before = _user(app, clerk).email
+    r = client.post(f"/admin/users/{clerk}", data={
+        "display_name": "经办人", "email": "a@b.com,root", "role": "clerk", "agency_id": str(world.a.agency_id),
+        "active": "y"})
+    assert r.status_code == 422
+    assert "电子邮箱格式不正确：请填写一个电子邮箱地址，如 zhangsan@example.com" in r.get_data(as_text=True)
+    assert _user(app, clerk).email == before
+    r = client.post(f"/admin/users/{clerk}", data={
+        "display_name": "经办人", "email": " Jing.Ban@Example.GOV.cn ", "role": "clerk",
+        "agency_id": str(world.a.agency_id), "active": "y"})
+    assert r.status_code == 302
+    assert _user(app, clerk).email == "Jing.Ban@example.gov.cn"
+    with app.app_context(), pytest.raises(ServiceError) as e:     # the service, as the CLI reaches it
+        create_user(None, username="mailer", display_name="x", role="clerk", agency_id=world.a.agency_id,
+                    email="a@b.com;c@d.com")
+    assert e.value.rule == "user.email"

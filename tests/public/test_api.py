@@ -111,7 +111,7 @@ def test_a_revoked_token_is_refused(app, client, world, api_token):
     ({"json": body(extra=1)}, 400, "invalid_request", "extra"),
     ({"json": body(form_wanted="fax")}, 400, "invalid_request", "取值无效"),
     ({"json": body(applicant={"kind": "natural_person"})}, 400, "invalid_request", "name"),
-    ({"json": body(applicant=applicant(id_number=bad_id_number()))}, 422, "validation_failed", "居民身份证号码无效"),
+    ({"json": body(applicant=applicant(id_number=bad_id_number()))}, 422, "validation_failed", "校验位不正确"),
     ({"json": body(applicant=applicant(email=""))}, 422, "validation_failed", "电子邮箱"),
     ({"json": body(items=["含\u0000控制字符"])}, 422, "validation_failed", "控制字符"),
 ])

@@ -9,7 +9,7 @@ import random
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -114,7 +114,7 @@ def test_apply_confirm_look_up_and_receive_the_notices(served, browser, smtp, wo
     assert page.locator("#field-uscc").is_hidden()                  # a person has no USCC
     page.fill("#name", "张三")
     page.fill("#id_number", bad_id_number())
-    assert page.locator("#id_number-live").inner_text() == "校验位不正确，请核对号码"
+    assert page.locator("#id_number-live").inner_text() == "居民身份证号码校验位不正确，请核对号码"
     page.fill("#id_number", id_number()[:10])
     assert page.locator("#id_number-live").inner_text() == "已输入 10 位，共18位"
     page.fill("#id_number", id_number().lower())                    # typed with a small x
@@ -231,26 +231,67 @@ def test_apply_confirm_look_up_and_receive_the_notices(served, browser, smtp, wo
     desk.close()
 
 
-def test_check_digits_in_the_browser_agree_with_the_server(served, browser, world):
+def _problem(check, value, *args) -> str:
+    from webapp.domain.identity import IdentityError
+
+    try:
+        check(value, *args)
+    except IdentityError as e:
+        return e.message_zh
+    return ""
+
+
+def test_the_browser_checks_by_the_servers_rule_with_its_messages(served, browser, world):
+    """static/js/public.js and webapp/domain/identity.py: the same verdict and the same message for
+    every number (the district code is never refused by either)."""
+    from webapp.domain.identity import check_resident_id, check_uscc
+
     _app, base = served
     page = browser.new_page()
     page.goto(f"{base}/apply")
+    today = date(2024, 6, 11)
     rng = random.Random(11643)
     ric_cases, uscc_cases = [], []
     for _ in range(300):
-        body = f"{rng.choice(['110105', '370305', '440304', '510104'])}{rng.randint(1950, 2010)}" \
-               f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+        body = f"{rng.choice(['110105', '370305', '510117', '510122', '519999', '810000', '990101', '160101'])}" \
+               f"{rng.choice([1899, 1900, 1950, 1980, 2010, 2024, 2025])}" \
+               f"{rng.randint(1, 13):02d}{rng.choice([1, 10, 28, 29, 30, 31]):02d}{rng.randint(0, 999):03d}"
         good = body + ric.calc_check_digit(body + "0")
         ric_cases += [good, body + rng.choice("0123456789X")]
-        ubody = "".join(rng.choice("0123456789") for _ in range(8)) + "".join(
+        ubody = "".join(rng.choice("0123456789ANY") for _ in range(2)) + "".join(
+            rng.choice("0123456789") for _ in range(6)) + "".join(
             rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
         ugood = ubody + uscc.calc_check_digit(ubody + "0")
         uscc_cases += [ugood, ubody + rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY")]
-    js_ric = page.evaluate("list => list.map(v => window.GovCheck.ricProblem(v) === '')", ric_cases)
-    js_uscc = page.evaluate("list => list.map(v => window.GovCheck.usccProblem(v) === '')", uscc_cases)
-    # the browser checks format, birth date and check digit; the server (python-stdnum) also knows
-    # which area codes existed when: whatever the server accepts, the browser accepts too
-    assert js_ric == [v[-1] == ric.calc_check_digit(v) for v in ric_cases]
-    assert all(js for js, v in zip(js_ric, ric_cases, strict=True) if ric.is_valid(v))
-    assert js_uscc == [uscc.is_valid(v) for v in uscc_cases]
-    assert sum(js_ric) >= 300 and sum(js_uscc) >= 300
+    ric_cases += ["510117198003151234", "11010519491231002", "1101051949123100AX", "11010520240611007" + "X",
+                  "11010520240612007" + ric.calc_check_digit("11010520240612007" + "0")]
+    uscc_cases += ["91350100M000100Y43", "N2330106MA0000011N", "9135010OM000100Y43", "91350100M000100Y4"]
+    js_ric = page.evaluate("list => list.map(v => window.GovCheck.ricProblem(v, new Date(2024, 5, 11)))",
+                           ric_cases)
+    js_uscc = page.evaluate("list => list.map(v => window.GovCheck.usccProblem(v))", uscc_cases)
+    assert js_ric == [_problem(check_resident_id, v, today) for v in ric_cases]
+    assert js_uscc == [_problem(check_uscc, v) for v in uscc_cases]
+    assert js_ric[-5] == "" and js_uscc[-3] == ""               # 510117 born 1980; an N2 USCC
+    assert 60 <= js_ric.count("") < len(js_ric) and 200 <= js_uscc.count("") < len(js_uscc)
+    assert len(set(js_ric)) == 7 and len(set(js_uscc)) == 3      # every message of the rule is met
+
+
+def test_one_message_for_a_refused_number(served, browser, world):
+    """After the server refuses a number the page shows its message once; typing replaces it with
+    the live check's."""
+    _app, base = served
+    page = browser.new_page()
+    page.goto(f"{base}/apply?agency=SWJ")
+    page.fill("#name", "张三")
+    page.fill("#id_number", bad_id_number())
+    page.fill("#phone", "13800000000")
+    page.fill("#item-1", "2023年度部门预算")
+    page.check("input[name=form_wanted][value=paper]")
+    page.check("input[name=route_wanted][value=pickup]")
+    page.click("#review")
+    page.wait_for_load_state()
+    field = page.locator("#field-id_number")
+    assert field.inner_text().count("居民身份证号码校验位不正确，请核对号码") == 1
+    page.fill("#id_number", "510117198003151234")
+    assert page.locator("#id_number-live").inner_text() == "✓ 号码格式和校验位正确"
+    assert "校验位不正确" not in field.inner_text()

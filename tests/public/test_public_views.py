@@ -107,7 +107,7 @@ def test_invalid_identity_is_refused_on_the_server(app, client, world):
     r = client.post("/apply", data=form_post(id_number=bad_id_number()), content_type="multipart/form-data")
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    assert "居民身份证号码无效（格式或校验位错误）" in html and "请更正下列标出的内容" in html
+    assert "居民身份证号码校验位不正确，请核对号码" in html and "请更正下列标出的内容" in html
     assert 'value="张三"' in html                                         # what was typed is kept
     assert count(app, Submission) == 0
 

@@ -112,3 +112,20 @@ def test_document_validation(make_agency):
     other = proactive.add_document(make_agency("TST-B", "另一局"), {"kind": "rule", "title": "别人的"})
     with pytest.raises(ServiceError):
         proactive.delete_document(agency, other.id)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0.012345", "0.012345"), ("12.5", "12.5"), ("", "0"),
+                                               ("999999999.999999", "999999999.999999")])
+def test_fee_total_kept_as_entered(make_agency, typed, stored):
+    agency = make_agency("FEN")
+    proactive.save_year(agency, 2024, {"fees_10k_yuan": typed})
+    db.session.flush()
+    assert build_report([agency], 2024)["proactive"]["fees_10k_yuan"] == stored
+
+
+@pytest.mark.parametrize("typed", ["0.0123456", "1.0000001", "-0.01", "1e9"])
+def test_fee_total_beyond_the_fen_refused(make_agency, typed):
+    agency = make_agency("FEN")
+    with pytest.raises(ServiceError) as e:
+        proactive.save_year(agency, 2024, {"fees_10k_yuan": typed})
+    assert e.value.rule == "proactive.fees" and "行政事业性收费金额" in e.value.message_zh

@@ -293,3 +293,28 @@ def test_trends_page(client, world):
 def test_report_css_is_served(client):
     res = client.get("/reports/report.css")
     assert res.status_code == 200 and res.mimetype == "text/css" and b"annual-report" in res.data
+
+
+def test_ledger_page_keeps_the_fee_total_to_the_fen(client, world):
+    login(client, world["other"])
+    res = client.post("/reports/agency/OTH/2024/proactive",
+                      data={"licensing_decisions": "1", "fees_10k_yuan": "0.012345"}, follow_redirects=True)
+    assert "2024年度主动公开台账已保存" in res.get_data(as_text=True)
+    row = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == world["oth"].id))
+    db.session.refresh(row)
+    assert str(row.fees_10k_yuan.normalize()) == "0.012345"
+    html = get(client, "/reports/agency/OTH/2024/proactive").get_data(as_text=True)
+    assert 'value="0.012345"' in html
+    assert build_report([world["oth"]], 2024)["proactive"]["fees_10k_yuan"] == "0.012345"
+    assert ">0.012345<" in get(client, "/reports/agency/OTH/2024").get_data(as_text=True)
+    # a seventh decimal is refused with the reason, and the saved figure stays
+    res = client.post("/reports/agency/OTH/2024/proactive", data={"licensing_decisions": "1",
+                                                                  "fees_10k_yuan": "0.0123456"})
+    assert res.status_code == 400
+    assert ("行政事业性收费金额最多6位小数（单位：万元，精确到分）；“0.0123456”不作四舍五入，请核对后重新填写"
+            in res.get_data(as_text=True))
+    db.session.refresh(row)
+    assert str(row.fees_10k_yuan.normalize()) == "0.012345"
+    # a whole figure shows as typed, never as 1E+2
+    client.post("/reports/agency/OTH/2024/proactive", data={"licensing_decisions": "1", "fees_10k_yuan": "100"})
+    assert 'value="100"' in get(client, "/reports/agency/OTH/2024/proactive").get_data(as_text=True)

@@ -77,8 +77,8 @@ def test_an_organisation_with_a_uscc(world, login, in_app):
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"id_number": bad_id_number()}, "居民身份证号码无效（格式或校验位错误）"),
-    ({"kind": "commercial", "id_number": "", "uscc": "91370305MA3C00000X"}, "统一社会信用代码无效（格式或校验位错误）"),
+    ({"id_number": bad_id_number()}, "居民身份证号码校验位不正确，请核对号码"),
+    ({"kind": "commercial", "id_number": "", "uscc": "91370305MA3C00000X"}, "统一社会信用代码校验位不正确，请核对代码"),
     ({"kind": "commercial", "uscc": ""}, "法人或其他组织不应填写身份证号码"),
     ({"name": ""}, "请填写申请人姓名或名称"),
     ({"received_on": "2024-06-11", "arrived_on": "2024-06-11"}, "日期晚于今天（2024-06-10）"),

@@ -13,13 +13,21 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from webapp.domain.email_address import EmailAddressError, check_email
 from webapp.domain.policies import Policies
 from webapp.models import Role
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-EMAIL = Regexp(EMAIL_PATTERN, message="电子邮箱格式不正确")
+
+def EMAIL(_form, field) -> None:
+    """One e-mail address (webapp/domain/email_address.py); the services check it again."""
+    if field.data and field.data.strip():
+        try:
+            check_email(field.data)
+        except EmailAddressError as e:
+            raise ValidationError(e.message_zh) from None
+
 ROLE_CHOICES = {r.value: r.label_zh for r in Role}
 
 
@@ -52,7 +60,7 @@ class AgencyProfileForm(FlaskForm):
     address = StringField("通讯地址", validators=[Optional(), Length(max=300)])
     postcode = StringField("邮政编码", validators=[Optional(), Length(max=20)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=60)])
-    email = StringField("电子邮箱", validators=[Optional(), Length(max=200)])
+    email = StringField("电子邮箱", validators=[Optional(), EMAIL, Length(max=200)])
     kind = SelectField("机关类型", choices={"department": "部门", "government": "人民政府"})
     parent_id = SelectField("所属人民政府", choices={})
     submit = SubmitField("保存机关信息")

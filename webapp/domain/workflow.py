@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from .calendar import WorkCalendar
 from .clock import CaseClock, Pause, Status
+from .money import YUAN_PLACES, MoneyError, decimal_places, parse_amount
 from .outcomes import Outcome
 from .policies import CORRECTION_NOTICE_DAYS, EXTENSION_MAX_DAYS, Policies
 
@@ -148,13 +149,10 @@ class Event:
             if isinstance(amount, bool) or not isinstance(amount, (int, float, str)):
                 raise bad(f"fee_notice on {on}: amount_yuan must be a number",
                           f"收费通知（{on}）：金额须为数字")
-            try:
-                kw["amount_yuan"] = Decimal(str(amount))
-            except InvalidOperation:
-                raise bad(f"fee_notice on {on}: amount_yuan must be a number",
-                          f"收费通知（{on}）：金额须为数字") from None
-            if not kw["amount_yuan"].is_finite():
-                raise bad(f"fee_notice on {on}: amount_yuan must be a number", f"收费通知（{on}）：金额须为数字")
+            try:        # to the fen, exactly as given: a third decimal is refused, never rounded
+                kw["amount_yuan"] = parse_amount(amount, YUAN_PLACES, f"收费通知（{on}）：金额")
+            except MoneyError as e:
+                raise bad(f"fee_notice on {on}: amount_yuan: {e.message}", e.message_zh) from None
         if etype is EventType.ANSWERED:
             try:
                 kw["outcome"] = Outcome(data.get("outcome"))
@@ -324,6 +322,9 @@ def _guard_fee_amount(c: _Ctx) -> None:
     if c.event.amount_yuan is None or c.event.amount_yuan <= 0:
         raise c.refuse("fee.amount", "a fee notice needs a positive amount",
                        "收费通知的金额须大于零", "《政府信息公开信息处理费管理办法》")
+    if decimal_places(Decimal(str(c.event.amount_yuan))) > YUAN_PLACES:
+        raise c.refuse("fee.amount", "a fee is stated to the fen (2 decimals)",
+                       "收费通知的金额精确到分，最多2位小数，不作四舍五入", "《政府信息公开信息处理费管理办法》")
 
 
 def _guard_after_reply_by(c: _Ctx) -> None:

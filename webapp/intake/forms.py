@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, DateField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.cases.forms import ZhForm
 from webapp.services.applicants import APPLICANT_KINDS
@@ -21,8 +21,8 @@ class IntakeForm(ZhForm):
     uscc = StringField("统一社会信用代码", validators=[Optional(), Length(max=18, message="统一社会信用代码为18位")])
     id_document = StringField("其他身份证明", validators=[Optional(), Length(max=200)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=60)])
-    email = StringField("电子邮箱", validators=[Optional(), Length(max=200),
-                                                Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="电子邮箱格式不正确")])
+    # one address, checked by clean_applicant (webapp/domain/email_address.py)
+    email = StringField("电子邮箱", validators=[Optional(), Length(max=200)])
     address = StringField("通信地址", validators=[Optional(), Length(max=300)])
 
     channel = SelectField("收件渠道", choices=CHANNEL_CHOICES, validators=[DataRequired()])

@@ -27,6 +27,7 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 #: ServiceError.rule -> the form field its message belongs to
 RULE_FIELDS = {
     "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
+    "applicant.email": "email",
     "applicant.kind": "kind", "applicant.invalid": "name", "items.empty": "items", "items.too_long": "items",
     "items.too_many": "items", "items.invalid": "items", "received.before_arrival": "received_on",
     "received.channel": "channel", "date.future": "received_on", "date.range": "received_on",

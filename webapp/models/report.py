@@ -30,7 +30,8 @@ class ProactiveYear(db.Model):
     licensing_decisions: Mapped[int] = mapped_column(Integer, default=0)
     penalty_decisions: Mapped[int] = mapped_column(Integer, default=0)
     coercion_decisions: Mapped[int] = mapped_column(Integer, default=0)
-    fees_10k_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal("0"))
+    # 万元 to the fen: 6 decimals, as entered (webapp/domain/money.py)
+    fees_10k_yuan: Mapped[Decimal] = mapped_column(Numeric(15, 6), default=Decimal("0"))
     # publications by category for 一（一）, stored as [["业务工作", 11], ["规划计划", 1]]: a JSON list keeps
     # the order the office gave (PostgreSQL's JSONB reorders an object's keys); see ``categories``
     category_list: Mapped[list[Any]] = mapped_column("categories", JsonType, default=list)

@@ -20,7 +20,14 @@ from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
 from webapp.params import id_arg
 from webapp.security import actable_agency_ids, can, requires, visible_agency_ids
-from webapp.services.applicants import APPLICANT_KINDS, mask_address, mask_email, mask_id, mask_phone
+from webapp.services.applicants import (
+    APPLICANT_KINDS,
+    applicant_hints,
+    mask_address,
+    mask_email,
+    mask_id,
+    mask_phone,
+)
 from webapp.services.audit import log_event
 from webapp.services.calendar import current_calendar
 from webapp.services.errors import ServiceError
@@ -105,7 +112,7 @@ def detail(submission_id: int):
                            age=age_in_workdays(sub), targets=route_targets(sub) if may_act else [],
                            kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
                            mask_id=mask_id, mask_phone=mask_phone, mask_email=mask_email,
-                           mask_address=mask_address, full=full)
+                           mask_address=mask_address, full=full, hints=applicant_hints(sub.applicant))
 
 
 def _act(submission_id: int, do):

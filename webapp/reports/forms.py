@@ -5,12 +5,21 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.services.errors import ServiceError
+from webapp.services.money import check_fees_10k_yuan
 from webapp.services.narratives import SECTION_LIMIT, narrative_keys, section_labels
 
 COUNT = Regexp(r"^\s*\d{0,8}\s*$", message="请填写非负整数")
-MONEY = Regexp(r"^\s*(\d{1,10}(\.\d{1,4})?)?\s*$", message="请填写非负数，最多四位小数（单位：万元）")
+
+
+def MONEY(_form, field) -> None:
+    """万元 to the fen, as entered (webapp/domain/money.py); save_year checks it again."""
+    try:
+        check_fees_10k_yuan(field.data)
+    except ServiceError as e:
+        raise ValidationError(e.message_zh) from None
 
 
 def narrative_form_class() -> type[FlaskForm]:

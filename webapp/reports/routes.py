@@ -38,6 +38,7 @@ from webapp.params import id_arg, page_arg
 from webapp.security import actable_agency_ids, can, public, requires, visible_agency_ids
 from webapp.services import closeout, drilldown, narratives, proactive
 from webapp.services.errors import ServiceError
+from webapp.services.money import decimal_str
 from webapp.services.report_docs import narrative_for, profile_of, render_report
 from webapp.services.reports import (
     ALL_COLUMNS,
@@ -541,7 +542,7 @@ def proactive_ledger(code: str, year: int):
     if row is not None:
         for k in (*proactive.COUNTS, *proactive.DOC_COUNTS):
             data[k] = str(getattr(row, k) or 0)
-        data["fees_10k_yuan"] = str((row.fees_10k_yuan or 0).normalize()) if row.fees_10k_yuan else "0"
+        data["fees_10k_yuan"] = decimal_str(row.fees_10k_yuan)
         data["categories"] = proactive.format_categories(row.categories)
     form = ProactiveYearForm(formdata=None, data=data)
     return _ledger_page(agency, year, form, DocumentForm(formdata=None))

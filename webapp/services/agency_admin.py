@@ -30,7 +30,6 @@ from .errors import Forbidden, NotFound, ServiceError
 PROFILE_FIELDS = {"name": 200, "address": 300, "postcode": 20, "phone": 60, "email": 200}
 AGENCY_KINDS = {"department": "部门", "government": "人民政府"}
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 POSTCODE_RE = re.compile(r"^\d{6}$")
 
 
@@ -114,8 +113,10 @@ def _clean_profile(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ServiceError("the agency needs its name", "请填写机关名称", rule="agency.name")
     if out.get("postcode") and not POSTCODE_RE.match(out["postcode"]):
         raise ServiceError("post code: 6 digits", "邮政编码应为6位数字", rule="agency.postcode")
-    if out.get("email") and not EMAIL_RE.match(out["email"]):
-        raise ServiceError("not an e-mail address", "电子邮箱格式不正确", rule="agency.email")
+    if out.get("email"):
+        from .applicants import check_email_address
+
+        out["email"] = check_email_address(out["email"], rule="agency.email")
     return out
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
-from stdnum.cn import ric, uscc
 
+from webapp.domain import identity
+from webapp.domain.email_address import EmailAddressError, check_email
 from webapp.extensions import db
 from webapp.models import Agency, Applicant
 
@@ -24,21 +26,41 @@ APPLICANT_KINDS = {
 TEXT_LIMITS = {"name": 200, "phone": 60, "email": 200, "address": 300, "id_document": 200}
 
 
-def check_id_number(value: str) -> str:
-    """A 居民身份证号码 with a valid check digit, normalised (upper-case X)."""
+def check_id_number(value: str, today: date | None = None) -> str:
+    """A 居民身份证号码 by the one rule (webapp/domain/identity.py), normalised (upper-case X).
+    ``today`` bounds the birth date; the clock of the service when not given."""
+    if today is None:
+        from webapp.timeutil import today_shanghai
+
+        today = today_shanghai()
     try:
-        return ric.validate(value.strip())
-    except Exception:
-        raise ServiceError(f"invalid ID number {mask_id(value)!r} (check digit or format)",
-                           "居民身份证号码无效（格式或校验位错误）", rule="applicant.id_number") from None
+        return identity.check_resident_id(value, today)
+    except identity.IdentityError as e:
+        raise ServiceError(f"invalid ID number {mask_id(value)!r}: {e.message}", e.message_zh,
+                           rule=e.rule) from None
 
 
 def check_uscc(value: str) -> str:
+    """A 统一社会信用代码: format and check character (webapp/domain/identity.py)."""
     try:
-        return uscc.validate(value.strip())
-    except Exception:
-        raise ServiceError(f"invalid USCC {value!r} (check digit or format)",
-                           "统一社会信用代码无效（格式或校验位错误）", rule="applicant.uscc") from None
+        return identity.check_uscc(value)
+    except identity.IdentityError as e:
+        raise ServiceError(f"invalid USCC {value!r}: {e.message}", e.message_zh, rule=e.rule) from None
+
+
+def check_email_address(value: str, rule: str = "applicant.email") -> str:
+    """One e-mail address as typed (trimmed), or ServiceError (webapp/domain/email_address.py)."""
+    try:
+        return check_email(value)
+    except EmailAddressError as e:
+        raise ServiceError(e.message, e.message_zh, rule=rule) from None
+
+
+def applicant_hints(applicant: Any) -> list[str]:
+    """Hints for the clerk about an applicant's data that is accepted but worth a second look
+    (a district code not in the current table). Takes an Applicant or a clean_applicant() dict."""
+    number = applicant.get("id_number") if isinstance(applicant, Mapping) else applicant.id_number
+    return [f"身份证号码：{h}" for h in identity.ric_hints(number or "")]
 
 
 def has_control_chars(text: str) -> bool:
@@ -47,8 +69,9 @@ def has_control_chars(text: str) -> bool:
     return any(ord(c) < 32 and c not in "\t\n\r" for c in text)
 
 
-def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate applicant data from a form, an import or the API; raise ServiceError."""
+def clean_applicant(data: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+    """Validate applicant data from a form, an import or the API; raise ServiceError. ``today``
+    bounds an ID number's birth date (the service's clock when not given)."""
     if not isinstance(data, Mapping):
         raise ServiceError("applicant must be an object", "申请人信息格式错误", rule="applicant.invalid")
     kind = data.get("kind")
@@ -70,6 +93,8 @@ def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
             raise ServiceError(f"applicant {key} is longer than {limit} characters",
                                f"申请人信息过长（{key}，上限{limit}字）", rule="applicant.invalid")
         out[key] = v
+    if out["email"]:
+        out["email"] = check_email_address(out["email"])
     if not out["name"]:
         raise ServiceError("applicant name is required", "请填写申请人姓名或名称", rule="applicant.name")
     id_number = data.get("id_number")
@@ -77,7 +102,7 @@ def clean_applicant(data: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "natural_person":
         if code:
             raise ServiceError("a natural person has no USCC", "自然人不应填写统一社会信用代码", rule="applicant.uscc")
-        out["id_number"] = check_id_number(id_number) if id_number else None
+        out["id_number"] = check_id_number(id_number, today) if id_number else None
         out["uscc"] = None
     else:
         if id_number:

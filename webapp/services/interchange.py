@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from .applicants import clean_applicant, has_control_chars, mask_address, mask_i
 from .calendar import current_calendar
 from .cases import case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
-from .money import decimal_str
+from .money import check_fees_10k_yuan, decimal_str
 
 FORMAT = "disclosure-case-history/1"
 APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
@@ -251,13 +250,12 @@ def _import_proactive(agency: Agency, year: Any, data: Any) -> None:
             setattr(row, f"{prefix}_{col}", count(block.get(col, 0), f"{key}.{col}"))
     for key in PROACTIVE_COUNTS:
         setattr(row, key, count(data.get(key, 0), key))
+    # exactly as in the file, to the fen (6 decimals in 万元): more is refused, never rounded
     try:
-        fees = Decimal(str(data.get("fees_10k_yuan", "0")))
-        if not fees.is_finite() or fees < 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        raise _fail(f"proactive {y}: fees_10k_yuan must be a decimal >= 0", "proactive.invalid") from None
-    row.fees_10k_yuan = fees
+        row.fees_10k_yuan = check_fees_10k_yuan(data.get("fees_10k_yuan", "0"), "proactive.invalid")
+    except ServiceError as e:
+        raise _fail(f"proactive {y}: {e.message}", "proactive.invalid",
+                    message_zh=f"主动公开台账（{y}年）：{e.message_zh}") from None
     if isinstance(data.get("categories"), Mapping):
         row.categories = {str(k)[:50]: count(v, "categories") for k, v in data["categories"].items()}
 

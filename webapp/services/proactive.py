@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +26,7 @@ from webapp.timeutil import today_shanghai
 
 from .audit import log_event
 from .errors import NotFound, ServiceError
+from .money import check_fees_10k_yuan
 from .reports import proactive_ledger_empty
 
 DOCUMENT_KINDS = {"rule": "规章", "normative": "行政规范性文件"}
@@ -266,15 +266,8 @@ def save_year(agency: Agency, year: int, data: Mapping[str, Any], actor: User | 
     if not has_documents(agency):
         for k in DOC_COUNTS:
             setattr(row, k, _count(data.get(k), labels[k]))
-    raw_fees = data.get("fees_10k_yuan")
-    try:
-        fees = Decimal(str(raw_fees if raw_fees not in (None, "") else "0").strip())
-        if not fees.is_finite() or fees < 0 or fees >= Decimal("1e10"):
-            raise InvalidOperation
-    except InvalidOperation:
-        raise ServiceError("fees_10k_yuan must be a decimal >= 0", "行政事业性收费金额须为非负数（单位：万元）",
-                           rule="proactive.fees") from None
-    row.fees_10k_yuan = fees.quantize(Decimal("0.0001"))
+    # exactly as entered, to the fen (6 decimals in 万元): more is refused, never rounded
+    row.fees_10k_yuan = check_fees_10k_yuan(data.get("fees_10k_yuan"))
     cats = data.get("categories")
     if isinstance(cats, str):
         cats = parse_categories(cats)

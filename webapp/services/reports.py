@@ -325,7 +325,7 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
         binds.append(bindparam("decided_ids", expanding=True))
     return (text("\nUNION ALL\n".join(parts)).bindparams(*binds)
             .columns(column("tag", String), column("a", String), column("b", String), column("k", String),
-                     column("n", Integer), column("m", Numeric(18, 4))))
+                     column("n", Integer), column("m", Numeric(18, 6))))
 
 
 def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:

@@ -298,9 +298,6 @@ def is_electronic(form_wanted: str, route_wanted: str) -> bool:
     return form_wanted == "email" or route_wanted == "email"
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-
-
 def _bad_text(value: Any) -> bool:
     """Control characters (NUL and the like) and lone surrogates: no text field may hold them."""
     if isinstance(value, str):
@@ -318,9 +315,7 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
     if _bad_text(applicant) or _bad_text(items):
         raise ServiceError("text holds control characters", "填写的内容含有无法识别的控制字符，请删除后重试",
                            rule="text.control")
-    clean = clean_applicant(applicant)
-    if clean["email"] and not _EMAIL.match(clean["email"]):
-        raise ServiceError("invalid e-mail address", "电子邮箱格式不正确", rule="applicant.email")
+    clean = clean_applicant(applicant)      # one e-mail address, checked there
     if not (clean["phone"] or clean["email"] or clean["address"]):
         raise ServiceError("give at least one way to reach the applicant",
                            "请至少填写一种联系方式（电话、电子邮箱或通信地址）", rule="applicant.contact")

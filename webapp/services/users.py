@@ -112,6 +112,14 @@ def _check_agency(actor: User | None, agency_id: Any) -> int | None:
     return agency_id
 
 
+def _clean_email(email: Any) -> str:
+    """A user's e-mail address: empty, or one address (webapp/domain/email_address.py)."""
+    from .applicants import check_email_address
+
+    email = _clean_text(email, "电子邮箱", 200)
+    return check_email_address(email, rule="user.email") if email else ""
+
+
 def create_user(actor: User | None, *, username: str, display_name: str, role: str,
                 agency_id: int | None, email: str = "") -> tuple[User, str]:
     """A new account with a one-time password (returned, shown once, to be changed at first login)."""
@@ -122,7 +130,7 @@ def create_user(actor: User | None, *, username: str, display_name: str, role: s
     if db.session.scalar(select(func.count(User.id)).where(func.lower(User.username) == username.lower())):
         raise ServiceError(f"username {username} is taken", f"用户名 {username} 已被使用", rule="user.duplicate")
     display_name = _clean_text(display_name, "姓名", 100, required=True)
-    email = _clean_text(email, "电子邮箱", 200)
+    email = _clean_email(email)
     role = _check_role(role)
     agency_id = _check_agency(actor, agency_id)
     password = generate_password()
@@ -146,7 +154,7 @@ def update_user(actor: User | None, user: User, *, display_name: str | None = No
     if display_name is not None:
         new["display_name"] = _clean_text(display_name, "姓名", 100, required=True)
     if email is not None:
-        new["email"] = _clean_text(email, "电子邮箱", 200)
+        new["email"] = _clean_email(email)
     if role is not None:
         new["role"] = _check_role(role)
     if agency_id is not ...:

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from webapp.domain.money import decimal_places
 from webapp.reports.render import content, tables
 from webapp.reports.render.labels import SECTION_HEADINGS, TABLE3_COLUMNS, TABLE3_ROWS
 
@@ -44,7 +45,9 @@ def _write_grid(ws, grid: tables.Grid, title: str) -> None:
             horizontal="left" if left else "center", vertical="center", wrap_text=True
         )
         if isinstance(cell.value, Decimal):
-            target.number_format = "0.00"
+            # every decimal the figure has (万元 to the fen: up to 6), none added, none rounded away
+            places = decimal_places(cell.value)
+            target.number_format = "0." + "0" * places if places else "0"
         if cell.rowspan > 1 or cell.colspan > 1:
             ws.merge_cells(start_row=top + cell.row, start_column=1 + cell.col,
                            end_row=top + cell.last_row, end_column=1 + cell.last_col)
