@@ -74,3 +74,62 @@ def test_a_notice_on_a_paper_route_is_written_too(app, client, today):
     assert r.status_code == 302
     [(_key, attachments)] = _mails(app, f"applicant:{case_id}:correction:%")
     assert attachments == ""           # paper: the letter goes by post, the mail only tells
+
+
+# --- the status page tells the mail's real state ------------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _notices_html(client, number: str, code: str) -> str:
+    import re
+
+    html = client.post("/status", data={"number": number, "code": code}).get_data(as_text=True)
+    m = re.search(r'<ol class="timeline" id="notices">(.*?)</ol>', html, re.S)
+    assert m, html[:500]
+    return re.sub(r"\s+", " ", m.group(1))
+
+
+def test_the_status_page_shows_a_failed_mail_as_failed_then_sent(app, client, today, time_machine):
+    from aiosmtpd.controller import Controller
+
+    from webapp.services.outbox import deliver_pending
+
+    _w, _case_id, _v, number, code = _online_case(app)
+    assert ("确认受理</strong>：收到申请之日为2024-06-10，答复期限自该日起计算 "
+            '<span class="tag mail-pending">邮件待发送</span>') in _notices_html(client, number, code)
+    # nothing listens on this port: the delivery fails, the row says so, and so does the page
+    old = (app.config.get("MAIL_SERVER"), app.config.get("MAIL_PORT"))
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())
+    try:
+        with app.app_context():
+            results = [deliver_pending(), deliver_pending()]     # a refused connection stops a round
+            db.session.remove()
+        assert [(r.sent, len(r.failed)) for r in results] == [([], 1), ([], 1)]
+        html = _notices_html(client, number, code)
+        assert '<span class="tag mail-failed">邮件发送失败，将重试</span>' in html
+        assert "已发邮件" not in html and "已发送" not in html
+        # the server is back; the retry goes through after its back-off
+        class Sink:
+            async def handle_DATA(self, server, session, envelope):
+                return "250 OK"
+
+        port = _free_port()
+        controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            app.config.update(MAIL_PORT=port)
+            time_machine.move_to(datetime(2024, 6, 10, 10, 5, tzinfo=SHANGHAI), tick=False)
+            with app.app_context():
+                assert len(deliver_pending().sent) == 2        # the receipt and the confirmation
+                db.session.remove()
+        finally:
+            controller.stop()
+    finally:
+        app.config.update(MAIL_SERVER=old[0], MAIL_PORT=old[1])
+    assert '<span class="tag mail-sent">邮件已发送</span>' in _notices_html(client, number, code)

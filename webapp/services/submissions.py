@@ -701,6 +701,17 @@ def applicant_letters(case: Case) -> list[Attachment]:
     return [a for a in letters if a.id in sent or any(t in a.filename for t in LETTER_TITLES.values())]
 
 
+def notice_mail_states(events: list[CaseEvent], workflow: list[CaseEvent]):
+    """Each workflow event with the state of the mail telling the applicant about it (a
+    services.mail_status.MailState, read from its outbox row), or None when none was written."""
+    from .mail_status import states
+
+    mail_of = {(ev.payload or {}).get("event_seq"): (ev.payload or {}).get("outbox_id")
+               for ev in events if ev.type == "notice_sent"}
+    found = states(i for i in mail_of.values() if i is not None)
+    return [(e, found.get(mail_of[e.seq]) if e.seq in mail_of else None) for e in workflow]
+
+
 def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     """What the applicant may see, and nothing more: the state in plain Chinese, the receipt date,
     the due date (provisional or not), the notices issued, and the letters to download."""
@@ -739,9 +750,11 @@ def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     if case.status != Status.CLOSED.value:
         out["due_on"] = case.due_on
         out["due_provisional"] = bool(case.due_on and case.due_provisional)
-    emailed = {(ev.payload or {}).get("event_seq") for ev in events if ev.type == "notice_sent"}
     out["notices"] = [{"type": e.type, "title": APPLICANT_EVENTS[e.type], "on": e.on,
-                       "detail": _notice_detail(e), "emailed": e.seq in emailed} for e in workflow]
+                       "detail": _notice_detail(e), "emailed": bool(mail and mail.sent),
+                       "mail_state": mail.status if mail else None, "mail_text": mail.text if mail else "",
+                       "mail_css": mail.css if mail else ""}
+                      for e, mail in notice_mail_states(events, workflow)]
     out["letters"] = [{"id": a.id, "filename": a.filename, "size": a.size} for a in applicant_letters(case)]
     return out
 
