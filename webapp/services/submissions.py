@@ -36,6 +36,7 @@ from .applicants import clean_applicant
 from .calendar import current_calendar
 from .cases import add_note, clean_items, register_case
 from .errors import ConflictError, Forbidden, NotFound, ServiceError
+from .reply_route import check_reply_route, is_electronic
 
 FORMS_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘", "reading": "当场阅读"}
 ROUTES_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件"}
@@ -294,10 +295,6 @@ class CleanSubmission:
     files: list[StoredFile] = field(default_factory=list)
 
 
-def is_electronic(form_wanted: str, route_wanted: str) -> bool:
-    return form_wanted == "email" or route_wanted == "email"
-
-
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -331,12 +328,7 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
     if route_wanted not in ROUTES_WANTED:
         raise ServiceError("route_wanted must be one of " + ", ".join(ROUTES_WANTED),
                            "请选择获取信息的途径", rule="submission.route")
-    if is_electronic(form_wanted, route_wanted) and not clean["email"]:
-        raise ServiceError("an e-mail address is needed for electronic delivery",
-                           "选择电子邮件方式的，须填写电子邮箱", rule="applicant.email")
-    if route_wanted == "post" and not clean["address"]:
-        raise ServiceError("a postal address is needed for delivery by post",
-                           "选择邮寄的，须填写通信地址", rule="applicant.address")
+    check_reply_route(clean, form_wanted, route_wanted)
     files = list(files)
     if len(files) > setting("SUBMISSION_MAX_FILES"):
         raise ServiceError(f"at most {setting('SUBMISSION_MAX_FILES')} attachments",
