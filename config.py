@@ -76,6 +76,9 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@disclosure.invalid")
+    # "smtp" (MAIL_SERVER), or "file": each mail written as an .eml under MAIL_CAPTURE_DIR (make run)
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    MAIL_CAPTURE_DIR = os.environ.get("MAIL_CAPTURE_DIR", str(INSTANCE_DIR / "mail"))
     # Links in mail (reminders, applicant notices) point here.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
