@@ -43,6 +43,7 @@ DETAIL_ZH = {
     "version": "版本", "changed": "修改项数", "archive_sha256": "备份校验值", "agencies": "机关数",
     "cases": "案件数", "code": "机关代码", "name": "名称", "parent_id": "上级机关", "moved_cases": "期限变化的案件",
     "to": "收件人", "before_sha": "修改前校验值", "after_sha": "修改后校验值", "days_off": "放假天数",
+    "makeup_days": "调休上班天数", "replaced": "替换的原有安排",
     "corrects_seq": "更正的记录序号", "action": "操作", "path": "地址", "note": "说明",
 }
 
