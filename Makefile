@@ -1,4 +1,5 @@
 # make run   the service on embedded defaults (SQLite, SQLite-backed Celery) at http://127.0.0.1:5000/
+#            (PORT=8000 for another port; without MAIL_SERVER, mail goes to instance/mail/*.eml)
 # make test  the whole suite on PostgreSQL, then again on SQLite (without browser and worker tests)
 
 SHELL := /bin/bash
@@ -8,6 +9,8 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PYTEST := $(VENV)/bin/pytest
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
+# make run PORT=8000 serves on another port
+PORT ?= 5000
 SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils
 # sudo only when not root and sudo exists
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
@@ -44,13 +47,18 @@ db: install
 run: install db
 	$(FLASK) seed-demo
 	@worker_pid=""; \
+	export BASE_URL="$${BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	if [ -z "$$MAIL_SERVER" ]; then \
+	  export MAIL_BACKEND="$${MAIL_BACKEND:-file}" MAIL_CAPTURE_DIR="$${MAIL_CAPTURE_DIR:-$(CURDIR)/instance/mail}"; \
+	  echo "==> no MAIL_SERVER: mail is written to $$MAIL_CAPTURE_DIR/*.eml"; \
+	fi; \
 	if [ -f workers/celery_app.py ]; then \
 	  PYTHONPATH=$(CURDIR) $(VENV)/bin/celery -A workers.celery_app worker -B --loglevel=info \
 	    --schedule instance/celerybeat-schedule & worker_pid=$$!; \
 	fi; \
 	trap 'if [ -n "$$worker_pid" ]; then kill $$worker_pid 2>/dev/null; wait $$worker_pid 2>/dev/null; fi' EXIT; \
-	echo "==> http://127.0.0.1:5000/  (demo logins above; Ctrl-C stops)"; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	echo "==> http://127.0.0.1:$(PORT)/  (demo logins above; Ctrl-C stops)"; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Both runs always happen; the target fails if either fails (pytest's exit 5, "no tests", included).
 test: install services

@@ -102,6 +102,9 @@ class Config:
     MAIL_TIMEOUT = _env_float("MAIL_TIMEOUT", 15)
     # First retry of an undelivered mail after this many seconds, doubling up to an hour.
     MAIL_RETRY_BASE_SECONDS = _env_float("MAIL_RETRY_BASE_SECONDS", 60)
+    # "smtp" (MAIL_SERVER), or "file": each mail written as an .eml under MAIL_CAPTURE_DIR (make run)
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    MAIL_CAPTURE_DIR = os.environ.get("MAIL_CAPTURE_DIR", str(INSTANCE_DIR / "mail"))
     # Links in mail (reminders, applicant notices) point here.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 

@@ -59,7 +59,7 @@ def test_admin_pages_in_a_browser(app, live_server, world, today):
             assert number in text and "2027-01-19" in text and "2027-01-20" in text
             page.screenshot(path=str(ARTIFACTS / "admin-05-calendar-saved.png"), full_page=True)
             page.goto(f"{live_server}/admin/audit")
-            assert "admin.calendar_entered" in page.inner_text("table")
+            assert "录入节假日安排" in page.inner_text("table")
             page.screenshot(path=str(ARTIFACTS / "admin-06-audit.png"), full_page=True)
         finally:
             browser.close()

@@ -153,16 +153,16 @@ def test_audit_log_filters_and_agency_scope(app, client, world):
         db.session.commit()
     login(client, world.a.users["auditor"])
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "case:7" in page and "case:8" not in page and "auth.login_failed" in page
+    assert "<td>案件 7</td>" in page and "案件 8" not in page and "auth.login_failed" in page
     page = client.get("/admin/audit?action=auth.").get_data(as_text=True)
-    assert "auth.login_failed" in page and "case:7" not in page
+    assert "auth.login_failed" in page and "<td>案件 7</td>" not in page
     page = client.get("/admin/audit?target=case:7").get_data(as_text=True)
     assert "共 1 条" in page
     today = date.today().isoformat()   # noqa: DTZ011 - the row's own timestamp is real time
-    assert "case:7" in client.get(f"/admin/audit?date_from={today}&date_to={today}").get_data(as_text=True)
+    assert "<td>案件 7</td>" in client.get(f"/admin/audit?date_from={today}&date_to={today}").get_data(as_text=True)
     login(client, world.gov_admin_id)
     page = client.get("/admin/audit?action=case.").get_data(as_text=True)
-    assert "case:7" in page and "case:8" in page
+    assert "<td>案件 7</td>" in page and "<td>案件 8</td>" in page
     login(client, world.a.users["clerk"])
     assert client.get("/admin/audit").status_code == 403
 

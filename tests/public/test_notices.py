@@ -142,10 +142,19 @@ def test_nothing_is_committed_after_a_failed_request(app, w, today):
 
 
 def test_the_sweep_sends_what_waited_too_long(w, today, time_machine):
+    """The notice is written at the commit (tests/truthful/test_notices_on_commit.py); the sweep is the
+    safety net for one whose writing failed -- here an administrator's template broken at run time."""
+    from webapp.models.emails import EmailTemplate
+
     case = online_case(w)
-    record_event(case, Event(type=EventType.FEE_NOTICE, on=today, amount_yuan=100), clerk(w))
+    broken = EmailTemplate(kind="applicant_fee", subject="收费通知", body="{{ 1 / 0 }}")
+    db.session.add(broken)
     db.session.commit()
+    record_event(case, Event(type=EventType.FEE_NOTICE, on=today, amount_yuan=100), clerk(w))
+    db.session.commit()                                          # the clerk's action is not stopped
     assert mails(f"applicant:{case.id}:fee:") == []
+    db.session.delete(broken)
+    db.session.commit()
     assert sweep_applicant_notices() == 0                       # within the grace period
     time_machine.move_to(datetime(2024, 6, 10, 10, 11, tzinfo=SHANGHAI), tick=False)
     assert sweep_applicant_notices() == 1

@@ -186,7 +186,7 @@ def test_status_lookup_shows_only_what_the_applicant_may_see(app, client, world,
     assert "已受理，正在办理" in html
     assert re.search(r'id="received-on">2024-06-12<', html)
     assert re.search(r'id="due-on">2024-07-10<', html) and "暂定" not in html
-    assert "确认受理" in html and "已发邮件" in html and case_number in html
+    assert "确认受理" in html and "邮件待发送" in html and "已发邮件" not in html and case_number in html
     # the case number works too
     r = client.post("/status", data={"number": case_number, "code": code})
     assert "已受理，正在办理" in r.get_data(as_text=True)

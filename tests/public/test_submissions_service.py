@@ -293,7 +293,8 @@ def test_lookup_by_case_number_and_the_status_view(w, today):
     assert view["status"] == "registered" and view["status_text"] == "已受理，正在办理"
     assert view["received_on"] == today and view["due_on"] == date(2024, 7, 8)
     assert view["number"] == result.submission.number and view["case_number"] == case.number
-    assert [(n["title"], n["emailed"]) for n in view["notices"]] == [("确认受理", True)]
+    assert [(n["title"], n["emailed"], n["mail_state"], n["mail_text"]) for n in view["notices"]] == [
+        ("确认受理", False, "pending", "待发送")]           # written, not yet delivered
     assert set(view) == {"number", "case_number", "agency", "submitted_on", "received_on", "due_on",
                          "due_provisional", "closed_on", "reject_reason", "notices", "letters", "status",
                          "status_text"}                                  # nothing else of the case

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from webapp.domain.email_address import EmailAddressError, check_email
 from webapp.domain.policies import Policies
+from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Role
 
 

@@ -40,6 +40,15 @@ from .forms import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+
+@bp.app_context_processor
+def _words_zh() -> dict:
+    """The audit log and the outbox in Chinese (services/audit_labels.py, services/mail_status.py)."""
+    from webapp.services import audit_labels, mail_status
+
+    return {"audit_zh": audit_labels, "mail_error_zh": mail_status.explain_error,
+            "mail_state_zh": mail_status.STATE_ZH}
+
 GOVERNMENT_LEVEL = "__government__"
 AUDIT_PAGE_SIZE = 50
 

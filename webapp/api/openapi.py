@@ -110,7 +110,10 @@ NOTICE = {
     "required": ["type", "title", "on", "detail", "emailed"],
     "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                    "on": {"type": "string", "format": "date"}, "detail": {"type": "string"},
-                   "emailed": {"type": "boolean"}},
+                   "emailed": {"type": "boolean"},
+                   "mail_state": {"type": ["string", "null"], "enum": ["pending", "sending", "sent", "failed",
+                                                                       "missing", None]},
+                   "mail_text": {"type": "string"}},
 }
 
 LETTER = {

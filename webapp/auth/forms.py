@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from webapp.forms import ZhForm as FlaskForm
 
 
 class LoginForm(FlaskForm):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,24 +13,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.form import Form
-from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.domain.fees import FeeMethod
 from webapp.domain.outcomes import ANSWER_OUTCOMES, Outcome
 from webapp.domain.policies import EXTENSION_MAX_DAYS
 from webapp.domain.workflow import Party
+from webapp.forms import ZhForm, ZhPlainForm
 
-_ZH = get_translations(["zh"])
-
-
-class ZhForm(FlaskForm):
-    """A Flask-WTF form whose built-in messages (e.g. an unparsable date) are in Chinese."""
-
-    class Meta:
-        def get_translations(self, form):
-            return _ZH
+__all__ = ["ZhForm"]   # webapp.forms's, re-exported for the intake forms
 
 
 class ActionForm(ZhForm):
@@ -118,12 +108,8 @@ class PersonalDataForm(ZhForm):
     """Only the CSRF token: opening the full record is a POST that is logged."""
 
 
-class SearchForm(Form):
+class SearchForm(ZhPlainForm):
     """GET form (no CSRF: it changes nothing)."""
-
-    class Meta:
-        def get_translations(self, form):
-            return _ZH
 
     number = StringField("编号", validators=[Optional(), Length(max=80)])
     applicant = StringField("申请人（姓名、名称或证件号）", validators=[Optional(), Length(max=200)])

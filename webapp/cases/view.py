@@ -24,7 +24,7 @@ from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
 
 #: labels of the record-keeping events (CaseEvent.type outside the workflow)
 NOTE_LABELS = {
-    "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "已发通知",
+    "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "通知申请人",
     "assigned": "分配", "routed": "分办", "note": "备注",
 }
 CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
@@ -56,8 +56,28 @@ def _d(v: Any) -> str:
     return v if isinstance(v, str) else (v.isoformat() if isinstance(v, date) else str(v))
 
 
-def payload_summary(ev: CaseEvent) -> list[tuple[str, str]]:
-    """The event's recorded fields as (label, value) pairs in Chinese."""
+#: notice kinds (services/applicant_notices.py) in Chinese
+NOTICE_KINDS = {"confirmation": "受理通知", "correction": "补正告知", "extension": "延期答复告知",
+                "fee": "收费通知", "answer": "答复"}
+#: other recorded fields shown in the timeline; anything not named here or above (internal keys
+#: such as dedupe_key, outbox_id, event_seq) is not shown
+EXTRA_LABELS = {"quantity": "件数或页数", "earlier_items": "本月此前已计件数"}
+
+
+def _notice_summary(p: dict[str, Any], mail_states: dict[int, Any]) -> list[tuple[str, str]]:
+    out = [("通知", NOTICE_KINDS.get(p.get("kind"), "申请人通知"))]
+    if p.get("to"):
+        out.append(("收件邮箱", p["to"]))
+    if p.get("letters"):
+        out.append(("附件", f"文书{len(p['letters'])}份"))
+    state = mail_states.get(p.get("outbox_id"))
+    out.append(("邮件状态", state.text if state is not None else "—"))
+    return out
+
+
+def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) -> list[tuple[str, str]]:
+    """The event's recorded fields as (label, value) pairs in Chinese; for a notice, the state of
+    its mail read from the outbox (``mail_states``: outbox id -> services.mail_status.MailState)."""
     p = dict(ev.payload or {})
     out: list[tuple[str, str]] = []
 
@@ -76,6 +96,14 @@ def payload_summary(ev: CaseEvent) -> list[tuple[str, str]]:
         add("结果", APPEAL_RESULTS.get(p.get("result"), p.get("result")))
         add("审结日期", p.get("decided_on"))
         add("备注", p.get("note"))
+        return out
+    if ev.type == "notice_sent":
+        return _notice_summary(p, mail_states or {})
+    if ev.type == "routed":
+        add("分办自", p.get("from_name"))
+        add("分办至", p.get("to_name"))
+        add("网上申请编号", p.get("submission"))
+        add("分办说明", p.get("note"))
         return out
     if ev.type == "assigned":
         add("原承办人", p.get("from") or "（未分配）")
@@ -111,8 +139,8 @@ def payload_summary(ev: CaseEvent) -> list[tuple[str, str]]:
              "method", "amount_yuan", "basis", "item_outcomes", "outcome", "note", "quantity",
              "earlier_items"}
     for key, value in p.items():
-        if key not in shown and not isinstance(value, (dict, list)):
-            add(key, value)
+        if key not in shown and key in EXTRA_LABELS and not isinstance(value, (dict, list)):
+            add(EXTRA_LABELS[key], value)
     return out
 
 
@@ -126,6 +154,9 @@ class TimelineRow:
 
 
 def timeline(case: Case) -> list[TimelineRow]:
+    from webapp.services.mail_status import states
+
+    mail_states = states((ev.payload or {}).get("outbox_id") for ev in case.events if ev.type == "notice_sent")
     rows = []
     for ev in sorted(case.events, key=lambda e: e.seq):
         try:
@@ -134,7 +165,7 @@ def timeline(case: Case) -> list[TimelineRow]:
         except ValueError:
             et = None
             workflow = False
-        rows.append(TimelineRow(ev, event_label(ev.type), payload_summary(ev), workflow,
+        rows.append(TimelineRow(ev, event_label(ev.type), payload_summary(ev, mail_states), workflow,
                                 LETTER_FOR_EVENT.get(et) if et else None))
     return rows
 

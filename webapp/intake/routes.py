@@ -17,6 +17,7 @@ from webapp.security import actable_agency_ids, requires
 from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone, search_applicants
 from webapp.services.cases import register_case
 from webapp.services.errors import ServiceError
+from webapp.services.reply_route import check_reply_route
 from webapp.timeutil import today_shanghai
 
 from .forms import ApplicantSearchForm, IntakeForm
@@ -27,10 +28,10 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 #: ServiceError.rule -> the form field its message belongs to
 RULE_FIELDS = {
     "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
-    "applicant.email": "email",
     "applicant.kind": "kind", "applicant.invalid": "name", "items.empty": "items", "items.too_long": "items",
     "items.too_many": "items", "items.invalid": "items", "received.before_arrival": "received_on",
     "received.channel": "channel", "date.future": "received_on", "date.range": "received_on",
+    "applicant.email": "email", "applicant.address": "address",
 }
 
 
@@ -125,11 +126,16 @@ def new():
                              and u.agency_id == agency.id), None)
             if assignee is None:
                 form.assigned_to.errors.append("承办人须为受理机关的工作人员")
+        applicant_data = _applicant_data(form, selected)
+        try:
+            check_reply_route(applicant_data, form.form_wanted.data, form.route_wanted.data)
+        except ServiceError as e:
+            getattr(form, RULE_FIELDS[e.rule]).errors.append(e.message_zh)
         if not form.errors:
             items = [ln.strip() for ln in (form.items.data or "").splitlines() if ln.strip()]
             try:
                 case = register_case(
-                    agency, _applicant_data(form, selected), items, form.channel.data, form.received_on.data,
+                    agency, applicant_data, items, form.channel.data, form.received_on.data,
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
                     form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip())

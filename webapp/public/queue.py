@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
 from webapp.params import id_arg

@@ -21,12 +21,12 @@ from flask import (
     send_file,
     session,
 )
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.extensions import db, limiter
+from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Agency, Attachment
 from webapp.security import public
 from webapp.services.applicants import APPLICANT_KINDS

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.forms import ZhForm as FlaskForm
 from webapp.services.errors import ServiceError
 from webapp.services.money import check_fees_10k_yuan
 from webapp.services.narratives import SECTION_LIMIT, narrative_keys, section_labels

@@ -14,8 +14,9 @@ rendered in a Jinja sandbox.
 Where the applicant chose electronic delivery, the notice carries its letter (an
 Attachment(kind='letter') on the case whose file name holds the letter's title, e.g. 答复书) in
 OutboxMail.attachment_ids. Hooks: ``on_case_event(case, event_row)`` -- connected to
-services.signals.case_event_recorded by ``install()`` -- and ``sweep_applicant_notices()`` for
-notices that waited for their letter.
+services.signals.case_event_recorded by ``install()``; a notice whose letter is not stored yet is
+written when the transaction commits, with the letter stored by then -- and
+``sweep_applicant_notices()``, the safety net for a notice whose writing failed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import after_this_request, current_app, has_request_context, request
+from flask import current_app, has_request_context, request
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from webapp.domain.outcomes import Outcome
@@ -234,8 +236,8 @@ def on_case_event(case: Case, event_row: CaseEvent, *, letters: list[Attachment]
     """React to a recorded workflow event: the notice of its kind, if any.
 
     With ``wait_for_letter`` (the signal's way), a notice that should carry a letter which is not
-    stored yet is left for a later call (the route, after storing the letter) or for
-    ``sweep_applicant_notices``. Call it from a route after storing the letter, or pass ``letters``."""
+    stored yet is left for a later call (the signal's receiver writes it at the commit). Call it
+    from a route after storing the letter, or pass ``letters``."""
     kind = EVENT_KINDS.get(event_row.type)
     if kind is None:
         return None
@@ -252,35 +254,49 @@ def _on_signal(sender: Any, event: CaseEvent | None = None, **_: Any) -> None:
         return   # not an online application: nothing to do, and no query at all
     try:
         mail = on_case_event(sender, event, wait_for_letter=True)
-    except Exception:   # a notice must never stop a clerk's action; the sweep tries again
+    except Exception:   # a notice must never stop a clerk's action; the commit and the sweep try again
         log.exception("applicant notice for case %s event %s failed", sender.id, event.seq)
-        return
-    if mail is None and has_request_context():
-        _retry_after_request(sender.id, event.seq)
+        mail = None
+    if mail is None:
+        _write_at_commit(sender.id, event.seq)
 
 
-def _retry_after_request(case_id: int, seq: int) -> None:
-    """The letter of a notice is usually stored just after the event, in the same request (the
-    case page records the event, then stores the letter, then commits). Once that request has
-    committed, write the notice -- with the letter -- and commit it. Skipped when the request
-    failed or left a transaction open (nothing of someone else's is committed here); the sweep
-    then writes it."""
-    def after(response):
-        if response.status_code >= 400 or db.session().in_transaction():
-            return response
+_AT_COMMIT = "applicant_notices_at_commit"
+
+
+def _write_at_commit(case_id: int, seq: int) -> None:
+    """The letter of a notice is usually stored just after its event, in the same transaction (the
+    case page records the event, then stores the letter, then commits). Write the notice -- with
+    the letter -- when that transaction commits, as its last change: the notice is in the outbox
+    the moment the event is, and nothing is written if it rolls back. The sweep remains the safety
+    net (a failure here is logged, never stops the commit)."""
+    session = db.session()
+    session.info.setdefault(_AT_COMMIT, []).append((case_id, seq))
+    if not sa_event.contains(session, "before_commit", _before_commit):
+        sa_event.listen(session, "before_commit", _before_commit)
+        sa_event.listen(session, "after_transaction_end", _after_transaction_end)
+
+
+def _before_commit(session) -> None:
+    if session.in_nested_transaction():
+        return   # a savepoint's commit: wait for the real one
+    pending = session.info.pop(_AT_COMMIT, None)
+    for case_id, seq in pending or ():
+        savepoint = session.begin_nested()
         try:
-            case = db.session.get(Case, case_id)
-            ev = db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == seq))
-            if case is not None and ev is not None and notify_applicant(case, EVENT_KINDS[ev.type], ev):
-                db.session.commit()
-            else:
-                db.session.rollback()
+            case = session.get(Case, case_id)
+            ev = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == seq))
+            if case is not None and ev is not None:
+                notify_applicant(case, EVENT_KINDS[ev.type], ev)
+            savepoint.commit()
         except Exception:
-            db.session.rollback()
-            log.exception("applicant notice for case %s event %s failed after the request", case_id, seq)
-        return response
+            savepoint.rollback()
+            log.exception("applicant notice for case %s event %s failed at commit", case_id, seq)
 
-    after_this_request(after)
+
+def _after_transaction_end(session, transaction) -> None:
+    if transaction.parent is None:   # committed (then already written) or rolled back: forget
+        session.info.pop(_AT_COMMIT, None)
 
 
 _installed = False

@@ -36,6 +36,7 @@ from .applicants import clean_applicant
 from .calendar import current_calendar
 from .cases import add_note, clean_items, register_case
 from .errors import ConflictError, Forbidden, NotFound, ServiceError
+from .reply_route import check_reply_route, is_electronic
 
 FORMS_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘", "reading": "当场阅读"}
 ROUTES_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件"}
@@ -294,8 +295,6 @@ class CleanSubmission:
     files: list[StoredFile] = field(default_factory=list)
 
 
-def is_electronic(form_wanted: str, route_wanted: str) -> bool:
-    return form_wanted == "email" or route_wanted == "email"
 
 
 def _bad_text(value: Any) -> bool:
@@ -326,12 +325,7 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
     if route_wanted not in ROUTES_WANTED:
         raise ServiceError("route_wanted must be one of " + ", ".join(ROUTES_WANTED),
                            "请选择获取信息的途径", rule="submission.route")
-    if is_electronic(form_wanted, route_wanted) and not clean["email"]:
-        raise ServiceError("an e-mail address is needed for electronic delivery",
-                           "选择电子邮件方式的，须填写电子邮箱", rule="applicant.email")
-    if route_wanted == "post" and not clean["address"]:
-        raise ServiceError("a postal address is needed for delivery by post",
-                           "选择邮寄的，须填写通信地址", rule="applicant.address")
+    check_reply_route(clean, form_wanted, route_wanted)
     files = list(files)
     if len(files) > setting("SUBMISSION_MAX_FILES"):
         raise ServiceError(f"at most {setting('SUBMISSION_MAX_FILES')} attachments",
@@ -696,6 +690,17 @@ def applicant_letters(case: Case) -> list[Attachment]:
     return [a for a in letters if a.id in sent or any(t in a.filename for t in LETTER_TITLES.values())]
 
 
+def notice_mail_states(events: list[CaseEvent], workflow: list[CaseEvent]):
+    """Each workflow event with the state of the mail telling the applicant about it (a
+    services.mail_status.MailState, read from its outbox row), or None when none was written."""
+    from .mail_status import states
+
+    mail_of = {(ev.payload or {}).get("event_seq"): (ev.payload or {}).get("outbox_id")
+               for ev in events if ev.type == "notice_sent"}
+    found = states(i for i in mail_of.values() if i is not None)
+    return [(e, found.get(mail_of[e.seq]) if e.seq in mail_of else None) for e in workflow]
+
+
 def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     """What the applicant may see, and nothing more: the state in plain Chinese, the receipt date,
     the due date (provisional or not), the notices issued, and the letters to download."""
@@ -734,9 +739,11 @@ def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     if case.status != Status.CLOSED.value:
         out["due_on"] = case.due_on
         out["due_provisional"] = bool(case.due_on and case.due_provisional)
-    emailed = {(ev.payload or {}).get("event_seq") for ev in events if ev.type == "notice_sent"}
     out["notices"] = [{"type": e.type, "title": APPLICANT_EVENTS[e.type], "on": e.on,
-                       "detail": _notice_detail(e), "emailed": e.seq in emailed} for e in workflow]
+                       "detail": _notice_detail(e), "emailed": bool(mail and mail.sent),
+                       "mail_state": mail.status if mail else None, "mail_text": mail.text if mail else "",
+                       "mail_css": mail.css if mail else ""}
+                      for e, mail in notice_mail_states(events, workflow)]
     out["letters"] = [{"id": a.id, "filename": a.filename, "size": a.size} for a in applicant_letters(case)]
     return out
 
