@@ -125,10 +125,12 @@ def _user(username: str):
 def users_list() -> None:
     """Every account: username, role, agency, state."""
     from webapp.models import Agency, User
+    from webapp.models._types import utcnow
+    from webapp.services.lockout import is_locked
 
     codes = {row[0]: row[1] for row in db.session.execute(select(Agency.id, Agency.code))}
     for u in db.session.scalars(select(User).order_by(User.username)):
-        state = "locked" if u.locked_at else ("inactive" if not u.active else "active")
+        state = "locked" if is_locked(u, utcnow()) else ("inactive" if not u.active else "active")
         if not u.password_hash:
             state += ",no-password"
         elif u.must_change_password:
