@@ -16,9 +16,9 @@ from werkzeug.datastructures import MultiDict
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Role, User
+from webapp.models._types import utcnow
 from webapp.params import page_arg
 from webapp.security import requires
-from webapp.models._types import utcnow
 from webapp.services import agency_admin, calendar_admin, users
 from webapp.services.errors import Forbidden, NotFound, ServiceError
 from webapp.services.lockout import is_locked, locked_until
