@@ -280,6 +280,9 @@ def test_logins_are_throttled_per_address(world, database_url, tmp_path, monkeyp
             db.engine.dispose()
 
 
+TOO_COMMON = "密码太常见或太容易猜到，请换一个更长、更不规则的密码（例如几个不相关的词加数字和符号）。"
+
+
 class TestPasswordChange:
     NEW = "Neues#Passwort2"
 
@@ -298,10 +301,12 @@ class TestPasswordChange:
 
     @pytest.mark.parametrize(("current", "new", "confirm", "message"), [
         ("wrong-password", "Neues#Passwort2", None, "当前密码不正确"),
-        (PASSWORD, "short1!", None, "密码至少10位。"),
-        (PASSWORD, "onlyletterslong", None, "密码须包含字母、数字、符号中的至少两类。"),
+        (PASSWORD, "Short#pw123", None, "密码至少12个字符。"),
+        (PASSWORD, "password1234", None, TOO_COMMON),
+        (PASSWORD, "qwertyuiop123", None, TOO_COMMON),
+        (PASSWORD, "My-SWJ_clerk-77", None, "密码不能包含用户名。"),
         (PASSWORD, "Neues#Passwort2", "Neues#Passwort3", "两次输入的新密码不一致"),
-        (PASSWORD, PASSWORD, None, "新密码不能与当前密码相同"),
+        (PASSWORD, PASSWORD, None, "新密码不能与原密码相同。"),
     ])
     def test_refusals(self, client, world, in_app, current, new, confirm, message):
         _login(client, "swj_clerk", PASSWORD)
