@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import User
@@ -67,7 +67,10 @@ def attempt_login(username: str, password: str) -> LoginResult:
                   detail={"reason": "locked", "until": locked_until(user).isoformat()})
         return LoginResult(None, MSG_BAD_CREDENTIALS)
     if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
+        # counted in SQL (UPDATE ... SET failed_logins = failed_logins + 1): two processes failing at
+        # once both count; the value is read back after the flush
+        user.failed_logins = func.coalesce(User.failed_logins, 0) + 1
+        db.session.flush()
         if user.failed_logins >= LOCK_AFTER:
             user.locked_at = now
             until = locked_until(user)
