@@ -115,6 +115,7 @@ class Config:
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+    UPLOAD_DAILY_BYTES_PER_ADDRESS = _env_int("UPLOAD_DAILY_BYTES_PER_ADDRESS", 50 * 1024 * 1024)  # services/uploads
 
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True

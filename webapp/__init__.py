@@ -42,6 +42,7 @@ CLI_GROUPS: list[str] = [
     "webapp.admin_cli:audit_cli",
     "webapp.admin_cli:backup_cli",
     "webapp.admin_cli:users_cli",
+    "webapp.admin_cli:uploads_cli",
     "workers.cli:reminders_cli",
     "workers.cli:outbox_cli",
     "webapp.tokens_cli:tokens_cli",

@@ -1,4 +1,5 @@
-"""Operator commands: ``flask audit verify``, ``flask backup create|restore``, ``flask users ...``.
+"""Operator commands: ``flask audit verify``, ``flask backup create|restore``, ``flask users ...``,
+``flask uploads clean``.
 
 The command line is for operators (whoever runs the server): the commands take no login and no
 role. Every one exits non-zero with a one-line reason on bad input, and prints no traceback for a
@@ -125,10 +126,12 @@ def _user(username: str):
 def users_list() -> None:
     """Every account: username, role, agency, state."""
     from webapp.models import Agency, User
+    from webapp.models._types import utcnow
+    from webapp.services.lockout import is_locked
 
     codes = {row[0]: row[1] for row in db.session.execute(select(Agency.id, Agency.code))}
     for u in db.session.scalars(select(User).order_by(User.username)):
-        state = "locked" if u.locked_at else ("inactive" if not u.active else "active")
+        state = "locked" if is_locked(u, utcnow()) else ("inactive" if not u.active else "active")
         if not u.password_hash:
             state += ",no-password"
         elif u.must_change_password:
@@ -189,3 +192,26 @@ def users_unlock(username: str) -> None:
     changed = unlock_user(None, user)
     db.session.commit()
     click.echo(f"{user.username}: {'unlocked' if changed else 'was not locked'}")
+
+
+# --- uploads -------------------------------------------------------------------------------------------
+
+@click.group("uploads", help="Files under UPLOAD_FOLDER.")
+def uploads_cli() -> None:
+    pass
+
+
+@uploads_cli.command("clean")
+@click.option("--older-than-hours", "hours", default=24, type=click.IntRange(min=1),
+              help="only files older than this (default 24)")
+@with_appcontext
+def uploads_clean(hours: int) -> None:
+    """Delete files no attachment or submission row names (also run daily by the worker)."""
+    from datetime import timedelta
+
+    from webapp.services.uploads import clean_orphans
+
+    removed = clean_orphans(timedelta(hours=hours))
+    for rel in removed:
+        click.echo(f"removed {rel}")
+    click.echo(f"{len(removed)} orphan file(s) removed")

@@ -131,6 +131,26 @@ def actable_agency_ids(user=None) -> list[int]:
     return [user.agency_id]
 
 
+#: Attachment kinds that carry no personal data beyond the applicant's name (which every viewer sees):
+#: letters the agency issued (rendered from templates that name the applicant only). Scans -
+#: applications, ID proofs, powers of attorney - and any other kind carry personal data.
+ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA = frozenset({"letter"})
+SCAN_REFUSED = ("该附件是含有申请人个人信息的扫描件（申请书、身份证明等），只有承办机关的工作人员可以下载；"
+                "其他机关查看时，申请人信息已作遮蔽处理。")
+
+
+def sees_personal_data(case, user=None) -> bool:
+    """The personal-data rule: full values (ID number, phone, address, scans) only for the users
+    of the agency that handles the case (and government-level accounts with no agency); a
+    government's desk sees its departments' cases masked."""
+    return case.agency_id in actable_agency_ids(user)
+
+
+def may_download_attachment(case, attachment, user=None) -> bool:
+    """Whoever sees the applicant masked cannot download the attachments that carry personal data."""
+    return attachment.kind in ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA or sees_personal_data(case, user)
+
+
 def case_or_404(case_id: int, change: bool = False):
     """The case if the current user may see it (or change it, with ``change``); 404 otherwise, so
     that another agency's case numbers are not confirmed."""

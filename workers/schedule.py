@@ -51,7 +51,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # Applicant notices whose hook failed or waited for the letter (exactly once, keyed).
         "applicant-notices": {"task": APPLICANT_NOTICES, "schedule": crontab(minute="*/10"),
                               "options": {"expires": 9 * 60}},
-        # Failed status look-ups older than a day; uploads never submitted.
+        # Failed status look-ups older than a day; files under UPLOAD_FOLDER no row holds (a day old).
         "public-housekeeping": {"task": PUBLIC_HOUSEKEEPING, "schedule": crontab(hour=3, minute=20),
                                 "options": {"expires": 6 * 3600}},
     }

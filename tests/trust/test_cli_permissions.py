@@ -44,6 +44,7 @@ CLI_COMMANDS: dict[str, str] = {
     "users create": "changes",
     "users list": "reads",
     "users reset-password": "changes",
+    "uploads clean": "changes",
     "users unlock": "changes",
     "year close": "changes",
 }

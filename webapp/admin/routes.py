@@ -17,11 +17,13 @@ from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.headers import no_store
 from webapp.models import Agency, AuditLog, Role, User
+from webapp.models._types import utcnow
 from webapp.params import page_arg
 from webapp.security import requires
 from webapp.services import agency_admin, calendar_admin, users
 from webapp.services import tokens as tokens_service
 from webapp.services.errors import Forbidden, NotFound, ServiceError
+from webapp.services.lockout import is_locked, locked_until
 from webapp.timeutil import SHANGHAI, today_shanghai
 
 from .forms import (
@@ -126,7 +128,7 @@ def index():
     me = _me()
     counts = {
         "users": len(users.users_for(me)),
-        "locked": sum(1 for u in users.users_for(me) if u.locked_at is not None),
+        "locked": sum(1 for u in users.users_for(me) if is_locked(u, utcnow())),
         "agencies": len(agency_admin.manageable_agencies(me)),
         "undelivered": len(agency_admin.undelivered(me)),
     }
@@ -209,6 +211,7 @@ def user_edit(user_id: int):
     elif request.method == "POST":
         status = 422
     return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm(),
+                           locked=is_locked(user, utcnow()), locked_until=locked_until(user),
                            agencies={a.id: a for a in db.session.scalars(select(Agency))}), status
 
 

@@ -1,29 +1,31 @@
-"""Checking a login: password, lockout after repeated failures, and the audit trail.
+"""Checking a login: password, temporary lock-out after repeated failures, and the audit trail.
 
 Every attempt is logged (services/audit.log_event): ``auth.login`` on success,
 ``auth.login_failed`` for a wrong password or unknown name, ``auth.login_refused`` for a locked or
-disabled account, ``auth.locked`` when the fifth failure in a row locks the account. A locked
-account stays locked until an administrator unlocks it (clears ``User.locked_at``). The page tells
-"locked" (or "disabled") only to someone who gives the right password; every other failure reads
-the same, so the login page never confirms that an account exists.
+disabled account, ``auth.locked`` when a failure locks the account (services/lockout.py: five in a
+row lock it for a minute, each further failure after that doubles the lock, at most an hour). While
+a lock runs the answer is the same words, and the same status, for the right password, a wrong one
+and a name that does not exist: the page never tells whether an account exists or is locked. The
+owner learns of the lock by mail. A disabled account is named as such only to someone who gives
+its right password while it is not locked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models._types import utcnow
 from webapp.services.audit import log_event
+from webapp.services.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
 from webapp.services.passwords import hash_password, verify_password
 
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = LOCK_AFTER
 
 MSG_BAD_CREDENTIALS = "用户名或密码错误。"
-MSG_LOCKED = "该账户因连续登录失败已被锁定，请联系系统管理员解锁。"
 MSG_INACTIVE = "该账户已停用，请联系系统管理员。"
 
 _dummy_hash: str | None = None
@@ -56,19 +58,25 @@ def attempt_login(username: str, password: str) -> LoginResult:
         log_event("auth.login_failed", username=username[:80], target_type="user",
                   detail={"reason": "unknown_user"})
         return LoginResult(None, MSG_BAD_CREDENTIALS)
-    if user.locked_at is not None:
-        # Only the password's owner learns that the account is locked: to anyone else a locked
-        # account answers like a wrong password (the page never confirms that a name exists).
-        right = user.check_password(password)
+    now = utcnow()
+    if is_locked(user, now):
+        # No password is checked (a hash is still computed, so this takes as long as a check) and
+        # nothing tells the right password from a wrong one.
+        _burn_time(password)
         log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
-                  detail={"reason": "locked", "password_right": right})
-        return LoginResult(None, MSG_LOCKED if right else MSG_BAD_CREDENTIALS)
+                  detail={"reason": "locked", "until": locked_until(user).isoformat()})
+        return LoginResult(None, MSG_BAD_CREDENTIALS)
     if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_at = utcnow()
+        # counted in SQL (UPDATE ... SET failed_logins = failed_logins + 1): two processes failing at
+        # once both count; the value is read back after the flush
+        user.failed_logins = func.coalesce(User.failed_logins, 0) + 1
+        db.session.flush()
+        if user.failed_logins >= LOCK_AFTER:
+            user.locked_at = now
+            until = locked_until(user)
             log_event("auth.locked", user=user, target_type="user", target_id=user.id,
-                      detail={"failed_logins": user.failed_logins})
+                      detail={"failed_logins": user.failed_logins, "until": until.isoformat()})
+            notify_owner(user, until)
             return LoginResult(None, MSG_BAD_CREDENTIALS)
         log_event("auth.login_failed", user=user, target_type="user", target_id=user.id,
                   detail={"reason": "bad_password", "failed_logins": user.failed_logins})
@@ -79,21 +87,22 @@ def attempt_login(username: str, password: str) -> LoginResult:
                   detail={"reason": "inactive"})
         return LoginResult(None, MSG_INACTIVE)
     user.failed_logins = 0
-    user.last_login_at = utcnow()
+    user.locked_at = None
+    user.last_login_at = now
     log_event("auth.login", user=user, target_type="user", target_id=user.id)
     return LoginResult(user)
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: a locked or disabled account loses its session at once, and so
-    does a session signed before the user's last logout or password change ("id.epoch"; a bare id
-    is epoch 0)."""
+    """Flask-Login's user loader: a disabled account loses its session at once, and so does a
+    session signed before the user's last logout or password change ("id.epoch"; a bare id is
+    epoch 0). A temporary lock-out does not end open sessions (services/lockout.py)."""
     ident, _, epoch = str(user_id).partition(".")
     try:
         user = db.session.get(User, int(ident))
         epoch_n = int(epoch) if epoch else 0
     except (TypeError, ValueError):
         return None
-    if user is None or not user.active or user.locked_at is not None or (user.session_epoch or 0) != epoch_n:
+    if user is None or not user.active or (user.session_epoch or 0) != epoch_n:
         return None
     return user

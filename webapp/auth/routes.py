@@ -100,9 +100,7 @@ def change_password():
                       detail={"reason": "bad_current"})
             db.session.commit()
             form.current.errors.append("当前密码不正确")
-        elif form.new.data == form.current.data:
-            form.new.errors.append("新密码不能与当前密码相同")
-        elif (problem := password_problem(form.new.data)) is not None:
+        elif (problem := password_problem(form.new.data, user)) is not None:
             form.new.errors.append(problem)
         else:
             user.set_password(form.new.data)       # ends every session of the user ...

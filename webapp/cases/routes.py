@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
 from webapp.params import id_arg, page_arg
-from webapp.security import can, case_or_404, requires, visible_agency_ids
+from webapp.security import SCAN_REFUSED, can, case_or_404, may_download_attachment, requires, visible_agency_ids
 from webapp.services.applicants import mask_id
 from webapp.services.audit import log_event
 from webapp.services.calendar import current_calendar
@@ -174,6 +174,12 @@ def attachment(case_id: int, attachment_id: int):
     att = db.session.get(Attachment, attachment_id)
     if att is None or att.case_id != case.id:
         abort(404)
+    if not may_download_attachment(case, att):
+        log_event("attachment.download_refused", target_type="attachment", target_id=att.id,
+                  detail={"case": case.number, "kind": att.kind, "reason": "personal_data"})
+        db.session.commit()
+        return render_template("partials/error.html", code=403, title="无权下载",
+                               message=SCAN_REFUSED), 403
     try:
         path = attachment_path(att)
         data = path.read_bytes()

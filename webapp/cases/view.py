@@ -13,7 +13,7 @@ from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent
-from webapp.security import actable_agency_ids
+from webapp.security import actable_agency_ids, may_download_attachment
 from webapp.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
 from webapp.services.calendar import current_calendar
 from webapp.services.calendar_admin import DEADLINE_LABELS_ZH
@@ -210,6 +210,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
         "applicant_hints": applicant_hints(case.applicant),
         "show_personal": show_personal, "personal_form": PersonalDataForm(),
+        "downloadable": {a.id for a in case.attachments if may_download_attachment(case, a)},
         "own_agency": not read_only,
         "actions": actions, "letters": letters, "fee": fee,
         "channel_label": CHANNEL_LABELS.get(case.channel or "", case.channel or "—"),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -129,3 +129,16 @@ class LookupFailure(db.Model):
     number: Mapped[str] = mapped_column(String(80))
     remote_addr: Mapped[str] = mapped_column(String(80), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UploadUsage(db.Model):
+    """Bytes of attachments the public form stored for one address on one day (Shanghai), for the
+    daily quota (services/uploads.py)."""
+
+    __tablename__ = "upload_usage"
+    __table_args__ = (UniqueConstraint("remote_addr", "day", name="uq_upload_usage_addr_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remote_addr: Mapped[str] = mapped_column(String(80))
+    day: Mapped[date] = mapped_column(Date)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -19,7 +19,7 @@ from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
 from webapp.params import id_arg
-from webapp.security import actable_agency_ids, can, requires, visible_agency_ids
+from webapp.security import SCAN_REFUSED, actable_agency_ids, can, requires, visible_agency_ids
 from webapp.services.applicants import (
     APPLICANT_KINDS,
     applicant_hints,
@@ -181,6 +181,8 @@ def file(submission_id: int, file_id: int):
     f = db.session.get(SubmissionFile, file_id)
     if f is None or f.submission_id != sub.id:
         abort(404)
+    if sub.agency_id not in actable_agency_ids():   # seen masked: no scans either (security.sees_personal_data)
+        return render_template("partials/error.html", code=403, title="无权下载", message=SCAN_REFUSED), 403
     path = resolve_storage_path(f.storage_path)
     if not path.is_file():
         abort(404)

@@ -2,12 +2,14 @@
 the status look-up with the letters to download. Chinese, phone-sized, no inline scripts or styles.
 
 The form's data travels from the check page to the final submit as a signed payload (itsdangerous,
-SECRET_KEY), so nothing is stored before the applicant confirms -- except uploaded files, which are
-checked and stored by content hash at once (services.submissions.store_file).
+SECRET_KEY), so nothing is stored before the applicant confirms -- except uploaded files of a form
+that passed every check, which wait in a staging area until the submission is accepted, within a
+daily quota per address (services/uploads.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -38,6 +40,7 @@ from webapp.services.submissions import (
     RateLimited,
     StoredFile,
     applicant_letters,
+    check_file,
     clean_submission,
     create_submission,
     find_by_number,
@@ -45,8 +48,8 @@ from webapp.services.submissions import (
     resolve_storage_path,
     setting,
     status_view,
-    store_file,
 )
+from webapp.services.uploads import QuotaExceeded, stage_files
 
 bp = Blueprint("public", __name__)
 
@@ -56,6 +59,7 @@ STATUS_GRANT_SECONDS = 30 * 60    # a successful look-up lets the same browser d
 TEXT_FIELDS = ("kind", "name", "id_number", "uscc", "id_document", "phone", "email", "address")
 FIELD_LIMIT = 400                 # raw form text is cut here; the services check the real limits
 MAX_ITEM_BOXES = 50
+NOT_STORED = "表单尚有错误，本次选择的附件未保存：请更正后重新选择附件。"
 
 # where a refusal's rule points on the form
 RULE_FIELDS = {
@@ -191,33 +195,48 @@ def review():
     if not form.validate():
         return _render_form(data, files, message="页面已过期，请重新提交。", status=400)
     errors: dict[str, list[str]] = {}
+    # New attachments are checked by content here but stored only once the whole form is right
+    # (services/uploads.py): a refused form leaves no file behind.
+    uploads: list[tuple[str, str, bytes]] = []
     for upload in request.files.getlist("attachments"):
         if not upload or not upload.filename:
             continue
         limit = setting("SUBMISSION_MAX_FILE_BYTES")
         content = upload.read(limit + 1)
         try:
-            stored = store_file(upload.filename, content)
+            name, content_type = check_file(upload.filename, content)
         except ServiceError as e:
             errors.setdefault("attachments", []).append(e.message_zh)
             continue
-        if all(f.sha256 != stored.sha256 for f in files):
-            files.append(stored)
+        if all(f.sha256 != hashlib.sha256(content).hexdigest() for f in files):
+            uploads.append((name, content_type, content))
     if request.form.get("action") == "add_item":
         if len(data["items"]) < MAX_ITEM_BOXES:
             data["items"].append("")
+        if uploads:
+            errors.setdefault("attachments", []).append(NOT_STORED)
         return _render_form(data, files, errors)
     agency = db.session.scalar(select(Agency).where(Agency.code == data["agency"])) if data["agency"] else None
     if agency is None:
         errors.setdefault("agency", []).append("请选择受理申请的机关")
+    placeholders = [StoredFile(n, t, len(c), "", "") for n, t, c in uploads]   # counted, not stored
     try:
         clean = clean_submission(_applicant(data), [t for t in data["items"] if t],
-                                 data["form_wanted"], data["route_wanted"], files)
+                                 data["form_wanted"], data["route_wanted"], files + placeholders)
     except ServiceError as e:
         errors.setdefault(RULE_FIELDS.get(e.rule, "attachments" if e.rule.startswith("file.") else "form"),
                           []).append(e.message_zh)
     if errors:
+        if uploads:
+            errors.setdefault("attachments", []).append(NOT_STORED)
         return _render_form(data, files, errors, message="请更正下列标出的内容。", status=400)
+    try:
+        files += stage_files(uploads, request.remote_addr or "")
+    except QuotaExceeded as e:
+        db.session.rollback()
+        return _render_form(data, files, {"attachments": [e.message_zh]}, message=e.message_zh, status=429)
+    db.session.commit()
+    clean.files = files
     payload = _serializer().dumps({"agency": agency.code, "applicant": clean.applicant, "items": clean.items,
                                    "form_wanted": clean.form_wanted, "route_wanted": clean.route_wanted,
                                    "files": [f.to_dict() for f in files]})

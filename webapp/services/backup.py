@@ -73,6 +73,7 @@ NOT_BACKED_UP: dict[str, str] = {
     "notification": "reminders: the next sweep writes them again from the open deadlines",
     "outbox_mail": "mail queue: transient; reminders are regenerated, letters are attachments",
     "lookup_failure": "throttling counters of the public status look-up",
+    "upload_usage": "daily upload quota counters of the public form",
 }
 
 #: Case columns the domain derives from the events (services/cases.py _derive): the import

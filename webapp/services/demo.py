@@ -18,14 +18,16 @@ from webapp.models import Agency, ProactiveYear, User
 from .calendar import current_calendar
 from .cases import record_event, register_case
 from .errors import ServiceError
+from .passwords import password_problem
 
 DEMO_CODE = "DEMO-ZFB"
+# Demo passwords pass the password policy (services/passwords.password_problem; seed() checks).
 DEMO_USERS = [
-    ("clerk", "演示经办人", "clerk", "Clerk#2026demo"),
-    ("clerk2", "演示经办人二", "clerk", "Clerk#2026demo"),
-    ("approver", "演示负责人", "approver", "Approver#2026demo"),
-    ("admin", "演示管理员", "admin", "Admin#2026demo"),
-    ("auditor", "演示审计员", "auditor", "Auditor#2026demo"),
+    ("clerk", "演示经办人", "clerk", "Lotus-river-2026"),
+    ("clerk2", "演示经办人二", "clerk", "Maple-stream-2026"),
+    ("approver", "演示负责人", "approver", "Cedar-bridge-2026"),
+    ("admin", "演示管理员", "admin", "Harbor-lamp-2026"),
+    ("auditor", "演示审计员", "auditor", "Quiet-ledger-2026"),
 ]
 
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -74,6 +76,10 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
     for username, name, role, password in DEMO_USERS:
         u = User(agency_id=agency.id, username=username, display_name=name, role=role,
                  email=f"{username}@example.gov.cn")
+        u.agency = agency
+        problem = password_problem(password, u)
+        if problem is not None:   # the demo goes through the same policy as everyone
+            raise ValueError(f"demo password of {username}: {problem}")
         u.set_password(password)
         db.session.add(u)
         users[username] = u

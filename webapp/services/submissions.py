@@ -256,25 +256,19 @@ def store_file(filename: Any, data: bytes) -> StoredFile:
 
 def _check_stored(f: StoredFile) -> None:
     path = resolve_storage_path(f.storage_path)
-    if (not f.storage_path.startswith("submissions/") or ".." in f.storage_path
+    if f.storage_path.startswith("staging/") and not path.is_file():   # accepted meanwhile (services/uploads)
+        path = resolve_storage_path(f"submissions/{f.sha256[:2]}/{f.sha256}")
+    if (not f.storage_path.startswith(("submissions/", "staging/")) or ".." in f.storage_path
             or not path.is_file() or path.stat().st_size != f.size):
         raise ServiceError(f"uploaded file {f.filename!r} is gone; upload it again",
                            f"附件“{f.filename}”已失效，请重新上传", rule="file.missing")
 
 
 def purge_unreferenced_files(older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete uploads never submitted (the applicant left at the confirmation page)."""
-    root = upload_root() / "submissions"
-    if not root.is_dir():
-        return 0
-    used = set(db.session.scalars(select(SubmissionFile.sha256)))
-    cutoff = now_utc().timestamp() - older_than.total_seconds()
-    n = 0
-    for path in root.glob("*/*"):
-        if path.name not in used and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            n += 1
-    return n
+    """Delete uploads no row holds (services/uploads.clean_orphans); how many."""
+    from .uploads import clean_orphans
+
+    return len(clean_orphans(older_than))
 
 
 # --- intake ------------------------------------------------------------------------------------
@@ -351,6 +345,7 @@ def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "
     SUBMISSION_DUPLICATE_MINUTES gives back the earlier one; more than
     SUBMISSION_PER_IDENTITY_PER_HOUR from one identity is refused (RateLimited)."""
     from .applicant_notices import notify_submission
+    from .uploads import promote
 
     now = _naive_utc(now)
     for f in clean.files:
@@ -375,7 +370,7 @@ def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "
                      remote_addr=(remote_addr or "")[:64], routing_log=[])
     sub.agency = agency
     db.session.add(sub)
-    for f in clean.files:
+    for f in map(promote, clean.files):    # staged files of the public form move to submissions/
         db.session.add(SubmissionFile(submission=sub, filename=f.filename, content_type=f.content_type,
                                       size=f.size, sha256=f.sha256, storage_path=f.storage_path,
                                       uploaded_at=now))

@@ -63,8 +63,8 @@ def get_user(actor: User | None, user_id: int) -> User:
     return user
 
 
-def generate_password(length: int = 14) -> str:
-    """A random password that passes password_problem(): letters, digits and a symbol."""
+def generate_password(user: User | None = None, length: int = 14) -> str:
+    """A random password that passes password_problem() for ``user``: letters, digits and a symbol."""
     alphabet = string.ascii_letters + string.digits
     while True:
         body = [secrets.choice(alphabet) for _ in range(length - 2)]
@@ -72,7 +72,7 @@ def generate_password(length: int = 14) -> str:
         body.append(secrets.choice("#%+=@!"))
         secrets.SystemRandom().shuffle(body)
         pw = "".join(body)
-        if password_problem(pw) is None and any(c.isalpha() for c in pw):
+        if any(c.isalpha() for c in pw) and password_problem(pw, user) is None:
             return pw
 
 
@@ -133,10 +133,10 @@ def create_user(actor: User | None, *, username: str, display_name: str, role: s
     email = _clean_email(email)
     role = _check_role(role)
     agency_id = _check_agency(actor, agency_id)
-    password = generate_password()
     user = User(username=username, display_name=display_name, role=role, agency_id=agency_id, email=email,
-                password_hash=hash_password(password), must_change_password=True, active=True,
-                failed_logins=0)
+                must_change_password=True, active=True, failed_logins=0)
+    password = generate_password(user)
+    user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
     log_event("admin.user_created", user=actor, target_type="user", target_id=user.id,
@@ -181,7 +181,7 @@ def reset_password(actor: User | None, user: User) -> str:
     """A new one-time password; the user must change it at the next login. Also lifts a lock-out."""
     if not may_manage(actor, user.agency_id):
         raise NotFound(f"no user {user.id}", "用户不存在")
-    password = generate_password()
+    password = generate_password(user)
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.end_sessions()           # whoever held a session of this account is logged out

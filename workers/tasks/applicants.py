@@ -27,10 +27,13 @@ def applicant_notices_task() -> dict[str, Any]:
 
 @shared_task(name=schedule.PUBLIC_HOUSEKEEPING, **IDEMPOTENT)
 def public_housekeeping_task() -> dict[str, Any]:
-    """Forget failed status look-ups older than a day and uploads that were never submitted."""
+    """Forget failed status look-ups older than a day and past days' upload counts; delete files
+    under UPLOAD_FOLDER that no row holds (services/uploads.clean_orphans)."""
     from webapp.services.submissions import purge_lookup_failures, purge_unreferenced_files
+    from webapp.services.uploads import purge_usage
 
     failures = purge_lookup_failures()
+    purge_usage()
     db.session.commit()
     files = purge_unreferenced_files()
     return {"lookup_failures": failures, "files": files}
