@@ -1,13 +1,13 @@
 """upload_usage: bytes of public-form attachments per address and day (the daily upload quota)
 
 Revision ID: 20261205_accounts
-Revises: 0001_initial
+Revises: 20261205_ids_money
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205_accounts"
-down_revision = "0001_initial"
+down_revision = "20261205_ids_money"
 branch_labels = None
 depends_on = None
 
