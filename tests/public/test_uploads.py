@@ -51,7 +51,7 @@ def test_an_invalid_form_stores_no_attachment(app, client, world, uploads):
     r = client.post("/apply", data=data, content_type="multipart/form-data")
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    assert "居民身份证号码无效（格式或校验位错误）" in html and NOT_STORED in html
+    assert "居民身份证号码校验位不正确，请核对号码" in html and NOT_STORED in html
     assert files_in(uploads) == []
     assert (rows(app, Submission), rows(app, SubmissionFile), rows(app, UploadUsage)) == (0, 0, 0)
     # "add an item" (no JavaScript) does not store the new files either
