@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -65,10 +64,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the database -------------------------------------------------------------------------------------
 
 
+def _server_epoch(conn) -> int:
+    """The database server's clock: a test that froze time (time-machine) must not name its database
+    in the past, or another run's clean-up would drop it as stale mid-run."""
+    return int(conn.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar())
+
+
 def _drop_stale_test_databases(admin_engine) -> None:
     """Drop databases left behind by killed runs (older than any real run lasts)."""
-    cutoff = int(time.time()) - STALE_TEST_DB_SECONDS
     with admin_engine.connect() as conn:
+        cutoff = _server_epoch(conn) - STALE_TEST_DB_SECONDS
         names = conn.execute(
             text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": TEST_DB_PREFIX + "%"}
         ).scalars()
@@ -89,8 +94,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
 
     server_url = make_url(normalize_database_url(selected))
-    name = f"{TEST_DB_PREFIX}{int(time.time())}_{secrets.token_hex(4)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        name = f"{TEST_DB_PREFIX}{_server_epoch(conn)}_{secrets.token_hex(4)}"
     try:
         _drop_stale_test_databases(admin)
         with admin.connect() as conn:
