@@ -98,17 +98,20 @@ def identity_conflict(agency_id: int, data: Mapping[str, Any]) -> list[tuple[str
 
 
 def check_identity(agency: Agency, data: Mapping[str, Any], choice: str | None) -> list[tuple[str, int]]:
-    """Raise IdentityConflict where the clerk must still choose; return the names on file under
-    other names (for the history note) otherwise."""
+    """Raise IdentityConflict where the clerk must still choose. Otherwise return, for the history
+    note, the names on file for the identity when they differ or the clerk corrected the entry."""
     if choice not in (None, ASK, *IDENTITY_CHOICES):
         raise ServiceError(f"unknown identity choice {choice!r}", "申请人身份确认方式无效",
                            rule="applicant.identity_choice")
     clean = clean_applicant(data)
-    names = identity_conflict(agency.id, clean)
-    if names and choice in (ASK, "corrected"):
-        raise IdentityConflict(identity_of(clean) or "", names,
+    conflict = identity_conflict(agency.id, clean)
+    if conflict and choice in (ASK, "corrected"):
+        raise IdentityConflict(identity_of(clean) or "", conflict,
                                "身份证号码" if clean.get("id_number") else "统一社会信用代码")
-    return names
+    identity = identity_of(clean)
+    if choice == "corrected" and identity:
+        return names_on_file(agency.id, identity)
+    return conflict
 
 
 def identity_note(choice: str, names: list[tuple[str, int]],
