@@ -3,6 +3,8 @@ rewrites an earlier one; an ID number on file under another name makes the desk 
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import date
 
@@ -124,22 +126,26 @@ def test_the_clerk_corrects_a_typo(world, login, new_case, in_app):
     assert r.status_code == 200
     assert _case_count(in_app) == 1
     assert 'name="identity_choice" type="hidden" value="corrected"' in r.text
+    entered = html.unescape(re.search(r'name="identity_entered" type="hidden" value="([^"]*)"', r.text).group(1))
+    assert json.loads(entered) == {"name": "张二", "id_number": ID_X, "uscc": ""}
+    data = {**data, "identity_choice": "corrected", "identity_entered": entered}
     assert "请更正申请人的姓名或证件号码后重新提交登记；申请尚未登记。" in flashes(r.text)
     assert in_app(lambda: [(a.action, a.target_id, a.detail) for a in db.session.scalars(
         select(AuditLog).where(AuditLog.action == "applicant.identity_choice"))]) == [
         ("applicant.identity_choice", "LZ-SWJ", {"choice": "correct", "entered_name": "张二",
                                                  "identity": "3703**********0017"})]
     # a "correction" that still names someone else asks again
-    r = client.post("/intake/new", data={**data, "name": "张两", "identity_choice": "corrected"})
+    r = client.post("/intake/new", data={**data, "name": "张两"})
     assert r.status_code == 422 and _case_count(in_app) == 1
     assert "张三 （1件申请）" in _text(r.text)
     # corrected to the name on file: registered, the correction noted in the case history
-    r = client.post("/intake/new", data={**data, "name": "张三", "identity_choice": "corrected"})
+    r = client.post("/intake/new", data={**data, "name": "张三"})
     assert r.status_code == 302
     assert _cases(in_app) == [("LZ-SWJ-2024-0001", "张三", ID_X, P1, "山东省淄博市临淄区某某路100号"),
                               ("LZ-SWJ-2024-0002", "张三", ID_X, P2, "临淄区某某路1号")]
     note = in_app(lambda: db.session.scalar(select(CaseEvent.payload).where(CaseEvent.type == "note")))
-    assert note["note"] == "经办人核对后更正了申请人信息中的填写错误。"
+    assert note == {"note": "经办人核对后更正了申请人信息中的填写错误（姓名或名称由“张二”更正为“张三”）。",
+                    "applicant_identity": {"choice": "corrected", "names_on_file": ["张三"], "corrected": ["name"]}}
 
 
 def test_fees_per_month_count_the_same_person_across_names(world, login, new_case, in_app):

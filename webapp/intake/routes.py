@@ -3,6 +3,7 @@ static/js/app.js; the same search works as a plain GET form without JavaScript).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -140,7 +141,8 @@ def new():
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
                     form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
-                    identity_choice=choice)
+                    identity_choice=choice,
+                    corrected=_corrections(form, selected) if choice == "corrected" else None)
                 for up in uploads:
                     store_attachment(case, up.filename, up.data, up.content_type,
                                      user=current_user._get_current_object())
@@ -173,6 +175,22 @@ def _agency_for(form: IntakeForm, agencies: list[Agency], needs_agency: bool) ->
     return next((a for a in agencies if a.id == form.agency_id.data), None)
 
 
+IDENTITY_KEYS = ("name", "id_number", "uscc")
+
+
+def _corrections(form: IntakeForm, selected: Applicant | None) -> dict[str, tuple[str, str]]:
+    """What the clerk changed since choosing to correct (as entered -> as corrected), for the note."""
+    try:
+        entered = json.loads(form.identity_entered.data or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(entered, dict):
+        return {}
+    now = _applicant_data(form, selected)
+    return {k: (entered[k], now.get(k) or "") for k in IDENTITY_KEYS
+            if isinstance(entered.get(k), str) and len(entered[k]) <= 200 and entered[k] != (now.get(k) or "")}
+
+
 def _correct_identity(form, agency, selected, search, results, needs_agency, today):
     """The clerk says the name or ID number was mistyped: nothing is registered, the form comes back
     for correction, and the registration that follows is noted as corrected (and asks again if the
@@ -183,6 +201,7 @@ def _correct_identity(form, agency, selected, search, results, needs_agency, tod
                       "identity": mask_id(data.get("id_number") or data.get("uscc") or "")})
     db.session.commit()
     form.identity_choice.data = "corrected"
+    form.identity_entered.data = json.dumps({k: data.get(k) or "" for k in IDENTITY_KEYS}, ensure_ascii=False)
     form.name.errors.append("请核对姓名或名称")
     (form.id_number if form.kind.data == "natural_person" else form.uscc).errors.append("请核对证件号码")
     flash("请更正申请人的姓名或证件号码后重新提交登记；申请尚未登记。", "info")
