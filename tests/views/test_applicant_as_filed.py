@@ -60,8 +60,8 @@ def test_a_later_case_under_another_name_asks_then_keeps_the_earlier_case(world,
     assert "本次填写的是 张三丰 。" in page
     assert 'name="identity_action" value="same_person"' in r.text and 'value="correct"' in r.text
     assert ID_X not in r.text.replace(f'value="{ID_X}"', "")   # the entered value stays in its field only
-    assert flashes(r.text)[-1] == ("该身份证号码（3703**********0017）已在本机关登记为其他名称：张三。请选择：是同一申请人、"
-                                   "本案按本次填写的信息登记；或填写有误，更正后再登记。申请尚未登记。")
+    assert flashes(r.text)[-1] == ("该身份证号码（3703**********0017）已在本机关登记为其他名称：张三。"
+                                   "请选择：是同一申请人、本案按本次填写的信息登记；或填写有误，更正后再登记。申请尚未登记。")
 
     # the clerk chooses: the same person, new details for this case
     r = client.post("/intake/new", data={**data_b, "identity_action": "same_person"})
