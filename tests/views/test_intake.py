@@ -140,16 +140,19 @@ def test_a_repeat_applicant_is_recognised(world, login, new_case, in_app):
     assert f'href="/intake/new?applicant_id={applicant_id}"' in page
     page = client.get(f"/intake/new?applicant_id={applicant_id}").text
     assert "已选用已有申请人" in page and id_number() not in page
-    # the ID number field left blank keeps the stored one: one applicant, two cases
+    # the ID number field left blank keeps the stored one; each case keeps its own applicant as filed
     r = client.post("/intake/new", data=form(applicant_id=str(applicant_id), id_number="", phone=""))
     assert r.status_code == 302
 
     def check():
-        return (db.session.scalar(select(func.count(Applicant.id))),
-                [c.applicant_id for c in db.session.scalars(select(Case).order_by(Case.id))],
-                db.session.get(Applicant, applicant_id).phone)
+        return [(c.applicant_id == applicant_id, c.applicant.name, c.applicant.id_number, c.applicant.phone,
+                 c.applicant.email) for c in db.session.scalars(select(Case).order_by(Case.id))]
 
-    assert in_app(check) == (1, [applicant_id, applicant_id], "13812345678")
+    assert in_app(check) == [(True, "李四", id_number(), "13812345678", "zhangsan@example.com"),
+                             (False, "李四", id_number(), "13812345678", "lisi@example.com")]
+    # the look-up still finds one person, now with two applications
+    assert [(r["name"], r["cases"]) for r in client.get("/intake/applicants.json?q=李").get_json()["results"]] \
+        == [("李四", 2)]
 
 
 def test_applicant_search_is_scoped_to_the_agency(world, login, new_case):

@@ -15,6 +15,8 @@ ROUTE_WANTED_CHOICES = {"post": "邮寄", "pickup": "自行领取", "email": "�
 class IntakeForm(ZhForm):
     agency_id = SelectField("受理机关", coerce=int, validators=[Optional()])
     applicant_id = HiddenField()
+    identity_choice = HiddenField()   # "corrected" once the clerk chose to correct a mistyped identity
+    identity_entered = HiddenField()  # what was entered then (JSON: name, id_number, uscc), for the note
     kind = SelectField("申请人类型", choices=dict(APPLICANT_KINDS), validators=[DataRequired()])
     name = StringField("姓名或名称", validators=[Optional(), Length(max=200)])
     id_number = StringField("居民身份证号码", validators=[Optional(), Length(max=18, message="身份证号码为18位")])

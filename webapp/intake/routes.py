@@ -3,18 +3,21 @@ static/js/app.js; the same search works as a plain GET form without JavaScript).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.cases.attachments import UploadRejected, check_upload, store_attachment
 from webapp.extensions import db
-from webapp.models import Agency, Applicant, Case, User
+from webapp.models import Agency, Applicant, User
 from webapp.params import MAX_ID
 from webapp.security import actable_agency_ids, requires
-from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone, search_applicants
+from webapp.services.applicant_records import ASK, IdentityConflict, cases_of_person, search_applicants
+from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
+from webapp.services.audit import log_event
 from webapp.services.cases import register_case
 from webapp.services.errors import ServiceError
 from webapp.services.reply_route import check_reply_route
@@ -47,7 +50,7 @@ def _assignable(agency_ids: list[int]) -> list[User]:
 
 
 def _applicant_summary(a: Applicant) -> dict[str, Any]:
-    n_cases = db.session.scalar(select(func.count(Case.id)).where(Case.applicant_id == a.id)) or 0
+    n_cases = cases_of_person(a)
     return {"id": a.id, "name": a.name, "kind": a.kind, "kind_label": APPLICANT_KINDS.get(a.kind, a.kind),
             "identity": mask_id(a.id_number) if a.id_number else (a.uscc or ""),
             "phone": mask_phone(a.phone), "cases": n_cases}
@@ -131,18 +134,30 @@ def new():
             check_reply_route(applicant_data, form.form_wanted.data, form.route_wanted.data)
         except ServiceError as e:
             getattr(form, RULE_FIELDS[e.rule]).errors.append(e.message_zh)
+        action = request.form.get("identity_action")
+        if not form.errors and action == "correct":
+            return _correct_identity(form, agency, selected, search, results, needs_agency, today)
         if not form.errors:
             items = [ln.strip() for ln in (form.items.data or "").splitlines() if ln.strip()]
+            # an ID number on file under another name: nothing is registered until the clerk chooses
+            choice = "same_person" if action == "same_person" else (
+                "corrected" if form.identity_choice.data == "corrected" else ASK)
             try:
                 case = register_case(
                     agency, applicant_data, items, form.channel.data, form.received_on.data,
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
                     form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
-                    assigned_to=assignee, today=today, note=(form.note.data or "").strip())
+                    assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
+                    identity_choice=choice,
+                    corrected=_corrections(form, selected) if choice == "corrected" else None)
                 for up in uploads:
                     store_attachment(case, up.filename, up.data, up.content_type,
                                      user=current_user._get_current_object())
                 db.session.commit()
+            except IdentityConflict as e:
+                db.session.rollback()
+                flash(e.message_zh, "error")
+                return _render(form, search, results, selected, needs_agency, today, conflict=e), 422
             except ServiceError as e:
                 db.session.rollback()
                 flash(e.message_zh, "error")
@@ -167,15 +182,55 @@ def _agency_for(form: IntakeForm, agencies: list[Agency], needs_agency: bool) ->
     return next((a for a in agencies if a.id == form.agency_id.data), None)
 
 
-def _render(form, search, results, selected, needs_agency, today):
+IDENTITY_KEYS = ("name", "id_number", "uscc")
+
+
+def _corrections(form: IntakeForm, selected: Applicant | None) -> dict[str, tuple[str, str]]:
+    """What the clerk changed since choosing to correct (as entered -> as corrected), for the note."""
+    try:
+        entered = json.loads(form.identity_entered.data or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(entered, dict):
+        return {}
+    now = _applicant_data(form, selected)
+    return {k: (entered[k], now.get(k) or "") for k in IDENTITY_KEYS
+            if isinstance(entered.get(k), str) and len(entered[k]) <= 200 and entered[k] != (now.get(k) or "")}
+
+
+def _correct_identity(form, agency, selected, search, results, needs_agency, today):
+    """The clerk says the name or ID number was mistyped: nothing is registered, the form comes back
+    for correction, and the registration that follows is noted as corrected (and asks again if the
+    corrected details still meet another name). The choice is logged with what was entered."""
+    data = _applicant_data(form, selected)
+    log_event("applicant.identity_choice", target_type="agency", target_id=agency.code if agency else "",
+              detail={"choice": "correct", "entered_name": data.get("name", ""),
+                      "identity": mask_id(data.get("id_number") or data.get("uscc") or "")})
+    db.session.commit()
+    form.identity_choice.data = "corrected"
+    form.identity_entered.data = json.dumps({k: data.get(k) or "" for k in IDENTITY_KEYS}, ensure_ascii=False)
+    form.name.errors.append("请核对姓名或名称")
+    (form.id_number if form.kind.data == "natural_person" else form.uscc).errors.append("请核对证件号码")
+    flash("请更正申请人的姓名或证件号码后重新提交登记；申请尚未登记。", "info")
+    return _render(form, search, results, selected, needs_agency, today)
+
+
+def _render(form, search, results, selected, needs_agency, today, conflict=None):
     proposal = propose_receipt_date(form.channel.data or "in_person", form.arrived_on.data,
                                     form.post_kind.data or "signed")
     return render_template(
         "intake/new.html", form=form, search=search, results=[_applicant_summary(a) for a in results],
         selected=_applicant_summary(selected) if selected else None, needs_agency=needs_agency,
+        conflict=_conflict_view(conflict) if conflict else None,
         receipt_rules=RECEIPT_RULES, current_rule=receipt_rule(form.channel.data or "in_person",
                                                                form.post_kind.data or "signed"),
         proposal=proposal, today=today)
+
+
+def _conflict_view(e: IdentityConflict) -> dict[str, Any]:
+    """The earlier names on file for the entered identity number (the agency's own desk sees names;
+    the number is masked as everywhere on this page)."""
+    return {"identity": mask_id(e.identity), "names": [{"name": n, "cases": c} for n, c in e.names]}
 
 
 @bp.get("/applicants.json")

@@ -20,6 +20,7 @@ from webapp.models import Agency
 from webapp.models.submission import Submission, SubmissionFile
 from webapp.params import id_arg
 from webapp.security import SCAN_REFUSED, actable_agency_ids, can, requires, visible_agency_ids
+from webapp.services.applicant_records import IDENTITY_CHOICES, identity_conflict
 from webapp.services.applicants import (
     APPLICANT_KINDS,
     applicant_hints,
@@ -108,7 +109,10 @@ def detail(submission_id: int):
         log_event("personal.view", target_type="submission", target_id=sub.number)
         db.session.commit()
     may_act = sub.pending and sub.agency_id in actable_agency_ids() and can("queue.confirm")
+    # an identity number on file under another name: the clerk chooses before confirming
+    conflict = identity_conflict(sub.agency_id, sub.applicant) if may_act else []
     return render_template("public/queue/detail.html", sub=sub, form=ActionForm(), may_act=may_act,
+                           conflict=conflict,
                            age=age_in_workdays(sub), targets=route_targets(sub) if may_act else [],
                            kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
                            mask_id=mask_id, mask_phone=mask_phone, mask_email=mask_email,
@@ -138,7 +142,11 @@ def confirm(submission_id: int):
     made = {}
 
     def do(sub):
-        case = confirm_submission(sub, current_user._get_current_object(), expected_version=_version())
+        choice = request.form.get("identity_choice", "")
+        correction = {k: request.form.get(k, "") for k in ("name", "id_number", "uscc")}
+        case = confirm_submission(sub, current_user._get_current_object(), expected_version=_version(),
+                                  identity_choice=choice if choice in IDENTITY_CHOICES else "ask",
+                                  correction=correction if choice == "corrected" else None)
         made["case"] = case
         return f"已确认受理，登记为案件 {case.number}，收到申请之日为 {case.received_on.isoformat()}。"
 

@@ -6,12 +6,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from webapp.domain import identity
 from webapp.domain.email_address import EmailAddressError, check_email
-from webapp.extensions import db
-from webapp.models import Agency, Applicant
 
 from .errors import ServiceError
 
@@ -114,44 +110,6 @@ def clean_applicant(data: Mapping[str, Any], today: date | None = None) -> dict[
         if out[key] is not None and not isinstance(out[key], str):
             raise ServiceError(f"applicant {key} must be text", "证件号码须为文本", rule="applicant.invalid")
     return out
-
-
-def find_or_create_applicant(agency: Agency, data: Mapping[str, Any]) -> Applicant:
-    """The same person (same ID number or USCC, else same name and phone) is one applicant, so
-    repeat applicants and the monthly fee count are recognised."""
-    clean = clean_applicant(data)
-    q = select(Applicant).where(Applicant.agency_id == agency.id, Applicant.kind == clean["kind"])
-    if clean["id_number"]:
-        q = q.where(Applicant.id_number == clean["id_number"])
-    elif clean["uscc"]:
-        q = q.where(Applicant.uscc == clean["uscc"])
-    else:
-        q = q.where(Applicant.name == clean["name"], Applicant.phone == clean["phone"],
-                    Applicant.id_number.is_(None), Applicant.uscc.is_(None))
-    found = db.session.scalars(q.limit(1)).first()
-    if found is not None:
-        # keep the newest contact details
-        for key in ("phone", "email", "address", "id_document"):
-            if clean[key]:
-                setattr(found, key, clean[key])
-        if found.name != clean["name"] and clean["name"]:
-            found.name = clean["name"]
-        return found
-    applicant = Applicant(agency_id=agency.id, **clean)
-    db.session.add(applicant)
-    db.session.flush()
-    return applicant
-
-
-def search_applicants(agency_ids: list[int], text: str, limit: int = 20) -> list[Applicant]:
-    text = text.strip()
-    if not text:
-        return []
-    like = f"%{text}%"
-    q = select(Applicant).where(Applicant.agency_id.in_(agency_ids)).where(
-        or_(Applicant.name.like(like), Applicant.id_number == text.upper(), Applicant.uscc == text.upper(),
-            Applicant.phone == text)).order_by(Applicant.name).limit(limit)
-    return list(db.session.scalars(q))
 
 
 # --- masking personal data (rules.md §3) ---------------------------------------------------------

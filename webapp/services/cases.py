@@ -30,7 +30,9 @@ from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseEvent, CaseItem, User
 from webapp.timeutil import today_shanghai
 
-from .applicants import find_or_create_applicant, has_control_chars
+from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person
+from .applicants import has_control_chars, mask_id
+from .audit import log_event
 from .calendar import current_calendar
 from .errors import ConflictError, NotFound, ServiceError
 from .signals import case_event_recorded
@@ -191,8 +193,16 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
                   channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
                   arrived_on: date | None = None, form_wanted: str = "", route_wanted: str = "",
                   assigned_to: User | None = None, today: date | None = None, note: str = "",
-                  actor_name: str = "") -> Case:
-    """Record a new application and its ``received`` event (rules.md §2-§3)."""
+                  actor_name: str = "", identity_choice: str | None = None,
+                  corrected: Mapping[str, tuple[str, str]] | None = None) -> Case:
+    """Record a new application and its ``received`` event (rules.md §2-§3).
+
+    The case gets its own applicant row, as filed (services/applicant_records.py). A clerk
+    registering passes ``identity_choice="ask"``: an identity number on file under another name
+    then raises IdentityConflict and nothing is registered, until the clerk chooses ("same_person"
+    or "corrected" -- the latter still asks if the corrected details conflict too); the choice goes
+    to the case history as a note (``corrected``: field -> (as entered, as corrected)). Without a
+    choice (imports, the demo) the applicant is recorded as given."""
     today = today or today_shanghai()
     texts = clean_items(items)
     try:
@@ -207,8 +217,10 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     # row is locked first (FOR NO KEY UPDATE: it does not conflict with the key-share locks that
     # inserts referencing the agency take) until the transaction ends; SQLite serialises writers.
     db.session.execute(select(Agency.id).where(Agency.id == agency.id).with_for_update(key_share=True))
-    if not isinstance(applicant, Applicant):
-        applicant = find_or_create_applicant(agency, applicant)
+    names_on_file = check_identity(agency, applicant if isinstance(applicant, Mapping) else
+                                   {k: getattr(applicant, k) for k in ("kind", "name", "id_number", "uscc")},
+                                   identity_choice)
+    applicant = applicant_as_filed(agency, applicant)
     number = next_number(agency, received_on.year)
     case = Case(agency_id=agency.id, ref=ref or number.removeprefix(agency.code + "-"), number=number,
                 applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
@@ -231,6 +243,12 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     db.session.flush()
     record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
                  today=today, actor_name=actor_name)
+    if identity_choice == "corrected" or (identity_choice == "same_person" and names_on_file):
+        add_note(case, "note", today, identity_note(identity_choice, names_on_file, corrected), actor,
+                 actor_name=actor_name)
+        log_event("applicant.identity_choice", user=actor, target_type="case", target_id=case.number,
+                  detail={"choice": identity_choice, "identity": mask_id(applicant.identity),
+                          "names_on_file": [n for n, _ in names_on_file], "corrected": sorted(corrected or {})})
     return case
 
 
@@ -360,19 +378,15 @@ def recompute_open_cases(reason: str, actor: User | None = None, today: date | N
 
 
 def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | None = None) -> int:
-    """Items the same applicant asked this agency for earlier in the same calendar month (Fees, per
-    item). Each agency charges for its own work: items filed with other agencies do not count (nor
+    """Items the same person asked this agency for earlier in the same calendar month (Fees, per
+    item), whatever name each case was filed under: the same identity number (applicant_records).
+    Each agency charges for its own work: items filed with other agencies do not count (nor
     does this agency learn of them)."""
     start = on.replace(day=1)
     q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
          .join(Applicant, Case.applicant_id == Applicant.id)
-         .where(Case.agency_id == applicant.agency_id, Case.received_on >= start, Case.received_on <= on))
-    if applicant.id_number:
-        q = q.where(Applicant.id_number == applicant.id_number)
-    elif applicant.uscc:
-        q = q.where(Applicant.uscc == applicant.uscc)
-    else:
-        q = q.where(Applicant.id == applicant.id)
+         .where(Case.agency_id == applicant.agency_id, Case.received_on >= start, Case.received_on <= on,
+                same_person(applicant)))
     if exclude_case is not None:
         q = q.where(Case.id != exclude_case.id)
     return db.session.scalar(q) or 0

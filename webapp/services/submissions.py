@@ -449,19 +449,37 @@ def _flush_or_conflict() -> None:
 
 
 def confirm_submission(sub: Submission, actor: User, *, today: date | None = None,
-                       expected_version: int | None = None) -> Case:
+                       expected_version: int | None = None, identity_choice: str = "ask",
+                       correction: Mapping[str, Any] | None = None) -> Case:
     """The office confirms: a Case with channel 'online' whose receipt date is today, the
     confirmation date (rules.md §2: the day both sides confirm). The routing log goes to the case
-    history as 'routed' events, attachments become the case's scans, and the applicant is told."""
+    history as 'routed' events, attachments become the case's scans, and the applicant is told.
+
+    An identity number on file under another name stops the confirmation (IdentityConflict) until
+    the clerk chooses: ``identity_choice="same_person"``, or ``"corrected"`` with ``correction``
+    (name and/or ID number / USCC as corrected; the submission keeps what was submitted)."""
     from .applicant_notices import notify_applicant
 
     _version_check(sub, expected_version)
     _holder_check(sub, actor)
     today = today or today_shanghai()
     agency = db.session.get(Agency, sub.agency_id)
-    case = register_case(agency, dict(sub.applicant), list(sub.items), "online", today, actor,
+    applicant = dict(sub.applicant)
+    changes: dict[str, tuple[str, str]] = {}
+    if identity_choice == "corrected":
+        for key in ("name", "id_number", "uscc"):
+            new = (correction or {}).get(key)
+            if isinstance(new, str) and new.strip() and new.strip() != (applicant.get(key) or ""):
+                changes[key] = (applicant.get(key) or "", new.strip())
+                applicant[key] = new.strip()
+        if not changes:
+            raise ServiceError("a correction changes the name or the identity number",
+                               "请更正申请人的姓名或证件号码（与提交的内容相同，未作更正）",
+                               rule="applicant.identity_correction")
+    case = register_case(agency, applicant, list(sub.items), "online", today, actor,
                          arrived_on=min(sub.submitted_on, today), form_wanted=sub.form_wanted,
-                         route_wanted=sub.route_wanted, today=today, note=f"网上申请 {sub.number}")
+                         route_wanted=sub.route_wanted, today=today, note=f"网上申请 {sub.number}",
+                         identity_choice=identity_choice, corrected=changes or None)
     case.query_code_hash = sub.query_code_hash
     for entry in sub.routing_log or []:
         by = db.session.get(User, entry["by_id"]) if entry.get("by_id") else None
