@@ -30,7 +30,10 @@ def audit_cli() -> None:
 @click.option("--agency", "code", default=None, help="only this agency's cases")
 @with_appcontext
 def audit_verify(code: str | None) -> None:
-    """Recompute every case's hash chain; name the first broken link of each case."""
+    """Check every case: its keyed hash chain, its head (no event removed) and, replaying its events
+    through the rules, every derived column and item outcome; name what does not match."""
+    import time
+
     from webapp.models import Agency
     from webapp.services.audit_verify import verify_chains
 
@@ -39,16 +42,47 @@ def audit_verify(code: str | None) -> None:
         agency = db.session.scalar(select(Agency).where(Agency.code == code))
         if agency is None:
             raise _fail(f"no agency with code {code!r}")
+    started = time.monotonic()
     result = verify_chains(agency)
     db.session.rollback()
+    took = time.monotonic() - started
+    if result.not_rechecked:
+        click.echo(f"note: {result.not_rechecked} cases were derived under an earlier calendar: their "
+                   "calendar-dependent columns (due dates, late, days) were not re-checked "
+                   f"/ {result.not_rechecked}个案件按旧版日历计算，未复核其与日历有关的字段")
     if result.ok:
-        click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact")
+        click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact and every case "
+                   f"matches its events ({took:.1f}s) / 全部案件核验通过")
         return
     for link in result.broken:
         click.echo(f"BROKEN: {link.describe()}")
-    click.echo(f"{len(result.broken)} of {result.cases} cases have a broken chain "
-               f"(first: case {result.broken[0].case_number}, seq {result.broken[0].seq})", err=True)
+    cases = len({b.case_id for b in result.broken})
+    first = result.broken[0]
+    where = f"seq {first.seq}" if first.seq else f"field {first.field}"
+    click.echo(f"{cases} of {result.cases} cases do not verify (first: case {first.case_number}, {where}) "
+               f"/ {cases}个案件核验未通过", err=True)
+    if result.legacy:
+        click.echo(f"{result.legacy} cases are still under the unkeyed chain: run `flask audit rekey` once "
+                   "(docs/audit.md)", err=True)
     raise click.exceptions.Exit(1)
+
+
+@audit_cli.command("rekey")
+@with_appcontext
+def audit_rekey() -> None:
+    """Once, after upgrading an installation made before the audit key: re-chain every case's
+    history under the key (only if every chain is intact) and write each case's head."""
+    from webapp.services.audit_rekey import rekey_chains
+    from webapp.services.errors import ServiceError
+
+    try:
+        s = rekey_chains()
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(e.message) from None
+    click.echo(f"re-keyed {s.cases - s.already_keyed} cases ({s.events} events in all; "
+               f"{s.already_keyed} were keyed already)")
 
 
 # --- backup --------------------------------------------------------------------------------------------
