@@ -97,8 +97,8 @@ def backup_cli() -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the archive to write (.zip)")
 @with_appcontext
 def backup_create(code: str | None, out: str) -> None:
-    """Write an archive read in one transaction: cases with full history, reports, users (no
-    password hashes), attachments, the admin-entered calendar; with a manifest of sha256 sums."""
+    """Write an archive read in one transaction: every table's rows (users without password
+    hashes), the attachment files, and each agency's export and reports; with a manifest of sha256 sums."""
     from webapp.services.backup import create_backup
     from webapp.services.errors import ServiceError
 
@@ -114,8 +114,9 @@ def backup_create(code: str | None, out: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
 def backup_restore(file: str) -> None:
-    """Load an archive into an EMPTY database, replaying the cases through the rules, and check that
-    exports and reports come out byte for byte as archived. All or nothing."""
+    """Load an archive into an EMPTY database and check it: `flask audit verify` passes (this
+    installation needs the same audit key) and exports and reports come out byte for byte as
+    archived. All or nothing."""
     from webapp.services.backup import restore_backup
     from webapp.services.errors import ServiceError
 
@@ -128,11 +129,11 @@ def backup_restore(file: str) -> None:
     except Exception:
         db.session.rollback()
         raise
-    click.echo(f"restored {len(s.agencies)} agencies, {s.cases} cases ({s.events_replayed} events replayed), "
+    click.echo(f"restored {len(s.agencies)} agencies, {s.cases} cases ({s.events} events, every history verified), "
                f"{len(s.users)} users, {s.files} files; exports and reports match the archive")
-    if s.archived_history_broken:
-        click.echo(f"warning: {len(s.archived_history_broken)} archived case histories had a broken hash chain "
-                   "already when the backup was made", err=True)
+    if s.legacy_chains:
+        click.echo(f"warning: {s.legacy_chains} case histories are still under the unkeyed chain: run "
+                   "`flask audit rekey` once (docs/audit.md)", err=True)
     if s.users:
         click.echo("users have no password yet: issue one-time passwords with "
                    "`flask users reset-password USERNAME` (docs/operations.md)")
