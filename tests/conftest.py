@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -65,9 +64,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the database -------------------------------------------------------------------------------------
 
 
-def _drop_stale_test_databases(admin_engine) -> None:
+def _wall_clock(tmp_path_factory: pytest.TempPathFactory) -> int:
+    """The real time, even inside a test that froze the clock (time-machine patches time.time(); the
+    session's database may be made then): the kernel's timestamp of a file written now."""
+    probe = tmp_path_factory.getbasetemp() / f".now-{secrets.token_hex(4)}"
+    probe.write_bytes(b"")
+    return int(probe.stat().st_mtime)
+
+
+def _drop_stale_test_databases(admin_engine, now: int) -> None:
     """Drop databases left behind by killed runs (older than any real run lasts)."""
-    cutoff = int(time.time()) - STALE_TEST_DB_SECONDS
+    cutoff = now - STALE_TEST_DB_SECONDS
     with admin_engine.connect() as conn:
         names = conn.execute(
             text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": TEST_DB_PREFIX + "%"}
@@ -89,10 +96,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
 
     server_url = make_url(normalize_database_url(selected))
-    name = f"{TEST_DB_PREFIX}{int(time.time())}_{secrets.token_hex(4)}"
+    now = _wall_clock(tmp_path_factory)
+    name = f"{TEST_DB_PREFIX}{now}_{secrets.token_hex(4)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        _drop_stale_test_databases(admin)
+        _drop_stale_test_databases(admin, now)
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
         yield server_url.set(database=name).render_as_string(hide_password=False)
