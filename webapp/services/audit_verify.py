@@ -202,7 +202,7 @@ def verify_chains(agency: Agency | None = None) -> VerifyResult:
                                          cal, key, result)
     for b in result.broken:
         result.problems[b.problem] = result.problems.get(b.problem, 0) + 1
-    result.broken.sort(key=lambda b: (b.case_number, 0 if b.seq else 1, b.seq, b.field))
+    result.broken.sort(key=lambda b: (b.case_number, 0 if b.seq else 1, b.seq, b.problem == "item", b.field))
     return result
 
 
