@@ -46,10 +46,13 @@ def audit_verify(code: str | None) -> None:
     result = verify_chains(agency)
     db.session.rollback()
     took = time.monotonic() - started
+    for note in result.notes:
+        click.echo(f"NOTE (derived under an earlier calendar): {note.describe()}")
     if result.not_rechecked:
-        click.echo(f"note: {result.not_rechecked} cases were derived under an earlier calendar: their "
-                   "calendar-dependent columns (due dates, late, days) were not re-checked "
-                   f"/ {result.not_rechecked}个案件按旧版日历计算，未复核其与日历有关的字段")
+        click.echo(f"note: {result.not_rechecked} cases were derived under an earlier calendar: a difference in "
+                   f"their calendar-dependent columns (due dates, late, days) is a NOTE, not a failure "
+                   f"({len(result.notes)} notes) / {result.not_rechecked}个案件按旧版日历计算，其与日历有关的字段"
+                   "不一致时仅作提示")
     if result.ok:
         click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact and every case "
                    f"matches its events ({took:.1f}s) / 全部案件核验通过")

@@ -224,3 +224,21 @@ def test_items_keep_their_own_outcomes(app, world, today):
                                                       .order_by(CaseItem.position))] == ["disclosed",
                                                                                          "unavailable.not_held"]
         assert verify_chains().ok
+
+
+def test_a_case_derived_under_an_earlier_calendar_gets_notes_for_its_calendar_columns(app, cli, case_id):
+    """`late` changed on a case derived under another calendar version: a NOTE naming it, not a failure;
+    its outcome changed: still a failure."""
+    number = _number(app, case_id)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text('UPDATE "case" SET calendar_version = :v, late = :t WHERE id = :c'),
+                     {"v": "cal-older00000", "t": True, "c": case_id})
+    r = cli.invoke(args=["audit", "verify"])
+    assert r.exit_code == 0, r.output
+    assert (f"NOTE (derived under an earlier calendar): case {number}, field late: stored True, "
+            "the events give False") in r.output
+    assert "note: 1 cases were derived under an earlier calendar" in r.output
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text('UPDATE "case" SET outcome = :o WHERE id = :c'), {"o": "partial", "c": case_id})
+    r = cli.invoke(args=["audit", "verify"])
+    assert r.exit_code == 1 and f"BROKEN: case {number}, field outcome: stored 'partial'" in r.output

@@ -51,8 +51,8 @@ DERIVED_FIELDS: dict[str, str] = {
     "fee_paid_on": "缴费日", "closed_on": "办结日", "outcome": "办理结果", "late": "逾期",
     "days_to_answer": "答复用时", "paused_days": "中止天数", "calendar_version": "日历版本",
 }
-#: Columns that depend on the working-day calendar: a case derived under an earlier calendar (a
-#: closed case keeps the reading it was closed with) is not re-checked on these.
+#: Columns that depend on the working-day calendar: for a case derived under an earlier calendar (a
+#: closed case keeps the reading it was closed with) a difference here is a note, not a finding.
 CALENDAR_FIELDS = frozenset({"clock_start", "due_on", "due_provisional", "correction_notice_due_on",
                              "consultation_due_on", "fee_due_on", "late", "days_to_answer", "paused_days",
                              "calendar_version"})
@@ -110,7 +110,8 @@ class VerifyResult:
     cases: int
     events: int
     broken: list[BrokenLink]
-    not_rechecked: int = 0      # cases derived under an earlier calendar (calendar columns skipped)
+    not_rechecked: int = 0      # cases derived under an earlier calendar (calendar columns: notes only)
+    notes: list[BrokenLink] = field(default_factory=list)   # their calendar columns that differ today
     legacy: int = 0             # cases whose chain is still unkeyed
     problems: dict[str, int] = field(default_factory=dict)
 
@@ -203,6 +204,7 @@ def verify_chains(agency: Agency | None = None) -> VerifyResult:
     for b in result.broken:
         result.problems[b.problem] = result.problems.get(b.problem, 0) + 1
     result.broken.sort(key=lambda b: (b.case_number, 0 if b.seq else 1, b.seq, b.problem == "item", b.field))
+    result.notes.sort(key=lambda b: (b.case_number, b.field))
     return result
 
 
@@ -231,10 +233,14 @@ def _check_case(case: Any, events: list[Any], items: list[Any], agency: Agency, 
     if not recheck_calendar:
         result.not_rechecked += 1
     for name in DERIVED_FIELDS:
-        if name in CALENDAR_FIELDS and not recheck_calendar:
+        if name == "calendar_version" and not recheck_calendar:
             continue
         if getattr(case, name) != expected[name]:
-            out.append(link("derived", field=name, stored=getattr(case, name), expected=expected[name]))
+            finding = link("derived", field=name, stored=getattr(case, name), expected=expected[name])
+            if name in CALENDAR_FIELDS and not recheck_calendar:
+                result.notes.append(finding)     # the calendar changed since: not proof of tampering
+            else:
+                out.append(finding)
     for pos, (item, want) in enumerate(zip(items, expected_item_outcomes(events, len(items)), strict=True), 1):
         if item.outcome != want:
             out.append(link("item", field=str(pos), stored=item.outcome, expected=want))
