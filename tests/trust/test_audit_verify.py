@@ -242,3 +242,23 @@ def test_a_case_derived_under_an_earlier_calendar_gets_notes_for_its_calendar_co
         conn.execute(text('UPDATE "case" SET outcome = :o WHERE id = :c'), {"o": "partial", "c": case_id})
     r = cli.invoke(args=["audit", "verify"])
     assert r.exit_code == 1 and f"BROKEN: case {number}, field outcome: stored 'partial'" in r.output
+
+
+def test_rekey_accepts_events_appended_under_the_key_before_it_ran(app, cli, world, today):
+    """Upgraded, used for a day, then re-keyed: the old events are unkeyed, the new ones keyed."""
+    from webapp.services.cases import record_event
+
+    with app.app_context():
+        case = make_case(world.a.agency_id, date(2024, 6, 3), today)
+        db.session.commit()
+        cid = case.id
+        _make_legacy(app, [cid])
+    with app.app_context():
+        case = db.session.get(Case, cid)
+        record_event(case, Event(EventType.ANSWERED, date(2024, 6, 5), outcome=Outcome.DISCLOSED), None, today=today)
+        db.session.commit()
+    r = cli.invoke(args=["audit", "verify"])
+    assert r.exit_code == 1 and "under the old unkeyed formula" in r.output
+    r = cli.invoke(args=["audit", "rekey"])
+    assert r.exit_code == 0, r.output
+    assert cli.invoke(args=["audit", "verify"]).exit_code == 0

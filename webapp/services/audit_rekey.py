@@ -2,7 +2,8 @@
 
 Installations made before the audit key hold chains hashed with plain SHA-256 and cases without a
 head record. ``rekey_chains`` checks each case's chain under the old formula (or the key, when it is
-keyed already), and only if EVERY case's chain is intact recomputes the hashes under the key and
+keyed already, or unkeyed followed by events appended under the key since the upgrade), and only
+if EVERY case's chain is intact recomputes the hashes under the key and
 writes each case's head (Case.event_count, Case.head_mac); otherwise it changes nothing and names
 the broken cases. The event contents are not touched. On PostgreSQL the append-only trigger on
 case_event is disabled for this one transaction (the command must run as the tables' owner).
@@ -20,7 +21,7 @@ from webapp.models import Case, CaseEvent
 
 from .audit import log_event
 from .audit_key import audit_key, key_id
-from .audit_verify import _legacy_chain_ok, check_chain
+from .audit_verify import check_chain, legacy_chain_ok
 from .cases import event_hash, head_mac
 from .errors import ServiceError
 
@@ -61,7 +62,7 @@ def rekey_chains() -> RekeySummary:
         events = _events([c.id for c in cases])
         for c in cases:
             evs = events[c.id]
-            if evs and check_chain(c.id, evs, key) is not None and not _legacy_chain_ok(evs):
+            if evs and check_chain(c.id, evs, key) is not None and not legacy_chain_ok(evs, key):
                 broken.append(c.number)
     if broken:
         raise ServiceError(f"{len(broken)} case histories are broken (e.g. {broken[0]}): nothing re-keyed",

@@ -131,15 +131,23 @@ def check_chain(case_id: int, events: list[Any], key: bytes) -> tuple[str, int] 
         if ev.prev_hash != prev_hash:
             return "prev_hash", ev.seq
         if ev.hash != event_hash(ev.prev_hash, ev, key):
-            return ("legacy" if _legacy_chain_ok(events) else "hash"), ev.seq
+            return ("legacy" if legacy_chain_ok(events, key) else "hash"), ev.seq
         prev_hash, expected_seq = ev.hash, ev.seq + 1
     return None
 
 
-def _legacy_chain_ok(events: list[Any]) -> bool:
-    prev_hash = ""
+def legacy_chain_ok(events: list[Any], key: bytes) -> bool:
+    """An intact chain of an installation made before the key: unkeyed hashes, possibly followed by
+    events appended under the key after the upgrade (before ``flask audit rekey`` ran)."""
+    prev_hash, keyed = "", False
     for i, ev in enumerate(events, 1):
-        if ev.seq != i or ev.prev_hash != prev_hash or ev.hash != legacy_event_hash(ev.prev_hash, ev):
+        if ev.seq != i or ev.prev_hash != prev_hash:
+            return False
+        if not keyed and ev.hash == legacy_event_hash(ev.prev_hash, ev):
+            pass
+        elif ev.hash == event_hash(ev.prev_hash, ev, key):
+            keyed = True
+        else:
             return False
         prev_hash = ev.hash
     return bool(events)
