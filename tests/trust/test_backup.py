@@ -250,6 +250,15 @@ def test_restore_needs_the_audit_key_the_backup_was_made_under(app, cli, fresh_a
 def test_agency_backup_restores_that_agency_alone(app, cli, fresh_app, today, tmp_path):
     for doc in ("small-year.json", "seed-agency-2023.json"):
         assert cli.invoke(args=["cases", "import", str(EX / doc)]).exit_code == 0
+    with app.app_context():   # someone of the other agency wrote on one of its cases (the event's hash covers it)
+        from webapp.services.cases import add_note
+
+        ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
+        other = make_user(db.session.scalar(select(Agency.id).where(Agency.code == "LZ-SWJ")), "admin", "swj_admin")
+        make_user(ag.id, "clerk", "sl_clerk")
+        case = db.session.scalar(select(Case).where(Case.agency_id == ag.id).order_by(Case.id))
+        add_note(case, "note", NOW.date(), {"text": "转来材料"}, other)
+        db.session.commit()
     before = _exports_and_reports(app, ["SL-ZFB"])
     archive = tmp_path / "one.zip"
     r = cli.invoke(args=["backup", "create", "--agency", "SL-ZFB", "--out", str(archive)])
@@ -259,6 +268,10 @@ def test_agency_backup_restores_that_agency_alone(app, cli, fresh_app, today, tm
     assert r.exit_code == 0, r.output
     with app2.app_context():
         assert list(db.session.scalars(select(Agency.code))) == ["SL-ZFB"]
+        users = {u.username: (u.agency_id, u.active) for u in db.session.scalars(select(User))}
+        sl = db.session.scalar(select(Agency.id))
+        assert users == {"sl_clerk": (sl, True), "swj_admin": (None, False)}   # kept for the event, deactivated
+        assert verify_chains().ok
     after = _exports_and_reports(app2, ["SL-ZFB"])
     for key in before:
         if not key.startswith("ALL/"):
