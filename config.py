@@ -76,6 +76,8 @@ def _celery_settings(redis_url: str | None) -> dict:
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # The key of the case-history hash chain (services/audit_key.py); unset: instance/audit_key.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
 
     SQLALCHEMY_DATABASE_URI = _database_uri()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -130,6 +132,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    AUDIT_KEY = "test-audit-key-0123456789"
     # tests/conftest.py picks the database (TEST_DATABASE_URL); never the developer's file by accident.
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     # Never the developer's Redis by accident: tests that need one configure it themselves.

@@ -31,7 +31,10 @@ def audit_cli() -> None:
 @click.option("--agency", "code", default=None, help="only this agency's cases")
 @with_appcontext
 def audit_verify(code: str | None) -> None:
-    """Recompute every case's hash chain; name the first broken link of each case."""
+    """Check every case: its keyed hash chain, its head (no event removed) and, replaying its events
+    through the rules, every derived column and item outcome; name what does not match."""
+    import time
+
     from webapp.models import Agency
     from webapp.services.audit_verify import verify_chains
 
@@ -40,16 +43,50 @@ def audit_verify(code: str | None) -> None:
         agency = db.session.scalar(select(Agency).where(Agency.code == code))
         if agency is None:
             raise _fail(f"no agency with code {code!r}")
+    started = time.monotonic()
     result = verify_chains(agency)
     db.session.rollback()
+    took = time.monotonic() - started
+    for note in result.notes:
+        click.echo(f"NOTE (derived under an earlier calendar): {note.describe()}")
+    if result.not_rechecked:
+        click.echo(f"note: {result.not_rechecked} cases were derived under an earlier calendar: a difference in "
+                   f"their calendar-dependent columns (due dates, late, days) is a NOTE, not a failure "
+                   f"({len(result.notes)} notes) / {result.not_rechecked}个案件按旧版日历计算，其与日历有关的字段"
+                   "不一致时仅作提示")
     if result.ok:
-        click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact")
+        click.echo(f"ok: {result.cases} cases, {result.events} events, every chain intact and every case "
+                   f"matches its events ({took:.1f}s) / 全部案件核验通过")
         return
     for link in result.broken:
         click.echo(f"BROKEN: {link.describe()}")
-    click.echo(f"{len(result.broken)} of {result.cases} cases have a broken chain "
-               f"(first: case {result.broken[0].case_number}, seq {result.broken[0].seq})", err=True)
+    cases = len({b.case_id for b in result.broken})
+    first = result.broken[0]
+    where = f"seq {first.seq}" if first.seq else f"field {first.field}"
+    click.echo(f"{cases} of {result.cases} cases do not verify (first: case {first.case_number}, {where}) "
+               f"/ {cases}个案件核验未通过", err=True)
+    if result.legacy:
+        click.echo(f"{result.legacy} cases are still under the unkeyed chain: run `flask audit rekey` once "
+                   "(docs/audit.md)", err=True)
     raise click.exceptions.Exit(1)
+
+
+@audit_cli.command("rekey")
+@with_appcontext
+def audit_rekey() -> None:
+    """Once, after upgrading an installation made before the audit key: re-chain every case's
+    history under the key (only if every chain is intact) and write each case's head."""
+    from webapp.services.audit_rekey import rekey_chains
+    from webapp.services.errors import ServiceError
+
+    try:
+        s = rekey_chains()
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(e.message) from None
+    click.echo(f"re-keyed {s.cases - s.already_keyed} cases ({s.events} events in all; "
+               f"{s.already_keyed} were keyed already)")
 
 
 # --- backup --------------------------------------------------------------------------------------------
@@ -64,8 +101,8 @@ def backup_cli() -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the archive to write (.zip)")
 @with_appcontext
 def backup_create(code: str | None, out: str) -> None:
-    """Write an archive read in one transaction: cases with full history, reports, users (no
-    password hashes), attachments, the admin-entered calendar; with a manifest of sha256 sums."""
+    """Write an archive read in one transaction: every table's rows (users without password
+    hashes), the attachment files, and each agency's export and reports; with a manifest of sha256 sums."""
     from webapp.services.backup import create_backup
     from webapp.services.errors import ServiceError
 
@@ -81,8 +118,9 @@ def backup_create(code: str | None, out: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
 def backup_restore(file: str) -> None:
-    """Load an archive into an EMPTY database, replaying the cases through the rules, and check that
-    exports and reports come out byte for byte as archived. All or nothing."""
+    """Load an archive into an EMPTY database and check it: `flask audit verify` passes (this
+    installation needs the same audit key) and exports and reports come out byte for byte as
+    archived. All or nothing."""
     from webapp.services.backup import restore_backup
     from webapp.services.errors import ServiceError
 
@@ -95,11 +133,11 @@ def backup_restore(file: str) -> None:
     except Exception:
         db.session.rollback()
         raise
-    click.echo(f"restored {len(s.agencies)} agencies, {s.cases} cases ({s.events_replayed} events replayed), "
+    click.echo(f"restored {len(s.agencies)} agencies, {s.cases} cases ({s.events} events, every history verified), "
                f"{len(s.users)} users, {s.files} files; exports and reports match the archive")
-    if s.archived_history_broken:
-        click.echo(f"warning: {len(s.archived_history_broken)} archived case histories had a broken hash chain "
-                   "already when the backup was made", err=True)
+    if s.legacy_chains:
+        click.echo(f"warning: {s.legacy_chains} case histories are still under the unkeyed chain: run "
+                   "`flask audit rekey` once (docs/audit.md)", err=True)
     if s.users:
         click.echo("users have no password yet: issue one-time passwords with "
                    "`flask users reset-password USERNAME` (docs/operations.md)")

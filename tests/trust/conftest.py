@@ -35,7 +35,7 @@ def fresh_app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 
     made: list[tuple[Flask, str | None]] = []
 
-    def make() -> Flask:
+    def make(**overrides) -> Flask:
         url = make_url(database_url)
         pg_name = None
         if url.get_backend_name() == "postgresql":
@@ -48,7 +48,7 @@ def fresh_app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         else:
             uri = f"sqlite:///{tmp_path_factory.mktemp('restore') / 'restored.db'}"
         app2 = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri,
-                          UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads2")))
+                          UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads2")), **overrides)
         with app2.app_context():
             db.create_all()
         made.append((app2, pg_name))

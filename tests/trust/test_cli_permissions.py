@@ -9,6 +9,7 @@ from flask import Flask
 
 #: command -> "changes" (writes data, sends mail or changes the schema) or "reads"
 CLI_COMMANDS: dict[str, str] = {
+    "audit rekey": "changes",
     "audit verify": "reads",
     "backup create": "reads",
     "backup restore": "changes",

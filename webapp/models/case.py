@@ -65,6 +65,10 @@ class Case(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # the head of the case's history: its number of events and a keyed MAC of (id, count, last hash)
+    # (services/cases.py head_mac), so that deleting the newest events shows in `flask audit verify`
+    event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     # -- derived from the events by the domain (services/cases.py keeps them true)
     status: Mapped[str | None] = mapped_column(String(30))

@@ -33,6 +33,7 @@ from webapp.timeutil import today_shanghai
 from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person
 from .applicants import has_control_chars, mask_id
 from .audit import log_event
+from .audit_key import mac
 from .calendar import current_calendar
 from .errors import ConflictError, NotFound, ServiceError
 from .signals import case_event_recorded
@@ -103,9 +104,30 @@ def event_content(ev: CaseEvent) -> dict[str, Any]:
             "corrects_event_id": ev.corrects_event_id}
 
 
-def event_hash(prev_hash: str, ev: CaseEvent) -> str:
-    body = json.dumps(event_content(ev), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
+def _event_message(prev_hash: str, ev: CaseEvent) -> str:
+    return prev_hash + "|" + json.dumps(event_content(ev), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_hash(prev_hash: str, ev: CaseEvent, key: bytes | None = None) -> str:
+    """HMAC-SHA256 under the installation's audit key (services/audit_key.py): a database writer
+    without the key cannot recompute it."""
+    return mac(_event_message(prev_hash, ev), key)
+
+
+def legacy_event_hash(prev_hash: str, ev: CaseEvent) -> str:
+    """The unkeyed formula of installations before the audit key (``flask audit rekey`` reads it)."""
+    return hashlib.sha256(_event_message(prev_hash, ev).encode("utf-8")).hexdigest()
+
+
+def head_mac(case_id: int, count: int, last_hash: str, key: bytes | None = None) -> str:
+    """The case's head record: how many events it has and the last one's hash, keyed, so that
+    removing the newest events (and fixing the case row) shows."""
+    return mac(f"head|{case_id}|{count}|{last_hash}", key)
+
+
+def set_head(case: Case, ev: CaseEvent) -> None:
+    case.event_count = ev.seq
+    case.head_mac = head_mac(case.id, ev.seq, ev.hash)
 
 
 def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
@@ -121,6 +143,7 @@ def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], 
                    status_before=before[0], due_before=before[1], status_after=after[0], due_after=after[1],
                    corrects_event_id=corrects.id if corrects else None, prev_hash=prev_hash)
     ev.hash = event_hash(prev_hash, ev)
+    set_head(case, ev)
     db.session.add(ev)
     case.events.append(ev)
     # Every append updates the case row under its version check, so two clerks appending at once
@@ -305,6 +328,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
     if event.type is EventType.EXTENDED and not payload.get("approved_by") and actor is not None:
         ev.payload = {**payload, "approved_by": actor.display_name}
         ev.hash = event_hash(ev.prev_hash, ev)
+        set_head(case, ev)
     _derive(case, after, cal)
     _flush_or_conflict()
     case_event_recorded.send(case, event=ev)

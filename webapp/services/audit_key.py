@@ -1,0 +1,63 @@
+"""The installation's audit key: the secret the case-history chain is keyed with (HMAC-SHA256).
+
+The key is NOT in the database, so whoever can write the database cannot recompute a valid hash
+after changing an event. It comes from ``AUDIT_KEY`` (config.py, environment) or, when that is not
+set, from ``instance/audit_key``, made once per installation (owner-only, like instance/secret_key).
+A backup does not carry it: the operator keeps it with the backups and installs it before a
+restore (docs/audit.md). ``key_id`` is a public fingerprint of the key (written into each backup's
+manifest) so that a restore can tell "wrong key" from "tampered history".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import current_app
+
+KEY_FILE = "audit_key"
+_EXT = "disclosure.audit_key"
+
+
+def instance_audit_key(instance: Path) -> str:
+    """The key kept in ``instance/audit_key``; made (random, 0600) the first time."""
+    path = instance / KEY_FILE
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):        # another process may be writing it this moment
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty or too short: restore it from your key backup, or set AUDIT_KEY") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key + "\n")
+    return key
+
+
+def audit_key() -> bytes:
+    """The current application's audit key (read once per application)."""
+    app = current_app._get_current_object()
+    key = app.extensions.get(_EXT)
+    if key is None:
+        raw = app.config.get("AUDIT_KEY") or instance_audit_key(Path(app.instance_path))
+        if len(raw) < 16:
+            raise RuntimeError("AUDIT_KEY is too short (at least 16 characters)")
+        key = app.extensions[_EXT] = raw.encode("utf-8")
+    return key
+
+
+def key_id(key: bytes | None = None) -> str:
+    """A fingerprint that names the key without revealing it."""
+    return hmac.new(key or audit_key(), b"disclosure-audit-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def mac(message: str, key: bytes | None = None) -> str:
+    return hmac.new(key or audit_key(), message.encode("utf-8"), hashlib.sha256).hexdigest()
