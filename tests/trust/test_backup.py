@@ -50,8 +50,9 @@ def _exports_and_reports(app, codes: list[str]) -> dict[str, bytes]:
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
     from webapp.services import calendar_admin, closeout, narratives, proactive
-    from webapp.services.agency_admin import create_token, save_letter_template
+    from webapp.services.agency_admin import create_token
     from webapp.services.submissions import clean_submission, create_submission, store_file
+    from webapp.services.template_admin import save_letter_template
 
     with app.app_context():
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
