@@ -39,3 +39,14 @@ def demo_cases(app_ctx, today: date) -> list[Case]:
                  today=today, extra_payload={"what": "请写明文件的名称或文号。"})
     db.session.flush()
     return list(db.session.scalars(select(Case).where(Case.agency_id == agency.id).order_by(Case.id)))
+
+
+@pytest.fixture
+def world(app, today: date):
+    """Two agencies with users of every role (password hashes set) and an installation administrator."""
+    from tests.trust.world import make_world
+
+    with app.app_context():
+        w = make_world()
+        db.session.remove()
+    return w
