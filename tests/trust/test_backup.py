@@ -76,8 +76,8 @@ def _same_tables(before: dict, after: dict) -> None:
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
     from webapp.services import calendar_admin, closeout, narratives, proactive
-    from webapp.services.agency_admin import save_letter_template
     from webapp.services.submissions import clean_submission, create_submission, store_file
+    from webapp.services.template_admin import save_letter_template
     from webapp.services.tokens import issue_token
 
     with app.app_context():

@@ -481,6 +481,7 @@ def templates():
 @requires("admin.templates")
 def letter_template(kind: str):
     from webapp.letters import LETTER_TITLES, letter_template_source
+    from webapp.services import template_admin
 
     if kind not in LETTER_TITLES:
         abort(404)
@@ -490,7 +491,7 @@ def letter_template(kind: str):
     status = 200
     if form.validate_on_submit():
         try:
-            agency_admin.save_letter_template(_me(), kind, form.body.data)
+            template_admin.save_letter_template(_me(), kind, form.body.data)
             db.session.commit()
         except ServiceError as e:
             status = _refused(e)
@@ -500,20 +501,21 @@ def letter_template(kind: str):
     elif request.method == "POST":
         status = 422
     return render_template("admin/letter_template.html", form=form, kind=kind, title=LETTER_TITLES[kind],
-                           overridden=agency_admin.letter_overridden(kind), confirm=ConfirmForm()), status
+                           overridden=template_admin.letter_overridden(kind), confirm=ConfirmForm()), status
 
 
 @bp.post("/templates/letters/<kind>/reset")
 @requires("admin.templates")
 def letter_template_reset(kind: str):
     from webapp.letters import LETTER_TITLES
+    from webapp.services import template_admin
 
     if kind not in LETTER_TITLES:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        agency_admin.reset_letter_template(_me(), kind)
+        template_admin.reset_letter_template(_me(), kind)
     except ServiceError as e:
         _refused(e)
     db.session.commit()
@@ -525,6 +527,7 @@ def letter_template_reset(kind: str):
 @requires("admin.templates")
 def email_template(kind: str):
     from webapp.models.emails import email_template as template_in_force
+    from webapp.services import template_admin
     from webapp.services.outbox import EMAIL_KINDS
 
     if kind not in EMAIL_KINDS:
@@ -536,7 +539,7 @@ def email_template(kind: str):
     status = 200
     if form.validate_on_submit():
         try:
-            agency_admin.save_email_template(_me(), kind, form.subject.data, form.body.data)
+            template_admin.save_email_template(_me(), kind, form.subject.data, form.body.data)
             db.session.commit()
         except ServiceError as e:
             status = _refused(e)
@@ -546,12 +549,13 @@ def email_template(kind: str):
     elif request.method == "POST":
         status = 422
     return render_template("admin/email_template.html", form=form, kind=kind, info=EMAIL_KINDS[kind],
-                           overridden=agency_admin.email_overridden(kind), confirm=ConfirmForm()), status
+                           overridden=template_admin.email_overridden(kind), confirm=ConfirmForm()), status
 
 
 @bp.post("/templates/emails/<kind>/reset")
 @requires("admin.templates")
 def email_template_reset(kind: str):
+    from webapp.services import template_admin
     from webapp.services.outbox import EMAIL_KINDS
 
     if kind not in EMAIL_KINDS:
@@ -559,7 +563,7 @@ def email_template_reset(kind: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        agency_admin.reset_email_template(_me(), kind)
+        template_admin.reset_email_template(_me(), kind)
     except ServiceError as e:
         _refused(e)
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from jinja2 import TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from sqlalchemy import select
 
 from config import BASE_DIR
@@ -24,6 +24,7 @@ from webapp.domain.workflow import EventType, Party
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent
 from webapp.models.letters import LetterTemplate
+from webapp.sandbox import SafeTemplates, message_zh, plain
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,14 @@ FONT = "仿宋"
 BODY_SIZE = Pt(16)     # 三号
 TITLE_SIZE = Pt(22)    # 二号
 
-_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False, trim_blocks=True,
-                            lstrip_blocks=True)
-
 
 def _date_zh(value: date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
-_env.filters["date_zh"] = _date_zh
+#: letters are rendered here (webapp/sandbox.py)
+LETTERS = SafeTemplates(keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+                        filters={"date_zh": _date_zh})
 
 
 def _override(kind: str) -> str | None:
@@ -80,9 +80,9 @@ def template_problem(source: str) -> str | None:
     """Why an administrator's template text cannot be used (in Chinese), or None. Checks the syntax;
     what a template may reach is limited by the sandbox when it is rendered."""
     try:
-        _env.parse(source)
-    except TemplateSyntaxError as e:
-        return f"模板第{e.lineno}行有语法错误：{e.message}"
+        LETTERS.compile(source)
+    except TemplateError as e:
+        return message_zh(e)
     return None
 
 
@@ -117,76 +117,176 @@ def latest_event(case: Case, type_: EventType) -> CaseEvent | None:
     return max(found, key=lambda e: e.seq) if found else None
 
 
-def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> dict[str, Any]:
-    """Everything a letter template may use (documented in each templates/letters/*.txt)."""
+def _agency_values(agency) -> dict[str, Any]:
+    return {"name": agency.name, "code": agency.code, "kind": agency.kind, "address": agency.address or "",
+            "postcode": agency.postcode or "", "phone": agency.phone or "", "email": agency.email or ""}
+
+
+def _applicant_values(applicant) -> dict[str, Any]:
+    """What a letter may print of its addressee (no ID number: a letter does not need it)."""
     from webapp.services.applicants import APPLICANT_KINDS
+
+    return {"name": applicant.name, "kind": applicant.kind,
+            "kind_label": APPLICANT_KINDS.get(applicant.kind, applicant.kind),
+            "address": applicant.address or "", "phone": applicant.phone or "", "email": applicant.email or ""}
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    """The case as plain values: ``case`` for the templates (the paths templates used on the case
+    object -- case.number, case.applicant.name, case.agency.name, case.items[].text -- are keys)."""
+    agency, applicant = _agency_values(case.agency), _applicant_values(case.applicant)
+    return {"number": case.number, "received_on": case.received_on, "due_on": case.due_on,
+            "status": case.status, "channel": case.channel, "closed_on": case.closed_on, "outcome": case.outcome,
+            "late": case.late, "extended": case.extended, "fee_amount": case.fee_amount,
+            "form_wanted": case.form_wanted, "route_wanted": case.route_wanted,
+            "items": [{"text": it.text, "outcome": it.outcome, "position": it.position} for it in case.items],
+            "agency": agency, "applicant": applicant}
+
+
+@dataclass(frozen=True)
+class LetterFacts:
+    """Everything a letter is filled from, as plain values: the case (``case_values``), the
+    letter's event (its payload, date and due dates), the calendar and the agency's policies."""
+
+    case: dict[str, Any]
+    payload: dict[str, Any]
+    on: date | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    cal: Any = None
+    policies: Any = None
+
+
+def _base_values(kind: str, f: LetterFacts) -> dict[str, Any]:
+    c = f.case
+    return {"kind": kind, "title": LETTER_TITLES[kind], "case": c, "number": c["number"],
+            "agency": c["agency"], "applicant": c["applicant"], "applicant_kind": c["applicant"]["kind_label"],
+            "items": [it["text"] for it in c["items"]], "received_on": _date_zh(c["received_on"]),
+            "letter_date": _date_zh(f.on), "event": f.payload, "event_on": f.on}
+
+
+def _correction_values(f: LetterFacts) -> dict[str, Any]:
+    p = f.payload
+    reply_by = date.fromisoformat(p["reply_by"]) if p.get("reply_by") else None
+    return {"what": p.get("what", ""), "reply_by": _date_zh(reply_by)}
+
+
+def _consultation_values(f: LetterFacts) -> dict[str, Any]:
+    p, on = f.payload, f.on
+    party = p.get("party", Party.THIRD_PARTY.value)
+    return {"party": party, "party_label": Party(party).label_zh, "addressee": p.get("addressee", ""),
+            "text": p.get("text", ""),
+            "reply_due": _date_zh(f.cal.add_workdays(on, CONSULTATION_REPLY_DAYS)) if on else "",
+            "reply_days": CONSULTATION_REPLY_DAYS}
+
+
+def _extension_values(f: LetterFacts) -> dict[str, Any]:
+    p = f.payload
+    return {"days": p.get("days"), "reason": p.get("reason", ""), "approved_by": p.get("approved_by", ""),
+            "old_due": _date_zh(f.due_before), "new_due": _date_zh(f.due_after)}
+
+
+def _fee_values(f: LetterFacts) -> dict[str, Any]:
+    p, on, policies = f.payload, f.on, f.policies
+    method_label = {FeeMethod.PER_ITEM.value: "按件计收", FeeMethod.PER_PAGE.value: "按量计收"}.get(p.get("method"), "")
+    return {"amount": p.get("amount_yuan"), "basis": p.get("basis", ""), "method_label": method_label,
+            "quantity": p.get("quantity"), "payment_days": policies.fee_payment_days,
+            "pay_by": _date_zh(f.cal.add_workdays(on, policies.fee_payment_days)) if on else "",
+            "pauses_clock": policies.fee_pauses_clock}
+
+
+def _answer_values(f: LetterFacts) -> dict[str, Any]:
+    p, items = f.payload, f.case["items"]
+    codes = p.get("item_outcomes") or [p.get("outcome")] * len(items)
+    answered = []
+    for it, code in zip(items, codes, strict=False):
+        o = Outcome(code) if code else None
+        answered.append({"text": it["text"], "outcome": o.value if o else "",
+                         "outcome_text": outcome_phrase(o) if o else "", "ground": outcome_ground(o) if o else ""})
+    overall = Outcome(p["outcome"]) if p.get("outcome") else None
+    return {"answered": answered, "text": p.get("text", ""),
+            "outcome_text": outcome_phrase(overall) if overall else "", "late": f.case["late"]}
+
+
+#: the one context builder of each kind of letter (from plain facts to plain values)
+_KIND_VALUES = {"correction": _correction_values, "consultation": _consultation_values,
+                "extension": _extension_values, "fee": _fee_values, "answer": _answer_values}
+
+
+def context_from_facts(kind: str, facts: LetterFacts, **extra: Any) -> dict[str, Any]:
+    """The template context of letter ``kind``: plain values only (webapp/sandbox.py checks it)."""
+    if kind not in LETTER_TITLES:
+        raise KeyError(f"unknown letter kind {kind!r}")
+    ctx = _base_values(kind, facts)
+    ctx.update(_KIND_VALUES[kind](facts))
+    ctx.update(extra)
+    return plain(ctx)
+
+
+def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> dict[str, Any]:
+    """Everything a letter template may use (documented in templates/letters/_README.txt), as plain
+    values read from ``case`` and ``event`` (default: the case's latest event of the letter's type)."""
     from webapp.services.calendar import current_calendar
 
     if kind not in LETTER_TITLES:
         raise KeyError(f"unknown letter kind {kind!r}")
     if event is None:
         event = latest_event(case, EVENT_FOR_LETTER[kind])
-    payload = dict(event.payload or {}) if event is not None else {}
-    on = event.on if event is not None else None
-    cal = current_calendar()
-    policies = case.agency.policy()
-    applicant = case.applicant
-    ctx: dict[str, Any] = {
-        "kind": kind, "title": LETTER_TITLES[kind], "case": case, "number": case.number,
-        "agency": case.agency, "applicant": applicant,
-        "applicant_kind": APPLICANT_KINDS.get(applicant.kind, applicant.kind),
-        "items": [it.text for it in case.items],
-        "received_on": _date_zh(case.received_on), "letter_date": _date_zh(on),
-        "event": payload, "event_on": on,
-    }
-    if kind == "correction":
-        reply_by = date.fromisoformat(payload["reply_by"]) if payload.get("reply_by") else None
-        ctx.update(what=payload.get("what", ""), reply_by=_date_zh(reply_by))
-    elif kind == "consultation":
-        party = payload.get("party", Party.THIRD_PARTY.value)
-        ctx.update(party=party, party_label=Party(party).label_zh, addressee=payload.get("addressee", ""),
-                   text=payload.get("text", ""),
-                   reply_due=_date_zh(cal.add_workdays(on, CONSULTATION_REPLY_DAYS)) if on else "",
-                   reply_days=CONSULTATION_REPLY_DAYS)
-    elif kind == "extension":
-        ctx.update(days=payload.get("days"), reason=payload.get("reason", ""),
-                   approved_by=payload.get("approved_by", ""),
-                   old_due=_date_zh(event.due_before) if event else "",
-                   new_due=_date_zh(event.due_after) if event else "")
-    elif kind == "fee":
-        method = payload.get("method")
-        ctx.update(amount=payload.get("amount_yuan"), basis=payload.get("basis", ""),
-                   method_label={FeeMethod.PER_ITEM.value: "按件计收",
-                                 FeeMethod.PER_PAGE.value: "按量计收"}.get(method, ""),
-                   quantity=payload.get("quantity"), payment_days=policies.fee_payment_days,
-                   pay_by=_date_zh(cal.add_workdays(on, policies.fee_payment_days)) if on else "",
-                   pauses_clock=policies.fee_pauses_clock)
-    elif kind == "answer":
-        codes = payload.get("item_outcomes") or [payload.get("outcome")] * len(case.items)
-        answered = []
-        for it, code in zip(case.items, codes, strict=False):
-            o = Outcome(code) if code else None
-            answered.append({"text": it.text, "outcome": o.value if o else "",
-                             "outcome_text": outcome_phrase(o) if o else "",
-                             "ground": outcome_ground(o) if o else ""})
-        overall = Outcome(payload["outcome"]) if payload.get("outcome") else None
-        ctx.update(answered=answered, text=payload.get("text", ""),
-                   outcome_text=outcome_phrase(overall) if overall else "", late=case.late)
-    ctx.update(extra)
-    return ctx
+    facts = LetterFacts(case=case_values(case), payload=dict(event.payload or {}) if event is not None else {},
+                        on=event.on if event is not None else None,
+                        due_before=event.due_before if event is not None else None,
+                        due_after=event.due_after if event is not None else None,
+                        cal=current_calendar(), policies=case.agency.policy())
+    return context_from_facts(kind, facts, **extra)
+
+
+#: a case that exists only here, for checking an administrator's template before it is saved
+SAMPLE_CASE: dict[str, Any] = {
+    "number": "SAMPLE-2024-0001", "received_on": date(2024, 6, 3), "due_on": date(2024, 7, 1),
+    "status": "registered", "channel": "online", "closed_on": None, "outcome": None, "late": False,
+    "extended": False, "fee_amount": None, "form_wanted": "paper", "route_wanted": "post",
+    "items": [{"text": "本机关2023年度部门预算", "outcome": None, "position": 0},
+              {"text": "某项目立项批复文件", "outcome": None, "position": 1}],
+    "agency": {"name": "示例区某局", "code": "SAMPLE", "kind": "department", "address": "示例区人民路1号",
+               "postcode": "100000", "phone": "010-12345678", "email": "gk@example.gov.cn"},
+    "applicant": {"name": "张三", "kind": "natural_person", "kind_label": "自然人", "address": "示例区某路1号",
+                  "phone": "13800000000", "email": "zhangsan@example.com"},
+}
+SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
+    "correction": {"reply_by": "2024-06-21", "what": "请写明所需文件的名称或文号。"},
+    "consultation": {"party": Party.THIRD_PARTY.value, "addressee": "某某有限公司",
+                     "text": "请提出是否同意公开的意见。"},
+    "extension": {"days": 20, "reason": "需要调取档案", "approved_by": "负责人"},
+    "fee": {"amount_yuan": "100", "method": FeeMethod.PER_ITEM.value, "quantity": 2, "basis": "按件计收：2件"},
+    "answer": {"outcome": Outcome.DISCLOSED.value, "item_outcomes": [Outcome.DISCLOSED.value, Outcome.PARTIAL.value],
+               "text": "所申请信息见附件。"},
+}
+
+
+def sample_letter_context(kind: str) -> dict[str, Any]:
+    """The context of letter ``kind`` for SAMPLE_CASE (no database row is read or written; the
+    calendar is the default rules' one)."""
+    from webapp.domain.calendar import WorkCalendar
+    from webapp.domain.policies import Policies
+
+    facts = LetterFacts(case=SAMPLE_CASE, payload=SAMPLE_PAYLOADS[kind], on=date(2024, 6, 5),
+                        due_before=date(2024, 7, 1), due_after=date(2024, 7, 29), cal=WorkCalendar.default(),
+                        policies=Policies())
+    return context_from_facts(kind, facts)
 
 
 def render_letter_text(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> str:
-    """Fill the letter. An administrator's override that fails (syntax, or the sandbox refusing what
-    it tries to reach) is logged and the shipped template is used, so that no action fails for it."""
+    """Fill the letter (webapp/sandbox.py: plain values, bounded time and size). An administrator's
+    override that fails (syntax, the sandbox refusing what it tries, a limit) is logged and the
+    shipped template is used, so that no action fails for it."""
     ctx = letter_context(case, kind, event, **extra)
     override = _override(kind)
     if override is not None:
         try:
-            return _env.from_string(override).render(**ctx)
+            return LETTERS.render(override, ctx)
         except TemplateError:
             log.exception("letter template override %r failed; using the shipped template", kind)
-    return _env.from_string(default_template_source(kind)).render(**ctx)
+    return LETTERS.render(default_template_source(kind), ctx)
 
 
 # --- layout ----------------------------------------------------------------------------------------

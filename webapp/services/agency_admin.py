@@ -9,7 +9,6 @@ and after.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -21,7 +20,6 @@ from sqlalchemy import func, or_, select
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, Notification, OutboxMail, User
-from webapp.models._types import utcnow
 
 from .applicants import mask_email
 from .audit import log_event
@@ -278,131 +276,3 @@ def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
               detail={"to": mask_email(mail.to_addr), "status_before": before[0], "attempts": mail.attempts,
                       "next_attempt_before": before[1].isoformat() if before[1] else None})
     return mail
-
-
-# --- letter and mail templates ---------------------------------------------------------------------------
-# Both tables hold one text per kind for the whole installation (no agency column): any
-# administrator's change applies to every agency, and the page says so.
-
-def _digest(text_: str | None) -> str | None:
-    return hashlib.sha256(text_.encode("utf-8")).hexdigest()[:16] if text_ is not None else None
-
-
-def letter_overridden(kind: str) -> bool:
-    from webapp.models.letters import LetterTemplate
-
-    return db.session.scalar(select(LetterTemplate.id).where(LetterTemplate.kind == kind)) is not None
-
-
-def check_letter_template(actor: User | None, kind: str, body: str) -> None:
-    """The template must compile in the letters' sandbox and render for a real case of the actor's
-    agency that has such a letter (when there is one)."""
-    from jinja2 import TemplateError
-
-    from webapp.letters.render import EVENT_FOR_LETTER, LETTER_TITLES, _env, letter_context
-    from webapp.models import Case, CaseEvent
-
-    if kind not in LETTER_TITLES:
-        raise NotFound(f"no letter kind {kind!r}", "没有该类文书")
-    try:
-        template = _env.from_string(body)
-    except TemplateError as e:
-        raise ServiceError(f"template error: {e}", f"模板有误：{e}", rule="template.syntax") from None
-    q = (select(Case).join(CaseEvent, CaseEvent.case_id == Case.id)
-         .where(CaseEvent.type == EVENT_FOR_LETTER[kind].value).order_by(Case.id.desc()).limit(1))
-    if not is_government_level(actor):
-        q = q.where(Case.agency_id == actor.agency_id)
-    sample = db.session.scalar(q)
-    if sample is not None:
-        try:
-            template.render(**letter_context(sample, kind))
-        except Exception as e:   # a template error of any kind: report it, save nothing
-            raise ServiceError(f"template does not render: {e}", f"模板无法生成文书（以案件{sample.number}试算）：{e}",
-                               rule="template.render") from None
-
-
-def save_letter_template(actor: User | None, kind: str, body: str) -> None:
-    require_installation_admin(actor, "文书模板")
-    from webapp.letters.render import default_template_source
-    from webapp.models.letters import LetterTemplate
-
-    body = reject_control_chars((body or "").replace("\r\n", "\n"), "模板")
-    if not body.strip():
-        raise ServiceError("the template is empty", "模板不能为空", rule="template.empty")
-    check_letter_template(actor, kind, body)
-    row = db.session.scalar(select(LetterTemplate).where(LetterTemplate.kind == kind))
-    before = row.body if row is not None else default_template_source(kind)
-    if before == body and row is not None:
-        return
-    if row is None:
-        row = LetterTemplate(kind=kind, body=body)
-        db.session.add(row)
-    row.body = body
-    row.updated_by_id = actor.id if actor is not None else None
-    row.updated_at = utcnow()
-    db.session.flush()
-    log_event("admin.letter_template_saved", user=actor, target_type="letter_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(before), "after_sha": _digest(body), "length": len(body)})
-
-
-def reset_letter_template(actor: User | None, kind: str) -> bool:
-    require_installation_admin(actor, "文书模板")
-    from webapp.models.letters import LetterTemplate
-
-    row = db.session.scalar(select(LetterTemplate).where(LetterTemplate.kind == kind))
-    if row is None:
-        return False
-    log_event("admin.letter_template_reset", user=actor, target_type="letter_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(row.body)})
-    db.session.delete(row)
-    db.session.flush()
-    return True
-
-
-def email_overridden(kind: str) -> bool:
-    from webapp.models.emails import EmailTemplate
-
-    return db.session.scalar(select(EmailTemplate.id).where(EmailTemplate.kind == kind)) is not None
-
-
-def save_email_template(actor: User | None, kind: str, subject: str, body: str) -> None:
-    require_installation_admin(actor, "邮件模板")
-    from webapp.models.emails import EmailTemplate, email_template
-
-    from .outbox import EMAIL_KINDS, check_email_template
-
-    if kind not in EMAIL_KINDS:
-        raise NotFound(f"no mail kind {kind!r}", "没有该类邮件")
-    subject = reject_control_chars(" ".join((subject or "").split()), "邮件主题")
-    body = reject_control_chars((body or "").replace("\r\n", "\n"), "邮件正文")
-    if not subject or not body.strip():
-        raise ServiceError("subject and body are required", "邮件主题和正文都不能为空", rule="template.empty")
-    problem = check_email_template(kind, subject, body)
-    if problem:
-        raise ServiceError(problem, problem, rule="template.render")
-    before = email_template(kind)
-    row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind))
-    if row is None:
-        row = EmailTemplate(kind=kind, subject=subject, body=body)
-        db.session.add(row)
-    row.subject, row.body = subject, body
-    row.updated_by_id = actor.id if actor is not None else None
-    row.updated_at = utcnow()
-    db.session.flush()
-    log_event("admin.email_template_saved", user=actor, target_type="email_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(before.subject + "\n" + before.body),
-                      "after_sha": _digest(subject + "\n" + body)})
-
-
-def reset_email_template(actor: User | None, kind: str) -> bool:
-    require_installation_admin(actor, "邮件模板")
-    from webapp.models.emails import EmailTemplate
-
-    row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind))
-    if row is None:
-        return False
-    log_event("admin.email_template_reset", user=actor, target_type="email_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(row.subject + "\n" + row.body)})
-    db.session.delete(row)
-    db.session.flush()
-    return True

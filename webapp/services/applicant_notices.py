@@ -9,7 +9,7 @@ sent case notice is also a ``notice_sent`` event on the case history (services.c
 
 Texts: ``templates/notices/<kind>.txt`` (first line the subject, a blank line, the body; Jinja), or
 an administrator's EmailTemplate row of kind ``applicant_<kind>`` (webapp/models/emails.py),
-rendered in a Jinja sandbox.
+rendered from plain values in the sandbox of webapp/sandbox.py (bounded time and size).
 
 Where the applicant chose electronic delivery, the notice carries its letter (an
 Attachment(kind='letter') on the case whose file name holds the letter's title, e.g. 答复书) in
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
@@ -36,6 +35,7 @@ from webapp.domain.workflow import EventType
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail
 from webapp.models.submission import Submission
+from webapp.sandbox import SafeTemplates
 from webapp.timeutil import now_utc, today_shanghai
 
 from .applicants import mask_email
@@ -58,7 +58,8 @@ SUBMISSION_KINDS = ("submitted", "rejected")
 ALL_KINDS = SUBMISSION_KINDS + tuple(NOTICE_EVENTS)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "notices"
-_sandbox = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+#: the notices' texts are rendered here, from plain values (webapp/sandbox.py)
+NOTICES = SafeTemplates(keep_trailing_newline=True)
 
 
 # --- texts ---------------------------------------------------------------------------------------
@@ -83,8 +84,8 @@ def template_text(kind: str) -> tuple[str, str]:
 
 def render_notice(kind: str, context: dict[str, Any]) -> tuple[str, str]:
     subject_src, body_src = template_text(kind)
-    subject = _sandbox.from_string(subject_src).render(**context)
-    body = _sandbox.from_string(body_src).render(**context)
+    subject = NOTICES.render(subject_src, context)
+    body = NOTICES.render(body_src, context)
     return " ".join(subject.split())[:300], body
 
 

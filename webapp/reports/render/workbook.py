@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from webapp.domain.money import decimal_places
 from webapp.reports.render import content, tables
 from webapp.reports.render.labels import SECTION_HEADINGS, TABLE3_COLUMNS, TABLE3_ROWS
+from webapp.spreadsheet import append_row, put, set_value
 
 SHEETS = {"proactive": "表二 主动公开", "applications": "表三 依申请公开", "appeals": "表四 复议诉讼"}
 PER_AGENCY_SHEET = "分机关明细"
@@ -30,7 +31,7 @@ _WIDTHS = {
 
 
 def _write_grid(ws, grid: tables.Grid, title: str) -> None:
-    ws.cell(row=1, column=1, value=title).font = _TITLE_FONT
+    put(ws, 1, 1, title).font = _TITLE_FONT
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=grid.ncols)
     top = TABLE_TOP_ROW
     for r in range(top, top + grid.nrows):
@@ -38,7 +39,7 @@ def _write_grid(ws, grid: tables.Grid, title: str) -> None:
             ws.cell(row=r, column=c).border = _BORDER  # continuation cells of a merge too
     for cell in grid.cells:
         target = ws.cell(row=top + cell.row, column=1 + cell.col)
-        target.value = cell.value if cell.kind == "num" else cell.text
+        set_value(target, cell.value if cell.kind == "num" else cell.text)
         target.font = _FONT
         left = cell.kind == "note" or cell.level == 3 or (cell.level == 2 and cell.colspan > 1)
         target.alignment = Alignment(
@@ -69,14 +70,14 @@ def row_label(key: str) -> str:
 
 
 def _write_per_agency(ws, per_agency: list[tuple[str, dict]]) -> None:
-    ws.append(["机关", "项目", *(label for _col, label in TABLE3_COLUMNS)])
+    append_row(ws, ["机关", "项目", *(label for _col, label in TABLE3_COLUMNS)])
     for cell in ws[1]:
         cell.font = Font(name="宋体", size=10.5, bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for name, report in per_agency:
         for key, *_levels in TABLE3_ROWS:
             figures = tables.table3_figures(report, key)
-            ws.append([name, row_label(key), *(figures[col] for col, _label in TABLE3_COLUMNS)])
+            append_row(ws, [name, row_label(key), *(figures[col] for col, _label in TABLE3_COLUMNS)])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.font = _FONT

@@ -1,0 +1,52 @@
+"""Fixtures of the letter tests: the demo agency's year of cases (services/demo.py), with letters of
+every kind."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from tests.trust.world import id_number
+from webapp.domain.workflow import Event, EventType, Party
+from webapp.extensions import db
+from webapp.models import Agency, Case, User
+from webapp.services import demo
+from webapp.services.cases import record_event, register_case
+
+
+@pytest.fixture
+def demo_cases(app_ctx, today: date) -> list[Case]:
+    """The demo year (60 cases, as of today) and three more cases for the letters the demo does not
+    play: a fee notice, a consultation of another agency with its letter's fields, a correction
+    with what to correct."""
+    demo.seed(n_cases=60, today=today)
+    agency = db.session.scalar(select(Agency).where(Agency.code == demo.DEMO_CODE))
+    clerk = db.session.scalar(select(User).where(User.username == "clerk"))
+    applicant = {"kind": "natural_person", "name": "示范申请人", "id_number": id_number(),
+                 "phone": "13800000000", "address": "示范区某某路1号"}
+    fee = register_case(agency, applicant, ["本区2023年度道路养护合同", "本区2023年度绿化养护合同"],
+                        "in_person", date(2024, 5, 6), clerk, today=today)
+    record_event(fee, Event(EventType.FEE_NOTICE, date(2024, 5, 8), amount_yuan=Decimal("100")), clerk,
+                 today=today, extra_payload={"method": "per_item", "quantity": 2, "basis": "按件计收：2件"})
+    cons = register_case(agency, applicant, ["某企业排污许可证"], "in_person", date(2024, 5, 6), clerk, today=today)
+    record_event(cons, Event(EventType.CONSULTATION_STARTED, date(2024, 5, 9), party=Party.AGENCY), clerk,
+                 today=today, extra_payload={"addressee": "示范区生态环境局", "text": "请提出是否同意公开的意见。"})
+    corr = register_case(agency, applicant, ["某文件"], "in_person", date(2024, 5, 6), clerk, today=today)
+    record_event(corr, Event(EventType.CORRECTION_REQUESTED, date(2024, 5, 8), reply_by=date(2024, 5, 31)), clerk,
+                 today=today, extra_payload={"what": "请写明文件的名称或文号。"})
+    db.session.flush()
+    return list(db.session.scalars(select(Case).where(Case.agency_id == agency.id).order_by(Case.id)))
+
+
+@pytest.fixture
+def world(app, today: date):
+    """Two agencies with users of every role (password hashes set) and an installation administrator."""
+    from tests.trust.world import make_world
+
+    with app.app_context():
+        w = make_world()
+        db.session.remove()
+    return w
