@@ -1,5 +1,5 @@
 """Backups that restore: backup -> restore into a fresh, empty database -> the same exports and the
-same reports, byte for byte in JSON; on ../shared/examples (with users, attachments, report versions,
+same reports, byte for byte in JSON; on tests/data/examples (with users, attachments, report versions,
 narratives, proactive documents, an admin-entered calendar year, templates, submissions) and on a
 generated year of 5,000 cases."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from tests.interchange.test_examples import EX
+from tests.data import EXAMPLES as EX
 from tests.trust.world import PASSWORD, make_user
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, CaseEvent, ReportVersion, User
