@@ -49,16 +49,14 @@ def _operator(given: str | None) -> tuple[str, str]:
     return ((given or "").strip()[:80] or os_user), os_user
 
 
-def _event_counts(code: Any) -> dict[str, int]:
+def _event_counts(code: str) -> dict[str, int]:
     """ref -> number of recorded events, for the cases of the agency ``code`` (none if unknown)."""
     from webapp.models import Agency, Case, CaseEvent
 
-    if not isinstance(code, str):
-        return {}
     rows = db.session.execute(
         select(Case.ref, func.count(CaseEvent.id)).join(Agency, Agency.id == Case.agency_id)
         .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
-        .where(Agency.code == code.strip()).group_by(Case.ref))
+        .where(Agency.code == code).group_by(Case.ref))
     return dict(rows.all())
 
 
