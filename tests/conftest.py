@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -65,9 +64,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the database -------------------------------------------------------------------------------------
 
 
+def _server_epoch(admin_engine) -> int:
+    """The PostgreSQL server's clock. Not time.time(): the session's database may be made inside a test
+    that froze this process's clock (time_machine), and a frozen date in the future would make every
+    other run's database on the server look stale (dropped WITH (FORCE) under its running tests)."""
+    with admin_engine.connect() as conn:
+        return int(conn.execute(text("SELECT extract(epoch FROM now())")).scalar_one())
+
+
 def _drop_stale_test_databases(admin_engine) -> None:
     """Drop databases left behind by killed runs (older than any real run lasts)."""
-    cutoff = int(time.time()) - STALE_TEST_DB_SECONDS
+    cutoff = _server_epoch(admin_engine) - STALE_TEST_DB_SECONDS
     with admin_engine.connect() as conn:
         names = conn.execute(
             text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": TEST_DB_PREFIX + "%"}
@@ -89,8 +96,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
 
     server_url = make_url(normalize_database_url(selected))
-    name = f"{TEST_DB_PREFIX}{int(time.time())}_{secrets.token_hex(4)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    name = f"{TEST_DB_PREFIX}{_server_epoch(admin)}_{secrets.token_hex(4)}"
     try:
         _drop_stale_test_databases(admin)
         with admin.connect() as conn:
