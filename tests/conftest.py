@@ -64,16 +64,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the database -------------------------------------------------------------------------------------
 
 
-def _server_epoch(conn) -> int:
-    """The database server's clock: a test that froze time (time-machine) must not name its database
-    in the past, or another run's clean-up would drop it as stale mid-run."""
-    return int(conn.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar())
+def _server_epoch(admin_engine) -> int:
+    """The PostgreSQL server's clock. Not time.time(): the session's database may be made inside a test
+    that froze this process's clock (time_machine), and a frozen date in the future would make every
+    other run's database on the server look stale (dropped WITH (FORCE) under its running tests)."""
+    with admin_engine.connect() as conn:
+        return int(conn.execute(text("SELECT extract(epoch FROM now())")).scalar_one())
 
 
 def _drop_stale_test_databases(admin_engine) -> None:
     """Drop databases left behind by killed runs (older than any real run lasts)."""
+    cutoff = _server_epoch(admin_engine) - STALE_TEST_DB_SECONDS
     with admin_engine.connect() as conn:
-        cutoff = _server_epoch(conn) - STALE_TEST_DB_SECONDS
         names = conn.execute(
             text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": TEST_DB_PREFIX + "%"}
         ).scalars()
@@ -95,8 +97,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     server_url = make_url(normalize_database_url(selected))
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        name = f"{TEST_DB_PREFIX}{_server_epoch(conn)}_{secrets.token_hex(4)}"
+    name = f"{TEST_DB_PREFIX}{_server_epoch(admin)}_{secrets.token_hex(4)}"
     try:
         _drop_stale_test_databases(admin)
         with admin.connect() as conn:

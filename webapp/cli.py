@@ -3,14 +3,18 @@ plus `flask seed-demo`. Every command exits non-zero with a one-line reason on b
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.reports.cli import report_versions
@@ -36,32 +40,86 @@ def cases_cli() -> None:
     pass
 
 
+def _operator(given: str | None) -> tuple[str, str]:
+    """(who the audit row names, the OS user running the command)."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):   # no passwd entry (a container running as a bare uid)
+        os_user = f"uid {os.getuid()}"
+    return ((given or "").strip()[:80] or os_user), os_user
+
+
+def _event_counts(code: str) -> dict[str, int]:
+    """ref -> number of recorded events, for the cases of the agency ``code`` (none if unknown)."""
+    from webapp.models import Agency, Case, CaseEvent
+
+    rows = db.session.execute(
+        select(Case.ref, func.count(CaseEvent.id)).join(Agency, Agency.id == Case.agency_id)
+        .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(Agency.code == code).group_by(Case.ref))
+    return dict(rows.all())
+
+
 @cases_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--operator", default=None,
+              help="who runs the import, for the audit log (default: the OS user)")
 @with_appcontext
-def cases_import(file: str) -> None:
-    """Record every case of FILE, all or nothing."""
+def cases_import(file: str, operator: str | None) -> None:
+    """Record every case of FILE, all or nothing. Each import that read the file writes an audit-log
+    row (action cli.cases_import, or cli.cases_import_refused in its own transaction): the operator,
+    the file's SHA-256, the cases created, updated and unchanged."""
+    from webapp.services.audit import log_event
     from webapp.services.errors import ServiceError
     from webapp.services.interchange import import_document
 
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        raw = Path(file).read_bytes()
     except OSError as e:
         raise _fail(f"cannot read {file}: {e.strerror}") from None
+    who, os_user = _operator(operator)
+    detail: dict[str, Any] = {"via": "cli", "command": "flask cases import", "operator": who, "os_user": os_user,
+                              "file": str(Path(file).resolve()), "sha256": hashlib.sha256(raw).hexdigest(),
+                              "bytes": len(raw)}
+
+    def refused(reason: str, error: ServiceError | None = None) -> click.exceptions.Exit:
+        # The import rolled back; the attempt is logged on its own, so an auditor sees refused files too.
+        db.session.rollback()
+        detail["refused"] = reason
+        if error is not None:
+            detail.update(rule=error.rule, case_ref=error.context.get("case_ref"),
+                          event_index=error.context.get("event_index"))
+        log_event("cli.cases_import_refused", target_type="agency", target_id=code, detail=detail, username=who)
+        db.session.commit()
+        return _fail(reason)
+
+    code = ""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _fail(f"{file} is not UTF-8 text") from None
+        raise refused(f"{file} is not UTF-8 text") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise _fail(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
+        raise refused(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
     except RecursionError:
-        raise _fail(f"{file}：JSON 嵌套层数过多，无法导入（nothing imported）") from None
+        raise refused(f"{file}：JSON 嵌套层数过多，无法导入（nothing imported）") from None
+    ag = doc.get("agency") if isinstance(doc, dict) else None
+    code = ag.get("code", "") if isinstance(ag, dict) and isinstance(ag.get("code"), str) else ""
+    code = code.strip()[:60]
     try:
+        before = _event_counts(code)
         stats = import_document(doc, today_shanghai())
+        after = _event_counts(code)
+        new = sorted(ref for ref in after if ref not in before)
+        updated = sorted(ref for ref, n in after.items() if ref in before and n > before[ref])
+        detail.update(agency=code, cases_new=stats["cases_new"], cases_updated=len(updated),
+                      cases_unchanged=stats["cases_unchanged"], events_added=stats["events_added"],
+                      appeals=stats["appeals"], refs_new=new, refs_updated=updated)
+        log_event("cli.cases_import", target_type="agency", target_id=code, detail=detail, username=who)
         db.session.commit()
     except ServiceError as e:
-        db.session.rollback()
-        raise _fail(f"nothing imported: {e.message}") from None
+        raise refused(f"nothing imported: {e.message}", e) from None
     except Exception:
         db.session.rollback()
         raise

@@ -2,12 +2,12 @@
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.data import EXAMPLES
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import Status
 from webapp.domain.outcomes import Outcome
@@ -18,7 +18,6 @@ CAL = WorkCalendar.default()
 POL = Policies()
 D = date.fromisoformat
 E = EventType
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def R(on):
@@ -109,8 +108,8 @@ def test_provisional_deadline_is_marked():
 
 @pytest.mark.parametrize("name", ["small-year", "seed-agency-2023"])
 def test_examples_derived_fields_by_the_domain_alone(name):
-    doc = json.loads((SHARED / "examples" / f"{name}.json").read_text(encoding="utf-8"))
-    exp = json.loads((SHARED / "examples" / f"{name}.expected.json").read_text(encoding="utf-8"))
+    doc = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    exp = json.loads((EXAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
     cases = {c["ref"]: c for c in doc["cases"]}
     n = 0
     for x in exp["exports"]:

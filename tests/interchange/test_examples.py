@@ -1,7 +1,6 @@
-"""The command-line contract of interchange.md against ../shared/examples (import, export, report)."""
+"""The command-line contract of docs/interchange.md against tests/data/examples (import, export, report)."""
 
 import json
-import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -9,11 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from tests.data import EXAMPLES as EX
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, CaseEvent
 
-SHARED = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
-EX = SHARED / "examples"
 DOCS = sorted(p for p in EX.glob("*.json") if not p.name.endswith(".expected.json"))
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from tests.data import EXAMPLES
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
@@ -18,13 +17,12 @@ from webapp.services.cases import record_event, register_case
 from webapp.services.closeout import close_year, describe_failures, failures_text_zh
 from webapp.services.reports import build_report, run_checks
 
-SHARED = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
 TODAY = date(2026, 1, 5)
 
 
 @pytest.fixture
 def zero() -> dict:
-    doc = json.loads((SHARED / "examples" / "seed-agency-2023.expected.json").read_text(encoding="utf-8"))
+    doc = json.loads((EXAMPLES / "seed-agency-2023.expected.json").read_text(encoding="utf-8"))
     report = doc["reports"]["2023"]
     report.pop("checks")
     return report

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from openpyxl import load_workbook
 
+from tests.data import EXAMPLES, REFERENCE_REPORT
 from webapp.reports.render import (
     default_narrative,
     render_docx,
@@ -42,8 +42,7 @@ from webapp.reports.render.labels import (
 from webapp.reports.render.workbook import PER_AGENCY_SHEET, SHEETS, TABLE_TOP_ROW
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("SHARED_DIR") or ROOT.parent / "shared")
-REFERENCE = SHARED / "reference" / "annual-report-2023-linzi-commerce-bureau.txt"
+REFERENCE = REFERENCE_REPORT
 ARTIFACTS = ROOT / "test-artifacts"
 
 # The reference's preamble gives the agency's contact.
@@ -69,7 +68,7 @@ LINZI_CATEGORIES = {
 
 
 def _example_report(name: str, year: int) -> dict:
-    doc = json.loads((SHARED / "examples" / f"{name}.expected.json").read_text(encoding="utf-8"))
+    doc = json.loads((EXAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
     return doc["reports"][str(year)]
 
 

@@ -1,6 +1,6 @@
 """Backups that restore: backup -> restore into a fresh, empty database -> every table's rows as they
 were, the same exports and the same reports, byte for byte in JSON, and `flask audit verify` passes;
-on ../shared/examples (with users, attachments, report versions, narratives, proactive ledgers with
+on tests/data/examples (with users, attachments, report versions, narratives, proactive ledgers with
 categories and documents, an admin-entered calendar year, templates, submissions, tokens, outbox,
 notifications, the audit log), on the seed-demo installation and on a generated year of 5,000 cases."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from tests.interchange.test_examples import EX
+from tests.data import EXAMPLES as EX
 from tests.trust.world import PASSWORD, make_user
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, User

@@ -1,7 +1,7 @@
 """Labels of the annual report's tables and sections, worded exactly as the national format.
 
 The format is 国办公开办函〔2021〕30号; the wording follows the published report in
-shared/reference (note the fullwidth '．' after the item numbers of （三）（四）（五） and the plain
+tests/data/reference (note the fullwidth '．' after the item numbers of （三）（四）（五） and the plain
 '.' in （六）, as the format itself has them). Keys are the JSON keys of report.md.
 
 Absent label levels are None, so a display label is ``"".join(x for x in levels if x)``.
