@@ -64,7 +64,7 @@ SPECIAL_TABLES = frozenset({"agency", "user", "calendar_year", "applicant", "cas
                             "appeal", "proactive_year"})
 #: Tables copied row by row, foreign keys remapped, in dependency order.
 ROW_TABLES = frozenset({"attachment", "proactive_document", "report_version", "narrative", "letter_template",
-                        "email_template", "submission", "submission_file"})
+                        "email_template", "submission", "submission_file", "supervision_notice"})
 #: Kept in the archive as evidence, not loaded back (its target ids refer to the old database).
 ARCHIVE_ONLY_TABLES = frozenset({"audit_log"})
 #: Deliberately not in a backup, and why.
