@@ -87,7 +87,7 @@ def index():
 @requires("supervision.view")
 def cases():
     agencies = _supervised()
-    figure = request.args.get("figure", "")
+    figure = request.args.get("figure", "open")
     if figure not in queries.DRILLS:
         abort(404)
     by_id = {a.id: a for a in agencies}
