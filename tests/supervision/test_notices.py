@@ -214,3 +214,17 @@ def test_who_may_see_and_reply(app, client, small, today):
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
     with app.app_context():
         assert db.session.get(User, small.users["d1_clerk"]).agency_id == small.d1
+
+
+def test_case_page_timeline_shows_the_notice_and_reply(app, client, small, today):
+    sign_in(client, small.users["gov_clerk"])
+    assert _send(client, case_id=small.cases["overdue"], message="请尽快答复").status_code == 302
+    with app.app_context():
+        n = db.session.scalar(select(SupervisionNotice))
+        services.reply_notice(n, db.session.get(User, small.users["d1_clerk"]), "已答复")
+        db.session.commit()
+    sign_in(client, small.users["d1_clerk"])
+    page = client.get(f"/cases/{small.cases['overdue']}").get_data(as_text=True)
+    assert "督办通知" in page and "督办回复" in page and "请尽快答复" in page and "2024-06-14" in page
+    text = re.sub(r"<[^>]+>", " ", page)          # the internal kinds only as CSS classes, never as text
+    assert "supervision_notice" not in text and "supervision_reply" not in text
