@@ -45,6 +45,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "admin.tokens": (ADMIN,),
     "audit.view": (ADMIN, AUDITOR),
     "notifications.view": ALL_ROLES,
+    "supervision.view": ALL_ROLES,                  # 督办: a government's figures of its departments (government level)
+    "supervision.notify": (CLERK, APPROVER, ADMIN),  # 督办: send a supervision notice (government level)
+    "notice.view": ALL_ROLES,                       # 督办通知: read those addressed to / sent by one's agency
+    "notice.reply": (CLERK, APPROVER, ADMIN),       # 督办通知: the department addressed replies
     "account.self": ALL_ROLES,
 }.items()}
 

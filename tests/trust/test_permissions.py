@@ -24,7 +24,7 @@ from sqlalchemy import text
 from tests.trust.world import login, make_case, make_user, make_world
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
-from webapp.models import Agency, CalendarYear, Notification, OutboxMail, User
+from webapp.models import Agency, CalendarYear, Notification, OutboxMail, SupervisionNotice, User
 from webapp.models._types import utcnow
 from webapp.security import PERMISSIONS
 
@@ -32,14 +32,16 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id"}
+          "submission_id", "file_id", "code", "doc_id", "notice_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
 PERSONAL = {"notification_id"}
 #: run last within a role: they remove or spend the object they name
 DESTRUCTIVE = ("delete", "remove", "revoke", "reset", "logout", "confirm", "reject", "route", "finalize",
                "close", "withdrawal", "answer")
 #: routes whose scope is the government level (agency_id None): an agency's admin gets 403
-GOVERNMENT_LEVEL_ONLY = {"admin.agency_new"}
+GOVERNMENT_LEVEL_ONLY = {"admin.agency_new",
+                         # 督办: a government's view of its departments (a department's users: 403)
+                         "supervision.index", "supervision.cases", "supervision.export", "supervision.notice_new"}
 # Installation-wide settings: a department's administrator may read them, not change them (an empty
 # form already stops the save routes with 422; these act on a bare confirmation).
 INSTALLATION_WIDE_CHANGES = {"admin.calendar_remove", "admin.email_template_reset", "admin.letter_template_reset"}
@@ -79,6 +81,10 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
                                                   "issued_on": "2024-03-01"})
             token, _raw = issue_token(None, agency, f"门户{key}")
             target = make_user(side.agency_id, "clerk", f"target_{key}")
+            # a 督办 notice to the agency: from its government G (A), from the installation level (B)
+            notice = SupervisionNotice(government_id=w.gov_id if key == "own" else None, agency_id=side.agency_id,
+                                       case_id=case.id, message=f"督办{key}", sent_on=today, reply_by=today)
+            db.session.add(notice)
             mail = OutboxMail(to_addr=f"{key}@example.cn", subject="s", body="b", status="failed", attempts=1,
                               next_attempt_at=utcnow() + timedelta(hours=1))
             db.session.add(mail)
@@ -88,7 +94,8 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             db.session.flush()
             ids[key] = {"case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
                         "token_id": token.id, "user_id": target.id, "mail_id": mail.id,
-                        "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id}
+                        "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id,
+                        "notice_id": notice.id}
         # a notification for every login user (its own) and one for another agency's clerk
         logins = {**{r: w.a.users[r] for r in ("clerk", "approver", "admin", "auditor")}, "gov_admin": w.gov_admin_id}
         for actor, uid in logins.items():

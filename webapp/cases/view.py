@@ -26,6 +26,7 @@ from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
 NOTE_LABELS = {
     "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "通知申请人",
     "assigned": "分配", "routed": "分办", "note": "备注",
+    "supervision_notice": "督办通知", "supervision_reply": "督办回复",
 }
 CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
 FORM_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
@@ -104,6 +105,11 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         add("分办至", p.get("to_name"))
         add("网上申请编号", p.get("submission"))
         add("分办说明", p.get("note"))
+        return out
+    if ev.type in ("supervision_notice", "supervision_reply"):
+        add("督办内容", p.get("message"))
+        add("回复期限", p.get("reply_by"))
+        add("回复内容", p.get("reply"))
         return out
     if ev.type == "assigned":
         add("原承办人", p.get("from") or "（未分配）")

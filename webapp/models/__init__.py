@@ -8,6 +8,7 @@ from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
 from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion
 from .submission import LookupFailure, Submission, SubmissionFile  # noqa: F401 (registers the models)
+from .supervision import SupervisionNotice  # noqa: F401 (registers the model)
 from .user import Role, User
 
 __all__ = [

@@ -1,0 +1,1 @@
+from tests.workers.conftest import smtp  # noqa: F401 (a real SMTP server, aiosmtpd)
