@@ -138,6 +138,9 @@ def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extr
         "items": [it.text for it in case.items],
         "received_on": _date_zh(case.received_on), "letter_date": _date_zh(on),
         "event": payload, "event_on": on,
+        # 签发 (webapp/review): who signed the act off, and when (plain values; empty when recorded directly)
+        "signer_name": str(payload.get("signed_by") or ""),
+        "signed_date": _date_zh(date.fromisoformat(payload["signed_on"])) if payload.get("signed_on") else "",
     }
     if kind == "correction":
         reply_by = date.fromisoformat(payload["reply_by"]) if payload.get("reply_by") else None
