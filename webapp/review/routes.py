@@ -174,7 +174,8 @@ def draft_new(case_id: int, action: str):
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+            raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
+                                rule="case.conflict") from None
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")

@@ -83,8 +83,8 @@ def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str,
     if kind not in KINDS:
         raise ServiceError(f"unknown chain kind {kind!r}", "审批类型无效", rule="review.kind")
     if kind == "extension" and not enabled:
-        raise ServiceError("the extension always needs an approver", "延期答复须经负责人批准（第三十三条），不能关闭审批",
-                           rule="review.extension_required")
+        raise ServiceError("the extension always needs an approver",
+                           "延期答复须经负责人批准（第三十三条），不能关闭审批", rule="review.extension_required")
     if len(steps) > MAX_STEPS:
         raise ServiceError("too many steps", f"审核环节不超过{MAX_STEPS}个", rule="review.steps")
     clean = []
@@ -96,8 +96,8 @@ def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str,
         if rid is not None:
             user = db.session.get(User, int(rid))
             if user is None or user.agency_id != agency.id or not user.active or user.role not in ("clerk", "approver"):
-                raise ServiceError("reviewer not of this agency", f"第{i}个审核环节的审核人须为本机关在职的经办人或负责人",
-                                   rule="review.reviewer")
+                raise ServiceError("reviewer not of this agency",
+                                   f"第{i}个审核环节的审核人须为本机关在职的经办人或负责人", rule="review.reviewer")
             rid = user.id
         clean.append({"title": title, "reviewer_id": rid})
     row = db.session.scalar(select(ReviewChain).where(ReviewChain.agency_id == agency.id, ReviewChain.kind == kind))
@@ -177,7 +177,7 @@ def form_data(form: Any) -> dict[str, Any]:
 
 def rebuild_form(action, data: Mapping[str, Any], case: Case, on: date):
     """The action's form bound to stored data, dated ``on``, at the case's current version."""
-    md = MultiDict({k: v for k, v in data.items()})
+    md = MultiDict(dict(data))
     md[f"{action.name}-on"] = on.isoformat()
     md[f"{action.name}-version"] = str(case.version)
     form = action.form(formdata=md, prefix=action.name, meta={"csrf": False})
@@ -236,6 +236,13 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
     if case.status == "closed":
         raise ServiceError("case closed", "案件已办结，不能再拟办", rule="review.closed")
     kind = kind_of(action_name, form)
+    if action_name == "answer":
+        from webapp.domain.outcomes import OutcomeError, application_outcome
+
+        try:
+            application_outcome([f.data for f in form.outcomes], form.main_ground.data or None)
+        except OutcomeError as e:
+            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由", rule="answered.outcome") from None
     chain = chain_for(case.agency_id, kind)
     if not chain.enabled:
         raise ServiceError("no chain", "该事项无须审批，请直接办理", rule="review.no_chain")

@@ -89,6 +89,6 @@ def draft_context(draft: ReviewDraft, today: date, cal, user: User | None = None
                 u = db.session.get(User, s["reviewer_id"])
                 names[s["reviewer_id"]] = u.display_name if u else ""
     return {"draft": draft, "case": case, "kind_title": KINDS.get(draft.kind, draft.kind),
-            "action_title": ACTION_TITLES.get(draft.action, draft.action), "clock_text": clock_text(case, today, cal)[0],
+            "action_title": ACTION_TITLES.get(draft.action, draft.action),
             "days_left": left, "clock": text, "step": current_step(draft), "steps": steps, "reviewer_names": names,
             "opinions": opinions(draft), "summary": draft.summary or {}}

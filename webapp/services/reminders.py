@@ -567,7 +567,7 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
 
     # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
     pairs, people = _recipients(items)
-    from webapp.review.notify import review_items   # pending review steps (docs/review.md)
+    from webapp.review.notify import review_items  # pending review steps (docs/review.md)
 
     review_pairs, review_people = review_items(today, cal, agency_ids)
     pairs += review_pairs
