@@ -166,7 +166,7 @@ def test_extension_requested_by_a_clerk_and_signed_off_by_an_approver(w):
     with pytest.raises(ServiceError):
         rv.sign_off(d, clerk2, "", date(2024, 6, 12))
     rv.sign_off(d, approver, "同意延期", date(2024, 6, 12))
-    ext = [e for e in case.events if e.type == "extended"][0]
+    ext = next(e for e in case.events if e.type == "extended")
     assert (ext.on, ext.payload["days"], ext.payload["approved_by"], ext.payload["reason"]) == (
         date(2024, 6, 12), 15, "临淄区商务局负责人", "需要调取档案")
     assert (case.extended, case.due_on) == (True, date(2024, 7, 23))
