@@ -86,7 +86,7 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             db.session.add(Notification(dedupe_key=f"mail-{key}", agency_id=side.agency_id, kind="due", title="t",
                                         outbox_id=mail.id))
             db.session.flush()
-            from webapp.models.review import ReviewDraft   # a pending extension request (webapp/review)
+            from webapp.models.review import ReviewDraft  # a pending extension request (webapp/review)
 
             draft = ReviewDraft(case_id=case.id, agency_id=side.agency_id, kind="extension", action="extension",
                                 steps=[], formdata={"extension-days": "10", "extension-reason": "理由"},
