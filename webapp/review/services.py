@@ -242,7 +242,8 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
         try:
             application_outcome([f.data for f in form.outcomes], form.main_ground.data or None)
         except OutcomeError as e:
-            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由", rule="answered.outcome") from None
+            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由",
+                               rule="answered.outcome") from None
     chain = chain_for(case.agency_id, kind)
     if not chain.enabled:
         raise ServiceError("no chain", "该事项无须审批，请直接办理", rule="review.no_chain")
