@@ -32,6 +32,7 @@ BLUEPRINTS: list[str] = [
     "webapp.public.routes:bp",
     "webapp.public.queue:bp",
     "webapp.supervision.routes:bp",
+    "webapp.review.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

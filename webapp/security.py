@@ -44,6 +44,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "admin.outbox": (ADMIN,),
     "admin.tokens": (ADMIN,),
     "audit.view": (ADMIN, AUDITOR),
+    "review.view": ALL_ROLES,                       # review queue, drafts, 办理审批单 (read)
+    "review.draft": (CLERK, APPROVER),              # draft an act for review and sign-off (拟办), redraft
+    "review.act": (CLERK, APPROVER),                # approve or return a review step named to the user
+    "review.signoff": (APPROVER,),                  # 签发: records the act (Art. 33 for extensions)
+    "review.configure": (ADMIN,),                   # the agency's review chains
     "notifications.view": ALL_ROLES,
     "supervision.view": ALL_ROLES,                  # 督办: a government's figures of its departments (government level)
     "supervision.notify": (CLERK, APPROVER, ADMIN),  # 督办: send a supervision notice (government level)

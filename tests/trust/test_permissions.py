@@ -32,7 +32,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id", "notice_id"}
+          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
 PERSONAL = {"notification_id"}
 #: run last within a role: they remove or spend the object they name
@@ -92,7 +92,14 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             db.session.add(Notification(dedupe_key=f"mail-{key}", agency_id=side.agency_id, kind="due", title="t",
                                         outbox_id=mail.id))
             db.session.flush()
-            ids[key] = {"case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
+            from webapp.models.review import ReviewDraft  # a pending extension request (webapp/review)
+
+            draft = ReviewDraft(case_id=case.id, agency_id=side.agency_id, kind="extension", action="extension",
+                                steps=[], formdata={"extension-days": "10", "extension-reason": "理由"},
+                                summary={"days": 10, "reason": "理由"}, drafter_id=side.users["clerk"])
+            db.session.add(draft)
+            db.session.flush()
+            ids[key] = {"draft_id": draft.id, "case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
                         "token_id": token.id, "user_id": target.id, "mail_id": mail.id,
                         "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id,
                         "notice_id": notice.id}
@@ -124,6 +131,8 @@ def _value(endpoint: str, name: str, objs: dict[str, Any], note_id: int | None) 
         return "reminder_digest" if "email_template" in endpoint else "correction"
     if name == "year":
         return 2040 if endpoint.startswith("admin.calendar") else 2024
+    if name == "action":
+        return "answer"
     if name == "col":
         return "issued" if endpoint.endswith("cell_documents") else "total"
     return {"row": "new", "group": "review", "result": "upheld", "block": "normative_documents", "fmt": "json",

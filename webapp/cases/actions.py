@@ -156,6 +156,9 @@ class Done:
 def perform(action: CaseAction, case: Case, form: Any, user: User, today: date) -> Done:
     """Record the action; raise ServiceError (incl. ConflictError) to refuse. The caller commits."""
     expected = _check_version(case, form)
+    from webapp.review.services import require_direct_allowed  # review chains (docs/review.md)
+
+    require_direct_allowed(action, case, form, user)
     handler: Callable[..., Done] = _SPECIAL.get(action.name, _record_workflow)
     done = handler(action, case, form, user, today, expected)
     if done.event is not None and case.version == expected:
@@ -198,6 +201,7 @@ def _record_workflow(action: CaseAction, case: Case, form: Any, user: User, toda
         kw.update(item_outcomes=outcomes, main_ground=form.main_ground.data or None)
         if form.text.data and form.text.data.strip():
             extra["text"] = form.text.data.strip()
+    extra.update(getattr(form, "review_payload", None) or {})   # signed_by, signed_on at sign-off
     note = getattr(form, "note", None)
     if note is not None and note.data and note.data.strip():
         kw["note"] = note.data.strip()

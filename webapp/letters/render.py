@@ -162,7 +162,10 @@ def _base_values(kind: str, f: LetterFacts) -> dict[str, Any]:
     return {"kind": kind, "title": LETTER_TITLES[kind], "case": c, "number": c["number"],
             "agency": c["agency"], "applicant": c["applicant"], "applicant_kind": c["applicant"]["kind_label"],
             "items": [it["text"] for it in c["items"]], "received_on": _date_zh(c["received_on"]),
-            "letter_date": _date_zh(f.on), "event": f.payload, "event_on": f.on}
+            "letter_date": _date_zh(f.on), "event": f.payload, "event_on": f.on,
+            # 签发 (webapp/review): who signed the act off, and when (empty when recorded directly)
+            "signer_name": str(f.payload.get("signed_by") or ""),
+            "signed_date": _date_zh(date.fromisoformat(f.payload["signed_on"])) if f.payload.get("signed_on") else ""}
 
 
 def _correction_values(f: LetterFacts) -> dict[str, Any]:

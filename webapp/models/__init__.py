@@ -7,6 +7,7 @@ from .emails import EmailTemplate  # noqa: F401 (registers the model and the swe
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
 from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion
+from .review import ReviewChain, ReviewDraft  # noqa: F401 (registers the models)
 from .submission import LookupFailure, Submission, SubmissionFile  # noqa: F401 (registers the models)
 from .supervision import SupervisionNotice  # noqa: F401 (registers the model)
 from .user import Role, User

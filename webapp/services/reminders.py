@@ -86,6 +86,9 @@ KINDS: dict[str, tuple[int, bool, str]] = {
                                     "如有误请联系负责人更正。"),
     "fee_lapsed": (8, False, "本机关设置为逾期自动结案：系统已记录“逾期未缴费”并结案，"
                              "如有误请联系负责人更正。"),
+    # review and sign-off (webapp/review/notify.py, docs/review.md)
+    "review_overdue": (0, True, "答复已逾期，拟办稿仍在审批中，请尽快审核、签发。"),
+    "review_due": (3, False, "拟办稿待您审核或签发，法定答复期限不因审批而停止计算。"),
 }
 
 
@@ -139,6 +142,8 @@ class Item:
             "fee_lapse_proposal": "申请人逾期未缴费，待确认结案",
             "correction_lapsed": "逾期未补正，已自动结案",
             "fee_lapsed": "逾期未缴费，已自动结案",
+            "review_overdue": f"答复已逾期{-n}个工作日，拟办稿待签发",
+            "review_due": "拟办稿待审批，答复期限今日届满" if n == 0 else f"拟办稿待审批，答复期限还剩{n}个工作日",
         }[self.kind]
 
     @property
@@ -562,6 +567,11 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
 
     # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
     pairs, people = _recipients(items)
+    from webapp.review.notify import review_items  # pending review steps (docs/review.md)
+
+    review_pairs, review_people = review_items(today, cal, agency_ids)
+    pairs += review_pairs
+    people.update(review_people)
     wanted: dict[str, tuple[Item, int]] = {}
     for item, uids in pairs:
         prefix = item.key_prefix()

@@ -1,0 +1,90 @@
+"""Who hears of a draft: the bell (Notification rows, once each by key) when a step is reached, a
+draft returned or signed off; and the deadline reminders the sweep adds (services/reminders.sweep
+calls ``review_items``): to the step's reviewer when the case is due within 3 working days, to
+the agency's approvers once it is overdue - each once per case deadline and person (the sweep's
+dedupe key)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import select
+
+from webapp.domain.calendar import WorkCalendar
+from webapp.domain.clock import CLOCK_RUNS_IN
+from webapp.extensions import db
+from webapp.models import Applicant, Case, User
+from webapp.models.review import ReviewDraft
+
+DUE_WITHIN = 3          # working days: the reviewer's reminder
+LINK = "/review/drafts/{id}"
+
+
+def _approvers(agency_id: int) -> list[int]:
+    return list(db.session.scalars(select(User.id).where(User.agency_id == agency_id, User.role == "approver",
+                                                         User.active.is_(True)).order_by(User.id)))
+
+
+def step_people(draft: ReviewDraft) -> list[int]:
+    """Who may act on the draft's current step."""
+    from .services import current_step
+
+    step = current_step(draft)
+    if not step["signoff"] and step.get("reviewer_id"):
+        return [step["reviewer_id"]]
+    return [u for u in _approvers(draft.agency_id) if step["signoff"] or u != draft.drafter_id]
+
+
+def _bell(draft: ReviewDraft, key: str, uids: Sequence[int], title: str, body: str = "") -> None:
+    from webapp.services.reminders import Note, insert_notifications
+
+    case = draft.case
+    insert_notifications([Note(f"{key}:{uid}", "review", uid, f"{title}：{case.number}", body,
+                               LINK.format(id=draft.id), case.agency_id, case.id, case.due_on)
+                          for uid in uids])
+
+
+def notify_step(draft: ReviewDraft) -> None:
+    from .services import KINDS, current_step
+
+    step = current_step(draft)
+    _bell(draft, f"review_step:{draft.id}:{draft.round}:{draft.step}", step_people(draft),
+          f"待您{step['title']}（{KINDS[draft.kind]}）")
+
+
+def notify_returned(draft: ReviewDraft, by: User, opinion: str) -> None:
+    _bell(draft, f"review_returned:{draft.id}:{draft.round}", [draft.drafter_id],
+          f"拟办稿被{by.display_name}退回", opinion)
+
+
+def notify_signed(draft: ReviewDraft, by: User) -> None:
+    if draft.drafter_id != by.id:
+        _bell(draft, f"review_signed:{draft.id}", [draft.drafter_id], f"拟办稿已由{by.display_name}签发")
+
+
+def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
+    """(Item, [user ids]) for the sweep, and the people named: pending drafts whose case's answer is
+    due within DUE_WITHIN working days (to whoever may act on the step) or overdue (to the approvers)."""
+    from webapp.services.reminders import Item, _people
+
+    horizon = cal.add_workdays(today, DUE_WITHIN)
+    q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, Case.due_on, Applicant.name)
+         .join(Case, Case.id == ReviewDraft.case_id).join(Applicant, Applicant.id == Case.applicant_id)
+         .where(ReviewDraft.status == "pending", Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)
+         .order_by(ReviewDraft.id))
+    if agency_ids is not None:
+        q = q.where(Case.agency_id.in_(list(agency_ids)))
+    pairs = []
+    for draft, number, agency_id, assigned, due, name in db.session.execute(q).all():
+        if due < today:
+            item = Item("review_overdue", draft.case_id, agency_id, number, name or "", assigned, due,
+                        -cal.workdays_between(due, today), today)
+            uids = _approvers(agency_id)
+        else:
+            item = Item("review_due", draft.case_id, agency_id, number, name or "", assigned, due,
+                        cal.workdays_between(today, due) if due > today else 0, today)
+            uids = step_people(draft)
+        pairs.append((item, uids))
+    ids = {u for _, uids in pairs for u in uids}
+    return pairs, (_people(User.id.in_(ids)) if ids else {})
