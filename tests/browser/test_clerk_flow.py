@@ -106,6 +106,7 @@ def test_clerk_main_path(server: str):
             page.fill("#name", "王小明")
             page.fill("#id_number", "370305198506120017")
             page.fill("#phone", "13800001111")
+            page.fill("#address", "山东省淄博市临淄区桓公路1号")   # the reply goes by post: an address is needed
             page.select_option("#channel", "post")
             expect(page.locator("#receipt-rule-current")).to_have_text("邮寄（需签收）：以本机关签收之日为收到申请之日。")
             page.fill("#arrived_on", "2024-06-03")
