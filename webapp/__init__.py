@@ -31,6 +31,8 @@ BLUEPRINTS: list[str] = [
     "webapp.api.routes:bp",
     "webapp.public.routes:bp",
     "webapp.public.queue:bp",
+    "webapp.delivery.routes:bp",
+    "webapp.archive.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

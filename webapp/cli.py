@@ -12,6 +12,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from webapp.archive.cli import archive_cli
 from webapp.extensions import db
 from webapp.reports.cli import report_versions
 from webapp.timeutil import today_shanghai
@@ -34,6 +35,9 @@ def _date_option(value: str | None, name: str) -> date | None:
 @click.group("cases", help="Import and export case histories (interchange format).")
 def cases_cli() -> None:
     pass
+
+
+cases_cli.add_command(archive_cli)   # `flask cases archive` (webapp/archive/cli.py)
 
 
 @cases_cli.command("import")
