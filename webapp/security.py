@@ -47,7 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "delivery.view": ALL_ROLES,                     # deliveries of a case, the returned-post list
     "delivery.record": (CLERK, APPROVER),           # record a delivery (送达) or a return (退件)
     "case.archive": (APPROVER, ADMIN),              # archive a closed case (归档)
-    "archive.dossier": (CLERK, APPROVER, ADMIN, AUDITOR),   # download the dossier PDF (own agency)
+    "archive.view": (CLERK, APPROVER, ADMIN, AUDITOR),   # download the dossier PDF (own agency)
     "archive.bulk": (ADMIN,),                       # archive a year's closed cases
     "admin.archive": (ADMIN,),                      # archive number pattern, retention period
     "notifications.view": ALL_ROLES,

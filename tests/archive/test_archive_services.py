@@ -111,7 +111,7 @@ def test_an_archived_case_changes_no_more_but_takes_appeal_results(db_session, t
 
 
 def test_a_year_is_archived_all_or_nothing(db_session, today, cli):
-    agency, clerk, approver, admin = setup_agency()
+    agency, clerk, *_ = setup_agency()
     c1 = answered_case(agency, clerk, date(2023, 3, 1), date(2023, 3, 10), today)
     c2 = answered_case(agency, clerk, date(2023, 5, 1), date(2023, 5, 8), today)
     c3 = answered_case(agency, clerk, date(2023, 12, 20), date(2024, 1, 5), today)     # closed in 2024

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
 from webapp.cases.attachments import Upload
+from webapp.delivery import services
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import CaseEvent, OutboxMail
 from webapp.models.delivery import Delivery
-from webapp.delivery import services
 from webapp.services.errors import ServiceError
 
 

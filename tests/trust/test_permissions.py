@@ -32,7 +32,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id"}
+          "submission_id", "file_id", "code", "doc_id", "delivery_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
 PERSONAL = {"notification_id"}
 #: run last within a role: they remove or spend the object they name
@@ -86,7 +86,11 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             db.session.add(Notification(dedupe_key=f"mail-{key}", agency_id=side.agency_id, kind="due", title="t",
                                         outbox_id=mail.id))
             db.session.flush()
-            ids[key] = {"case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
+            from webapp.delivery.services import record_delivery
+
+            letter = next(e for e in case.events if e.type == "correction_requested")
+            dl = record_delivery(case, letter, "online", date(2024, 6, 5), today=today)
+            ids[key] = {"delivery_id": dl.id, "case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
                         "token_id": token.id, "user_id": target.id, "mail_id": mail.id,
                         "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id}
         # a notification for every login user (its own) and one for another agency's clerk

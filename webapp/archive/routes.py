@@ -59,13 +59,14 @@ def archive(case_id: int):
 
 
 @bp.get("/cases/<int:case_id>/archive/dossier.pdf")
-@requires("archive.dossier")
+@requires("archive.view")
 def dossier(case_id: int):
     # the dossier holds the full personal data and the scans: the handling agency's users only
     case = case_or_404(case_id, change=True)
     rec = services.archive_of(case)
     if rec is None:
-        abort(404)
+        flash("本案件尚未归档，没有案卷。", "error")
+        return redirect(url_for("archive.case_page", case_id=case_id))
     data = None
     if rec.dossier is not None:
         from webapp.cases.attachments import attachment_path
