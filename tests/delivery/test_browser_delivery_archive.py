@@ -95,7 +95,8 @@ def test_post_delivery_return_archive_and_dossier(server, tmp_path):
             row.locator("textarea[name$='-reason']").fill("查无此人")
             row.locator("details.return-form button[type=submit]").click()
             expect(page.locator(".flash-success")).to_contain_text("已登记退件或未送达")
-            expect(page.locator("tr.delivery").first.locator(".delivery-status")).to_contain_text("退件 2024-06-08：查无此人")
+            status = page.locator("tr.delivery").first.locator(".delivery-status")
+            expect(status).to_contain_text("退件 2024-06-08：查无此人")
 
             page.goto(f"{base}/cases/{case_id}")
             expect(page.locator("#case-delivery-flag")).to_contain_text("退件或未送达 1")
