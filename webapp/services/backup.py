@@ -64,7 +64,7 @@ SPECIAL_TABLES = frozenset({"agency", "user", "calendar_year", "applicant", "cas
                             "appeal", "proactive_year"})
 #: Tables copied row by row, foreign keys remapped, in dependency order.
 ROW_TABLES = frozenset({"attachment", "proactive_document", "report_version", "narrative", "letter_template",
-                        "email_template", "submission", "submission_file"})
+                        "email_template", "submission", "submission_file", "archive_setting"})
 #: Kept in the archive as evidence, not loaded back (its target ids refer to the old database).
 ARCHIVE_ONLY_TABLES = frozenset({"audit_log"})
 #: Deliberately not in a backup, and why.
@@ -74,6 +74,9 @@ NOT_BACKED_UP: dict[str, str] = {
     "outbox_mail": "mail queue: transient; reminders are regenerated, letters are attachments",
     "lookup_failure": "throttling counters of the public status look-up",
     "upload_usage": "daily upload quota counters of the public form",
+    # rebuilt by the interchange import from the case history's delivered/archived events in cases.json
+    "delivery": "rebuilt from the cases' delivered events (the proof scans stay attachments of the case)",
+    "case_archive": "rebuilt from the cases' archived events (the dossier is rendered again on download)",
 }
 
 #: Case columns the domain derives from the events (services/cases.py _derive): the import
