@@ -33,6 +33,8 @@ BLUEPRINTS: list[str] = [
     "webapp.public.queue:bp",
     "webapp.supervision.routes:bp",
     "webapp.review.routes:bp",
+    "webapp.delivery.routes:bp",
+    "webapp.archive.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

@@ -16,6 +16,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from webapp.archive.cli import archive_cli
 from webapp.extensions import db
 from webapp.reports.cli import report_versions
 from webapp.timeutil import today_shanghai
@@ -58,6 +59,9 @@ def _event_counts(code: str) -> dict[str, int]:
         .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
         .where(Agency.code == code).group_by(Case.ref))
     return dict(rows.all())
+
+
+cases_cli.add_command(archive_cli)   # `flask cases archive` (webapp/archive/cli.py)
 
 
 @cases_cli.command("import")

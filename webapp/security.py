@@ -49,6 +49,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "review.act": (CLERK, APPROVER),                # approve or return a review step named to the user
     "review.signoff": (APPROVER,),                  # 签发: records the act (Art. 33 for extensions)
     "review.configure": (ADMIN,),                   # the agency's review chains
+    "delivery.view": ALL_ROLES,                     # deliveries of a case, the returned-post list
+    "delivery.record": (CLERK, APPROVER),           # record a delivery (送达) or a return (退件)
+    "case.archive": (APPROVER, ADMIN),              # archive a closed case (归档)
+    "archive.view": (CLERK, APPROVER, ADMIN, AUDITOR),   # download the dossier PDF (own agency)
+    "archive.bulk": (ADMIN,),                       # archive a year's closed cases
+    "admin.archive": (ADMIN,),                      # archive number pattern, retention period
     "notifications.view": ALL_ROLES,
     "supervision.view": ALL_ROLES,                  # 督办: a government's figures of its departments (government level)
     "supervision.notify": (CLERK, APPROVER, ADMIN),  # 督办: send a supervision notice (government level)

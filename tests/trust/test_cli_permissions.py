@@ -14,6 +14,7 @@ CLI_COMMANDS: dict[str, str] = {
     "backup create": "reads",
     "backup restore": "changes",
     "cases export": "reads",
+    "cases archive": "changes",
     "cases import": "changes",
     "db branches": "reads",
     "db check": "reads",

@@ -32,7 +32,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id"}
+          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id", "delivery_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
 PERSONAL = {"notification_id"}
 #: run last within a role: they remove or spend the object they name
@@ -99,7 +99,12 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
                                 summary={"days": 10, "reason": "理由"}, drafter_id=side.users["clerk"])
             db.session.add(draft)
             db.session.flush()
-            ids[key] = {"draft_id": draft.id, "case_id": case.id, "attachment_id": att.id, "agency_id": side.agency_id,
+            from webapp.delivery.services import record_delivery
+
+            letter = next(e for e in case.events if e.type == "correction_requested")
+            dl = record_delivery(case, letter, "online", date(2024, 6, 5), today=today)
+            ids[key] = {"draft_id": draft.id, "delivery_id": dl.id, "case_id": case.id, "attachment_id": att.id,
+                        "agency_id": side.agency_id,
                         "token_id": token.id, "user_id": target.id, "mail_id": mail.id,
                         "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id,
                         "notice_id": notice.id}

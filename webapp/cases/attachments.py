@@ -90,6 +90,9 @@ def _store_bytes(data: bytes) -> tuple[str, str]:
 
 def store_attachment(case: Case, filename: str, data: bytes, content_type: str, kind: str = "scan",
                      user: User | None = None) -> Attachment:
+    from webapp.services.cases import ensure_changeable
+
+    ensure_changeable(case)    # an archived case's file is closed (ServiceError)
     digest, rel = _store_bytes(data)
     att = Attachment(case_id=case.id, kind=kind, filename=safe_filename(filename), content_type=content_type,
                      size=len(data), sha256=digest, storage_path=rel,

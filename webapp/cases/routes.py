@@ -206,8 +206,13 @@ def attach(case_id: int):
     if not uploads:
         flash("请选择要上传的文件。", "error")
         return redirect(url_for("cases.show", case_id=case.id) + "#attachments")
-    for up in uploads:
-        store_attachment(case, up.filename, up.data, up.content_type, user=current_user._get_current_object())
+    try:
+        for up in uploads:
+            store_attachment(case, up.filename, up.data, up.content_type, user=current_user._get_current_object())
+    except ServiceError as e:     # e.g. the case is archived
+        db.session.rollback()
+        flash(e.message_zh, "error")
+        return redirect(url_for("cases.show", case_id=case_id) + "#attachments")
     db.session.commit()
     flash(f"已上传{len(uploads)}个文件。", "success")
     return redirect(url_for("cases.show", case_id=case.id) + "#attachments")

@@ -37,11 +37,24 @@ APPEAL_RESULTS = dict(APPEAL_RESULT_CHOICES)
 FEE_METHODS = {"per_item": "按件计收", "per_page": "按量计收"}
 
 
+#: record-keeping events of other packages: type -> "module" with LABELS and summary(type, payload)
+EVENT_PACKAGES = {"delivered": "webapp.delivery.history", "delivery_returned": "webapp.delivery.history",
+                  "archived": "webapp.archive.history"}
+
+
+def _event_package(type_: str):
+    import importlib
+
+    name = EVENT_PACKAGES.get(type_)
+    return importlib.import_module(name) if name else None
+
+
 def event_label(type_: str) -> str:
     try:
         return EventType(type_).label_zh
     except ValueError:
-        return NOTE_LABELS.get(type_, type_)
+        pkg = _event_package(type_)
+        return pkg.LABELS[type_] if pkg is not None else NOTE_LABELS.get(type_, type_)
 
 
 def outcome_text(code: str | None) -> str:
@@ -86,6 +99,9 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         if value not in (None, "", [], {}):
             out.append((label, value if isinstance(value, str) else _d(value)))
 
+    pkg = _event_package(ev.type)
+    if pkg is not None:
+        return pkg.summary(ev.type, p)
     if ev.type == "deadline_moved":
         add("原因", p.get("reason"))
         for name, (a, b) in (p.get("changes") or {}).items():

@@ -1,8 +1,10 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .agency import Agency, ApiToken, CalendarYear
+from .archive import ArchiveSetting, CaseArchive  # noqa: F401 (registers the models)
 from .audit import AuditLog
 from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem
+from .delivery import Delivery  # noqa: F401 (registers the model)
 from .emails import EmailTemplate  # noqa: F401 (registers the model and the sweep indexes)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail

@@ -130,9 +130,37 @@ def set_head(case: Case, ev: CaseEvent) -> None:
     case.head_mac = head_mac(case.id, ev.seq, ev.hash)
 
 
+# --- the archived case (归档): no more changes ----------------------------------------------------
+
+#: history events still recorded on an archived case: the results of an administrative review or a
+#: lawsuit (行政复议、诉讼) arrive after the file is closed
+AFTER_ARCHIVE_ALLOWED = frozenset({"appeal_recorded"})
+
+
+def archived_event(case: Case) -> CaseEvent | None:
+    """The case's ``archived`` event (webapp/archive), or None: the history says whether it is archived."""
+    return next((e for e in case.events if e.type == "archived"), None)
+
+
+def ensure_changeable(case: Case, type_: str = "") -> None:
+    """Refuse any change of an archived case, naming the archive number and date; only
+    ``AFTER_ARCHIVE_ALLOWED`` events pass. Every change of a case reaches it through
+    ``_append_event`` (record_event, add_note) or store_attachment."""
+    if type_ in AFTER_ARCHIVE_ALLOWED or case.id is None:
+        return
+    ev = archived_event(case)
+    if ev is None:
+        return
+    no = (ev.payload or {}).get("archive_no", "")
+    raise ServiceError(f"case {case.number} was archived on {ev.on} ({no}) and changes no more",
+                       f"案件{case.number}已于{ev.on.isoformat()}归档（归档号{no}），归档后不能再修改；"
+                       "只可登记行政复议、行政诉讼的结果。", rule="case.archived")
+
+
 def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
                   before: tuple[str | None, date | None], after: tuple[str | None, date | None],
                   actor_name: str = "", corrects: CaseEvent | None = None) -> CaseEvent:
+    ensure_changeable(case, type_)
     # the case's events are loaded once per case (and start empty for a new case); appends keep seq order
     last = case.events[-1] if case.events else None
     seq = (last.seq + 1) if last else 1
@@ -158,6 +186,7 @@ def add_note(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor
     """A record-keeping event that does not move the clock (assigned, notice_sent, routed, ...)."""
     if type_ in WORKFLOW_TYPES:
         raise ValueError("workflow events go through record_event")
+    ensure_changeable(case, type_)
     state = (case.status, case.due_on)
     ev = _append_event(case, type_, on, payload, actor, state, state, actor_name=actor_name)
     _flush_or_conflict()
@@ -281,6 +310,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
                  cal: WorkCalendar | None = None, extra_payload: Mapping[str, Any] | None = None) -> CaseEvent:
     """Apply one workflow event to a case through the transition table, or refuse it."""
     today = today or today_shanghai()
+    ensure_changeable(case, event.type.value)    # before anything is touched
     if expected_version is not None and case.version != expected_version:
         raise ConflictError("the case was changed by someone else; reload it",
                             "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")

@@ -16,7 +16,7 @@ from webapp.models import Agency, Appeal, Case, ProactiveYear
 
 from .applicants import clean_applicant, has_control_chars, mask_address, mask_id, mask_phone
 from .calendar import current_calendar
-from .cases import case_clock, record_event, register_case, workflow_events
+from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
 from .money import check_fees_10k_yuan, decimal_str
 
@@ -27,6 +27,20 @@ APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
 
 class ImportError_(ServiceError):
     pass
+
+
+#: Non-statutory events of the history that the document carries (interchange.md; they change no
+#: derived field). History type -> module with export_event(row); document type -> module with
+#: import_event(case, doc, on, today). docs/delivery-archive.md gives their fields.
+EXPORTED_NOTES = {"delivered": "webapp.delivery.history", "delivery_returned": "webapp.delivery.history",
+                  "archived": "webapp.archive.history"}
+IMPORTED_NOTES = {"delivered": "webapp.delivery.history", "archived": "webapp.archive.history"}
+
+
+def _notes_module(name: str):
+    import importlib
+
+    return importlib.import_module(name)
 
 
 def _fail(message: str, rule: str, case_ref: str | None = None, event_index: int | None = None,
@@ -120,11 +134,18 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     if not isinstance(raw_events, list) or not raw_events:
         raise _fail("a case needs its events, the first being received", "case.events", ref)
     events = []
+    entries: list[tuple[int, Event | None, Any]] = []   # document order: (index, workflow event or None, raw)
     for i, e in enumerate(raw_events):
+        if isinstance(e, Mapping) and e.get("type") in IMPORTED_NOTES:
+            entries.append((i, None, e))
+            continue
         try:
             events.append(Event.from_dict(e))
         except Refusal as r:
             raise _fail(r.message, r.rule, ref, i, r.message_zh) from None
+        entries.append((i, events[-1], e))
+    if not events or entries[0][1] is None:
+        raise _fail("a case needs its events, the first being received", "case.events", ref)
     item_outcomes = None
     if isinstance(items, list) and items and all(isinstance(x, Mapping) and x.get("outcome") for x in items):
         item_outcomes = [x.get("outcome") for x in items]
@@ -135,9 +156,6 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
         if len(have) <= len(events) and all(map(_same_event, have, events)):
             start = len(have)
             case = existing
-            if start == len(events):
-                stats["cases_unchanged"] += 1
-                return
         else:
             raise _fail("the case is already recorded with a different history", "case.conflict", ref)
     else:
@@ -152,8 +170,24 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
             raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, idx, e.message_zh) from None
         stats["cases_new"] += 1
         start = 1
-    for i in range(start, len(events)):
-        ev = events[i]
+    added = stats["events_added"]
+    noted = [_export_note(row) for row in sorted(case.events, key=lambda r: r.seq) if row.type in EXPORTED_NOTES]
+    n_workflow = 0
+    for i, ev, raw in entries:
+        if ev is None:
+            if raw in noted:          # recorded already (a second import of the same document)
+                noted.remove(raw)
+                continue
+            try:
+                on = _date(raw.get("on"), "on", ref)
+                _notes_module(IMPORTED_NOTES[raw["type"]]).import_event(case, raw, on, today)
+            except ServiceError as e:
+                raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
+            stats["events_added"] += 1
+            continue
+        n_workflow += 1
+        if n_workflow <= start:
+            continue
         outs = item_outcomes if ev.type is EventType.ANSWERED and item_outcomes else None
         main = ev.outcome.value if outs and ev.outcome else None
         try:
@@ -162,6 +196,12 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
         except ServiceError as e:
             raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
         stats["events_added"] += 1
+    if existing is not None and stats["events_added"] == added:
+        stats["cases_unchanged"] += 1
+
+
+def _export_note(row) -> dict[str, Any]:
+    return _notes_module(EXPORTED_NOTES[row.type]).export_event(row)
 
 
 def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> None:
@@ -297,8 +337,18 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
             if closed and it.outcome:
                 d["outcome"] = it.outcome
             items.append(d)
+        # the statutory events with the non-statutory ones the document carries, in history order
+        flow = iter(events)
+        listed = []
+        for row in sorted(case.events, key=lambda r: r.seq):
+            if row.type in WORKFLOW_TYPES:
+                e = next(flow)
+                if e.on <= as_of:
+                    listed.append(e.to_dict())
+            elif row.type in EXPORTED_NOTES and row.on <= as_of:
+                listed.append(_export_note(row))
         out = {"ref": case.ref, "number": case.number, "applicant": applicant, "items": items,
-               "events": [e.to_dict() for e in shown]}
+               "events": listed}
         out.update(clock.derived(cal, as_of))
         cases_out.append(out)
     case_ids = {c.id: c.ref for c in db.session.scalars(select(Case).where(Case.agency_id == agency.id))}
