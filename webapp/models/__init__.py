@@ -3,6 +3,7 @@
 from .agency import Agency, ApiToken, CalendarYear
 from .audit import AuditLog
 from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem
+from .desk import CaseComment, SavedFilter
 from .emails import EmailTemplate  # noqa: F401 (registers the model and the sweep indexes)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
@@ -12,6 +13,6 @@ from .user import Role, User
 
 __all__ = [
     "Agency", "ApiToken", "Appeal", "Applicant", "Attachment", "AuditLog", "CalendarYear", "Case",
-    "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
-    "ProactiveYear", "ReportVersion", "Role", "User",
+    "CaseComment", "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
+    "ProactiveYear", "ReportVersion", "Role", "SavedFilter", "User",
 ]
