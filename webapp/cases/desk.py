@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp.auth import status_zh
 from webapp.extensions import db
 from webapp.models import Case, User
-from webapp.security import actable_agency_ids, case_or_404, requires
+from webapp.security import actable_agency_ids, case_or_404, requires, visible_agency_ids
 from webapp.services.audit import log_event
 from webapp.services.desk import BULK_LIMIT, add_comment, assign_cases, delete_filter, save_filter
 from webapp.services.errors import ServiceError
@@ -76,7 +76,8 @@ def bulk_assign():
         flash(f"一次最多分配{BULK_LIMIT}件。", "error")
         return _back(query)
     allowed = actable_agency_ids()
-    cases = list(db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.number))) if ids else []
+    cases = list(db.session.scalars(select(Case).where(Case.id.in_(ids), Case.agency_id.in_(visible_agency_ids()))
+                                    .order_by(Case.number))) if ids else []
     # a case the user may not even see is refused like one of another agency, without naming it
     if len(cases) != len(set(ids)):
         flash("所选案件中有不存在或无权分配的案件，未作任何分配。", "error")
