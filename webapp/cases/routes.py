@@ -11,7 +11,15 @@ from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
 from webapp.params import id_arg, page_arg
-from webapp.security import SCAN_REFUSED, can, case_or_404, may_download_attachment, requires, visible_agency_ids
+from webapp.security import (
+    SCAN_REFUSED,
+    can,
+    case_or_404,
+    may_download_attachment,
+    public,
+    requires,
+    visible_agency_ids,
+)
 from webapp.services.applicants import mask_id
 from webapp.services.audit import log_event
 from webapp.services.calendar import current_calendar
@@ -28,8 +36,14 @@ bp = Blueprint("cases", __name__)
 
 
 @bp.get("/")
-@requires("dashboard.view")
+@public
 def dashboard():
+    # the root page: the public is led to the online application, the status look-up and the staff
+    # login; a signed-in user gets the dashboard (every role holds dashboard.view)
+    if not current_user.is_authenticated:
+        return render_template("public/landing.html")
+    if not can("dashboard.view"):
+        abort(403)
     today = today_shanghai()
     data = queries.dashboard(visible_agency_ids(), current_user.id, today, current_calendar())
     return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
