@@ -101,7 +101,8 @@ def test_pages_have_no_wcag_violations(server):
             # axe itself finds what it should: a page with an unlabelled input and an image without alt
             page.set_content("<html><body><img src='x.png'><input type='file'></body></html>")
             page.add_script_tag(content=AXE)
-            assert sorted(v["id"] for v in page.evaluate(RUN, TAGS)) == ["document-title", "html-has-lang", "image-alt", "label"]
+            assert sorted(v["id"] for v in page.evaluate(RUN, TAGS)) == [
+                "document-title", "html-has-lang", "image-alt", "label"]
 
             page.goto(f"{base}/")
             assert first_tab_stop() == "skip-link #main"      # the public layout
