@@ -110,7 +110,7 @@ def test_backup_restore_examples_byte_for_byte(app, cli, fresh_app, today, tmp_p
     assert b"argon2" not in b"".join(zf.read(n) for n in zf.namelist())
     assert manifest["counts"]["files"] == 2 and any(n.startswith("files/") for n in zf.namelist())
     assert set(manifest["not_backed_up"]) == {"api_token", "notification", "outbox_mail", "lookup_failure",
-                                              "upload_usage"}
+                                              "upload_usage", "saved_filter"}
 
     app2 = fresh_app()
     cli2 = app2.test_cli_runner()

@@ -64,7 +64,7 @@ SPECIAL_TABLES = frozenset({"agency", "user", "calendar_year", "applicant", "cas
                             "appeal", "proactive_year"})
 #: Tables copied row by row, foreign keys remapped, in dependency order.
 ROW_TABLES = frozenset({"attachment", "proactive_document", "report_version", "narrative", "letter_template",
-                        "email_template", "submission", "submission_file"})
+                        "email_template", "submission", "submission_file", "case_comment"})
 #: Kept in the archive as evidence, not loaded back (its target ids refer to the old database).
 ARCHIVE_ONLY_TABLES = frozenset({"audit_log"})
 #: Deliberately not in a backup, and why.
@@ -74,6 +74,7 @@ NOT_BACKED_UP: dict[str, str] = {
     "outbox_mail": "mail queue: transient; reminders are regenerated, letters are attachments",
     "lookup_failure": "throttling counters of the public status look-up",
     "upload_usage": "daily upload quota counters of the public form",
+    "saved_filter": "each user's bookmarked searches of the case list: saved again in a moment",
 }
 
 #: Case columns the domain derives from the events (services/cases.py _derive): the import
