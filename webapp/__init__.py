@@ -25,6 +25,7 @@ BLUEPRINTS: list[str] = [
     "webapp.auth.routes:bp",
     "webapp.cases.routes:bp",
     "webapp.cases.notifications:bp",
+    "webapp.cases.desk:bp",
     "webapp.intake.routes:bp",
     "webapp.reports.routes:bp",
     "webapp.admin.routes:bp",

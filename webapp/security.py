@@ -26,7 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "case.register": (CLERK, APPROVER, ADMIN),
     "case.act": (CLERK, APPROVER),                  # correction, consultation, fee, answer, withdrawal
     "case.extend": (APPROVER,),                     # Art. 33: approved by the office head
-    "case.assign": (CLERK, APPROVER, ADMIN),
+    "case.assign": (CLERK, APPROVER, ADMIN),       # one case or many (the case list's bulk assign)
+    "case.comment": (CLERK, APPROVER, ADMIN),      # internal comments, @mentions of colleagues
     "case.appeal": (CLERK, APPROVER),
     "case.attach": (CLERK, APPROVER),
     "case.letter": (CLERK, APPROVER, AUDITOR),
@@ -61,6 +62,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "notice.view": ALL_ROLES,                       # 督办通知: read those addressed to / sent by one's agency
     "notice.reply": (CLERK, APPROVER, ADMIN),       # 督办通知: the department addressed replies
     "account.self": ALL_ROLES,
+    "filter.self": ALL_ROLES,                      # one's own saved filters of the case list
 }.items()}
 
 

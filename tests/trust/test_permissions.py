@@ -24,7 +24,7 @@ from sqlalchemy import text
 from tests.trust.world import login, make_case, make_user, make_world
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
-from webapp.models import Agency, CalendarYear, Notification, OutboxMail, SupervisionNotice, User
+from webapp.models import Agency, CalendarYear, Notification, OutboxMail, SavedFilter, SupervisionNotice, User
 from webapp.models._types import utcnow
 from webapp.security import PERMISSIONS
 
@@ -32,9 +32,9 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id", "delivery_id"}
+          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id", "delivery_id", "filter_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
-PERSONAL = {"notification_id"}
+PERSONAL = {"notification_id", "filter_id"}
 #: run last within a role: they remove or spend the object they name
 DESTRUCTIVE = ("delete", "remove", "revoke", "reset", "logout", "confirm", "reject", "route", "finalize",
                "close", "withdrawal", "answer")
@@ -122,14 +122,28 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
         db.session.add(CalendarYear(year=2040, title="测试", days_off=[["2040-01-01", "元旦"]], makeup_days=[]))
         db.session.flush()
         ids["foreign"]["notification_id"] = n.id
+        # a saved filter of the case list for every login user (their own) and one of another's
+        ids["filters"] = {}
+        for actor, uid in logins.items():
+            f = SavedFilter(user_id=uid, name=f"筛选{actor}", query="status=registered")
+            db.session.add(f)
+            db.session.flush()
+            ids["filters"][actor] = f.id
+        f = SavedFilter(user_id=w.b.users["clerk"], name="他人的筛选", query="mine=y")
+        db.session.add(f)
+        db.session.flush()
+        ids["foreign"]["filter_id"] = f.id
         db.session.commit()
         ids["logins"] = logins
         return ids
 
 
-def _value(endpoint: str, name: str, objs: dict[str, Any], note_id: int | None) -> Any:
+def _value(endpoint: str, name: str, objs: dict[str, Any], note_id: int | None,
+           filter_id: int | None = None) -> Any:
     if name == "notification_id":
         return note_id if note_id is not None else objs.get(name, 1)
+    if name == "filter_id":
+        return filter_id if filter_id is not None else objs.get(name, 1)
     if name in objs:
         return objs[name]
     if name == "kind":
@@ -186,7 +200,8 @@ def test_permission_matrix(app, client, today, actor):
         for variant in variants:
             objs = ids[variant]
             note = ids["notes"].get(actor) if variant == "own" else None
-            url_args = {a: _value(endpoint, a, objs, note) for a in rule.arguments}
+            own_filter = ids["filters"].get(actor) if variant == "own" else None
+            url_args = {a: _value(endpoint, a, objs, note, own_filter) for a in rule.arguments}
             with app.test_request_context():
                 from flask import url_for
 

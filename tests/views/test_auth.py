@@ -35,9 +35,15 @@ def _login(client, username: str, password: str, **kw):
 
 
 def test_anonymous_is_sent_to_login(client, world):
+    # the root page leads the public to the online form and the status look-up, and staff to login
     r = client.get("/")
+    assert r.status_code == 200
+    for link in ('href="/apply"', 'href="/status"', 'href="/login"'):
+        assert link in r.text
+    assert "临淄区商务局" not in r.text
+    r = client.get("/cases")
     assert r.status_code == 302
-    assert r.headers["Location"] == "/login?next=%2F"
+    assert r.headers["Location"] == "/login?next=%2Fcases"
     page = client.get("/login").text
     assert "工作人员登录" in page
 
@@ -51,7 +57,7 @@ def test_login_and_logout(client, world, in_app):
     assert _user(in_app, world.a.clerk)["last_login"] is not None
     r = client.post("/logout")
     assert r.status_code == 302
-    assert client.get("/").status_code == 302
+    assert client.get("/cases").status_code == 302
     assert [a[0] for a in _audit(in_app)] == ["auth.login", "auth.logout"]
 
 
@@ -62,9 +68,9 @@ def test_a_copied_session_cookie_stops_working_after_logout_and_password_changes
     copy = client.get_cookie("session").value
     other = app.test_client()
     other.set_cookie("session", copy)
-    assert other.get("/").status_code == 200                 # the copy works while the session lives
+    assert other.get("/cases").status_code == 200                 # the copy works while the session lives
     client.post("/logout")
-    assert other.get("/").status_code == 302                 # ... and not after the logout
+    assert other.get("/cases").status_code == 302                 # ... and not after the logout
     # a password change keeps the changing session and ends the others
     _login(client, "swj_clerk", PASSWORD)
     elsewhere = app.test_client()
@@ -72,8 +78,8 @@ def test_a_copied_session_cookie_stops_working_after_logout_and_password_changes
     r = client.post("/account/password", data={"current": PASSWORD, "new": "Neues#Passwort2",
                                                "confirm": "Neues#Passwort2"})
     assert r.status_code == 302
-    assert client.get("/").status_code == 200
-    assert elsewhere.get("/").status_code == 302
+    assert client.get("/cases").status_code == 200
+    assert elsewhere.get("/cases").status_code == 302
     # an administrator's reset ends the user's sessions too
     from webapp.services.users import reset_password
 
@@ -82,7 +88,7 @@ def test_a_copied_session_cookie_stops_working_after_logout_and_password_changes
         db.session.commit()
 
     in_app(reset)
-    assert client.get("/").status_code == 302
+    assert client.get("/cases").status_code == 302
 
 
 def test_login_follows_only_local_next(client, world):
@@ -129,11 +135,11 @@ def test_five_failures_lock_the_account_for_a_minute_and_a_right_password_answer
     assert [r.status_code for r in (wrong, right, unknown)] == [200, 200, 200]
     assert [flashes(r.text) for r in (wrong, right, unknown)] == [["用户名或密码错误。"]] * 3
     assert _page_without_token(right.text) == _page_without_token(wrong.text)   # byte for byte
-    assert client.get("/").status_code == 302                 # the right password did not log in
+    assert client.get("/cases").status_code == 302                 # the right password did not log in
     client.get("/login")                                        # (shows the "please log in" notice)
     time_machine.move_to(DEFAULT_NOW + timedelta(seconds=59), tick=False)
     assert flashes(_login(client, "swj_clerk", PASSWORD).text) == ["用户名或密码错误。"]
-    assert client.get("/").status_code == 302
+    assert client.get("/cases").status_code == 302
     # attempts during the lock are not counted (the lock does not grow while it runs)
     assert _user(in_app, world.a.clerk)["failed"] == 5
     actions = [(a[0], a[2].get("reason"), a[2].get("until")) for a in _audit(in_app) if a[1] == "swj_clerk"]
@@ -143,7 +149,7 @@ def test_five_failures_lock_the_account_for_a_minute_and_a_right_password_answer
     # the lock runs out by itself: the right password logs in and clears the count
     time_machine.move_to(DEFAULT_NOW + timedelta(seconds=61), tick=False)
     assert _login(client, "swj_clerk", PASSWORD).status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/cases").status_code == 200
     assert _user(in_app, world.a.clerk)["failed"] == 0 and not _user(in_app, world.a.clerk)["locked"]
 
 
@@ -192,18 +198,18 @@ def test_the_owner_is_told_once_per_lock(client, world, in_app, time_machine):
 def test_a_lock_does_not_end_open_sessions_but_disabling_does(client, world, in_app, time_machine):
     time_machine.move_to(DEFAULT_NOW, tick=False)
     _login(client, "swj_clerk", PASSWORD)
-    assert client.get("/").status_code == 200
+    assert client.get("/cases").status_code == 200
     stranger = client.application.test_client()
     for _ in range(5):
         _login(stranger, "swj_clerk", "wrong-password")
     assert _user(in_app, world.a.clerk)["locked"]
-    assert client.get("/").status_code == 200                 # a stranger's guesses log nobody out
+    assert client.get("/cases").status_code == 200                 # a stranger's guesses log nobody out
 
     def disable():
         db.session.get(User, world.a.clerk).active = False
 
     in_app(disable)
-    assert client.get("/").status_code == 302
+    assert client.get("/cases").status_code == 302
 
 
 def test_a_success_resets_the_failure_count(client, world, in_app):
@@ -226,11 +232,11 @@ def test_a_disabled_account_cannot_log_in(client, world, in_app):
 def test_session_expires_after_30_minutes_without_a_request(client, world, time_machine):
     _login(client, "swj_clerk", PASSWORD)
     time_machine.move_to(DEFAULT_NOW + timedelta(minutes=20), tick=False)
-    assert client.get("/").status_code == 200          # activity refreshes the session
+    assert client.get("/cases").status_code == 200          # activity refreshes the session
     time_machine.move_to(DEFAULT_NOW + timedelta(minutes=45), tick=False)
-    assert client.get("/").status_code == 200          # 25 minutes after the last request
+    assert client.get("/cases").status_code == 200          # 25 minutes after the last request
     time_machine.move_to(DEFAULT_NOW + timedelta(minutes=76), tick=False)
-    r = client.get("/")                                # 31 minutes idle
+    r = client.get("/cases")                                # 31 minutes idle
     assert r.status_code == 302
     assert r.headers["Location"].startswith("/login")
 

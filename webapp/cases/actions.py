@@ -19,7 +19,7 @@ from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Case, CaseEvent, User
-from webapp.services.cases import add_note, fee_items_this_month, record_event
+from webapp.services.cases import fee_items_this_month, record_event
 from webapp.services.errors import ConflictError, ServiceError
 from webapp.services.interchange import record_appeal
 
@@ -234,18 +234,13 @@ def _appeal(action: CaseAction, case: Case, form: AppealForm, user: User, today:
 
 
 def _assign(action: CaseAction, case: Case, form: AssignForm, user: User, today: date, expected: int) -> Done:
+    from webapp.services.desk import assign_cases
+
     target = db.session.get(User, form.assigned_to.data)
-    if target is None or target.agency_id != case.agency_id or not target.active \
-            or target.role not in ("clerk", "approver"):
-        raise ServiceError("not a clerk of this agency", "承办人须为本机关在职的经办人或负责人",
-                           rule="assign.user")
-    if case.assigned_to_id == target.id:
+    if target is not None and case.assigned_to_id == target.id:
         return Done(f"承办人仍为{target.display_name}。")
-    old = case.assigned_to
-    case.assigned_to_id = target.id
-    ev = add_note(case, "assigned", today, {"from": old.display_name if old else "", "to": target.display_name,
-                                            "to_id": target.id}, user)
-    return Done(f"已将案件分配给{target.display_name}。", ev)
+    changed = assign_cases([case], target, user, today)
+    return Done(f"已将案件分配给{target.display_name}。", case.events[-1] if changed else None)
 
 
 def _touch(case: Case) -> None:

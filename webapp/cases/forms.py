@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.domain.fees import FeeMethod
 from webapp.domain.outcomes import ANSWER_OUTCOMES, Outcome
@@ -118,6 +118,11 @@ class SearchForm(ZhPlainForm):
     date_to = DateField("至", validators=[Optional()])
     status = SelectField("状态", validators=[Optional()])
     mine = BooleanField("只看我承办的")
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(f"收到日期的起止颠倒了：截止日期（{field.data.isoformat()}）早于起始日期"
+                                  f"（{self.date_from.data.isoformat()}），请对调后再查询。")
 
 
 def outcome_label(code: str | None) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
@@ -79,9 +79,58 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     return d
 
 
+#: the case list's sort keys (the ``sort`` argument; a leading "-" reverses): whitelisted, never a
+#: column name taken from the request. 答复期限 and days left order alike (days left is read from the
+#: stored due_on); cases without a running clock come last either way.
+SORT_KEYS = {"received": "收到日期", "due": "答复期限", "days_left": "剩余工作日"}
+DEFAULT_SORT = "-received"
+
+
+def sort_key(raw: str | None) -> str:
+    """The sort argument if whitelisted, else the default (newest received first)."""
+    raw = (raw or "").strip()
+    return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else DEFAULT_SORT
+
+
+def _order(q, sort: str):
+    key, desc = sort.lstrip("-"), sort.startswith("-")
+    if key == "received":
+        col = Case.received_on
+        return q.order_by(col.desc() if desc else col.asc(), Case.id.desc() if desc else Case.id.asc())
+    # due / days_left: cases with no running clock (no due_on) last in both directions
+    no_clock = case((Case.due_on.is_(None), 1), else_=0)
+    col = Case.due_on
+    return q.order_by(no_clock, col.desc() if desc else col.asc(), Case.id.desc() if desc else Case.id.asc())
+
+
+def days_left(c: Case, today: date, cal: WorkCalendar) -> int | None:
+    """Working days from today to the stored 答复期限 (negative once passed); None while no clock runs.
+    Read from the derived column, one calendar lookup: no clock is replayed per row."""
+    if c.due_on is None or c.status not in CLOCK_RUNS_IN:
+        return None
+    try:
+        return cal.workdays_between(today, c.due_on)
+    except Exception:   # a date outside the calendar's years: no figure rather than an error page
+        return None
+
+
+def urgency(n: int | None) -> str:
+    """The CSS class of a days-left cell."""
+    if n is None:
+        return "days-none"
+    if n < 0:
+        return "days-overdue"
+    if n <= 3:
+        return "days-urgent"
+    if n <= 5:
+        return "days-soon"
+    return "days-ok"
+
+
 def search_query(agency_ids: list[int], *, number: str = "", applicant: str = "", text: str = "",
                  date_from: date | None = None, date_to: date | None = None, status: str = "",
-                 assigned_to_id: int | None = None, special: str = "", today: date | None = None) -> Any:
+                 assigned_to_id: int | None = None, special: str = "", today: date | None = None,
+                 sort: str = DEFAULT_SORT) -> Any:
     q = select(Case).where(Case.agency_id.in_(agency_ids))
     if number:
         q = q.where(or_(Case.number.ilike(_like(number.strip()), escape="\\"),
@@ -104,8 +153,13 @@ def search_query(agency_ids: list[int], *, number: str = "", applicant: str = ""
         q = q.where(Case.assigned_to_id == assigned_to_id)
     if special == "overdue" and today is not None:
         q = q.where(Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today)
-    return q.order_by(Case.received_on.desc(), Case.id.desc())
+    return _order(q, sort_key(sort))
 
 
 def paginate(q, page: int):
-    return db.paginate(q, page=page, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE)
+    """One page of the list; a page number past the last shows the last page."""
+    pagination = db.paginate(q, page=page, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE)
+    if page > 1 and pagination.pages and page > pagination.pages:
+        pagination = db.paginate(q, page=pagination.pages, per_page=PER_PAGE, error_out=False,
+                                 max_per_page=PER_PAGE)
+    return pagination

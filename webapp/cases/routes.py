@@ -11,7 +11,15 @@ from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
 from webapp.params import id_arg, page_arg
-from webapp.security import SCAN_REFUSED, can, case_or_404, may_download_attachment, requires, visible_agency_ids
+from webapp.security import (
+    SCAN_REFUSED,
+    can,
+    case_or_404,
+    may_download_attachment,
+    public,
+    requires,
+    visible_agency_ids,
+)
 from webapp.services.applicants import mask_id
 from webapp.services.audit import log_event
 from webapp.services.calendar import current_calendar
@@ -28,38 +36,63 @@ bp = Blueprint("cases", __name__)
 
 
 @bp.get("/")
-@requires("dashboard.view")
+@public
 def dashboard():
+    # the root page: the public is led to the online application, the status look-up and the staff
+    # login; a signed-in user gets the dashboard (every role holds dashboard.view)
+    if not current_user.is_authenticated:
+        return render_template("public/landing.html")
+    if not can("dashboard.view"):
+        abort(403)
     today = today_shanghai()
     data = queries.dashboard(visible_agency_ids(), current_user.id, today, current_calendar())
     return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
                            statuses=list(Status), mask_id=mask_id)
 
 
+def run_search(args):
+    """The case list's search from the request arguments: (form, query or None when the form is
+    invalid, the special list, the sort key)."""
+    form = SearchForm(args)
+    form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
+    special = args.get("list", "")
+    sort = queries.sort_key(args.get("sort"))
+    if not form.validate():
+        return form, None, special, sort
+    q = queries.search_query(
+        visible_agency_ids(), number=form.number.data or "", applicant=form.applicant.data or "",
+        text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
+        status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
+        special=special if special in ("overdue",) else "", today=today_shanghai(), sort=sort)
+    return form, q, special, sort
+
+
 @bp.get("/cases")
 @requires("case.view")
 def search():
-    form = SearchForm(request.args)
-    form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
-    page = page_arg()
+    from webapp.services.desk import assignable_users, filters_of
+
+    form, q, special, sort = run_search(request.args)
     today = today_shanghai()
-    special = request.args.get("list", "")
-    pagination = None
-    if form.validate():
-        q = queries.search_query(
-            visible_agency_ids(), number=form.number.data or "", applicant=form.applicant.data or "",
-            text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
-            status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
-            special=special if special in ("overdue",) else "", today=today)
-        pagination = queries.paginate(q, max(page, 1))
+    pagination = queries.paginate(q, max(page_arg(), 1)) if q is not None else None
     args = {k: v for k, v in request.args.items() if k != "page"}
+    query_string = request.query_string.decode("utf-8", "replace")
+    assignees = (assignable_users(current_user.agency_id)
+                 if can("case.assign") and current_user.agency_id is not None else [])
     return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
-                           mask_id=mask_id, special=special, statuses=list(Status), outcome_text=outcome_text)
+                           mask_id=mask_id, special=special, statuses=list(Status), outcome_text=outcome_text,
+                           sort=sort, sort_keys=queries.SORT_KEYS, cal=current_calendar(),
+                           days_left=queries.days_left, urgency=queries.urgency, assignees=assignees,
+                           saved_filters=filters_of(current_user), query_string=query_string,
+                           desk_form=PersonalDataForm())
 
 
 def _render_case(case, status_code: int = 200, **kwargs):
+    from webapp.services.desk import comments_of
+
     ctx = case_page_context(case, today_shanghai(), can, **kwargs)
-    return render_template("cases/case.html", **ctx, attach_form=AttachForm()), status_code
+    return render_template("cases/case.html", **ctx, attach_form=AttachForm(),
+                           comments=comments_of(case)), status_code
 
 
 @bp.get("/cases/<int:case_id>")

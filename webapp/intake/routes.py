@@ -107,7 +107,9 @@ def new():
             form.applicant_id.data = str(selected.id)
             form.kind.data = selected.kind
             form.name.data = selected.name
-    elif form.validate_on_submit():
+    else:
+        # every check runs, valid fields or not: the form reports all its errors at once
+        valid = form.validate_on_submit()
         agency = _agency_for(form, agencies, needs_agency)
         uploads = []
         try:
@@ -131,13 +133,16 @@ def new():
                 form.assigned_to.errors.append("承办人须为受理机关的工作人员")
         applicant_data = _applicant_data(form, selected)
         try:
-            check_reply_route(applicant_data, form.form_wanted.data, form.route_wanted.data)
+            if form.form_wanted.data and form.route_wanted.data:
+                check_reply_route(applicant_data, form.form_wanted.data, form.route_wanted.data)
         except ServiceError as e:
-            getattr(form, RULE_FIELDS[e.rule]).errors.append(e.message_zh)
+            field_errors = getattr(form, RULE_FIELDS[e.rule]).errors
+            if e.message_zh not in field_errors:
+                field_errors.append(e.message_zh)
         action = request.form.get("identity_action")
-        if not form.errors and action == "correct":
+        if valid and not form.errors and action == "correct":
             return _correct_identity(form, agency, selected, search, results, needs_agency, today)
-        if not form.errors:
+        if valid and not form.errors:
             items = [ln.strip() for ln in (form.items.data or "").splitlines() if ln.strip()]
             # an ID number on file under another name: nothing is registered until the clerk chooses
             choice = "same_person" if action == "same_person" else (
@@ -168,9 +173,6 @@ def new():
             flash(f"已登记申请，编号 {case.number}，答复期限至 {case.due_on.isoformat() if case.due_on else '—'}。",
                   "success")
             return redirect(url_for("cases.show", case_id=case.id))
-        flash("请更正表单中标出的内容，申请尚未登记。", "error")
-        return _render(form, search, results, selected, needs_agency, today), 422
-    else:
         flash("请更正表单中标出的内容，申请尚未登记。", "error")
         return _render(form, search, results, selected, needs_agency, today), 422
     return _render(form, search, results, selected, needs_agency, today)

@@ -5,6 +5,7 @@ from .archive import ArchiveSetting, CaseArchive  # noqa: F401 (registers the mo
 from .audit import AuditLog
 from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem
 from .delivery import Delivery  # noqa: F401 (registers the model)
+from .desk import CaseComment, SavedFilter
 from .emails import EmailTemplate  # noqa: F401 (registers the model and the sweep indexes)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
@@ -16,6 +17,6 @@ from .user import Role, User
 
 __all__ = [
     "Agency", "ApiToken", "Appeal", "Applicant", "Attachment", "AuditLog", "CalendarYear", "Case",
-    "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
-    "ProactiveYear", "ReportVersion", "Role", "User",
+    "CaseComment", "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
+    "ProactiveYear", "ReportVersion", "Role", "SavedFilter", "User",
 ]
