@@ -265,6 +265,8 @@ def index():
             v = latest.get((a.id, y))
             if v is None:
                 status = {"state": "draft", "label": "草稿"}
+            elif v.opening:
+                status = {"state": "opening", "label": "期初数"}
             elif v.final:
                 status = {"state": "final", "label": f"定稿 v{v.version}"}
             else:
@@ -370,13 +372,20 @@ def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: di
                       "kind": kind_label(c.applicant_kind), "status": status_zh(c.status),
                       "why": _why(c, year, row, e.outcome, e.frozen)})
     row_label = closeout.cell_label(f"applications/{row}/{col}")
+    opening_note = ""
+    if row == "carried_in":
+        opened = drilldown.opening_carried_in([a.id for a in agencies], year)
+        if opened:
+            n = sum(v[col] for v in opened.values())
+            opening_note = (f"{'本格' if len(opened) == len(agencies) else '其中'}{n}件来自期初数（上年已公开报告）："
+                            f"{year - 1}年度已公开的年度报告中“结转下年度继续办理”的数字，本系统中没有对应的案件清单。")
     pages = max(1, -(-total // PER_PAGE))
     by_item = bool(drilldown.split_by_unit(agencies)[1])
     return render_template("reports/cell.html", kind="cases", agencies=agencies, year=year, items=items,
                            total=total, page=page, pages=pages, title=row_label, by_item=by_item,
                            prev_url=_page_url(page - 1) if page > 1 else None,
                            next_url=_page_url(page + 1) if page < pages else None,
-                           column=column_label(col), scope=scope, per_page=PER_PAGE,
+                           column=column_label(col), scope=scope, per_page=PER_PAGE, opening_note=opening_note,
                            col_note=(f"申请人类型为{column_label(col)}" if col != "total" else "全部申请人类型"))
 
 
@@ -760,3 +769,5 @@ def trends():
     return render_template("reports/trends.html", figures=figures, charts=chart_list, months=months,
                            group_names=group_names, groups=GROUPS, visible=visible, code=code,
                            scope_name=scope_name, last_year=last_year)
+
+from . import opening as _opening  # noqa: E402,F401  (the opening-balance page registers on bp)
