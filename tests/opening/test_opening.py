@@ -179,8 +179,8 @@ def test_a_year_with_cases_or_closed_is_refused(make_agency):
     _case(agency, "natural_person", date(2023, 11, 1), 1, date(2023, 11, 20))
     with pytest.raises(ServiceError) as e:
         opening.save_opening(agency, 2023, FIGURES)
-    assert e.value.message_zh == ("已有案件局在本系统中已有1件在2023年12月31日前办结的申请，2023年度的数字由案件记录统计，"
-                                  "不能录入期初数。")
+    assert e.value.message_zh == ("已有案件局在本系统中已有1件在2023年12月31日前办结的申请，"
+                                  "2023年度的数字由案件记录统计，不能录入期初数。")
     other = make_agency("OB-K", "已结账局")
     close_agency_year(other, 2023, today=TODAY)
     with pytest.raises(ServiceError) as e:

@@ -242,7 +242,10 @@ def index():
     if ids:
         oldest = db.session.scalar(select(func.min(Case.received_on)).where(Case.agency_id.in_(ids)))
         oldest_ledger = db.session.scalar(select(func.min(ProactiveYear.year)).where(ProactiveYear.agency_id.in_(ids)))
-        first = min([y for y in (oldest.year if oldest else None, oldest_ledger) if y] + [today.year - 1])
+        oldest_version = db.session.scalar(select(func.min(ReportVersion.year))
+                                           .where(ReportVersion.agency_id.in_(ids)))   # an opening balance
+        first = min([y for y in (oldest.year if oldest else None, oldest_ledger, oldest_version) if y]
+                    + [today.year - 1])
     years = list(range(today.year, max(first, today.year - INDEX_YEARS + 1) - 1, -1))
     latest: dict[tuple[int, int], ReportVersion] = {}
     if ids:
