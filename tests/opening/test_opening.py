@@ -225,3 +225,23 @@ def test_locked_once_the_next_years_report_is_final_and_every_change_audited(mak
     with pytest.raises(ServiceError) as e:
         mark_final(opening.opening_version(agency, 2023), approver)
     assert e.value.rule == "report.finalize.opening"
+
+
+def test_no_annual_report_reminder_and_no_change_banner_for_an_opening_year(make_agency, make_user, client):
+    """An agency whose first year is 2025: its 2024 is an opening balance, not a report to publish,
+    although a carried-over application received in 2024 is in the service."""
+    from tests.reports.conftest import login
+    from webapp.services.reminders import annual_report_reminders
+
+    agency = make_agency("OB-R", "提醒局")
+    make_user("obr_approver", "approver", agency)
+    admin = make_user("obr_admin", "admin", agency)
+    _case(agency, "natural_person", date(2024, 12, 20), 1)
+    opening.save_opening(agency, 2024, {"carried_out": {**dict.fromkeys(CARRIED, 0), "natural_person": 1,
+                                                        "total": 1}, "in_force": IN_FORCE}, admin)
+    db.session.commit()
+    assert annual_report_reminders(TODAY) == 0
+    login(client, admin)
+    html = client.get("/reports/agency/OB-R/2024").get_data(as_text=True)
+    assert "期初数" in html and "rp-stale" not in html
+    assert build_report([agency], 2025)["applications"]["carried_in"]["natural_person"] == 1

@@ -299,7 +299,7 @@ def report(code: str, year: int):
     rep = build_report([agency], year)
     html = _render_html(rep, [agency], year, _cell_urls(agency, year, {}))
     last = closeout.latest_version(agency, year)
-    changed = closeout.version_diff(last, rep, last.cells) if last is not None else []
+    changed = closeout.version_diff(last, rep, last.cells) if last is not None and not last.opening else []
     may_change = agency.id in actable_agency_ids()
     return render_template(
         "reports/report.html", agency=agency, year=year, report=rep, html=html,
