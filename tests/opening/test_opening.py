@@ -193,6 +193,10 @@ def test_a_year_with_cases_or_closed_is_refused(make_agency):
     with pytest.raises(ServiceError) as e:
         close_agency_year(third, 2023, today=TODAY)
     assert e.value.rule == "closeout.opening"
+    with pytest.raises(ServiceError) as e:       # one opening balance per agency
+        opening.save_opening(third, 2022, FIGURES)
+    assert e.value.message_zh == ("期初局已有2023年度的期初数：期初数只录入开始使用本系统前一年度的数字，"
+                                  "不能再录入2022年度的。")
     assert db.session.scalar(select(ReportVersion.id).where(ReportVersion.agency_id == agency.id)) is None
 
 

@@ -266,6 +266,12 @@ def refusal(agency: Agency, year: int, today: date | None = None) -> ServiceErro
         return _refuse(f"{year} is closed in the service",
                        f"{agency.name}{year}年度已在本系统结账（有冻结的报告版本），该年度的数字来自案件记录，不能录入期初数。",
                        "closed")
+    other = db.session.scalar(select(ReportVersion.year).where(
+        ReportVersion.agency_id == agency.id, ReportVersion.year != year, ReportVersion.opening.is_(True)).limit(1))
+    if other is not None:
+        return _refuse(f"the agency's opening balance is of {other}",
+                       f"{agency.name}已有{other}年度的期初数：期初数只录入开始使用本系统前一年度的数字，"
+                       f"不能再录入{year}年度的。", "other_year")
     end = date(year, 12, 31)
     ended = db.session.scalar(select(func.count(Case.id)).where(
         Case.agency_id == agency.id, Case.received_on <= end, Case.closed_on.is_not(None), Case.closed_on <= end))
