@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from webapp.archive.cli import archive_cli
 from webapp.extensions import db
-from webapp.reports.cli import report_versions
+from webapp.reports.cli import report_opening, report_versions
 from webapp.timeutil import today_shanghai
 
 
@@ -157,6 +157,7 @@ FORMATS = ("json", "html", "docx", "xlsx", "pdf")
 
 
 report_cli.add_command(report_versions)  # `flask report versions` (year close-out, webapp/reports/cli.py)
+report_cli.add_command(report_opening)   # `flask report opening` (opening balance, services/opening.py)
 
 
 @report_cli.command("build")

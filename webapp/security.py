@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "report.edit": (CLERK, APPROVER, ADMIN),        # narratives, proactive ledger
     "report.close": (APPROVER, ADMIN),
     "report.finalize": (APPROVER,),
+    "report.opening": (ADMIN,),                    # an agency's opening balance (期初数, services/opening.py)
     "admin.users": (ADMIN,),
     "admin.agency": (ADMIN,),
     "admin.calendar": (ADMIN,),

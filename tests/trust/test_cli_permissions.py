@@ -38,6 +38,7 @@ CLI_COMMANDS: dict[str, str] = {
     "reminders report-final": "changes",
     "reminders sweep": "changes",
     "report build": "reads",
+    "report opening": "changes",
     "report versions": "reads",
     "seed-demo": "changes",
     "tokens create": "changes",

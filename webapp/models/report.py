@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -103,6 +103,9 @@ class ReportVersion(db.Model):
     # draft). A final report's documents use this text: later edits never rewrite a published report.
     narrative: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     narrative_version: Mapped[int | None] = mapped_column(Integer)
+    # An opening balance (期初数（上年已公开报告）): the figures of a year before the agency came into
+    # the service, entered from its published report (services/opening.py), not frozen from cases.
+    opening: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Narrative(db.Model):

@@ -91,3 +91,33 @@ def report_versions(code: str, year: int) -> None:
         for d in v.diff:
             moved = "".join([f" +{d['added']}" if d["added"] else "", f" -{d['removed']}" if d["removed"] else ""])
             click.echo(f"    {d['cell']}: {d['old']} -> {d['new']}{moved}")
+
+
+@click.command("opening")
+@click.option("--agency", "code", required=True, help="agency code")
+@click.option("--year", type=int, required=True, help="the year before the agency's first year in the service")
+@click.option("--from", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the service's report JSON of YEAR (flask report build --format json) or the filled-in .xlsx")
+@with_appcontext
+def report_opening(code: str, year: int, path: str) -> None:
+    """Enter (or change) an agency's opening balance: YEAR's published 结转下年度继续办理 by applicant
+    kind and table 二 现行有效件数 (services/opening.py)."""
+    from pathlib import Path
+
+    from webapp.services.errors import ServiceError
+    from webapp.services.opening import figures_from_file, save_opening
+
+    agency = _agency(code)
+    file = Path(path)
+    try:
+        raw = figures_from_file(file.name, file.read_bytes(), year)
+        v, changed = save_opening(agency, year, raw, None, source=f"命令行导入：{file.name}")
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        raise _fail(e.message_zh) from None
+    carried = v.data["applications"]["carried_out"]
+    in_force = {b: v.data["proactive"][b]["in_force"] for b in ("rules", "normative_documents")}
+    click.echo(f"{code} {year}: opening balance {'saved' if changed else 'unchanged'}; carried out "
+               + ", ".join(f"{k} {n}" for k, n in carried.items())
+               + f"; in force: rules {in_force['rules']}, normative documents {in_force['normative_documents']}")

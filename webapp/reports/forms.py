@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, FileField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -55,3 +55,19 @@ class DocumentForm(FlaskForm):
     issued_on = DateField("制发日期", validators=[Optional()])
     repealed_on = DateField("废止日期", validators=[Optional()])
     submit = SubmitField("保存文件")
+
+
+class OpeningForm(FlaskForm):
+    """期初数（上年已公开报告）: typed figures, or a file (the service's report JSON or the filled-in
+    template) that replaces them. services/opening.py checks everything again."""
+    carried_natural_person = StringField("自然人", validators=[COUNT])
+    carried_commercial = StringField("商业企业", validators=[COUNT])
+    carried_research = StringField("科研机构", validators=[COUNT])
+    carried_public_interest = StringField("社会公益组织", validators=[COUNT])
+    carried_legal_service = StringField("法律服务机构", validators=[COUNT])
+    carried_other_org = StringField("其他", validators=[COUNT])
+    carried_total = StringField("总计", validators=[COUNT])
+    in_force_rules = StringField("规章 现行有效件数", validators=[COUNT])
+    in_force_normative_documents = StringField("行政规范性文件 现行有效件数", validators=[COUNT])
+    upload = FileField("或上传文件（本系统导出的上年度报告JSON，或填好的.xlsx模板）")
+    submit = SubmitField("保存期初数")

@@ -242,7 +242,10 @@ def index():
     if ids:
         oldest = db.session.scalar(select(func.min(Case.received_on)).where(Case.agency_id.in_(ids)))
         oldest_ledger = db.session.scalar(select(func.min(ProactiveYear.year)).where(ProactiveYear.agency_id.in_(ids)))
-        first = min([y for y in (oldest.year if oldest else None, oldest_ledger) if y] + [today.year - 1])
+        oldest_version = db.session.scalar(select(func.min(ReportVersion.year))
+                                           .where(ReportVersion.agency_id.in_(ids)))   # an opening balance
+        first = min([y for y in (oldest.year if oldest else None, oldest_ledger, oldest_version) if y]
+                    + [today.year - 1])
     years = list(range(today.year, max(first, today.year - INDEX_YEARS + 1) - 1, -1))
     latest: dict[tuple[int, int], ReportVersion] = {}
     if ids:
@@ -265,6 +268,8 @@ def index():
             v = latest.get((a.id, y))
             if v is None:
                 status = {"state": "draft", "label": "草稿"}
+            elif v.opening:
+                status = {"state": "opening", "label": "期初数"}
             elif v.final:
                 status = {"state": "final", "label": f"定稿 v{v.version}"}
             else:
@@ -294,7 +299,7 @@ def report(code: str, year: int):
     rep = build_report([agency], year)
     html = _render_html(rep, [agency], year, _cell_urls(agency, year, {}))
     last = closeout.latest_version(agency, year)
-    changed = closeout.version_diff(last, rep, last.cells) if last is not None else []
+    changed = closeout.version_diff(last, rep, last.cells) if last is not None and not last.opening else []
     may_change = agency.id in actable_agency_ids()
     return render_template(
         "reports/report.html", agency=agency, year=year, report=rep, html=html,
@@ -370,13 +375,20 @@ def _cases_page(agencies: list[Agency], year: int, row: str, col: str, scope: di
                       "kind": kind_label(c.applicant_kind), "status": status_zh(c.status),
                       "why": _why(c, year, row, e.outcome, e.frozen)})
     row_label = closeout.cell_label(f"applications/{row}/{col}")
+    opening_note = ""
+    if row == "carried_in":
+        opened = drilldown.opening_carried_in([a.id for a in agencies], year)
+        if opened:
+            n = sum(v[col] for v in opened.values())
+            opening_note = (f"{'本格' if len(opened) == len(agencies) else '其中'}{n}件来自期初数（上年已公开报告）："
+                            f"{year - 1}年度已公开的年度报告中“结转下年度继续办理”的数字，本系统中没有对应的案件清单。")
     pages = max(1, -(-total // PER_PAGE))
     by_item = bool(drilldown.split_by_unit(agencies)[1])
     return render_template("reports/cell.html", kind="cases", agencies=agencies, year=year, items=items,
                            total=total, page=page, pages=pages, title=row_label, by_item=by_item,
                            prev_url=_page_url(page - 1) if page > 1 else None,
                            next_url=_page_url(page + 1) if page < pages else None,
-                           column=column_label(col), scope=scope, per_page=PER_PAGE,
+                           column=column_label(col), scope=scope, per_page=PER_PAGE, opening_note=opening_note,
                            col_note=(f"申请人类型为{column_label(col)}" if col != "total" else "全部申请人类型"))
 
 
@@ -760,3 +772,5 @@ def trends():
     return render_template("reports/trends.html", figures=figures, charts=chart_list, months=months,
                            group_names=group_names, groups=GROUPS, visible=visible, code=code,
                            scope_name=scope_name, last_year=last_year)
+
+from . import opening as _opening  # noqa: E402,F401  (the opening-balance page registers on bp)

@@ -23,7 +23,8 @@ ACTION_ZH = {
     "submission.confirmed": "确认受理网上申请", "submission.rejected": "不予受理网上申请",
     "submission.routed": "分办网上申请",
     "report.finalize": "年度报告定稿", "report.close": "年度报告关账", "report.narrative": "编辑报告文字部分",
-    "report.ledger.document": "编辑主动公开台账", "report.ledger.year": "编辑主动公开年度数据",
+    "report.ledger.document": "编辑主动公开台账",
+    "report.opening": "录入期初数（上年已公开报告）", "report.ledger.year": "编辑主动公开年度数据",
     "backup.restored": "恢复备份",
     "archive.settings": "修改归档设置", "archive.year": "按年度批量归档", "dossier.downloaded": "下载案卷",
 }

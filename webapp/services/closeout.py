@@ -236,6 +236,10 @@ def close_agency_year(agency: Agency, year: int, actor: User | None = None, reas
     if year >= today.year:
         raise ServiceError(f"year {year} is not over yet (today is {today.isoformat()})",
                            f"{year}年度尚未结束，不能结账（今天是{today.isoformat()}）。", rule="closeout.open_year")
+    if any(v.opening for v in versions(agency, year)):
+        raise ServiceError(f"{year} holds the agency's opening balance",
+                           f"{year}年度是本机关的期初数（上年已公开报告），不在本系统办理，不能结账。",
+                           rule="closeout.opening")
     from .proactive import sync_from_documents
 
     sync_from_documents(agency, through=year)   # the closed year's ledger row, even in a quiet year
@@ -276,6 +280,8 @@ def version_status(agency: Agency, year: int) -> dict[str, Any]:
     last = latest_version(agency, year)
     if last is None:
         return {"state": "draft", "label": "草稿", "version": None}
+    if last.opening:
+        return {"state": "opening", "label": "期初数", "version": last.version}
     if last.final:
         return {"state": "final", "label": f"定稿 v{last.version}", "version": last.version}
     return {"state": "closed", "label": f"已结账 v{last.version}", "version": last.version}
@@ -296,6 +302,10 @@ def mark_final(version: ReportVersion, actor: User | None) -> ReportVersion:
                         "只能将本机关的年度报告标记为定稿。", rule="report.finalize.agency")
     if version.final:
         return version
+    if version.opening:
+        raise ServiceError("an opening balance is not a report to mark final",
+                           "期初数（上年已公开报告）不是本系统的年度报告，不能标记为定稿。",
+                           rule="report.finalize.opening")
     agency = db.session.get(Agency, version.agency_id)
     last = latest_version(agency, version.year)
     if last is not None and last.id != version.id:

@@ -62,10 +62,24 @@ def frozen_carried_in(agency_ids: Sequence[int], year: int) -> dict[int, dict[st
     out: dict[int, dict[str, list[int]]] = {}
     for aid, cells in db.session.execute(
             select(ReportVersion.agency_id, ReportVersion.cells)
-            .where(ReportVersion.agency_id.in_(list(agency_ids)), ReportVersion.year == year - 1)
+            .where(ReportVersion.agency_id.in_(list(agency_ids)), ReportVersion.year == year - 1,
+                   ReportVersion.opening.is_(False))
             .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
         if aid not in out:
             out[aid] = {c: [int(x) for x in (cells or {}).get(f"carried_out/{c}", [])] for c in ALL_COLUMNS}
+    return out
+
+
+def opening_carried_in(agency_ids: Sequence[int], year: int) -> dict[int, dict[str, int]]:
+    """Agency id -> column -> 上年结转 of ``year`` taken from the agency's opening balance of
+    ``year - 1`` (services/opening.py): figures from a published report, no case list behind them."""
+    out: dict[int, dict[str, int]] = {}
+    for aid, data in db.session.execute(
+            select(ReportVersion.agency_id, ReportVersion.data)
+            .where(ReportVersion.agency_id.in_(list(agency_ids)), ReportVersion.year == year - 1,
+                   ReportVersion.opening.is_(True))
+            .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+        out.setdefault(aid, {c: int(data["applications"]["carried_out"][c]) for c in ALL_COLUMNS})
     return out
 
 
@@ -75,6 +89,14 @@ def entries_in_cell(agencies: Sequence[Agency], year: int, row: str, col: str, l
     first, then the items of those counting by item. 上年结转 of the agencies whose previous year is
     closed: their frozen lists first."""
     if row == "carried_in":
+        opening = opening_carried_in([a.id for a in agencies], year)
+        if opening:       # the opening figures count, with no entries behind them
+            rest = [a for a in agencies if a.id not in opening]
+            n = sum(v[col] for v in opening.values())
+            if not rest:
+                return n, []
+            more, tail = entries_in_cell(rest, year, row, col, limit, offset)
+            return n + more, tail
         frozen = frozen_carried_in([a.id for a in agencies], year)
         if frozen:
             ids = [cid for aid in sorted(frozen) for cid in frozen[aid][col]]

@@ -706,8 +706,8 @@ def annual_report_reminders(today: date, now: datetime | None = None) -> int:
                 and db.session.scalar(select(Case.id).where(Case.agency_id == agency.id,
                                                             Case.received_on <= date(year, 12, 31)).limit(1)) is None):
             continue   # set up after that year, with none of its cases (a year imported later still counts)
-        if latest is not None and latest.final:
-            continue
+        if latest is not None and (latest.final or latest.opening):
+            continue   # published, or an opening balance (a year before the agency's first here)
         deadline = report_deadline(agency, year)
         state = "尚未生成（年度结账尚未完成）" if latest is None else f"已结账（第{latest.version}版），尚未定稿"
         link = f"/reports/agency/{agency.code}/{year}"

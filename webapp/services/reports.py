@@ -349,10 +349,14 @@ def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
         # ... and once Y-1 is closed for an agency, its carried_in is the frozen carried_out of Y-1
         # (report.md); the carry_over check then compares the two.
         latest: dict[int, dict] = {}
-        for aid, data in db.session.execute(
-                select(ReportVersion.agency_id, ReportVersion.data)
+        for aid, data, opening in db.session.execute(
+                select(ReportVersion.agency_id, ReportVersion.data, ReportVersion.opening)
                 .where(ReportVersion.agency_id.in_(sorted(closed_prev)), ReportVersion.year == year - 1)
                 .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+            if aid not in latest and opening:
+                # an opening balance (services/opening.py): last year's in-force counts are the
+                # published ones, the start of the in-force chain
+                ledgers.setdefault(year - 1, {})[aid] = data["proactive"]
             latest.setdefault(aid, data)
         counted = apps["carried_in"]
         if len(closed_prev) < len(ids):     # the closed agencies' own counted carried_in comes out
