@@ -1,13 +1,13 @@
 """report_version.opening: an agency's opening balance (期初数（上年已公开报告）)
 
 Revision ID: 20261205_opening
-Revises: 20261205_review
+Revises: 20261205_desk_tools
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205_opening"
-down_revision = "20261205_review"
+down_revision = "20261205_desk_tools"
 branch_labels = None
 depends_on = None
 
