@@ -52,6 +52,9 @@ RENDER_SECONDS = 2.0
 MAX_RANGE = 10_000
 MAX_VALUE = 1_000_000
 MAX_OUTPUT = 1_000_000
+#: characters/items all the steps of one rendering may make together: a value kept (in a namespace, a
+#: list grown in a loop) was made by a step, so this bounds the memory one rendering can hold
+MAX_MADE = 20_000_000
 MAX_SOURCE = 100_000
 MAX_INT_ARG = 10_000          # widths, counts, ... passed to a filter or method
 MAX_INT_BITS = 4_096
@@ -113,12 +116,13 @@ def plain(value: Any) -> Any:
 # --- the budget of one rendering -----------------------------------------------------------------------
 
 class _Budget:
-    __slots__ = ("deadline", "output", "seconds")
+    __slots__ = ("deadline", "made", "output", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.output = 0
+        self.made = 0
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
@@ -135,8 +139,14 @@ def _too_big(what: str = "模板生成的文字") -> TemplateLimitError:
 
 
 def _check_size(value: Any) -> Any:
-    if isinstance(value, (str, list, tuple, dict)) and len(value) > MAX_VALUE:
-        raise _too_big()
+    if isinstance(value, (str, list, tuple, dict)):
+        if len(value) > MAX_VALUE:
+            raise _too_big()
+        b = _budget.get()
+        if b is not None:
+            b.made += len(value)
+            if b.made > MAX_MADE:
+                raise TemplateLimitError(f"模板运行中生成的内容过多（超过{MAX_MADE}个字符），已中止")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
         raise TemplateLimitError("模板中的数字过大，已中止")
     return value
@@ -177,9 +187,16 @@ def _checked_range(*args: int) -> range:
 _FORMAT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d{5,})|%[-+ #0]*\d*\.(\*|\d{5,})")
 
 
+_FORMAT_NUMBERS = re.compile(r"%[-+ #0]*(\d*)(?:\.(\d*))?")
+
+
 def _check_percent_format(fmt: str) -> None:
     if _FORMAT_WIDTH.search(fmt):
         raise TemplateLimitError("模板中的格式宽度过大，已中止")
+    # every conversion may pad to its width or precision: their sum bounds what the format makes
+    widths = sum(int(w or 0) + int(p or 0) for w, p in _FORMAT_NUMBERS.findall(fmt))
+    if len(fmt) + widths > MAX_VALUE:
+        raise _too_big()
 
 
 def _estimate_filter(name: str, args: tuple, kwargs: dict) -> None:
@@ -282,7 +299,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         texts = [str(p) for p in parts]
         if sum(map(len, texts)) > MAX_VALUE:
             raise _too_big()
-        return "".join(texts)
+        return _check_size("".join(texts))
 
     # blocks ({% set %}...{% endset %}, macros, caller()) are joined by environment.concat
     def concat(self, parts: Iterable[str]) -> str:   # type: ignore[override]
@@ -290,7 +307,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         texts = list(parts)
         if sum(map(len, texts)) > MAX_VALUE:
             raise _too_big()
-        return "".join(texts)
+        return _check_size("".join(texts))
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         _tick()

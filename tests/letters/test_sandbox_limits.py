@@ -104,3 +104,18 @@ def test_output_is_bounded():
     with pytest.raises(TemplateLimitError) as info:
         T.render("{% for a in range(10000) %}{% for b in range(1000) %}xxxxxxxxxx{% endfor %}{% endfor %}", CTX)
     assert info.value.message_zh == "模板生成的文字过长（超过1000000个字符），已中止"
+
+
+def test_values_kept_across_steps_are_bounded_together():
+    # each value is under the per-value limit, but a loop keeps a million characters per step
+    source = ("{% set ns = namespace(l=[]) %}{% set s = 'a' * 999000 %}"
+              "{% for i in range(3000) %}{% set ns.l = ns.l + [s ~ i] %}{% endfor %}{{ ns.l | length }}")
+    message, seconds = _refused(source)
+    assert message == "模板运行中生成的内容过多（超过20000000个字符），已中止"
+    assert seconds < 1.0
+
+
+def test_a_format_whose_widths_add_up_is_refused_before_it_runs():
+    message, _ = _refused("{{ ('%9999s' * 10000) | format(*range(10000) | list) }}")
+    assert message == "模板生成的文字过长（超过1000000个字符），已中止"
+    assert T.render("{{ '%5s-%3d' % ('ab', 7) }}", CTX) == "   ab-  7"
