@@ -7,6 +7,7 @@ case and the event index when bad, and masked by ``--mask``."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from datetime import date
 
@@ -18,7 +19,9 @@ from webapp.cases.actions import BY_NAME
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseEvent, User
 from webapp.review import services as rv
+from webapp.services.audit_verify import verify_chains
 from webapp.services.interchange import ImportError_, import_document
+from webapp.services.interchange_notes import NOTE_TYPES
 from webapp.supervision.services import reply_notice, send_notice
 
 AS_OF = "2024-06-10"
@@ -28,7 +31,7 @@ EXPECTED_EVENTS = [
     {"type": "received", "on": "2024-06-03", "channel": "in_person"},
     {"type": "review_submitted", "on": "2024-06-04", "action": "answer", "kind": "answer_adverse", "round": 1,
      "by": "临淄区商务局经办人"},
-    {"type": "supervision_notice", "on": "2024-06-05", "text": "请加快办理张三丰的申请，并报告进展",
+    {"type": "supervision", "on": "2024-06-05", "text": "请加快办理张三丰的申请，并报告进展",
      "reply_by": "2024-06-14", "by": "区政府办公室督查员"},
     {"type": "review_returned", "on": "2024-06-05", "action": "answer", "kind": "answer_adverse", "round": 1,
      "step": "科室审核", "opinion": "请向张三丰（13812345678）核实第二项", "by": "临淄区商务局经办人二"},
@@ -103,11 +106,10 @@ def _import(app, doc: dict) -> dict:
 
 
 def _refusal(app, doc: dict) -> ImportError_:
-    with app.app_context(), pytest.raises(ImportError_) as e:
-        try:
+    with app.app_context():
+        with pytest.raises(ImportError_) as e:
             import_document(doc, date(2024, 6, 10))
-        finally:
-            db.session.rollback()
+        db.session.rollback()
     return e.value
 
 
@@ -120,7 +122,7 @@ def _counts(app) -> tuple[int, int]:
 def _statutory_only(doc: dict) -> dict:
     out = copy.deepcopy(doc)
     for c in out["cases"]:
-        c["events"] = [e for e in c["events"] if not e["type"].startswith(("review_", "signed_", "supervision_"))]
+        c["events"] = [e for e in c["events"] if e["type"] not in NOTE_TYPES]
     return out
 
 
@@ -150,8 +152,12 @@ def test_export_import_into_a_fresh_database_export_is_byte_equal(app, cli, expo
     assert _export(cli) == exported
     with app.app_context():   # appended as history events, hash-chained like the others
         rows = db.session.scalars(select(CaseEvent).order_by(CaseEvent.seq)).all()
-        assert [r.type for r in rows] == [e["type"] for e in EXPECTED_EVENTS]
-        assert all(r.prev_hash == p.hash for p, r in zip(rows, rows[1:], strict=False))
+        assert [r.type for r in rows] == ["received", "review_submitted", "supervision_notice", "review_returned",
+                                          "supervision_reply", "review_submitted", "review_approved", "answered",
+                                          "signed_off"]
+        assert all(r.prev_hash == p.hash for p, r in itertools.pairwise(rows))
+        check = verify_chains()        # `flask audit verify`: chain, head and derived columns all match
+        assert (check.cases, check.events, check.broken) == (1, 9, [])
         assert rows[3].payload == {"action": "answer", "kind": "answer_adverse", "round": 1, "step": "科室审核",
                                    "opinion": "请向张三丰（13812345678）核实第二项"}
         assert rows[3].actor_name == "临淄区商务局经办人二" and rows[3].actor_id is None
@@ -231,9 +237,9 @@ def test_changed_payload_of_a_recorded_event_is_a_conflict(app, exported):
     (3, {"round": "1"}, "review_returned.round", "review_returned）：拟办轮次须为1至99的整数"),
     (3, {"opinion": "意" * 1001}, "review_returned.opinion", "review_returned）：意见须为1至1000字的文本"),
     (3, {"step": None}, "review_returned.step", "review_returned）：缺少审批环节（step）"),
-    (2, {"reply_by": "2024-06-31"}, "supervision_notice.reply_by",
-     "supervision_notice）：回复期限须为 YYYY-MM-DD 格式的日期"),
-    (2, {"on": "2024-06-01"}, "supervision_notice.date", "supervision_notice）：日期 2024-06-01 早于收到申请之日"),
+    (2, {"reply_by": "2024-06-31"}, "supervision.reply_by", "supervision）：回复期限须为 YYYY-MM-DD 格式的日期"),
+    (2, {"on": "2024-06-01"}, "supervision.date", "supervision）：日期 2024-06-01 早于收到申请之日"),
+    (2, {"on": "2024-06-11"}, "supervision.date", "supervision）：日期 2024-06-11 晚于今天"),
     (8, {"event_type": "approved"}, "signed_off.event_type", "signed_off）：签发事项无效：'approved'"),
     (4, {"notice_id": 7}, "event.invalid", "supervision_reply）：未知字段 notice_id"),
 ])
@@ -277,3 +283,26 @@ def test_mask_hides_the_applicant_in_their_payloads(cli, exported):
     assert events[3]["by"] == "临淄区商务局经办人二" and events[2]["by"] == "区政府办公室督查员"
     plain = json.loads(exported)["cases"][0]["events"]
     assert [e for i, e in enumerate(events) if i not in (2, 3)] == [e for i, e in enumerate(plain) if i not in (2, 3)]
+
+
+def test_a_note_from_another_system_is_kept_as_a_remark_and_exported_back(app, cli, exported):
+    from webapp.cases.view import event_label, payload_summary
+
+    doc = json.loads(exported)
+    note = {"type": "note", "on": "2024-06-04", "text": "申请人来电询问进度", "by": "前台"}
+    doc["cases"][0]["events"].insert(1, note)
+    _wipe(app)
+    assert _import(app, doc)["events_added"] == 9
+    assert json.loads(_export(cli))["cases"][0]["events"] == [EXPECTED_EVENTS[0], note, *EXPECTED_EVENTS[1:]]
+    with app.app_context():
+        row = db.session.scalar(select(CaseEvent).where(CaseEvent.seq == 2))
+        assert (row.type, row.payload, row.actor_name) == ("remark", {"text": "申请人来电询问进度"}, "前台")
+        assert (event_label(row.type), payload_summary(row)) == ("备注", [("备注", "申请人来电询问进度")])
+    # the service's own notes (an identity check names the applicant's other filings) are not exported
+    with app.app_context():
+        case = db.session.scalar(select(Case))
+        from webapp.services.cases import add_note
+
+        add_note(case, "note", date(2024, 6, 10), {"note": "核对身份", "applicant_identity": {"choice": "same_person"}})
+        db.session.commit()
+    assert json.loads(_export(cli))["cases"][0]["events"] == [EXPECTED_EVENTS[0], note, *EXPECTED_EVENTS[1:]]

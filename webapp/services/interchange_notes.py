@@ -62,6 +62,11 @@ class NoteType:
     fields: tuple[Field, ...]
     history_types: tuple[str, ...] = ()         # further history types exported as this one
     handler: str | None = None                  # module recording it through a feature's service
+    stored_as: str = ""                         # its type in the history, if not ``type``
+
+    @property
+    def history_type(self) -> str:
+        return self.stored_as or self.type
 
 
 BY = Field("by", "text", "经办人", required=False, max_len=100, stored="@actor")
@@ -79,9 +84,9 @@ NOTE_TYPES: dict[str, NoteType] = {t.type: t for t in (
     NoteType("signed_off", "签发", (*_REVIEW, _OPINION,
                                      Field("event_type", "enum", "签发事项", required=False, choices=STATUTORY_TYPES),
                                      BY)),
-    NoteType("supervision_notice", "督办通知", (Field("text", "text", "督办内容", max_len=2000, stored="message",
-                                                    personal=True),
-                                              Field("reply_by", "date", "回复期限"), BY)),
+    NoteType("supervision", "督办通知", (Field("text", "text", "督办内容", max_len=2000, stored="message",
+                                             personal=True),
+                                       Field("reply_by", "date", "回复期限"), BY), stored_as="supervision_notice"),
     NoteType("supervision_reply", "督办回复", (Field("text", "text", "回复内容", max_len=2000, stored="reply",
                                                    personal=True), BY)),
     # delivered/archived: the fields the delivery and archive pages record (docs/delivery-archive.md)
@@ -94,9 +99,11 @@ NOTE_TYPES: dict[str, NoteType] = {t.type: t for t in (
              history_types=("delivery_returned",)),
     NoteType("archived", "归档", (Field("archive_no", "text", "归档号", max_len=100),
                                  Field("retention", "enum", "保管期限", required=False, choices=RETENTIONS))),
+    # a remark from another system (the service's own ``note`` events record identity checks: internal)
+    NoteType("note", "备注", (Field("text", "text", "备注", max_len=2000, personal=True), BY), stored_as="remark"),
 )}
 #: history type -> the document type it is exported as
-EXPORTED: dict[str, str] = {h: t.type for t in NOTE_TYPES.values() for h in (t.type, *t.history_types)}
+EXPORTED: dict[str, str] = {h: t.type for t in NOTE_TYPES.values() for h in (t.history_type, *t.history_types)}
 
 
 def is_note(raw: Any) -> bool:
@@ -230,4 +237,4 @@ def record_note(case: Any, nt: NoteType, on: date, fields: Mapping[str, Any], to
     from .cases import add_note
 
     payload = {f.key: fields[f.name] for f in nt.fields if f.name in fields and f.key != "@actor"}
-    add_note(case, nt.type, on, payload, None, actor_name=fields.get("by", ""))
+    add_note(case, nt.history_type, on, payload, None, actor_name=fields.get("by", ""))
