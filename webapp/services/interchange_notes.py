@@ -124,8 +124,9 @@ def export_note(row: Any, masker=None) -> dict[str, Any] | None:
         return None
     nt = NOTE_TYPES[doc_type]
     h = _handler(nt)
-    if h is not None:
-        out = h.export_event(row)
+    if h is not None:   # the feature's form, an empty optional field left out as everywhere
+        optional = {f.name for f in nt.fields if not f.required}
+        out = {k: v for k, v in h.export_event(row).items() if not (k in optional and v in (None, ""))}
     else:
         p = row.payload or {}
         out = {"type": nt.type, "on": row.on.isoformat()}
@@ -191,7 +192,7 @@ def parse_note(raw: Mapping[str, Any], ref: str, index: int, received_on: date |
     out: dict[str, Any] = {}
     for f in nt.fields:
         v = raw.get(f.name)
-        if v is None:
+        if v is None or (v == "" and not f.required):      # an empty optional field: as if absent
             if f.required:
                 raise _refuse(ref, index, t, f"{f.name} is required", f"缺少{f.label}（{f.name}）", f"{t}.{f.name}")
             continue
