@@ -306,3 +306,21 @@ def test_a_note_from_another_system_is_kept_as_a_remark_and_exported_back(app, c
         add_note(case, "note", date(2024, 6, 10), {"note": "核对身份", "applicant_identity": {"choice": "same_person"}})
         db.session.commit()
     assert json.loads(_export(cli))["cases"][0]["events"] == [EXPECTED_EVENTS[0], note, *EXPECTED_EVENTS[1:]]
+
+
+def test_cases_without_them_export_as_before(app, cli):
+    """The examples' exports are unchanged: each case lists exactly its statutory events, and the
+    internal record-keeping events (appeal_recorded of the appeals, assigned, ...) stay out."""
+    from tests.data import EXAMPLES
+    from webapp.services.cases import workflow_events
+
+    res = cli.invoke(args=["cases", "import", str(EXAMPLES / "small-year.json")])
+    assert res.exit_code == 0, res.output
+    code = json.loads((EXAMPLES / "small-year.json").read_text(encoding="utf-8"))["agency"]["code"]
+    res = cli.invoke(args=["cases", "export", "--agency", code, "--as-of", "2025-12-31"])
+    got = {c["ref"]: c["events"] for c in json.loads(res.stdout)["cases"]}
+    with app.app_context():
+        cases = db.session.scalars(select(Case)).all()
+        internal = {e.type for c in cases for e in c.events} - {e["type"] for es in got.values() for e in es}
+        assert "appeal_recorded" in internal
+        assert got == {c.ref: [e.to_dict() for e in workflow_events(c)] for c in cases}
