@@ -25,7 +25,7 @@ from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
 #: labels of the record-keeping events (CaseEvent.type outside the workflow)
 NOTE_LABELS = {
     "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "通知申请人",
-    "assigned": "分配", "routed": "分办", "note": "备注",
+    "assigned": "分配", "routed": "分办", "note": "备注", "remark": "备注",
     "supervision_notice": "督办通知", "supervision_reply": "督办回复",
 }
 CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
@@ -126,6 +126,9 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         add("督办内容", p.get("message"))
         add("回复期限", p.get("reply_by"))
         add("回复内容", p.get("reply"))
+        return out
+    if ev.type == "remark":      # a document's note event (services/interchange_notes.py)
+        add("备注", p.get("text"))
         return out
     if ev.type == "assigned":
         add("原承办人", p.get("from") or "（未分配）")

@@ -18,6 +18,7 @@ from .applicants import clean_applicant, has_control_chars, mask_address, mask_i
 from .calendar import current_calendar
 from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
+from .interchange_notes import EXPORTED, applicant_masker, export_note, is_note, parse_note, record_note
 from .money import check_fees_10k_yuan, decimal_str
 
 FORMAT = "disclosure-case-history/1"
@@ -29,20 +30,6 @@ class ImportError_(ServiceError):
     pass
 
 
-#: Non-statutory events of the history that the document carries (interchange.md; they change no
-#: derived field). History type -> module with export_event(row); document type -> module with
-#: import_event(case, doc, on, today). docs/delivery-archive.md gives their fields.
-EXPORTED_NOTES = {"delivered": "webapp.delivery.history", "delivery_returned": "webapp.delivery.history",
-                  "archived": "webapp.archive.history"}
-IMPORTED_NOTES = {"delivered": "webapp.delivery.history", "archived": "webapp.archive.history"}
-
-
-def _notes_module(name: str):
-    import importlib
-
-    return importlib.import_module(name)
-
-
 def _fail(message: str, rule: str, case_ref: str | None = None, event_index: int | None = None,
           message_zh: str | None = None) -> ImportError_:
     where = ""
@@ -51,6 +38,8 @@ def _fail(message: str, rule: str, case_ref: str | None = None, event_index: int
         if event_index is not None:
             where += f", event {event_index}"
         where += ": "
+    if message_zh is not None and event_index is not None and not message_zh.startswith("案件"):
+        message_zh = f"案件 {case_ref} 第 {event_index} 个事件：{message_zh}"
     return ImportError_(where + message + f" [{rule}]", message_zh, rule=rule, case_ref=case_ref,
                         event_index=event_index)
 
@@ -133,33 +122,43 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     raw_events = c.get("events")
     if not isinstance(raw_events, list) or not raw_events:
         raise _fail("a case needs its events, the first being received", "case.events", ref)
-    events = []
-    entries: list[tuple[int, Event | None, Any]] = []   # document order: (index, workflow event or None, raw)
+    events: list[Event] = []
+    notes: list[tuple[int, Any, date, dict[str, Any]]] = []     # (index, note type, on, fields)
+    stat_index: list[int] = []                                   # document index of each statutory event
     for i, e in enumerate(raw_events):
-        if isinstance(e, Mapping) and e.get("type") in IMPORTED_NOTES:
-            entries.append((i, None, e))
+        if is_note(e):
+            first = events[0].on if events and events[0].type is EventType.RECEIVED else None
+            try:
+                notes.append((i, *parse_note(e, ref, i, first, today)))
+            except ServiceError as err:
+                raise _fail(err.message, err.rule, ref, i, err.message_zh) from None
             continue
         try:
             events.append(Event.from_dict(e))
         except Refusal as r:
             raise _fail(r.message, r.rule, ref, i, r.message_zh) from None
-        entries.append((i, events[-1], e))
-    if not events or entries[0][1] is None:
+        stat_index.append(i)
+    if not events:
         raise _fail("a case needs its events, the first being received", "case.events", ref)
     item_outcomes = None
     if isinstance(items, list) and items and all(isinstance(x, Mapping) and x.get("outcome") for x in items):
         item_outcomes = [x.get("outcome") for x in items]
 
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
+    note_start = 0
     if existing is not None:
         have = workflow_events(existing)
         if len(have) <= len(events) and all(map(_same_event, have, events)):
             start = len(have)
             case = existing
+            note_start = _recorded_notes(existing, ref, notes, stat_index, start)
+            if start == len(events) and note_start == len(notes):
+                stats["cases_unchanged"] += 1
+                return
         else:
             raise _fail("the case is already recorded with a different history", "case.conflict", ref)
     else:
-        if events[0].type is not EventType.RECEIVED:
+        if events[0].type is not EventType.RECEIVED or stat_index[0] != 0:
             raise _fail(f"{events[0].type.value} on {events[0].on}: the first event must be received",
                         f"{events[0].type.value}.new", ref, 0)
         try:
@@ -170,23 +169,16 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
             raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, idx, e.message_zh) from None
         stats["cases_new"] += 1
         start = 1
-    added = stats["events_added"]
-    noted = [_export_note(row) for row in sorted(case.events, key=lambda r: r.seq) if row.type in EXPORTED_NOTES]
-    n_workflow = 0
-    for i, ev, raw in entries:
-        if ev is None:
-            if raw in noted:          # recorded already (a second import of the same document)
-                noted.remove(raw)
-                continue
+    # the new events in document order: statutory ones through the state machine, the others as notes
+    todo = [(stat_index[k], events[k], None) for k in range(start, len(events))]
+    todo += [(n[0], None, n) for n in notes[note_start:]]
+    for i, ev, note in sorted(todo, key=lambda t: t[0]):
+        if note is not None:
             try:
-                on = _date(raw.get("on"), "on", ref)
-                _notes_module(IMPORTED_NOTES[raw["type"]]).import_event(case, raw, on, today)
+                record_note(case, note[1], note[2], note[3], today)
             except ServiceError as e:
                 raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
             stats["events_added"] += 1
-            continue
-        n_workflow += 1
-        if n_workflow <= start:
             continue
         outs = item_outcomes if ev.type is EventType.ANSWERED and item_outcomes else None
         main = ev.outcome.value if outs and ev.outcome else None
@@ -196,12 +188,32 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
         except ServiceError as e:
             raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
         stats["events_added"] += 1
-    if existing is not None and stats["events_added"] == added:
-        stats["cases_unchanged"] += 1
 
 
-def _export_note(row) -> dict[str, Any]:
-    return _notes_module(EXPORTED_NOTES[row.type]).export_event(row)
+def _recorded_notes(case: Case, ref: str, notes: list, stat_index: list[int], start: int) -> int:
+    """How many of the document's non-statutory events the case records already. They are compared
+    like the statutory ones: the recorded ones, in order and at the same places among the statutory
+    events, must be the document's first ones (or the document may carry fewer: a document written
+    before them); a new one comes after every recorded event. History is never rewritten."""
+    have, before, seen = [], [], 0
+    for r in sorted(case.events, key=lambda r: r.seq):
+        if r.type in WORKFLOW_TYPES:
+            seen += 1
+        elif r.type in EXPORTED:
+            have.append(export_note(r))
+            before.append(seen)
+    n = min(len(have), len(notes))
+    for k, (i, nt, on, fields) in enumerate(notes):
+        given = {"type": nt.type, "on": on.isoformat(), **fields}
+        at = sum(1 for j in stat_index if j < i)       # statutory events before it in the document
+        if k < n and (have[k] != given or before[k] != at):
+            raise _fail(f"{nt.type} on {given['on']}: the case records a different event here "
+                        f"({have[k]['type']} on {have[k]['on']})", "case.conflict", ref, i,
+                        "与已记录的办理过程事件不一致，办理记录不能改写")
+        if k >= n and at < start:
+            raise _fail(f"{nt.type} on {given['on']}: a new event before one recorded already", "case.conflict",
+                        ref, i, "新的办理过程事件位于已记录的事件之前，办理记录不能改写")
+    return n
 
 
 def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> None:
@@ -338,6 +350,7 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
                 d["outcome"] = it.outcome
             items.append(d)
         # the statutory events with the non-statutory ones the document carries, in history order
+        masker = applicant_masker(a) if mask else None
         flow = iter(events)
         listed = []
         for row in sorted(case.events, key=lambda r: r.seq):
@@ -345,8 +358,8 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
                 e = next(flow)
                 if e.on <= as_of:
                     listed.append(e.to_dict())
-            elif row.type in EXPORTED_NOTES and row.on <= as_of:
-                listed.append(_export_note(row))
+            elif row.type in EXPORTED and row.on <= as_of:
+                listed.append(export_note(row, masker))
         out = {"ref": case.ref, "number": case.number, "applicant": applicant, "items": items,
                "events": listed}
         out.update(clock.derived(cal, as_of))
