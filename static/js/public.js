@@ -17,7 +17,8 @@
     if (!/^\d{17}[\dX]$/.test(v)) { return "居民身份证号码应为18位：17位数字加1位校验码（数字或X）"; }
     if (PROVINCES.indexOf(+v.substr(0, 2)) < 0) { return "居民身份证号码前两位不是省级行政区划代码"; }
     var y = +v.substr(6, 4), m = +v.substr(10, 2), d = +v.substr(12, 2);
-    var date = new Date(Date.UTC(y, m - 1, d));
+    var date = new Date(0);
+    date.setUTCFullYear(y, m - 1, d);   // not Date.UTC: it reads the years 0-99 as 1900-1999
     if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
       return "居民身份证号码中的出生日期无效";
     }

@@ -191,11 +191,18 @@ def test_amounts_kept_exactly(raw, places, value, text):
     ("abc", 6, "行政事业性收费金额须为非负数（单位：万元）"),
     ("NaN", 6, "行政事业性收费金额须为非负数（单位：万元）"),
     (True, 2, "行政事业性收费金额须为非负数（单位：元）"),
+    # a fee in 元 is stored in 12 digits with 2 decimals: a larger one is refused, never cut
+    ("10000000000", 2, "行政事业性收费金额过大：须小于10,000,000,000元，请核对后重新填写"),
+    ("123456789012345.67", 2, "行政事业性收费金额过大：须小于10,000,000,000元，请核对后重新填写"),
 ])
 def test_amounts_beyond_the_fen_refused(raw, places, message):
     with pytest.raises(MoneyError) as e:
         parse_amount(raw, places, "行政事业性收费金额")
     assert e.value.message_zh == message
+
+
+def test_the_largest_fee_kept_exactly():
+    assert str(parse_amount("9999999999.99", 2, "金额")) == "9999999999.99"
 
 
 def test_decimal_places():

@@ -2,11 +2,15 @@
 and two names stay two names, and a re-import changes neither."""
 
 import json
+from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Applicant, Case
+from webapp.services.errors import ServiceError
+from webapp.services.interchange import import_document
 
 ID_X = "370302198503120717"
 DOC = {
@@ -50,3 +54,24 @@ def test_import_keeps_each_cases_applicant_as_given(app, cli, tmp_path):
     # importing the same document again changes nothing
     assert cli.invoke(args=["cases", "import", str(path)]).exit_code == 0
     assert _export(cli) == want
+
+
+def test_reimport_with_other_applicant_details_is_refused_and_records_nothing(app, cli, tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(DOC, ensure_ascii=False), encoding="utf-8")
+    assert cli.invoke(args=["cases", "import", str(path)]).exit_code == 0
+    before = _export(cli)
+    changed = json.loads(json.dumps(DOC))
+    changed["cases"][0]["applicant"]["name"] = "张叁"
+    changed["cases"][2]["events"].append({"type": "answered", "on": "2024-01-20", "outcome": "disclosed"})
+    path.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    res = cli.invoke(args=["cases", "import", str(path)])
+    assert res.exit_code == 1
+    assert "case 2024-0001: applicant name differs from the one recorded with the case [case.conflict]" in res.output
+    assert _export(cli) == before          # all or nothing: case 2024-0003's answer is not recorded either
+    with app.app_context():
+        with pytest.raises(ServiceError) as e:
+            import_document(changed, date(2024, 6, 10))
+        db.session.rollback()
+    assert e.value.message_zh == ("案件 2024-0001：申请人姓名或名称与本案登记的不一致；"
+                                  "每件申请的申请人按提出申请时登记，不能改写")

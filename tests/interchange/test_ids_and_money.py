@@ -136,6 +136,11 @@ def test_every_output_carries_the_fee_total_to_the_fen(imported, cli, tmp_path):
      "电子邮箱格式不正确"),
     (lambda d: d["cases"][1]["applicant"].__setitem__("id_number", "99" + SHUANGLIU_1990[2:]),
      "居民身份证号码前两位不是省级行政区划代码"),
+    # a fee beyond what case.fee_amount holds (12 digits, 2 decimals): refused, never cut or rounded
+    (lambda d: d["cases"][0]["events"][1].__setitem__("amount_yuan", "123456789012345.67"),
+     "金额过大：须小于10,000,000,000元"),
+    # a new agency's profile is checked as on the admin page: one e-mail address
+    (lambda d: d["agency"].__setitem__("email", "gk@x.gov.cn, root@y.cn"), "机关信息：电子邮箱格式不正确"),
 ])
 def test_import_refuses_what_is_not_exact_and_records_nothing(app, cli, tmp_path, change, message):
     from webapp.services.interchange import import_document

@@ -264,14 +264,18 @@ def test_the_browser_checks_by_the_servers_rule_with_its_messages(served, browse
         ugood = ubody + uscc.calc_check_digit(ubody + "0")
         uscc_cases += [ugood, ubody + rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY")]
     ric_cases += ["510117198003151234", "11010519491231002", "1101051949123100AX", "11010520240611007" + "X",
-                  "11010520240612007" + ric.calc_check_digit("11010520240612007" + "0")]
+                  "11010520240612007" + ric.calc_check_digit("11010520240612007" + "0"),
+                  # a birth year under 100: JavaScript's Date.UTC would read 0050 as 1950
+                  "11010500500101001" + ric.calc_check_digit("11010500500101001" + "0"),
+                  "11010500990229001" + ric.calc_check_digit("11010500990229001" + "0")]
     uscc_cases += ["91350100M000100Y43", "N2330106MA0000011N", "9135010OM000100Y43", "91350100M000100Y4"]
     js_ric = page.evaluate("list => list.map(v => window.GovCheck.ricProblem(v, new Date(2024, 5, 11)))",
                            ric_cases)
     js_uscc = page.evaluate("list => list.map(v => window.GovCheck.usccProblem(v))", uscc_cases)
     assert js_ric == [_problem(check_resident_id, v, today) for v in ric_cases]
     assert js_uscc == [_problem(check_uscc, v) for v in uscc_cases]
-    assert js_ric[-5] == "" and js_uscc[-3] == ""               # 510117 born 1980; an N2 USCC
+    assert js_ric[-7] == "" and js_uscc[-3] == ""               # 510117 born 1980; an N2 USCC
+    assert js_ric[-2] == "居民身份证号码中的出生日期早于1900年" and js_ric[-1] == "居民身份证号码中的出生日期无效"
     assert 60 <= js_ric.count("") < len(js_ric) and 200 <= js_uscc.count("") < len(js_uscc)
     assert len(set(js_ric)) == 7 and len(set(js_uscc)) == 3      # every message of the rule is met
 

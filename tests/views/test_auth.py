@@ -321,3 +321,17 @@ class TestPasswordChange:
         assert r.status_code == 200
         assert message in r.text
         assert in_app(lambda: db.session.get(User, world.a.clerk).password_hash) == before
+
+    def test_guessing_the_current_password_locks_the_account_as_a_login_would(self, client, world, in_app):
+        # a stolen session cannot guess the password on this page without end
+        _login(client, "swj_clerk", PASSWORD)
+        for _ in range(5):
+            assert "当前密码不正确" in self._post(client, "wrong-password", self.NEW).text
+        assert in_app(lambda: db.session.get(User, world.a.clerk).failed_logins) == 5
+        assert in_app(lambda: db.session.get(User, world.a.clerk).locked_at) is not None
+        # locked: the right current password is refused in the same words, and nothing changes
+        before = in_app(lambda: db.session.get(User, world.a.clerk).password_hash)
+        r = self._post(client, PASSWORD, self.NEW)
+        assert r.status_code == 200 and "当前密码不正确" in r.text
+        assert in_app(lambda: db.session.get(User, world.a.clerk).password_hash) == before
+        assert [a[0] for a in _audit(in_app)].count("auth.locked") == 1

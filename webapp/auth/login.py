@@ -59,27 +59,7 @@ def attempt_login(username: str, password: str) -> LoginResult:
                   detail={"reason": "unknown_user"})
         return LoginResult(None, MSG_BAD_CREDENTIALS)
     now = utcnow()
-    if is_locked(user, now):
-        # No password is checked (a hash is still computed, so this takes as long as a check) and
-        # nothing tells the right password from a wrong one.
-        _burn_time(password)
-        log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
-                  detail={"reason": "locked", "until": locked_until(user).isoformat()})
-        return LoginResult(None, MSG_BAD_CREDENTIALS)
-    if not user.check_password(password):
-        # counted in SQL (UPDATE ... SET failed_logins = failed_logins + 1): two processes failing at
-        # once both count; the value is read back after the flush
-        user.failed_logins = func.coalesce(User.failed_logins, 0) + 1
-        db.session.flush()
-        if user.failed_logins >= LOCK_AFTER:
-            user.locked_at = now
-            until = locked_until(user)
-            log_event("auth.locked", user=user, target_type="user", target_id=user.id,
-                      detail={"failed_logins": user.failed_logins, "until": until.isoformat()})
-            notify_owner(user, until)
-            return LoginResult(None, MSG_BAD_CREDENTIALS)
-        log_event("auth.login_failed", user=user, target_type="user", target_id=user.id,
-                  detail={"reason": "bad_password", "failed_logins": user.failed_logins})
+    if not check_own_password(user, password, now, failed_action="auth.login_failed"):
         # the same words as for an unknown name: the page does not confirm that an account exists
         return LoginResult(None, MSG_BAD_CREDENTIALS)
     if not user.active:
@@ -91,6 +71,34 @@ def attempt_login(username: str, password: str) -> LoginResult:
     user.last_login_at = now
     log_event("auth.login", user=user, target_type="user", target_id=user.id)
     return LoginResult(user)
+
+
+def check_own_password(user: User, password: str, now, *, failed_action: str) -> bool:
+    """The user's own password, under the lock-out (login and the password change alike, so a stolen
+    session cannot guess the password there): while locked no password is checked (a hash is still
+    computed, so this takes as long as a check) and the right one is refused like a wrong one; a
+    wrong one counts toward the lock. Logs the outcome; the caller commits (the count is data)."""
+    if is_locked(user, now):
+        _burn_time(password)
+        log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
+                  detail={"reason": "locked", "until": locked_until(user).isoformat()})
+        return False
+    if user.check_password(password):
+        return True
+    # counted in SQL (UPDATE ... SET failed_logins = failed_logins + 1): two processes failing at
+    # once both count; the value is read back after the flush
+    user.failed_logins = func.coalesce(User.failed_logins, 0) + 1
+    db.session.flush()
+    if user.failed_logins >= LOCK_AFTER:
+        user.locked_at = now
+        until = locked_until(user)
+        log_event("auth.locked", user=user, target_type="user", target_id=user.id,
+                  detail={"failed_logins": user.failed_logins, "until": until.isoformat()})
+        notify_owner(user, until)
+        return False
+    log_event(failed_action, user=user, target_type="user", target_id=user.id,
+              detail={"reason": "bad_password", "failed_logins": user.failed_logins})
+    return False
 
 
 def load_user(user_id: str) -> User | None:

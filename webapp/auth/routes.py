@@ -9,13 +9,14 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from webapp.extensions import db, limiter, login_manager
+from webapp.models._types import utcnow
 from webapp.security import public, requires
 from webapp.services.audit import log_event
 from webapp.services.passwords import password_problem
 
 from . import register_template_helpers
 from .forms import LoginForm, PasswordChangeForm
-from .login import attempt_login, load_user
+from .login import attempt_login, check_own_password, load_user
 
 bp = Blueprint("auth", __name__)
 
@@ -91,13 +92,13 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @requires("account.self")
+@limiter.limit(LOGIN_RATE, methods=["POST"])
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        if not user.check_password(form.current.data):
-            log_event("auth.password_change_refused", user=user, target_type="user", target_id=user.id,
-                      detail={"reason": "bad_current"})
+        # under the lock-out like a login: a wrong current password counts toward the lock
+        if not check_own_password(user, form.current.data, utcnow(), failed_action="auth.password_change_refused"):
             db.session.commit()
             form.current.errors.append("当前密码不正确")
         elif (problem := password_problem(form.new.data, user)) is not None:

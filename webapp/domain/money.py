@@ -13,6 +13,8 @@ from typing import Any
 YUAN_PLACES = 2                 # 元: to the fen
 TEN_THOUSAND_YUAN_PLACES = 6    # 万元: to the fen
 UNITS_ZH = {YUAN_PLACES: "元", TEN_THOUSAND_YUAN_PLACES: "万元"}
+#: a fee in 元 is stored with 12 digits, 2 of them decimals (case.fee_amount): less than 10^10 元
+YUAN_MAX = Decimal("10000000000")
 
 
 class MoneyError(ValueError):
@@ -40,8 +42,13 @@ def parse_amount(raw: Any, places: int, what_zh: str, *, maximum: Decimal | None
         value = Decimal(str(raw).strip())
     except InvalidOperation:
         raise bad from None
-    if not value.is_finite() or value < 0 or (maximum is not None and value >= maximum):
+    if not value.is_finite() or value < 0:
         raise bad
+    if maximum is None and places == YUAN_PLACES:
+        maximum = YUAN_MAX
+    if maximum is not None and value >= maximum:
+        raise MoneyError(f"{what_zh}: {raw!r} is too large (under {maximum} {unit})",
+                         f"{what_zh}过大：须小于{maximum:,f}{unit}，请核对后重新填写")
     if decimal_places(value) > places:
         raise MoneyError(f"{what_zh}: {raw!r} has more than {places} decimals",
                          f"{what_zh}最多{places}位小数（单位：{unit}，精确到分）；"

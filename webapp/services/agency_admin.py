@@ -105,7 +105,8 @@ PROFILE_LABELS_ZH = {"name": "机关名称", "address": "通讯地址", "postcod
                      "email": "电子邮箱", "kind": "机关类型", "parent_id": "所属人民政府", "code": "机关代码"}
 
 
-def _clean_profile(data: Mapping[str, Any]) -> dict[str, Any]:
+def clean_profile(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An agency's profile fields as given (trimmed), checked: the admin page and the import."""
     out = {k: _text(data.get(k), k, limit) for k, limit in PROFILE_FIELDS.items() if k in data}
     if "name" in out and not out["name"]:
         raise ServiceError("the agency needs its name", "请填写机关名称", rule="agency.name")
@@ -149,7 +150,7 @@ def _check_structure(actor: User | None, agency: Agency | None, kind: Any, paren
 def update_profile(actor: User | None, agency: Agency, data: Mapping[str, Any]) -> dict[str, list]:
     """Change the profile fields given in ``data`` (and kind/parent_id, government level only)."""
     get_agency(actor, agency.id)
-    new = _clean_profile(data)
+    new = clean_profile(data)
     if "kind" in data or "parent_id" in data:
         kind = data.get("kind", agency.kind)
         parent_id = data.get("parent_id", agency.parent_id)
@@ -175,7 +176,7 @@ def create_agency(actor: User | None, data: Mapping[str, Any]) -> Agency:
                            rule="agency.code")
     if db.session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
         raise ServiceError(f"agency code {code} exists", f"机关代码 {code} 已存在", rule="agency.duplicate")
-    profile = _clean_profile({"name": data.get("name") or "", **{k: data.get(k) for k in PROFILE_FIELDS
+    profile = clean_profile({"name": data.get("name") or "", **{k: data.get(k) for k in PROFILE_FIELDS
                                                                   if k != "name" and k in data}})
     kind, parent_id = _check_structure(actor, None, data.get("kind", "department"), data.get("parent_id"))
     agency = Agency(code=code, kind=kind, parent_id=parent_id, policies=Policies().to_dict(), **profile)

@@ -72,10 +72,13 @@ def import_document(doc: Any, today: date) -> dict[str, int]:
 
     agency = db.session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:
-        agency = Agency(code=code, name=name)
-        for key in ("address", "postcode", "phone", "email"):
-            if isinstance(ag.get(key), str):
-                setattr(agency, key, ag[key][:300])
+        from .agency_admin import clean_profile
+
+        try:   # checked as on the admin page (one e-mail address, a 6-digit post code, lengths)
+            profile = clean_profile({k: ag[k] for k in ("address", "postcode", "phone", "email") if k in ag})
+        except ServiceError as e:
+            raise _fail(f"agency: {e.message}", e.rule, message_zh=f"机关信息：{e.message_zh}") from None
+        agency = Agency(code=code, name=name, **profile)
         if isinstance(ag.get("policies"), Mapping):
             try:
                 from webapp.domain.policies import Policies
@@ -147,6 +150,7 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     note_start = 0
     if existing is not None:
+        _same_applicant(existing, applicant, ref)
         have = workflow_events(existing)
         if len(have) <= len(events) and all(map(_same_event, have, events)):
             start = len(have)
@@ -188,6 +192,22 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
         except ServiceError as e:
             raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, i, e.message_zh) from None
         stats["events_added"] += 1
+
+
+#: what a document says of a case's applicant, compared on a re-import (id_document is not exported)
+_APPLICANT_FIELDS_ZH = {"kind": "类型", "name": "姓名或名称", "id_number": "身份证号码", "uscc": "统一社会信用代码",
+                        "phone": "联系电话", "email": "电子邮箱", "address": "通信地址"}
+
+
+def _same_applicant(case: Case, given: Mapping[str, Any], ref: str) -> None:
+    """A case keeps its applicant as filed: a document naming other details for a recorded case is
+    refused (nothing of it is recorded), never applied in silence nor ignored."""
+    a = case.applicant
+    for key, label in _APPLICANT_FIELDS_ZH.items():
+        if (getattr(a, key) or "") != (given.get(key) or ""):
+            raise _fail(f"applicant {key} differs from the one recorded with the case", "case.conflict", ref,
+                        message_zh=f"案件 {ref}：申请人{label}与本案登记的不一致；"
+                                   f"每件申请的申请人按提出申请时登记，不能改写")
 
 
 def _recorded_notes(case: Case, ref: str, notes: list, stat_index: list[int], start: int) -> int:
