@@ -4,6 +4,7 @@ from .agency import Agency, ApiToken, CalendarYear
 from .audit import AuditLog
 from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem
 from .emails import EmailTemplate  # noqa: F401 (registers the model and the sweep indexes)
+from .handover import Handover  # noqa: F401 (registers the model)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
 from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion
