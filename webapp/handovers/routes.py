@@ -47,7 +47,19 @@ def _helpers():
             return 0
         return count_to_sign([current_user.agency_id])
 
-    return {"handover_count": handover_count}
+    def case_routing(case):
+        """For the case page's 转办 panel: the pending routing (with its age), or the departments it
+        may be routed to by the user (the holder's clerks and approvers, an open case)."""
+        from webapp.services.handovers import case_route_targets, pending_for_case
+
+        pending = pending_for_case(case)
+        targets = []
+        if pending is None and case.closed_on is None and can("case.route") \
+                and case.agency_id in actable_agency_ids():
+            targets = case_route_targets(case)
+        return {"pending": pending, "age": age(pending) if pending else None, "targets": targets}
+
+    return {"handover_count": handover_count, "case_routing": case_routing}
 
 
 def _own_or_404(handover_id: int) -> Handover:
