@@ -298,20 +298,22 @@ def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | N
 # --- supervision ----------------------------------------------------------------------------------
 
 def waiting_stats(agency_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Per receiving agency: how many wait for 签收 now, and the average hours routings waited until
-    signed for or sent back."""
+    """Per receiving agency: how many wait for 签收 now (``pending``), and the hours the routings
+    waited until signed for or sent back (``hours`` summed over ``n`` routings; ``avg_hours``)."""
     ids = list(agency_ids)
-    out: dict[int, dict[str, Any]] = {i: {"pending": 0, "avg_hours": None} for i in ids}
+    out: dict[int, dict[str, Any]] = {i: {"pending": 0, "hours": 0.0, "n": 0, "avg_hours": None} for i in ids}
+    if not ids:
+        return out
     for to_id, n in db.session.execute(select(Handover.to_agency_id, func.count(Handover.id))
                                        .where(Handover.to_agency_id.in_(ids), Handover.status == PENDING)
                                        .group_by(Handover.to_agency_id)).all():
         out[to_id]["pending"] = n
-    sums: dict[int, list[float]] = {}
     for to_id, routed_at, signed_at, returned_at in db.session.execute(
             select(Handover.to_agency_id, Handover.routed_at, Handover.signed_at, Handover.returned_at)
             .where(Handover.to_agency_id.in_(ids), Handover.status != PENDING)).all():
-        end = signed_at or returned_at
-        sums.setdefault(to_id, []).append((end - routed_at).total_seconds() / 3600)
-    for to_id, hours in sums.items():
-        out[to_id]["avg_hours"] = round(sum(hours) / len(hours), 1)
+        st = out[to_id]
+        st["hours"] += ((signed_at or returned_at) - routed_at).total_seconds() / 3600
+        st["n"] += 1
+    for st in out.values():
+        st["avg_hours"] = round(st["hours"] / st["n"], 1) if st["n"] else None
     return out
