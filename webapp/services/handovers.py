@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from webapp.domain.calendar import WorkCalendar
+from webapp.domain.calendar import DateOutOfRange, WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, User
@@ -137,7 +137,7 @@ def age(h: Handover, cal: WorkCalendar | None = None, now: datetime | None = Non
         end_day = end.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
     try:
         days = cal.workdays_between(h.routed_on, end_day) if end_day > h.routed_on else 0
-    except Exception:  # a date outside the calendar's years: the hours still tell
+    except DateOutOfRange:  # a date outside the calendar's years: the hours still tell
         days = 0
     return Age(days, hours)
 
