@@ -239,6 +239,13 @@ def test_the_unsigned_reminder_comes_once_a_day(app, world, in_app, time_machine
         assert count(date(2024, 6, 12)) == expected
         n = db.session.scalar(select(Notification).where(Notification.kind == "handover_unsigned"))
         assert n.link == "/handovers/" and n.title.startswith("转办案件待签收：SZF-2024-")
+        # the digest mail tells it in words, with the link to the list to sign
+        from webapp.models import OutboxMail
+        from webapp.services.reminders import compose_digest
+
+        assert r1.mails == 2
+        _subject, body = compose_digest(db.session.get(OutboxMail, r1.mail_ids[0]))
+        assert "转办案件待签收" in body and "/handovers/" in body and "请尽快签收" in body
 
     in_app(first)
     time_machine.move_to(datetime(2024, 6, 13, 9, 0, tzinfo=SHANGHAI), tick=False)
@@ -286,3 +293,25 @@ def test_the_routing_office_sees_its_unsigned_routings_with_their_age(app, clien
     hid = _handover_id(in_app)
     assert client.post(f"/handovers/{hid}/sign").status_code == 403
     assert in_app(lambda: db.session.get(Handover, hid).status) == "pending"
+
+
+def test_a_case_closed_by_the_router_meanwhile_cannot_be_signed_for_only_sent_back(app, world, in_app,
+                                                                                     time_machine):
+    from webapp.domain.workflow import Event, EventType
+    from webapp.services.cases import record_event
+
+    time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)
+
+    def go():
+        desk = db.session.get(User, world.users["desk"])
+        case = _gov_case(date(2024, 6, 12))
+        h = route_case(case, desk, _agency("SWJ"), "请商务局办理")
+        record_event(case, Event(EventType.WITHDRAWN, date(2024, 6, 12)), desk, today=date(2024, 6, 12))
+        clerk = db.session.get(User, world.users["clerk"])
+        with pytest.raises(ServiceError) as e:
+            sign(h, clerk)
+        assert e.value.message_zh == "案件已由转办机关办结，不能签收，请退回"
+        send_back(h, clerk, "申请人已撤回")
+        assert (h.status, case.agency_id) == ("returned", world.gov)
+
+    in_app(go)

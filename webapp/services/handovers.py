@@ -218,6 +218,8 @@ def _flush() -> None:
 def sign(h: Handover, actor: User, *, today: date | None = None) -> Handover:
     """签收: the receiving office takes the application as its own. No date of the clock changes."""
     _receiver_check(h, actor)
+    if h.case is not None and h.case.closed_on is not None:   # closed by the router meanwhile: 退回 only
+        raise ServiceError("the case is closed", "案件已由转办机关办结，不能签收，请退回", rule="handover.closed")
     today = today or today_shanghai()
     h.status = SIGNED
     h.signed_at = _naive_utc()
