@@ -36,6 +36,7 @@ BLUEPRINTS: list[str] = [
     "webapp.review.routes:bp",
     "webapp.delivery.routes:bp",
     "webapp.archive.routes:bp",
+    "webapp.handovers.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "case.confirm_lapse": (CLERK, APPROVER),
     "queue.confirm": (CLERK, APPROVER),             # online submissions: confirm / reject / route
     "queue.view": ALL_ROLES,                        # the online submissions queue (read)
+    "handover.view": ALL_ROLES,                     # 签收: routed to / by one's own agency (read)
+    "handover.sign": (CLERK, APPROVER),             # 签收 or 退回 what was routed to one's own agency
+    "case.route": (CLERK, APPROVER),                # 转办 a registered case to one of the agency's departments
     "report.view": ALL_ROLES,
     "report.edit": (CLERK, APPROVER, ADMIN),        # narratives, proactive ledger
     "report.close": (APPROVER, ADMIN),

@@ -33,6 +33,7 @@ def test_desk_asks_which_person(server: str):  # noqa: F811
                 page.fill("#name", name)
                 page.fill("#id_number", "370305198506120017")
                 page.fill("#phone", phone)
+                page.fill("#address", "山东省淄博市临淄区桓公路1号")   # a postal reply needs the address
                 page.check("#receipt_confirmed")
                 page.fill("#items", "本局2023年度部门预算")
 

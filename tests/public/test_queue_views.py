@@ -147,12 +147,18 @@ def test_the_desk_routes_to_a_department(app, client, world, login, submitted):
     assert "已分办至 示范市商务局" in r.get_data(as_text=True)
     sub = get_sub(app, sid)
     assert sub.status == "routed" and sub.agency_id == world.dept and sub.routing_log[0]["note"] == "请商务局办理"
-    # the desk still sees it (read only); the department confirms it
+    # the desk still sees it (waiting for 签收); the department signs for it, then confirms it
     html = client.get("/queue/").get_data(as_text=True)
-    assert sub.number in html and "只读" in html
+    assert sub.number in html and "分办待签收" in html
     assert client.post(f"/queue/{sid}/confirm", data={"version": sub.version}).status_code == 403
     login(world.users["clerk"])
     assert "分办记录" in client.get(f"/queue/{sid}").get_data(as_text=True)
+    with app.app_context():
+        from webapp.models.handover import Handover
+
+        hid = db.session.scalar(select(Handover.id))
+    assert client.post(f"/handovers/{hid}/sign").status_code == 302
+    sub = get_sub(app, sid)
     assert client.post(f"/queue/{sid}/confirm", data={"version": sub.version}).status_code == 302
     with app.app_context():
         case = db.session.scalar(select(Case))

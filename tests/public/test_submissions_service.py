@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
 from webapp.models.submission import LookupFailure, Submission
 from webapp.services.errors import ConflictError, Forbidden, ServiceError
+from webapp.services.handovers import pending_for_submission, sign
 from webapp.services.submissions import (
     LookupThrottled,
     RateLimited,
@@ -186,7 +187,12 @@ def test_routing_in_a_government_then_the_department_confirms(w, today, time_mac
     # the education bureau sends it back; the desk routes it to commerce
     time_machine.move_to(datetime(2024, 6, 11, 9, 0, tzinfo=SHANGHAI), tick=False)
     assert [a.code for a in route_targets(sub)] == ["SZF"]
+    with pytest.raises(ServiceError) as e:                              # 签收 first (services/handovers.py)
+        route_submission(sub, user(w, "clerk2"), agency("SZF"), "不属于本局职责，退回")
+    assert e.value.rule == "submission.unsigned"
+    sign(pending_for_submission(sub), user(w, "clerk2"))
     route_submission(sub, user(w, "clerk2"), agency("SZF"), "不属于本局职责，退回")
+    sign(pending_for_submission(sub), desk)
     route_submission(sub, desk, agency("SWJ"), "请商务局办理")
     db.session.commit()
     assert [(r["from_code"], r["to_code"], r["by_name"]) for r in sub.routing_log] == [
@@ -194,6 +200,7 @@ def test_routing_in_a_government_then_the_department_confirms(w, today, time_mac
     with pytest.raises(Forbidden):
         confirm_submission(sub, desk)                                   # the desk no longer holds it
     time_machine.move_to(datetime(2024, 6, 13, 9, 0, tzinfo=SHANGHAI), tick=False)
+    sign(pending_for_submission(sub), user(w, "clerk"))
     case = confirm_submission(sub, user(w, "clerk"))
     db.session.commit()
     assert case.agency_id == w.dept and case.number.startswith("SWJ-2024-")

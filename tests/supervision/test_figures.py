@@ -89,8 +89,8 @@ def test_page_sorts_server_side_and_drills_down(app, client, small, today):
     page = client.get("/supervision/?sort=answered&dir=desc").get_data(as_text=True)
     rows = _table(page)
     assert [a for a, _ in rows] == [str(small.d1), str(small.d2), str(small.gov)]
-    assert rows[0][1] == ["4", "1", "1", "3", "1", "66.7%", "10"]
-    assert rows[2][1] == ["0", "0", "0", "0", "0", "—", "—"]
+    assert rows[0][1] == ["4", "1", "1", "3", "1", "66.7%", "10", "0", "—"]
+    assert rows[2][1] == ["0", "0", "0", "0", "0", "—", "—", "0", "—"]
     page = client.get("/supervision/?sort=median_days&dir=asc").get_data(as_text=True)
     assert [a for a, _ in _table(page)] == [str(small.d2), str(small.d1), str(small.gov)]   # none last
     assert "张店区" not in page
@@ -120,10 +120,10 @@ def test_export_xlsx_text_cells(app, client, small, today):
     assert resp.status_code == 200
     ws = load_workbook(io.BytesIO(resp.data)).active
     assert [c.value for c in ws[4]] == ["机关", *queries.FIGURES.values()]
-    assert [c.value for c in ws[5]] == ["临淄区商务局", 4, 1, 1, 3, 1, 0.6667, 10]
+    assert [c.value for c in ws[5]] == ["临淄区商务局", 4, 1, 1, 3, 1, 0.6667, 10, 0, "—"]
     formula_cell = next(c for row in ws.iter_rows(min_row=5) for c in row[:1] if "HYPERLINK" in str(c.value))
     assert formula_cell.data_type == "s"
-    assert [c.value for c in ws[8]] == ["合计", 4, 1, 1, 4, 1, 0.75, 7]
+    assert [c.value for c in ws[8]] == ["合计", 4, 1, 1, 4, 1, 0.75, 7, 0, "—"]
 
 
 @pytest.mark.slow

@@ -32,7 +32,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 #: URL parameters that name an object belonging to one agency: another agency's -> 404
 SCOPED = {"case_id", "attachment_id", "agency_id", "token_id", "user_id", "mail_id", "notification_id",
-          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id", "delivery_id", "filter_id"}
+          "submission_id", "file_id", "code", "doc_id", "notice_id", "draft_id", "delivery_id", "filter_id",
+          "handover_id"}
 #: scoped by person, not agency: even a government-level administrator gets 404 for someone else's
 PERSONAL = {"notification_id", "filter_id"}
 #: run last within a role: they remove or spend the object they name
@@ -103,8 +104,17 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
 
             letter = next(e for e in case.events if e.type == "correction_requested")
             dl = record_delivery(case, letter, "online", date(2024, 6, 5), today=today)
-            ids[key] = {"draft_id": draft.id, "delivery_id": dl.id, "case_id": case.id, "attachment_id": att.id,
-                        "agency_id": side.agency_id,
+            # 签收: an online submission routed to the agency (from its government for A), waiting
+            from webapp.services.handovers import open_handover
+
+            routed = create_submission(agency, clean_submission(
+                {"kind": "natural_person", "name": f"分办{key}", "phone": "13900000001"}, [f"分办{key}"],
+                "paper", "pickup")).submission
+            router = db.session.get(Agency, w.gov_id)
+            handover = open_handover(db.session.get(User, side.users["clerk"]), router, agency, "请办理",
+                                     submission=routed, today=today)
+            ids[key] = {"handover_id": handover.id, "draft_id": draft.id, "delivery_id": dl.id, "case_id": case.id,
+                        "attachment_id": att.id, "agency_id": side.agency_id,
                         "token_id": token.id, "user_id": target.id, "mail_id": mail.id,
                         "submission_id": sub.id, "file_id": sub.files[0].id, "code": side.code, "doc_id": doc.id,
                         "notice_id": notice.id}
@@ -260,6 +270,10 @@ def test_permissions_table_is_complete_and_sane():
         (".view", ".view_personal", ".letter", ".self")) and a not in ("dashboard.view", "report.view")]
     assert changing == [], f"the auditor may change data through: {changing}"
     assert PERMISSIONS["case.extend"] == frozenset({"approver"})   # Art. 33
+    # 签收: the receiving office's clerks and approvers sign or send back; everyone reads
+    assert PERMISSIONS["handover.sign"] == frozenset({"clerk", "approver"})
+    assert PERMISSIONS["case.route"] == frozenset({"clerk", "approver"})
+    assert PERMISSIONS["handover.view"] == frozenset(roles)
 
 
 def test_logged_in_users_of_an_unknown_agency_see_nothing(app, client, today):

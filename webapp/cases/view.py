@@ -27,6 +27,7 @@ NOTE_LABELS = {
     "deadline_moved": "期限变更", "appeal_recorded": "复议诉讼", "notice_sent": "通知申请人",
     "assigned": "分配", "routed": "分办", "note": "备注", "remark": "备注",
     "supervision_notice": "督办通知", "supervision_reply": "督办回复",
+    "signed_for": "签收", "returned_to_router": "退回分办机关",
 }
 CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
 FORM_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
@@ -121,6 +122,14 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         add("分办至", p.get("to_name"))
         add("网上申请编号", p.get("submission"))
         add("分办说明", p.get("note"))
+        return out
+    if ev.type in ("signed_for", "returned_to_router"):   # 签收 (services/handovers.py)
+        add("签收机关" if ev.type == "signed_for" else "退回机关",
+            p.get("to_name") if ev.type == "signed_for" else p.get("from_name"))
+        add("退回至", p.get("to_name") if ev.type == "returned_to_router" else None)
+        add("退回理由", p.get("reason"))
+        if ev.type == "signed_for":
+            add("等待签收", f"{p.get('waited_workdays')}个工作日（{p.get('waited_hours')}小时）")
         return out
     if ev.type in ("supervision_notice", "supervision_reply"):
         add("督办内容", p.get("message"))

@@ -7,6 +7,7 @@ from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem
 from .delivery import Delivery  # noqa: F401 (registers the model)
 from .desk import CaseComment, SavedFilter
 from .emails import EmailTemplate  # noqa: F401 (registers the model and the sweep indexes)
+from .handover import Handover  # noqa: F401 (registers the model)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
 from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion

@@ -92,8 +92,10 @@ def index():
     cal = current_calendar()
     visible = visible_agency_ids()
     pending = [(s, age_in_workdays(s, cal)) for s in pending_submissions(visible)]
+    unsigned = pending_submissions(visible, unsigned=True)   # routed here, waiting for 签收
     agencies = {a.id: a for a in db.session.scalars(select(Agency).where(Agency.id.in_(visible)))}
-    return render_template("public/queue/index.html", pending=pending, reviewed=recent_reviewed(visible),
+    return render_template("public/queue/index.html", pending=pending, unsigned=unsigned,
+                           reviewed=recent_reviewed(visible),
                            agencies=agencies, own=set(actable_agency_ids()), mask_id=mask_id,
                            fmt_time=fmt_time)
 
@@ -108,7 +110,12 @@ def detail(submission_id: int):
     if full:
         log_event("personal.view", target_type="submission", target_id=sub.number)
         db.session.commit()
-    may_act = sub.pending and sub.agency_id in actable_agency_ids() and can("queue.confirm")
+    from webapp.services.handovers import age as handover_age
+    from webapp.services.handovers import last_returned, pending_for_submission
+
+    handover = pending_for_submission(sub)   # 签收 first (services/handovers.py)
+    returned = last_returned(sub) if sub.pending and handover is None else None
+    may_act = sub.pending and sub.agency_id in actable_agency_ids() and can("queue.confirm") and handover is None
     # an identity number on file under another name: the clerk chooses before confirming
     conflict = identity_conflict(sub.agency_id, sub.applicant) if may_act else []
     return render_template("public/queue/detail.html", sub=sub, form=ActionForm(), may_act=may_act,
@@ -116,7 +123,11 @@ def detail(submission_id: int):
                            age=age_in_workdays(sub), targets=route_targets(sub) if may_act else [],
                            kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
                            mask_id=mask_id, mask_phone=mask_phone, mask_email=mask_email,
-                           mask_address=mask_address, full=full, hints=applicant_hints(sub.applicant))
+                           mask_address=mask_address, full=full, hints=applicant_hints(sub.applicant),
+                           handover=handover, returned=returned, fmt_time=fmt_time,
+                           handover_age=handover_age(handover) if handover else None,
+                           may_sign=handover is not None and handover.to_agency_id == current_user.agency_id
+                           and can("handover.sign"))
 
 
 def _act(submission_id: int, do):

@@ -22,6 +22,7 @@ ACTION_ZH = {
     "case.event_corrected": "更正办理记录",
     "submission.confirmed": "确认受理网上申请", "submission.rejected": "不予受理网上申请",
     "submission.routed": "分办网上申请",
+    "case.routed": "转办案件", "handover.signed": "签收分办申请", "handover.returned": "退回分办申请",
     "report.finalize": "年度报告定稿", "report.close": "年度报告关账", "report.narrative": "编辑报告文字部分",
     "report.ledger.document": "编辑主动公开台账",
     "report.opening": "录入期初数（上年已公开报告）", "report.ledger.year": "编辑主动公开年度数据",
@@ -47,6 +48,7 @@ DETAIL_ZH = {
     "to": "收件人", "before_sha": "修改前校验值", "after_sha": "修改后校验值", "days_off": "放假天数",
     "makeup_days": "调休上班天数", "replaced": "替换的原有安排",
     "corrects_seq": "更正的记录序号", "action": "操作", "path": "地址", "note": "说明",
+    "handover": "分办记录", "waited_hours": "等待签收（小时）",
 }
 
 VALUE_ZH = {

@@ -89,6 +89,9 @@ KINDS: dict[str, tuple[int, bool, str]] = {
     # review and sign-off (webapp/review/notify.py, docs/review.md)
     "review_overdue": (0, True, "答复已逾期，拟办稿仍在审批中，请尽快审核、签发。"),
     "review_due": (3, False, "拟办稿待您审核或签发，法定答复期限不因审批而停止计算。"),
+    # 签收 (services/handovers.py, docs/applicant-side.md)
+    "handover_unsigned": (1, False, "转办来的案件尚未签收，法定答复期限不因转办、签收而停止计算；"
+                                    "请尽快签收，或注明理由退回转办机关。"),
 }
 
 
@@ -144,10 +147,13 @@ class Item:
             "fee_lapsed": "逾期未缴费，已自动结案",
             "review_overdue": f"答复已逾期{-n}个工作日，拟办稿待签发",
             "review_due": "拟办稿待审批，答复期限今日届满" if n == 0 else f"拟办稿待审批，答复期限还剩{n}个工作日",
+            "handover_unsigned": "转办案件待签收",
         }[self.kind]
 
     @property
     def link(self) -> str:
+        if self.kind == "handover_unsigned":   # not the receiver's case before 签收: the list to sign
+            return "/handovers/"
         return CASE_LINK.format(id=self.case_id)
 
     def key(self, recipient_id: int) -> str:
@@ -170,7 +176,7 @@ class Item:
 
 
 #: kinds repeated every working day while the matter stands (the day is part of their key)
-_DAILY = frozenset({"answer_overdue", "consultation_due"})
+_DAILY = frozenset({"answer_overdue", "consultation_due", "handover_unsigned"})
 #: collect()'s order: the answer's kinds, then the other sources; by case within a kind
 _KIND_RANK = {"answer_overdue": 0, "answer_due_today": 0, "answer_due_1": 0, "answer_due_3": 0, "answer_due_5": 0,
               "correction_notice_due": 1, "consultation_due": 2, "correction_lapse_proposal": 3,
@@ -572,6 +578,11 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     review_pairs, review_people = review_items(today, cal, agency_ids)
     pairs += review_pairs
     people.update(review_people)
+    from .handovers import reminder_items  # routed cases not signed for (签收), daily
+
+    handover_pairs, handover_people = reminder_items(today, cal, agency_ids)
+    pairs += handover_pairs
+    people.update(handover_people)
     wanted: dict[str, tuple[Item, int]] = {}
     for item, uids in pairs:
         prefix = item.key_prefix()

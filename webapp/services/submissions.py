@@ -381,13 +381,19 @@ def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "
 
 # --- the office's queue ------------------------------------------------------------------------
 
-def pending_submissions(agency_ids: Iterable[int]) -> list[Submission]:
+def pending_submissions(agency_ids: Iterable[int], *, unsigned: bool = False) -> list[Submission]:
+    """The working queue: pending submissions the agencies hold and have signed for; with
+    ``unsigned``, those routed to them that wait for 签收 instead (services/handovers.py)."""
+    from webapp.models.handover import PENDING, Handover
+
     ids = list(agency_ids)
     if not ids:
         return []
-    return list(db.session.scalars(select(Submission).where(Submission.agency_id.in_(ids),
-                                                            Submission.status.in_(PENDING_STATUSES))
-                                    .order_by(Submission.submitted_at)))
+    waiting = select(Handover.submission_id).where(Handover.status == PENDING, Handover.submission_id.is_not(None))
+    return list(db.session.scalars(select(Submission).where(
+        Submission.agency_id.in_(ids), Submission.status.in_(PENDING_STATUSES),
+        Submission.id.in_(waiting) if unsigned else Submission.id.not_in(waiting))
+        .order_by(Submission.submitted_at)))
 
 
 def recent_reviewed(agency_ids: Iterable[int], days: int = 30) -> list[Submission]:
@@ -431,6 +437,11 @@ def _holder_check(sub: Submission, actor: User) -> None:
     if actor.agency_id is not None and actor.agency_id != sub.agency_id:
         raise Forbidden(f"submission {sub.number} is not in {actor.username}'s queue",
                         "该网上申请不在本机关的待确认队列中", rule="submission.agency")
+    from .handovers import pending_for_submission
+
+    if pending_for_submission(sub) is not None:   # 签收 first (services/handovers.py)
+        raise ServiceError(f"submission {sub.number} waits to be signed for",
+                           "该网上申请已分办，待签收：请先签收，或退回分办机关", rule="submission.unsigned")
 
 
 def _version_check(sub: Submission, expected_version: int | None) -> None:
@@ -542,7 +553,7 @@ def route_submission(sub: Submission, actor: User, target: Agency, note: str, *,
                      today: date | None = None, expected_version: int | None = None) -> Submission:
     """分办: a government's desk passes an unconfirmed submission to one of its departments (or a
     department sends it back), with a note. Logged on the submission, and on the case history at
-    confirmation."""
+    confirmation. The target signs for it (签收, services/handovers.py) before it may act on it."""
     _version_check(sub, expected_version)
     _holder_check(sub, actor)
     note = (note or "").strip() if isinstance(note, str) else ""
@@ -566,7 +577,10 @@ def route_submission(sub: Submission, actor: User, target: Agency, note: str, *,
     sub.route_note = note
     sub.status = SubmissionStatus.ROUTED.value
     _flush_or_conflict()
-    _audit("submission.routed", actor, sub, {"to": target.code, "note": note})
+    from .handovers import open_handover  # it waits there for 签收
+
+    h = open_handover(actor, holder, target, note, submission=sub, today=today)
+    _audit("submission.routed", actor, sub, {"to": target.code, "note": note, "handover": h.id})
     return sub
 
 

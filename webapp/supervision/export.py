@@ -38,7 +38,7 @@ def render_xlsx(title: str, today: date, rows: list[Row], total: Row) -> bytes:
             elif key == "on_time_rate":
                 cell.value = round(v, 4)
                 cell.number_format = "0.0%"
-            elif key == "median_days":
+            elif key in ("median_days", "signing_hours"):
                 cell.value = v
                 cell.number_format = "0.0"
             else:

@@ -41,6 +41,8 @@ FIGURES: dict[str, str] = {
     "late": "本年逾期答复",
     "on_time_rate": "按时答复率",
     "median_days": "答复用时中位数（工作日）",
+    "unsigned": "待签收",
+    "signing_hours": "平均等待签收（小时）",
 }
 #: the figures that drill down to a list of cases, and the list each one shows
 DRILLS: dict[str, str] = {"open": "未办结案件", "due_soon": "3个工作日内到期的案件", "overdue": "已逾期未办结的案件",
@@ -60,6 +62,13 @@ class Row:
     answered: int = 0
     late: int = 0
     histogram: dict[int, int] = field(default_factory=dict)   # days_to_answer -> answers
+    unsigned: int = 0                 # routed to the agency, waiting for 签收 now (services/handovers.py)
+    waited_hours: float = 0.0         # hours routings waited until signed for or sent back, summed
+    waited_n: int = 0
+
+    @property
+    def signing_hours(self) -> float | None:
+        return round(self.waited_hours / self.waited_n, 1) if self.waited_n else None
 
     @property
     def on_time(self) -> int:
@@ -153,6 +162,11 @@ def figures(agencies: list[Agency], today: date, cal: WorkCalendar) -> list[Row]
             r.late += count
         if days is not None:
             r.histogram[days] = r.histogram.get(days, 0) + count
+    from webapp.services.handovers import waiting_stats
+
+    for agency_id, st in waiting_stats(ids).items():
+        r = rows[agency_id]
+        r.unsigned, r.waited_hours, r.waited_n = st["pending"], st["hours"], st["n"]
     return list(rows.values())
 
 
@@ -164,6 +178,9 @@ def total_row(rows: list[Row]) -> Row:
         t.overdue += r.overdue
         t.answered += r.answered
         t.late += r.late
+        t.unsigned += r.unsigned
+        t.waited_hours += r.waited_hours
+        t.waited_n += r.waited_n
         for k, v in r.histogram.items():
             t.histogram[k] = t.histogram.get(k, 0) + v
     return t
