@@ -131,6 +131,11 @@ def applicant_match(a: str):
     return or_(name, Applicant.id_number == a.upper(), Applicant.uscc == a.upper())
 
 
+def item_match(text: str):
+    """The items a search term is found in (a pg_trgm GIN index on PostgreSQL)."""
+    return CaseItem.text.ilike(_like(text.strip()), escape="\\")
+
+
 def _prefix(text: str) -> str:
     return _like(text)[1:]
 
@@ -145,8 +150,7 @@ def search_filters(*, number: str = "", applicant: str = "", text: str = "",
     if applicant:
         where.append(Case.applicant_id.in_(select(Applicant.id).where(applicant_match(applicant))))
     if text:
-        where.append(exists().where(and_(CaseItem.case_id == Case.id,
-                                         CaseItem.text.ilike(_like(text.strip()), escape="\\"))))
+        where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
     if date_from:
         where.append(Case.received_on >= date_from)
     if date_to:
@@ -195,12 +199,10 @@ class Search:
         rows = {c.id: c for c in db.session.scalars(with_rows(select(Case).where(Case.id.in_(ids))))} \
             if ids else {}
         items = [rows[i] for i in ids]
-        if has_next:       # only then is the total unknown: counted up to COUNT_CAP
-            total = capped_count(select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where))
-        elif items or page == 1:
-            total = offset + len(items)
-        else:              # past the end: one bounded count to say how many there are
-            total = capped_count(select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where))
+        if not has_next and (items or page == 1):   # the last page: the total is known
+            return Pager(items=items, page=page, total=offset + len(items), has_next=False, exact=True)
+        # a page with more after it, or one past the end: counted up to COUNT_CAP
+        total = capped_count(select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where))
         return Pager(items=items, page=page, total=total, has_next=has_next)
 
 
@@ -219,11 +221,12 @@ class Pager:
     page: int
     total: int
     has_next: bool
+    exact: bool = False      # read on the last page: exact whatever its size
     per_page: int = PER_PAGE
 
     @property
     def capped(self) -> bool:
-        return self.total > COUNT_CAP
+        return self.total > COUNT_CAP and not self.exact
 
     @property
     def total_text(self) -> str:
@@ -231,7 +234,7 @@ class Pager:
 
     @property
     def pages(self) -> int:
-        known = -(-min(self.total, COUNT_CAP) // self.per_page)
+        known = -(-(self.total if self.exact else min(self.total, COUNT_CAP)) // self.per_page)
         return max(known, self.page + 1 if self.has_next else self.page)
 
     @property
