@@ -125,7 +125,7 @@ def build_province(n_cases: int) -> None:
                       received, 1, 0, '', st, received, received,
                       CASE WHEN st IN ('registered', 'awaiting_fee') THEN received + 28 END, false, false,
                       CASE WHEN st = 'closed' THEN received + 20 END,
-                      CASE WHEN st = 'closed' THEN 'granted.full' END,
+                      CASE WHEN st = 'closed' THEN 'disclosed' END,
                       CASE WHEN st = 'closed' THEN false END, 0,
                       CASE WHEN st = 'closed' THEN 14 END, 'bench'
                FROM (SELECT *, CASE WHEN received < date '2026-10-01' AND r > 0.0005 THEN 'closed'
@@ -219,7 +219,7 @@ def _client(app, username: str):
 
 
 def pages(code: str, case_id: int | None, report_year: int, government: bool) -> list[tuple[str, str]]:
-    out = [("dashboard", "/"), ("case list p.1", "/cases"), ("case list p.21", "/cases?page=21"),
+    out = [("dashboard", "/"), ("case list p.1", "/cases"), ("case list p.10", "/cases?page=10"),
            ("search name (3 chars)", "/cases?applicant=王伟芳"), ("search name (2 chars)", "/cases?applicant=王伟"),
            ("search ID number", "/cases?applicant=370305000000012345"),
            ("search item text", "/cases?text=财政预算"), ("search text, no match", "/cases?text=不存在的内容"),
