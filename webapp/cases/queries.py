@@ -138,7 +138,7 @@ def item_match(text: str):
     return CaseItem.text.ilike(_like(text.strip()), escape="\\")
 
 
-def search_filters(*, number: str = "", applicant: str = "", text: str = "",
+def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = "", text: str = "",
                    date_from: date | None = None, date_to: date | None = None, status: str = "",
                    assigned_to_id: int | None = None, special: str = "", today: date | None = None) -> Filters:
     where = Filters()
@@ -149,31 +149,33 @@ def search_filters(*, number: str = "", applicant: str = "", text: str = "",
         # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
         # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
         # applicant (it cannot tell how few names a trigram pattern matches): 600 ms for 王伟芳
-        ids = list(db.session.scalars(select(Applicant.id).where(applicant_match(applicant))
-                                      .limit(APPLICANT_IDS_CAP + 1)))
-        if len(ids) <= APPLICANT_IDS_CAP:
-            where.append(Case.applicant_id.in_(ids))
-            where.narrow = True
-        else:
-            where.append(Case.applicant_id.in_(select(Applicant.id).where(applicant_match(applicant))))
+        # (each case has its own applicant row, of the case's agency: services/applicant_records.py)
+        match = select(Applicant.id).where(Applicant.agency_id.in_(agency_ids), applicant_match(applicant))
+        ids = list(db.session.scalars(match.limit(APPLICANT_IDS_CAP + 1)))
+        where.append(Case.applicant_id.in_(ids if len(ids) <= APPLICANT_IDS_CAP else match))
+        where.narrow = True
     if text:
         where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
+        where.narrow = True
     if date_from:
         where.append(Case.received_on >= date_from)
     if date_to:
         where.append(Case.received_on <= date_to)
     if status:
         where.append(Case.status == status)
+        where.narrow |= status in OPEN_STATUSES      # few: the (agency, status, due) index finds them
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
     if special == "overdue" and today is not None:
         where.extend([Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today])
+        where.narrow = True
     return where
 
 
 class Filters(list):
-    """The conditions of a search; ``narrow`` when they name a short list of applicants (then the
-    matching cases are few and found by applicant, not by walking each agency's newest cases)."""
+    """The conditions of a search; ``narrow`` when an index of their own finds the matches (a name,
+    a text, an open status, the overdue list) rather than a walk through each agency's newest
+    cases: for a government, the merge of 51 such walks took 1.2 s to find that no item matched."""
 
     narrow = False
 
@@ -222,7 +224,7 @@ class Search:
 
 def search_query(agency_ids: list[int], **filters: Any) -> Any:
     """Every matching case, newest first (for exports and tests; the list pages with ``Search``)."""
-    return Search(agency_ids, search_filters(**filters)).query()
+    return Search(agency_ids, search_filters(agency_ids, **filters)).query()
 
 
 @dataclass

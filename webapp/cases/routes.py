@@ -46,12 +46,13 @@ def search():
     special = request.args.get("list", "")
     pagination = None
     if form.validate():
+        agency_ids = visible_agency_ids()
         where = queries.search_filters(
-            number=form.number.data or "", applicant=form.applicant.data or "",
+            agency_ids, number=form.number.data or "", applicant=form.applicant.data or "",
             text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
             status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
             special=special if special in ("overdue",) else "", today=today)
-        pagination = queries.Search(visible_agency_ids(), where).page(max(page, 1))
+        pagination = queries.Search(agency_ids, where).page(max(page, 1))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
                            mask_id=mask_id, special=special, statuses=list(Status), outcome_text=outcome_text)
