@@ -20,6 +20,7 @@ from webapp.timeutil import today_shanghai
 
 from .export import EXPORT_LIMIT, render_ledger
 from .forms import PersonalDataForm
+from .queries import with_rows
 from .routes import run_search
 
 bp = Blueprint("desk", __name__)
@@ -43,11 +44,11 @@ def _checked() -> bool:
 @bp.get("/cases/export.xlsx")
 @requires("case.view")
 def export():
-    form, q, _special, _sort = run_search(request.args)
-    if q is None:
+    form, found, _special, _sort = run_search(request.args)
+    if found is None:
         flash("；".join(e for errs in form.errors.values() for e in errs) or "查询条件有误。", "error")
         return redirect(url_for("cases.search", **request.args))
-    cases = list(db.session.scalars(q.limit(EXPORT_LIMIT + 1)))
+    cases = list(db.session.scalars(with_rows(found.query()).limit(EXPORT_LIMIT + 1)))
     if len(cases) > EXPORT_LIMIT:
         flash(f"符合条件的案件超过{EXPORT_LIMIT}件，请缩小查询范围后再导出。", "error")
         return redirect(url_for("cases.search", **request.args))

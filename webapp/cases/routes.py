@@ -47,24 +47,25 @@ def dashboard():
     today = today_shanghai()
     data = queries.dashboard(visible_agency_ids(), current_user.id, today, current_calendar())
     return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
-                           statuses=list(Status), mask_id=mask_id)
+                           statuses=list(Status), mask_id=mask_id, count_text=queries.count_text)
 
 
 def run_search(args):
-    """The case list's search from the request arguments: (form, query or None when the form is
-    invalid, the special list, the sort key)."""
+    """The case list's search from the request arguments: (form, queries.Search or None when the
+    form is invalid, the special list, the sort key)."""
     form = SearchForm(args)
     form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
     special = args.get("list", "")
     sort = queries.sort_key(args.get("sort"))
     if not form.validate():
         return form, None, special, sort
-    q = queries.search_query(
-        visible_agency_ids(), number=form.number.data or "", applicant=form.applicant.data or "",
+    agency_ids = visible_agency_ids()
+    where = queries.search_filters(
+        agency_ids, number=form.number.data or "", applicant=form.applicant.data or "",
         text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
         status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
-        special=special if special in ("overdue",) else "", today=today_shanghai(), sort=sort)
-    return form, q, special, sort
+        special=special if special in ("overdue",) else "", today=today_shanghai())
+    return form, queries.Search(agency_ids, where, sort), special, sort
 
 
 @bp.get("/cases")
@@ -72,9 +73,9 @@ def run_search(args):
 def search():
     from webapp.services.desk import assignable_users, filters_of
 
-    form, q, special, sort = run_search(request.args)
+    form, search_obj, special, sort = run_search(request.args)
     today = today_shanghai()
-    pagination = queries.paginate(q, max(page_arg(), 1)) if q is not None else None
+    pagination = search_obj.page(max(page_arg(), 1)) if search_obj is not None else None
     args = {k: v for k, v in request.args.items() if k != "page"}
     query_string = request.query_string.decode("utf-8", "replace")
     assignees = (assignable_users(current_user.agency_id)

@@ -11,16 +11,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 
 from ._types import JsonType, utcnow
 
+# Text search (issue 15): pg_trgm GIN indexes on the item text and the applicant name serve
+# ``ILIKE '%...%'`` on PostgreSQL; the extension is created before the tables (create_all; the
+# migration 20261205_perf does the same). On SQLite the same declarations are plain indexes.
+TRIGRAM_EXTENSION_SQL = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+event.listen(db.metadata, "before_create", DDL(TRIGRAM_EXTENSION_SQL).execute_if(dialect="postgresql"))
+
+
+def trigram_index(name: str, column: str) -> Index:
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
 
 class Applicant(db.Model):
     __tablename__ = "applicant"
+    __table_args__ = (trigram_index("ix_applicant_name_trgm", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
@@ -110,6 +121,7 @@ class CaseItem(db.Model):
     """One requested item (名称、文号或特征性描述), with its own outcome once answered."""
 
     __tablename__ = "case_item"
+    __table_args__ = (trigram_index("ix_case_item_text_trgm", "text"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)

@@ -227,11 +227,12 @@ def update_policies(actor: User | None, agency: Agency, data: Mapping[str, Any],
     from .calendar_admin import recompute_and_describe
     from .cases import open_deadlines
 
-    deadlines = open_deadlines(today)
+    deadlines = open_deadlines(today, agency_id=agency.id)   # a policy moves its own agency's cases only
     agency.policies = new_dict
     db.session.flush()
     labels = "、".join(Policies.LABELS_ZH.get(k, k) for k in changes)
-    moved = recompute_and_describe(f"{agency.name}修改政策设置：{labels}", actor, today, deadlines)
+    moved = recompute_and_describe(f"{agency.name}修改政策设置：{labels}", actor, today, deadlines,
+                                   agency_id=agency.id)
     log_event("admin.policies_updated", user=actor, target_type="agency", target_id=agency.id,
               detail={"code": agency.code, "changes": changes, "moved_cases": [m.number for m in moved]})
     return changes, moved

@@ -310,12 +310,14 @@ def remove_notice(actor: User | None, year: int, today: date | None = None) -> l
 
 
 def recompute_and_describe(reason: str, actor: User | None, today: date | None = None,
-                           before: dict[int, dict] | None = None) -> list[MovedDeadline]:
+                           before: dict[int, dict] | None = None,
+                           agency_id: int | None = None) -> list[MovedDeadline]:
     """recompute_open_cases, with each moved case's changes (name -> [old, new]) for the page.
     ``before``: services.cases.open_deadlines() taken before the change."""
     today = today or today_shanghai()
     moved = []
-    for case, _old, _new in recompute_open_cases(reason=reason, actor=actor, today=today, before=before):
+    for case, _old, _new in recompute_open_cases(reason=reason, actor=actor, today=today, before=before,
+                                                agency_id=agency_id):
         last = max(case.events, key=lambda e: e.seq)
         changes = dict(last.payload.get("changes", {})) if last.type == "deadline_moved" else {}
         moved.append(MovedDeadline(case.id, case.number, changes))

@@ -384,13 +384,19 @@ def _paused_due(clock: CaseClock, cal: WorkCalendar, today: date) -> date | None
     return clock.due_in_force(cal, max(today, clock.pause_start))
 
 
-def open_deadlines(today: date | None = None) -> dict[int, dict[str, Any]]:
+def _open_cases(agency_id: int | None):
+    q = select(Case).where(Case.status != Status.CLOSED.value)
+    return q if agency_id is None else q.where(Case.agency_id == agency_id)
+
+
+def open_deadlines(today: date | None = None, agency_id: int | None = None) -> dict[int, dict[str, Any]]:
     """Every open case's deadlines as they stand (before a calendar or policy change): case id ->
-    the derived columns and, for a paused case, its due date if the pause ended today."""
+    the derived columns and, for a paused case, its due date if the pause ended today. With
+    ``agency_id``, that agency's open cases only (a policy change touches no other agency's)."""
     today = today or today_shanghai()
     cal = current_calendar()
     out = {}
-    for case in db.session.scalars(select(Case).where(Case.status != Status.CLOSED.value)):
+    for case in db.session.scalars(_open_cases(agency_id)):
         reading = {name: getattr(case, name) for name in _MOVABLE}
         if case.paused_since is not None:
             reading["due_if_resumed"] = _paused_due(case_clock(case, cal), cal, today)
@@ -399,16 +405,17 @@ def open_deadlines(today: date | None = None) -> dict[int, dict[str, Any]]:
 
 
 def recompute_open_cases(reason: str, actor: User | None = None, today: date | None = None,
-                         before: dict[int, dict[str, Any]] | None = None,
+                         before: dict[int, dict[str, Any]] | None = None, agency_id: int | None = None,
                          ) -> list[tuple[Case, date | None, date | None]]:
     """After a calendar or policy change: recompute the derived deadlines of every open case and log
     each moved deadline on its case as an event (old date, new date, why). rules.md §1. ``before``
     (``open_deadlines()`` taken before the change) also lets a paused case's due date - if the pause
-    ended today - be compared and logged."""
+    ended today - be compared and logged. With ``agency_id`` (a policy change), that agency's open
+    cases only: the calendar is everyone's, a policy is one agency's."""
     today = today or today_shanghai()
     cal = current_calendar()
     moved = []
-    for case in db.session.scalars(select(Case).where(Case.status != Status.CLOSED.value)):
+    for case in db.session.scalars(_open_cases(agency_id)):
         was = (before or {}).get(case.id) or {name: getattr(case, name) for name in _MOVABLE}
         clock = case_clock(case, cal)
         _derive(case, clock, cal)

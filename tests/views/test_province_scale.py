@@ -1,0 +1,217 @@
+"""Issue 15 (a province-sized database): lists load their rows in a fixed number of statements,
+pages are read without counting every match, text search goes through pg_trgm indexes on
+PostgreSQL, a short name is matched by its beginning, a government's list merges its departments in
+received order, and a policy change recomputes its own agency's open cases only."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select, text
+
+from webapp.domain.policies import Policies
+from webapp.extensions import db
+from webapp.models import Agency, Applicant, Case, CaseItem, User
+
+from .factories import make_agency, make_user, person
+
+HINT = "申请人姓名不足3个字时（如“王芳”），按全名或姓名开头查询；3个字及以上按包含查询。"
+
+
+def numbers(html: str) -> list[str]:
+    return re.findall(r">((?:LZ-SWJ|LZ-JYJ|LZ-ZFB)-\d{4}-\d{4})</a>", html)
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements sent to the database meanwhile (every connection of the app's engine)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _cases(new_case, side, n: int, start: int = 0, received: date = date(2024, 4, 1)) -> None:
+    for i in range(start, start + n):   # each with its own applicant: a per-row look-up would show
+        new_case(side, received, applicant=person(f"申请人{i:03d}", body=f"37030519900101{i:03d}"),
+                 items=[f"第{i}号文件", "另一项"])
+
+
+def _count(app, client, url: str) -> tuple[int, str]:
+    with statements(app) as seen:
+        r = client.get(url)
+    assert r.status_code == 200
+    return len(seen), r.text
+
+
+def test_case_list_statements_do_not_grow_with_its_rows(app, world, new_case, login):
+    client = login(world.a.clerk)
+    _cases(new_case, world.a, 3)
+    few, page = _count(app, client, "/cases")
+    assert len(numbers(page)) == 3
+    _cases(new_case, world.a, 20, start=3)
+    many, page = _count(app, client, "/cases")
+    assert len(numbers(page)) == 23
+    # the page's ids, then its cases, applicants, items and clerks (one statement each), and the
+    # request's own reads (session user, agencies, the menu's counts, saved filters, assignable
+    # clerks): the same for 3 rows as for 23
+    assert few == many == 14
+
+
+def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, login):
+    client = login(world.a.clerk)
+    _cases(new_case, world.a, 2, received=date(2024, 3, 1))          # overdue on the frozen today
+    few, page = _count(app, client, "/")
+    assert page.count("申请人00") == 2
+    _cases(new_case, world.a, 12, start=2, received=date(2024, 3, 1))
+    many, page = _count(app, client, "/")
+    assert '<span class="count-pill danger">14</span>' in page
+    assert few == many == 25
+
+
+def test_pages_say_next_without_counting_every_match(app, world, new_case, login, monkeypatch):
+    import webapp.cases.queries as queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 10)
+    _cases(new_case, world.a, 27)
+    client = login(world.a.clerk)
+    with statements(app) as seen:
+        first = client.get("/cases").text
+    assert "共 10+ 件，第 1 页。" in first
+    assert len(numbers(first)) == 25
+    assert '<a href="/cases?page=2">下一页</a>' in first
+    counts = [s for s in seen if "count(" in s.lower() and '"case"' in s]
+    # the only count is bounded (COUNT_CAP + 1 rows at most), none counts every matching case
+    assert len(counts) == 1 and re.search(r"LIMIT", counts[0])
+    last = client.get("/cases?page=2").text
+    assert numbers(last) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    assert "下一页" not in last and "共 27 件，第 2 / 2 页。" in last
+
+
+def test_a_single_page_needs_no_count_at_all(app, world, new_case, login):
+    _cases(new_case, world.a, 3)
+    with statements(app) as seen:
+        page = login(world.a.clerk).get("/cases").text
+    assert "共 3 件，第 1 / 1 页。" in page
+    assert [s for s in seen if "count(" in s.lower() and '"case"' in s] == []
+
+
+def test_dashboard_counts_closed_cases_only_up_to_the_cap(app, world, new_case, login, monkeypatch):
+    import webapp.cases.queries as queries
+    from webapp.domain.workflow import Event, EventType
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    for day in (3, 4, 5):
+        new_case(world.a, date(2024, 6, day), [Event(EventType.WITHDRAWN, date(2024, 6, 6))])
+    new_case(world.a, date(2024, 6, 6))
+    page = login(world.a.clerk).get("/").text
+    agency = dict(re.findall(r'<td><a href="/cases\?status=(\w+)">([\d+]+)</a></td>', page))
+    assert agency == {"registered": "1", "awaiting_correction": "0", "consulting": "0", "awaiting_fee": "0",
+                      "closed": "2+"}
+
+
+def test_short_names_match_whole_or_by_beginning_with_a_hint(world, new_case, login):
+    for i, name in enumerate(("王芳", "王芳芳", "李王芳", "张王")):
+        new_case(world.a, date(2024, 5, 6 + i), applicant=person(name, body=f"37030519900101{i:03d}"))
+    client = login(world.a.clerk)
+    page = client.get("/cases?applicant=王芳").text
+    assert HINT in page
+    assert numbers(page) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]        # not 李王芳
+    assert numbers(client.get("/cases?applicant=王").text) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    assert numbers(client.get("/cases?applicant=李王芳").text) == ["LZ-SWJ-2024-0003"]
+    assert numbers(client.get("/cases?applicant=王芳芳").text) == ["LZ-SWJ-2024-0002"]
+    assert HINT in client.get("/").text
+
+
+def _government(in_app, world) -> int:
+    def go():
+        gov = make_agency("LZ-ZFB", "临淄区人民政府办公室")
+        gov.kind = "government"
+        db.session.get(Agency, world.a.agency_id).parent_id = gov.id
+        db.session.get(Agency, world.b.agency_id).parent_id = gov.id
+        return make_user(gov, "clerk", "zfb_clerk", "区政府经办人").id
+
+    return in_app(go)
+
+
+def test_a_governments_list_merges_its_departments_newest_first(world, new_case, login, in_app, monkeypatch):
+    import webapp.cases.queries as queries
+
+    gov_clerk = _government(in_app, world)
+    for side, day in ((world.a, 3), (world.b, 4), (world.a, 5), (world.b, 5), (world.a, 7), (world.b, 2)):
+        new_case(side, date(2024, 6, day))
+    monkeypatch.setattr(queries, "PER_PAGE", 2)
+    client = login(gov_clerk)
+    pages = [numbers(client.get(f"/cases?page={p}").text) for p in (1, 2, 3, 4)]
+    # received 06-07, 06-05 twice (the later id first), 06-04, 06-03, 06-02
+    assert pages == [["LZ-SWJ-2024-0003", "LZ-JYJ-2024-0002"], ["LZ-SWJ-2024-0002", "LZ-JYJ-2024-0001"],
+                     ["LZ-SWJ-2024-0001", "LZ-JYJ-2024-0003"],
+                     ["LZ-SWJ-2024-0001", "LZ-JYJ-2024-0003"]]   # a page past the last shows the last
+    assert numbers(client.get("/cases?text=2023年度").text) == ["LZ-SWJ-2024-0003", "LZ-JYJ-2024-0002"]
+
+
+def test_a_policy_change_reads_only_its_agencys_open_cases(app, world, new_case):
+    from webapp.services.agency_admin import update_policies
+
+    mine = new_case(world.a, date(2024, 6, 3))
+    other = new_case(world.b, date(2024, 6, 3))
+    loaded: list[int] = []
+
+    def record(target, context):
+        loaded.append(target.id)
+
+    with app.app_context():
+        admin = db.session.get(User, world.a.admin)
+        agency = db.session.get(Agency, world.a.agency_id)
+        data = {**Policies().to_dict(), "fee_payment_days": 30}
+        event.listen(Case, "load", record)
+        try:
+            changes, _moved = update_policies(admin, agency, data, today=date(2024, 6, 10))
+        finally:
+            event.remove(Case, "load", record)
+        assert changes == {"fee_payment_days": [20, 30]}
+        assert mine in loaded and other not in loaded
+        db.session.rollback()
+
+
+@pytest.mark.pg
+def test_trigram_indexes_exist_and_serve_text_search(app, world, new_case):
+    from webapp.cases.queries import applicant_match, item_match, search_query
+
+    new_case(world.a, date(2024, 6, 3), items=["关于临淄区2023年度财政预算执行情况的报告"])
+    with app.app_context():
+        defs = dict(db.session.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%trgm'")).all())
+        assert set(defs) == {"ix_applicant_name_trgm", "ix_case_item_text_trgm"}
+        assert "USING gin (text gin_trgm_ops)" in defs["ix_case_item_text_trgm"]
+        assert "USING gin (name gin_trgm_ops)" in defs["ix_applicant_name_trgm"]
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        for q, index in ((select(CaseItem.case_id).where(item_match("财政预算")), "ix_case_item_text_trgm"),
+                         (select(Applicant.id).where(applicant_match("张三丰")), "ix_applicant_name_trgm")):
+            sql = str(q.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+            plan = "\n".join(db.session.scalars(text("EXPLAIN " + sql)))
+            assert index in plan, plan
+        assert [c.number for c in db.session.scalars(search_query([world.a.agency_id], text="财政预算"))] == [
+            "LZ-SWJ-2024-0001"]
+        db.session.rollback()
+
+
+def test_open_deadlines_of_one_agency(app, world, new_case):
+    from webapp.services.cases import open_deadlines
+
+    mine = new_case(world.a, date(2024, 6, 3))
+    other = new_case(world.b, date(2024, 6, 3))
+    with app.app_context():
+        assert set(open_deadlines(date(2024, 6, 10), agency_id=world.a.agency_id)) == {mine}
+        assert set(open_deadlines(date(2024, 6, 10))) == {mine, other}
