@@ -78,7 +78,7 @@ class QuietHours:
         arrive too late goes at once)."""
         if not self.enabled:
             return None
-        local = now.astimezone(SHANGHAI)
+        local = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).astimezone(SHANGHAI)
         opening = self.next_open(local, is_workday)
         if opening == local:
             return None
