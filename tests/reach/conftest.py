@@ -92,3 +92,7 @@ def sms_aliyun(app, aliyun, monkeypatch):
                                    "submitted": "SMS_100004"}}.items():
         monkeypatch.setitem(app.config, k, v)
     return aliyun
+
+
+# the applicant-side world (a government, departments, users) and its helpers
+from tests.public.conftest import in_app, login, world  # noqa: E402, F401

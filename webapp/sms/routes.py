@@ -20,7 +20,7 @@ bp = Blueprint("reach", __name__)
 
 
 class StaffNotifyForm(FlaskForm):
-    notify_via = RadioField("接收提醒的方式", choices=list(CHOICES.items()), default="email")
+    notify_via = RadioField("接收提醒的方式", choices=dict(CHOICES), default="email")
     mobile = StringField("手机号码", validators=[Optional()])
     submit = SubmitField("保存")
 
