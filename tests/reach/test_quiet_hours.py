@@ -131,3 +131,23 @@ def test_quiet_hours_setting_refuses_bad_time_and_changes_nothing(db_session):
     assert agency.quiet_hours == QUIET
     assert set_quiet_hours(admin, agency, {"start": "00:00", "end": "00:00"}) is True
     assert agency.quiet_hours == {}
+
+
+@pytest.mark.parametrize("applicant_mail, mail_wait", [(False, None), (True, u(2024, 6, 11))])
+def test_applicant_mail_waits_only_if_the_agency_wants_sms_always(db_session, time_machine, applicant_mail,
+                                                                      mail_wait):
+    from tests.public.conftest import applicant
+    from webapp.services.submissions import clean_submission, create_submission
+
+    time_machine.move_to(sh(2024, 6, 7, 21, 30), tick=False)    # Friday evening
+    agency = make_agency()
+    admin = make_staff(agency)["admin"]
+    set_quiet_hours(admin, agency, {**QUIET, "applicant_mail": applicant_mail})
+    db_session.commit()
+    clean = clean_submission(applicant(), ["2023年度部门预算"], "email", "email", notify_via="both")
+    sub = create_submission(agency, clean).submission
+    db_session.commit()
+    assert [(r.channel, r.dedupe_key, r.not_before) for r in db_session_rows()] == [
+        ("sms", f"sms:submission:{sub.id}:submitted", u(2024, 6, 11)),
+        ("email", f"submission:{sub.id}:submitted", mail_wait),
+    ]
