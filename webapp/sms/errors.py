@@ -3,6 +3,8 @@ stays behind <details>)."""
 
 from __future__ import annotations
 
+import re
+
 ALIYUN_CODES = {
     "isv.MOBILE_NUMBER_ILLEGAL": "手机号码格式不正确，请核对号码",
     "isv.BUSINESS_LIMIT_CONTROL": "触发短信平台的发送频率限制（同一号码每分钟/每小时/每天条数），稍后自动重试",
@@ -33,6 +35,6 @@ ALIYUN_CODES = {
 def explain(last_error: str) -> str:
     """'<code>: <message>' as stored on the outbox row -> the Chinese explanation ('' if unknown)."""
     code = (last_error or "").split(":", 1)[0].strip()
-    if code.startswith("HTTP"):
+    if re.fullmatch(r"HTTP\d{3}", code):
         return "短信平台返回 HTTP 错误" + code[4:]
     return ALIYUN_CODES.get(code, "")
