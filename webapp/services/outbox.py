@@ -459,5 +459,6 @@ def retry_mail(mail_id: int) -> OutboxMail | None:
     if mail is None or mail.status == SENT:
         return None
     mail.status, mail.next_attempt_at = FAILED if mail.attempts else PENDING, None
+    mail.not_before = None   # the administrator asks for now, quiet hours or not (webapp/sms/quiet.py)
     db.session.flush()
     return mail
