@@ -129,3 +129,23 @@ def test_admin_outbox_explains_an_sms_error(client, world, login, in_app):
     assert "短信账户余额不足，请充值" in html
     assert "isv.AMOUNT_NOT_ENOUGH: 账户余额不足" in html          # raw, behind <details>
     assert "138****8000" in html and "13800138000" not in html
+
+
+def test_admin_sets_quiet_hours_on_the_agency_page(client, world, login, in_app):
+    admin = in_app(lambda: db.session.scalar(select(User.id).where(User.role == "admin",
+                                                                   User.agency_id == world.dept)))
+    c = login(admin)
+    page = c.get(f"/admin/agencies/{world.dept}").get_data(as_text=True)
+    assert 'id="quiet-hours"' in page and 'value="20:00"' in page
+    r = c.post(f"/admin/agencies/{world.dept}/quiet-hours",
+               data={"start": "21:30", "end": "07:30", "days_off": "y"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/admin/agencies/{world.dept}#quiet-hours")
+    saved = {"start": "21:30", "end": "07:30", "days_off": True, "applicant_mail": False}
+    assert in_app(lambda: db.session.get(Agency, world.dept).quiet_hours) == saved
+    r = c.post(f"/admin/agencies/{world.dept}/quiet-hours", data={"start": "24:61", "end": "07:30"},
+               follow_redirects=True)
+    assert "免打扰时段设置无效：" in r.get_data(as_text=True)
+    assert in_app(lambda: db.session.get(Agency, world.dept).quiet_hours) == saved
+    # another agency's administrator: not found
+    assert c.post(f"/admin/agencies/{world.other}/quiet-hours", data={"start": "20:00", "end": "08:00"}).status_code \
+        == 404
