@@ -110,7 +110,7 @@ def test_length_limits():
     assert check_text(longer, {"a": "字" * 35}, sign_name="某区政务公开") \
         == "短信过长：示例内容204个字，需分4条发送，超过3条的上限（单条70字，长短信每条67字）"
     assert check_text("{{ missing }}", {}) is not None                  # every name defined
-    assert all(check_kind(k, "某某市某某区人民政府办公室") is None for k in
+    assert all(check_kind(k, "某某市某某区人民政府") is None for k in
                ("reminder", "submitted", "rejected", "confirmation", "correction", "extension", "fee", "answer"))
 
 
