@@ -149,3 +149,18 @@ def test_admin_sets_quiet_hours_on_the_agency_page(client, world, login, in_app)
     # another agency's administrator: not found
     assert c.post(f"/admin/agencies/{world.other}/quiet-hours", data={"start": "20:00", "end": "08:00"}).status_code \
         == 404
+
+
+def test_timeline_shows_the_sms_notice(db_session, world):
+    from tests.public.conftest import applicant
+    from webapp.cases.view import timeline
+    from webapp.services.submissions import clean_submission, create_submission
+
+    install()
+    agency = db.session.scalar(select(Agency).where(Agency.code == "SWJ"))
+    sub = create_submission(agency, clean_submission(applicant(), ["2023年度部门预算"], "email", "email",
+                                                     notify_via="sms")).submission
+    case = confirm_submission(sub, db.session.get(User, world.users["clerk"]))
+    db.session.commit()
+    (row,) = [r for r in timeline(case) if r.label == "通知申请人"]
+    assert row.summary == [("通知", "受理通知"), ("短信号码", "138****0000"), ("短信状态", "待发送")]

@@ -272,7 +272,9 @@ def notify_applicant(case: Case, kind: str, event: CaseEvent | None = None, *,
         return None
     payload = {"kind": kind, "event_seq": ev.seq, "outbox_id": first.id, "dedupe_key": key,
                "to": mask_email(to) if to else mask_phone(mobile), "letters": [a.id for a in letters]}
-    if mail is not None and sms is not None:
+    if mail is None:
+        payload["channel"] = "sms"
+    elif sms is not None:
         payload["sms_outbox_id"] = sms.id
     add_note(case, "notice_sent", today or today_shanghai(), payload, actor_name="系统")
     return first
