@@ -40,7 +40,7 @@ def test_the_form_offers_the_choice(client, world):
 ])
 def test_choice_on_the_form_is_stored_and_honoured(client, world, in_app, via, expected):
     install()
-    r, number, _code = submit_form(client, notify_via=via)
+    r, number, code = submit_form(client, notify_via=via)
     assert r.status_code == 200 and number
     sub_id, stored = in_app(lambda: db.session.execute(
         select(Submission.id, Submission.notify_via).where(Submission.number == number)).one())
@@ -61,6 +61,9 @@ def test_choice_on_the_form_is_stored_and_honoured(client, world, in_app, via, e
     want = {"sms": ["sms"], "email": ["email"], "both": ["email", "sms"]}[via]
     assert [c for c, _, _ in confirmation] == want
     assert all(k.endswith(f"applicant:{case_id}:confirmation:1") for _, _, k in confirmation)
+    # the applicant's status page names the channel of the notice
+    status = client.post("/status", data={"number": number, "code": code}).get_data(as_text=True)
+    assert ("短信待发送" if via == "sms" else "邮件待发送") in status
 
 
 def test_sms_without_a_mobile_number_is_refused_in_chinese(client, world, in_app):
