@@ -107,6 +107,20 @@ class Config:
     # "smtp" (MAIL_SERVER), or "file": each mail written as an .eml under MAIL_CAPTURE_DIR (make run)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     MAIL_CAPTURE_DIR = os.environ.get("MAIL_CAPTURE_DIR", str(INSTANCE_DIR / "mail"))
+    # SMS (webapp/sms/): "log" (each SMS a line in SMS_LOG_DIR/sms.log, for make run) or "aliyun"
+    # (Alibaba Cloud SMS SendSms at SMS_ENDPOINT, signed with the AccessKey pair).
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    SMS_LOG_DIR = os.environ.get("SMS_LOG_DIR", str(INSTANCE_DIR / "sms"))
+    SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+    SMS_REGION = os.environ.get("SMS_REGION", "cn-hangzhou")
+    SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+    SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+    SMS_TIMEOUT = _env_float("SMS_TIMEOUT", 10)
+    # The provider's template code per notice kind: SMS_TEMPLATE_REMINDER, SMS_TEMPLATE_ANSWER, ...
+    SMS_TEMPLATES = {kind: os.environ.get(f"SMS_TEMPLATE_{kind.upper()}", "")
+                     for kind in ("reminder", "submitted", "rejected", "confirmation", "correction",
+                                  "extension", "fee", "answer")}
     # Links in mail (reminders, applicant notices) point here.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
@@ -144,5 +158,7 @@ class TestConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 1024
     # Form tests post without tokens; tests/test_smoke.py checks CSRF is on outside tests.
     WTF_CSRF_ENABLED = False
+    SMS_BACKEND = "log"
+    SMS_LOG_DIR = str(INSTANCE_DIR / "test-sms")
     # No broker needed by default; worker tests configure a real one themselves.
     CELERY = {**Config.CELERY, "broker_url": "memory://", "result_backend": "cache+memory://"}

@@ -37,6 +37,7 @@ BLUEPRINTS: list[str] = [
     "webapp.delivery.routes:bp",
     "webapp.archive.routes:bp",
     "webapp.handovers.routes:bp",
+    "webapp.sms.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

@@ -81,12 +81,16 @@ EXTRA_LABELS = {"quantity": "件数或页数", "earlier_items": "本月此前已
 
 def _notice_summary(p: dict[str, Any], mail_states: dict[int, Any]) -> list[tuple[str, str]]:
     out = [("通知", NOTICE_KINDS.get(p.get("kind"), "申请人通知"))]
+    sms_only = p.get("channel") == "sms"     # the applicant chose SMS (webapp/sms/)
     if p.get("to"):
-        out.append(("收件邮箱", p["to"]))
+        out.append(("短信号码" if sms_only else "收件邮箱", p["to"]))
     if p.get("letters"):
         out.append(("附件", f"文书{len(p['letters'])}份"))
     state = mail_states.get(p.get("outbox_id"))
-    out.append(("邮件状态", state.text if state is not None else "—"))
+    out.append(("短信状态" if sms_only else "邮件状态", state.text if state is not None else "—"))
+    if p.get("sms_outbox_id"):
+        sms = mail_states.get(p["sms_outbox_id"])
+        out.append(("短信状态", sms.text if sms is not None else "—"))
     return out
 
 
@@ -190,7 +194,8 @@ class TimelineRow:
 def timeline(case: Case) -> list[TimelineRow]:
     from webapp.services.mail_status import states
 
-    mail_states = states((ev.payload or {}).get("outbox_id") for ev in case.events if ev.type == "notice_sent")
+    mail_states = states(i for ev in case.events if ev.type == "notice_sent"
+                         for i in ((ev.payload or {}).get("outbox_id"), (ev.payload or {}).get("sms_outbox_id")) if i)
     rows = []
     for ev in sorted(case.events, key=lambda e: e.seq):
         try:

@@ -38,6 +38,9 @@ class IntakeForm(ZhForm):
                           validators=[DataRequired("请至少填写一项申请内容"), Length(max=200 * 2000)])
     form_wanted = SelectField("信息提供形式", choices=FORM_WANTED_CHOICES, validators=[DataRequired()])
     route_wanted = SelectField("获取信息方式", choices=ROUTE_WANTED_CHOICES, validators=[DataRequired()])
+    # e-mail / SMS / both (webapp/sms/), kept on the case as filed
+    notify_via = SelectField("接收办理通知", choices={"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"},
+                             default="email", validators=[Optional()])
     scans = MultipleFileField("申请材料扫描件（PDF、JPEG、PNG，每个不超过10MB）")
     assigned_to = SelectField("承办人", coerce=int, validators=[Optional()])
     note = TextAreaField("备注", validators=[Optional(), Length(max=2000)])

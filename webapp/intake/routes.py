@@ -21,6 +21,7 @@ from webapp.services.audit import log_event
 from webapp.services.cases import register_case
 from webapp.services.errors import ServiceError
 from webapp.services.reply_route import check_reply_route
+from webapp.services.submissions import check_notify_via
 from webapp.timeutil import today_shanghai
 
 from .forms import ApplicantSearchForm, IntakeForm
@@ -139,6 +140,11 @@ def new():
             field_errors = getattr(form, RULE_FIELDS[e.rule]).errors
             if e.message_zh not in field_errors:
                 field_errors.append(e.message_zh)
+        notify_via = form.notify_via.data or "email"
+        try:
+            check_notify_via(notify_via, applicant_data)   # SMS needs a mobile number (webapp/sms/)
+        except ServiceError as e:
+            form.notify_via.errors.append(e.message_zh)
         action = request.form.get("identity_action")
         if valid and not form.errors and action == "correct":
             return _correct_identity(form, agency, selected, search, results, needs_agency, today)
@@ -155,6 +161,7 @@ def new():
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
                     identity_choice=choice,
                     corrected=_corrections(form, selected) if choice == "corrected" else None)
+                case.notify_via = notify_via
                 for up in uploads:
                     store_attachment(case, up.filename, up.data, up.content_type,
                                      user=current_user._get_current_object())

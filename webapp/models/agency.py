@@ -26,6 +26,8 @@ class Agency(db.Model):
     phone: Mapped[str] = mapped_column(String(60), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     policies: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # Quiet hours for reminders and SMS (webapp/sms/quiet.py: QuietHours.from_mapping); {}: none.
+    quiet_hours: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id], back_populates="departments")

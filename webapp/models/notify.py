@@ -71,3 +71,10 @@ class OutboxMail(db.Model):
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # "email" (to_addr a mail address) or "sms" (to_addr a mobile number; subject the notice kind,
+    # body the rendered text, compose_args the template parameters as JSON): webapp/sms/.
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    # Quiet hours (webapp/sms/quiet.py): the delivery leaves the row alone until this instant (naive UTC).
+    not_before: Mapped[datetime | None]
+    # The provider's message id of a sent SMS (Alibaba Cloud: BizId).
+    provider_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")

@@ -55,6 +55,7 @@ class Submission(db.Model):
     items: Mapped[list[str]] = mapped_column(JsonType, default=list)
     form_wanted: Mapped[str] = mapped_column(String(40), default="")
     route_wanted: Mapped[str] = mapped_column(String(40), default="")
+    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")  # email|sms|both
     # sha256 of the identity (ID / USCC, else name+phone) and of identity + item texts:
     # per-identity rate limit and duplicate recognition without searching JSON
     identity_key: Mapped[str] = mapped_column(String(64))

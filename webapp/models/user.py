@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     # so every session signed before stops working - a signed cookie copied earlier included.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How reminders reach this user (their profile): "email" | "sms" | "both"; SMS to ``mobile``.
+    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    mobile: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     agency = relationship("Agency")
 

@@ -50,6 +50,7 @@ from webapp.services.submissions import (
     status_view,
 )
 from webapp.services.uploads import QuotaExceeded, stage_files
+from webapp.sms.outbox import CHOICES as NOTIFY_CHOICES  # e-mail / SMS / both
 
 bp = Blueprint("public", __name__)
 
@@ -67,7 +68,7 @@ RULE_FIELDS = {
     "applicant.uscc": "uscc", "applicant.email": "email", "applicant.contact": "phone",
     "applicant.address": "address", "applicant.invalid": "name", "items.empty": "items",
     "items.too_long": "items", "items.too_many": "items", "items.invalid": "items",
-    "submission.form": "form_wanted", "submission.route": "route_wanted",
+    "submission.form": "form_wanted", "submission.route": "route_wanted", "submission.notify": "notify_via",
 }
 
 
@@ -132,6 +133,7 @@ def _form_data() -> dict[str, Any]:
     data["items"] = [v.strip()[:4000] for v in f.getlist("items")[:250] if isinstance(v, str)]
     data["form_wanted"] = _clip(f.get("form_wanted", ""))
     data["route_wanted"] = _clip(f.get("route_wanted", ""))
+    data["notify_via"] = _clip(f.get("notify_via", "")) or "email"
     return data
 
 
@@ -167,7 +169,7 @@ def _render_form(data: dict[str, Any], files: list[StoredFile], errors: dict[str
     return _page("public/apply.html", status, form=CsrfForm(), data=data, items=items[:MAX_ITEM_BOXES],
                  files=files, kept=_dump_kept(files), errors=errors or {}, message=message,
                  agencies=_agencies(), agency_label=_agency_label, kinds=APPLICANT_KINDS,
-                 forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
+                 forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED, notify_choices=NOTIFY_CHOICES,
                  max_files=setting("SUBMISSION_MAX_FILES"),
                  max_mb=setting("SUBMISSION_MAX_FILE_BYTES") // (1024 * 1024))
 
@@ -179,7 +181,8 @@ def apply():
     code = request.args.get("agency", "")
     if not any(a.code == code for a in agencies):
         code = agencies[0].code if len(agencies) == 1 else ""
-    data = {"agency": code, "kind": "natural_person", "items": [""], "form_wanted": "", "route_wanted": ""}
+    data = {"agency": code, "kind": "natural_person", "items": [""], "form_wanted": "", "route_wanted": "",
+            "notify_via": "email"}
     return _render_form(data, [])
 
 
@@ -222,7 +225,8 @@ def review():
     placeholders = [StoredFile(n, t, len(c), "", "") for n, t, c in uploads]   # counted, not stored
     try:
         clean = clean_submission(_applicant(data), [t for t in data["items"] if t],
-                                 data["form_wanted"], data["route_wanted"], files + placeholders)
+                                 data["form_wanted"], data["route_wanted"], files + placeholders,
+                                 notify_via=data["notify_via"])
     except ServiceError as e:
         errors.setdefault(RULE_FIELDS.get(e.rule, "attachments" if e.rule.startswith("file.") else "form"),
                           []).append(e.message_zh)
@@ -239,16 +243,18 @@ def review():
     clean.files = files
     payload = _serializer().dumps({"agency": agency.code, "applicant": clean.applicant, "items": clean.items,
                                    "form_wanted": clean.form_wanted, "route_wanted": clean.route_wanted,
-                                   "files": [f.to_dict() for f in files]})
+                                   "notify_via": clean.notify_via, "files": [f.to_dict() for f in files]})
     return _page("public/confirm.html", form=CsrfForm(), payload=payload, agency=agency, clean=clean,
-                 kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED)
+                 kinds=APPLICANT_KINDS, forms_wanted=FORMS_WANTED, routes_wanted=ROUTES_WANTED,
+                 notify_choices=NOTIFY_CHOICES)
 
 
 def _payload_form_data(p: dict[str, Any]) -> dict[str, Any]:
     a = p.get("applicant") or {}
     data = {k: a.get(k) or "" for k in TEXT_FIELDS}
     data.update(agency=p.get("agency", ""), items=list(p.get("items") or []),
-                form_wanted=p.get("form_wanted", ""), route_wanted=p.get("route_wanted", ""))
+                form_wanted=p.get("form_wanted", ""), route_wanted=p.get("route_wanted", ""),
+                notify_via=p.get("notify_via", "email"))
     return data
 
 
@@ -273,7 +279,7 @@ def submit():
         return _render_form(data, files, {"agency": ["请选择受理申请的机关"]}, status=400)
     try:
         clean = clean_submission(p.get("applicant"), p.get("items"), p.get("form_wanted"),
-                                 p.get("route_wanted"), files)
+                                 p.get("route_wanted"), files, notify_via=p.get("notify_via", "email"))
         result = create_submission(agency, clean, source="web", remote_addr=request.remote_addr or "")
     except RateLimited as e:
         db.session.rollback()

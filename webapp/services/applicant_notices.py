@@ -38,7 +38,7 @@ from webapp.models.submission import Submission
 from webapp.sandbox import SafeTemplates
 from webapp.timeutil import now_utc, today_shanghai
 
-from .applicants import mask_email
+from .applicants import mask_email, mask_phone
 from .cases import add_note
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,44 @@ def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
     """An outbox row through the workers' outbox (services/outbox.py), unless one with this dedupe
     key exists (then None): exactly once. Delivery is requested for after the commit. ``secrets``
     are masked in the stored text once sent."""
+    from webapp.sms.quiet import not_before_for
+
     from .outbox import queue_mail as outbox_queue_mail
     from .outbox import request_delivery
 
     mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids,
                              secrets=secrets or (), agency_id=agency_id)
     if mail is not None:
+        # the agency may have its applicant mail honour quiet hours (webapp/sms/quiet.py)
+        mail.not_before = not_before_for(agency_id, applicant_mail=True)
         request_delivery()
     return mail
+
+
+def _channels(via: str | None, email: str, phone: str) -> tuple[str, str]:
+    """(mail address, mobile number) a notice goes to, per the applicant's choice as filed
+    (e-mail, SMS or both); a choice that cannot be honoured (SMS without a mobile number) falls
+    back to e-mail."""
+    from webapp.sms.outbox import normalize_mobile, wants
+
+    mobile = normalize_mobile(phone) if wants(via, "sms") else ""
+    to = (email or "").strip() if (wants(via, "email") or not mobile) else ""
+    return to, mobile
+
+
+def queue_applicant_sms(mobile: str, kind: str, params: dict[str, Any], dedupe_key: str,
+                        agency_id: int | None) -> OutboxMail | None:
+    """The SMS twin of a notice (webapp/sms/), held for the agency's quiet hours."""
+    from webapp.sms.outbox import queue_sms
+    from webapp.sms.quiet import not_before_for
+
+    row = queue_sms(mobile, kind, params, dedupe_key="sms:" + dedupe_key, agency_id=agency_id,
+                    not_before=not_before_for(agency_id))
+    if row is not None:
+        from .outbox import request_delivery
+
+        request_delivery()
+    return row
 
 
 def notify_submission(sub: Submission, kind: str, query_code: str | None = None) -> OutboxMail | None:
@@ -127,15 +157,21 @@ def notify_submission(sub: Submission, kind: str, query_code: str | None = None)
     code ('submitted'), or its rejection with the reason ('rejected')."""
     if kind not in SUBMISSION_KINDS:
         raise ValueError(kind)
-    to = (sub.applicant or {}).get("email") or ""
-    if not to:
+    to, mobile = _channels(sub.notify_via, (sub.applicant or {}).get("email") or "",
+                           (sub.applicant or {}).get("phone") or "")
+    if not to and not mobile:
         return None
     agency = db.session.get(Agency, sub.agency_id)
+    key = f"submission:{sub.id}:{kind}"
+    sms = queue_applicant_sms(mobile, kind, {"agency": agency.name if agency else "", "number": sub.number},
+                              key, sub.agency_id) if mobile else None
+    if not to:
+        return sms
     ctx = {**_base_context(agency), "applicant_name": sub.applicant.get("name", ""), "number": sub.number,
            "query_code": query_code or "", "submitted_on": sub.submitted_on.isoformat(),
            "items": list(sub.items), "reject_reason": sub.reject_reason}
     subject, body = render_notice(kind, ctx)
-    return queue_mail(to, subject, body, f"submission:{sub.id}:{kind}", secrets=[query_code] if query_code else [],
+    return queue_mail(to, subject, body, key, secrets=[query_code] if query_code else [],
                       agency_id=sub.agency_id)
 
 
@@ -206,28 +242,42 @@ def notify_applicant(case: Case, kind: str, event: CaseEvent | None = None, *,
     nothing. Only for cases that came in online (they carry a query code) with an e-mail address."""
     if kind not in NOTICE_EVENTS:
         raise ValueError(f"unknown applicant notice {kind!r}")
-    if not case.query_code_hash or case.applicant is None or not case.applicant.email:
+    if not case.query_code_hash or case.applicant is None:
+        return None
+    to, mobile = _channels(case.notify_via, case.applicant.email, case.applicant.phone)
+    if not to and not mobile:
         return None
     ev = event if event is not None else _event_for(case, kind)
     if ev is None or ev.type != NOTICE_EVENTS[kind]:
         return None
     key = dedupe_key(case, kind, ev)
-    if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == key)) is not None:
+    if db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key.in_((key, "sms:" + key)))) is not None:
         return None
     if letters is None:
         letters = letters_for(case, kind) if wants_electronic(case) else []
     elif not wants_electronic(case):
         letters = []
     # everything that can fail (templates) before anything is written
-    subject, body = render_notice(kind, _case_context(case, kind, ev, submission_of(case), letters))
-    mail = queue_mail(case.applicant.email, subject, body, key, [a.id for a in letters], agency_id=case.agency_id)
-    if mail is None:
+    ctx = _case_context(case, kind, ev, submission_of(case), letters)
+    mail = sms = None
+    if to:
+        subject, body = render_notice(kind, ctx)
+        mail = queue_mail(to, subject, body, key, [a.id for a in letters], agency_id=case.agency_id)
+    if mobile:
+        sms = queue_applicant_sms(mobile, kind, {
+            "agency": ctx["agency_name"], "number": ctx["number"], "due_on": ctx["due_on"],
+            "reply_by": ctx["reply_by"], "amount": ctx["amount_yuan"]}, key, case.agency_id)
+    first = mail or sms
+    if first is None:
         return None
-    add_note(case, "notice_sent", today or today_shanghai(),
-             {"kind": kind, "event_seq": ev.seq, "outbox_id": mail.id, "dedupe_key": key,
-              "to": mask_email(case.applicant.email), "letters": [a.id for a in letters]},
-             actor_name="系统")
-    return mail
+    payload = {"kind": kind, "event_seq": ev.seq, "outbox_id": first.id, "dedupe_key": key,
+               "to": mask_email(to) if to else mask_phone(mobile), "letters": [a.id for a in letters]}
+    if mail is None:
+        payload["channel"] = "sms"
+    elif sms is not None:
+        payload["sms_outbox_id"] = sms.id
+    add_note(case, "notice_sent", today or today_shanghai(), payload, actor_name="系统")
+    return first
 
 
 # --- hooks ---------------------------------------------------------------------------------------

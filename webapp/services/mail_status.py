@@ -87,6 +87,10 @@ def explain_error(error: str | None) -> str:
     text = (error or "").strip()
     if not text:
         return ""
+    from webapp.sms.errors import explain as explain_sms  # an SMS provider's code (webapp/sms/)
+
+    if sms := explain_sms(text):
+        return sms
     for pattern, explanation in _ERRORS:
         if re.search(pattern, text, re.IGNORECASE):
             return explanation

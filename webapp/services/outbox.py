@@ -41,6 +41,7 @@ from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
 from webapp.models.emails import TemplateText, default_email_template, email_template
 from webapp.sandbox import SafeTemplates
+from webapp.sms.providers import SmsError
 from webapp.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,8 @@ def backoff(attempts: int, base_seconds: float = 60, max_seconds: float = 3600) 
 def _claimable(now: datetime):
     return or_(
         and_(OutboxMail.status.in_((PENDING, FAILED)),
-             or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now)),
+             or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
+             or_(OutboxMail.not_before.is_(None), OutboxMail.not_before <= now)),   # quiet hours
         and_(OutboxMail.status == SENDING, OutboxMail.next_attempt_at <= now),
     )
 
@@ -372,10 +374,15 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             error: str | None = None
             stop = False
             try:
-                msg = _message(row, config)
-                if smtp is None:
-                    smtp = _connect(config)
-                smtp.send_message(msg)
+                if row.channel == "sms":   # webapp/sms: the same claim, marks and back-off
+                    row.provider_ref = _send_sms(row)[:100]
+                else:
+                    msg = _message(row, config)
+                    if smtp is None:
+                        smtp = _connect(config)
+                    smtp.send_message(msg)
+            except SmsError as e:
+                error = str(e)
             except _CONNECTION_ERRORS as e:
                 error, stop = f"{type(e).__name__}: {e}", True
             except (smtplib.SMTPException, OSError, LookupError) as e:
@@ -407,6 +414,12 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             _quietly_close(smtp)
         db.session.rollback()
     return result
+
+
+def _send_sms(row: OutboxMail) -> str:
+    from webapp.sms.outbox import send_row
+
+    return send_row(row)
 
 
 def _redact(row: OutboxMail) -> None:
@@ -446,5 +459,6 @@ def retry_mail(mail_id: int) -> OutboxMail | None:
     if mail is None or mail.status == SENT:
         return None
     mail.status, mail.next_attempt_at = FAILED if mail.attempts else PENDING, None
+    mail.not_before = None   # the administrator asks for now, quiet hours or not (webapp/sms/quiet.py)
     db.session.flush()
     return mail

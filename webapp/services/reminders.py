@@ -199,6 +199,7 @@ class SweepResult:
     by_kind: dict[str, int] = field(default_factory=dict)
     lapsed: list[str] = field(default_factory=list)   # case numbers lapsed automatically
     mail_ids: list[int] = field(default_factory=list)
+    sms_ids: list[int] = field(default_factory=list)   # staff who chose SMS (webapp/sms/staff.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {"today": self.today.isoformat(), "key": self.key, "items": self.items,
@@ -599,8 +600,11 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     # is removed.
     recipients = sorted({wanted[key][1] for key in fresh})
     day = today.isoformat()
+    from webapp.sms.staff import after_sweep, staff_prefs  # SMS and quiet hours (webapp/sms/staff.py)
+
+    prefs = staff_prefs(recipients)
     mail_keys = {uid: f"digest:{uid}:{result.key}" for uid in recipients
-                 if uid in people and (people[uid].email or "").strip()}
+                 if uid in people and (people[uid].email or "").strip() and prefs.get(uid, (True, ""))[0]}
     reserved = insert_mails([Mail(key, people[uid].email.strip(), "", "", DIGEST,
                                   json.dumps({"user_id": uid, "today": day}, separators=(",", ":")),
                                   people[uid].agency_id)
@@ -620,14 +624,19 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     result.notifications = len(created)
 
     got: set[int] = set()
+    by_user: dict[int, list[Item]] = {}
     for _nid, key in created:
         item, uid = wanted[key]
         got.add(uid)
+        by_user.setdefault(uid, []).append(item)
         result.by_kind[item.kind] = result.by_kind.get(item.kind, 0) + 1
     empty = [mid for uid, mid in mail_of.items() if uid not in got]
     if empty:
         db.session.execute(OutboxMail.__table__.delete().where(OutboxMail.__table__.c.id.in_(empty)))
     result.mail_ids = sorted(mid for uid, mid in mail_of.items() if uid in got)
+    result.sms_ids = after_sweep(result.key, by_user, {u: p.agency_id for u, p in people.items()},
+                                 {u: m for u, m in mail_of.items() if u in got}, prefs,
+                                 {u: p.display_name for u, p in people.items()}, now)
     result.mails = len(result.mail_ids)
     db.session.flush()
     return result

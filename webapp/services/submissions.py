@@ -287,6 +287,7 @@ class CleanSubmission:
     form_wanted: str
     route_wanted: str
     files: list[StoredFile] = field(default_factory=list)
+    notify_via: str = "email"      # e-mail | sms | both (webapp/sms/), kept on the case as filed
 
 
 
@@ -303,7 +304,7 @@ def _bad_text(value: Any) -> bool:
 
 
 def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted: Any,
-                     files: Iterable[StoredFile] = ()) -> CleanSubmission:
+                     files: Iterable[StoredFile] = (), notify_via: Any = "email") -> CleanSubmission:
     """Check everything a submission holds (rules.md §3) the same way for the form and the API."""
     if _bad_text(applicant) or _bad_text(items):
         raise ServiceError("text holds control characters", "填写的内容含有无法识别的控制字符，请删除后重试",
@@ -324,7 +325,24 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
     if len(files) > setting("SUBMISSION_MAX_FILES"):
         raise ServiceError(f"at most {setting('SUBMISSION_MAX_FILES')} attachments",
                            f"附件不超过{setting('SUBMISSION_MAX_FILES')}个", rule="file.too_many")
-    return CleanSubmission(clean, texts, form_wanted, route_wanted, files)
+    notify_via = check_notify_via(notify_via, clean)
+    return CleanSubmission(clean, texts, form_wanted, route_wanted, files, notify_via)
+
+
+def check_notify_via(notify_via: Any, applicant: Mapping[str, Any]) -> str:
+    """The applicant's choice of notices (e-mail, SMS or both), checked against the contact given."""
+    from webapp.sms.outbox import CHOICES, normalize_mobile, wants
+
+    via = notify_via or "email"
+    if via not in CHOICES:
+        raise ServiceError("notify_via must be email, sms or both", "请选择接收通知的方式", rule="submission.notify")
+    if wants(via, "sms") and not normalize_mobile(applicant.get("phone")):
+        raise ServiceError("SMS notices need a mobile number", "选择短信通知的，请填写11位手机号码",
+                           rule="submission.notify")
+    if via == "both" and not (applicant.get("email") or "").strip():
+        raise ServiceError("e-mail notices need an address", "选择电子邮件通知的，请填写电子邮箱",
+                           rule="submission.notify")
+    return via
 
 
 def find_duplicate(agency: Agency, clean: CleanSubmission, now: datetime | None = None) -> Submission | None:
@@ -365,7 +383,8 @@ def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "
                      source=source, api_token_id=api_token.id if api_token else None,
                      query_code_hash=hash_query_code(code), applicant=dict(clean.applicant),
                      items=list(clean.items), form_wanted=clean.form_wanted, route_wanted=clean.route_wanted,
-                     identity_key=ident, dedupe_hash=dedupe_hash(agency.id, ident, clean.items),
+                     notify_via=clean.notify_via, identity_key=ident,
+                     dedupe_hash=dedupe_hash(agency.id, ident, clean.items),
                      status=SubmissionStatus.SUBMITTED.value, submitted_at=now, submitted_on=today,
                      remote_addr=(remote_addr or "")[:64], routing_log=[])
     sub.agency = agency
@@ -492,6 +511,7 @@ def confirm_submission(sub: Submission, actor: User, *, today: date | None = Non
                          route_wanted=sub.route_wanted, today=today, note=f"网上申请 {sub.number}",
                          identity_choice=identity_choice, corrected=changes or None)
     case.query_code_hash = sub.query_code_hash
+    case.notify_via = sub.notify_via or "email"   # as filed (webapp/sms/)
     for entry in sub.routing_log or []:
         by = db.session.get(User, entry["by_id"]) if entry.get("by_id") else None
         add_note(case, "routed", date.fromisoformat(entry["on"]),
@@ -766,10 +786,14 @@ def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
     if case.status != Status.CLOSED.value:
         out["due_on"] = case.due_on
         out["due_provisional"] = bool(case.due_on and case.due_provisional)
+    from .applicant_notices import _channels
+
+    by_sms = _channels(case.notify_via, case.applicant.email if case.applicant else "",
+                       case.applicant.phone if case.applicant else "")[0] == ""   # SMS only (webapp/sms/)
     out["notices"] = [{"type": e.type, "title": APPLICANT_EVENTS[e.type], "on": e.on,
                        "detail": _notice_detail(e), "emailed": bool(mail and mail.sent),
                        "mail_state": mail.status if mail else None, "mail_text": mail.text if mail else "",
-                       "mail_css": mail.css if mail else ""}
+                       "mail_css": mail.css if mail else "", "mail_word": "短信" if by_sms else "邮件"}
                       for e, mail in notice_mail_states(events, workflow)]
     out["letters"] = [{"id": a.id, "filename": a.filename, "size": a.size} for a in applicant_letters(case)]
     return out

@@ -1,0 +1,75 @@
+"""Staff reminders by SMS and in quiet hours (called by services/reminders.py ``sweep``).
+
+Each user chooses in their profile: e-mail, SMS or both (``User.notify_via``, SMS to
+``User.mobile``); a user who chose SMS without a usable mobile number keeps getting mail. A sweep's
+digest mail and SMS wait for the end of the agency's quiet hours (``quiet.not_before_for``), unless
+one of the user's reminders has a deadline that would have passed by then (a deadline today, in the
+evening): then they go at once. Reminders already overdue wait like the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select, update
+
+from webapp.extensions import db
+from webapp.models import OutboxMail, User
+from webapp.timeutil import SHANGHAI, now_utc
+
+from .outbox import normalize_mobile, queue_sms, wants
+from .quiet import QuietHours, agency_quiet_hours
+
+
+def staff_prefs(user_ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+    """user id -> (wants mail, mobile for SMS or '')."""
+    ids = list(set(user_ids))
+    out: dict[int, tuple[bool, str]] = {}
+    if not ids:
+        return out
+    for uid, via, mobile in db.session.execute(select(User.id, User.notify_via, User.mobile).where(User.id.in_(ids))):
+        number = normalize_mobile(mobile) if wants(via, "sms") else ""
+        out[uid] = (wants(via, "email") or not number, number)
+    return out
+
+
+def _deadline_ahead(items: Sequence, today: date) -> date | None:
+    ahead = [i.deadline for i in items if getattr(i, "deadline", None) is not None and i.deadline >= today]
+    return min(ahead) if ahead else None
+
+
+def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, int | None],
+                mail_of: dict[int, int], prefs: dict[int, tuple[bool, str]], names: dict[int, str],
+                now: datetime | None = None) -> list[int]:
+    """Hold each reader's digest mail for quiet hours, and write their SMS; the SMS ids written."""
+    from webapp.services.calendar import current_calendar
+
+    now = now or now_utc()
+    if now.tzinfo is None:   # naive: UTC, as the models store it
+        now = now.replace(tzinfo=UTC)
+    today = now.astimezone(SHANGHAI).date()
+    quiet: dict[int | None, QuietHours] = {}
+    cal = None
+    sms_ids: list[int] = []
+    for uid, items in sorted(by_user.items()):
+        if not items:
+            continue
+        agency_id = agency_of.get(uid) or items[0].agency_id
+        first = min(items, key=lambda i: (i.deadline, i.case_number))
+        if agency_id not in quiet:
+            quiet[agency_id] = agency_quiet_hours(agency_id)
+        wait = None
+        if quiet[agency_id].enabled:
+            cal = cal or current_calendar()
+            wait = quiet[agency_id].not_before(now, cal.is_workday, _deadline_ahead(items, today))
+        if wait is not None and uid in mail_of:
+            db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_of[uid]).values(not_before=wait))
+        mobile = prefs.get(uid, (True, ""))[1]
+        if mobile:
+            row = queue_sms(mobile, "reminder",
+                            {"name": names.get(uid, ""), "count": len(items), "deadline": first.deadline.isoformat(),
+                             "case_number": first.case_number},
+                            dedupe_key=f"sms:digest:{uid}:{sweep_key}", agency_id=agency_of.get(uid), not_before=wait)
+            if row is not None:
+                sms_ids.append(row.id)
+    return sms_ids
