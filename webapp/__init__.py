@@ -33,6 +33,7 @@ BLUEPRINTS: list[str] = [
     "webapp.public.queue:bp",
     "webapp.supervision.routes:bp",
     "webapp.review.routes:bp",
+    "webapp.register.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

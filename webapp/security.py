@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "notice.view": ALL_ROLES,                       # 督办通知: read those addressed to / sent by one's agency
     "notice.reply": (CLERK, APPROVER, ADMIN),       # 督办通知: the department addressed replies
     "account.self": ALL_ROLES,
+    "register.import": (ADMIN,),                    # 台账: import a spreadsheet register, its template, its export
 }.items()}
 
 

@@ -34,6 +34,10 @@ PROACTIVE_HEADERS = ("年度", "项目", "数值")
 DOC_HEADERS = ("项目", "值")
 STATUS_LABELS = {"registered": "办理中", "awaiting_correction": "待补正", "consulting": "征求意见中",
                  "awaiting_fee": "待缴费", "closed": "已办结"}
+EVENT_ZH = {"received": "收到申请", "correction_requested": "补正告知", "correction_received": "收到补正",
+            "correction_lapsed": "逾期不补正", "consultation_started": "征求意见", "consultation_ended": "意见返回",
+            "extended": "延期", "fee_notice": "收费通知", "fee_paid": "缴费", "fee_lapsed": "逾期未缴费",
+            "answered": "答复", "withdrawn": "撤回"}
 ENDING_LABELS = {"correction_lapsed": "逾期不补正", "fee_lapsed": "逾期未缴费", "withdrawn": "撤回"}
 
 

@@ -25,6 +25,7 @@ ACTION_ZH = {
     "report.finalize": "年度报告定稿", "report.close": "年度报告关账", "report.narrative": "编辑报告文字部分",
     "report.ledger.document": "编辑主动公开台账", "report.ledger.year": "编辑主动公开年度数据",
     "backup.restored": "恢复备份",
+    "register.imported": "导入台账", "register.exported": "导出台账",
 }
 
 TARGET_ZH = {
