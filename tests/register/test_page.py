@@ -40,7 +40,9 @@ def test_upload_mapping_preview_commit(app, client, today):
         w = make_world()
     login(client, w.a.users["admin"])
     code = w.a.code
-    assert client.get(f"/register/{code}/import").status_code == 200
+    index = client.get(f"/register/{code}/import")
+    assert index.status_code == 200
+    assert f'<a href="/register/{code}/import" class="active">导入台账</a>' in index.get_data(as_text=True)
 
     # 1. a register with a bad date: refused at the preview, every problem named, nothing recorded
     res = upload(client, code, xlsx(bad_date=True))
