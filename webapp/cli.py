@@ -139,6 +139,8 @@ def cases_import(file: str, operator: str | None, agency_code: str | None) -> No
         log_event("cli.cases_import", target_type="agency", target_id=code, detail=detail, username=who)
         db.session.commit()
     except ServiceError as e:
+        for problem in getattr(e, "problems", [])[1:]:    # a register: every problem found, by sheet/row/column
+            click.echo(problem.text(), err=True)
         raise refused(f"nothing imported: {e.message if built is None else e.message_zh}", e) from None
     except Exception:
         db.session.rollback()

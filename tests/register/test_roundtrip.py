@@ -62,3 +62,26 @@ def test_xlsx_round_trip(doc, app, cli, tmp_path):
     assert res.exit_code == 0, res.output
     assert f"0 new cases, 0 events added, {n_before[1]} unchanged" in res.output
     assert counts(app) == n_after
+
+
+def test_a_tampered_register_is_refused_naming_the_event_row(app, cli, tmp_path):
+    doc = EX / "small-year.json"
+    code = json.loads(doc.read_text(encoding="utf-8"))["agency"]["code"]
+    assert cli.invoke(args=["cases", "import", str(doc)]).exit_code == 0
+    out = tmp_path / "register.xlsx"
+    assert cli.invoke(args=["cases", "export", "--agency", code, "--as-of", "2026-12-01", "--format", "xlsx",
+                            "--out", str(out)]).exit_code == 0
+    wb = load_workbook(out)
+    ws = wb["事件"]
+    ref = ws.cell(3, 1).value
+    assert ws.cell(3, 2).value == 1 and ws.cell(2, 1).value == ref
+    received = ws.cell(2, 4).value
+    ws.cell(3, 4).value = received.replace(year=received.year - 1)      # the second event before the receipt
+    wb.save(out)
+    empty_database(app)
+    res = cli.invoke(args=["cases", "import", str(out)])
+    assert res.exit_code == 1
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: nothing imported: 事件 第3行 事件：") and \
+        last.endswith(f"：日期早于上一事件（{received.date().isoformat()}）"), last
+    assert counts(app) == (0, 0, 0, 0)

@@ -179,7 +179,7 @@ def _case(b: Built, sheet: str, n: int, rec: dict[str, Any], events_by_ref, item
         case["events"] = []
         for i, (row, ev) in enumerate(events_by_ref.get(ref, [])):
             case["events"].append(ev)
-            b.event_cells[(ref, i)] = (EVENTS_SHEET, row, "参数" if i else "事件")
+            b.event_cells[(ref, i)] = (EVENTS_SHEET, row, "事件")
     else:
         text = _cell(b, sheet, n, rec, "items") or ""
         case["items"] = [{"text": line.strip()} for line in text.splitlines() if line.strip()]
