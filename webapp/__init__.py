@@ -38,6 +38,7 @@ BLUEPRINTS: list[str] = [
     "webapp.archive.routes:bp",
     "webapp.handovers.routes:bp",
     "webapp.sms.routes:bp",
+    "webapp.register.routes:bp",
 ]
 
 # Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.

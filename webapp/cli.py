@@ -68,8 +68,10 @@ cases_cli.add_command(archive_cli)   # `flask cases archive` (webapp/archive/cli
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--operator", default=None,
               help="who runs the import, for the audit log (default: the OS user)")
+@click.option("--agency", "agency_code", default=None,
+              help="agency code, for a spreadsheet register that does not name its agency")
 @with_appcontext
-def cases_import(file: str, operator: str | None) -> None:
+def cases_import(file: str, operator: str | None, agency_code: str | None) -> None:
     """Record every case of FILE, all or nothing. Each import that read the file writes an audit-log
     row (action cli.cases_import, or cli.cases_import_refused in its own transaction): the operator,
     the file's SHA-256, the cases created, updated and unchanged."""
@@ -98,22 +100,40 @@ def cases_import(file: str, operator: str | None) -> None:
         return _fail(reason)
 
     code = ""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise refused(f"{file} is not UTF-8 text") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise refused(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
-    except RecursionError:
-        raise refused(f"{file}：JSON 嵌套层数过多，无法导入（nothing imported）") from None
-    ag = doc.get("agency") if isinstance(doc, dict) else None
-    code = ag.get("code", "") if isinstance(ag, dict) and isinstance(ag.get("code"), str) else ""
-    code = code.strip()[:60]
+    built = None
+    if file.lower().endswith((".xlsx", ".csv")):
+        from webapp.register.importer import build
+        from webapp.register.reading import read_sheets
+
+        try:
+            built = build(read_sheets(file, raw), agency_code)
+        except ServiceError as e:
+            raise refused(f"nothing imported: {e.message_zh}", e) from None
+        doc = built.doc
+        code = doc["agency"]["code"]
+        detail["format"] = "register"
+    if built is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise refused(f"{file} is not UTF-8 text") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise refused(f"{file} is not JSON: {e.msg} at line {e.lineno}") from None
+        except RecursionError:
+            raise refused(f"{file}：JSON 嵌套层数过多，无法导入（nothing imported）") from None
+        ag = doc.get("agency") if isinstance(doc, dict) else None
+        code = ag.get("code", "") if isinstance(ag, dict) and isinstance(ag.get("code"), str) else ""
+        code = code.strip()[:60]
     try:
         before = _event_counts(code)
-        stats = import_document(doc, today_shanghai())
+        if built is not None:
+            from webapp.register.importer import commit
+
+            stats = commit(built, today_shanghai())
+        else:
+            stats = import_document(doc, today_shanghai())
         after = _event_counts(code)
         new = sorted(ref for ref in after if ref not in before)
         updated = sorted(ref for ref, n in after.items() if ref in before and n > before[ref])
@@ -123,7 +143,9 @@ def cases_import(file: str, operator: str | None) -> None:
         log_event("cli.cases_import", target_type="agency", target_id=code, detail=detail, username=who)
         db.session.commit()
     except ServiceError as e:
-        raise refused(f"nothing imported: {e.message}", e) from None
+        for problem in getattr(e, "problems", [])[1:]:    # a register: every problem found, by sheet/row/column
+            click.echo(problem.text(), err=True)
+        raise refused(f"nothing imported: {e.message if built is None else e.message_zh}", e) from None
     except Exception:
         db.session.rollback()
         raise
@@ -135,8 +157,11 @@ def cases_import(file: str, operator: str | None) -> None:
 @click.option("--agency", "code", required=True, help="agency code")
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today, Asia/Shanghai)")
 @click.option("--mask", is_flag=True, help="mask ID numbers, phones and addresses (for publication)")
+@click.option("--format", "fmt", type=click.Choice(("json", "xlsx")), default="json",
+              help="json (the interchange document, default) or xlsx (the register, needs --out)")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False))
 @with_appcontext
-def cases_export(code: str, as_of: str | None, mask: bool) -> None:
+def cases_export(code: str, as_of: str | None, mask: bool, fmt: str, out: str | None) -> None:
     from webapp.models import Agency
     from webapp.services.interchange import export_document
 
@@ -145,7 +170,17 @@ def cases_export(code: str, as_of: str | None, mask: bool) -> None:
     if agency is None:
         raise _fail(f"no agency with code {code!r}")
     doc = export_document(agency, day, mask=mask)
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
+    if fmt == "xlsx":
+        from webapp.register.export import workbook_bytes
+
+        if not out:
+            raise _fail("--format xlsx needs --out FILE")
+        Path(out).write_bytes(workbook_bytes(doc))
+        click.echo(f"wrote {out}: {len(doc['cases'])} cases", err=True)
+    elif out:
+        Path(out).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    else:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
 @click.group("report", help="Annual reports (report.md).")

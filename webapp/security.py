@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "notice.reply": (CLERK, APPROVER, ADMIN),       # 督办通知: the department addressed replies
     "account.self": ALL_ROLES,
     "filter.self": ALL_ROLES,                      # one's own saved filters of the case list
+    "register.import": (ADMIN,),                    # 台账: import a spreadsheet register, its template, its export
 }.items()}
 
 

@@ -10,6 +10,7 @@ from .emails import EmailTemplate  # noqa: F401 (registers the model and the swe
 from .handover import Handover  # noqa: F401 (registers the model)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
+from .register import RegisterMapping  # noqa: F401 (registers the model)
 from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion
 from .review import ReviewChain, ReviewDraft  # noqa: F401 (registers the models)
 from .submission import LookupFailure, Submission, SubmissionFile  # noqa: F401 (registers the models)

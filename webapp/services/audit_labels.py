@@ -28,6 +28,7 @@ ACTION_ZH = {
     "report.opening": "录入期初数（上年已公开报告）", "report.ledger.year": "编辑主动公开年度数据",
     "backup.restored": "恢复备份",
     "archive.settings": "修改归档设置", "archive.year": "按年度批量归档", "dossier.downloaded": "下载案卷",
+    "register.imported": "导入台账", "register.exported": "导出台账",
 }
 
 TARGET_ZH = {
