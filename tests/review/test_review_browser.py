@@ -110,6 +110,7 @@ def test_clerk_reviewer_approver_chain(server):
 
             # the reviewer returns it with an opinion
             reviewer_opens()
+            draft_url = page.url          # /review/drafts/<id> (ids depend on what ran before)
             page.fill("#opinion", "第2项应为不予公开（涉及第三方合法权益），请核实后重拟")
             page.click("#review-act button.btn-danger")
             expect(page.locator(".flash-success")).to_have_text("已退回拟办人。")
@@ -148,7 +149,7 @@ def test_clerk_reviewer_approver_chain(server):
             # the approval sheet lists every opinion with its name and date
             page.goto(f"{base}/review/")
             expect(page.locator("#review-pending")).to_contain_text("没有待您审批的拟办稿。")
-            page.goto(f"{base}/review/drafts/1/sheet")
+            page.goto(f"{draft_url}/sheet")
             expect(page.locator(".opinions tr.opinion")).to_have_count(5)
             expect(page.locator(".opinions")).to_contain_text("临淄区商务局经办人二")
             expect(page.locator(".proposal")).to_contain_text("《中华人民共和国政府信息公开条例》")
