@@ -117,7 +117,43 @@ def _populate_extras(app) -> None:
         sub = clean_submission({"kind": "natural_person", "name": "网上申请人", "phone": "13900000000"},
                                ["某某文件"], "paper", "pickup", files=[stored])
         create_submission(ag, sub, remote_addr="127.0.0.1")
+        _populate_office_practice(ag, seed, case, clerk, admin)
         db.session.commit()
+
+
+def _populate_office_practice(ag, seed, case, clerk, admin) -> None:
+    """A row of every table the office-practice features keep (review, delivery, archive, supervision,
+    saved filters, comments, register mappings): a restore must bring each back as it was."""
+    from webapp.models import (
+        ArchiveSetting,
+        CaseArchive,
+        CaseComment,
+        Delivery,
+        RegisterMapping,
+        ReviewChain,
+        ReviewDraft,
+        SavedFilter,
+        SupervisionNotice,
+    )
+
+    db.session.add_all([
+        SavedFilter(user_id=clerk.id, name="本月逾期", query="list=overdue"),
+        CaseComment(case_id=case.id, author_id=clerk.id, author_name="经办人", body="@sl_admin 请阅"),
+        ReviewChain(agency_id=ag.id, kind="answer_adverse", enabled=True,
+                    steps=[{"title": "法制审核", "reviewer_id": admin.id}]),
+        ReviewDraft(case_id=case.id, agency_id=ag.id, kind="extension", action="extension", steps=[],
+                    formdata={"extension-days": "10"}, summary={"days": 10}, drafter_id=clerk.id),
+        SupervisionNotice(government_id=ag.id, agency_id=seed.id, message="请加快办理", sent_on=date(2024, 6, 3),
+                          reply_by=date(2024, 6, 10), sent_by_id=admin.id, sent_by_name="管理员"),
+        RegisterMapping(agency_id=ag.id, mapping={"收文日期": "received_on"}),
+        ArchiveSetting(agency_id=ag.id, pattern="{agency_code}-{year}-{seq:04d}", retention="30"),
+        Delivery(case_id=case.id, agency_id=ag.id, method="post", delivered_on=date(2024, 6, 5),
+                 tracking_no="EMS1122334455", status="returned", returned_on=date(2024, 6, 9),
+                 return_reason="查无此人"),
+    ])
+    db.session.flush()
+    db.session.add(CaseArchive(case_id=case.id, agency_id=ag.id, year=2024, seq=1, archive_no="SL-ZFB-2024-0001",
+                               retention="30", archived_on=date(2024, 12, 1)))
 
 
 @pytest.mark.time_machine(NOW, tick=False)
