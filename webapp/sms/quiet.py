@@ -98,6 +98,24 @@ def agency_quiet_hours(agency_id: int | None) -> QuietHours:
         return QuietHours()
 
 
+def quiet_hours_of(agency_ids) -> dict[int, QuietHours]:
+    """Each agency's quiet hours, read in one statement (the sweep: every reader's agency at once)."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Agency
+
+    ids = sorted({a for a in agency_ids if a})
+    out: dict[int, QuietHours] = {}
+    if ids:
+        for aid, raw in db.session.execute(select(Agency.id, Agency.quiet_hours).where(Agency.id.in_(ids))):
+            try:
+                out[aid] = QuietHours.from_mapping(raw)
+            except ValueError:
+                out[aid] = QuietHours()
+    return out
+
+
 def not_before_for(agency_id: int | None, now: datetime | None = None, deadline: date | None = None, *,
                    applicant_mail: bool = False) -> datetime | None:
     """The not-before time for a message of ``agency_id`` decided ``now`` (None: send now). With

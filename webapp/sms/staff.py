@@ -18,7 +18,7 @@ from webapp.models import OutboxMail, User
 from webapp.timeutil import SHANGHAI, now_utc
 
 from .outbox import normalize_mobile, queue_sms, wants
-from .quiet import QuietHours, agency_quiet_hours
+from .quiet import QuietHours, quiet_hours_of
 
 
 def staff_prefs(user_ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
@@ -48,7 +48,8 @@ def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, i
     if now.tzinfo is None:   # naive: UTC, as the models store it
         now = now.replace(tzinfo=UTC)
     today = now.astimezone(SHANGHAI).date()
-    quiet: dict[int | None, QuietHours] = {}
+    quiet: dict[int | None, QuietHours] = quiet_hours_of(
+        agency_of.get(uid) or items[0].agency_id for uid, items in by_user.items() if items)
     cal = None
     sms_ids: list[int] = []
     for uid, items in sorted(by_user.items()):
@@ -56,10 +57,8 @@ def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, i
             continue
         agency_id = agency_of.get(uid) or items[0].agency_id
         first = min(items, key=lambda i: (i.deadline, i.case_number))
-        if agency_id not in quiet:
-            quiet[agency_id] = agency_quiet_hours(agency_id)
         wait = None
-        if quiet[agency_id].enabled:
+        if quiet.get(agency_id, QuietHours()).enabled:
             cal = cal or current_calendar()
             wait = quiet[agency_id].not_before(now, cal.is_workday, _deadline_ahead(items, today))
         if wait is not None and uid in mail_of:
