@@ -64,9 +64,16 @@ def agency_sizes() -> list[int]:
 
 
 def _copy(conn, table: str, columns: list[str], rows) -> None:
-    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as cp:
+    """COPY ``rows`` into ``table``; NOT NULL columns added later by other modules get a neutral value."""
+    from sweep import _fill_defaults  # bench/sweep.py (this folder is on sys.path when run as a script)
+
+    from webapp.extensions import db
+
+    extra, values = _fill_defaults(db.metadata.tables[table], columns)
+    cols = ", ".join(f'"{c}"' for c in columns + extra)
+    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as cp:
         for row in rows:
-            cp.write_row(row)
+            cp.write_row(tuple(row) + tuple(values))
 
 
 def load(engine) -> dict[str, int]:

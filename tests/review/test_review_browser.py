@@ -6,6 +6,7 @@ and the letter carries the signer."""
 from __future__ import annotations
 
 import io
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -145,6 +146,20 @@ def test_clerk_reviewer_approver_chain(server):
             text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
             assert "签发人：临淄区商务局负责人　签发日期：2024年6月10日" in text
             assert "不予公开（" in text
+
+            # the approver archives the case: its dossier holds the application, the signed letter,
+            # the 办理审批单 with every opinion, and the timeline
+            page.goto(f"{base}/cases/{case_id}/archive")
+            page.click("#archive-button")
+            expect(page.locator(".flash-success")).to_contain_text("已归档，归档号 LZ-SWJ-2024-0001")
+            with page.expect_download() as info:
+                page.click("#dossier-link")
+            pdf = Path(info.value.path()).read_bytes()
+            flat = "".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+                           .stdout.decode().split())
+            for part in ("卷内目录", "政府信息公开申请", "政府信息公开申请答复书", "签发人：临淄区商务局负责人",
+                         "办理审批单", "第2项应为不予公开", "办理记录"):
+                assert part in flat, part
 
             # the approval sheet lists every opinion with its name and date
             page.goto(f"{base}/review/")
