@@ -24,10 +24,10 @@ from webapp.security import actable_agency_ids, public, requires
 from webapp.services import closeout, proactive
 from webapp.services.report_docs import render_report
 from webapp.services.reports import (
-    _classify,
     build_report,
     proactive_ledger_empty,
 )
+from webapp.services.reports.tables import _classify
 from webapp.services.yoy import GROUPS, year_on_year
 from webapp.timeutil import today_shanghai
 
