@@ -36,13 +36,15 @@ from webapp.timeutil import today_shanghai
 from .audit import log_event
 from .audit_key import audit_key
 from .calendar import current_calendar
-from .cases import WORKFLOW_TYPES, _append_event, _derive, event_hash, head_mac, legacy_event_hash
+from .cases import WORKFLOW_TYPES, event_hash, head_mac, legacy_event_hash
+from .cases.clock import _derive
+from .cases.events import _append_event
 from .errors import ServiceError
 
 REASON_LIMIT = 2000
 BATCH = 500
 
-#: The case columns record_event derives from the events (services/cases.py _derive), with their names.
+#: The case columns record_event derives from the events (services/cases/clock.py _derive), with their names.
 DERIVED_FIELDS: dict[str, str] = {
     "status": "状态", "received_on": "收到申请日", "clock_start": "起算日", "due_on": "答复期限",
     "due_provisional": "期限含暂定假日", "paused_since": "中止起始日", "extended": "已延期",

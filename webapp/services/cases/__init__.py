@@ -1,0 +1,48 @@
+"""Every change of a case goes through here (STYLE.md: a state changes in one place).
+
+``record_event`` asks the domain's transition table, writes the event with the state and deadline
+before and after, refreshes the case's derived columns, and flushes; a refusal raises ServiceError
+carrying the domain's message and changes nothing. Committing is the caller's business (a
+request, a CLI command, a task), so several calls can form one transaction.
+"""
+
+from .chain import event_content, event_hash, head_mac, legacy_event_hash, set_head
+from .clock import WORKFLOW_TYPES, case_clock, refusal_error, workflow_events
+from .deadlines import open_deadlines, recompute_open_cases
+from .events import AFTER_ARCHIVE_ALLOWED, add_note, archived_event, ensure_changeable, get_case, record_event
+from .registration import (
+    ITEM_TEXT_LIMIT,
+    MAX_ITEMS,
+    clean_items,
+    decimal_or_none,
+    fee_items_this_month,
+    next_number,
+    register_case,
+)
+
+__all__ = [
+    "AFTER_ARCHIVE_ALLOWED",
+    "ITEM_TEXT_LIMIT",
+    "MAX_ITEMS",
+    "WORKFLOW_TYPES",
+    "add_note",
+    "archived_event",
+    "case_clock",
+    "clean_items",
+    "decimal_or_none",
+    "ensure_changeable",
+    "event_content",
+    "event_hash",
+    "fee_items_this_month",
+    "get_case",
+    "head_mac",
+    "legacy_event_hash",
+    "next_number",
+    "open_deadlines",
+    "recompute_open_cases",
+    "record_event",
+    "refusal_error",
+    "register_case",
+    "set_head",
+    "workflow_events",
+]
