@@ -1,4 +1,4 @@
-"""The outbox (services/outbox.py) against a real SMTP server in the test process: delivery, failure
+"""The outbox (services/outbox/) against a real SMTP server in the test process: delivery, failure
 with back-off, claims (lease on SQLite, SKIP LOCKED on PostgreSQL), attachments, the admin's view,
 and enqueueing only after the commit."""
 

@@ -4,7 +4,7 @@ Three checks per case, streamed in batches of cases (one query for the cases, on
 one for their items per batch), so a large database is read once without loading it whole:
 
 1. the chain: each CaseEvent carries ``hash = HMAC(audit key, prev_hash | canonical content)`` and
-   the ``prev_hash`` of the event before it (services/cases.py event_hash). The key is not in the
+   the ``prev_hash`` of the event before it (services/cases/ event_hash). The key is not in the
    database (services/audit_key.py), so a rewritten event whose hash was recomputed no longer
    verifies. A chain still under the old unkeyed formula is named as such (``flask audit rekey``).
 2. the head: the case row holds its number of events and a keyed MAC of (case, count, last hash)

@@ -1,4 +1,4 @@
-"""The annual report pages (blueprint ``reports``). Thin: every figure comes from services/reports.py,
+"""The annual report pages (blueprint ``reports``). Thin: every figure comes from services/reports/,
 every change goes through services/{closeout,narratives,proactive}.py.
 
 URLs: /reports/ (years x agencies), /reports/agency/CODE/YEAR (the report, every figure a link),

@@ -13,7 +13,7 @@ can recognise the rare resend of a mail whose "sent" mark was lost with a killed
 
 Templates: ``render_email(kind, **context)`` renders the text in force for a kind
 (``webapp.models.emails.email_template``: an administrator's EmailTemplate row, else
-templates/emails/<kind>.txt) from plain values in the sandbox of webapp/sandbox.py (bounded time and
+templates/emails/<kind>.txt) from plain values in the sandbox of webapp/sandbox/ (bounded time and
 size).
 """
 

@@ -49,7 +49,7 @@ _SAMPLE_CONTEXT: dict[str, Any] = {
 # --- templates ---------------------------------------------------------------------------------
 
 # Every mail text -- the administrator's and the shipped file -- is rendered from plain values in the
-# sandbox with bounded time and size (webapp/sandbox.py); plain text, no HTML escaping.
+# sandbox with bounded time and size (webapp/sandbox/); plain text, no HTML escaping.
 MAILS = SafeTemplates(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 

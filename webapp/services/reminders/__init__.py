@@ -1,7 +1,7 @@
 """Deadline reminders (issue 4): what needs attention as of a day, read from the clock.
 
 ``sweep(today)`` (every 15 minutes, and on demand) selects, for every agency at once, the cases whose
-derived deadline columns (services/cases.py keeps them true) fall in a window around ``today``:
+derived deadline columns (services/cases/ keeps them true) fall in a window around ``today``:
 
 ==========================  =================================================  =====================
 kind                        selected when                                      to

@@ -34,7 +34,7 @@ def _digest_items(mail_id: int, today: date) -> list[Item]:
 
 def compose_digest(mail: OutboxMail) -> tuple[str, str]:
     """(subject, body) of a sweep's digest, from the reminders pointing at it, with the template in
-    force (services/outbox.py calls this when it delivers the mail, and stores the text)."""
+    force (services/outbox/ calls this when it delivers the mail, and stores the text)."""
     try:
         args = json.loads(mail.compose_args or "{}")
         today = date.fromisoformat(args["today"])
