@@ -31,33 +31,12 @@ text cannot be used, in Chinese: the save check).
 """
 
 from .environment import SafeTemplates
-from .values import (
-    MAX_INT_ARG,
-    MAX_INT_BITS,
-    MAX_MADE,
-    MAX_OUTPUT,
-    MAX_RANGE,
-    MAX_SOURCE,
-    MAX_VALUE,
-    RENDER_SECONDS,
-    TemplateLimitError,
-    TemplateRunError,
-    message_zh,
-    plain,
-)
+from .values import RENDER_SECONDS, TemplateLimitError, message_zh, plain
 
 __all__ = [
-    "MAX_INT_ARG",
-    "MAX_INT_BITS",
-    "MAX_MADE",
-    "MAX_OUTPUT",
-    "MAX_RANGE",
-    "MAX_SOURCE",
-    "MAX_VALUE",
     "RENDER_SECONDS",
     "SafeTemplates",
     "TemplateLimitError",
-    "TemplateRunError",
     "message_zh",
     "plain",
 ]

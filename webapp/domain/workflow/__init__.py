@@ -6,25 +6,18 @@ guards, and returns the new ``CaseClock``; anything not in the table, or a faile
 message in English and Chinese. Nothing is changed on refusal: clocks are immutable.
 """
 
-from .engine import apply, check, replay
-from .events import EVENT_LABELS_ZH, Channel, Event, EventType, Party, Refusal
-from .table import GUARDS, JUDGED_WHEN_RECORDED, TABLE, TRANSITIONS, Guard, Transition, allowed_events
+from .engine import apply, replay
+from .events import Channel, Event, EventType, Party, Refusal
+from .table import TABLE, allowed_events
 
 __all__ = [
-    "EVENT_LABELS_ZH",
-    "GUARDS",
-    "JUDGED_WHEN_RECORDED",
     "TABLE",
-    "TRANSITIONS",
     "Channel",
     "Event",
     "EventType",
-    "Guard",
     "Party",
     "Refusal",
-    "Transition",
     "allowed_events",
     "apply",
-    "check",
     "replay",
 ]

@@ -11,17 +11,11 @@ Callers commit; a refusal raises ServiceError and changes nothing. See docs/revi
 
 from .chains import (
     ACTION_KINDS,
-    ADVERSE_GROUPS,
     KINDS,
     MAX_STEPS,
     OPINION_LIMIT,
-    REVIEW_EVENT_TYPES,
-    SIGNOFF_TITLE,
-    Chain,
-    answer_kind,
     chain_for,
     chains,
-    default_chain,
     kind_of,
     may_have_chain,
     needs_review,
@@ -29,7 +23,6 @@ from .chains import (
 )
 from .drafts import (
     current_step,
-    form_data,
     history,
     may_act,
     mine,
@@ -38,26 +31,18 @@ from .drafts import (
     rebuild_form,
     require_direct_allowed,
     submit,
-    summary_of,
 )
 from .steps import approve, return_, sign_off, withdraw
 
 __all__ = [
     "ACTION_KINDS",
-    "ADVERSE_GROUPS",
     "KINDS",
     "MAX_STEPS",
     "OPINION_LIMIT",
-    "REVIEW_EVENT_TYPES",
-    "SIGNOFF_TITLE",
-    "Chain",
-    "answer_kind",
     "approve",
     "chain_for",
     "chains",
     "current_step",
-    "default_chain",
-    "form_data",
     "history",
     "kind_of",
     "may_act",
@@ -72,6 +57,5 @@ __all__ = [
     "set_chain",
     "sign_off",
     "submit",
-    "summary_of",
     "withdraw",
 ]

@@ -6,22 +6,13 @@ carrying the domain's message and changes nothing. Committing is the caller's bu
 request, a CLI command, a task), so several calls can form one transaction.
 """
 
-from .chain import event_content, event_hash, head_mac, legacy_event_hash, set_head
-from .clock import WORKFLOW_TYPES, case_clock, refusal_error, workflow_events
+from .chain import event_hash, head_mac, legacy_event_hash
+from .clock import WORKFLOW_TYPES, case_clock, workflow_events
 from .deadlines import open_deadlines, recompute_open_cases
-from .events import AFTER_ARCHIVE_ALLOWED, add_note, archived_event, ensure_changeable, get_case, record_event
-from .registration import (
-    ITEM_TEXT_LIMIT,
-    MAX_ITEMS,
-    clean_items,
-    decimal_or_none,
-    fee_items_this_month,
-    next_number,
-    register_case,
-)
+from .events import add_note, archived_event, ensure_changeable, record_event
+from .registration import ITEM_TEXT_LIMIT, MAX_ITEMS, clean_items, fee_items_this_month, register_case
 
 __all__ = [
-    "AFTER_ARCHIVE_ALLOWED",
     "ITEM_TEXT_LIMIT",
     "MAX_ITEMS",
     "WORKFLOW_TYPES",
@@ -29,20 +20,14 @@ __all__ = [
     "archived_event",
     "case_clock",
     "clean_items",
-    "decimal_or_none",
     "ensure_changeable",
-    "event_content",
     "event_hash",
     "fee_items_this_month",
-    "get_case",
     "head_mac",
     "legacy_event_hash",
-    "next_number",
     "open_deadlines",
     "recompute_open_cases",
     "record_event",
-    "refusal_error",
     "register_case",
-    "set_head",
     "workflow_events",
 ]

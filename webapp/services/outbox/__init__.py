@@ -17,49 +17,16 @@ templates/emails/<kind>.txt) from plain values in the sandbox of webapp/sandbox/
 size).
 """
 
-from .delivery import (
-    DELIVER_TASK,
-    DeliveryResult,
-    backoff,
-    deliver_pending,
-    enqueue_delivery,
-    mail_text,
-    request_delivery,
-)
-from .queue import (
-    FAILED,
-    PENDING,
-    REDACTED,
-    SENDING,
-    SENT,
-    failed_mail,
-    pending_count,
-    queue_mail,
-    retry_mail,
-    utc_naive,
-)
-from .templates import (
-    DEFAULT_BASE_URL,
-    EMAIL_KINDS,
-    MAILS,
-    base_url,
-    check_email_template,
-    mail_renderer,
-    render_email,
-    render_template_text,
-)
+from .delivery import backoff, deliver_pending, enqueue_delivery, mail_text, request_delivery
+from .queue import FAILED, PENDING, SENDING, SENT, failed_mail, queue_mail, retry_mail, utc_naive
+from .templates import EMAIL_KINDS, base_url, check_email_template, mail_renderer, render_email
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "DELIVER_TASK",
     "EMAIL_KINDS",
     "FAILED",
-    "MAILS",
     "PENDING",
-    "REDACTED",
     "SENDING",
     "SENT",
-    "DeliveryResult",
     "backoff",
     "base_url",
     "check_email_template",
@@ -68,10 +35,8 @@ __all__ = [
     "failed_mail",
     "mail_renderer",
     "mail_text",
-    "pending_count",
     "queue_mail",
     "render_email",
-    "render_template_text",
     "request_delivery",
     "retry_mail",
     "utc_naive",

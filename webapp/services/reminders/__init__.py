@@ -34,46 +34,21 @@ the day); its text is composed from the reminders pointing at it when it is deli
 (``compose_digest``), so the sweep - every 15 minutes - only decides and writes rows.
 """
 
-from .digests import annual_report_reminders, compose_digest, morning_digest, report_deadline
-from .kinds import (
-    ANSWER_THRESHOLDS,
-    AUTO_LAPSE_ACTOR,
-    CASE_LINK,
-    CORRECTION_NOTICE_WARNING,
-    DIGEST,
-    KINDS,
-    Item,
-    SweepResult,
-)
-from .people import Person, user_context
-from .sweep import collect, lapse_cutoff, log, sweep, sweep_key
-from .writing import Mail, Note, insert_mails, insert_notifications, link_mails, new_keys, notify_and_mail
+from .digests import annual_report_reminders, compose_digest, morning_digest
+from .kinds import DIGEST, Item
+from .sweep import collect, lapse_cutoff, sweep
+from .writing import Note, insert_notifications, notify_and_mail
 
 __all__ = [
-    "ANSWER_THRESHOLDS",
-    "AUTO_LAPSE_ACTOR",
-    "CASE_LINK",
-    "CORRECTION_NOTICE_WARNING",
     "DIGEST",
-    "KINDS",
     "Item",
-    "Mail",
     "Note",
-    "Person",
-    "SweepResult",
     "annual_report_reminders",
     "collect",
     "compose_digest",
-    "insert_mails",
     "insert_notifications",
     "lapse_cutoff",
-    "link_mails",
-    "log",
     "morning_digest",
-    "new_keys",
     "notify_and_mail",
-    "report_deadline",
     "sweep",
-    "sweep_key",
-    "user_context",
 ]

@@ -1,7 +1,7 @@
 """Table 三, table 四, the fee total and the checks of report.md, counted from the case history
 with one aggregation query per table (no loop over cases in Python, no query per cell)."""
 
-from .build import build_report, frozen_version, run_checks
+from .build import build_report, run_checks
 from .ledger import ZERO_PROACTIVE, proactive, proactive_ledger_empty
 from .tables import (
     ALL_COLUMNS,
@@ -37,7 +37,6 @@ __all__ = [
     "cell_case_ids",
     "cell_filter",
     "fees_collected",
-    "frozen_version",
     "proactive",
     "proactive_ledger_empty",
     "run_checks",
