@@ -1,4 +1,4 @@
-"""The sandbox every letter and mail is rendered in (webapp/sandbox.py): plain values only, and
+"""The sandbox every letter and mail is rendered in (webapp/sandbox/): plain values only, and
 bounded work -- a template is cut off with a Chinese message instead of holding a worker."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""services/submissions.py: intake, duplicates, per-identity limits, confirmation (the receipt date is
+"""services/submissions/: intake, duplicates, per-identity limits, confirmation (the receipt date is
 the confirmation date), rejection, routing within a government, the queue's age, and look-ups."""
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def test_final_version_freezes_its_narrative(app, year2024, make_user):
 
     from docx import Document
 
-    from webapp.reports.routes import _render_version
+    from webapp.reports.routes.common import _render_version
     from webapp.services import narratives
 
     agency, _c = year2024

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Agency, ProactiveYear
 from webapp.services.money import decimal_str
-from webapp.services.reports import _year_in_service, build_report, fees_collected, proactive, table3, table4
+from webapp.services.reports import build_report, fees_collected, proactive, table3, table4
+from webapp.services.reports.build import _year_in_service
 
 from .conftest import import_doc, synth_doc
 

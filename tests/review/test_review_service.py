@@ -1,4 +1,4 @@
-"""Review and sign-off services (webapp/review/services.py) with exact values: chains per kind,
+"""Review and sign-off services (webapp/review/services/) with exact values: chains per kind,
 return and redraft, sign-off recording the statutory event, the transition table's refusal, the
 clerk's extension request, and the reminder to the reviewer exactly once."""
 

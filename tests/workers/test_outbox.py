@@ -1,4 +1,4 @@
-"""The outbox (services/outbox.py) against a real SMTP server in the test process: delivery, failure
+"""The outbox (services/outbox/) against a real SMTP server in the test process: delivery, failure
 with back-off, claims (lease on SQLite, SKIP LOCKED on PostgreSQL), attachments, the admin's view,
 and enqueueing only after the commit."""
 
@@ -13,7 +13,6 @@ from sqlalchemy.pool import NullPool
 
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
-from webapp.services import outbox
 from webapp.services.outbox import (
     backoff,
     deliver_pending,
@@ -22,6 +21,7 @@ from webapp.services.outbox import (
     request_delivery,
     retry_mail,
 )
+from webapp.services.outbox import delivery as outbox
 
 from .factories import make_agency, make_case, make_staff
 

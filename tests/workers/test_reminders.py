@@ -452,7 +452,7 @@ def test_reminders_taken_by_a_concurrent_sweep_leave_its_digests(world, db_sessi
                                                         Notification.recipient_id == staff["approver"].id))
     db_session.delete(gone)
     db_session.commit()
-    import webapp.services.reminders as reminders
+    import webapp.services.reminders.writing as reminders
 
     monkeypatch.setattr(reminders, "new_keys", lambda keys: set(keys))
     r = sweep(D(2024, 7, 2))

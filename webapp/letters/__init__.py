@@ -4,7 +4,7 @@
 Each letter body is a Jinja text template: templates/letters/<kind>.txt, or an administrator's
 override stored in the LetterTemplate table (webapp/models/letters.py). ``render_letter(case, kind,
 **extra)`` fills it with the case's data as plain values (``letter_context``: one builder per kind,
-no ORM object reaches a template) in the bounded sandbox of webapp/sandbox.py, and lays it out in
+no ORM object reaches a template) in the bounded sandbox of webapp/sandbox/, and lays it out in
 仿宋 (East-Asian font set on every run). For the admin pages: ``letter_template_source(kind)`` (override or file),
 ``default_template_source(kind)`` (the file), ``template_problem(source)`` (syntax check, in Chinese).
 """

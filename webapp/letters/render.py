@@ -59,7 +59,7 @@ def _date_zh(value: date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
-#: letters are rendered here (webapp/sandbox.py)
+#: letters are rendered here (webapp/sandbox/)
 LETTERS = SafeTemplates(keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
                         filters={"date_zh": _date_zh})
 
@@ -217,7 +217,7 @@ _KIND_VALUES = {"correction": _correction_values, "consultation": _consultation_
 
 
 def context_from_facts(kind: str, facts: LetterFacts, **extra: Any) -> dict[str, Any]:
-    """The template context of letter ``kind``: plain values only (webapp/sandbox.py checks it)."""
+    """The template context of letter ``kind``: plain values only (webapp/sandbox/ checks it)."""
     if kind not in LETTER_TITLES:
         raise KeyError(f"unknown letter kind {kind!r}")
     ctx = _base_values(kind, facts)
@@ -279,7 +279,7 @@ def sample_letter_context(kind: str) -> dict[str, Any]:
 
 
 def render_letter_text(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> str:
-    """Fill the letter (webapp/sandbox.py: plain values, bounded time and size). An administrator's
+    """Fill the letter (webapp/sandbox/: plain values, bounded time and size). An administrator's
     override that fails (syntax, the sandbox refusing what it tries, a limit) is logged and the
     shipped template is used, so that no action fails for it."""
     ctx = letter_context(case, kind, event, **extra)

@@ -1,7 +1,7 @@
 """A case (申请) and its append-only history.
 
 The events are the truth. The columns below the comment "derived" are the domain's reading of
-those events, written by services/cases.py in the same transaction as every event (and again when
+those events, written by services/cases/ in the same transaction as every event (and again when
 the calendar changes), so that dashboards, sweeps and reports can query them with indexes.
 """
 
@@ -79,11 +79,11 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # the head of the case's history: its number of events and a keyed MAC of (id, count, last hash)
-    # (services/cases.py head_mac), so that deleting the newest events shows in `flask audit verify`
+    # (services/cases/ head_mac), so that deleting the newest events shows in `flask audit verify`
     event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     head_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
-    # -- derived from the events by the domain (services/cases.py keeps them true)
+    # -- derived from the events by the domain (services/cases/ keeps them true)
     status: Mapped[str | None] = mapped_column(String(30))
     received_on: Mapped[date | None] = mapped_column(Date)
     clock_start: Mapped[date | None] = mapped_column(Date)
@@ -137,7 +137,7 @@ class CaseItem(db.Model):
 class CaseEvent(db.Model):
     """The append-only case history: who, when, what, and the state and deadline before and after.
 
-    ``type`` is a workflow event type (domain/workflow.py) or one of the record-keeping kinds
+    ``type`` is a workflow event type (domain/workflow/events.py) or one of the record-keeping kinds
     (``deadline_moved``, ``assigned``, ``appeal_recorded``, ``notice_sent``, ``routed``, ``note``)
     that do not move the clock. ``hash`` chains each event to the previous one of its case.
     """

@@ -13,7 +13,7 @@ from webapp.services import opening as svc
 from webapp.services.errors import ServiceError
 
 from .forms import OpeningForm
-from .routes import _agency, _users, _year_ok, bp
+from .routes.common import _agency, _users, _year_ok, bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FILE = 2 * 1024 * 1024

@@ -66,7 +66,8 @@ def notify_signed(draft: ReviewDraft, by: User) -> None:
 def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
     """(Item, [user ids]) for the sweep, and the people named: pending drafts whose case's answer is
     due within DUE_WITHIN working days (to whoever may act on the step) or overdue (to the approvers)."""
-    from webapp.services.reminders import Item, _people
+    from webapp.services.reminders import Item
+    from webapp.services.reminders.people import _people
 
     horizon = cal.add_workdays(today, DUE_WITHIN)
     q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, Case.due_on, Applicant.name)

@@ -9,7 +9,7 @@ sent case notice is also a ``notice_sent`` event on the case history (services.c
 
 Texts: ``templates/notices/<kind>.txt`` (first line the subject, a blank line, the body; Jinja), or
 an administrator's EmailTemplate row of kind ``applicant_<kind>`` (webapp/models/emails.py),
-rendered from plain values in the sandbox of webapp/sandbox.py (bounded time and size).
+rendered from plain values in the sandbox of webapp/sandbox/ (bounded time and size).
 
 Where the applicant chose electronic delivery, the notice carries its letter (an
 Attachment(kind='letter') on the case whose file name holds the letter's title, e.g. 答复书) in
@@ -58,7 +58,7 @@ SUBMISSION_KINDS = ("submitted", "rejected")
 ALL_KINDS = SUBMISSION_KINDS + tuple(NOTICE_EVENTS)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "notices"
-#: the notices' texts are rendered here, from plain values (webapp/sandbox.py)
+#: the notices' texts are rendered here, from plain values (webapp/sandbox/)
 NOTICES = SafeTemplates(keep_trailing_newline=True)
 
 
@@ -109,7 +109,7 @@ def _base_context(agency: Agency | None) -> dict[str, Any]:
 def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
                attachment_ids: list[int] | tuple[int, ...] = (), secrets: list[str] | None = None,
                agency_id: int | None = None) -> OutboxMail | None:
-    """An outbox row through the workers' outbox (services/outbox.py), unless one with this dedupe
+    """An outbox row through the workers' outbox (services/outbox/), unless one with this dedupe
     key exists (then None): exactly once. Delivery is requested for after the commit. ``secrets``
     are masked in the stored text once sent."""
     from webapp.sms.quiet import not_before_for

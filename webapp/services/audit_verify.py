@@ -4,7 +4,7 @@ Three checks per case, streamed in batches of cases (one query for the cases, on
 one for their items per batch), so a large database is read once without loading it whole:
 
 1. the chain: each CaseEvent carries ``hash = HMAC(audit key, prev_hash | canonical content)`` and
-   the ``prev_hash`` of the event before it (services/cases.py event_hash). The key is not in the
+   the ``prev_hash`` of the event before it (services/cases/ event_hash). The key is not in the
    database (services/audit_key.py), so a rewritten event whose hash was recomputed no longer
    verifies. A chain still under the old unkeyed formula is named as such (``flask audit rekey``).
 2. the head: the case row holds its number of events and a keyed MAC of (case, count, last hash)
@@ -36,13 +36,15 @@ from webapp.timeutil import today_shanghai
 from .audit import log_event
 from .audit_key import audit_key
 from .calendar import current_calendar
-from .cases import WORKFLOW_TYPES, _append_event, _derive, event_hash, head_mac, legacy_event_hash
+from .cases import WORKFLOW_TYPES, event_hash, head_mac, legacy_event_hash
+from .cases.clock import _derive
+from .cases.events import _append_event
 from .errors import ServiceError
 
 REASON_LIMIT = 2000
 BATCH = 500
 
-#: The case columns record_event derives from the events (services/cases.py _derive), with their names.
+#: The case columns record_event derives from the events (services/cases/clock.py _derive), with their names.
 DERIVED_FIELDS: dict[str, str] = {
     "status": "状态", "received_on": "收到申请日", "clock_start": "起算日", "due_on": "答复期限",
     "due_provisional": "期限含暂定假日", "paused_since": "中止起始日", "extended": "已延期",

@@ -28,9 +28,9 @@ from .reports import (
     APPEAL_GROUPS,
     APPEAL_RESULTS,
     OUTCOMES,
-    _appeal_filters,
     build_report,
 )
+from .reports.tables import _appeal_filters
 
 #: The tables a version freezes; "checks" are recomputed, not compared.
 FROZEN_KEYS = ("proactive", "applications", "appeals", "fees_collected_yuan")

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseItem, ReportVersion
 
-from .reports import ALL_COLUMNS, COLUMNS, ROWS, _bounds, _classify, cases_in_cell, cell_case_ids, cell_filter
+from .reports import ALL_COLUMNS, COLUMNS, ROWS, cases_in_cell, cell_case_ids, cell_filter
+from .reports.tables import _bounds, _classify
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """A mail "server" for a machine without one (``make run``): with ``MAIL_BACKEND = "file"`` the outbox
-(services/outbox.py) hands each mail to ``FileMailbox`` instead of an SMTP connection; it is written
+(services/outbox/) hands each mail to ``FileMailbox`` instead of an SMTP connection; it is written
 as an .eml file under ``MAIL_CAPTURE_DIR`` (default instance/mail/) and the outbox row is marked sent
 as usual. Open the files with any mail program, or read them as text. Production sets MAIL_SERVER
 and keeps the default ``MAIL_BACKEND = "smtp"``."""

@@ -1,6 +1,6 @@
 """What a mail's state and its delivery error mean, in Chinese, for the pages that show them: the
 applicant's status page, the case timeline and the administrators' outbox page. Read from the
-OutboxMail row (services/outbox.py writes it), never assumed: a notice that was written is not yet a
+OutboxMail row (services/outbox/ writes it), never assumed: a notice that was written is not yet a
 notice that was delivered.
 
 The outbox has no final failure: a failed mail is retried (with back-off) until it goes through, so

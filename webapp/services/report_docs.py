@@ -1,4 +1,4 @@
-"""The annual report in its formats: JSON from services/reports.py, documents through the
+"""The annual report in its formats: JSON from services/reports/, documents through the
 renderers of webapp/reports/render, with the agency profile and the year's narrative."""
 
 from __future__ import annotations

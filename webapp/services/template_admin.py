@@ -3,7 +3,7 @@
 Both tables hold one text per kind for the whole installation (no agency column): any
 administrator's change applies to every agency, and the page says so.
 
-A text is checked before it is saved by rendering it in the sandbox (webapp/sandbox.py) against a
+A text is checked before it is saved by rendering it in the sandbox (webapp/sandbox/) against a
 sample built in memory from plain values (letters: webapp/letters ``sample_letter_context``; mails:
 services/outbox ``check_email_template``) -- never against a real case -- inside a savepoint that is
 always rolled back. The audit row of a change keeps the text itself: a unified diff of the text

@@ -4,10 +4,10 @@
   (raises ``SmsError``), with a ``log`` adapter (``make run``: writes to instance/sms/) and an
   ``aliyun`` adapter (Alibaba Cloud SMS ``SendSms``, RPC style, HMAC-SHA1 signed), chosen by
   SMS_BACKEND in config.py.
-- ``texts``: the text of each notice kind, rendered from plain values in webapp/sandbox.py, with
+- ``texts``: the text of each notice kind, rendered from plain values in webapp/sandbox/, with
   the SMS length rules (70 characters in one message, 67 per part when concatenated; at most
   ``MAX_SEGMENTS`` parts).
 - ``quiet``: quiet hours per agency (not-before times on outbox rows).
-- ``outbox``: SMS rows in the one outbox (services/outbox.py, ``OutboxMail.channel == "sms"``): the
+- ``outbox``: SMS rows in the one outbox (services/outbox/, ``OutboxMail.channel == "sms"``): the
   same claim, delivery task and back-off as mail; the provider's OutId is the row id.
 """

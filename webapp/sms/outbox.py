@@ -1,4 +1,4 @@
-"""SMS rows in the one outbox (services/outbox.py): written by ``queue_sms`` in the caller's
+"""SMS rows in the one outbox (services/outbox/): written by ``queue_sms`` in the caller's
 transaction with a dedupe key, claimed, sent, retried with back-off and shown on the admin outbox
 page by the same code as mail (``OutboxMail.channel == "sms"``). ``send_row`` is what the delivery
 calls for such a row. The provider's OutId is ``outbox-<row id>``: a resend after a worker was

@@ -1,4 +1,4 @@
-"""Staff reminders by SMS and in quiet hours (called by services/reminders.py ``sweep``).
+"""Staff reminders by SMS and in quiet hours (called by services/reminders/ ``sweep``).
 
 Each user chooses in their profile: e-mail, SMS or both (``User.notify_via``, SMS to
 ``User.mobile``); a user who chose SMS without a usable mobile number keeps getting mail. A sweep's

@@ -2,7 +2,7 @@
 
 An SMS provider in China sends a registered template (its TemplateCode, per kind from the
 configuration: SMS_TEMPLATES) with parameters; the text below is our copy of that template, in
-Jinja with the same variable names, rendered from plain values in webapp/sandbox.py - for the log
+Jinja with the same variable names, rendered from plain values in webapp/sandbox/ - for the log
 adapter, the admin outbox page and the length check. Register the template with the provider with
 exactly this wording (``${name}`` for ``{{ name }}``).
 

@@ -7,7 +7,7 @@ Per agency (a government's departments and the government itself):
   dashboard's list of the same name);
 - ``overdue``: the clock runs and the due date has passed (the dashboard's "已逾期");
 - ``answered`` / ``late`` / ``on_time``: answers (closing by an answer: ``late`` is set only then,
-  services/cases.py _derive) dated this calendar year, late ones, on-time ones;
+  services/cases/ _derive) dated this calendar year, late ones, on-time ones;
 - ``on_time_rate``: on_time / answered (None without answers);
 - ``median_days``: the median of ``days_to_answer`` over those answers - working days of the
   response period used, paused days left out, counted from the (re)start (rules.md §1, §4).

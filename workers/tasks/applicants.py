@@ -1,4 +1,4 @@
-"""The applicant side's housekeeping (services/applicant_notices.py, services/submissions.py)."""
+"""The applicant side's housekeeping (services/applicant_notices.py, services/submissions/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mail delivery from the outbox (services/outbox.py)."""
+"""Mail delivery from the outbox (services/outbox/)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,5 @@
-"""The mail outbox: mail is written as an OutboxMail row in the transaction that decides it, and sent
-later over SMTP by ``deliver_pending`` (the ``outbox.deliver`` task, and every minute by beat as a
-safety net), so a mail is never lost when the SMTP server, Redis or the worker is down.
-
-Delivery claims one row at a time. On PostgreSQL the claim is a row lock (``SELECT ... FOR UPDATE
-SKIP LOCKED``) held while the mail goes out, so two deliverers never send the same row and a killed
-one leaves its row pending. Elsewhere (SQLite, the embedded mode) a conditional UPDATE sets the row to
-``sending`` with a lease in ``next_attempt_at``; a row still ``sending`` when its lease (10 minutes)
-has run out is claimed again. A failure records the error, counts the attempt and backs off
-exponentially (1, 2, 4, ... minutes, at most an hour); the row stays visible (``failed_mail``) and is
-retried until it goes through. Each mail carries a Message-ID made from its row, so a receiving system
-can recognise the rare resend of a mail whose "sent" mark was lost with a killed process.
-
-Templates: ``render_email(kind, **context)`` renders the text in force for a kind
-(``webapp.models.emails.email_template``: an administrator's EmailTemplate row, else
-templates/emails/<kind>.txt) from plain values in the sandbox of webapp/sandbox.py (bounded time and
-size).
-"""
+"""Asking a worker to deliver (after the commit), and delivering: claim a row, compose, send by SMTP or SMS,
+back off on failure."""
 
 from __future__ import annotations
 
@@ -24,165 +8,29 @@ import hashlib
 import logging
 import smtplib
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from jinja2 import TemplateError
-from sqlalchemy import and_, event, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, event, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
-from webapp.models.emails import TemplateText, default_email_template, email_template
-from webapp.sandbox import SafeTemplates
 from webapp.sms.providers import SmsError
 from webapp.timeutil import now_utc
 
-log = logging.getLogger(__name__)
+from .queue import FAILED, PENDING, REDACTED, SENDING, SENT, utc_naive
+from .templates import _one_line
+
+log = logging.getLogger("webapp.services.outbox")
 
 DELIVER_TASK = "outbox.deliver"
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
-
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-
-#: The kinds of mail, with what an administrator may use in each (for the template editing page).
-EMAIL_KINDS: dict[str, dict[str, Any]] = {
-    "reminder_digest": {
-        "label_zh": "期限提醒（每次巡检汇总）",
-        "variables": "user.display_name, today, base_url, items[]: title, case_number, applicant, deadline, "
-                     "days_left, days_text, action, url",
-    },
-    "morning_digest": {
-        "label_zh": "每日待办（8:30）",
-        "variables": "user.display_name, today, base_url, items[] (同上)",
-    },
-    "holiday_notice_missing": {
-        "label_zh": "提醒录入下一年度节假日安排",
-        "variables": "user.display_name, year, url, base_url",
-    },
-    "annual_report_due": {
-        "label_zh": "年度报告定稿提醒",
-        "variables": "user.display_name, agency_name, year, deadline, days_left, state_text, url, base_url",
-    },
-}
-
-_SAMPLE_ITEM = {"kind": "answer_due_3", "title": "答复期限还剩3个工作日", "case_number": "SWJ-2025-0001",
-                "applicant": "张三", "deadline": "2025-06-20", "days_left": 3, "days_text": "还剩3个工作日",
-                "action": "请在期限内作出答复", "url": DEFAULT_BASE_URL + "/cases/1"}
-_SAMPLE_CONTEXT: dict[str, Any] = {
-    "user": {"display_name": "经办人", "username": "clerk"}, "today": "2025-06-17",
-    "base_url": DEFAULT_BASE_URL, "items": [_SAMPLE_ITEM], "year": 2026, "url": DEFAULT_BASE_URL + "/",
-    "agency_name": "某区商务局", "deadline": "2026-01-31", "days_left": 10, "state_text": "尚未定稿",
-}
-
-
-# --- templates ---------------------------------------------------------------------------------
-
-# Every mail text -- the administrator's and the shipped file -- is rendered from plain values in the
-# sandbox with bounded time and size (webapp/sandbox.py); plain text, no HTML escaping.
-MAILS = SafeTemplates(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def render_template_text(template: TemplateText, context: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) of a template. The subject is folded to one line (no header injection)."""
-    subject = _one_line(MAILS.render(template.subject, context))
-    body = MAILS.render(template.body, context)
-    return subject[:300], body
-
-
-def mail_renderer(kind: str) -> Callable[..., tuple[str, str]]:
-    """A function rendering the template in force for ``kind`` (looked up once: a sweep renders many
-    mails). An administrator's text that fails to render falls back to the shipped file (logged), so
-    a typo never stops the reminders."""
-    template = email_template(kind)
-
-    def render(**context: Any) -> tuple[str, str]:
-        try:
-            return render_template_text(template, context)
-        except Exception:      # a syntax error, or one at run time (say, a division by zero on real data)
-            if template.source == "file":
-                raise
-            log.exception("mail template %s (edited by an administrator) failed; using the default", kind)
-            return render_template_text(default_email_template(kind), context)
-
-    return render
-
-
-def render_email(kind: str, **context: Any) -> tuple[str, str]:
-    """(subject, body) of one mail of ``kind``."""
-    return mail_renderer(kind)(**context)
-
-
-def check_email_template(kind: str, subject: str, body: str) -> str | None:
-    """For the editing page: None when the text renders with the sample data (plain values built
-    here, never a real case or user), every name defined, else the error (Chinese)."""
-    if kind not in EMAIL_KINDS:
-        return f"未知的邮件类型：{kind}"
-    for text in (subject, body):
-        problem = MAILS.problem(text, _SAMPLE_CONTEXT, strict=True)
-        if problem:   # "模板第1行有语法错误" -> "模板有误：第1行有语法错误"
-            return problem if problem.startswith("模板有误") else problem.replace("模板", "模板有误：", 1)
-    return None
-
-
-def base_url() -> str:
-    url = (current_app.config.get("BASE_URL") if has_app_context() else None) or DEFAULT_BASE_URL
-    return url.rstrip("/")
-
-
-# --- writing to the outbox --------------------------------------------------------------------
-
-def utc_naive(now: datetime | None = None) -> datetime:
-    """An instant as the models store it: naive UTC."""
-    dt = now or now_utc()
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo is not None else dt
-
-
-REDACTED = "（已发送，系统不保留）"
-
-
-def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = None,
-               attachment_ids: Iterable[int] = (), secrets: Iterable[str] = (),
-               agency_id: int | None = None) -> OutboxMail | None:
-    """Add a mail to the outbox in the caller's transaction (the caller commits, then calls
-    ``request_delivery()`` or leaves it to beat). With a ``dedupe_key`` a second call with the same
-    key adds nothing and returns None. ``secrets`` (e.g. a query code) are masked in the stored
-    text as soon as the mail is sent."""
-    to_addr = (to_addr or "").strip()
-    if not to_addr or "\n" in to_addr or "\r" in to_addr:
-        raise ValueError(f"not a mail address: {to_addr!r}")
-    hidden = [s for s in secrets if s and "\n" not in s]
-    if dedupe_key is not None:
-        exists = db.session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key))
-        if exists is not None:
-            return None
-    mail = OutboxMail(to_addr=to_addr, subject=_one_line(subject)[:300], body=body, dedupe_key=dedupe_key,
-                      attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=PENDING,
-                      redact_after_send="\n".join(hidden), agency_id=agency_id)
-    if dedupe_key is None:
-        db.session.add(mail)
-        db.session.flush()
-        return mail
-    # Two writers racing on the same key: the unique index decides, the loser adds nothing.
-    savepoint = db.session.begin_nested()
-    db.session.add(mail)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        return None
-    savepoint.commit()
-    return mail
 
 
 # --- asking a worker to deliver ---------------------------------------------------------------
@@ -330,7 +178,7 @@ def _message(row: OutboxMail, config) -> EmailMessage:
 
 
 def _connect(config) -> smtplib.SMTP:
-    from .mail_capture import capture_mailbox
+    from ..mail_capture import capture_mailbox
 
     if (mailbox := capture_mailbox(config)) is not None:   # make run without a mail server
         return mailbox  # type: ignore[return-value]
@@ -437,28 +285,3 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
     except Exception:
         with contextlib.suppress(Exception):
             smtp.close()
-
-
-# --- for the admin pages -----------------------------------------------------------------------
-
-def failed_mail(limit: int = 100) -> list[OutboxMail]:
-    """Mails not sent after at least one attempt, the most recently tried first."""
-    return list(db.session.scalars(
-        select(OutboxMail).where(OutboxMail.status != SENT, OutboxMail.attempts > 0)
-        .order_by(OutboxMail.next_attempt_at.desc(), OutboxMail.id.desc()).limit(limit)))
-
-
-def pending_count() -> int:
-    return db.session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != SENT)) or 0
-
-
-def retry_mail(mail_id: int) -> OutboxMail | None:
-    """Make a failed mail due now (the admin's "retry now"); the caller commits and may then call
-    ``request_delivery()``."""
-    mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or mail.status == SENT:
-        return None
-    mail.status, mail.next_attempt_at = FAILED if mail.attempts else PENDING, None
-    mail.not_before = None   # the administrator asks for now, quiet hours or not (webapp/sms/quiet.py)
-    db.session.flush()
-    return mail

@@ -1,0 +1,139 @@
+"""The review chains (审核/签发) of an agency per kind of act, and which chain a proposed act goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from webapp.domain.outcomes import Outcome
+from webapp.extensions import db
+from webapp.models import Agency, Case, User
+from webapp.models.review import ReviewChain
+from webapp.services.errors import ServiceError
+
+#: chain kind -> its name on the pages
+KINDS: dict[str, str] = {
+    "answer_disclosure": "答复（予以公开、部分公开）",
+    "answer_adverse": "答复（不予公开、无法提供、不予处理）",
+    "answer_other": "答复（其他处理）",
+    "extension": "延期答复",
+    "fee_notice": "收费通知",
+    "correction": "补正告知",
+}
+#: case action -> the kinds its drafts may be
+ACTION_KINDS: dict[str, tuple[str, ...]] = {
+    "answer": ("answer_disclosure", "answer_adverse", "answer_other"),
+    "extension": ("extension",),
+    "fee_notice": ("fee_notice",),
+    "correction": ("correction",),
+}
+ADVERSE_GROUPS = frozenset({"withheld", "unavailable", "not_processed"})
+MAX_STEPS = 5
+OPINION_LIMIT = 1000
+REVIEW_EVENT_TYPES = ("review_submitted", "review_approved", "review_returned", "signed_off")
+SIGNOFF_TITLE = "签发"
+
+
+@dataclass(frozen=True)
+class Chain:
+    kind: str
+    enabled: bool
+    steps: tuple[dict[str, Any], ...]     # review steps before the sign-off
+
+
+def default_chain(kind: str) -> Chain:
+    """No row: answers and notices are recorded directly (as before chains existed); an extension is
+    always signed off by an approver (Art. 33), so a clerk may request it."""
+    return Chain(kind, kind == "extension", ())
+
+
+def chain_for(agency_id: int, kind: str) -> Chain:
+    if kind not in KINDS:
+        raise KeyError(kind)
+    row = db.session.scalar(select(ReviewChain).where(ReviewChain.agency_id == agency_id, ReviewChain.kind == kind))
+    if row is None:
+        return default_chain(kind)
+    return Chain(kind, bool(row.enabled) or kind == "extension", tuple(dict(s) for s in row.steps or ()))
+
+
+def chains(agency_id: int) -> dict[str, Chain]:
+    return {k: chain_for(agency_id, k) for k in KINDS}
+
+
+def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str, Any]], actor: User | None) -> Chain:
+    """Set one chain of ``agency``. Each step: a title and an optional reviewer (an active clerk or
+    approver of the agency). The extension's chain cannot be switched off (Art. 33)."""
+    from webapp.services.audit import log_event
+
+    if kind not in KINDS:
+        raise ServiceError(f"unknown chain kind {kind!r}", "审批类型无效", rule="review.kind")
+    if kind == "extension" and not enabled:
+        raise ServiceError("the extension always needs an approver",
+                           "延期答复须经负责人批准（第三十三条），不能关闭审批", rule="review.extension_required")
+    if len(steps) > MAX_STEPS:
+        raise ServiceError("too many steps", f"审核环节不超过{MAX_STEPS}个", rule="review.steps")
+    clean = []
+    for i, s in enumerate(steps, 1):
+        title = str(s.get("title") or "").strip()
+        if not title or len(title) > 40:
+            raise ServiceError("a step needs a title", f"第{i}个审核环节须填写名称（不超过40字）", rule="review.steps")
+        rid = s.get("reviewer_id") or None
+        if rid is not None:
+            user = db.session.get(User, int(rid))
+            if user is None or user.agency_id != agency.id or not user.active or user.role not in ("clerk", "approver"):
+                raise ServiceError("reviewer not of this agency",
+                                   f"第{i}个审核环节的审核人须为本机关在职的经办人或负责人", rule="review.reviewer")
+            rid = user.id
+        clean.append({"title": title, "reviewer_id": rid})
+    row = db.session.scalar(select(ReviewChain).where(ReviewChain.agency_id == agency.id, ReviewChain.kind == kind))
+    if row is None:
+        row = ReviewChain(agency_id=agency.id, kind=kind)
+        db.session.add(row)
+    row.enabled = bool(enabled)
+    row.steps = clean
+    log_event("review.chain_set", user=actor, target_type="agency", target_id=agency.id,
+              detail={"kind": kind, "enabled": bool(enabled), "steps": clean})
+    db.session.flush()
+    return Chain(kind, row.enabled, tuple(clean))
+
+
+# --- which chain a proposed act goes through -----------------------------------------------------
+
+def answer_kind(outcomes: list[str]) -> str:
+    """Adverse when any item is withheld, unavailable or not processed; disclosure when every item is
+    disclosed (in full or in part); otherwise 'other'."""
+    groups = {Outcome(o).group for o in outcomes}
+    if groups & ADVERSE_GROUPS:
+        return "answer_adverse"
+    if groups <= {"disclosed", "partial"}:
+        return "answer_disclosure"
+    return "answer_other"
+
+
+def kind_of(action_name: str, form: Any) -> str:
+    if action_name == "answer":
+        return answer_kind([f.data for f in form.outcomes])
+    if action_name not in ACTION_KINDS:
+        raise ServiceError(f"{action_name} is not reviewed", "该操作无须审批", rule="review.action")
+    return ACTION_KINDS[action_name][0]
+
+
+def needs_review(case: Case, action_name: str, form: Any, user: User) -> bool:
+    """Whether this act must go through its chain: the chain is on, unless it has no review step and
+    the user is an approver (the approver's recording is the sign-off)."""
+    if action_name not in ACTION_KINDS:
+        return False
+    chain = chain_for(case.agency_id, kind_of(action_name, form))
+    if not chain.enabled:
+        return False
+    return bool(chain.steps) or user.role != "approver"
+
+
+def may_have_chain(case: Case, action_name: str) -> bool:
+    """For the case page: whether the action's form should post to the review (drafting) route."""
+    if action_name not in ACTION_KINDS or action_name == "extension":
+        return False
+    return any(chain_for(case.agency_id, k).enabled for k in ACTION_KINDS[action_name])
