@@ -97,6 +97,21 @@ def test_reminder_whose_deadline_is_tonight_goes_at_once(world, db_session, tmp_
     assert deliver_pending(now=sh(2024, 6, 13, 21, 1)).sent == [r.id for r in rows]
 
 
+def test_the_morning_agenda_waits_for_the_window_too(world, db_session, app):
+    from webapp.services.reminders import morning_digest
+    from webapp.sms.settings import set_quiet_hours
+
+    agency, staff, _case = world
+    # an agency whose quiet hours run until 09:00: the 08:30 agenda waits; its deadline is days ahead
+    set_quiet_hours(staff["admin"], agency, {**QUIET, "end": "09:00"})
+    db_session.commit()
+    assert morning_digest(date(2024, 6, 11), now=sh(2024, 6, 11, 8, 30)) == 1
+    db_session.commit()
+    assert [(r.dedupe_key.split(":")[0], r.not_before) for r in db_session_rows()] == [
+        ("morning", u(2024, 6, 11, 1))]     # 09:00 in Shanghai
+    assert deliver_pending(now=sh(2024, 6, 11, 8, 31)).sent == []
+
+
 def test_no_quiet_hours_no_wait(db_session):
     agency = make_agency()
     staff = make_staff(agency)

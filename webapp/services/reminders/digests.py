@@ -78,6 +78,12 @@ def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequenc
         mails.append(Mail(f"morning:{uid}:{today.isoformat()}", user.email.strip(), subject, body,
                           agency_id=user.agency_id))
     written = insert_mails(mails, now)
+    # quiet hours (webapp/sms/): the agenda waits for the agency's window like the sweep's digests
+    from webapp.sms.staff import hold_digests
+
+    hold_digests({uid: written[f"morning:{uid}:{today.isoformat()}"] for uid in per_user
+                  if f"morning:{uid}:{today.isoformat()}" in written}, per_user,
+                 {uid: users[uid].agency_id for uid in per_user if uid in users}, now)
     db.session.flush()
     return len(written)
 
