@@ -1,5 +1,6 @@
 """The case-history interchange format (interchange.md): import all-or-nothing through the same
-service layer as the web pages, export with the derived fields as of a date."""
+service layer as the web pages; the export (with the derived fields as of a date) is in
+interchange_export.py."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
 
-from .applicants import clean_applicant, has_control_chars, mask_address, mask_id, mask_phone
+from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
-from .interchange_notes import EXPORTED, applicant_masker, export_note, is_note, parse_note, record_note
-from .money import check_fees_10k_yuan, decimal_str
+from .interchange_export import FORMAT, export_document
+from .interchange_notes import EXPORTED, export_note, is_note, parse_note, record_note
+from .money import check_fees_10k_yuan
 
-FORMAT = "disclosure-case-history/1"
 APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
 APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
 
@@ -332,81 +333,4 @@ def _import_proactive(agency: Agency, year: Any, data: Any) -> None:
         row.categories = {str(k)[:50]: count(v, "categories") for k, v in data["categories"].items()}
 
 
-# --- export ------------------------------------------------------------------------------------
-
-def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str, Any]:
-    cal = current_calendar()
-    policies = agency.policy()
-    cases_out = []
-    q = (select(Case).where(Case.agency_id == agency.id, Case.received_on <= as_of)
-         .order_by(Case.received_on, Case.id))
-    for case in db.session.scalars(q):
-        events = workflow_events(case)
-        shown = [e for e in events if e.on <= as_of]
-        from webapp.domain.workflow import replay
-
-        clock = replay(shown, cal, policies, as_of=as_of, recorded=True)
-        a = case.applicant
-        applicant: dict[str, Any] = {"kind": a.kind, "name": a.name}
-        if a.id_number:
-            applicant["id_number"] = mask_id(a.id_number) if mask else a.id_number
-        if a.uscc:
-            applicant["uscc"] = a.uscc
-        for key in ("phone", "email", "address"):
-            v = getattr(a, key)
-            if v:
-                if mask and key == "phone":
-                    v = mask_phone(v)
-                elif mask and key == "address":
-                    v = mask_address(v)
-                elif mask and key == "email":
-                    continue
-                applicant[key] = v
-        items = []
-        closed = clock.closed_on is not None
-        for it in case.items:
-            d: dict[str, Any] = {"text": it.text}
-            if closed and it.outcome:
-                d["outcome"] = it.outcome
-            items.append(d)
-        # the statutory events with the non-statutory ones the document carries, in history order
-        masker = applicant_masker(a) if mask else None
-        flow = iter(events)
-        listed = []
-        for row in sorted(case.events, key=lambda r: r.seq):
-            if row.type in WORKFLOW_TYPES:
-                e = next(flow)
-                if e.on <= as_of:
-                    listed.append(e.to_dict())
-            elif row.type in EXPORTED and row.on <= as_of:
-                listed.append(export_note(row, masker))
-        out = {"ref": case.ref, "number": case.number, "applicant": applicant, "items": items,
-               "events": listed}
-        out.update(clock.derived(cal, as_of))
-        cases_out.append(out)
-    case_ids = {c.id: c.ref for c in db.session.scalars(select(Case).where(Case.agency_id == agency.id))}
-    appeals = []
-    appeal_rows = select(Appeal).where(Appeal.case_id.in_(case_ids)).order_by(Appeal.filed_on, Appeal.id)
-    for ap in db.session.scalars(appeal_rows):
-        if ap.filed_on > as_of:
-            continue
-        d = {"case_ref": case_ids[ap.case_id], "kind": ap.kind, "filed_on": ap.filed_on.isoformat()}
-        if ap.result != "pending" and ap.decided_on and ap.decided_on <= as_of:
-            d["result"] = ap.result
-            d["decided_on"] = ap.decided_on.isoformat()
-        appeals.append(d)
-    proactive = {}
-    for row in db.session.scalars(select(ProactiveYear).where(ProactiveYear.agency_id == agency.id)
-                                  .order_by(ProactiveYear.year)):
-        proactive[str(row.year)] = row.to_proactive()
-        if row.categories:
-            proactive[str(row.year)]["categories"] = dict(row.categories)
-    return {"format": FORMAT, "agency": {"code": agency.code, "name": agency.name},
-            "as_of": as_of.isoformat(), "cases": cases_out, "appeals": appeals, "proactive": proactive}
-
-
-def fees_str(v) -> str:
-    return decimal_str(v)
-
-
-__all__ = ["ImportError_", "case_clock", "export_document", "import_document", "record_appeal"]
+__all__ = ["FORMAT", "ImportError_", "case_clock", "export_document", "import_document", "record_appeal"]
