@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ from sqlalchemy import event
 from config import BASE_DIR, Config, normalize_database_url
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
 from webapp.headers import SECURITY_HEADERS, install_security_headers  # noqa: F401 (re-exported)
+from webapp.instance_keys import instance_key
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +79,9 @@ def _instance_secret_key(instance: Path) -> str:
     """No SECRET_KEY given (the embedded mode): a random key made once per installation and kept in
     instance/secret_key (owner-only), shared by the web processes and the workers. Never a key
     anyone else knows."""
-    path = instance / "secret_key"
-    instance.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):        # another process may be writing it this moment
-            key = path.read_text(encoding="ascii").strip()
-            if len(key) >= 32:
-                return key
-            time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty or too short: remove it, or set SECRET_KEY") from None
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key + "\n")
-    log.info("SECRET_KEY is not set: generated one in %s", path)
+    key, made = instance_key(instance, "secret_key", "remove it, or set SECRET_KEY")
+    if made:
+        log.info("SECRET_KEY is not set: generated one in %s", instance / "secret_key")
     return key
 
 

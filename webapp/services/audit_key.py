@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
-import time
 from pathlib import Path
 
 from flask import current_app
+
+from webapp.instance_keys import instance_key
 
 KEY_FILE = "audit_key"
 _EXT = "disclosure.audit_key"
@@ -25,21 +24,7 @@ _EXT = "disclosure.audit_key"
 
 def instance_audit_key(instance: Path) -> str:
     """The key kept in ``instance/audit_key``; made (random, 0600) the first time."""
-    path = instance / KEY_FILE
-    instance.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):        # another process may be writing it this moment
-            key = path.read_text(encoding="ascii").strip()
-            if len(key) >= 32:
-                return key
-            time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty or too short: restore it from your key backup, or set AUDIT_KEY") from None
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key + "\n")
-    return key
+    return instance_key(instance, KEY_FILE, "restore it from your key backup, or set AUDIT_KEY")[0]
 
 
 def audit_key() -> bytes:
