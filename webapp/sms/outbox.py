@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import OutboxMail
+from webapp.services.outbox.queue import add_once
 
 from .providers import SmsError, provider_for
 from .texts import SMS_KINDS, clean_params, render
@@ -61,15 +61,7 @@ def queue_sms(phone: str, kind: str, params: dict[str, Any], *, dedupe_key: str,
                      compose_args=json.dumps({"kind": kind, "params": clean}, ensure_ascii=False),
                      dedupe_key=dedupe_key, attachment_ids="", status="pending", redact_after_send="",
                      agency_id=agency_id, not_before=not_before)
-    savepoint = db.session.begin_nested()
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        return None
-    savepoint.commit()
-    return row
+    return add_once(row)
 
 
 def send_row(row: OutboxMail, provider=None) -> str:

@@ -50,16 +50,21 @@ def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None 
         db.session.add(mail)
         db.session.flush()
         return mail
-    # Two writers racing on the same key: the unique index decides, the loser adds nothing.
+    return add_once(mail)
+
+
+def add_once(row: OutboxMail) -> OutboxMail | None:
+    """Add an outbox row with a dedupe key: two writers racing on the same key, the unique index
+    decides and the loser adds nothing (None). Mail and SMS alike."""
     savepoint = db.session.begin_nested()
-    db.session.add(mail)
+    db.session.add(row)
     try:
         db.session.flush()
     except IntegrityError:
         savepoint.rollback()
         return None
     savepoint.commit()
-    return mail
+    return row
 
 
 # --- for the admin pages -----------------------------------------------------------------------
