@@ -74,6 +74,16 @@ def test_create_and_look_up(app, client, world, api_token):
     assert "未重复登记" in again["message"]
 
 
+@pytest.mark.parametrize("via", ["email", "sms", "both"])
+def test_the_applicants_choice_of_notices_through_the_api(app, client, world, api_token, via):
+    token = api_token("SWJ")
+    r = client.post("/api/v1/applications", json=body(notify_via=via, applicant=applicant(phone="13912345678")),
+                    headers=auth(token))
+    assert r.status_code == 201, r.get_json()
+    with app.app_context():
+        assert db.session.scalar(select(Submission.notify_via)) == via
+
+
 def test_a_government_token_may_submit_to_its_departments(client, world, api_token):
     token = api_token("SZF")
     r = client.post("/api/v1/applications", json=body(agency="JYJ"), headers=auth(token))
@@ -114,6 +124,9 @@ def test_a_revoked_token_is_refused(app, client, world, api_token):
     ({"json": body(applicant=applicant(id_number=bad_id_number()))}, 422, "validation_failed", "校验位不正确"),
     ({"json": body(applicant=applicant(email=""))}, 422, "validation_failed", "电子邮箱"),
     ({"json": body(items=["含\u0000控制字符"])}, 422, "validation_failed", "控制字符"),
+    ({"json": body(notify_via="fax")}, 400, "invalid_request", "取值无效"),
+    ({"json": body(notify_via="sms", applicant=applicant(phone="010-12345678"))}, 422, "validation_failed",
+     "手机号码"),
 ])
 def test_refusals_are_json_with_a_chinese_message(app, client, world, api_token, kwargs, status, code, contains):
     token = api_token("SWJ")

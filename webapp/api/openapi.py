@@ -80,6 +80,8 @@ APPLICATION_REQUEST = {
                         "description": "; ".join(f"{k}={v}" for k, v in FORMS_WANTED.items())},
         "route_wanted": {"type": "string", "enum": list(ROUTES_WANTED),
                          "description": "; ".join(f"{k}={v}" for k, v in ROUTES_WANTED.items())},
+        "notify_via": {"type": "string", "enum": ["email", "sms", "both"], "default": "email",
+                       "description": "接收办理通知的方式：email=电子邮件; sms=短信（需11位手机号码）; both=两者"},
         "attachments": {"type": "array", "maxItems": DEFAULTS["SUBMISSION_MAX_FILES"], "items": ATTACHMENT_IN},
     },
 }

@@ -221,7 +221,7 @@ def create_application():
             raise ApiError(422, e.message_zh, rule=e.rule) from None
     try:
         clean = clean_submission(body["applicant"], body["items"], body["form_wanted"], body["route_wanted"],
-                                 files)
+                                 files, notify_via=body.get("notify_via") or "email")
         result = create_submission(agency, clean, source="api", api_token=token,
                                    remote_addr=request.remote_addr or "")
     except RateLimited as e:
