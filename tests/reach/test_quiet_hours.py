@@ -112,6 +112,19 @@ def test_the_morning_agenda_waits_for_the_window_too(world, db_session, app):
     assert deliver_pending(now=sh(2024, 6, 11, 8, 31)).sent == []
 
 
+def test_the_annual_report_reminder_waits_for_the_window_too(world, db_session):
+    from webapp.services.reminders import annual_report_reminders
+
+    agency, staff, _case = world
+    agency.created_at = agency.created_at.replace(year=2023)
+    db_session.commit()
+    # Thursday 2025-01-02 at 21:00 Beijing time: the reminder waits for Friday 08:00
+    assert annual_report_reminders(date(2025, 1, 2), now=sh(2025, 1, 2, 21, 0)) == 1
+    db_session.commit()
+    assert [(r.to_addr, r.not_before) for r in db_session_rows()] == [
+        (staff["approver"].email, u(2025, 1, 3))]
+
+
 def test_no_quiet_hours_no_wait(db_session):
     agency = make_agency()
     staff = make_staff(agency)

@@ -74,22 +74,23 @@ def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, i
     return sms_ids
 
 
-def hold_digests(mail_of: dict[int, int], items_of: dict[int, list], agency_of: dict[int, int | None],
-                 now: datetime | None = None) -> int:
-    """Hold staff digest mails (user id -> outbox id) until their agency's quiet hours end, unless a
-    reminder in them has a deadline that would pass by then. Returns the mails held."""
+def hold_staff_mails(mails: Iterable[tuple[int, int]], items_of: dict[int, list],
+                     agency_of: dict[int, int | None], now: datetime | None = None) -> int:
+    """Hold staff mails ((user id, outbox id) pairs) until their agency's quiet hours end, unless a
+    reminder in them (``items_of[user]``) has a deadline that would pass by then. The mails held."""
     from webapp.services.calendar import current_calendar
 
     now = now or now_utc()
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     today = now.astimezone(SHANGHAI).date()
-    quiet = quiet_hours_of(agency_of.get(uid) for uid in mail_of)
+    mails = list(mails)
+    quiet = quiet_hours_of(agency_of.get(uid) for uid, _ in mails)
     if not any(q.enabled for q in quiet.values()):
         return 0
     cal = current_calendar()
     held = 0
-    for uid, mail_id in sorted(mail_of.items()):
+    for uid, mail_id in sorted(mails):
         q = quiet.get(agency_of.get(uid) or 0)
         wait = q.not_before(now, cal.is_workday, _deadline_ahead(items_of.get(uid, []), today)) if q else None
         if wait is not None:

@@ -79,11 +79,11 @@ def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequenc
                           agency_id=user.agency_id))
     written = insert_mails(mails, now)
     # quiet hours (webapp/sms/): the agenda waits for the agency's window like the sweep's digests
-    from webapp.sms.staff import hold_digests
+    from webapp.sms.staff import hold_staff_mails
 
-    hold_digests({uid: written[f"morning:{uid}:{today.isoformat()}"] for uid in per_user
-                  if f"morning:{uid}:{today.isoformat()}" in written}, per_user,
-                 {uid: users[uid].agency_id for uid in per_user if uid in users}, now)
+    hold_staff_mails([(uid, written[f"morning:{uid}:{today.isoformat()}"]) for uid in per_user
+                      if f"morning:{uid}:{today.isoformat()}" in written], per_user,
+                     {uid: users[uid].agency_id for uid in per_user if uid in users}, now)
     db.session.flush()
     return len(written)
 

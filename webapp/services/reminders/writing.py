@@ -188,6 +188,13 @@ def notify_and_mail(notes: Sequence[Note], kind: str, context: dict[str, dict[st
         subject, body = render(user=user_context(user), **context[note.key])
         mails.append(Mail("mail:" + note.key, user.email.strip(), subject, body, agency_id=user.agency_id))
         ids["mail:" + note.key] = nid
-    link_mails({mid: [ids[key]] for key, mid in insert_mails(mails, now).items()})
+    written = insert_mails(mails, now)
+    link_mails({mid: [ids[key]] for key, mid in written.items()})
+    # quiet hours (webapp/sms/): these mails wait for their agency's window like the reminders
+    from webapp.sms.staff import hold_staff_mails
+
+    readers = {"mail:" + note.key: note.recipient_id for _, note in created}
+    hold_staff_mails([(readers[key], mid) for key, mid in written.items()], {},
+                     {uid: u.agency_id for uid, u in users.items()}, now)
     db.session.flush()
     return len(created)
