@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -26,3 +31,35 @@ def launch_chromium(playwright, **kwargs):
     options = {"executable_path": CHROMIUM_PATH, "headless": True, "args": list(CHROMIUM_ARGS)}
     options.update(kwargs)
     return playwright.chromium.launch(**options)
+
+
+@contextmanager
+def serving(database_url: str, tmp_path: Path, setup: Callable[[], Any]) -> Iterator[tuple[str, Any, Any]]:
+    """A second app on the test database, with CSRF on as in production, served on a free 127.0.0.1
+    port in a thread: ``setup()`` runs first in its app context (committed; its result is handed
+    back). Yields (base URL, the app, setup's result); the server stops and the app's pool is
+    closed afterwards."""
+    from werkzeug.serving import make_server
+
+    from config import TestConfig
+    from webapp import create_app
+    from webapp.extensions import db
+
+    live = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
+                      UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    with live.app_context():
+        result = setup()
+        db.session.commit()
+        db.session.remove()
+    srv = make_server("127.0.0.1", 0, live, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, name="browser_test_server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}", live, result
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
+        srv.server_close()
+        with live.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -8,17 +8,14 @@ script). Every page state must have no violation of the wcag2a/wcag2aa/wcag21a/w
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from config import TestConfig
+from tests.browser_util import serving
 from tests.conftest import DEFAULT_NOW
-from webapp import create_app
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -35,9 +32,8 @@ RUN = """async (tags) => {
 @pytest.fixture
 def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str, int]]:
     time_machine.move_to(DEFAULT_NOW, tick=True)
-    live = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
-                      UPLOAD_FOLDER=str(tmp_path / "uploads"))
-    with live.app_context():
+
+    def setup() -> int:
         from tests.views.factories import make_case, make_world
         from webapp.models import User
 
@@ -45,21 +41,11 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str
         clerk = db.session.get(User, w.a.users["clerk"])
         case = make_case(clerk.agency, clerk, date(2024, 6, 3), today=date(2024, 6, 10))
         make_case(clerk.agency, clerk, date(2024, 5, 6), today=date(2024, 6, 10))
-        db.session.commit()
-        case_id = case.id
-        db.session.remove()
-    srv = make_server("127.0.0.1", 0, live, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, name="a11y_server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}", case_id
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        with live.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        db.session.flush()
+        return case.id
+
+    with serving(database_url, tmp_path, setup) as (base, _live, data):
+        yield base, data
 
 
 def test_pages_have_no_wcag_violations(server):

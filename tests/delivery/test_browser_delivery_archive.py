@@ -5,16 +5,13 @@ delivers again, archives the case and downloads the dossier PDF."""
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from werkzeug.serving import make_server
 
-from config import TestConfig
+from tests.browser_util import serving
 from tests.conftest import DEFAULT_NOW
-from webapp import create_app
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -23,9 +20,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str, int]]:
     time_machine.move_to(DEFAULT_NOW, tick=True)
-    live = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
-                      UPLOAD_FOLDER=str(tmp_path / "uploads"))
-    with live.app_context():
+
+    def setup() -> int:
         from tests.delivery.helpers import answered_case
         from tests.views.factories import make_world
         from webapp.models import Agency, User
@@ -33,21 +29,10 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str
         w = make_world()
         agency = db.session.get(Agency, w.a.agency_id)
         clerk = db.session.get(User, w.a.users["clerk"])
-        case_id = answered_case(agency, clerk, date(2024, 6, 3), date(2024, 6, 5), date(2024, 6, 10)).id
-        db.session.commit()
-        db.session.remove()
-    srv = make_server("127.0.0.1", 0, live, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, name="delivery_server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}", case_id
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        with live.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        return answered_case(agency, clerk, date(2024, 6, 3), date(2024, 6, 5), date(2024, 6, 10)).id
+
+    with serving(database_url, tmp_path, setup) as (base, _live, data):
+        yield base, data
 
 
 def test_post_delivery_return_archive_and_dossier(server, tmp_path):

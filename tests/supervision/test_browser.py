@@ -5,18 +5,15 @@ department user, and queuing again adds none. No console errors (CSP: no inline 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from config import TestConfig
+from tests.browser_util import serving
 from tests.conftest import DEFAULT_NOW
 from tests.supervision.world import build_small, make_sv_world
-from webapp import create_app
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -26,27 +23,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture
 def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str, object, object]]:
     time_machine.move_to(DEFAULT_NOW, tick=True)
-    live = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
-                      UPLOAD_FOLDER=str(tmp_path / "uploads"))
-    with live.app_context():
+
+    def setup():
         from webapp.timeutil import today_shanghai
 
         w = make_sv_world()
         build_small(w, today_shanghai())
-        db.session.commit()
-        db.session.remove()
-    srv = make_server("127.0.0.1", 0, live, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, name="supervision_server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}", live, w
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        with live.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        return w
+
+    with serving(database_url, tmp_path, setup) as (base, live, data):
+        yield base, live, data
 
 
 def test_government_supervises_and_department_replies(server):
