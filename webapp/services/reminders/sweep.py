@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, literal, select, union_all
+from sqlalchemy import Integer, exists, literal, select, union_all
 
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
@@ -190,16 +190,21 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
 
     # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
     pairs, people = _recipients(items)
-    from webapp.review.notify import review_items  # pending review steps (docs/review.md)
+    # the other sources: pending review steps (docs/review.md) and routed cases not signed for (签收,
+    # daily); one statement says which of them has anything pending, as most sweeps find neither
+    from webapp.models import ReviewDraft
+    from webapp.models.handover import PENDING, Handover
+    from webapp.review.notify import review_items
 
-    review_pairs, review_people = review_items(today, cal, agency_ids)
-    pairs += review_pairs
-    people.update(review_people)
-    from ..handovers import reminder_items  # routed cases not signed for (签收), daily
+    from ..handovers import reminder_items
 
-    handover_pairs, handover_people = reminder_items(today, cal, agency_ids)
-    pairs += handover_pairs
-    people.update(handover_people)
+    review_due, handover_due = db.session.execute(select(
+        exists().where(ReviewDraft.status == "pending"), exists().where(Handover.status == PENDING))).one()
+    for pending, source in ((review_due, review_items), (handover_due, reminder_items)):
+        if pending:
+            more_pairs, more_people = source(today, cal, agency_ids)
+            pairs += more_pairs
+            people.update(more_people)
     wanted: dict[str, tuple[Item, int]] = {}
     for item, uids in pairs:
         prefix = item.key_prefix()
