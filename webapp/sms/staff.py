@@ -11,23 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from webapp.extensions import db
-from webapp.models import OutboxMail, User
+from webapp.models import OutboxMail
 from webapp.timeutil import SHANGHAI, now_utc
 
 from .outbox import normalize_mobile, queue_sms, wants
 from .quiet import QuietHours, quiet_hours_of
 
 
-def staff_prefs(user_ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
-    """user id -> (wants mail, mobile for SMS or '')."""
-    ids = list(set(user_ids))
+def prefs_of(rows: Iterable[tuple[int, str | None, str | None]]) -> dict[int, tuple[bool, str]]:
+    """(user id, notify_via, mobile) rows -> user id -> (wants mail, mobile for SMS or ''): a user who
+    chose SMS without a usable number keeps getting mail."""
     out: dict[int, tuple[bool, str]] = {}
-    if not ids:
-        return out
-    for uid, via, mobile in db.session.execute(select(User.id, User.notify_via, User.mobile).where(User.id.in_(ids))):
+    for uid, via, mobile in rows:
         number = normalize_mobile(mobile) if wants(via, "sms") else ""
         out[uid] = (wants(via, "email") or not number, number)
     return out

@@ -27,11 +27,14 @@ class Person:
     email: str
     display_name: str
     username: str
+    notify_via: str = "email"    # e-mail | sms | both, with the mobile number (webapp/sms/staff.py)
+    mobile: str = ""
 
 
 def _people(where) -> dict[int, Person]:
     return {r[0]: Person(*r) for r in db.session.execute(
-        select(User.id, User.agency_id, User.role, User.active, User.email, User.display_name, User.username)
+        select(User.id, User.agency_id, User.role, User.active, User.email, User.display_name, User.username,
+               User.notify_via, User.mobile)
         .where(where).order_by(User.id)).all()}
 
 

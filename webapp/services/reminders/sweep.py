@@ -221,9 +221,9 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     # is removed.
     recipients = sorted({wanted[key][1] for key in fresh})
     day = today.isoformat()
-    from webapp.sms.staff import after_sweep, staff_prefs  # SMS and quiet hours (webapp/sms/staff.py)
+    from webapp.sms.staff import after_sweep, prefs_of  # SMS and quiet hours (webapp/sms/staff.py)
 
-    prefs = staff_prefs(recipients)
+    prefs = prefs_of((uid, people[uid].notify_via, people[uid].mobile) for uid in recipients if uid in people)
     mail_keys = {uid: f"digest:{uid}:{result.key}" for uid in recipients
                  if uid in people and (people[uid].email or "").strip() and prefs.get(uid, (True, ""))[0]}
     reserved = insert_mails([Mail(key, people[uid].email.strip(), "", "", DIGEST,
