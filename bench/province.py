@@ -98,12 +98,12 @@ def build_province(n_cases: int) -> None:
         subjects = _sql_list(SUBJECTS)
         stmts = [
             """INSERT INTO agency (id, code, name, kind, parent_id, address, postcode, phone, email, policies,
-                                  created_at)
-               SELECT 201, 'PV000', '某省某市人民政府办公室', 'government', NULL, '', '', '', '', '{}', '2016-01-01'""",
+                                  quiet_hours, created_at)
+               SELECT 201, 'PV000', '某省某市人民政府办公室', 'government', NULL, '', '', '', '', '{}', '{}', '2016-01-01'""",
             """INSERT INTO agency (id, code, name, kind, parent_id, address, postcode, phone, email, policies,
-                                  created_at)
+                                  quiet_hours, created_at)
                SELECT g, 'PV' || lpad(g::text, 3, '0'), '测试部门' || g, 'department',
-                      CASE WHEN g <= 50 THEN 201 END, '', '', '', '', '{}', '2016-01-01'
+                      CASE WHEN g <= 50 THEN 201 END, '', '', '', '', '{}', '{}', '2016-01-01'
                FROM generate_series(1, 200) g""",
             f"""CREATE TEMP TABLE gen AS
                SELECT g AS id, 1 + floor(200 * power(random(), 2.5))::int AS agency_id,
