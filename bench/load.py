@@ -126,11 +126,16 @@ def seed(url: str, n_clients: int, n_cases: int) -> dict:
             "cookie_name": app.config.get("SESSION_COOKIE_NAME", "session")}
 
 
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT),
+#: gunicorn on this 2-core machine: 4 sync workers (one request each at a time; while one waits on
+#: PostgreSQL another runs), the same for every run so that runs compare.
+WORKERS = 4
+
+
+def start_gunicorn(url: str, port: int, secret: str = SECRET, workers: int = WORKERS) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret, "PYTHONPATH": str(ROOT),
            "RATELIMIT_STORAGE_URI": "memory://"}
     env.pop("REDIS_URL", None)
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120",
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
            "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     import urllib.request
@@ -305,12 +310,13 @@ def summarize(results: list, t0: float, seconds: float) -> dict:
     by_kind = {}
     for kind in sorted({r[0] for r in results}):
         v = sorted(r[1] for r in results if r[0] == kind)
-        by_kind[kind] = {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)}
+        by_kind[kind] = {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95), "max": v[-1],
+                         "errors": sum(1 for r in results if r[0] == kind and r[2])}
     err_kinds: dict[str, int] = {}
     for r in errors:
         err_kinds[f"{r[0]}:{r[2]}"] = err_kinds.get(f"{r[0]}:{r[2]}", 0) + 1
     return {"requests": len(results), "errors": len(errors), "error_kinds": err_kinds,
-            "p50": pct(lat, 50), "p95": pct(lat, 95), "mean": statistics.fmean(lat) if lat else float("nan"),
+            "p50": pct(lat, 50), "p95": pct(lat, 95), "max": lat[-1] if lat else float("nan"), "mean": statistics.fmean(lat) if lat else float("nan"),
             "rps": len(finished) / seconds, "by_kind": by_kind}
 
 
