@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import User
@@ -107,7 +108,8 @@ def load_user(user_id: str) -> User | None:
     epoch 0). A temporary lock-out does not end open sessions (services/lockout.py)."""
     ident, _, epoch = str(user_id).partition(".")
     try:
-        user = db.session.get(User, int(ident))
+        # with the agency in the same statement: every staff page shows its name and checks its kind
+        user = db.session.get(User, int(ident), options=[joinedload(User.agency)])
         epoch_n = int(epoch) if epoch else 0
     except (TypeError, ValueError):
         return None

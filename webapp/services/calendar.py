@@ -25,8 +25,10 @@ def _row_notice(row: CalendarYear) -> YearNotice:
 
 
 def current_calendar() -> WorkCalendar:
-    key = db.session.execute(select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()
-    key = tuple(key)
+    from webapp.request_memo import per_request
+
+    key = per_request("calendar_fingerprint", lambda: tuple(db.session.execute(
+        select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()))
     cal = _cache.get(key)
     if cal is None:
         rows = db.session.scalars(select(CalendarYear)).all()

@@ -111,8 +111,11 @@ def routed_by(agency_ids: Iterable[int], today: date | None = None) -> tuple[lis
 
 
 def count_to_sign(agency_ids: Iterable[int]) -> int:
-    return db.session.scalar(select(func.count(Handover.id)).where(
-        Handover.to_agency_id.in_(list(agency_ids)), Handover.status == PENDING)) or 0
+    from webapp.request_memo import per_request
+
+    ids = tuple(agency_ids)
+    return per_request(("count_to_sign", ids), lambda: db.session.scalar(select(func.count(Handover.id)).where(
+        Handover.to_agency_id.in_(list(ids)), Handover.status == PENDING)) or 0)
 
 
 @dataclass(frozen=True)
