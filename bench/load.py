@@ -316,7 +316,8 @@ def summarize(results: list, t0: float, seconds: float) -> dict:
     for r in errors:
         err_kinds[f"{r[0]}:{r[2]}"] = err_kinds.get(f"{r[0]}:{r[2]}", 0) + 1
     return {"requests": len(results), "errors": len(errors), "error_kinds": err_kinds,
-            "p50": pct(lat, 50), "p95": pct(lat, 95), "max": lat[-1] if lat else float("nan"), "mean": statistics.fmean(lat) if lat else float("nan"),
+            "p50": pct(lat, 50), "p95": pct(lat, 95), "max": lat[-1] if lat else float("nan"),
+            "mean": statistics.fmean(lat) if lat else float("nan"),
             "rps": len(finished) / seconds, "by_kind": by_kind}
 
 

@@ -208,7 +208,8 @@ def pooled(runs: list[dict]) -> dict:
 def report(args, demo_runs: list[dict], prov_runs: list[dict]) -> str:
     fmt = closed.fmt_ms
     d, p = pooled(demo_runs), pooled(prov_runs)
-    loads = ", ".join(f"{a['load_before']:.1f}/{b['load_before']:.1f}" for a, b in zip(demo_runs, prov_runs, strict=True))
+    loads = ", ".join(f"{a['load_before']:.1f}/{b['load_before']:.1f}"
+                      for a, b in zip(demo_runs, prov_runs, strict=True))
     lines = [
         f"| paced run {time.strftime('%Y-%m-%d %H:%M')} UTC, {args.clerks} clerks, think 2-5 s, "
         f"{args.rounds} x {args.seconds:.0f} s each, alternating; load average before (demo/province): {loads} "
@@ -226,9 +227,10 @@ def report(args, demo_runs: list[dict], prov_runs: list[dict]) -> str:
         label = "**all pages**" if kind == "all" else kind
         lines.append(f"| {label} | {na:,} | {ea} | {fmt(a['p50'])} | {fmt(a['p95'])} | {fmt(a['max'])} | {nb:,} | {eb} "
                      f"| {fmt(b['p50'])} | {fmt(b['p95'])} | {fmt(b['max'])} | {b['p95'] / a['p95']:.2f}x |")
+    lines.append("")
     for name, runs_ in (("demo", demo_runs), ("province", prov_runs)):
         for i, r in enumerate(runs_):
-            lines.append(f"{'' if i or name == 'province' else chr(10)}- {name} run {i + 1}: {r['requests']:,} requests "
+            lines.append(f"- {name} run {i + 1}: {r['requests']:,} requests "
                          f"({r['rps']:.1f}/s), {r['errors']} errors, p50 {fmt(r['p50'])}, p95 {fmt(r['p95'])}, "
                          f"load average {r['load_before']:.1f} -> {r['load_after']:.1f}")
     errs = {**{f"demo {k}": v for k, v in d["error_kinds"].items()},
@@ -247,7 +249,8 @@ def main() -> int:
     args = ap.parse_args()
 
     print("clerks: accounts and sessions ...", flush=True)
-    seeded = {DEMO: clerks(DEMO, args.clerks, province=False), PROVINCE: clerks(PROVINCE, args.clerks, province=True)}
+    seeded = {DEMO: clerks(DEMO, args.clerks, province=False),
+              PROVINCE: clerks(PROVINCE, args.clerks, province=True)}
     servers = {}
     try:
         for name in (DEMO, PROVINCE):

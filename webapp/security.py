@@ -129,7 +129,6 @@ def visible_agency_ids(user=None) -> list[int]:
 
     from webapp.extensions import db
     from webapp.models import Agency
-
     from webapp.request_memo import per_request
 
     user = user if user is not None else current_user
