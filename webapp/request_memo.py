@@ -26,3 +26,9 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+def remember(key: Hashable, value: object) -> None:
+    """Keep ``value`` under ``key`` for the rest of a GET/HEAD request (read along with something else)."""
+    if has_request_context() and request.method in _SAFE:
+        g.__dict__.setdefault("_request_memo", {})[key] = value

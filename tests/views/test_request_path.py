@@ -1,8 +1,9 @@
 """Issue 15 (paced and closed-loop load): what every staff page reads is read once per page view.
 
 The statements each page sends are pinned: the user with its agency (one statement), the visible
-agencies, the calendar's fingerprint, the header's unread and 待签收 counts (one statement for both),
-待我审批, the agency's review chains (one statement for every action of the case page). A page that
+agencies, the calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
+and whether any draft waits for review (one statement; 待我审批 reads drafts only if some wait), the
+agency's review chains (one statement for every action of the case page). A page that
 starts reading one of them twice, or per row, fails here."""
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ def _common_reads_once(seen: list[str]) -> None:
     # the session's user, with its agency joined (no agency read of its own by id)
     users = [s for s in seen if s.startswith("SELECT user.id") and "WHERE user.id =" in s]
     assert len(users) == 1 and "LEFT OUTER JOIN agency" in users[0]
+    # ... and the calendar's fingerprint in the same statement
+    assert len(_of(seen, "FROM calendar_year")) == 1 and users[0].count("FROM calendar_year") == 2
     assert not [s for s in seen if s.startswith("SELECT agency.id, agency.code") and "WHERE agency.id =" in s]
-    assert len(_of(seen, "FROM calendar_year")) == 1
-    # the bell and 待签收 in one statement
+    # the bell, 待签收 and whether any draft waits for review, in one statement
     counters = _of(seen, "FROM notification")
-    assert len(counters) == 1 and "FROM handover" in counters[0]
+    assert len(counters) == 1 and "FROM handover" in counters[0] and "FROM review_draft" in counters[0]
+    assert not [s for s in seen if s.startswith("SELECT review_draft.id") and "review_draft.agency_id = ?" in s]
     assert len(_of(seen, "count(handover.id)")) == 1
 
 
@@ -61,7 +64,7 @@ def test_the_pages_statements_are_pinned(app, world, new_case, login):
         _common_reads_once(seen)
         counts[name] = len(seen)
     # before this change: 25 (dashboard), 14 (list), 14 (overdue), 15 (search), 26 (case page)
-    assert counts == {"dashboard": 19, "case list": 11, "overdue": 11, "search": 12, "case page": 18}
+    assert counts == {"dashboard": 17, "case list": 9, "overdue": 9, "search": 10, "case page": 16}
 
 
 def test_the_case_page_reads_the_agencys_review_chains_once(app, world, new_case, login):
