@@ -260,13 +260,13 @@ def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], dead
             hit("new_case", "GET", urllib.parse.urlsplit(location).path)
 
 
-def _process(base: str, cookies: list, case_ids: list[int], start_at: float, seconds: float, mode: str,
+def _process(base: str, cookies: list, case_ids: list[int], ready, seconds: float, mode: str,
              proc_no: int, q) -> None:
     import webapp.timeutil  # noqa: F401 - imported before the clock starts
 
     out: list = []
-    time.sleep(max(0.0, start_at - time.time()))   # every process starts at the same moment
-    deadline = start_at + seconds
+    ready.wait()            # every process starts at the same moment, once all have started (a loaded
+    deadline = time.time() + seconds        # machine can take longer than any fixed delay)
     threads = [threading.Thread(target=_client, args=(base, c, case_ids, deadline, mode, proc_no * 1000 + i, out))
                for i, c in enumerate(cookies)]
     for t in threads:
@@ -280,12 +280,15 @@ def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mod
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
     chunks = [cookies[i::processes] for i in range(processes)]
-    start_at = time.time() + 10   # time for the processes to start and import
-    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, start_at, seconds, mode, i, q))
-             for i, chunk in enumerate(chunks) if chunk]
+    chunks = [c for c in chunks if c]
+    ready = ctx.Barrier(len(chunks) + 1)
+    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, ready, seconds, mode, i, q))
+             for i, chunk in enumerate(chunks)]
     load_before = os.getloadavg()[0]
     for p in procs:
         p.start()
+    ready.wait()
+    start_at = time.time()
     results = []
     for _ in procs:
         results += q.get(timeout=seconds + 600)
