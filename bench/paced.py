@@ -167,10 +167,11 @@ def _clerk(base: str, cookie: tuple[str, str], case_ids: list[int], deadline: fl
         out.append((kind, time.perf_counter() - t0, err, time.time()))
 
 
-def _process(base: str, cookies: list, cases: list, start_at: float, seconds: float, proc_no: int, q) -> None:
+def _process(base: str, cookies: list, cases: list, ready, seconds: float, proc_no: int, q) -> None:
     out: list = []
-    time.sleep(max(0.0, start_at - time.time()))
-    threads = [threading.Thread(target=_clerk, args=(base, c, cs, start_at + seconds, proc_no * 1000 + i, out))
+    ready.wait()                 # all generator processes start together (bench/load.py)
+    deadline = time.time() + seconds
+    threads = [threading.Thread(target=_clerk, args=(base, c, cs, deadline, proc_no * 1000 + i, out))
                for i, (c, cs) in enumerate(zip(cookies, cases, strict=True))]
     for t in threads:
         t.start()
@@ -183,12 +184,14 @@ def run(base: str, seeded: dict, seconds: float, processes: int = 2) -> dict:
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
     cookies = [(seeded["cookie_name"], c) for c in seeded["cookies"]]
-    start_at = time.time() + 5
+    ready = ctx.Barrier(processes + 1)
     procs = [ctx.Process(target=_process, args=(base, cookies[i::processes], seeded["cases"][i::processes],
-                                                start_at, seconds, i, q)) for i in range(processes)]
+                                                ready, seconds, i, q)) for i in range(processes)]
     load_before = os.getloadavg()
     for p in procs:
         p.start()
+    ready.wait()
+    start_at = time.time()
     results: list = []
     for _ in procs:
         results += q.get(timeout=seconds + 600)
