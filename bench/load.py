@@ -1,13 +1,16 @@
-"""Load: 100 simultaneous logged-in clerks against gunicorn (4 workers) on PostgreSQL, for 60 s.
+"""Load: 100 simultaneous logged-in clerks against gunicorn (4 workers) on PostgreSQL, closed loop.
 
-    .venv/bin/python bench/load.py [--clients 100] [--seconds 60] [--baseline-seconds 20] [--record]
+    .venv/bin/python bench/load.py [--clients 100] [--rounds 3] [--seconds 30] [--baseline-seconds 10] [--record]
+
+(The paced load - 100 clerks thinking 2-5 s on the province and demo databases - is bench/paced.py.)
 
 What it does, all on this machine:
 1. creates its own database ``disclosure_bench_<time>`` on PostgreSQL (BENCH_PG_URL, default
    postgresql://postgres@127.0.0.1:5432/postgres), builds the schema and seeds it: the demo agency with
    a year of cases (services/demo.seed) and one clerk account per simulated client;
 2. starts ``gunicorn -w 4`` (sync workers) on a free port with that database;
-3. baseline, same server, same clients: GET /static/css/app.css (a static page) for --baseline-seconds;
+3. baseline, same server, same clients: GET /static/css/app.css (a static page) for --baseline-seconds,
+   alternating with 4. for --rounds rounds (the machine is shared: both kinds see its other work alike);
 4. the load: each client, logged in as its own clerk, loops over the dashboard, a page of the case
    list, a case page, and every fourth time registers an application (GET the form for its CSRF
    token, POST it, follow to the new case); no think time (closed loop);
@@ -126,11 +129,16 @@ def seed(url: str, n_clients: int, n_cases: int) -> dict:
             "cookie_name": app.config.get("SESSION_COOKIE_NAME", "session")}
 
 
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT),
+#: gunicorn on this 2-core machine: 4 sync workers (one request each at a time; while one waits on
+#: PostgreSQL another runs), the same for every run so that runs compare.
+WORKERS = 4
+
+
+def start_gunicorn(url: str, port: int, secret: str = SECRET, workers: int = WORKERS) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret, "PYTHONPATH": str(ROOT),
            "RATELIMIT_STORAGE_URI": "memory://"}
     env.pop("REDIS_URL", None)
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120",
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
            "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     import urllib.request
@@ -231,7 +239,7 @@ def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], dead
         hit("dashboard", "GET", "/")
         hit("case_list", "GET", f"/cases?page={rng.randint(1, 3)}")
         hit("case_page", "GET", f"/cases/{rng.choice(case_ids)}")
-        if n % 4 == 0:
+        if (n + seed_) % 4 == 0:     # every fourth loop, a quarter of the clients from their first
             resp, err = hit("intake_form", "GET", "/intake/new")
             if err or resp is None:
                 continue
@@ -252,13 +260,13 @@ def _client(base: str, cookie: tuple[str, str] | None, case_ids: list[int], dead
             hit("new_case", "GET", urllib.parse.urlsplit(location).path)
 
 
-def _process(base: str, cookies: list, case_ids: list[int], start_at: float, seconds: float, mode: str,
+def _process(base: str, cookies: list, case_ids: list[int], ready, seconds: float, mode: str,
              proc_no: int, q) -> None:
     import webapp.timeutil  # noqa: F401 - imported before the clock starts
 
     out: list = []
-    time.sleep(max(0.0, start_at - time.time()))   # every process starts at the same moment
-    deadline = start_at + seconds
+    ready.wait()            # every process starts at the same moment, once all have started (a loaded
+    deadline = time.time() + seconds        # machine can take longer than any fixed delay)
     threads = [threading.Thread(target=_client, args=(base, c, case_ids, deadline, mode, proc_no * 1000 + i, out))
                for i, c in enumerate(cookies)]
     for t in threads:
@@ -272,12 +280,15 @@ def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mod
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
     chunks = [cookies[i::processes] for i in range(processes)]
-    start_at = time.time() + 10   # time for the processes to start and import
-    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, start_at, seconds, mode, i, q))
-             for i, chunk in enumerate(chunks) if chunk]
+    chunks = [c for c in chunks if c]
+    ready = ctx.Barrier(len(chunks) + 1)
+    procs = [ctx.Process(target=_process, args=(base, chunk, case_ids, ready, seconds, mode, i, q))
+             for i, chunk in enumerate(chunks)]
     load_before = os.getloadavg()[0]
     for p in procs:
         p.start()
+    ready.wait()
+    start_at = time.time()
     results = []
     for _ in procs:
         results += q.get(timeout=seconds + 600)
@@ -285,7 +296,18 @@ def run_phase(base: str, cookies: list, case_ids: list[int], seconds: float, mod
         p.join()
     wall = time.time() - start_at
     out = summarize(results, start_at, seconds)
-    out["wall"], out["load_before"] = wall, load_before
+    out["wall"], out["load_before"], out["raw"], out["seconds"] = wall, load_before, results, seconds
+    out["finished"] = sum(1 for r in results if r[3] <= start_at + seconds)
+    return out
+
+
+def merge(phases: list[dict]) -> dict:
+    """Phases of one kind run at different moments (alternating with the other kind): latencies of all
+    their requests, throughput = requests finished inside the windows / the windows' total length."""
+    out = summarize([r for ph in phases for r in ph["raw"]], 0, 1)
+    out["rps"] = sum(ph["finished"] for ph in phases) / sum(ph["seconds"] for ph in phases)
+    out["load_before"] = max(ph["load_before"] for ph in phases)
+    out["phases_rps"] = [ph["rps"] for ph in phases]
     return out
 
 
@@ -305,12 +327,14 @@ def summarize(results: list, t0: float, seconds: float) -> dict:
     by_kind = {}
     for kind in sorted({r[0] for r in results}):
         v = sorted(r[1] for r in results if r[0] == kind)
-        by_kind[kind] = {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)}
+        by_kind[kind] = {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95), "max": v[-1],
+                         "errors": sum(1 for r in results if r[0] == kind and r[2])}
     err_kinds: dict[str, int] = {}
     for r in errors:
         err_kinds[f"{r[0]}:{r[2]}"] = err_kinds.get(f"{r[0]}:{r[2]}", 0) + 1
     return {"requests": len(results), "errors": len(errors), "error_kinds": err_kinds,
-            "p50": pct(lat, 50), "p95": pct(lat, 95), "mean": statistics.fmean(lat) if lat else float("nan"),
+            "p50": pct(lat, 50), "p95": pct(lat, 95), "max": lat[-1] if lat else float("nan"),
+            "mean": statistics.fmean(lat) if lat else float("nan"),
             "rps": len(finished) / seconds, "by_kind": by_kind}
 
 
@@ -336,9 +360,10 @@ def report(args, seeded: dict, base_res: dict, load_res: dict) -> str:
         f"{base_res['load_before']:.1f} / {load_res['load_before']:.1f}) | duration | requests | errors "
         "| requests/s | p50 | p95 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
-        f"| static page (baseline) | {args.baseline_seconds:.0f} s | {base_res['requests']:,} | "
+        f"| static page (baseline) | {args.rounds} x {args.baseline_seconds:.0f} s | {base_res['requests']:,} | "
         f"{base_res['errors']} | {base_res['rps']:,.0f} | {fmt_ms(base_res['p50'])} | {fmt_ms(base_res['p95'])} |",
-        f"| clerks: dashboards, case pages, registrations | {args.seconds:.0f} s | {load_res['requests']:,} | "
+        f"| clerks: dashboards, case pages, registrations | {args.rounds} x {args.seconds:.0f} s | "
+        f"{load_res['requests']:,} | "
         f"{load_res['errors']} | {load_res['rps']:,.1f} | {fmt_ms(load_res['p50'])} | {fmt_ms(load_res['p95'])} |",
         "",
         "| page (load phase) | requests | p50 | p95 |",
@@ -366,8 +391,9 @@ def record(section: str) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clients", type=int, default=100)
-    p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--baseline-seconds", type=float, default=20)
+    p.add_argument("--seconds", type=float, default=30, help="each round's clerk phase")
+    p.add_argument("--baseline-seconds", type=float, default=10, help="each round's static phase")
+    p.add_argument("--rounds", type=int, default=3, help="static and clerk phases, alternating")
     p.add_argument("--cases", type=int, default=300, help="demo cases to seed")
     p.add_argument("--record", action="store_true", help="write the results into BENCHMARKS.md (section Load)")
     args = p.parse_args()
@@ -383,10 +409,16 @@ def main() -> int:
         cookies = [(seeded["cookie_name"], c) for c in seeded["cookies"]]
         print("warming up ...", flush=True)
         run_phase(base, cookies[:8], seeded["case_ids"], 5, "clerks", processes=2)
-        print(f"baseline: {args.clients} clients on a static page for {args.baseline_seconds:.0f} s ...", flush=True)
-        base_res = run_phase(base, cookies, seeded["case_ids"], args.baseline_seconds, "static")
-        print(f"load: {args.clients} clerks for {args.seconds:.0f} s ...", flush=True)
-        load_res = run_phase(base, cookies, seeded["case_ids"], args.seconds, "clerks")
+        statics, loads = [], []
+        for r in range(args.rounds):    # alternating, so that both kinds see the machine's other work alike
+            print(f"round {r + 1}: {args.clients} clients on a static page for {args.baseline_seconds:.0f} s, "
+                  f"then as clerks for {args.seconds:.0f} s (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
+            statics.append(run_phase(base, cookies, seeded["case_ids"], args.baseline_seconds, "static"))
+            loads.append(run_phase(base, cookies, seeded["case_ids"], args.seconds, "clerks"))
+            print(f"  static {statics[-1]['rps']:.0f}/s, clerks {loads[-1]['rps']:.1f}/s: "
+                  f"1/{statics[-1]['rps'] / loads[-1]['rps']:.1f}", flush=True)
+        base_res, load_res = merge(statics), merge(loads)
+        print(f"closed-loop ratio (clerks' throughput / the static page's): 1/{base_res['rps'] / load_res['rps']:.1f}")
         section = report(args, seeded, base_res, load_res)
         print()
         print(section)

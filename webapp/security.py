@@ -129,17 +129,23 @@ def visible_agency_ids(user=None) -> list[int]:
 
     from webapp.extensions import db
     from webapp.models import Agency
+    from webapp.request_memo import per_request
 
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):
         return []
-    if user.agency_id is None:
-        return list(db.session.scalars(select(Agency.id)))
-    ids = [user.agency_id]
-    agency = db.session.get(Agency, user.agency_id)
-    if agency is not None and agency.kind == "government":
-        ids += list(db.session.scalars(select(Agency.id).where(Agency.parent_id == agency.id)))
-    return ids
+
+    def read() -> tuple[int, ...]:
+        if user.agency_id is None:
+            return tuple(db.session.scalars(select(Agency.id)))
+        ids = [user.agency_id]
+        agency = db.session.get(Agency, user.agency_id)
+        if agency is not None and agency.kind == "government":
+            ids += list(db.session.scalars(select(Agency.id).where(Agency.parent_id == agency.id)))
+        return tuple(ids)
+
+    # one read per page view (the list, the header's counters and the case's panels all ask)
+    return list(per_request(("visible_agency_ids", user.id, user.agency_id), read))
 
 
 def actable_agency_ids(user=None) -> list[int]:

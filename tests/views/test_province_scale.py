@@ -66,7 +66,7 @@ def test_case_list_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     # the page's ids, then its cases, applicants, items and clerks (one statement each), and the
     # request's own reads (session user, agencies, the menu's counts, saved filters, assignable
     # clerks): the same for 3 rows as for 23
-    assert few == many == 14
+    assert few == many == 9
 
 
 def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, login):
@@ -77,7 +77,7 @@ def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     _cases(new_case, world.a, 12, start=2, received=date(2024, 3, 1))
     many, page = _count(app, client, "/")
     assert '<span class="count-pill danger">14</span>' in page
-    assert few == many == 25
+    assert few == many == 17
 
 
 def test_pages_say_next_without_counting_every_match(app, world, new_case, login, monkeypatch):

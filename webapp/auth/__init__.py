@@ -8,7 +8,7 @@ display filters to Jinja, so that base.html and the blueprints of other areas ca
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, current_app, url_for
 from flask_login import current_user
@@ -24,16 +24,43 @@ def url_for_if(endpoint: str, **values: Any) -> str | None:
     return url_for(endpoint, **values)
 
 
-def unread_notification_count() -> int:
-    from sqlalchemy import func, select
+class HeaderCounts(NamedTuple):
+    unread: int      # the bell: the user's unread notifications
+    to_sign: int     # 待签收: routed to the user's agency, not yet signed for (0 without handover.view)
+    drafts: int      # the agency's drafts waiting for any review step (待我审批 reads them only if some)
+
+
+def header_counts() -> HeaderCounts:
+    """The page header's counters in one statement, read once per page view (base.html's bell,
+    the 待签收 link, the dashboard's 待签收 panel, whether 待我审批 needs to read any draft)."""
+    from sqlalchemy import func, literal, select
 
     from webapp.extensions import db
-    from webapp.models import Notification
+    from webapp.models import Notification, ReviewDraft
+    from webapp.request_memo import per_request
+    from webapp.security import can
+    from webapp.services.handovers import count_to_sign_clause
 
     if not getattr(current_user, "is_authenticated", False):
-        return 0
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.recipient_id == current_user.id, Notification.read_at.is_(None))) or 0
+        return HeaderCounts(0, 0, 0)
+    user_id, agency_id = current_user.id, current_user.agency_id
+
+    def read() -> HeaderCounts:
+        unread = (select(func.count(Notification.id))
+                  .where(Notification.recipient_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
+        to_sign = count_to_sign_clause([agency_id]) if agency_id is not None and can("handover.view") \
+            else literal(0)
+        drafts = (select(func.count(ReviewDraft.id))
+                  .where(ReviewDraft.status == "pending", ReviewDraft.agency_id == agency_id).scalar_subquery()) \
+            if agency_id is not None else literal(0)
+        row = db.session.execute(select(unread, to_sign, drafts)).one()
+        return HeaderCounts(row[0] or 0, row[1] or 0, row[2] or 0)
+
+    return per_request(("header_counts", user_id), read)
+
+
+def unread_notification_count() -> int:
+    return header_counts().unread
 
 
 def date_zh(value: date | datetime | None) -> str:

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models._types import utcnow
+from webapp.request_memo import remember
 from webapp.services.audit import log_event
+from webapp.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.services.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
 from webapp.services.passwords import hash_password, verify_password
 
@@ -107,10 +110,18 @@ def load_user(user_id: str) -> User | None:
     epoch 0). A temporary lock-out does not end open sessions (services/lockout.py)."""
     ident, _, epoch = str(user_id).partition(".")
     try:
-        user = db.session.get(User, int(ident))
         epoch_n = int(epoch) if epoch else 0
+        user_id = int(ident)
     except (TypeError, ValueError):
         return None
+    # One statement: the user with the agency (every staff page shows its name and checks its kind)
+    # and the calendar's fingerprint (every page with a deadline asks for it; kept for a GET request).
+    count, entered = fingerprint_columns()
+    row = db.session.execute(select(User, count, entered).options(joinedload(User.agency))
+                             .where(User.id == user_id)).first() if 0 < user_id < 2**63 else None
+    user = row[0] if row is not None else None
+    if row is not None:
+        remember(FINGERPRINT, (row[1], row[2]))
     if user is None or not user.active or (user.session_epoch or 0) != epoch_n:
         return None
     return user

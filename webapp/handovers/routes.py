@@ -22,7 +22,7 @@ from webapp.params import id_arg
 from webapp.security import actable_agency_ids, can, case_or_404, requires
 from webapp.services.calendar import current_calendar
 from webapp.services.errors import ServiceError
-from webapp.services.handovers import age, count_to_sign, route_case, routed_by, send_back, sign, to_sign
+from webapp.services.handovers import age, route_case, routed_by, send_back, sign, to_sign
 from webapp.timeutil import SHANGHAI
 
 bp = Blueprint("handovers", __name__, url_prefix="/handovers")
@@ -42,10 +42,9 @@ def fmt_time(value: datetime | None) -> str:
 def _helpers():
     def handover_count():
         """待签收 for the user's own agency (dashboard and header)."""
-        if not getattr(current_user, "is_authenticated", False) or current_user.agency_id is None \
-                or not can("handover.view"):
-            return 0
-        return count_to_sign([current_user.agency_id])
+        from webapp.auth import header_counts
+
+        return header_counts().to_sign     # 0 without an agency or handover.view
 
     def case_routing(case):
         """For the case page's 转办 panel: the pending routing (with its age), or the departments it

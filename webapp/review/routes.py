@@ -27,9 +27,15 @@ bp = Blueprint("review", __name__)
 @bp.app_context_processor
 def review_helpers():
     def review_pending_count() -> int:
+        from webapp.auth import header_counts
+        from webapp.request_memo import per_request
+
         if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("clerk", "approver"):
             return 0
-        return len(services.pending_for(current_user))
+        if not header_counts().drafts:      # no draft of the agency waits for anyone (the usual page)
+            return 0
+        # the nav and the dashboard both show it: one read per page view
+        return per_request(("review_pending_count", current_user.id), lambda: len(services.pending_for(current_user)))
 
     def review_action_url(case, action) -> str | None:
         if action.name in services.ACTION_KINDS and services.may_have_chain(case, action.name):

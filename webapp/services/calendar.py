@@ -24,9 +24,22 @@ def _row_notice(row: CalendarYear) -> YearNotice:
                       issued_on=row.issued_on, source="admin")
 
 
+FINGERPRINT = "calendar_fingerprint"
+
+
+def fingerprint_columns() -> tuple[Any, Any]:
+    """The calendar's fingerprint as two scalar subqueries, for a statement that reads it along with
+    something else (the session user: auth/login.load_user), then ``request_memo.remember(FINGERPRINT,
+    (count, max))``."""
+    return (select(func.count(CalendarYear.year)).scalar_subquery(),
+            select(func.max(CalendarYear.entered_at)).scalar_subquery())
+
+
 def current_calendar() -> WorkCalendar:
-    key = db.session.execute(select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()
-    key = tuple(key)
+    from webapp.request_memo import per_request
+
+    key = per_request(FINGERPRINT, lambda: tuple(db.session.execute(
+        select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()))
     cal = _cache.get(key)
     if cal is None:
         rows = db.session.scalars(select(CalendarYear)).all()

@@ -110,9 +110,15 @@ def routed_by(agency_ids: Iterable[int], today: date | None = None) -> tuple[lis
     return unsigned, returned
 
 
+def count_to_sign_clause(agency_ids: Iterable[int]):
+    """The 待签收 count of ``agency_ids`` as a scalar subquery (the page header reads it together with
+    the unread notifications: webapp/auth.header_counts)."""
+    return (select(func.count(Handover.id))
+            .where(Handover.to_agency_id.in_(list(agency_ids)), Handover.status == PENDING).scalar_subquery())
+
+
 def count_to_sign(agency_ids: Iterable[int]) -> int:
-    return db.session.scalar(select(func.count(Handover.id)).where(
-        Handover.to_agency_id.in_(list(agency_ids)), Handover.status == PENDING)) or 0
+    return db.session.scalar(select(count_to_sign_clause(agency_ids))) or 0
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,12 @@ def default_chain(kind: str) -> Chain:
 def chain_for(agency_id: int, kind: str) -> Chain:
     if kind not in KINDS:
         raise KeyError(kind)
-    row = db.session.scalar(select(ReviewChain).where(ReviewChain.agency_id == agency_id, ReviewChain.kind == kind))
+    from webapp.request_memo import per_request
+
+    # a page view asks for several kinds (the case page: one per action): the agency's rows in one read
+    rows = per_request(("review_chains", agency_id), lambda: {r.kind: r for r in db.session.scalars(
+        select(ReviewChain).where(ReviewChain.agency_id == agency_id))})
+    row = rows.get(kind)
     if row is None:
         return default_chain(kind)
     return Chain(kind, bool(row.enabled) or kind == "extension", tuple(dict(s) for s in row.steps or ()))

@@ -1,0 +1,104 @@
+"""Issue 15 (paced and closed-loop load): what every staff page reads is read once per page view.
+
+The statements each page sends are pinned: the user with its agency (one statement), the visible
+agencies, the calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
+and whether any draft waits for review (one statement; 待我审批 reads drafts only if some wait), the
+agency's review chains (one statement for every action of the case page). A page that
+starts reading one of them twice, or per row, fails here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+
+from webapp.extensions import db
+from webapp.models import Notification
+from webapp.models._types import utcnow
+from webapp.request_memo import per_request
+
+from .test_province_scale import _cases, statements
+
+
+def _notify(in_app, user_id: int, title: str, read: bool = False) -> None:
+    def go():
+        db.session.add(Notification(dedupe_key=title, recipient_id=user_id, kind="due_soon", title=title, link="",
+                                    read_at=utcnow() if read else None))
+
+    in_app(go)
+
+
+def _read(app, client, url: str) -> tuple[list[str], str]:
+    with statements(app) as seen:
+        r = client.get(url)
+    assert r.status_code == 200, url
+    return [" ".join(s.replace('"', "").split()) for s in seen], r.text   # SQLite quotes "user" differently
+
+
+def _of(seen: list[str], needle: str) -> list[str]:
+    return [s for s in seen if needle in s]
+
+
+def _common_reads_once(seen: list[str]) -> None:
+    # the session's user, with its agency joined (no agency read of its own by id)
+    users = [s for s in seen if s.startswith("SELECT user.id") and "WHERE user.id =" in s]
+    assert len(users) == 1 and "LEFT OUTER JOIN agency" in users[0]
+    # ... and the calendar's fingerprint in the same statement
+    assert len(_of(seen, "FROM calendar_year")) == 1 and users[0].count("FROM calendar_year") == 2
+    assert not [s for s in seen if s.startswith("SELECT agency.id, agency.code") and "WHERE agency.id =" in s]
+    # the bell, 待签收 and whether any draft waits for review, in one statement
+    counters = _of(seen, "FROM notification")
+    assert len(counters) == 1 and "FROM handover" in counters[0] and "FROM review_draft" in counters[0]
+    assert not [s for s in seen if s.startswith("SELECT review_draft.id") and "review_draft.agency_id = ?" in s]
+    assert len(_of(seen, "count(handover.id)")) == 1
+
+
+def test_the_pages_statements_are_pinned(app, world, new_case, login):
+    client = login(world.a.clerk)
+    _cases(new_case, world.a, 3, received=date(2024, 3, 1))           # overdue on the frozen today
+    case_id = new_case(world.a, date(2024, 6, 3))
+    counts = {}
+    for name, url in (("dashboard", "/"), ("case list", "/cases"), ("overdue", "/cases?list=overdue"),
+                      ("search", "/cases?applicant=申请人001"), ("case page", f"/cases/{case_id}")):
+        seen, _page = _read(app, client, url)
+        _common_reads_once(seen)
+        counts[name] = len(seen)
+    # before this change: 25 (dashboard), 14 (list), 14 (overdue), 15 (search), 26 (case page)
+    assert counts == {"dashboard": 17, "case list": 9, "overdue": 9, "search": 10, "case page": 16}
+
+
+def test_the_case_page_reads_the_agencys_review_chains_once(app, world, new_case, login):
+    client = login(world.a.clerk)
+    case_id = new_case(world.a, date(2024, 6, 3))
+    seen, page = _read(app, client, f"/cases/{case_id}")
+    assert len(_of(seen, "FROM review_chain")) == 1
+    assert "登记" in page or "办理" in page
+
+
+def test_the_header_counts_read_together_are_right(app, world, new_case, login, in_app):
+    _notify(in_app, world.a.clerk, "甲")
+    _notify(in_app, world.a.clerk, "乙")
+    _notify(in_app, world.a.clerk, "丙", read=True)
+    _notify(in_app, world.a.clerk2, "别人的")
+    client = login(world.a.clerk)
+    seen, page = _read(app, client, "/cases")
+    assert '<span class="bell-count" data-unread="2">2</span>' in page
+    assert 'id="handover-bell"' not in page        # nothing to sign for
+    assert len(_of(seen, "FROM notification")) == 1
+
+
+def test_values_are_kept_for_a_get_only(app: Flask):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/cases", method="GET"):
+        assert [per_request("k", compute), per_request("k", compute), per_request("other", compute)] == [1, 1, 2]
+    with app.test_request_context("/cases", method="GET"):      # a new request reads afresh
+        assert per_request("k", compute) == 3
+    with app.test_request_context("/cases/1/act", method="POST"):
+        assert [per_request("k", compute), per_request("k", compute)] == [4, 5]
+    with app.app_context():                                      # no request: CLI, tasks
+        assert [per_request("k", compute), per_request("k", compute)] == [6, 7]

@@ -1,0 +1,34 @@
+"""Values read once per page view: what several parts of one GET request ask for (the visible agencies,
+the calendar's fingerprint, the agency's review chains, the 待签收 count) is read from the database
+the first time and kept on ``flask.g`` for the rest of that request.
+
+Only GET and HEAD requests keep values: they change nothing, so a value cannot go stale within the
+request. A POST, a CLI command, a Celery task or a test outside a request reads afresh every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from flask import g, has_request_context, request
+
+T = TypeVar("T")
+
+_SAFE = frozenset({"GET", "HEAD"})
+
+
+def per_request(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept for the rest of a GET/HEAD request under ``key``."""
+    if not has_request_context() or request.method not in _SAFE:
+        return compute()
+    memo = g.__dict__.setdefault("_request_memo", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def remember(key: Hashable, value: object) -> None:
+    """Keep ``value`` under ``key`` for the rest of a GET/HEAD request (read along with something else)."""
+    if has_request_context() and request.method in _SAFE:
+        g.__dict__.setdefault("_request_memo", {})[key] = value
