@@ -59,6 +59,13 @@ class Case(db.Model):
         Index("ix_case_agency_closed", "agency_id", "closed_on"),
         Index("ix_case_agency_fee_paid", "agency_id", "fee_paid_on"),   # the report's fee total (section 六)
         Index("ix_case_open_due", "status", "due_on"),
+        # Province scale (issue 15): every case newest first, whatever its agency - the case list of
+        # a government over 50 departments and its searches walk this and filter by agency
+        Index("ix_case_received_id", "received_on", "id"),
+        # the annual report's cases of a year read from the index alone (PostgreSQL INCLUDE; on
+        # SQLite a plain index): the open ones and those closed since the year began
+        Index("ix_case_agency_closed_report", "agency_id", "closed_on",
+              postgresql_include=["received_on", "applicant_kind", "outcome"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
