@@ -190,7 +190,7 @@ def _among(column, ids: list[int]):
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) rather than one per id: the
     statement for 王伟芳's 1,425 applicants in a government is then compiled and sent as a short one."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("among_ids", ids, type_=ARRAY(Integer)))
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
     return column.in_(ids)
 
 
@@ -259,10 +259,8 @@ def _serial(on: bool):
         yield
         return
     db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    try:
-        yield
-    finally:
-        db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
+    yield      # (after an error the transaction is rolled back, and the setting with it)
+    db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
 
 
 @dataclass
