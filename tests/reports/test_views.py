@@ -318,3 +318,41 @@ def test_ledger_page_keeps_the_fee_total_to_the_fen(client, world):
     # a whole figure shows as typed, never as 1E+2
     client.post("/reports/agency/OTH/2024/proactive", data={"licensing_decisions": "1", "fees_10k_yuan": "100"})
     assert 'value="100"' in get(client, "/reports/agency/OTH/2024/proactive").get_data(as_text=True)
+
+
+SUMMARY_ROW = re.compile(r'<tr><th scope="row"><a href="[^"]+">([^<]+)</a></th>\s*'
+                         r'<td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>')
+
+
+def test_consolidated_summary_comes_with_the_report_statement(client, world, app):
+    """Issue 15: the per-agency summary (new, carried in, ended, carried out: cases) is counted by
+    the report's own statement - one grouped read of "case" for the page - and a per-item agency's
+    cases are still counted as cases."""
+    from sqlalchemy import event
+
+    gen = world["gen"]
+    apps = build_report([gen], 2024)["applications"]
+    want = {"示例区测试局": tuple(str(apps[k]["total"]) for k in ("new", "carried_in", "total", "carried_out")),
+            "示例区另一局": ("0", "0", "0", "0"), "示例区人民政府": ("0", "0", "0", "0")}
+    assert int(want["示例区测试局"][0]) > 0
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    login(client, world["gov_admin"])
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        html = get(client, "/reports/consolidated/2024").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert {name: figures for name, *figures in SUMMARY_ROW.findall(html)} == {k: list(v) for k, v in want.items()}
+    grouped = [s for s in seen if 'FROM "case"' in s and "GROUP BY" in s]
+    assert len(grouped) == 1, grouped
+    # table 三's cases of the year: the open ones and those closed since it began, two index ranges
+    assert "closed_on IS NULL UNION ALL" in " ".join(grouped[0].split())
+
+    gen.policies = {**(gen.policies or {}), "multi_item_outcome": "item"}   # table 三 counts items
+    db.session.commit()
+    html = get(client, "/reports/consolidated/2024").get_data(as_text=True)
+    assert {name: figures for name, *figures in SUMMARY_ROW.findall(html)} == {k: list(v) for k, v in want.items()}

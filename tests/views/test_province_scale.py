@@ -1,7 +1,7 @@
 """Issue 15 (a province-sized database): lists load their rows in a fixed number of statements,
 pages are read without counting every match, text search goes through pg_trgm indexes on
-PostgreSQL, a short name is matched by its beginning, a government's list merges its departments in
-received order, and a policy change recomputes its own agency's open cases only."""
+PostgreSQL, a short name is matched by its beginning, a common name walks the cases newest first, a
+government's list reads its departments' cases newest first in one walk, and a policy change recomputes its own agency's open cases only."""
 
 from __future__ import annotations
 
@@ -134,6 +134,35 @@ def test_short_names_match_whole_or_by_beginning_with_a_hint(world, new_case, lo
     assert HINT in client.get("/").text
 
 
+def test_a_common_name_walks_the_cases_newest_first(app, world, new_case, login, monkeypatch):
+    """More applicants of a name than APPLICANT_IDS_CAP: the cases are read newest first, each one's
+    applicant tested by its key (no list of ids, no sort of every match); the same rows in the same
+    order as through the list of ids, and "more than COUNT_CAP" settled among the first applicants."""
+    import webapp.cases.queries as queries
+
+    names = ["王芳", "李四", "王芳芳", "王芳", "张三", "王芳", "王芳", "王芳林", "王", "王芳"]
+    for i, name in enumerate(names):
+        new_case(world.a, date(2024, 5, 1 + i), applicant=person(name, body=f"37030519900101{i:03d}"))
+    new_case(world.b, date(2024, 5, 20), applicant=person("王芳", body="37030519900101999"))   # not visible
+    monkeypatch.setattr(queries, "PER_PAGE", 3)
+    client = login(world.a.clerk)
+    by_ids = [numbers(client.get(f"/cases?applicant=王芳&page={p}").text) for p in (1, 2, 3)]
+    assert by_ids == [["LZ-SWJ-2024-0010", "LZ-SWJ-2024-0008", "LZ-SWJ-2024-0007"],
+                      ["LZ-SWJ-2024-0006", "LZ-SWJ-2024-0004", "LZ-SWJ-2024-0003"],
+                      ["LZ-SWJ-2024-0001"]]
+    monkeypatch.setattr(queries, "APPLICANT_IDS_CAP", 2)
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    with statements(app) as seen:
+        first = client.get("/cases?applicant=王芳").text
+    assert numbers(first) == by_ids[0] and "共 2+ 件，第 1 页。" in first
+    page = [s for s in seen if s.lstrip().startswith('SELECT "case".id \nFROM "case"')]
+    assert len(page) == 1 and "EXISTS (SELECT" in page[0] and "applicant.id = \"case\".applicant_id" in page[0]
+    counts = [s for s in seen if "count(" in s.lower() and '"case"' in s]
+    # one bounded count, among the cases of the first APPLICANT_IDS_CAP + 1 applicants found
+    assert len(counts) == 1 and re.search(r'"case".applicant_id (IN|= ANY)', counts[0]) and "EXISTS" not in counts[0]
+    assert [numbers(client.get(f"/cases?applicant=王芳&page={p}").text) for p in (2, 3)] == by_ids[1:]
+
+
 def _government(in_app, world) -> int:
     def go():
         gov = make_agency("LZ-ZFB", "临淄区人民政府办公室")
@@ -145,7 +174,7 @@ def _government(in_app, world) -> int:
     return in_app(go)
 
 
-def test_a_governments_list_merges_its_departments_newest_first(world, new_case, login, in_app, monkeypatch):
+def test_a_governments_list_merges_its_departments_newest_first(app, world, new_case, login, in_app, monkeypatch):
     import webapp.cases.queries as queries
 
     gov_clerk = _government(in_app, world)
@@ -153,6 +182,12 @@ def test_a_governments_list_merges_its_departments_newest_first(world, new_case,
         new_case(side, date(2024, 6, day))
     monkeypatch.setattr(queries, "PER_PAGE", 2)
     client = login(gov_clerk)
+    with statements(app) as seen:
+        client.get("/cases")
+    # one ordered read for all the departments (ix_case_received_id on PostgreSQL), not a merge of
+    # one read per department
+    ids = [s for s in seen if s.lstrip().startswith('SELECT "case".id \nFROM "case"')]
+    assert len(ids) == 1 and "UNION" not in ids[0] and "ORDER BY \"case\".received_on DESC" in ids[0], ids
     pages = [numbers(client.get(f"/cases?page={p}").text) for p in (1, 2, 3, 4)]
     # received 06-07, 06-05 twice (the later id first), 06-04, 06-03, 06-02
     assert pages == [["LZ-SWJ-2024-0003", "LZ-JYJ-2024-0002"], ["LZ-SWJ-2024-0002", "LZ-JYJ-2024-0001"],

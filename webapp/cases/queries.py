@@ -11,11 +11,13 @@ trigram, by its whole or its beginning on the btree index).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, exists, func, literal_column, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import selectinload
 
 from webapp.domain.calendar import WorkCalendar
@@ -26,7 +28,7 @@ from webapp.models import Applicant, Case, CaseItem
 PER_PAGE = 25
 LIST_LIMIT = 100
 COUNT_CAP = 1000      # a total above it shows as "1000+"
-APPLICANT_IDS_CAP = 5000   # applicants a name search resolves to ids first (more: a subquery)
+APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (more: a walk, see below)
 MIN_TRIGRAM = 3       # pg_trgm indexes nothing shorter: a shorter name is matched whole or by prefix
 STATUS_ORDER = [s.value for s in Status]
 OPEN_STATUSES = [s.value for s in Status if s is not Status.CLOSED]
@@ -127,15 +129,17 @@ def sort_key(raw: str | None) -> str:
     return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else DEFAULT_SORT
 
 
-def _order(q, sort: str):
+def _order(q, sort: str, cols: Any = Case):
+    """``q`` in the list's order; ``cols``: where the columns are read (Case, or a subquery's ``c``)."""
     key, desc = sort.lstrip("-"), sort.startswith("-")
+    ident = cols.id.desc() if desc else cols.id.asc()
     if key == "received":
-        col = Case.received_on
-        return q.order_by(col.desc() if desc else col.asc(), Case.id.desc() if desc else Case.id.asc())
+        col = cols.received_on
+        return q.order_by(col.desc() if desc else col.asc(), ident)
     # due / days_left: cases with no running clock (no due_on) last in both directions
-    no_clock = case((Case.due_on.is_(None), 1), else_=0)
-    col = Case.due_on
-    return q.order_by(no_clock, col.desc() if desc else col.asc(), Case.id.desc() if desc else Case.id.asc())
+    no_clock = case((cols.due_on.is_(None), 1), else_=0)
+    col = cols.due_on
+    return q.order_by(no_clock, col.desc() if desc else col.asc(), ident)
 
 
 def days_left(c: Case, today: date, cal: WorkCalendar) -> int | None:
@@ -162,10 +166,6 @@ def urgency(n: int | None) -> str:
     return "days-ok"
 
 
-def _is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def applicant_match(a: str):
     """The applicants a search term names: an identity number or USCC exactly, or the name. A name
     term of MIN_TRIGRAM characters or more is found anywhere in the name (a pg_trgm GIN index on
@@ -186,6 +186,14 @@ def item_match(text: str):
     return CaseItem.text.ilike(_like(text.strip()), escape="\\")
 
 
+def _among(column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) rather than one per id: the
+    statement for 王伟芳's 1,425 applicants in a government is then compiled and sent as a short one."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = "", text: str = "",
                    date_from: date | None = None, date_to: date | None = None, status: str = "",
                    assigned_to_id: int | None = None, special: str = "", today: date | None = None) -> Filters:
@@ -197,35 +205,62 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
         # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
         # applicant (it cannot tell how few names a trigram pattern matches): 600 ms for 王伟芳
-        # (each case has its own applicant row, of the case's agency: services/applicant_records.py)
+        # (each case has its own applicant row, of the case's agency: services/applicant_records.py).
+        # A common name (more than APPLICANT_IDS_CAP applicants, such as 王伟) is the other way
+        # round: the cases newest first, each one's applicant tested by its key - about 20 cases
+        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms).
         match = select(Applicant.id).where(Applicant.agency_id.in_(agency_ids), applicant_match(applicant))
         ids = list(db.session.scalars(match.limit(APPLICANT_IDS_CAP + 1)))
-        where.append(Case.applicant_id.in_(ids if len(ids) <= APPLICANT_IDS_CAP else match))
-        where.narrow = True
+        if len(ids) <= APPLICANT_IDS_CAP:
+            where.append(_among(Case.applicant_id, ids))
+            where.sort_all = True
+        else:
+            walk = exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
+                                  applicant_match(applicant))
+            where.append(walk)
+            where.probes.append((walk, _among(Case.applicant_id, ids)))
     if text:
+        # PostgreSQL walks the cases newest first testing each one's items when the text is
+        # common (ix_case_received_id; 1 case in 15 for 财政预算), and finds the items through the
+        # trigram index when it is rare; counting "1000+" of a common text still tests about 15,000
+        # cases' items (see BENCHMARKS.md, Province)
         where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
-        where.narrow = True
     if date_from:
         where.append(Case.received_on >= date_from)
     if date_to:
         where.append(Case.received_on <= date_to)
     if status:
         where.append(Case.status == status)
-        where.narrow |= status in OPEN_STATUSES      # few: the (agency, status, due) index finds them
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
     if special == "overdue" and today is not None:
         where.extend([Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today])
-        where.narrow = True
     return where
 
 
 class Filters(list):
-    """The conditions of a search; ``narrow`` when an index of their own finds the matches (a name,
-    a text, an open status, the overdue list) rather than a walk through each agency's newest
-    cases: for a government, the merge of 51 such walks took 1.2 s to find that no item matched."""
+    """The conditions of a search. ``probes``: (a condition, one naming some of its matches by an index:
+    the first applicants a common name matched); the pager counts the matches among those
+    first, since reaching COUNT_CAP there settles "1000+" without testing a case in 20 for its name."""
 
-    narrow = False
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.probes: list = []
+        self.sort_all = False    # few matches, named by their applicants' ids: read them all, then sort
+
+
+@contextmanager
+def _serial(on: bool):
+    """No parallel workers for the statements meanwhile (PostgreSQL; the rest of the transaction is
+    unchanged). A common name's walk: PostgreSQL multiplies the name's and the agency's frequencies,
+    expects 579 of the largest agency's 6,000 王伟 cases, and splits the walk between workers that
+    each read thousands of cases ahead (25,000 for 26 rows); alone it reads about 750."""
+    if not on or db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    yield      # (after an error the transaction is rolled back, and the setting with it)
+    db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
 
 
 @dataclass
@@ -241,22 +276,25 @@ class Search:
         return _order(select(Case).where(Case.agency_id.in_(self.agency_ids), *self.where), self.sort)
 
     def page_ids(self, offset: int, limit: int) -> Any:
-        """The ids of rows offset..offset+limit of ``query()``. For several agencies on PostgreSQL,
-        a merge of one ordered scan of ``ix_case_agency_received`` per agency: a single
-        ``agency_id IN (...) ORDER BY received_on DESC`` cannot use the index's order and sorts every
-        case of a government."""
-        order = (Case.received_on.desc(), Case.id.desc())
-        if len(self.agency_ids) == 1 or getattr(self.where, "narrow", False) or not _is_postgresql() \
-                or self.sort != DEFAULT_SORT:
-            return _order(select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where), self.sort) \
-                .offset(offset).limit(limit)
-        branches = [select(Case.id, Case.received_on).where(Case.agency_id == a, *self.where)
-                    .order_by(*order).limit(offset + limit) for a in sorted(set(self.agency_ids))]
-        merged = union_all(*[b.subquery().select() for b in branches]).subquery()
-        return (select(merged.c.id).order_by(merged.c.received_on.desc(), merged.c.id.desc())
-                .offset(offset).limit(limit))
+        """The ids of rows offset..offset+limit of ``query()``. PostgreSQL reads a government's
+        newest cases walking ``ix_case_received_id`` (every agency's cases, newest first) and keeping
+        those of the visible agencies (57% of the cases for PV000 in bench/province.py): 26 rows read
+        about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
+        where = [Case.agency_id.in_(self.agency_ids), *self.where]
+        if getattr(self.where, "sort_all", False):
+            # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id
+            # and sorted. The subquery (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner
+            # from walking every case newest first looking for them: it thought 822 of 王伟芳's 1,425
+            # cases in a government meant a short walk, and read 10,000 cases
+            found = select(Case.id, Case.received_on, Case.due_on).where(*where).offset(0).subquery()
+            return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
+        return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
 
     def page(self, page: int) -> Pager:
+        with _serial(bool(getattr(self.where, "probes", None))):
+            return self._page(page)
+
+    def _page(self, page: int) -> Pager:
         offset = (page - 1) * PER_PAGE
         ids = list(db.session.scalars(self.page_ids(offset, PER_PAGE + 1)))
         has_next = len(ids) > PER_PAGE
@@ -267,9 +305,14 @@ class Search:
         if not has_next and (items or page == 1):   # the last page: the total is known
             return Pager(items=items, page=page, total=offset + len(items), has_next=False, exact=True)
         # a page with more after it, or one past the end: counted up to COUNT_CAP
-        total = capped_count(select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where))
+        scope = Case.agency_id.in_(self.agency_ids)
+        for walk, named in getattr(self.where, "probes", []):    # some of the matches, read by an index
+            if capped_count(select(Case.id).where(scope, *[named if w is walk else w for w in self.where])) \
+                    > COUNT_CAP:
+                return Pager(items=items, page=page, total=COUNT_CAP + 1, has_next=has_next)
+        total = capped_count(select(Case.id).where(scope, *self.where))
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
-            return self.page(-(-total // PER_PAGE))
+            return self._page(-(-total // PER_PAGE))
         return Pager(items=items, page=page, total=total, has_next=has_next)
 
 

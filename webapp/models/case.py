@@ -31,7 +31,9 @@ def trigram_index(name: str, column: str) -> Index:
 
 class Applicant(db.Model):
     __tablename__ = "applicant"
-    __table_args__ = (trigram_index("ix_applicant_name_trgm", "name"),)
+    __table_args__ = (trigram_index("ix_applicant_name_trgm", "name"),
+                      # a short name's beginning among the visible agencies' applicants (issue 15)
+                      Index("ix_applicant_agency_name", "agency_id", "name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
@@ -59,6 +61,13 @@ class Case(db.Model):
         Index("ix_case_agency_closed", "agency_id", "closed_on"),
         Index("ix_case_agency_fee_paid", "agency_id", "fee_paid_on"),   # the report's fee total (section 六)
         Index("ix_case_open_due", "status", "due_on"),
+        # Province scale (issue 15): every case newest first, whatever its agency - the case list of
+        # a government over 50 departments and its searches walk this and filter by agency
+        Index("ix_case_received_id", "received_on", "id"),
+        # the annual report's cases of a year read from the index alone (PostgreSQL INCLUDE; on
+        # SQLite a plain index): the open ones and those closed since the year began
+        Index("ix_case_agency_closed_report", "agency_id", "closed_on",
+              postgresql_include=["received_on", "applicant_kind", "outcome"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,6 @@ from webapp.services.reports import (
     build_report,
     proactive_ledger_empty,
 )
-from webapp.services.reports.tables import _classify
 from webapp.services.yoy import GROUPS, year_on_year
 from webapp.timeutil import today_shanghai
 
@@ -146,19 +145,10 @@ def download(code: str, year: int, fmt: str):
 
 # --- consolidated ----------------------------------------------------------------------------------
 
-def _per_agency_summary(agencies: list[Agency], year: int) -> list[dict[str, Any]]:
-    """new / carried in / ended / carried out per agency, one query."""
-    is_new, ended, where = _classify(year)
-    ended_flag = ended.is_not(None)
-    q = (select(Case.agency_id, is_new, ended_flag, func.count())
-         .where(Case.agency_id.in_([a.id for a in agencies]), where)
-         .group_by(Case.agency_id, is_new, ended_flag))
-    figures = {a.id: {"new": 0, "carried_in": 0, "total": 0, "carried_out": 0} for a in agencies}
-    for aid, new, done, n in db.session.execute(q):
-        f = figures[aid]
-        f["new" if new else "carried_in"] += n
-        f["total" if done else "carried_out"] += n
-    return [{"agency": a, **figures[a.id]} for a in agencies]
+def _per_agency_summary(agencies: list[Agency], counted: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
+    """new / carried in / ended / carried out per agency, as build_report counted them."""
+    zero = {"new": 0, "carried_in": 0, "total": 0, "carried_out": 0}
+    return [{"agency": a, **counted.get(a.id, zero)} for a in agencies]
 
 
 @bp.get("/consolidated/<int:year>")
@@ -166,11 +156,12 @@ def _per_agency_summary(agencies: list[Agency], year: int) -> list[dict[str, Any
 def consolidated(year: int):
     _year_ok(year)
     agencies, args = _consolidated_agencies()
-    rep = build_report(agencies, year)
+    counted: dict[int, dict[str, int]] = {}
+    rep = build_report(agencies, year, per_agency=counted)
     html = _render_html(rep, agencies, year, _cell_urls(None, year, args))
     return render_template("reports/consolidated.html", year=year, agencies=agencies, args=args, html=html,
                            checks=_check_view(rep, None, year, args), visible=_visible_agencies(),
-                           summary=_per_agency_summary(agencies, year), formats=list(FORMATS),
+                           summary=_per_agency_summary(agencies, counted), formats=list(FORMATS),
                            ledger_empty=proactive_ledger_empty([a.id for a in agencies], year),
                            empty_note=proactive.EMPTY_LEDGER_NOTE)
 

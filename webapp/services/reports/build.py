@@ -16,7 +16,17 @@ from webapp.models import Agency, Case, ReportVersion
 
 from ..money import decimal_str
 from .ledger import _PROACTIVE_SUMS, ZERO_PROACTIVE, _sum_ledgers
-from .tables import ALL_COLUMNS, APPEAL_GROUPS, APPEAL_RESULTS, COLUMNS, OUTCOMES, REPORT_FORMAT, _bounds, _row
+from .tables import (
+    ALL_COLUMNS,
+    APPEAL_GROUPS,
+    APPEAL_RESULTS,
+    COLUMNS,
+    OUTCOMES,
+    REPORT_FORMAT,
+    _bounds,
+    _classify,
+    _row,
+)
 
 
 def _year_in_service(agency_ids: Sequence[int], year: int) -> bool:
@@ -78,7 +88,7 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
     """Everything build_report reads, in one statement (one round trip): table 三 by application
     and/or by item, table 四 by each agency's appeal-year policy, the fee total, the ledger of Y and
     Y-1 per agency, the agencies whose Y-1 was closed, and whether Y-1 is in the service. Rows:
-    (tag, a, b, k, n, m)."""
+    (tag, a, b, k, n, m, g); g is the agency of a table 三 row counted by application."""
     where = "c.received_on <= :end AND (c.closed_on IS NULL OR c.closed_on >= :start)"
     # Grouped by plain columns and boolean tests (PostgreSQL estimates those well and hashes the
     # groups), the CASEs applied to the groups; "c.closed_on <= :end" is NULL for an open case.
@@ -86,14 +96,22 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
     group = "GROUP BY c.applicant_kind, c.received_on >= :start, c.closed_on <= :end, {}"
     parts = []
     if by_app:
+        # The open cases and those closed since Y began, as two ranges of ix_case_agency_closed_report
+        # (read from the index alone on PostgreSQL: an OR of the two is a scan of each agency's every
+        # case or a bitmap that visits each case's row). Grouped by agency too: the consolidated
+        # report's per-agency summary comes from the same rows (build_report's ``per_agency``).
+        cols = "agency_id, applicant_kind, received_on, closed_on, outcome"
+        scope = "agency_id IN :app_ids AND received_on <= :end"
         parts.append(f"SELECT 't3' AS tag, c.applicant_kind AS a, {is_new} AS b, "
                      "CASE WHEN c.closed_on <= :end THEN c.outcome END AS k, "
-                     f"count(*) AS n, CAST(NULL AS NUMERIC) AS m FROM \"case\" c "
-                     f"WHERE c.agency_id IN :app_ids AND {where} {group.format('c.outcome')}")
+                     f"count(*) AS n, CAST(NULL AS NUMERIC) AS m, c.agency_id AS g "
+                     f"FROM (SELECT {cols} FROM \"case\" WHERE {scope} AND closed_on IS NULL UNION ALL "
+                     f"SELECT {cols} FROM \"case\" WHERE {scope} AND closed_on >= :start) c "
+                     f"{group.format('c.outcome, c.agency_id')}")
     if by_item:
         item_outcome = "coalesce(i.outcome, c.outcome)"
         parts.append(f"SELECT 't3', c.applicant_kind, {is_new}, CASE WHEN c.closed_on <= :end THEN {item_outcome} END, "
-                     f"count(*), CAST(NULL AS NUMERIC) FROM \"case\" c JOIN case_item i ON i.case_id = c.id "
+                     f"count(*), CAST(NULL AS NUMERIC), NULL FROM \"case\" c JOIN case_item i ON i.case_id = c.id "
                      f"WHERE c.agency_id IN :item_ids AND {where} {group.format(item_outcome)}")
     # Table 四 for the agencies counting appeals by filing year, and for those counting by decision.
     conds = []
@@ -105,18 +123,18 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
     for ids_name, cond in conds:
         parts.append(
             "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
-            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC) FROM appeal ap "
+            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC), NULL FROM appeal ap "
             f"WHERE ap.agency_id IN :{ids_name} AND {cond} GROUP BY 2, 3")
     sums = " || ',' || ".join(f"CAST(sum(p.{col}) AS TEXT)" for col in _PROACTIVE_SUMS)
     parts += [
-        "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount) FROM \"case\" c "
+        "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount), NULL FROM \"case\" c "
         "WHERE c.agency_id IN :ids AND c.fee_paid_on >= :start AND c.fee_paid_on <= :end",
-        f"SELECT 'pro', CAST(p.year AS TEXT), CAST(p.agency_id AS TEXT), {sums}, count(*), sum(p.fees_10k_yuan) "
+        f"SELECT 'pro', CAST(p.year AS TEXT), CAST(p.agency_id AS TEXT), {sums}, count(*), sum(p.fees_10k_yuan), NULL "
         "FROM proactive_year p WHERE p.agency_id IN :ids AND p.year IN (:year, :prev_year) "
         "GROUP BY p.year, p.agency_id",
-        "SELECT 'rv', CAST(rv.agency_id AS TEXT), NULL, NULL, count(*), NULL FROM report_version rv "
+        "SELECT 'rv', CAST(rv.agency_id AS TEXT), NULL, NULL, count(*), NULL, NULL FROM report_version rv "
         "WHERE rv.agency_id IN :ids AND rv.year = :prev_year GROUP BY rv.agency_id",
-        "SELECT 'svc', NULL, NULL, NULL, count(*), NULL FROM (SELECT 1 AS one FROM \"case\" c "
+        "SELECT 'svc', NULL, NULL, NULL, count(*), NULL, NULL FROM (SELECT 1 AS one FROM \"case\" c "
         "WHERE c.agency_id IN :ids AND c.received_on <= :prev_end LIMIT 1) s",
     ]
     binds = [bindparam("ids", expanding=True), bindparam("start", type_=Date), bindparam("end", type_=Date),
@@ -131,12 +149,15 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
         binds.append(bindparam("decided_ids", expanding=True))
     return (text("\nUNION ALL\n".join(parts)).bindparams(*binds)
             .columns(column("tag", String), column("a", String), column("b", String), column("k", String),
-                     column("n", Integer), column("m", Numeric(18, 6))))
+                     column("n", Integer), column("m", Numeric(18, 6)), column("g", Integer)))
 
 
-def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
+def build_report(agencies: Sequence[Agency], year: int,
+                 per_agency: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
     """The report JSON of report.md for one agency, or consolidated for several: every cell the sum of
     the agencies' own reports (each with its own counting policies, frozen carry-over and ledger).
+    ``per_agency``, if given, receives each agency's cases of Y as counted (new, carried_in, total,
+    carried_out; applications, whatever its counting unit) - the consolidated page's summary.
 
     One statement reads everything (_report_statement); a second one only when Y-1 was closed for
     some of several agencies but not all (their counted carried_in is replaced by the frozen one)."""
@@ -144,7 +165,9 @@ def build_report(agencies: Sequence[Agency], year: int) -> dict[str, Any]:
     ids = list(dict.fromkeys(a.id for a in agencies))
     policies = {a.id: a.policy() for a in agencies}
     params = _statement_params(ids, policies, year)
-    apps, appeals, fees, ledgers, closed_prev, prev_cases = _read(ids, policies, params)
+    apps, appeals, fees, ledgers, closed_prev, prev_cases = _read(ids, policies, params, per_agency)
+    if per_agency is not None and params.get("item_ids"):    # counted by item in table 三: count the cases
+        _count_cases(params["item_ids"], year, per_agency)
 
     prev_carried_out = None
     if closed_prev or prev_cases:
@@ -208,9 +231,26 @@ def _statement_params(ids: list[int], policies: dict[int, Any], year: int) -> di
     return params
 
 
-def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any]):
+def _count_cases(agency_ids: list[int], year: int, per_agency: dict[int, dict[str, int]]) -> None:
+    """new / carried in / ended / carried out per agency, counting cases (one grouped statement)."""
+    is_new, ended, where = _classify(year)
+    q = (select(Case.agency_id, is_new, ended.is_not(None), func.count())
+         .where(Case.agency_id.in_(agency_ids), where).group_by(Case.agency_id, is_new, ended.is_not(None)))
+    for aid, new, done, n in db.session.execute(q):
+        _add_case_counts(per_agency, aid, bool(new), bool(done), n)
+
+
+def _add_case_counts(per_agency: dict[int, dict[str, int]], aid: int, new: bool, done: bool, n: int) -> None:
+    f = per_agency.setdefault(aid, {"new": 0, "carried_in": 0, "total": 0, "carried_out": 0})
+    f["new" if new else "carried_in"] += n
+    f["total" if done else "carried_out"] += n
+
+
+def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
+          per_agency: dict[int, dict[str, int]] | None = None):
     """Run the report statement: (applications, appeals, fee total, {year: {agency: ledger}}, agencies
-    whose Y-1 was closed, whether Y-1 is in the service)."""
+    whose Y-1 was closed, whether Y-1 is in the service); each agency's table 三 case counts into
+    ``per_agency`` if given."""
     stmt = _report_statement(*(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids")))
     apps = {"new": _row(), "carried_in": _row(), "outcomes": {o: _row() for o in OUTCOMES},
             "total": _row(), "carried_out": _row()}
@@ -219,8 +259,10 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any]):
     ledgers: dict[int, dict[int, dict[str, Any]]] = {}
     closed_prev: set[int] = set()
     prev_cases = 0
-    for tag, a, b, k, n, m in db.session.execute(stmt, params):
+    for tag, a, b, k, n, m, g in db.session.execute(stmt, params):
         if tag == "t3":
+            if g is not None and per_agency is not None:
+                _add_case_counts(per_agency, g, b == "new", k is not None, n)
             col = a if a in COLUMNS else "other_org"
             target = [apps["new"] if b == "new" else apps["carried_in"]]
             target += [apps["carried_out"]] if k is None else [apps["outcomes"][k], apps["total"]]
