@@ -19,12 +19,14 @@ from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
+from .interchange_bulk import Batch, CaseRefused
 from .interchange_export import FORMAT, export_document
 from .interchange_notes import EXPORTED, export_note, is_note, parse_note, record_note
 from .money import check_fees_10k_yuan
 
 APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
 APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
+BATCH = 2000     # new cases planned, then written together
 
 
 class ImportError_(ServiceError):
@@ -54,8 +56,10 @@ def _date(value: Any, what: str, ref: str | None = None) -> date:
     raise _fail(f"{what} must be a date YYYY-MM-DD, not {value!r}", "date.invalid", ref)
 
 
-def import_document(doc: Any, today: date) -> dict[str, int]:
-    """Record every case of ``doc``. The caller commits on success and rolls back on error."""
+def import_document(doc: Any, today: date, bulk: bool = True) -> dict[str, int]:
+    """Record every case of ``doc``. The caller commits on success and rolls back on error.
+    ``bulk``: new cases are planned in memory and written in batches (interchange_bulk.py); False
+    records each through services/cases one by one (the same rows; the reference for the tests)."""
     if not isinstance(doc, Mapping) or doc.get("format") != FORMAT:
         raise _fail(f"not an interchange document (format must be {FORMAT!r})", "document.format")
     ag = doc.get("agency")
@@ -91,8 +95,14 @@ def import_document(doc: Any, today: date) -> dict[str, int]:
     cal = current_calendar()
     stats = {"cases_new": 0, "cases_unchanged": 0, "events_added": 0, "appeals": 0}
     seen_refs: set[str] = set()
-    for case_doc in cases:
-        _import_case(agency, case_doc, today, cal, stats, seen_refs)
+    batch = Batch(agency, today, cal) if bulk else None
+    for start in range(0, len(cases), BATCH):
+        part = cases[start:start + BATCH]
+        known = _known_refs(agency, part) if bulk else None
+        for case_doc in part:
+            _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known)
+        if batch is not None:
+            batch.write()
     for i, ap in enumerate(appeals):
         _import_appeal(agency, ap, i, stats)
     for year, data in proactive.items():
@@ -109,7 +119,16 @@ def _same_event(stored: Event, given: Event) -> bool:
     return stored == given
 
 
-def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str]) -> None:
+def _known_refs(agency: Agency, part: list[Any]) -> set[str]:
+    """The refs of ``part`` recorded already for the agency (one statement)."""
+    refs = [c["ref"] for c in part if isinstance(c, Mapping) and isinstance(c.get("ref"), str)]
+    if agency.id is None or not refs:
+        return set()
+    return set(db.session.scalars(select(Case.ref).where(Case.agency_id == agency.id, Case.ref.in_(refs))))
+
+
+def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str],
+                 batch: Batch | None = None, known: set[str] | None = None) -> None:
     if not isinstance(c, Mapping):
         raise _fail("a case must be an object", "case.invalid")
     ref = c.get("ref")
@@ -148,6 +167,21 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     if isinstance(items, list) and items and all(isinstance(x, Mapping) and x.get("outcome") for x in items):
         item_outcomes = [x.get("outcome") for x in items]
 
+    if batch is not None and ref not in known and not any(n[1].handler for n in notes):
+        if events[0].type is not EventType.RECEIVED or stat_index[0] != 0:
+            raise _fail(f"{events[0].type.value} on {events[0].on}: the first event must be received",
+                        f"{events[0].type.value}.new", ref, 0)
+        try:
+            batch.plans.append(batch.plan(ref, applicant, items, events, stat_index, notes, item_outcomes))
+        except CaseRefused as r:
+            e = r.error
+            raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, r.index, e.message_zh) from None
+        stats["cases_new"] += 1
+        stats["events_added"] += len(events) - 1 + len(notes)
+        return
+    if batch is not None:     # the per-case path below: what is planned goes first
+        batch.write()
+        batch.forget_numbers()
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     note_start = 0
     if existing is not None:
