@@ -91,9 +91,15 @@ def test_generated_documents_same_rows(app_ctx):
     for c in doc["cases"][::7]:      # per-item outcomes (rules.md §5) where the case was answered
         if c["events"][-1]["type"] == "answered":
             c["items"] = [{**it, "outcome": c["events"][-1]["outcome"]} for it in c["items"]]
+    pending = next(a for a in doc["appeals"] if "result" not in a)
+    decided = next(a for a in doc["appeals"] if "result" in a)
+    doc["appeals"] += [{**pending, "result": "corrected", "decided_on": "2024-05-06"},   # decided since
+                       {k: v for k, v in decided.items() if k not in ("result", "decided_on")},  # an older file
+                       {**decided, "kind": "review" if decided["kind"] != "review" else "litigation_direct"}]
     stats, rows = _same(doc)
     assert rows is not None, stats
     assert stats["cases_new"] == len(doc["cases"]) == len(rows["case"]) > 440
+    assert len(rows["appeal"]) == len(doc["appeals"]) - 2 and stats["appeals"] == len(doc["appeals"]) - 1
     assert {r["version"] for r in rows["case"]} > {2}
 
 
@@ -151,14 +157,19 @@ def _broken(kind: str) -> dict:
         c["events"].insert(1, {"type": "note", "on": "2022-01-01", "text": "早于收到"})
     elif kind == "duplicate":
         doc["cases"][30]["ref"] = c["ref"]
+    elif kind == "appeal":
+        doc["appeals"].append({**doc["appeals"][0], "decided_on": "2020-01-01", "result": "upheld"})
+    elif kind == "appeal_conflict":
+        ap = {**doc["appeals"][0], "result": "upheld", "decided_on": "2024-05-06"}
+        doc["appeals"] += [ap, {**ap, "result": "other"}]
     elif kind == "second":
         doc["cases"][24]["events"].append(copy.deepcopy(doc["cases"][24]["events"][-1]))
     return doc
 
 
 @pytest.mark.parametrize("kind", ["applicant", "item", "order", "future", "first", "outcomes", "note",
-                                  "duplicate", "second"])
+                                  "duplicate", "second", "appeal", "appeal_conflict"])
 def test_same_refusal(kind, app_ctx):
     err, rows = _same(_broken(kind))
     assert rows is None and isinstance(err, tuple), err
-    assert err[3] in ("2023-00024", "2023-00025", "2023-00031")
+    assert err[2].startswith("appeal") if kind.startswith("appeal") else err[3] in ("2023-00024", "2023-00025")

@@ -104,7 +104,9 @@ def import_document(doc: Any, today: date, bulk: bool = True) -> dict[str, int]:
         if batch is not None:
             batch.write()
     for i, ap in enumerate(appeals):
-        _import_appeal(agency, ap, i, stats)
+        _import_appeal(agency, ap, i, stats, batch)
+    if batch is not None:
+        batch.write_appeals()
     for year, data in proactive.items():
         _import_proactive(agency, year, data)
     db.session.flush()
@@ -271,12 +273,16 @@ def _recorded_notes(case: Case, ref: str, notes: list, stat_index: list[int], st
     return n
 
 
-def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> None:
+def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], batch: Batch | None = None) -> None:
     if not isinstance(ap, Mapping):
         raise _fail(f"appeal {i} must be an object", "appeal.invalid")
     ref = ap.get("case_ref")
-    case = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref)) \
-        if isinstance(ref, str) else None
+    # a case written by this import's bulk path: its appeals are recorded in memory (interchange_bulk.py)
+    case = batch.created.get(ref) if batch is not None and isinstance(ref, str) else None
+    if case is None and isinstance(ref, str):
+        if batch is not None:
+            batch.write_appeals()
+        case = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     if case is None:
         raise _fail(f"appeal {i}: unknown case_ref {ref!r}", "appeal.case_ref")
     kind = ap.get("kind")
@@ -296,13 +302,17 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> No
         raise _fail(f"appeal {i}: decided before it was filed", "appeal.dates", ref)
     if case.received_on and filed < case.received_on:
         raise _fail(f"appeal {i}: filed before the application was received", "appeal.dates", ref)
-    have = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
-                                                  Appeal.filed_on == filed))
+    in_memory = not isinstance(case, Case)
+    have = batch.appeal(case, kind, filed) if in_memory else db.session.scalar(
+        select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind, Appeal.filed_on == filed))
     if have is not None and have.result != "pending" and (have.result, have.decided_on) != (result, decided_on):
         if result == "pending":
             return      # the service knows the decision already (recorded since): an older file changes nothing
         raise _fail(f"appeal {i}: already recorded as {have.result} on {have.decided_on}", "appeal.conflict", ref)
-    record_appeal(case, kind, filed, result, decided_on)
+    if in_memory:
+        batch.record_appeal(case, kind, filed, result, decided_on)
+    else:
+        record_appeal(case, kind, filed, result, decided_on)
     stats["appeals"] += 1
 
 

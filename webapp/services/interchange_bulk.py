@@ -23,10 +23,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from webapp.domain.clock import CaseClock
 from webapp.domain.outcomes import Outcome, OutcomeError, application_outcome
 from webapp.domain.workflow import Event, EventType, Refusal, apply
 from webapp.extensions import db
-from webapp.models import Agency, Applicant, Case, CaseEvent, CaseItem
+from webapp.models import Agency, Appeal, Applicant, Case, CaseEvent, CaseItem
 from webapp.models._types import utcnow
 
 from .applicants import clean_applicant
@@ -37,7 +38,6 @@ from .cases.registration import clean_items
 from .errors import ServiceError
 
 ACTOR = "导入"     # the actor name of imported events, as the per-case path records it
-CASE_COLUMNS = [c.name for c in Case.__table__.columns]
 
 
 class CaseRefused(Exception):
@@ -57,6 +57,9 @@ class Batch:
         self.policies = agency.policy()
         self.plans: list[dict[str, Any]] = []
         self._numbers: dict[str, str | None] = {}      # number prefix -> the largest number so far
+        self.created: dict[str, SimpleNamespace] = {}  # ref -> what an appeal needs of a case written here
+        self._appeals: dict[tuple, SimpleNamespace] = {}
+        self._notes: list[tuple[SimpleNamespace, dict[str, Any]]] = []
 
     # --- planning (no database writes) ---------------------------------------------------------
 
@@ -97,12 +100,13 @@ class Batch:
         state: tuple[str | None, date | None] = (None, None)
         clock = None
         last_stored: Event | None = None
-        cal, pol = self.cal, self.policies
+        cal = self.cal
         first = Event(type=EventType.RECEIVED, on=received.on, channel=received.channel)
         todo = [(0, first, None)]
         todo += [(stat_index[k], events[k], None) for k in range(1, len(events))]
         todo += [(n[0], None, n) for n in notes]
         todo.sort(key=lambda t: t[0])
+        after = None      # (the event applied last, the clock after it)
         for i, ev, note in todo:
             if note is not None:      # add_note: the state as it stands, before = after
                 nt, on, fields = note[1], note[2], note[3]
@@ -111,14 +115,17 @@ class Batch:
                             "actor_name": fields.get("by", "") or "", "before": state, "after": state})
                 continue
             try:
-                evs.append(self._event(case, ev, i, item_outcomes, item_out, clock, last_stored))
+                rec, after, stored = self._event(case, ev, item_outcomes, item_out, clock, last_stored, after)
             except ServiceError as e:
                 raise CaseRefused(e, 0 if i == 0 and e.rule.startswith(("received", "date", "event")) else
                                   (None if i == 0 else i)) from None
-            rec = evs[-1]
-            clock, last_stored = rec.pop("clock"), rec.pop("stored")
+            evs.append(rec)
+            clock, last_stored = rec.pop("clock"), stored
             state = rec["after"]
-            derived = rec.pop("derived")
+        derived = SimpleNamespace(agency=self.agency)     # what the last record_event derived
+        _derive(derived, after[1], cal)
+        del derived.agency
+        derived = vars(derived)
         row: dict[str, Any] = {"agency_id": self.agency.id, "ref": ref, "number": self._number(received.on.year),
                                "applicant_kind": filed["kind"], "channel": received.channel.value,
                                "arrived_on": received.on, "form_wanted": "", "route_wanted": "",
@@ -127,8 +134,9 @@ class Batch:
         row.update(derived)
         return {"case": row, "applicant": filed, "items": list(zip(texts, item_out, strict=True)), "events": evs}
 
-    def _event(self, case, event: Event, i: int, item_outcomes, item_out: list, clock, last_stored) -> dict:
-        """record_event for one workflow event, in memory."""
+    def _event(self, case, event: Event, item_outcomes, item_out: list, clock, last_stored, last_after):
+        """record_event for one workflow event, in memory: (the event row, the clock after, the event as
+        stored, which the next event's replay reads)."""
         cal, pol = self.cal, self.policies
         outs = item_outcomes if event.type is EventType.ANSWERED and item_outcomes else None
         main = event.outcome.value if outs and event.outcome else None
@@ -143,7 +151,12 @@ class Batch:
                                    rule="answered.outcome") from None
             event = replace(event, outcome=overall)
         try:   # the stored history replayed (recorded=True), then the new event judged today
-            before = apply(clock, last_stored, cal, pol, None, True) if last_stored is not None else _new_clock()
+            if last_stored is None:
+                before = CaseClock()
+            elif last_stored == last_after[0]:    # the clock after it is the one apply gave (pure, same event)
+                before = last_after[1]
+            else:
+                before = apply(clock, last_stored, cal, pol, None, True)
             after = apply(before, event, cal, pol, self.today)
         except Refusal as r:
             raise refusal_error(r, case) from None
@@ -156,27 +169,29 @@ class Batch:
                 item_out[k] = Outcome(out).value
         elif event.type is EventType.ANSWERED:
             item_out[:] = [event.outcome.value] * len(item_out)
-        derived = SimpleNamespace(agency=self.agency)
-        _derive(derived, after, cal)
-        del derived.agency
         stored = Event.from_dict({"type": event.type.value, "on": event.on.isoformat(), **payload})
-        return {"type": event.type.value, "on": event.on, "payload": payload, "actor_name": ACTOR,
-                "before": (before.status.value if before.status else None, before.due_on(cal)),
-                "after": (after.status.value if after.status else None, after.due_on(cal)),
-                "clock": before, "stored": stored, "derived": vars(derived)}
+        rec = {"type": event.type.value, "on": event.on, "payload": payload, "actor_name": ACTOR,
+               "before": (before.status.value if before.status else None, before.due_on(cal)),
+               "after": (after.status.value if after.status else None, after.due_on(cal)), "clock": before}
+        return rec, (event, after), stored
 
     # --- writing --------------------------------------------------------------------------------
 
-    def write(self) -> None:
-        """Write the planned cases (ids, hash chain, head MAC) and forget them."""
-        plans, self.plans = self.plans, []
-        if not plans:
-            return
+    def _lock(self):
         db.session.flush()
         conn = db.session.connection()
         pg = conn.dialect.name == "postgresql"
         if not pg:     # SQLite: hold the write lock before counting on from the largest ids
             conn.execute(text("UPDATE agency SET id = id WHERE id = :id"), {"id": self.agency.id})
+        return conn, pg
+
+    def write(self) -> None:
+        """Write the planned cases (ids, hash chain, head MAC) and forget them; what a later appeal of
+        the document needs of each case is kept (``created``)."""
+        plans, self.plans = self.plans, []
+        if not plans:
+            return
+        conn, pg = self._lock()
         n_items = sum(len(p["items"]) for p in plans)
         n_events = sum(len(p["events"]) for p in plans)
         app_ids = _ids(conn, pg, "applicant", len(plans))
@@ -192,23 +207,67 @@ class Batch:
                 items.append({"id": next(item_ids), "case_id": case_id, "position": pos, "text": t, "outcome": out})
             prev = ""
             for seq, e in enumerate(p["events"], start=1):
-                ev = SimpleNamespace(case_id=case_id, seq=seq, type=e["type"], on=e["on"], payload=dict(e["payload"]),
-                                     actor_id=None, actor_name=e["actor_name"], status_before=e["before"][0],
-                                     due_before=e["before"][1], status_after=e["after"][0], due_after=e["after"][1],
-                                     corrects_event_id=None)
-                h = event_hash(prev, ev, key)
-                events.append({"id": next(event_ids), **vars(ev), "recorded_at": now, "prev_hash": prev, "hash": h})
-                prev = h
-            cases.append({"id": case_id, **p["case"], "applicant_id": app_id, "created_at": now,
+                prev = self._event_row(events, next(event_ids), case_id, seq, e, prev, key, now)
+            row = p["case"]
+            cases.append({"id": case_id, **row, "applicant_id": app_id, "created_at": now,
                           "head_mac": head_mac(case_id, len(p["events"]), prev, key)})
+            self.created[row["ref"]] = SimpleNamespace(
+                id=case_id, status=row["status"], due_on=row["due_on"], received_on=row["received_on"],
+                count=len(p["events"]), last_hash=prev, version=row["version"])
         for model, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items), (CaseEvent, events)):
             _insert(conn, pg, model.__table__, rows)
 
+    @staticmethod
+    def _event_row(out: list, event_id: int, case_id: int, seq: int, e: dict, prev: str, key: bytes, now) -> str:
+        """_append_event's row, hash-chained on ``prev``; returns its hash."""
+        ev = SimpleNamespace(case_id=case_id, seq=seq, type=e["type"], on=e["on"], payload=dict(e["payload"]),
+                             actor_id=None, actor_name=e["actor_name"], status_before=e["before"][0],
+                             due_before=e["before"][1], status_after=e["after"][0], due_after=e["after"][1],
+                             corrects_event_id=None)
+        h = event_hash(prev, ev, key)
+        out.append({"id": event_id, **vars(ev), "recorded_at": now, "prev_hash": prev, "hash": h})
+        return h
 
-def _new_clock():
-    from webapp.domain.clock import CaseClock
+    # --- appeals of the cases written here (interchange.record_appeal, in memory) ------------------
 
-    return CaseClock()
+    def appeal(self, case: SimpleNamespace, kind: str, filed_on: date) -> SimpleNamespace | None:
+        return self._appeals.get((case.id, kind, filed_on))
+
+    def record_appeal(self, case: SimpleNamespace, kind: str, filed_on: date, result: str,
+                      decided_on: date | None) -> None:
+        ap = self._appeals.get((case.id, kind, filed_on))
+        if ap is not None and ap.result == result and ap.decided_on == decided_on:
+            return
+        if ap is None:
+            ap = self._appeals[(case.id, kind, filed_on)] = SimpleNamespace(
+                case_id=case.id, agency_id=self.agency.id, kind=kind, filed_on=filed_on, note="")
+        ap.result, ap.decided_on = result, decided_on
+        state = (case.status, case.due_on)      # add_note: the state as it stands
+        self._notes.append((case, {"type": "appeal_recorded", "on": decided_on or filed_on,
+                                   "payload": {"kind": kind, "filed_on": filed_on.isoformat(), "result": result,
+                                               "decided_on": decided_on.isoformat() if decided_on else None},
+                                   "actor_name": "", "before": state, "after": state}))
+
+    def write_appeals(self) -> None:
+        """Write the appeals recorded in memory, their history events and the cases' heads."""
+        if not self._appeals and not self._notes:
+            return
+        appeals, notes = list(self._appeals.values()), self._notes
+        self._appeals, self._notes = {}, []
+        conn, pg = self._lock()
+        key, now = audit_key(), utcnow()
+        rows: list[dict] = []
+        for (case, e), event_id in zip(notes, _ids(conn, pg, "case_event", len(notes)), strict=True):
+            case.count += 1
+            case.version += 1
+            case.last_hash = self._event_row(rows, event_id, case.id, case.count, e, case.last_hash, key, now)
+        _insert(conn, pg, Appeal.__table__,
+                [{"id": i, **vars(a)} for a, i in zip(appeals, _ids(conn, pg, "appeal", len(appeals)), strict=True)])
+        _insert(conn, pg, CaseEvent.__table__, rows)
+        heads = {c.id: c for c, _e in notes}
+        conn.execute(text('UPDATE "case" SET version = :version, event_count = :count, head_mac = :mac WHERE id = :id'),
+                     [{"id": c.id, "version": c.version, "count": c.count,
+                       "mac": head_mac(c.id, c.count, c.last_hash, key)} for c in heads.values()])
 
 
 def _ids(conn, pg: bool, table: str, n: int) -> list[int]:
@@ -224,27 +283,31 @@ def _ids(conn, pg: bool, table: str, n: int) -> list[int]:
 
 
 def _insert(conn, pg: bool, table, rows: list[dict[str, Any]]) -> None:
+    """The rows (the table's Python-side scalar defaults for columns they leave out): COPY on PostgreSQL."""
     if not rows:
         return
+    cols = [c.name for c in table.columns]
+    defaults = {c.name: c.default.arg for c in table.columns if c.default is not None and c.default.is_scalar}
+    missing = [c for c in cols if c not in rows[0]]
+    if missing:
+        fill = {c: defaults.get(c) for c in missing}
+        rows = [{**fill, **r} for r in rows]
     if not pg:
         conn.execute(insert(table), rows)
         return
-    cols = [c.name for c in table.columns]
-    json_cols = {c.name for c in table.columns if c.name == "payload"}
     raw = conn.connection.driver_connection
     names = ", ".join(f'"{c}"' for c in cols)
+    dumps = json.dumps
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for r in rows:
-            copy.write_row([json.dumps(r[c], ensure_ascii=False) if c in json_cols else r.get(c, _default(table, c))
-                            for c in cols])
-
-
-def _default(table, column: str) -> Any:
-    col = table.columns[column]
-    d = col.default
-    if d is not None and d.is_scalar:
-        return d.arg
-    return None
+        if "payload" in cols:
+            k = cols.index("payload")
+            for r in rows:
+                v = [r[c] for c in cols]
+                v[k] = dumps(v[k], ensure_ascii=False)
+                copy.write_row(v)
+        else:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
 
 
 __all__ = ["Batch", "CaseRefused"]
