@@ -84,7 +84,7 @@ def _app(url: str):
 
 
 def _load() -> str:
-    return "%.1f %.1f %.1f" % os.getloadavg()
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def document(n: int) -> dict:

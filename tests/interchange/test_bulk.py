@@ -113,7 +113,8 @@ def _with_notes() -> dict:
                  {"type": "note", "on": on, "text": "来自旧系统的备注"}]
         c["events"][1:1] = notes[: 1 + k % 3]
         if k == 5:     # a feature's own service records it: this case goes the per-case way, between the others
-            c["events"].append({"type": "delivered", "on": c["events"][-1]["on"], "method": "post", "proof": "EMS123456789CN"})
+            c["events"].append({"type": "delivered", "on": c["events"][-1]["on"], "method": "post",
+                                "proof": "EMS123456789CN"})
     doc["appeals"] = []
     return doc
 

@@ -19,7 +19,7 @@ from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
-from .interchange_bulk import Batch, CaseRefused
+from .interchange_bulk import Batch, CaseRefused, known_refs
 from .interchange_export import FORMAT, export_document
 from .interchange_notes import EXPORTED, export_note, is_note, parse_note, record_note
 from .money import check_fees_10k_yuan
@@ -56,10 +56,13 @@ def _date(value: Any, what: str, ref: str | None = None) -> date:
     raise _fail(f"{what} must be a date YYYY-MM-DD, not {value!r}", "date.invalid", ref)
 
 
-def import_document(doc: Any, today: date, bulk: bool = True) -> dict[str, int]:
+def import_document(doc: Any, today: date, bulk: bool = True, problems: list[ServiceError] | None = None,
+                    max_problems: int = 200) -> dict[str, int]:
     """Record every case of ``doc``. The caller commits on success and rolls back on error.
     ``bulk``: new cases are planned in memory and written in batches (interchange_bulk.py); False
-    records each through services/cases one by one (the same rows; the reference for the tests)."""
+    records each through services/cases one by one (the same rows; the reference for the tests).
+    ``problems``: a check (the register's preview; the caller rolls back) -- each refused case is
+    added to it (up to ``max_problems``) and the others go on; appeals are checked when none is."""
     if not isinstance(doc, Mapping) or doc.get("format") != FORMAT:
         raise _fail(f"not an interchange document (format must be {FORMAT!r})", "document.format")
     ag = doc.get("agency")
@@ -98,11 +101,21 @@ def import_document(doc: Any, today: date, bulk: bool = True) -> dict[str, int]:
     batch = Batch(agency, today, cal) if bulk else None
     for start in range(0, len(cases), BATCH):
         part = cases[start:start + BATCH]
-        known = _known_refs(agency, part) if bulk else None
+        known = known_refs(agency, part) if bulk else None
         for case_doc in part:
-            _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known)
+            if problems is None:
+                _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known)
+                continue
+            try:
+                _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known, checking=True)
+            except ServiceError as e:
+                problems.append(e)
+                if len(problems) >= max_problems:
+                    return stats
         if batch is not None:
             batch.write()
+    if problems:
+        return stats
     for i, ap in enumerate(appeals):
         _import_appeal(agency, ap, i, stats, batch)
     if batch is not None:
@@ -121,16 +134,8 @@ def _same_event(stored: Event, given: Event) -> bool:
     return stored == given
 
 
-def _known_refs(agency: Agency, part: list[Any]) -> set[str]:
-    """The refs of ``part`` recorded already for the agency (one statement)."""
-    refs = [c["ref"] for c in part if isinstance(c, Mapping) and isinstance(c.get("ref"), str)]
-    if agency.id is None or not refs:
-        return set()
-    return set(db.session.scalars(select(Case.ref).where(Case.agency_id == agency.id, Case.ref.in_(refs))))
-
-
 def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str],
-                 batch: Batch | None = None, known: set[str] | None = None) -> None:
+                 batch: Batch | None = None, known: set[str] | None = None, checking: bool = False) -> None:
     if not isinstance(c, Mapping):
         raise _fail("a case must be an object", "case.invalid")
     ref = c.get("ref")
@@ -184,6 +189,22 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     if batch is not None:     # the per-case path below: what is planned goes first
         batch.write()
         batch.forget_numbers()
+    if not checking:
+        return _record_case(agency, ref, applicant, items, events, stat_index, notes, item_outcomes, today, cal,
+                            stats)
+    sp = db.session.begin_nested()     # a check goes on after a refusal: nothing of this case stays
+    try:
+        _record_case(agency, ref, applicant, items, events, stat_index, notes, item_outcomes, today, cal, stats)
+    except ServiceError:
+        sp.rollback()
+        raise
+    sp.commit()
+
+
+def _record_case(agency: Agency, ref: str, applicant: dict[str, Any], items: Any, events: list[Event],
+                 stat_index: list[int], notes: list, item_outcomes: list | None, today: date, cal,
+                 stats: dict[str, int]) -> None:
+    """A case recorded already (new events appended), or a new one, through services/cases."""
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     note_start = 0
     if existing is not None:

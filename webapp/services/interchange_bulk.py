@@ -16,6 +16,7 @@ service (``NoteType.handler``), goes through the per-case path (services/interch
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
@@ -270,6 +271,14 @@ class Batch:
                        "mac": head_mac(c.id, c.count, c.last_hash, key)} for c in heads.values()])
 
 
+def known_refs(agency: Agency, part: list[Any]) -> set[str]:
+    """The refs of ``part`` recorded already for the agency (one statement)."""
+    refs = [c["ref"] for c in part if isinstance(c, Mapping) and isinstance(c.get("ref"), str)]
+    if agency.id is None or not refs:
+        return set()
+    return set(db.session.scalars(select(Case.ref).where(Case.agency_id == agency.id, Case.ref.in_(refs))))
+
+
 def _ids(conn, pg: bool, table: str, n: int) -> list[int]:
     """``n`` new ids of ``table``, in increasing order."""
     if n == 0:
@@ -310,4 +319,4 @@ def _insert(conn, pg: bool, table, rows: list[dict[str, Any]]) -> None:
                 copy.write_row([r[c] for c in cols])
 
 
-__all__ = ["Batch", "CaseRefused"]
+__all__ = ["Batch", "CaseRefused", "known_refs"]
