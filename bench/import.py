@@ -176,6 +176,46 @@ def per_case(url: str, doc: dict, m: int) -> float:
         return time.perf_counter() - t
 
 
+def page(tmp: Path, doc: dict, n: int) -> str:
+    """The register import page on SQLite: upload, the mapping and preview, the commit of ``n`` cases."""
+    import re
+
+    from tests.conftest import sign_in
+    from tests.register.test_page import selected
+    from tests.trust.world import make_world
+    from webapp.extensions import db
+    from webapp.register.export import workbook_bytes
+
+    app = _app(f"sqlite:///{tmp / 'page.db'}")
+    app.config.update(UPLOAD_FOLDER=str(tmp / "uploads"), TESTING=True)
+    with app.app_context():
+        w = make_world()
+        db.session.commit()
+    small = {**doc, "agency": {"code": w.a.code, "name": "临淄区商务局"}, "cases": doc["cases"][:n], "appeals": [],
+             "as_of": TODAY.isoformat()}
+    data = workbook_bytes(small)
+    client = app.test_client()
+    sign_in(client, w.a.users["admin"])
+    times = []
+    t = time.perf_counter()
+    res = client.post(f"/register/{w.a.code}/import", data={"file": (io.BytesIO(data), "台账.xlsx")},
+                      content_type="multipart/form-data")
+    token = re.search(r"t=([0-9a-f]{32})", res.headers["Location"]).group(1)
+    times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    sel = selected(client.get(res.headers["Location"]).get_data(as_text=True))
+    form = {"token": token, **{f"col-{i}": k or "" for i, k in enumerate(sel.values())}}
+    res = client.post(f"/register/{w.a.code}/import/mapping", data=form)
+    assert res.status_code == 200 and 'id="register-commit"' in res.get_data(as_text=True), res.status_code
+    times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    res = client.post(f"/register/{w.a.code}/import/commit", data={"token": token}, follow_redirects=True)
+    assert f"新增 {n} 件申请" in res.get_data(as_text=True)
+    times.append(time.perf_counter() - t)
+    return (f"register page (SQLite, {n} cases, {len(data) / 1e6:.1f} MB .xlsx): upload {times[0]:.1f} s, "
+            f"mapping + preview {times[1]:.1f} s, commit {times[2]:.1f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--cases", type=int, default=100_000)
@@ -183,6 +223,8 @@ def main() -> None:
     p.add_argument("--sqlite", type=int, default=5000)
     p.add_argument("--per-case", type=int, default=1000)
     p.add_argument("--no-xlsx", action="store_true")
+    p.add_argument("--page", type=int, default=5000, help="cases through the register import page (0: skip)")
+    p.add_argument("--only-page", action="store_true")
     a = p.parse_args()
     os.environ.setdefault("FLASK_SKIP_DOTENV", "1")
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -193,13 +235,18 @@ def main() -> None:
     print(f"generated {len(doc['cases'])} cases, {sum(len(c['events']) for c in doc['cases'])} events, "
           f"{len(doc['appeals'])} appeals in {time.perf_counter() - t:.1f} s", flush=True)
     xpath = tmp / "register.xlsx"
-    if not a.no_xlsx:
+    if not a.no_xlsx and not a.only_page:
         from webapp.register.export import workbook_bytes
 
         t = time.perf_counter()
         xpath.write_bytes(workbook_bytes({**doc, "as_of": TODAY.isoformat()}))
         print(f"register .xlsx {xpath.stat().st_size / 1e6:.1f} MB written in {time.perf_counter() - t:.1f} s",
               flush=True)
+    if a.page:
+        load0 = _load()
+        print(page(tmp, doc, a.page) + f"; load {load0} -> {_load()}", flush=True)
+        if a.only_page:
+            return
     names = [f"{PREFIX}_json", f"{PREFIX}_copy", f"{PREFIX}_xlsx", f"{PREFIX}_per_case"]
     try:
         for r in range(1, a.rounds + 1):

@@ -55,8 +55,7 @@ def _first_rows(sheets):
     return sheets.get(FIRST_SHEET) or next(iter(sheets.values()), [])
 
 
-def _built(agency: Agency, filename: str, data: bytes, mapping: dict[str, str] | None) -> Built:
-    sheets = read_sheets(filename, data)
+def _built(agency: Agency, sheets, mapping: dict[str, str] | None) -> Built:
     return build(sheets, agency.code, agency.name, mapping)
 
 
@@ -121,7 +120,7 @@ def mapping(code: str):
                 db.session.add(saved)
             saved.mapping = {**(saved.mapping or {}), **{h: chosen.get(h, "") for h in headers if h}}
             db.session.commit()
-            return _preview(agency, token, filename, data)
+            return _preview(agency, token, filename, sheets)
         for e in errors:
             flash(e, "error")
     current = _current_mapping(headers, saved)
@@ -144,15 +143,15 @@ def _current_mapping(headers: list[str], saved: RegisterMapping | None) -> dict[
     return out
 
 
-def _mapping_for(agency: Agency, filename: str, data: bytes) -> dict[str, str]:
-    sheets = read_sheets(filename, data)
+def _mapping_for(agency: Agency, sheets) -> dict[str, str]:
     headers = [F.read_text(h) for h in (_first_rows(sheets)[:1] or [[]])[0]]
     current = _current_mapping(headers, _saved(agency))
     return {h: k for h, k in current.items() if k}
 
 
-def _preview(agency: Agency, token: str, filename: str, data: bytes):
-    b = _built(agency, filename, data, _mapping_for(agency, filename, data))
+def _preview(agency: Agency, token: str, filename: str, sheets):
+    """The register's problems, or what it holds, from its sheets (read once per request)."""
+    b = _built(agency, sheets, _mapping_for(agency, sheets))
     problems = check(b, today_shanghai())
     db.session.rollback()
     form = CommitForm(token=token)
@@ -175,12 +174,13 @@ def commit_import(code: str):
     if staged is None:
         return redirect(url_for("register.index", code=agency.code))
     filename, data = staged
-    b = _built(agency, filename, data, _mapping_for(agency, filename, data))
+    sheets = read_sheets(filename, data)
+    b = _built(agency, sheets, _mapping_for(agency, sheets))
     try:
         stats = commit(b, today_shanghai())
     except RegisterError:
         db.session.rollback()
-        return _preview(agency, form.token.data, filename, data)
+        return _preview(agency, form.token.data, filename, sheets)
     log_event("register.imported", target_type="agency", target_id=agency.code,
               detail={"file": filename, "cases": len(b.doc["cases"]), **stats})
     db.session.commit()
