@@ -68,6 +68,9 @@ class Batch:
         """services/cases/registration.next_number over what is recorded and what is planned."""
         prefix = f"{self.agency.code}-{year}-"
         if prefix not in self._numbers:
+            if not self._numbers:   # registrations of the agency take turns (as in register_case), until the end
+                db.session.execute(select(Agency.id).where(Agency.id == self.agency.id)
+                                   .with_for_update(key_share=True))
             with db.session.no_autoflush:
                 self._numbers[prefix] = db.session.scalar(
                     select(func.max(Case.number)).where(Case.agency_id == self.agency.id,
