@@ -225,17 +225,22 @@ def main() -> None:
     p.add_argument("--no-xlsx", action="store_true")
     p.add_argument("--page", type=int, default=5000, help="cases through the register import page (0: skip)")
     p.add_argument("--only-page", action="store_true")
+    p.add_argument("--doc", help="reuse a generated document (JSON) instead of generating one")
+    p.add_argument("--xlsx", help="reuse its register (.xlsx) instead of writing one")
     a = p.parse_args()
     os.environ.setdefault("FLASK_SKIP_DOTENV", "1")
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     t = time.perf_counter()
-    doc = document(a.cases)
-    jpath = tmp / "doc.json"
-    jpath.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    jpath = Path(a.doc) if a.doc else tmp / "doc.json"
+    if a.doc:
+        doc = json.loads(jpath.read_text(encoding="utf-8"))
+    else:
+        doc = document(a.cases)
+        jpath.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     print(f"generated {len(doc['cases'])} cases, {sum(len(c['events']) for c in doc['cases'])} events, "
           f"{len(doc['appeals'])} appeals in {time.perf_counter() - t:.1f} s", flush=True)
-    xpath = tmp / "register.xlsx"
-    if not a.no_xlsx and not a.only_page:
+    xpath = Path(a.xlsx) if a.xlsx else tmp / "register.xlsx"
+    if not a.no_xlsx and not a.only_page and not a.xlsx:
         from webapp.register.export import workbook_bytes
 
         t = time.perf_counter()
