@@ -51,6 +51,12 @@ def _staged(agency: Agency, token: str | None):
     return got
 
 
+def _sheets(token: str, filename: str, data: bytes):
+    """The staged register's cells: as read at the upload, else read again."""
+    got = staging.sheets(token)
+    return got if got is not None else read_sheets(filename, data)
+
+
 def _first_rows(sheets):
     return sheets.get(FIRST_SHEET) or next(iter(sheets.values()), [])
 
@@ -77,11 +83,11 @@ def index(code: str):
             error = "文件超过10MB，请分批导入。"
         else:
             try:
-                read_sheets(name, data)
+                sheets = read_sheets(name, data)
             except ServiceError as e:
                 error = e.message_zh
         if error is None:
-            token = staging.stage(agency.id, current_user.id, name, data)
+            token = staging.stage(agency.id, current_user.id, name, data, sheets)
             return redirect(url_for("register.mapping", code=agency.code, t=token))
         form.file.errors = [error]
     code_ = 422 if form.errors else 200
@@ -98,7 +104,7 @@ def mapping(code: str):
     if staged is None:
         return redirect(url_for("register.index", code=agency.code))
     filename, data = staged
-    sheets = read_sheets(filename, data)
+    sheets = _sheets(token, filename, data)
     headers = [F.read_text(h) for h in (_first_rows(sheets)[:1] or [[]])[0]]
     saved = _saved(agency)
     choices = [("", "（不导入）")] + [(f.key, f.label) for f in F.FIELDS]
@@ -174,7 +180,7 @@ def commit_import(code: str):
     if staged is None:
         return redirect(url_for("register.index", code=agency.code))
     filename, data = staged
-    sheets = read_sheets(filename, data)
+    sheets = _sheets(form.token.data, filename, data)
     b = _built(agency, sheets, _mapping_for(agency, sheets))
     try:
         stats = commit(b, today_shanghai())
