@@ -10,7 +10,7 @@ from webapp.register.reading import read_sheets
 
 def test_staged_cells_read_back_exactly(app_ctx):
     cells = {"台账": [["编号", "收到日期", "金额", "空", "时刻", "是"],
-                     ["A-1", datetime(2024, 3, 1, 0, 0), 12.5, None, time(9, 30), True],
+                     ["A-1", datetime(2024, 3, 1, 0, 0), 12.5, None, time(9, 30), True],  # noqa: DTZ001 (a cell: naive)
                      ["A-2", date(2024, 3, 2), 7, "", None, False]],
              "事件": [["编号"], ["A-1"]]}
     token = staging.stage(1, 2, "台账.xlsx", b"PK\x03\x04", cells)
