@@ -297,31 +297,20 @@ def _proactive(sheets: Sheets, b: Built) -> None:
 # --- check and commit -----------------------------------------------------------------------------
 
 def check(b: Built, today: date) -> list[Problem]:
-    """Every problem of the register: the cells, then the rules case by case (each in a savepoint,
-    all rolled back). Nothing is recorded."""
+    """Every problem of the register: the cells, then the rules case by case (import_document
+    collecting each refused case and going on), then the appeals and the ledger when every case
+    passed; all rolled back. Nothing is recorded."""
     if b.problems:
         return b.problems
-    problems: list[Problem] = []
+    errors: list[ServiceError] = []
     outer = db.session.begin_nested()
     try:
-        for case in b.doc["cases"]:
-            sp = db.session.begin_nested()
-            try:
-                import_document({**b.doc, "cases": [case], "appeals": [], "proactive": {}}, today)
-                sp.commit()
-            except ServiceError as e:
-                sp.rollback()
-                problems.append(b.locate(e))
-                if len(problems) >= MAX_PROBLEMS:
-                    break
-        if not problems:
-            try:
-                import_document({**b.doc, "cases": []}, today)
-            except ServiceError as e:
-                problems.append(b.locate(e))
+        import_document(b.doc, today, problems=errors, max_problems=MAX_PROBLEMS)
+    except ServiceError as e:
+        errors.append(e)
     finally:
         outer.rollback()
-    return problems
+    return [b.locate(e) for e in errors]
 
 
 def commit(b: Built, today: date) -> dict[str, int]:

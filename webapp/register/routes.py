@@ -51,12 +51,17 @@ def _staged(agency: Agency, token: str | None):
     return got
 
 
+def _sheets(token: str, filename: str, data: bytes):
+    """The staged register's cells: as read at the upload, else read again."""
+    got = staging.sheets(token)
+    return got if got is not None else read_sheets(filename, data)
+
+
 def _first_rows(sheets):
     return sheets.get(FIRST_SHEET) or next(iter(sheets.values()), [])
 
 
-def _built(agency: Agency, filename: str, data: bytes, mapping: dict[str, str] | None) -> Built:
-    sheets = read_sheets(filename, data)
+def _built(agency: Agency, sheets, mapping: dict[str, str] | None) -> Built:
     return build(sheets, agency.code, agency.name, mapping)
 
 
@@ -78,11 +83,11 @@ def index(code: str):
             error = "文件超过10MB，请分批导入。"
         else:
             try:
-                read_sheets(name, data)
+                sheets = read_sheets(name, data)
             except ServiceError as e:
                 error = e.message_zh
         if error is None:
-            token = staging.stage(agency.id, current_user.id, name, data)
+            token = staging.stage(agency.id, current_user.id, name, data, sheets)
             return redirect(url_for("register.mapping", code=agency.code, t=token))
         form.file.errors = [error]
     code_ = 422 if form.errors else 200
@@ -99,7 +104,7 @@ def mapping(code: str):
     if staged is None:
         return redirect(url_for("register.index", code=agency.code))
     filename, data = staged
-    sheets = read_sheets(filename, data)
+    sheets = _sheets(token, filename, data)
     headers = [F.read_text(h) for h in (_first_rows(sheets)[:1] or [[]])[0]]
     saved = _saved(agency)
     choices = [("", "（不导入）")] + [(f.key, f.label) for f in F.FIELDS]
@@ -121,7 +126,7 @@ def mapping(code: str):
                 db.session.add(saved)
             saved.mapping = {**(saved.mapping or {}), **{h: chosen.get(h, "") for h in headers if h}}
             db.session.commit()
-            return _preview(agency, token, filename, data)
+            return _preview(agency, token, filename, sheets)
         for e in errors:
             flash(e, "error")
     current = _current_mapping(headers, saved)
@@ -144,15 +149,15 @@ def _current_mapping(headers: list[str], saved: RegisterMapping | None) -> dict[
     return out
 
 
-def _mapping_for(agency: Agency, filename: str, data: bytes) -> dict[str, str]:
-    sheets = read_sheets(filename, data)
+def _mapping_for(agency: Agency, sheets) -> dict[str, str]:
     headers = [F.read_text(h) for h in (_first_rows(sheets)[:1] or [[]])[0]]
     current = _current_mapping(headers, _saved(agency))
     return {h: k for h, k in current.items() if k}
 
 
-def _preview(agency: Agency, token: str, filename: str, data: bytes):
-    b = _built(agency, filename, data, _mapping_for(agency, filename, data))
+def _preview(agency: Agency, token: str, filename: str, sheets):
+    """The register's problems, or what it holds, from its sheets (read once per request)."""
+    b = _built(agency, sheets, _mapping_for(agency, sheets))
     problems = check(b, today_shanghai())
     db.session.rollback()
     form = CommitForm(token=token)
@@ -175,12 +180,13 @@ def commit_import(code: str):
     if staged is None:
         return redirect(url_for("register.index", code=agency.code))
     filename, data = staged
-    b = _built(agency, filename, data, _mapping_for(agency, filename, data))
+    sheets = _sheets(form.token.data, filename, data)
+    b = _built(agency, sheets, _mapping_for(agency, sheets))
     try:
         stats = commit(b, today_shanghai())
     except RegisterError:
         db.session.rollback()
-        return _preview(agency, form.token.data, filename, data)
+        return _preview(agency, form.token.data, filename, sheets)
     log_event("register.imported", target_type="agency", target_id=agency.code,
               detail={"file": filename, "cases": len(b.doc["cases"]), **stats})
     db.session.commit()

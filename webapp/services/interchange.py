@@ -19,12 +19,14 @@ from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .cases import WORKFLOW_TYPES, case_clock, record_event, register_case, workflow_events
 from .errors import ServiceError
+from .interchange_bulk import Batch, CaseRefused, known_refs
 from .interchange_export import FORMAT, export_document
 from .interchange_notes import EXPORTED, export_note, is_note, parse_note, record_note
 from .money import check_fees_10k_yuan
 
 APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
 APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
+BATCH = 2000     # new cases planned, then written together
 
 
 class ImportError_(ServiceError):
@@ -54,8 +56,13 @@ def _date(value: Any, what: str, ref: str | None = None) -> date:
     raise _fail(f"{what} must be a date YYYY-MM-DD, not {value!r}", "date.invalid", ref)
 
 
-def import_document(doc: Any, today: date) -> dict[str, int]:
-    """Record every case of ``doc``. The caller commits on success and rolls back on error."""
+def import_document(doc: Any, today: date, bulk: bool = True, problems: list[ServiceError] | None = None,
+                    max_problems: int = 200) -> dict[str, int]:
+    """Record every case of ``doc``. The caller commits on success and rolls back on error.
+    ``bulk``: new cases are planned in memory and written in batches (interchange_bulk.py); False
+    records each through services/cases one by one (the same rows; the reference for the tests).
+    ``problems``: a check (the register's preview; the caller rolls back) -- each refused case is
+    added to it (up to ``max_problems``) and the others go on; appeals are checked when none is."""
     if not isinstance(doc, Mapping) or doc.get("format") != FORMAT:
         raise _fail(f"not an interchange document (format must be {FORMAT!r})", "document.format")
     ag = doc.get("agency")
@@ -91,10 +98,28 @@ def import_document(doc: Any, today: date) -> dict[str, int]:
     cal = current_calendar()
     stats = {"cases_new": 0, "cases_unchanged": 0, "events_added": 0, "appeals": 0}
     seen_refs: set[str] = set()
-    for case_doc in cases:
-        _import_case(agency, case_doc, today, cal, stats, seen_refs)
+    batch = Batch(agency, today, cal) if bulk else None
+    for start in range(0, len(cases), BATCH):
+        part = cases[start:start + BATCH]
+        known = known_refs(agency, part) if bulk else None
+        for case_doc in part:
+            if problems is None:
+                _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known)
+                continue
+            try:
+                _import_case(agency, case_doc, today, cal, stats, seen_refs, batch, known, checking=True)
+            except ServiceError as e:
+                problems.append(e)
+                if len(problems) >= max_problems:
+                    return stats
+        if batch is not None:
+            batch.write()
+    if problems:
+        return stats
     for i, ap in enumerate(appeals):
-        _import_appeal(agency, ap, i, stats)
+        _import_appeal(agency, ap, i, stats, batch)
+    if batch is not None:
+        batch.write_appeals()
     for year, data in proactive.items():
         _import_proactive(agency, year, data)
     db.session.flush()
@@ -109,7 +134,8 @@ def _same_event(stored: Event, given: Event) -> bool:
     return stored == given
 
 
-def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str]) -> None:
+def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int], seen: set[str],
+                 batch: Batch | None = None, known: set[str] | None = None, checking: bool = False) -> None:
     if not isinstance(c, Mapping):
         raise _fail("a case must be an object", "case.invalid")
     ref = c.get("ref")
@@ -148,6 +174,37 @@ def _import_case(agency: Agency, c: Any, today: date, cal, stats: dict[str, int]
     if isinstance(items, list) and items and all(isinstance(x, Mapping) and x.get("outcome") for x in items):
         item_outcomes = [x.get("outcome") for x in items]
 
+    if batch is not None and ref not in known and not any(n[1].handler for n in notes):
+        if events[0].type is not EventType.RECEIVED or stat_index[0] != 0:
+            raise _fail(f"{events[0].type.value} on {events[0].on}: the first event must be received",
+                        f"{events[0].type.value}.new", ref, 0)
+        try:
+            batch.plans.append(batch.plan(ref, applicant, items, events, stat_index, notes, item_outcomes))
+        except CaseRefused as r:
+            e = r.error
+            raise _fail(e.message.removeprefix(f"case {ref}: "), e.rule, ref, r.index, e.message_zh) from None
+        stats["cases_new"] += 1
+        stats["events_added"] += len(events) - 1 + len(notes)
+        return
+    if batch is not None:     # the per-case path below: what is planned goes first
+        batch.write()
+        batch.forget_numbers()
+    if not checking:
+        return _record_case(agency, ref, applicant, items, events, stat_index, notes, item_outcomes, today, cal,
+                            stats)
+    sp = db.session.begin_nested()     # a check goes on after a refusal: nothing of this case stays
+    try:
+        _record_case(agency, ref, applicant, items, events, stat_index, notes, item_outcomes, today, cal, stats)
+    except ServiceError:
+        sp.rollback()
+        raise
+    sp.commit()
+
+
+def _record_case(agency: Agency, ref: str, applicant: dict[str, Any], items: Any, events: list[Event],
+                 stat_index: list[int], notes: list, item_outcomes: list | None, today: date, cal,
+                 stats: dict[str, int]) -> None:
+    """A case recorded already (new events appended), or a new one, through services/cases."""
     existing = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     note_start = 0
     if existing is not None:
@@ -237,12 +294,16 @@ def _recorded_notes(case: Case, ref: str, notes: list, stat_index: list[int], st
     return n
 
 
-def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> None:
+def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], batch: Batch | None = None) -> None:
     if not isinstance(ap, Mapping):
         raise _fail(f"appeal {i} must be an object", "appeal.invalid")
     ref = ap.get("case_ref")
-    case = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref)) \
-        if isinstance(ref, str) else None
+    # a case written by this import's bulk path: its appeals are recorded in memory (interchange_bulk.py)
+    case = batch.created.get(ref) if batch is not None and isinstance(ref, str) else None
+    if case is None and isinstance(ref, str):
+        if batch is not None:
+            batch.write_appeals()
+        case = db.session.scalar(select(Case).where(Case.agency_id == agency.id, Case.ref == ref))
     if case is None:
         raise _fail(f"appeal {i}: unknown case_ref {ref!r}", "appeal.case_ref")
     kind = ap.get("kind")
@@ -262,13 +323,17 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int]) -> No
         raise _fail(f"appeal {i}: decided before it was filed", "appeal.dates", ref)
     if case.received_on and filed < case.received_on:
         raise _fail(f"appeal {i}: filed before the application was received", "appeal.dates", ref)
-    have = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
-                                                  Appeal.filed_on == filed))
+    in_memory = not isinstance(case, Case)
+    have = batch.appeal(case, kind, filed) if in_memory else db.session.scalar(
+        select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind, Appeal.filed_on == filed))
     if have is not None and have.result != "pending" and (have.result, have.decided_on) != (result, decided_on):
         if result == "pending":
             return      # the service knows the decision already (recorded since): an older file changes nothing
         raise _fail(f"appeal {i}: already recorded as {have.result} on {have.decided_on}", "appeal.conflict", ref)
-    record_appeal(case, kind, filed, result, decided_on)
+    if in_memory:
+        batch.record_appeal(case, kind, filed, result, decided_on)
+    else:
+        record_appeal(case, kind, filed, result, decided_on)
     stats["appeals"] += 1
 
 
