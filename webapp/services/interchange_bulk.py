@@ -22,9 +22,10 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 
 from webapp.domain.clock import CaseClock
+from webapp.domain.numbering import case_number, number_prefix
 from webapp.domain.outcomes import Outcome, OutcomeError, application_outcome
 from webapp.domain.workflow import Event, EventType, Refusal, apply
 from webapp.extensions import db
@@ -35,7 +36,7 @@ from .applicants import clean_applicant
 from .audit_key import audit_key
 from .cases.chain import event_hash, head_mac
 from .cases.clock import _derive, refusal_error
-from .cases.registration import clean_items
+from .cases.registration import clean_items, last_serial_recorded
 from .errors import ServiceError
 
 ACTOR = "导入"     # the actor name of imported events, as the per-case path records it
@@ -57,7 +58,7 @@ class Batch:
         self.agency, self.today, self.cal = agency, today, cal
         self.policies = agency.policy()
         self.plans: list[dict[str, Any]] = []
-        self._numbers: dict[str, str | None] = {}      # number prefix -> the largest number so far
+        self._numbers: dict[str, int] = {}      # number prefix -> the largest serial so far
         self.created: dict[str, SimpleNamespace] = {}  # ref -> what an appeal needs of a case written here
         self._appeals: dict[tuple, SimpleNamespace] = {}
         self._notes: list[tuple[SimpleNamespace, dict[str, Any]]] = []
@@ -66,24 +67,14 @@ class Batch:
 
     def _number(self, year: int) -> str:
         """services/cases/registration.next_number over what is recorded and what is planned."""
-        prefix = f"{self.agency.code}-{year}-"
+        prefix = number_prefix(self.agency.code, year)
         if prefix not in self._numbers:
             if not self._numbers:   # registrations of the agency take turns (as in register_case), until the end
                 db.session.execute(select(Agency.id).where(Agency.id == self.agency.id)
                                    .with_for_update(key_share=True))
-            with db.session.no_autoflush:
-                self._numbers[prefix] = db.session.scalar(
-                    select(func.max(Case.number)).where(Case.agency_id == self.agency.id,
-                                                        Case.number.like(prefix + "%")))
-        last = self._numbers[prefix]
-        n = 1
-        if last:
-            tail = last.removeprefix(prefix)
-            n = int(tail) + 1 if tail.isdigit() else 1
-        number = f"{prefix}{n:04d}"
-        if last is None or number > last:
-            self._numbers[prefix] = number
-        return number
+            self._numbers[prefix] = last_serial_recorded(self.agency.id, prefix)
+        self._numbers[prefix] += 1
+        return case_number(prefix, self._numbers[prefix])
 
     def forget_numbers(self) -> None:
         """After a case written by the per-case path: read the largest numbers again."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from webapp.domain.numbering import case_number, last_serial, number_prefix
 from webapp.domain.workflow import Channel, Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseItem, User
@@ -26,16 +27,18 @@ MAX_ITEMS = 200
 
 # --- registering and working a case ------------------------------------------------------------
 
-def next_number(agency: Agency, year: int) -> str:
-    prefix = f"{agency.code}-{year}-"
+def last_serial_recorded(agency_id: int, prefix: str) -> int:
+    """The largest serial recorded under ``prefix`` (domain/numbering): by number, not by text, so
+    ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over."""
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with db.session.no_autoflush:
-        last = db.session.scalar(select(func.max(Case.number)).where(Case.agency_id == agency.id,
-                                                                     Case.number.like(prefix + "%")))
-    n = 1
-    if last:
-        tail = last.removeprefix(prefix)
-        n = int(tail) + 1 if tail.isdigit() else 1
-    return f"{prefix}{n:04d}"
+        return last_serial(db.session.scalars(select(Case.number).where(
+            Case.agency_id == agency_id, Case.number.like(like, escape="\\"))), prefix)
+
+
+def next_number(agency: Agency, year: int) -> str:
+    prefix = number_prefix(agency.code, year)
+    return case_number(prefix, last_serial_recorded(agency.id, prefix) + 1)
 
 
 def clean_items(items: Iterable[Any]) -> list[str]:
