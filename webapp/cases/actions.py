@@ -116,7 +116,7 @@ def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None)
 
 
 def _role(u: User) -> str:
-    from webapp.auth import role_zh
+    from webapp.platform.template_helpers import role_zh
 
     return role_zh(u.role)
 

@@ -94,7 +94,6 @@ def _act(handover_id: int, do):
         db.session.rollback()
         flash(e.message_zh, "error")
         return redirect(url_for("handovers.index"))
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("handovers.index"))
 
@@ -133,6 +132,5 @@ def route_case_(case_id: int):
         db.session.rollback()
         flash(e.message_zh, "error")
     else:
-        db.session.commit()
         flash(f"已转办至 {target.name}（{case.number}），待对方签收。", "success")
     return redirect(url_for("handovers.index"))

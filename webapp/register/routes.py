@@ -120,7 +120,6 @@ def mapping(code: str):
                 saved = RegisterMapping(agency_id=agency.id, mapping={})
                 db.session.add(saved)
             saved.mapping = {**(saved.mapping or {}), **{h: chosen.get(h, "") for h in headers if h}}
-            db.session.commit()
             return _preview(agency, token, filename, data)
         for e in errors:
             flash(e, "error")
@@ -183,7 +182,6 @@ def commit_import(code: str):
         return _preview(agency, form.token.data, filename, data)
     log_event("register.imported", target_type="agency", target_id=agency.code,
               detail={"file": filename, "cases": len(b.doc["cases"]), **stats})
-    db.session.commit()
     staging.discard(form.token.data)
     flash(f"台账已导入：新增 {stats['cases_new']} 件申请，补记 {stats['events_added']} 条办理记录，"
           f"{stats['cases_unchanged']} 件未变。", "success")
@@ -207,6 +205,5 @@ def export(code: str):
     day = today_shanghai()
     data = workbook_bytes(export_document(agency, day))
     log_event("register.exported", target_type="agency", target_id=agency.code, detail={"as_of": day.isoformat()})
-    db.session.commit()
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=f"{agency.code}-台账-{day.isoformat()}.xlsx")

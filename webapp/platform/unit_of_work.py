@@ -1,0 +1,44 @@
+"""One commit per request: handlers change rows through services (which flush) and never commit;
+the platform commits once the handler has answered with success (a status below 400), before the
+response is sent, so a failed commit gives the error page, not a false success, and after-commit
+hooks (the outbox's enqueue) run after the commit. An error response or an exception rolls back.
+
+A handler whose error response must still keep what it wrote (the audit row of a refused download,
+the throttle count of a wrong query code) says so with ``keep_on_error()``. The error pages keep
+their own audit rows (webapp/platform/errors.py). CLI commands and tasks are outside any request:
+they end their transaction with ``commit()`` below (or ``db.session.commit()``) themselves.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from webapp.extensions import db
+
+_KEEP_ON_ERROR = "unit_of_work.keep_on_error"
+
+
+def keep_on_error() -> None:
+    """Commit this request's changes even though its response is an error (4xx)."""
+    db.session().info[_KEEP_ON_ERROR] = True
+
+
+def finish(response: Response) -> Response:
+    """after_request: commit after success (or when kept), else roll back."""
+    session = db.session()
+    keep = session.info.pop(_KEEP_ON_ERROR, False)
+    if response.status_code < 400 or (keep and response.status_code < 500):
+        if session.in_transaction():
+            session.commit()
+    elif session.in_transaction():
+        session.rollback()
+    return response
+
+
+def install(app: Flask) -> None:
+    app.after_request(finish)
+
+
+def commit() -> None:
+    """The explicit end of a transaction outside a request (a CLI command, a task)."""
+    db.session.commit()
