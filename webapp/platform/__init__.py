@@ -7,7 +7,8 @@
 - ``login``: Flask-Login's user loader;
 - ``signals``: the receivers of services.signals (the applicant's notices);
 - ``template_helpers``: what every template may use (``can``, display filters, counts);
-- ``unit_of_work``: one commit per request, after a successful handler.
+- ``unit_of_work``: one commit per request, after a successful handler;
+- ``celery``: Celery's settings and the enqueue hook (services enqueue without importing workers/).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Flask
 
 def install(app: Flask) -> None:
     """Wire the app (before the blueprints are registered: the guards run first, in this order)."""
-    from . import errors, guards, login, signals, template_helpers, unit_of_work
+    from . import celery, errors, guards, login, signals, template_helpers, unit_of_work
 
     login.install(app)
     guards.install(app)
@@ -25,3 +26,4 @@ def install(app: Flask) -> None:
     errors.install(app)
     signals.install(app)
     unit_of_work.install(app)
+    celery.install(app)

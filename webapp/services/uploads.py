@@ -107,7 +107,7 @@ def _write(rel: str, data: bytes) -> None:
 def stage_files(uploads: Iterable[tuple[str, str, bytes]], remote_addr: str) -> list[Any]:
     """Charge the quota for every (clean name, content type, bytes) of an accepted form and write
     them to the staging area; StoredFile each. QuotaExceeded writes nothing."""
-    from .submissions import StoredFile
+    from .submissions.files import StoredFile
 
     uploads = list(uploads)
     charge(remote_addr, sum(len(data) for _n, _t, data in uploads))
