@@ -16,6 +16,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.register import RegisterMapping
+from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import actable_agency_ids, requires
 from webapp.services.audit import log_event
 from webapp.services.errors import ServiceError
@@ -120,6 +121,7 @@ def mapping(code: str):
                 saved = RegisterMapping(agency_id=agency.id, mapping={})
                 db.session.add(saved)
             saved.mapping = {**(saved.mapping or {}), **{h: chosen.get(h, "") for h in headers if h}}
+            keep_on_error()   # the mapping is kept for next time, even when the preview finds errors
             return _preview(agency, token, filename, data)
         for e in errors:
             flash(e, "error")
@@ -152,8 +154,7 @@ def _mapping_for(agency: Agency, filename: str, data: bytes) -> dict[str, str]:
 
 def _preview(agency: Agency, token: str, filename: str, data: bytes):
     b = _built(agency, filename, data, _mapping_for(agency, filename, data))
-    problems = check(b, today_shanghai())
-    db.session.rollback()
+    problems = check(b, today_shanghai())   # a dry run in a savepoint, rolled back: nothing recorded
     form = CommitForm(token=token)
     cases = b.doc["cases"]
     return render_template("register/preview.html", agency=agency, form=form, token=token, filename=filename,

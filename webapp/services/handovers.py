@@ -274,7 +274,7 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
 def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
     """(Item, [user ids]) for the sweep: a routed case whose clock runs, not signed for, reminds the
     receiving office's clerks and approvers once a day (working days; the day is in the key)."""
-    from webapp.services.reminders import Item
+    from webapp.services.reminders.kinds import Item
     from webapp.services.reminders.people import _people
 
     if not cal.is_workday(today):

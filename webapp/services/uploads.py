@@ -166,6 +166,11 @@ def clean_orphans(older_than: timedelta = ORPHAN_AGE) -> list[str]:
     return sorted(removed)
 
 
+def purge_unreferenced_files(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete uploads no row holds (clean_orphans); how many."""
+    return len(clean_orphans(older_than))
+
+
 def purge_usage(keep_days: int = 2) -> int:
     """Forget quota counts of days past."""
     from sqlalchemy import delete

@@ -8,7 +8,6 @@ import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +115,3 @@ def _check_stored(f: StoredFile) -> None:
             or not path.is_file() or path.stat().st_size != f.size):
         raise ServiceError(f"uploaded file {f.filename!r} is gone; upload it again",
                            f"附件“{f.filename}”已失效，请重新上传", rule="file.missing")
-
-
-def purge_unreferenced_files(older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete uploads no row holds (services/uploads.clean_orphans); how many."""
-    from ..uploads import clean_orphans
-
-    return len(clean_orphans(older_than))
