@@ -62,10 +62,12 @@ def detect_type(data: bytes) -> str | None:
     return None
 
 
-def check_file(filename: Any, data: bytes) -> tuple[str, str]:
-    """(clean file name, content type) of an acceptable attachment, or ServiceError."""
+def check_file(filename: Any, data: bytes, max_bytes: int | None = None) -> tuple[str, str]:
+    """(clean file name, content type) of an acceptable file, or ServiceError (rule ``file.empty``,
+    ``file.too_large``, ``file.type``, ``file.disguised``). The one check of every upload: the
+    public form, the API and the clerks' scans (cases/attachments.check_upload)."""
     name = clean_filename(filename)
-    limit = setting("SUBMISSION_MAX_FILE_BYTES")
+    limit = max_bytes or setting("SUBMISSION_MAX_FILE_BYTES")
     if len(data) == 0:
         raise ServiceError(f"attachment {name!r} is empty", f"附件“{name}”是空文件", rule="file.empty")
     if len(data) > limit:
