@@ -6,7 +6,7 @@ hooks (the outbox's enqueue) run after the commit. An error response or an excep
 A handler whose error response must still keep what it wrote (the audit row of a refused download,
 the throttle count of a wrong query code) says so with ``keep_on_error()``. The error pages keep
 their own audit rows (webapp/platform/errors.py). CLI commands and tasks are outside any request:
-they end their transaction with ``commit()`` below (or ``db.session.commit()``) themselves.
+each ends its transaction with one ``db.session.commit()`` of its own.
 """
 
 from __future__ import annotations
@@ -37,8 +37,3 @@ def finish(response: Response) -> Response:
 
 def install(app: Flask) -> None:
     app.after_request(finish)
-
-
-def commit() -> None:
-    """The explicit end of a transaction outside a request (a CLI command, a task)."""
-    db.session.commit()
