@@ -25,6 +25,8 @@ def keep_on_error() -> None:
 
 def finish(response: Response) -> Response:
     """after_request: commit after success (or when kept), else roll back."""
+    if not db.session.registry.has():
+        return response   # the request never used the database (a static file, a redirect)
     session = db.session()
     keep = session.info.pop(_KEEP_ON_ERROR, False)
     if response.status_code < 400 or (keep and response.status_code < 500):
@@ -35,5 +37,12 @@ def finish(response: Response) -> Response:
     return response
 
 
+def _forget(_exc: BaseException | None = None) -> None:
+    """A request that ended in an exception never reached ``finish``: its flag goes with it."""
+    if db.session.registry.has():
+        db.session().info.pop(_KEEP_ON_ERROR, None)
+
+
 def install(app: Flask) -> None:
     app.after_request(finish)
+    app.teardown_request(_forget)
