@@ -59,14 +59,7 @@ def _celery_settings(redis_url: str | None) -> dict:
         "result_backend": os.environ.get("CELERY_RESULT_BACKEND", backend),
         # One queue per installation (tests give each worker its own).
         "task_default_queue": os.environ.get("CELERY_DEFAULT_QUEUE", "disclosure"),
-        # JSON only: never pickle.
-        "task_serializer": "json",
-        "result_serializer": "json",
-        "accept_content": ["json"],
-        "timezone": "Asia/Shanghai",
-        "enable_utc": True,
-        "task_ignore_result": True,
-        "broker_connection_retry_on_startup": True,
+        # The fixed settings (JSON only, time zone, ...) are added in webapp/platform/celery.py.
     }
     if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
         # Seconds before Redis hands an unacknowledged task (its worker was killed) to another worker.
@@ -84,7 +77,7 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     REDIS_URL = os.environ.get("REDIS_URL")
-    # Passed whole to Celery (workers/celery_app.py: celery_app.config_from_object(app.config["CELERY"])).
+    # Celery's settings from the environment; webapp/platform/celery.py adds the fixed ones.
     CELERY = _celery_settings(REDIS_URL)
     # Flask-Limiter storage: Redis when there is one, else process memory.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")

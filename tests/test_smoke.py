@@ -36,7 +36,14 @@ def test_session_and_csrf_settings():
     assert Config.SESSION_COOKIE_SAMESITE == "Lax"
     assert Config.PERMANENT_SESSION_LIFETIME.total_seconds() == 30 * 60
     assert TestConfig.TESTING is True
-    assert Config.CELERY["accept_content"] == ["json"]
+    # JSON only, whatever the environment says (Celery's fixed settings: webapp/platform/celery.py)
+    from flask import Flask
+
+    from webapp.platform.celery import celery_settings
+
+    probe = Flask(__name__)
+    probe.config["CELERY"] = {**Config.CELERY, "accept_content": ["pickle"]}
+    assert celery_settings(probe)["accept_content"] == ["json"]
 
 
 def test_postgresql_urls_use_psycopg3():

@@ -126,6 +126,11 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
 
     install_guards()
 
+    # App-wide wiring (error pages, request guards, user loader, signals, template helpers, the
+    # request's unit of work): webapp/platform/. Before the blueprints: the guards run first.
+    from webapp.platform import install as install_platform
+
+    install_platform(app)
     for spec in BLUEPRINTS:
         blueprint = _load_optional(spec)
         if blueprint is not None:

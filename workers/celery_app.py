@@ -2,12 +2,12 @@
 Task class that runs every task inside an app context; ids and ISO dates in, never objects).
 
 Settings come from the Flask config's ``CELERY`` dict (config.py): Redis when REDIS_URL is set,
-else the embedded SQLite broker (``sqla+sqlite:///instance/celery-broker.db``). JSON is the only
-serialisation accepted, and the time zone is Asia/Shanghai, whatever the config says.
+else the embedded SQLite broker (``sqla+sqlite:///instance/celery-broker.db``); the fixed ones (JSON
+only, Asia/Shanghai, Redis transport options) from webapp/platform/celery.py, the one place for them.
 
 ``celery -A workers.celery_app worker`` (and ``beat``) finds ``app`` here: it is built on first
 access (module ``__getattr__``), so importing this module has no side effect and the web process,
-which only enqueues, uses ``celery_for(flask_app)`` instead.
+which only enqueues, uses the enqueue hook create_app registers (webapp/platform/celery.py).
 
 Every setting comes from config.py (read from the environment there, e.g. ``CELERY_DEFAULT_QUEUE``,
 ``CELERY_VISIBILITY_TIMEOUT``, ``BASE_URL``, ``MAIL_RETRY_BASE_SECONDS``); this module reads none.
@@ -20,50 +20,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import worker_process_init
 from flask import Flask
 
+from webapp.platform import celery as platform_celery
+
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE = "disclosure"
 TASK_MODULES = ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants"]
 
 
 def celery_settings(app: Flask) -> dict[str, Any]:
+    """The project's Celery settings (webapp/platform/celery.py) with the task modules and the beat
+    schedule."""
     from workers.schedule import beat_schedule
 
-    conf = dict(app.config["CELERY"])
-    conf.update(
-        # JSON only: never pickle (STYLE.md).
-        task_serializer="json", result_serializer="json", accept_content=["json"],
-        result_accept_content=["json"], timezone="Asia/Shanghai", enable_utc=True,
-        include=TASK_MODULES, beat_schedule=beat_schedule(),
-    )
-    conf.setdefault("task_default_queue", DEFAULT_QUEUE)
-    conf.setdefault("task_ignore_result", True)
-    conf.setdefault("worker_hijack_root_logger", False)
-    broker = str(conf.get("broker_url") or "")
-    if broker.startswith(("redis://", "rediss://")):
-        # Fail fast when Redis is down: an enqueue tries twice and gives up (the web service must not
-        # hang; the beat safety net catches up). The worker's own consumer connection retries by
-        # broker_connection_* settings, not these. An unacknowledged task (its worker was killed)
-        # goes to another worker after the visibility timeout.
-        conf["broker_transport_options"] = {"visibility_timeout": 3600, "socket_connect_timeout": 3,
-                                            "socket_timeout": 10, "max_retries": 1, "interval_start": 0,
-                                            "interval_step": 0.2, "interval_max": 0.5,
-                                            **conf.get("broker_transport_options", {})}
-    return conf
+    return {**platform_celery.celery_settings(app), "include": TASK_MODULES, "beat_schedule": beat_schedule()}
 
 
 def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
-        def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
-    celery = Celery(app.import_name, task_cls=FlaskTask)
-    celery.config_from_object(celery_settings(app))
+    celery = platform_celery.make_celery(app, celery_settings(app))
     app.extensions["celery"] = celery
     return celery
 

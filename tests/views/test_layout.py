@@ -9,10 +9,10 @@ from datetime import date
 from flask import Flask
 from sqlalchemy import select
 
-from webapp.auth import url_for_if
 from webapp.extensions import db
 from webapp.models import Notification
 from webapp.models._types import utcnow
+from webapp.platform.template_helpers import url_for_if
 
 from .helpers import flashes
 

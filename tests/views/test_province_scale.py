@@ -1,7 +1,8 @@
 """Issue 15 (a province-sized database): lists load their rows in a fixed number of statements,
 pages are read without counting every match, text search goes through pg_trgm indexes on
 PostgreSQL, a short name is matched by its beginning, a common name walks the cases newest first, a
-government's list reads its departments' cases newest first in one walk, and a policy change recomputes its own agency's open cases only."""
+government's list reads its departments' cases newest first in one walk, and a policy change
+recomputes its own agency's open cases only."""
 
 from __future__ import annotations
 

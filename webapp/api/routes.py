@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import csrf, db, limiter
 from webapp.models import Agency, Attachment
+from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import public
 from webapp.services.errors import ServiceError
 from webapp.services.submissions import (
@@ -122,12 +123,12 @@ def _api_routing_errors():
 
 @bp.errorhandler(ApiError)
 def _api_error(e: ApiError):
-    db.session.rollback()
+    # the request's unit of work rolls back (webapp/platform/unit_of_work.py), unless a handler
+    # keeps what it wrote (a throttled look-up's count)
     return error_response(e.status, e.message, e.code, e.rule, e.headers)
 
 
 def _http_error(e: HTTPException):
-    db.session.rollback()
     status = e.code if e.code in ERROR_CODES else 400
     return error_response(status)
 
@@ -228,7 +229,6 @@ def create_application():
         raise ApiError(429, e.message_zh, rule=e.rule) from None
     except ServiceError as e:
         raise ApiError(422, e.message_zh, rule=e.rule) from None
-    db.session.commit()
     sub = result.submission
     view = status_view(_found(sub))
     out = {"number": sub.number, "query_code": result.query_code, "duplicate": result.duplicate,
@@ -254,9 +254,9 @@ def _lookup_for_token(number: str):
         found = lookup(number, code, remote_addr=request.remote_addr or "", addr_key=f"token:{token.id}",
                        addr_limit=setting("API_LOOKUP_FAILURES_PER_TOKEN_PER_HOUR"))
     except LookupThrottled as e:
-        db.session.commit()   # a wrong code for a throttled number still counts against the token
+        keep_on_error()   # a wrong code for a throttled number still counts against the token
         raise ApiError(429, e.message_zh, rule=e.rule) from None
-    db.session.commit()   # keeps the failure count
+    keep_on_error()   # the failure count stays, whatever the answer
     if found is None:
         raise ApiError(404)
     agency_id = found.case.agency_id if found.case is not None else found.submission.agency_id

@@ -49,7 +49,6 @@ def archive(case_id: int):
         abort(400)
     try:
         rec = services.archive_case(case, _me(), today_shanghai())
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
@@ -80,7 +79,6 @@ def dossier(case_id: int):
 
         data = render_dossier(case, rec)
     log_event("dossier.downloaded", target_type="case", target_id=case.id, detail={"archive_no": rec.archive_no})
-    db.session.commit()
     response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{rec.archive_no}-案卷.pdf")
     response.headers["Cache-Control"] = "private, no-store"
@@ -108,7 +106,6 @@ def settings():
         if form.validate_on_submit():
             try:
                 services.save_settings(agency, form.pattern.data, form.retention.data, _me())
-                db.session.commit()
                 flash("归档设置已保存。", "success")
                 return redirect(url_for("archive.settings", agency=agency.id))
             except ServiceError as e:
@@ -138,7 +135,6 @@ def archive_year():
     agency = next(a for a in agencies if a.id == form.agency.data)
     try:
         run = services.archive_year(agency, form.year.data, _me(), today_shanghai())
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")

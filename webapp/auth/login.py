@@ -27,6 +27,8 @@ from webapp.services.lockout import LOCK_AFTER, is_locked, locked_until, notify_
 from webapp.services.passwords import hash_password, verify_password
 
 MAX_FAILED_LOGINS = LOCK_AFTER
+LOGIN_RATE = "10/minute"            # per address
+ACCOUNT_LOGIN_RATE = "5/minute"     # per account name, from any address (whether the name exists or not)
 
 MSG_BAD_CREDENTIALS = "用户名或密码错误。"
 MSG_INACTIVE = "该账户已停用，请联系系统管理员。"

@@ -116,7 +116,7 @@ def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None)
 
 
 def _role(u: User) -> str:
-    from webapp.auth import role_zh
+    from webapp.platform.template_helpers import role_zh
 
     return role_zh(u.role)
 
@@ -156,7 +156,7 @@ class Done:
 def perform(action: CaseAction, case: Case, form: Any, user: User, today: date) -> Done:
     """Record the action; raise ServiceError (incl. ConflictError) to refuse. The caller commits."""
     expected = _check_version(case, form)
-    from webapp.review.services import require_direct_allowed  # review chains (docs/review.md)
+    from webapp.review.services.chains import require_direct_allowed  # review chains (docs/review.md)
 
     require_direct_allowed(action, case, form, user)
     handler: Callable[..., Done] = _SPECIAL.get(action.name, _record_workflow)

@@ -1,7 +1,8 @@
 """Scans and letters stored outside the web root (UPLOAD_FOLDER) under their SHA-256.
 
 Uploads are accepted by what they are, not by their name: the first bytes must be those of a PDF,
-a JPEG or a PNG, and a file is at most 10 MB.
+a JPEG or a PNG, the name's extension must agree, and a file is at most 10 MB — the one check of every
+upload, services/submissions/files.check_file.
 """
 
 from __future__ import annotations
@@ -16,15 +17,11 @@ from flask import current_app
 
 from webapp.extensions import db
 from webapp.models import Attachment, Case, User
+from webapp.services.errors import ServiceError
+from webapp.services.submissions.files import check_file, clean_filename
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
-#: leading bytes -> (content type, extension)
-MAGIC = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-)
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -41,13 +38,6 @@ class Upload:
     content_type: str
 
 
-def sniff(data: bytes) -> tuple[str, str] | None:
-    for magic, content_type, ext in MAGIC:
-        if data.startswith(magic):
-            return content_type, ext
-    return None
-
-
 def safe_filename(name: str, default_ext: str = "") -> str:
     """Keep the name readable (Chinese included) but drop paths and control characters."""
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -57,22 +47,27 @@ def safe_filename(name: str, default_ext: str = "") -> str:
     return name[:200]
 
 
+# The staff pages' words for the refusals of the one upload check (services/submissions/files.check_file).
+_REFUSED_ZH = {
+    "file.empty": "文件“{name}”为空。",
+    "file.too_large": "文件“{name}”超过10MB。",
+    "file.type": "文件“{name}”不是PDF、JPEG或PNG格式（按文件内容判断）。",
+    "file.disguised": "文件“{name}”的文件名后缀与文件内容不符，请改正文件名后重新上传。",
+}
+
+
 def check_upload(file_storage) -> Upload | None:
-    """An uploaded file (werkzeug FileStorage) checked by content; None for an empty file field."""
+    """An uploaded file (werkzeug FileStorage) checked by the one upload check (content, size, the
+    name's extension agreeing with the content); None for an empty file field."""
     if file_storage is None or not getattr(file_storage, "filename", ""):
         return None
     data = file_storage.read(MAX_UPLOAD_BYTES + 1)
-    name = safe_filename(file_storage.filename)
-    if not data:
-        raise UploadRejected(f"文件“{name}”为空。")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRejected(f"文件“{name}”超过10MB。")
-    kind = sniff(data)
-    if kind is None:
-        raise UploadRejected(f"文件“{name}”不是PDF、JPEG或PNG格式（按文件内容判断）。")
-    content_type, ext = kind
-    if not name.lower().endswith((ext, ".jpeg") if ext == ".jpg" else ext):
-        name = name + ext
+    try:
+        name, content_type = check_file(file_storage.filename, data, max_bytes=MAX_UPLOAD_BYTES)
+    except ServiceError as e:
+        words = _REFUSED_ZH.get(e.rule)
+        raise UploadRejected(words.format(name=clean_filename(file_storage.filename)) if words
+                             else e.message_zh) from None
     return Upload(name, data, content_type)
 
 

@@ -9,9 +9,9 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.auth import status_zh
 from webapp.extensions import db
 from webapp.models import Case, User
+from webapp.platform.template_helpers import status_zh
 from webapp.security import actable_agency_ids, case_or_404, requires, visible_agency_ids
 from webapp.services.audit import log_event
 from webapp.services.desk import BULK_LIMIT, add_comment, assign_cases, delete_filter, save_filter
@@ -56,7 +56,6 @@ def export():
     data = render_ledger(cases, today, status_zh)
     log_event("cases.exported", target_type="search", target_id="",
               detail={"query": request.query_string.decode("utf-8", "replace")[:500], "count": len(cases)})
-    db.session.commit()
     import io
 
     response = send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
@@ -86,7 +85,6 @@ def bulk_assign():
     try:
         changed = assign_cases(cases, target, current_user._get_current_object(), today_shanghai(),
                                allowed_agency_ids=allowed)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
@@ -104,7 +102,6 @@ def filter_save():
     query = request.form.get("query", "")
     try:
         row = save_filter(current_user._get_current_object(), request.form.get("name", ""), query)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
@@ -119,7 +116,6 @@ def filter_delete(filter_id: int):
     _checked()
     if not delete_filter(current_user._get_current_object(), filter_id):
         abort(404)
-    db.session.commit()
     flash("已删除筛选条件。", "success")
     return redirect(url_for("cases.search"))
 
@@ -131,7 +127,6 @@ def comment(case_id: int):
     _checked()
     try:
         _c, notified = add_comment(case, current_user._get_current_object(), request.form.get("body", ""))
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")

@@ -51,7 +51,6 @@ def open_(notification_id: int):
         abort(400)
     if n.read_at is None:
         n.read_at = utcnow()
-        db.session.commit()
     return redirect(_safe_link(n.link) or url_for("notifications.index"))
 
 
@@ -62,6 +61,5 @@ def read_all():
         abort(400)
     result = db.session.execute(update(Notification).where(
         Notification.recipient_id == current_user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
-    db.session.commit()
     flash(f"已将{result.rowcount}条提醒标记为已读。", "success")
     return redirect(url_for("notifications.index"))

@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
 from webapp.params import id_arg, page_arg
+from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import (
     SCAN_REFUSED,
     can,
@@ -113,7 +114,6 @@ def personal(case_id: int):
         abort(400)
     log_event("personal_data.viewed", target_type="applicant", target_id=case.applicant_id,
               detail={"case": case.number, "case_id": case.id})
-    db.session.commit()
     body, code = _render_case(case, show_personal=True)
     response = Response(body, code)
     response.headers["Cache-Control"] = "no-store"
@@ -131,7 +131,7 @@ def _action_view(action: CaseAction):
         try:
             try:
                 done = perform(action, case, form, current_user._get_current_object(), today)
-                db.session.commit()
+                db.session.flush()   # a concurrent change fails here, not at the commit
             except IntegrityError:
                 # two requests appended an event to the case at once: the loser gets the conflict
                 db.session.rollback()
@@ -189,7 +189,6 @@ def letter(case_id: int, kind: str):
     event: CaseEvent = max(events, key=lambda e: e.seq)
     data = render_letter(case, kind, event=event)
     log_event("letter.downloaded", target_type="case", target_id=case.id, detail={"kind": kind, "event": event.id})
-    db.session.commit()
     return _download(data, DOCX_TYPE, letter_filename(case, kind))
 
 
@@ -211,7 +210,7 @@ def attachment(case_id: int, attachment_id: int):
     if not may_download_attachment(case, att):
         log_event("attachment.download_refused", target_type="attachment", target_id=att.id,
                   detail={"case": case.number, "kind": att.kind, "reason": "personal_data"})
-        db.session.commit()
+        keep_on_error()   # the refusal stays in the audit log
         return render_template("partials/error.html", code=403, title="无权下载",
                                message=SCAN_REFUSED), 403
     try:
@@ -221,7 +220,6 @@ def attachment(case_id: int, attachment_id: int):
         abort(404)
     log_event("attachment.downloaded", target_type="attachment", target_id=att.id,
               detail={"case": case.number, "kind": att.kind})
-    db.session.commit()
     return _download(data, att.content_type, att.filename)
 
 
@@ -247,6 +245,5 @@ def attach(case_id: int):
         db.session.rollback()
         flash(e.message_zh, "error")
         return redirect(url_for("cases.show", case_id=case_id) + "#attachments")
-    db.session.commit()
     flash(f"已上传{len(uploads)}个文件。", "success")
     return redirect(url_for("cases.show", case_id=case.id) + "#attachments")

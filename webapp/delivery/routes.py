@@ -85,7 +85,6 @@ def record(case_id: int):
                                      tracking_no=form.tracking_no.data or "", proof_upload=upload,
                                      note=form.note.data or "", actor=current_user._get_current_object(),
                                      today=today_shanghai())
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         case = case_or_404(case_id, change=True)
@@ -110,7 +109,6 @@ def flag_return(case_id: int, delivery_id: int):
     try:
         services.flag_return(d, form.status.data, form.on.data, form.reason.data or "",
                              actor=current_user._get_current_object(), today=today_shanghai())
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")

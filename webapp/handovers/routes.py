@@ -42,7 +42,7 @@ def fmt_time(value: datetime | None) -> str:
 def _helpers():
     def handover_count():
         """待签收 for the user's own agency (dashboard and header)."""
-        from webapp.auth import header_counts
+        from webapp.platform.header import header_counts
 
         return header_counts().to_sign     # 0 without an agency or handover.view
 
@@ -93,7 +93,6 @@ def _act(handover_id: int, do):
         db.session.rollback()
         flash(e.message_zh, "error")
         return redirect(url_for("handovers.index"))
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("handovers.index"))
 
@@ -132,6 +131,5 @@ def route_case_(case_id: int):
         db.session.rollback()
         flash(e.message_zh, "error")
     else:
-        db.session.commit()
         flash(f"已转办至 {target.name}（{case.number}），待对方签收。", "success")
     return redirect(url_for("handovers.index"))

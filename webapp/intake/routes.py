@@ -165,7 +165,6 @@ def new():
                 for up in uploads:
                     store_attachment(case, up.filename, up.data, up.content_type,
                                      user=current_user._get_current_object())
-                db.session.commit()
             except IdentityConflict as e:
                 db.session.rollback()
                 flash(e.message_zh, "error")
@@ -215,7 +214,6 @@ def _correct_identity(form, agency, selected, search, results, needs_agency, tod
     log_event("applicant.identity_choice", target_type="agency", target_id=agency.code if agency else "",
               detail={"choice": "correct", "entered_name": data.get("name", ""),
                       "identity": mask_id(data.get("id_number") or data.get("uscc") or "")})
-    db.session.commit()
     form.identity_choice.data = "corrected"
     form.identity_entered.data = json.dumps({k: data.get(k) or "" for k in IDENTITY_KEYS}, ensure_ascii=False)
     form.name.errors.append("请核对姓名或名称")

@@ -3,7 +3,7 @@ reject as not an application, or route within a government (分办). Blueprint `
 
 A user sees the queues of the agencies they may see (a government also its departments') and acts
 only on their own agency's. The dashboard can include ``public/_queue_summary.html``, which calls
-``submission_queue_summary()`` (a template global registered here).
+``submission_queue_summary()`` (a template global: webapp/platform/template_helpers.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from webapp.services.submissions import (
     age_in_workdays,
     confirm_submission,
     pending_submissions,
-    queue_summary,
     recent_reviewed,
     reject_submission,
     resolve_storage_path,
@@ -75,17 +74,6 @@ def _version() -> int | None:
         return None
 
 
-@bp.app_context_processor
-def _queue_helpers():
-    def submission_queue_summary():
-        """For the dashboard partial: pending count and oldest age of the user's own queue."""
-        if not getattr(current_user, "is_authenticated", False) or not can("queue.view"):
-            return None
-        return queue_summary(actable_agency_ids())
-
-    return {"submission_queue_summary": submission_queue_summary}
-
-
 @bp.get("/")
 @requires("queue.view")
 def index():
@@ -109,7 +97,6 @@ def detail(submission_id: int):
     full = sub.agency_id in actable_agency_ids()
     if full:
         log_event("personal.view", target_type="submission", target_id=sub.number)
-        db.session.commit()
     from webapp.services.handovers import age as handover_age
     from webapp.services.handovers import last_returned, pending_for_submission
 
@@ -142,7 +129,6 @@ def _act(submission_id: int, do):
         db.session.rollback()
         flash(e.message_zh, "error")
         return redirect(url_for("queue.detail", submission_id=submission_id))
-    db.session.commit()
     flash(message, "success")
     return None
 

@@ -30,6 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.extensions import db, limiter
 from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Agency, Attachment
+from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import public
 from webapp.services.applicants import APPLICANT_KINDS
 from webapp.services.errors import ServiceError
@@ -239,7 +240,6 @@ def review():
     except QuotaExceeded as e:
         db.session.rollback()
         return _render_form(data, files, {"attachments": [e.message_zh]}, message=e.message_zh, status=429)
-    db.session.commit()
     clean.files = files
     payload = _serializer().dumps({"agency": agency.code, "applicant": clean.applicant, "items": clean.items,
                                    "form_wanted": clean.form_wanted, "route_wanted": clean.route_wanted,
@@ -287,7 +287,6 @@ def submit():
     except ServiceError as e:
         db.session.rollback()
         return _render_form(data, files, {"form": [e.message_zh]}, message="请更正下列标出的内容。", status=400)
-    db.session.commit()
     return _page("public/done.html", result=result, sub=result.submission, agency=agency,
                  email=clean.applicant.get("email"))
 
@@ -313,9 +312,8 @@ def status_lookup():
     try:
         found = lookup(number, request.form.get("code", ""), remote_addr=request.remote_addr or "")
     except LookupThrottled as e:
-        db.session.commit()   # a wrong code for a throttled number still counts against the address
+        keep_on_error()   # a wrong code for a throttled number still counts against the address
         return _page("public/error.html", 429, title="查询过于频繁", message=e.message_zh)
-    db.session.commit()   # keeps the failure count
     if found is None:
         # the same words for an unknown number and a wrong code: nothing is confirmed
         return _page("public/status_form.html", 200, form=CsrfForm(), number=number,
@@ -363,10 +361,3 @@ def too_large(e):
 @bp.errorhandler(404)
 def not_found(e):
     return _page("public/error.html", 404, title="页面不存在", message="您访问的页面不存在或已过期。")
-
-
-@bp.record_once
-def _install_notices(state) -> None:
-    from webapp.services.applicant_notices import install
-
-    install()

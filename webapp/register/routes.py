@@ -16,6 +16,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.register import RegisterMapping
+from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import actable_agency_ids, requires
 from webapp.services.audit import log_event
 from webapp.services.errors import ServiceError
@@ -125,7 +126,7 @@ def mapping(code: str):
                 saved = RegisterMapping(agency_id=agency.id, mapping={})
                 db.session.add(saved)
             saved.mapping = {**(saved.mapping or {}), **{h: chosen.get(h, "") for h in headers if h}}
-            db.session.commit()
+            keep_on_error()   # the mapping is kept for next time, even when the preview finds errors
             return _preview(agency, token, filename, sheets)
         for e in errors:
             flash(e, "error")
@@ -158,8 +159,7 @@ def _mapping_for(agency: Agency, sheets) -> dict[str, str]:
 def _preview(agency: Agency, token: str, filename: str, sheets):
     """The register's problems, or what it holds, from its sheets (read once per request)."""
     b = _built(agency, sheets, _mapping_for(agency, sheets))
-    problems = check(b, today_shanghai())
-    db.session.rollback()
+    problems = check(b, today_shanghai())   # a dry run in a savepoint, rolled back: nothing recorded
     form = CommitForm(token=token)
     cases = b.doc["cases"]
     return render_template("register/preview.html", agency=agency, form=form, token=token, filename=filename,
@@ -189,7 +189,6 @@ def commit_import(code: str):
         return _preview(agency, form.token.data, filename, sheets)
     log_event("register.imported", target_type="agency", target_id=agency.code,
               detail={"file": filename, "cases": len(b.doc["cases"]), **stats})
-    db.session.commit()
     staging.discard(form.token.data)
     flash(f"台账已导入：新增 {stats['cases_new']} 件申请，补记 {stats['events_added']} 条办理记录，"
           f"{stats['cases_unchanged']} 件未变。", "success")
@@ -213,6 +212,5 @@ def export(code: str):
     day = today_shanghai()
     data = workbook_bytes(export_document(agency, day))
     log_event("register.exported", target_type="agency", target_id=agency.code, detail={"as_of": day.isoformat()})
-    db.session.commit()
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=f"{agency.code}-台账-{day.isoformat()}.xlsx")

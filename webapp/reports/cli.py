@@ -74,8 +74,8 @@ def summary_line(code: str, v, created: bool) -> str:
 @with_appcontext
 def report_versions(code: str, year: int) -> None:
     """The frozen versions of an agency's report for YEAR, with the cells each one changed."""
-    from webapp.auth import local_time
     from webapp.models import User
+    from webapp.platform.template_helpers import local_time
     from webapp.services.closeout import versions
 
     agency = _agency(code)

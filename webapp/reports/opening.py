@@ -55,7 +55,6 @@ def opening(code: str, year: int):
             flash(e.message_zh, "error")
             status = 422
         else:
-            db.session.commit()
             flash(f"{year}年度期初数已保存。" if changed else "期初数与已保存的相同，未作修改。",
                   "success" if changed else "info")
             return redirect(url_for("reports.opening", code=code, year=year))

@@ -28,7 +28,7 @@ def _approvers(agency_id: int) -> list[int]:
 
 def step_people(draft: ReviewDraft) -> list[int]:
     """Who may act on the draft's current step."""
-    from .services import current_step
+    from .services.chains import current_step
 
     step = current_step(draft)
     if not step["signoff"] and step.get("reviewer_id"):
@@ -37,7 +37,7 @@ def step_people(draft: ReviewDraft) -> list[int]:
 
 
 def _bell(draft: ReviewDraft, key: str, uids: Sequence[int], title: str, body: str = "") -> None:
-    from webapp.services.reminders import Note, insert_notifications
+    from webapp.services.reminders.writing import Note, insert_notifications
 
     case = draft.case
     insert_notifications([Note(f"{key}:{uid}", "review", uid, f"{title}：{case.number}", body,
@@ -46,7 +46,7 @@ def _bell(draft: ReviewDraft, key: str, uids: Sequence[int], title: str, body: s
 
 
 def notify_step(draft: ReviewDraft) -> None:
-    from .services import KINDS, current_step
+    from .services.chains import KINDS, current_step
 
     step = current_step(draft)
     _bell(draft, f"review_step:{draft.id}:{draft.round}:{draft.step}", step_people(draft),
@@ -66,7 +66,7 @@ def notify_signed(draft: ReviewDraft, by: User) -> None:
 def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
     """(Item, [user ids]) for the sweep, and the people named: pending drafts whose case's answer is
     due within DUE_WITHIN working days (to whoever may act on the step) or overdue (to the approvers)."""
-    from webapp.services.reminders import Item
+    from webapp.services.reminders.kinds import Item
     from webapp.services.reminders.people import _people
 
     horizon = cal.add_workdays(today, DUE_WITHIN)

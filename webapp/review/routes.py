@@ -27,7 +27,7 @@ bp = Blueprint("review", __name__)
 @bp.app_context_processor
 def review_helpers():
     def review_pending_count() -> int:
-        from webapp.auth import header_counts
+        from webapp.platform.header import header_counts
         from webapp.request_memo import per_request
 
         if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("clerk", "approver"):
@@ -124,7 +124,7 @@ def _step_view(kind: str):
             else:
                 services.withdraw(draft, user)
                 message = "已撤回拟办稿。"
-            db.session.commit()
+            db.session.flush()   # a concurrent change fails here, not at the commit
         except (IntegrityError, StaleDataError):
             db.session.rollback()
             flash("该案件已被他人修改，请刷新页面后重试。", "error")
@@ -171,13 +171,13 @@ def draft_new(case_id: int, action: str):
                 if str(case.version) != form.version.data:
                     raise ConflictError("stale", "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
                 draft = services.submit(case, action, form, user, today)
-                db.session.commit()
+                db.session.flush()   # a concurrent change fails here, not at the commit
                 flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
                 return redirect(url_for("review.show", draft_id=draft.id))
             if not can(act.permission):
                 abort(403)
             done = perform(act, case, form, user, today)
-            db.session.commit()
+            db.session.flush()   # a concurrent change fails here, not at the commit
         except IntegrityError:
             db.session.rollback()
             raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
@@ -251,7 +251,6 @@ def chains():
                     steps.append({"title": title, "reviewer_id": getattr(form, f"reviewer_{i}").data or None})
             try:
                 services.set_chain(agency, kind, form.enabled.data, steps, current_user._get_current_object())
-                db.session.commit()
                 flash(f"已保存：{services.KINDS[kind]}的审批流程。", "success")
                 return redirect(url_for("review.chains"))
             except ServiceError as e:

@@ -92,7 +92,7 @@ def render_notice(kind: str, context: dict[str, Any]) -> tuple[str, str]:
 def status_url() -> str:
     """Where applicants look their application up: BASE_URL (the service's public address), else
     this request's host, else the outbox's default."""
-    from .outbox import base_url
+    from .outbox.templates import base_url
 
     base = current_app.config.get("BASE_URL") or (request.host_url if has_request_context() else "") \
         or base_url()
@@ -114,8 +114,8 @@ def queue_mail(to_addr: str, subject: str, body: str, dedupe_key: str,
     are masked in the stored text once sent."""
     from webapp.sms.quiet import not_before_for
 
-    from .outbox import queue_mail as outbox_queue_mail
-    from .outbox import request_delivery
+    from .outbox.delivery import request_delivery
+    from .outbox.queue import queue_mail as outbox_queue_mail
 
     mail = outbox_queue_mail(to_addr, subject, body, dedupe_key=dedupe_key, attachment_ids=attachment_ids,
                              secrets=secrets or (), agency_id=agency_id)
@@ -146,7 +146,7 @@ def queue_applicant_sms(mobile: str, kind: str, params: dict[str, Any], dedupe_k
     row = queue_sms(mobile, kind, params, dedupe_key="sms:" + dedupe_key, agency_id=agency_id,
                     not_before=not_before_for(agency_id))
     if row is not None:
-        from .outbox import request_delivery
+        from .outbox.delivery import request_delivery
 
         request_delivery()
     return row

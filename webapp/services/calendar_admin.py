@@ -22,7 +22,7 @@ from webapp.models import CalendarYear, User
 from webapp.models._types import utcnow
 from webapp.timeutil import today_shanghai
 
-from .agency_admin import reject_control_chars, require_installation_admin
+from .admin_access import reject_control_chars, require_installation_admin
 from .audit import log_event
 from .calendar import current_calendar
 from .cases import open_deadlines, recompute_open_cases

@@ -275,6 +275,17 @@ def close_year(year: int, agency: Agency | None = None, actor: User | None = Non
     return created
 
 
+
+def close_missing_years(year: int, today: date | None = None) -> list[ReportVersion]:
+    """Close ``year`` for the agencies that have no version of it yet (the daily January run of the
+    worker: a missed 1 January is caught up; a mend made since never makes a version by itself)."""
+    closed = set(db.session.scalars(select(ReportVersion.agency_id).where(ReportVersion.year == year)))
+    versions: list[ReportVersion] = []
+    for agency in db.session.scalars(select(Agency).order_by(Agency.code)):
+        if agency.id not in closed:
+            versions += close_year(year, agency, today=today)
+    return versions
+
 def version_status(agency: Agency, year: int) -> dict[str, Any]:
     """draft / closed vN / final vN for the index page."""
     last = latest_version(agency, year)

@@ -112,7 +112,7 @@ def routed_by(agency_ids: Iterable[int], today: date | None = None) -> tuple[lis
 
 def count_to_sign_clause(agency_ids: Iterable[int]):
     """The 待签收 count of ``agency_ids`` as a scalar subquery (the page header reads it together with
-    the unread notifications: webapp/auth.header_counts)."""
+    the unread notifications: webapp/platform/header.py)."""
     return (select(func.count(Handover.id))
             .where(Handover.to_agency_id.in_(list(agency_ids)), Handover.status == PENDING).scalar_subquery())
 
@@ -280,7 +280,7 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
 def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
     """(Item, [user ids]) for the sweep: a routed case whose clock runs, not signed for, reminds the
     receiving office's clerks and approvers once a day (working days; the day is in the key)."""
-    from webapp.services.reminders import Item
+    from webapp.services.reminders.kinds import Item
     from webapp.services.reminders.people import _people
 
     if not cal.is_workday(today):

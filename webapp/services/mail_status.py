@@ -18,7 +18,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import OutboxMail
 
-from .outbox import FAILED, PENDING, SENDING, SENT
+from .outbox.queue import FAILED, PENDING, SENDING, SENT
 
 #: OutboxMail.status -> what it means, in Chinese
 STATE_ZH = {PENDING: "待发送", SENDING: "正在发送", SENT: "已发送", FAILED: "发送失败，将重试"}

@@ -71,7 +71,7 @@ def user_inputs(user: Any) -> list[str]:
     agency = getattr(user, "agency", None)
     if agency is None and getattr(user, "agency_id", None) is not None:
         from webapp.extensions import db
-        from webapp.models import Agency
+        from webapp.models.agency import Agency
 
         agency = db.session.get(Agency, user.agency_id)
     if agency is not None:

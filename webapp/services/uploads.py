@@ -107,7 +107,7 @@ def _write(rel: str, data: bytes) -> None:
 def stage_files(uploads: Iterable[tuple[str, str, bytes]], remote_addr: str) -> list[Any]:
     """Charge the quota for every (clean name, content type, bytes) of an accepted form and write
     them to the staging area; StoredFile each. QuotaExceeded writes nothing."""
-    from .submissions import StoredFile
+    from .submissions.files import StoredFile
 
     uploads = list(uploads)
     charge(remote_addr, sum(len(data) for _n, _t, data in uploads))
@@ -164,6 +164,11 @@ def clean_orphans(older_than: timedelta = ORPHAN_AGE) -> list[str]:
         path.unlink(missing_ok=True)
         removed.append(rel)
     return sorted(removed)
+
+
+def purge_unreferenced_files(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete uploads no row holds (clean_orphans); how many."""
+    return len(clean_orphans(older_than))
 
 
 def purge_usage(keep_days: int = 2) -> int:

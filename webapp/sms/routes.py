@@ -48,7 +48,6 @@ def account_notify():
             form.notify_via.errors = [*form.notify_via.errors, e.message_zh]
             status = 422
         else:
-            db.session.commit()
             flash("提醒方式已保存。" if changed else "没有修改。", "success")
             return redirect(url_for("reach.account_notify"))
     elif request.method == "POST":
@@ -80,7 +79,6 @@ def agency_quiet_hours(agency_id: int):
         db.session.rollback()
         flash(e.message_zh, "error")
     else:
-        db.session.commit()
         flash("免打扰设置已保存。" if changed else "免打扰设置没有修改。", "success")
     return redirect(url_for("admin.agency_edit", agency_id=agency.id) + "#quiet-hours")
 

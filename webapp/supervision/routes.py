@@ -152,7 +152,6 @@ def notice_new():
             flash(e.message_zh, "error")
             status = 422
         else:
-            db.session.commit()
             flash(f"已向{agency.name}发出督办通知。", "success")
             return redirect(url_for("supervision.notice", notice_id=notice.id))
     elif request.method == "POST":
@@ -194,7 +193,6 @@ def notice_reply(notice_id: int):
             db.session.rollback()
             flash(e.message_zh, "error")
         else:
-            db.session.commit()
             flash("已回复督办通知。", "success")
             return redirect(url_for("supervision.notice", notice_id=n.id))
     return render_template("supervision/notice.html", n=n, form=form, may_reply=may_reply), 422

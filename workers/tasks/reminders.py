@@ -78,21 +78,11 @@ def close_year_task(year: int | None = None, today: str | None = None, missing_o
     ``missing_only`` (the daily January run): only the agencies not closed yet, so a missed
     1 January is caught up the next day a worker runs, and a mend made since never makes a version
     by itself (re-closing after a mend is the owner's ``flask year close``)."""
-    from sqlalchemy import select
-
-    from webapp.models import Agency, ReportVersion
-    from webapp.services.closeout import close_year
+    from webapp.services.closeout import close_missing_years, close_year
 
     day = _day(today)
     year = int(year) if year is not None else day.year - 1
-    if missing_only:
-        closed = set(db.session.scalars(select(ReportVersion.agency_id).where(ReportVersion.year == year)))
-        versions = []
-        for agency in db.session.scalars(select(Agency).order_by(Agency.code)):
-            if agency.id not in closed:
-                versions += close_year(year, agency, today=day)
-    else:
-        versions = close_year(year, today=day)
+    versions = close_missing_years(year, today=day) if missing_only else close_year(year, today=day)
     db.session.commit()
     log.info("year %s closed: %s new report versions", year, len(versions))
     return {"year": year, "versions": len(versions)}

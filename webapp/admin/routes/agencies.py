@@ -52,7 +52,6 @@ def agency_new():
         try:
             agency = agency_admin.create_agency(me, {k: getattr(form, k).data for k in (
                 "code", "name", "address", "postcode", "phone", "email", "kind", "parent_id")})
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -78,7 +77,6 @@ def agency_edit(agency_id: int):
             data["kind"], data["parent_id"] = form.kind.data, form.parent_id.data or None
         try:
             changes = agency_admin.update_profile(me, agency, data)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
             agency = _or_404(agency_admin.get_agency, me, agency_id)
@@ -129,7 +127,6 @@ def agency_policies(agency_id: int):
         data = {f.name: getattr(policies, f.name).data for f in dataclass_fields(Policies)}
         try:
             changes, moved = agency_admin.update_policies(me, agency, data)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
             agency = _or_404(agency_admin.get_agency, me, agency_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from webapp.extensions import db
 from webapp.headers import no_store
 from webapp.security import requires
 from webapp.services import agency_admin
@@ -30,7 +29,6 @@ def tokens(agency_id: int):
     if form.validate_on_submit():
         try:
             _token, raw = tokens_service.issue_token(me, agency, form.name.data, form.note.data or "")
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -49,6 +47,5 @@ def token_revoke(token_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     token = _or_404(tokens_service.revoke_token, me, token_id)
-    db.session.commit()
     flash(f"已吊销令牌“{token.name}”。", "success")
     return redirect(url_for("admin.tokens", agency_id=token.agency_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from webapp.extensions import db
 from webapp.security import requires
 from webapp.services import calendar_admin
 from webapp.services.errors import ServiceError
@@ -48,7 +47,6 @@ def calendar_year(year: int):
                                                  calendar_admin.parse_day_off_ranges(form.days_off.data),
                                                  calendar_admin.parse_dates(form.makeup_days.data or ""))
             moved = calendar_admin.enter_notice(_me(), notice)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -68,7 +66,6 @@ def calendar_remove(year: int):
         abort(400)
     try:
         moved = calendar_admin.remove_notice(_me(), year)
-        db.session.commit()
     except ServiceError as e:
         _refused(e)
     return render_template("admin/calendar_saved.html", year=year, notice=None, moved=moved,

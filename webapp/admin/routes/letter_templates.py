@@ -47,7 +47,6 @@ def letter_template(kind: str):
     if form.validate_on_submit():
         try:
             template_admin.save_letter_template(_me(), kind, form.body.data)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -73,7 +72,6 @@ def letter_template_reset(kind: str):
         template_admin.reset_letter_template(_me(), kind)
     except ServiceError as e:
         _refused(e)
-    db.session.commit()
     flash(f"“{LETTER_TITLES[kind]}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.letter_template", kind=kind))
 
@@ -95,7 +93,6 @@ def email_template(kind: str):
     if form.validate_on_submit():
         try:
             template_admin.save_email_template(_me(), kind, form.subject.data, form.body.data)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -121,6 +118,5 @@ def email_template_reset(kind: str):
         template_admin.reset_email_template(_me(), kind)
     except ServiceError as e:
         _refused(e)
-    db.session.commit()
     flash(f"“{EMAIL_KINDS[kind]['label_zh']}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.email_template", kind=kind))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 
-from webapp.extensions import db
 from webapp.security import requires
 from webapp.services import agency_admin
 from webapp.services.errors import ServiceError
@@ -36,6 +35,5 @@ def outbox_retry(mail_id: int):
         return render_template("admin/outbox.html", rows=agency_admin.undelivered(_me()),
                                confirm=ConfirmForm()), status
     request_delivery()
-    db.session.commit()
     flash(f"已安排立即重发邮件（收件人 {mail.to_addr}）。", "success")
     return redirect(url_for("admin.outbox"))

@@ -59,7 +59,6 @@ def user_new():
             user, password = users.create_user(me, username=form.username.data, display_name=form.display_name.data,
                                                role=form.role.data, agency_id=_agency_value(form.agency_id.data),
                                                email=form.email.data or "")
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
         else:
@@ -86,7 +85,6 @@ def user_edit(user_id: int):
             changes = users.update_user(me, user, display_name=form.display_name.data, email=form.email.data or "",
                                         role=form.role.data, agency_id=_agency_value(form.agency_id.data),
                                         active=form.active.data)
-            db.session.commit()
         except ServiceError as e:
             status = _refused(e)
             user = _or_404(users.get_user, me, user_id)
@@ -108,7 +106,6 @@ def user_reset_password(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     password = users.reset_password(me, user)
-    db.session.commit()
     return no_store(render_template("admin/password_issued.html", user=user, password=password, created=False))
 
 
@@ -120,6 +117,5 @@ def user_unlock(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     changed = users.unlock_user(me, user)
-    db.session.commit()
     flash(f"已解锁账户 {user.username}。" if changed else f"账户 {user.username} 未被锁定。", "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))

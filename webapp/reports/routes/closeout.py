@@ -35,7 +35,6 @@ def close(code: str, year: int):
         db.session.rollback()
         flash(e.message_zh, "error")
     else:
-        db.session.commit()
         if created and version.version == 1:
             flash(f"{year}年度已结账，生成第1版。", "success")
         elif created:
@@ -67,7 +66,6 @@ def finalize(code: str, year: int):
         db.session.rollback()
         flash(e.message_zh, "error")
     else:
-        db.session.commit()
         flash(f"第{version.version}版已标记为定稿。", "success")
     return redirect(url_for("reports.report", code=code, year=year))
 

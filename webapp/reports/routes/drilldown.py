@@ -13,10 +13,10 @@ from flask import (
 )
 from sqlalchemy import select
 
-from webapp.auth import status_zh
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case
 from webapp.params import page_arg
+from webapp.platform.template_helpers import status_zh
 from webapp.security import actable_agency_ids, can, requires
 from webapp.services import closeout, drilldown, proactive
 from webapp.services.reports import (

@@ -63,7 +63,6 @@ def proactive_ledger(code: str, year: int):
                 db.session.rollback()
                 flash(e.message_zh, "error")
                 return _ledger_page(agency, year, form, DocumentForm(formdata=None), 400)
-            db.session.commit()
             flash(f"{year}年度主动公开台账已保存。", "success")
             return redirect(url_for("reports.proactive_ledger", code=code, year=year))
         return _ledger_page(agency, year, form, DocumentForm(formdata=None), 400)
@@ -96,7 +95,6 @@ def document_add(code: str, year: int):
             db.session.rollback()
             flash(e.message_zh, "error")
         else:
-            db.session.commit()
             flash("文件已加入台账。", "success")
             return redirect(url_for("reports.proactive_ledger", code=code, year=year) + "#documents")
     return _ledger_page(agency, year, ProactiveYearForm(formdata=None), doc_form, 400)
@@ -118,7 +116,6 @@ def document_edit(code: str, year: int, doc_id: int):
             db.session.rollback()
             flash(e.message_zh, "error")
         else:
-            db.session.commit()
             flash("文件已修改。", "success")
             return redirect(url_for("reports.proactive_ledger", code=code, year=year) + "#documents")
     return render_template("reports/document_edit.html", agency=agency, year=year, form=form, doc=doc)
@@ -134,6 +131,5 @@ def document_delete(code: str, year: int, doc_id: int):
     except ServiceError:
         db.session.rollback()
         abort(404)
-    db.session.commit()
     flash("文件已从台账删除。", "success")
     return redirect(url_for("reports.proactive_ledger", code=code, year=year) + "#documents")

@@ -45,7 +45,6 @@ def narrative(code: str, year: int):
                 db.session.rollback()
                 flash(e.message_zh, "error")
             else:
-                db.session.commit()
                 flash(f"已保存为第{row.version}版。" if added else "文字没有变化，未生成新版本。",
                       "success" if added else "info")
                 return redirect(url_for("reports.narrative", code=code, year=year))

@@ -16,20 +16,20 @@ from .chains import (
     OPINION_LIMIT,
     chain_for,
     chains,
+    current_step,
     kind_of,
     may_have_chain,
     needs_review,
+    require_direct_allowed,
     set_chain,
 )
 from .drafts import (
-    current_step,
     history,
     may_act,
     mine,
     open_draft,
     pending_for,
     rebuild_form,
-    require_direct_allowed,
     submit,
 )
 from .steps import approve, return_, sign_off, withdraw

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
-from webapp.models.review import ReviewChain
+from webapp.models.review import ReviewChain, ReviewDraft
 from webapp.services.errors import ServiceError
 
 #: chain kind -> its name on the pages
@@ -142,3 +142,20 @@ def may_have_chain(case: Case, action_name: str) -> bool:
     if action_name not in ACTION_KINDS or action_name == "extension":
         return False
     return any(chain_for(case.agency_id, k).enabled for k in ACTION_KINDS[action_name])
+
+
+def current_step(draft: ReviewDraft) -> dict[str, Any]:
+    """The step the draft waits for: a review step (title, reviewer_id) or the sign-off."""
+    steps = draft.steps or []
+    if draft.step < len(steps):
+        return {**steps[draft.step], "signoff": False, "index": draft.step}
+    return {"title": SIGNOFF_TITLE, "reviewer_id": None, "signoff": True, "index": len(steps)}
+
+
+def require_direct_allowed(action, case: Case, form: Any, user: User) -> None:
+    """The case page's direct recording: refused where the act must go through its chain."""
+    if getattr(form, "review_payload", None) is not None:
+        return   # the sign-off itself
+    if needs_review(case, action.name, form, user):
+        raise ServiceError("this act needs review and sign-off", "本机关规定该事项须经审核、签发，请提交审核",
+                           rule="review.required")

@@ -17,7 +17,14 @@ from webapp.models.review import ReviewDraft
 from webapp.services.cases import add_note
 from webapp.services.errors import ServiceError
 
-from .chains import ACTION_KINDS, OPINION_LIMIT, REVIEW_EVENT_TYPES, SIGNOFF_TITLE, chain_for, kind_of, needs_review
+from .chains import (
+    ACTION_KINDS,
+    OPINION_LIMIT,
+    REVIEW_EVENT_TYPES,
+    chain_for,
+    current_step,
+    kind_of,
+)
 
 # --- drafts --------------------------------------------------------------------------------------
 
@@ -142,14 +149,6 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
 
 # --- the current step and who may act on it (the acts themselves: steps.py) ------------------------
 
-def current_step(draft: ReviewDraft) -> dict[str, Any]:
-    """The step the draft waits for: a review step (title, reviewer_id) or the sign-off."""
-    steps = draft.steps or []
-    if draft.step < len(steps):
-        return {**steps[draft.step], "signoff": False, "index": draft.step}
-    return {"title": SIGNOFF_TITLE, "reviewer_id": None, "signoff": True, "index": len(steps)}
-
-
 def may_act(draft: ReviewDraft, user: User) -> bool:
     if draft.status != "pending" or not user.active or user.agency_id != draft.agency_id:
         return False
@@ -185,12 +184,3 @@ def mine(user: User) -> list[ReviewDraft]:
 def history(draft: ReviewDraft) -> list[Any]:
     """The draft's steps as recorded in the case history (submit, approvals, returns, sign-off)."""
     return [e for e in draft.case.events if e.type in REVIEW_EVENT_TYPES and (e.payload or {}).get("draft") == draft.id]
-
-
-def require_direct_allowed(action, case: Case, form: Any, user: User) -> None:
-    """The case page's direct recording: refused where the act must go through its chain."""
-    if getattr(form, "review_payload", None) is not None:
-        return   # the sign-off itself
-    if needs_review(case, action.name, form, user):
-        raise ServiceError("this act needs review and sign-off", "本机关规定该事项须经审核、签发，请提交审核",
-                           rule="review.required")

@@ -36,13 +36,12 @@ DELIVER_TASK = "outbox.deliver"
 # --- asking a worker to deliver ---------------------------------------------------------------
 
 def enqueue_delivery(app: Flask | None = None) -> bool:
-    """Ask a worker to deliver now. Never raises: when the broker (Redis) is down the failure is
+    """Ask a worker to deliver now, through the enqueue hook create_app registers
+    (webapp/platform/celery.py). Never raises: when the broker (Redis) is down the failure is
     logged and the beat safety net (every minute) delivers once it is back."""
     try:
-        from workers.celery_app import celery_for
-
         flask_app = app or current_app._get_current_object()
-        celery_for(flask_app).send_task(DELIVER_TASK, retry=False, ignore_result=True)
+        flask_app.extensions["enqueue_task"](DELIVER_TASK)
         return True
     except Exception:
         log.warning("could not enqueue mail delivery; the periodic delivery will send it", exc_info=True)
@@ -130,9 +129,10 @@ def _claim_next(now: datetime, lease: timedelta, skip: set[int]) -> OutboxMail |
 
 
 def _composers() -> dict[str, Callable[[OutboxMail], tuple[str, str]]]:
-    from webapp.services import reminders
+    from webapp.services.reminders.digests import compose_digest
+    from webapp.services.reminders.kinds import DIGEST
 
-    return {reminders.DIGEST: reminders.compose_digest}
+    return {DIGEST: compose_digest}
 
 
 def mail_text(row: OutboxMail) -> tuple[str, str]:

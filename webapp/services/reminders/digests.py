@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, Notification, OutboxMail, ReportVersion, User
 
 from ..calendar import current_calendar
-from ..outbox import base_url, mail_renderer
+from ..outbox.templates import base_url, mail_renderer
 from .kinds import KINDS, Item
 from .people import _recipients, _users, user_context
 from .sweep import _auto_lapse_agencies, collect

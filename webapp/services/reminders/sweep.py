@@ -20,7 +20,7 @@ from webapp.models import Agency, Applicant, Case, Notification, OutboxMail
 from ..calendar import current_calendar
 from ..cases import record_event
 from ..errors import ServiceError
-from ..outbox import utc_naive
+from ..outbox.queue import utc_naive
 from . import writing
 from .kinds import (
     _ANSWER_KIND,

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from webapp.extensions import db
 from webapp.models import Notification, OutboxMail
 
-from ..outbox import mail_renderer, utc_naive
+from ..outbox.queue import utc_naive
+from ..outbox.templates import mail_renderer
 from .people import _users, user_context
 
 # --- writing notifications and mails (shared with holiday_watch and the report reminder) -------------

@@ -5,7 +5,8 @@ Design and rules: docs/applicant-side.md. Like every service, these functions ch
 flush; the caller commits (a request, a task, a test).
 """
 
-from .files import StoredFile, check_file, purge_unreferenced_files, resolve_storage_path, store_file
+from ..uploads import purge_unreferenced_files
+from .files import StoredFile, check_file, resolve_storage_path, store_file
 from .intake import check_notify_via, clean_submission, create_submission
 from .queue import (
     age_in_workdays,

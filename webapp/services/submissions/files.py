@@ -8,7 +8,6 @@ import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +62,12 @@ def detect_type(data: bytes) -> str | None:
     return None
 
 
-def check_file(filename: Any, data: bytes) -> tuple[str, str]:
-    """(clean file name, content type) of an acceptable attachment, or ServiceError."""
+def check_file(filename: Any, data: bytes, max_bytes: int | None = None) -> tuple[str, str]:
+    """(clean file name, content type) of an acceptable file, or ServiceError (rule ``file.empty``,
+    ``file.too_large``, ``file.type``, ``file.disguised``). The one check of every upload: the
+    public form, the API and the clerks' scans (cases/attachments.check_upload)."""
     name = clean_filename(filename)
-    limit = setting("SUBMISSION_MAX_FILE_BYTES")
+    limit = max_bytes or setting("SUBMISSION_MAX_FILE_BYTES")
     if len(data) == 0:
         raise ServiceError(f"attachment {name!r} is empty", f"附件“{name}”是空文件", rule="file.empty")
     if len(data) > limit:
@@ -116,10 +117,3 @@ def _check_stored(f: StoredFile) -> None:
             or not path.is_file() or path.stat().st_size != f.size):
         raise ServiceError(f"uploaded file {f.filename!r} is gone; upload it again",
                            f"附件“{f.filename}”已失效，请重新上传", rule="file.missing")
-
-
-def purge_unreferenced_files(older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete uploads no row holds (services/uploads.clean_orphans); how many."""
-    from ..uploads import clean_orphans
-
-    return len(clean_orphans(older_than))

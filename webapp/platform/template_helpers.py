@@ -1,0 +1,89 @@
+"""What every template may use: ``can``, ``current_user``, ``url_for_if``, the counts of the header
+and dashboard (unread notifications, the online queue), the audit log's and outbox's words in
+Chinese, and the Chinese display filters (date_zh, local_time, status_zh, role_zh)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+from webapp.domain.clock import Status
+from webapp.models import Role
+from webapp.security import actable_agency_ids, can
+from webapp.services.submissions import queue_summary
+from webapp.timeutil import SHANGHAI
+
+from .header import unread_notification_count
+
+
+def url_for_if(endpoint: str, **values: Any) -> str | None:
+    """The URL of ``endpoint``, or None while no blueprint has registered it yet (the nav links to
+    areas that other people build: admin.index, reports.index, public.apply, notifications.index)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+def submission_queue_summary():
+    """For the dashboard partial: pending count and oldest age of the user's own queue."""
+    if not getattr(current_user, "is_authenticated", False) or not can("queue.view"):
+        return None
+    return queue_summary(actable_agency_ids())
+
+
+def date_zh(value: date | datetime | None) -> str:
+    """2024-06-10 -> 2024年6月10日 (letters and headings)."""
+    if value is None:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC timestamp (naive UTC, see models/_types.utcnow) as Shanghai wall-clock time."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def status_zh(code: str | None) -> str:
+    if not code:
+        return "—"
+    try:
+        return Status(code).label_zh
+    except ValueError:
+        return code
+
+
+def role_zh(code: str | None) -> str:
+    try:
+        return Role(code).label_zh
+    except ValueError:
+        return code or ""
+
+
+def _staff_helpers() -> dict[str, Any]:
+    return {"can": can, "current_user": current_user, "url_for_if": url_for_if,
+            "unread_notification_count": unread_notification_count,
+            "submission_queue_summary": submission_queue_summary}
+
+
+def _words_zh() -> dict:
+    """The audit log and the outbox in Chinese (services/audit_labels.py, services/mail_status.py)."""
+    from webapp.services import audit_labels, mail_status
+
+    return {"audit_zh": audit_labels, "mail_error_zh": mail_status.explain_error,
+            "mail_state_zh": mail_status.STATE_ZH}
+
+
+def install(app: Flask) -> None:
+    app.context_processor(_staff_helpers)
+    app.context_processor(_words_zh)
+    app.add_template_filter(date_zh, "date_zh")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(status_zh, "status_zh")
+    app.add_template_filter(role_zh, "role_zh")
