@@ -101,7 +101,8 @@ def build_province(n_cases: int) -> None:
         stmts = [
             """INSERT INTO agency (id, code, name, kind, parent_id, address, postcode, phone, email, policies,
                                   quiet_hours, created_at)
-               SELECT 201, 'PV000', '某省某市人民政府办公室', 'government', NULL, '', '', '', '', '{}', '{}', '2016-01-01'""",
+               SELECT 201, 'PV000', '某省某市人民政府办公室', 'government', NULL, '', '', '', '',
+                      '{}', '{}', '2016-01-01'""",
             """INSERT INTO agency (id, code, name, kind, parent_id, address, postcode, phone, email, policies,
                                   quiet_hours, created_at)
                SELECT g, 'PV' || lpad(g::text, 3, '0'), '测试部门' || g, 'department',
