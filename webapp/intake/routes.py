@@ -34,6 +34,7 @@ RULE_FIELDS = {
     "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
     "applicant.kind": "kind", "applicant.invalid": "name", "items.empty": "items", "items.too_long": "items",
     "items.too_many": "items", "items.invalid": "items", "received.before_arrival": "received_on",
+    "received.not_arrival": "received_on",
     "received.channel": "channel", "date.future": "received_on", "date.range": "received_on",
     "applicant.email": "email", "applicant.address": "address",
 }
@@ -157,6 +158,7 @@ def new():
                 case = register_case(
                     agency, applicant_data, items, form.channel.data, form.received_on.data,
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
+                    post_kind=form.post_kind.data or "signed",
                     form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
                     identity_choice=choice,
