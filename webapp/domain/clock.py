@@ -122,6 +122,26 @@ class CaseClock:
             pauses = pauses + (Pause(self.pause_start, max(on, self.pause_start), self.pause_kind or ""),)
         return self._due(cal, pauses)
 
+    def due_fixed_in_pause(self, cal: WorkCalendar) -> date | None:
+        """While the clock is paused: the due date, if the response period had run out by the day
+        the pause began (a pause then moves nothing: the period is not revived); else None."""
+        if self.pause_start is None or self.start is None or not self.running:
+            return None
+        due = self._due(cal, self.pauses)
+        return due if due <= self.pause_start else None
+
+    def is_overdue(self, cal: WorkCalendar, as_of: date) -> bool:
+        """rules.md §4: an answer on ``as_of`` would be late - the case is open with the answer
+        clock counting or paused, and the due date in force (an open pause taken to end that day)
+        is before ``as_of``. A pause begun inside the period moves the due date past ``as_of``; one
+        begun after it ran out does not. Awaiting a correction or closed: never.
+        The query columns say the same (services/cases/clock.py ``overdue_clause``): ``due_on``
+        while the clock runs, ``paused_due_on`` (``due_fixed_in_pause``) while it is paused."""
+        if not self.running or self.start is None:
+            return False
+        due = self.due_in_force(cal, as_of)
+        return due is not None and due < as_of
+
     def working_days_left(self, cal: WorkCalendar, as_of: date) -> int | None:
         if not self.running or self.start is None:
             return None
@@ -168,7 +188,7 @@ class CaseClock:
                 policies, kind="response", restarts=self.restarts, extension_days=self.extension_days,
                 open_pause=self.pause_start is not None)
             out.append(Deadline("response", "答复期限", due, self.working_days_left(cal, as_of),
-                                self.paused, ex))
+                                self.paused, ex, overdue=self.is_overdue(cal, as_of)))
         if self.status == Status.REGISTERED and self.correction_requested_on is None \
                 and self.extended_on is None and self.restarts == ():
             due = self.correction_notice_due(cal)
@@ -205,6 +225,7 @@ class Deadline:
     working_days_left: int | None
     paused: bool
     explanation: Explanation
+    overdue: bool = False       # the response period only: CaseClock.is_overdue
 
     @property
     def provisional(self) -> bool:

@@ -90,6 +90,9 @@ class Case(db.Model):
     due_on: Mapped[date | None] = mapped_column(Date)          # while the clock runs
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_since: Mapped[date | None] = mapped_column(Date)
+    # while paused: the due date if the period had run out when the pause began (it stands; the
+    # case stays overdue); the overdue lists read it beside due_on (services/cases/clock.py)
+    paused_due_on: Mapped[date | None] = mapped_column(Date)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     correction_notice_due_on: Mapped[date | None] = mapped_column(Date)   # while a notice may be sent
     correction_reply_by: Mapped[date | None] = mapped_column(Date)        # while awaited
