@@ -81,3 +81,11 @@ def test_overdue_is_an_answer_that_would_be_late():
     assert running.is_overdue(cal, date(2024, 5, 15)) and not running.is_overdue(cal, date(2024, 5, 14))
     answered = replay([received, Event(EventType.ANSWERED, date(2024, 6, 4), outcome="disclosed")], cal, pol)
     assert not answered.is_overdue(cal, TODAY)
+
+
+def test_every_event_type_has_its_effect_and_every_table_row_an_effect():
+    from webapp.domain.workflow import TABLE, EventType
+    from webapp.domain.workflow.engine import EFFECTS
+
+    assert set(EFFECTS) == set(EventType)
+    assert {t.event for t in TABLE.values()} <= set(EFFECTS)
