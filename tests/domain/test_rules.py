@@ -89,3 +89,25 @@ def test_every_event_type_has_its_effect_and_every_table_row_an_effect():
 
     assert set(EFFECTS) == set(EventType)
     assert {t.event for t in TABLE.values()} <= set(EFFECTS)
+
+
+def test_one_table_of_labels():
+    from webapp.domain.labels import (
+        APPLICANT_LETTER_MARKS,
+        DEADLINE_COLUMN_LABELS_ZH,
+        LETTER_TITLES,
+        outcome_phrase,
+        outcome_register_label,
+        outcome_text,
+    )
+
+    assert DEADLINE_COLUMN_LABELS_ZH["correction_reply_by"] == "申请人补正期限"
+    assert DEADLINE_COLUMN_LABELS_ZH["fee_due_on"] == "缴费期限"
+    assert DEADLINE_COLUMN_LABELS_ZH["consultation_due_on"] == "征求意见答复期限"
+    assert outcome_text("withheld.state_secret") == "（三）1．属于国家秘密"
+    assert outcome_text("nonsense") == "nonsense" and outcome_text(None) == ""
+    assert outcome_phrase("withheld.state_secret") == "不予公开（属于国家秘密）"
+    assert outcome_phrase("disclosed") == "予以公开"
+    assert outcome_register_label("other.fee_unpaid") == "逾期未缴费"
+    assert outcome_register_label("unavailable.not_held") == "无法提供-本机关不掌握相关政府信息"
+    assert LETTER_TITLES["answer"] == "政府信息公开申请答复书" and APPLICANT_LETTER_MARKS["answer"] == "答复书"

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
+from webapp.domain.labels import outcome_text
 from webapp.timeutil import SHANGHAI
 
 
@@ -84,3 +85,4 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(status_zh, "status_zh")
     app.add_template_filter(role_zh, "role_zh")
+    app.add_template_global(outcome_text, "outcome_text")   # the one wording (domain/labels.py)

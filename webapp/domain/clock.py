@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from .calendar import DayKind, WorkCalendar
+from .labels import DEADLINE_LABELS_ZH
 from .outcomes import Outcome
 from .policies import CONSULTATION_REPLY_DAYS, CORRECTION_NOTICE_DAYS, RESPONSE_DAYS, Policies
 
@@ -187,31 +188,32 @@ class CaseClock:
                 (Pause(self.pause_start, as_of, self.pause_kind or ""),) if self.pause_start else ()),
                 policies, kind="response", restarts=self.restarts, extension_days=self.extension_days,
                 open_pause=self.pause_start is not None)
-            out.append(Deadline("response", "答复期限", due, self.working_days_left(cal, as_of),
+            out.append(Deadline("response", DEADLINE_LABELS_ZH["response"], due, self.working_days_left(cal, as_of),
                                 self.paused, ex, overdue=self.is_overdue(cal, as_of)))
         if self.status == Status.REGISTERED and self.correction_requested_on is None \
                 and self.extended_on is None and self.restarts == ():
             due = self.correction_notice_due(cal)
             if due is not None and as_of <= due:
-                out.append(Deadline("correction_notice", "补正告知期限", due,
+                out.append(Deadline("correction_notice", DEADLINE_LABELS_ZH["correction_notice"], due,
                                     cal.workdays_between(as_of, due), False,
                                     explain(cal, self.received_on, CORRECTION_NOTICE_DAYS, (), policies,
                                             kind="correction_notice")))
         if self.status == Status.AWAITING_CORRECTION and self.correction_reply_by:
-            out.append(Deadline("correction_reply", "申请人补正期限", self.correction_reply_by,
+            out.append(Deadline("correction_reply", DEADLINE_LABELS_ZH["correction_reply"], self.correction_reply_by,
                                 cal.workdays_between(as_of, self.correction_reply_by), False,
                                 explain_until(cal, self.correction_requested_on, self.correction_reply_by,
                                               policies, kind="correction_reply")))
         if self.status == Status.CONSULTING:
             for on, party, due in self.consultation_reply_due(cal):
                 who = "第三方" if party == "third_party" else "其他机关"
-                out.append(Deadline("consultation_reply", f"征求意见答复期限（{who}）",
+                out.append(Deadline("consultation_reply", f"{DEADLINE_LABELS_ZH['consultation_reply']}（{who}）",
                                     due, cal.workdays_between(as_of, due), False,
                                     explain(cal, on, CONSULTATION_REPLY_DAYS, (), policies,
                                             kind="consultation_reply")))
         if self.status == Status.AWAITING_FEE:
             due = self.fee_due_on(cal, policies)
-            out.append(Deadline("fee_payment", "缴费期限", due, cal.workdays_between(as_of, due), False,
+            out.append(Deadline("fee_payment", DEADLINE_LABELS_ZH["fee_payment"], due,
+                                cal.workdays_between(as_of, due), False,
                                 explain(cal, self.fee_notice_on, policies.fee_payment_days, (), policies,
                                         kind="fee_payment")))
         return out
@@ -240,10 +242,7 @@ class Deadline:
 
 # --- explanations ------------------------------------------------------------------------------
 
-_KIND_LABELS = {
-    "response": "答复期限", "correction_notice": "补正告知期限", "correction_reply": "申请人补正期限",
-    "consultation_reply": "征求意见答复期限", "fee_payment": "缴费期限",
-}
+_KIND_LABELS = DEADLINE_LABELS_ZH
 
 
 @dataclass(frozen=True)
