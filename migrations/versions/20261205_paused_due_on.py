@@ -19,8 +19,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paused_due_on", sa.Date(), nullable=True))
+        batch_op.create_index("ix_case_agency_paused_due", ["agency_id", "paused_due_on"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_agency_paused_due")
         batch_op.drop_column("paused_due_on")

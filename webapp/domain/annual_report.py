@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from .kinds import AgencyKind
+
 #: (month, day) of the next year, by agency kind: a government's own report; every other kind
 GOVERNMENT_DUE = (3, 31)
 DEPARTMENT_DUE = (1, 31)
@@ -12,5 +14,5 @@ DEPARTMENT_DUE = (1, 31)
 
 def report_due_on(year: int, agency_kind: str) -> date:
     """The last day to publish the report on ``year`` (Art. 49)."""
-    month, day = GOVERNMENT_DUE if agency_kind == "government" else DEPARTMENT_DUE
+    month, day = GOVERNMENT_DUE if agency_kind == AgencyKind.GOVERNMENT else DEPARTMENT_DUE
     return date(year + 1, month, day)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,6 +107,8 @@ class BrokenLink:
 def _show(v: Any) -> str:
     if isinstance(v, date):
         return v.isoformat()
+    if isinstance(v, Enum):      # an enum column's value as stored: 'closed', not <Status.CLOSED: ...>
+        v = v.value
     return repr(v)
 
 

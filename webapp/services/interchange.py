@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.domain.appeals import appeal_refusal
+from webapp.domain.appeals import AppealResult, appeal_refusal
 from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
@@ -255,8 +255,9 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], today
                     f"复议诉讼第 {i} 项：{refused.message_zh}")
     have = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
                                                   Appeal.filed_on == filed))
-    if have is not None and have.result != "pending" and (have.result, have.decided_on) != (result, decided_on):
-        if result == "pending":
+    if (have is not None and have.result != AppealResult.PENDING
+            and (have.result, have.decided_on) != (result, decided_on)):
+        if result == AppealResult.PENDING:
             return      # the service knows the decision already (recorded since): an older file changes nothing
         raise _fail(f"appeal {i}: already recorded as {have.result} on {have.decided_on}", "appeal.conflict", ref)
     record_appeal(case, kind, filed, result, decided_on, today=today)

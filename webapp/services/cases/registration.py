@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from webapp.domain.kinds import Role
 from webapp.domain.receipt import receipt_refusal
 from webapp.domain.workflow import Channel, Event, EventType
 from webapp.extensions import db
@@ -98,7 +99,7 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
                 applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
                 arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
                 assigned_to_id=(assigned_to.id if assigned_to
-                                else (actor.id if actor and actor.role == "clerk" else None)),
+                                else (actor.id if actor and actor.role == Role.CLERK else None)),
                 note=note)
     case.agency = agency
     case.applicant = applicant

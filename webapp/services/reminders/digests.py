@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.domain.annual_report import report_due_on
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, Notification, OutboxMail, ReportVersion, User
 
@@ -112,7 +113,7 @@ def annual_report_reminders(today: date, now: datetime | None = None) -> int:
         deadline = report_due_on(year, agency.kind)   # Art. 49 (domain/annual_report.py)
         state = "尚未生成（年度结账尚未完成）" if latest is None else f"已结账（第{latest.version}版），尚未定稿"
         link = f"/reports/agency/{agency.code}/{year}"
-        for uid in db.session.scalars(select(User.id).where(User.agency_id == agency.id, User.role == "approver",
+        for uid in db.session.scalars(select(User.id).where(User.agency_id == agency.id, User.role == Role.APPROVER,
                                                             User.active.is_(True)).order_by(User.id)):
             key = f"annual_report_due:{agency.id}:{year}:w{week}:{uid}"
             notes.append(Note(key, "annual_report_due", uid, f"{agency.name}{year}年度报告尚未定稿",
