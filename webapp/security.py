@@ -14,6 +14,8 @@ from functools import wraps
 from flask import abort, g, request
 from flask_login import current_user
 
+from webapp.domain.kinds import AgencyKind
+
 CLERK, APPROVER, ADMIN, AUDITOR = "clerk", "approver", "admin", "auditor"
 ALL_ROLES = (CLERK, APPROVER, ADMIN, AUDITOR)
 STAFF = (CLERK, APPROVER, ADMIN)
@@ -140,7 +142,7 @@ def visible_agency_ids(user=None) -> list[int]:
             return tuple(db.session.scalars(select(Agency.id)))
         ids = [user.agency_id]
         agency = db.session.get(Agency, user.agency_id)
-        if agency is not None and agency.kind == "government":
+        if agency is not None and agency.kind == AgencyKind.GOVERNMENT:
             ids += list(db.session.scalars(select(Agency.id).where(Agency.parent_id == agency.id)))
         return tuple(ids)
 

@@ -126,6 +126,22 @@ def test_after_the_request_the_notice_is_written_with_the_letter(app, w, today):
     assert "予以公开" in mail.body and "答复书见附件" in mail.body
 
 
+def test_the_answer_notice_words_the_outcome_as_the_letter_does(app, w, today):
+    """domain/labels.py outcome_phrase, as in the answer letter: 不予公开（属于国家秘密）. Before, the
+    notice said 作出答复（1．属于国家秘密）, the table's numbered row label."""
+    case_id = online_case(w).id
+    db.session.remove()
+    with app.test_request_context("/cases/x/answer", method="POST"):
+        case = db.session.get(Case, case_id)
+        record_event(case, Event(type=EventType.ANSWERED, on=today, outcome=Outcome.WITHHELD_STATE_SECRET),
+                     db.session.get(User, w.users["clerk"]))
+        db.session.commit()
+        app.process_response(app.response_class("ok", status=302))
+    db.session.remove()
+    [mail] = mails(f"applicant:{case_id}:answer:")
+    assert "作出答复（不予公开（属于国家秘密））。" in mail.body
+
+
 def test_nothing_is_committed_after_a_failed_request(app, w, today):
     case_id = online_case(w).id
     db.session.remove()

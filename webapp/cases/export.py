@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font
 from webapp.domain.workflow import Channel
 from webapp.models import Case
 from webapp.services.applicants import APPLICANT_KINDS, mask_id
+from webapp.services.cases import overdue_row
 
 from .view import outcome_text
 
@@ -28,7 +29,7 @@ CHANNELS = {c.value: c.label_zh for c in Channel}
 def _late(c: Case, today: date) -> str:
     if c.closed_on is not None:
         return "是" if c.late else "否"
-    if c.due_on is not None and c.due_on < today:
+    if overdue_row(c, today):
         return "是（未答复）"
     return "否"
 

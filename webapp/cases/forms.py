@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.domain.fees import FeeMethod
-from webapp.domain.outcomes import ANSWER_OUTCOMES, Outcome
+from webapp.domain.outcomes import ANSWER_OUTCOMES
 from webapp.domain.policies import EXTENSION_MAX_DAYS
 from webapp.domain.workflow import Party
 from webapp.forms import ZhForm, ZhPlainForm
@@ -125,10 +125,3 @@ class SearchForm(ZhPlainForm):
                                   f"（{self.date_from.data.isoformat()}），请对调后再查询。")
 
 
-def outcome_label(code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return Outcome(code).report_row
-    except ValueError:
-        return code

@@ -24,6 +24,7 @@ from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem
+from webapp.services.cases import overdue_clause
 
 PER_PAGE = 25
 LIST_LIMIT = 100
@@ -100,7 +101,7 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
 
     d.due_soon_until = cal.add_workdays(today, 3)
     d.due_soon = cases("due_soon", running, Case.due_on >= today, Case.due_on <= d.due_soon_until)
-    d.overdue = cases("overdue", running, Case.due_on < today)
+    d.overdue = cases("overdue", overdue_clause(today), order=func.coalesce(Case.due_on, Case.paused_due_on))
     d.notices_until = cal.add_workdays(today, 2)
     d.notices_due = cases("notices_due", registered, Case.correction_notice_due_on >= today,
                           Case.correction_notice_due_on <= d.notices_until, order=Case.correction_notice_due_on)
@@ -234,7 +235,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
     if special == "overdue" and today is not None:
-        where.extend([Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today])
+        where.append(overdue_clause(today))
     return where
 
 

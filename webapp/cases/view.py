@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from webapp.domain.clock import Status
-from webapp.domain.outcomes import Outcome
+from webapp.domain.labels import outcome_text
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent
@@ -56,15 +56,6 @@ def event_label(type_: str) -> str:
     except ValueError:
         pkg = _event_package(type_)
         return pkg.LABELS[type_] if pkg is not None else NOTE_LABELS.get(type_, type_)
-
-
-def outcome_text(code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return Outcome(code).report_row
-    except ValueError:
-        return code
 
 
 def _d(v: Any) -> str:

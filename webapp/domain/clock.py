@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from .calendar import DayKind, WorkCalendar
+from .labels import DEADLINE_LABELS_ZH
 from .outcomes import Outcome
 from .policies import CONSULTATION_REPLY_DAYS, CORRECTION_NOTICE_DAYS, RESPONSE_DAYS, Policies
 
@@ -122,6 +123,26 @@ class CaseClock:
             pauses = pauses + (Pause(self.pause_start, max(on, self.pause_start), self.pause_kind or ""),)
         return self._due(cal, pauses)
 
+    def due_fixed_in_pause(self, cal: WorkCalendar) -> date | None:
+        """While the clock is paused: the due date, if the response period had run out by the day
+        the pause began (a pause then moves nothing: the period is not revived); else None."""
+        if self.pause_start is None or self.start is None or not self.running:
+            return None
+        due = self._due(cal, self.pauses)
+        return due if due <= self.pause_start else None
+
+    def is_overdue(self, cal: WorkCalendar, as_of: date) -> bool:
+        """rules.md §4: an answer on ``as_of`` would be late - the case is open with the answer
+        clock counting or paused, and the due date in force (an open pause taken to end that day)
+        is before ``as_of``. A pause begun inside the period moves the due date past ``as_of``; one
+        begun after it ran out does not. Awaiting a correction or closed: never.
+        The query columns say the same (services/cases/clock.py ``overdue_clause``): ``due_on``
+        while the clock runs, ``paused_due_on`` (``due_fixed_in_pause``) while it is paused."""
+        if not self.running or self.start is None:
+            return False
+        due = self.due_in_force(cal, as_of)
+        return due is not None and due < as_of
+
     def working_days_left(self, cal: WorkCalendar, as_of: date) -> int | None:
         if not self.running or self.start is None:
             return None
@@ -167,31 +188,32 @@ class CaseClock:
                 (Pause(self.pause_start, as_of, self.pause_kind or ""),) if self.pause_start else ()),
                 policies, kind="response", restarts=self.restarts, extension_days=self.extension_days,
                 open_pause=self.pause_start is not None)
-            out.append(Deadline("response", "答复期限", due, self.working_days_left(cal, as_of),
-                                self.paused, ex))
+            out.append(Deadline("response", DEADLINE_LABELS_ZH["response"], due, self.working_days_left(cal, as_of),
+                                self.paused, ex, overdue=self.is_overdue(cal, as_of)))
         if self.status == Status.REGISTERED and self.correction_requested_on is None \
                 and self.extended_on is None and self.restarts == ():
             due = self.correction_notice_due(cal)
             if due is not None and as_of <= due:
-                out.append(Deadline("correction_notice", "补正告知期限", due,
+                out.append(Deadline("correction_notice", DEADLINE_LABELS_ZH["correction_notice"], due,
                                     cal.workdays_between(as_of, due), False,
                                     explain(cal, self.received_on, CORRECTION_NOTICE_DAYS, (), policies,
                                             kind="correction_notice")))
         if self.status == Status.AWAITING_CORRECTION and self.correction_reply_by:
-            out.append(Deadline("correction_reply", "申请人补正期限", self.correction_reply_by,
+            out.append(Deadline("correction_reply", DEADLINE_LABELS_ZH["correction_reply"], self.correction_reply_by,
                                 cal.workdays_between(as_of, self.correction_reply_by), False,
                                 explain_until(cal, self.correction_requested_on, self.correction_reply_by,
                                               policies, kind="correction_reply")))
         if self.status == Status.CONSULTING:
             for on, party, due in self.consultation_reply_due(cal):
                 who = "第三方" if party == "third_party" else "其他机关"
-                out.append(Deadline("consultation_reply", f"征求意见答复期限（{who}）",
+                out.append(Deadline("consultation_reply", f"{DEADLINE_LABELS_ZH['consultation_reply']}（{who}）",
                                     due, cal.workdays_between(as_of, due), False,
                                     explain(cal, on, CONSULTATION_REPLY_DAYS, (), policies,
                                             kind="consultation_reply")))
         if self.status == Status.AWAITING_FEE:
             due = self.fee_due_on(cal, policies)
-            out.append(Deadline("fee_payment", "缴费期限", due, cal.workdays_between(as_of, due), False,
+            out.append(Deadline("fee_payment", DEADLINE_LABELS_ZH["fee_payment"], due,
+                                cal.workdays_between(as_of, due), False,
                                 explain(cal, self.fee_notice_on, policies.fee_payment_days, (), policies,
                                         kind="fee_payment")))
         return out
@@ -205,6 +227,7 @@ class Deadline:
     working_days_left: int | None
     paused: bool
     explanation: Explanation
+    overdue: bool = False       # the response period only: CaseClock.is_overdue
 
     @property
     def provisional(self) -> bool:
@@ -219,10 +242,7 @@ class Deadline:
 
 # --- explanations ------------------------------------------------------------------------------
 
-_KIND_LABELS = {
-    "response": "答复期限", "correction_notice": "补正告知期限", "correction_reply": "申请人补正期限",
-    "consultation_reply": "征求意见答复期限", "fee_payment": "缴费期限",
-}
+_KIND_LABELS = DEADLINE_LABELS_ZH
 
 
 @dataclass(frozen=True)

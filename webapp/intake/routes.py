@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.cases.attachments import UploadRejected, check_upload, store_attachment
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, User
 from webapp.params import MAX_ID
@@ -34,6 +35,7 @@ RULE_FIELDS = {
     "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
     "applicant.kind": "kind", "applicant.invalid": "name", "items.empty": "items", "items.too_long": "items",
     "items.too_many": "items", "items.invalid": "items", "received.before_arrival": "received_on",
+    "received.not_arrival": "received_on",
     "received.channel": "channel", "date.future": "received_on", "date.range": "received_on",
     "applicant.email": "email", "applicant.address": "address",
 }
@@ -94,7 +96,7 @@ def new():
     form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
     users = _assignable([a.id for a in agencies])
     form.assigned_to.choices = {0: "（暂不分配）", **{
-        u.id: f"{u.display_name}（{'负责人' if u.role == 'approver' else '经办人'}）" for u in users}}
+        u.id: f"{u.display_name}（{'负责人' if u.role == Role.APPROVER else '经办人'}）" for u in users}}
     search = ApplicantSearchForm(request.args)
     results = search_applicants([a.id for a in agencies], search.q.data or "") if search.q.data else []
     selected = _selected_applicant(form.applicant_id.data if request.method == "POST"
@@ -103,7 +105,7 @@ def new():
     if request.method == "GET":
         form.arrived_on.data = today
         form.received_on.data = today
-        form.assigned_to.data = current_user.id if current_user.role == "clerk" else 0
+        form.assigned_to.data = current_user.id if current_user.role == Role.CLERK else 0
         if selected is not None:
             form.applicant_id.data = str(selected.id)
             form.kind.data = selected.kind
@@ -157,6 +159,7 @@ def new():
                 case = register_case(
                     agency, applicant_data, items, form.channel.data, form.received_on.data,
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
+                    post_kind=form.post_kind.data or "signed",
                     form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
                     identity_choice=choice,

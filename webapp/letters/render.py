@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from config import BASE_DIR
 from webapp.domain.fees import FeeMethod
+from webapp.domain.labels import LETTER_TITLES, outcome_phrase
 from webapp.domain.outcomes import Outcome
 from webapp.domain.policies import CONSULTATION_REPLY_DAYS
 from webapp.domain.workflow import EventType, Party
@@ -30,14 +31,6 @@ log = logging.getLogger(__name__)
 
 LETTER_DIR = BASE_DIR / "templates" / "letters"
 
-#: kind -> the letter's title
-LETTER_TITLES: dict[str, str] = {
-    "correction": "补正告知书",
-    "consultation": "征求意见函",
-    "extension": "延期答复告知书",
-    "fee": "收费通知书",
-    "answer": "政府信息公开申请答复书",
-}
 LETTER_KINDS = tuple(LETTER_TITLES)
 
 #: the workflow event whose recording sends each letter
@@ -94,16 +87,6 @@ def default_template_source(kind: str) -> str:
 
 
 # --- the data a letter can use -------------------------------------------------------------------
-
-def outcome_phrase(outcome: Outcome) -> str:
-    """How an answer letter words an outcome: 予以公开 / 不予公开（属于国家秘密） / ..."""
-    label = outcome.label_zh.split("．", 1)[-1]
-    group = {"withheld": "不予公开", "unavailable": "无法提供", "not_processed": "不予处理",
-             "other": "其他处理"}.get(outcome.group)
-    if group is None:
-        return label
-    return f"{group}（{label}）"
-
 
 def outcome_ground(outcome: Outcome) -> str:
     ground = outcome.legal_ground

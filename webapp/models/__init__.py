@@ -1,4 +1,15 @@
-"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all.
+
+Enum columns are declared by their annotation (``Mapped[Status | None]``): the map from enum to
+column type is ``_types.ENUM_COLUMNS``, given to the declarative base here, before any model."""
+
+from webapp.extensions import db
+
+from ._types import ENUM_COLUMNS
+
+db.Model.registry.update_type_annotation_map(ENUM_COLUMNS)
+
+# ruff: noqa: E402 (the map above comes before the models)
 
 from .agency import Agency, ApiToken, CalendarYear
 from .archive import ArchiveSetting, CaseArchive  # noqa: F401 (registers the models)

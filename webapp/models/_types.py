@@ -3,12 +3,61 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
+
+from webapp.domain.appeals import AppealKind, AppealResult
+from webapp.domain.clock import Status
+from webapp.domain.kinds import AgencyKind, ApplicantKind, Role
+from webapp.domain.outcomes import Outcome
+from webapp.domain.workflow import Channel
 
 # JSONB on PostgreSQL, JSON elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class StrEnumType(TypeDecorator):
+    """An enum stored as its value in a VARCHAR (no database enum type, no CHECK: the schema is
+    plain strings). Reads give the enum member; a value the enum does not know (a row written by
+    an older version) is given back as the string it is."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return value.value if isinstance(value, Enum) else value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.enum(value)
+        except ValueError:
+            return value
+
+    def copy(self, **kw: Any) -> StrEnumType:
+        return StrEnumType(self.enum, self.impl.length)
+
+
+#: every enum a column holds -> its column type: ``Mapped[Status | None]`` is a VARCHAR(30) of the
+#: values. The one map (models/__init__.py gives it to the declarative base's registry).
+ENUM_COLUMNS: dict[type, Any] = {
+    Status: StrEnumType(Status, 30),
+    Outcome: StrEnumType(Outcome, 60),
+    Channel: StrEnumType(Channel, 20),
+    Role: StrEnumType(Role, 20),
+    ApplicantKind: StrEnumType(ApplicantKind, 20),
+    AgencyKind: StrEnumType(AgencyKind, 20),
+    AppealKind: StrEnumType(AppealKind, 30),
+    AppealResult: StrEnumType(AppealResult, 20),
+}
 
 
 def utcnow() -> datetime:

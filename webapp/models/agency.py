@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import AgencyKind
 from webapp.extensions import db
 
 from ._types import JsonType, utcnow
@@ -19,7 +20,7 @@ class Agency(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20), default="department")   # department | government
+    kind: Mapped[AgencyKind] = mapped_column(default=AgencyKind.DEPARTMENT)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     address: Mapped[str] = mapped_column(String(300), default="")
     postcode: Mapped[str] = mapped_column(String(20), default="")

@@ -14,6 +14,11 @@ from typing import Any
 from sqlalchemy import DDL, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.appeals import AppealKind, AppealResult
+from webapp.domain.clock import Status
+from webapp.domain.kinds import ApplicantKind
+from webapp.domain.outcomes import Outcome
+from webapp.domain.workflow import Channel
 from webapp.extensions import db
 
 from ._types import JsonType, utcnow
@@ -37,7 +42,7 @@ class Applicant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))          # natural_person | commercial | ...
+    kind: Mapped[ApplicantKind]
     name: Mapped[str] = mapped_column(String(200), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)   # 居民身份证号码
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)        # 统一社会信用代码
@@ -71,6 +76,8 @@ class Case(db.Model):
         # the overdue list (status, due_on < today, the visible agencies, newest first) read from the
         # index alone: a government's 4,600 overdue cases without a visit to the table (issue 15)
         Index("ix_case_overdue_cover", "status", "due_on", "agency_id", "received_on", "id"),
+        # the overdue lists' second branch (services/cases/clock.py overdue_clause), beside the one above
+        Index("ix_case_agency_paused_due", "agency_id", "paused_due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,8 +85,8 @@ class Case(db.Model):
     ref: Mapped[str] = mapped_column(String(60))           # the agency's own reference (interchange key)
     number: Mapped[str] = mapped_column(String(80), unique=True)   # tracking number LZ-SWJ-2023-0007
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
-    applicant_kind: Mapped[str] = mapped_column(String(20))   # as classed on receipt (report columns)
-    channel: Mapped[str | None] = mapped_column(String(20))
+    applicant_kind: Mapped[ApplicantKind]   # as classed on receipt (report columns)
+    channel: Mapped[Channel | None]
     arrived_on: Mapped[date | None] = mapped_column(Date)      # physical arrival (rules.md §2)
     form_wanted: Mapped[str] = mapped_column(String(40), default="")    # paper | email | disk | reading
     route_wanted: Mapped[str] = mapped_column(String(40), default="")   # post | pickup | email
@@ -96,12 +103,15 @@ class Case(db.Model):
     head_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     # -- derived from the events by the domain (services/cases/ keeps them true)
-    status: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[Status | None]
     received_on: Mapped[date | None] = mapped_column(Date)
     clock_start: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)          # while the clock runs
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_since: Mapped[date | None] = mapped_column(Date)
+    # while paused: the due date if the period had run out when the pause began (it stands; the
+    # case stays overdue); the overdue lists read it beside due_on (services/cases/clock.py)
+    paused_due_on: Mapped[date | None] = mapped_column(Date)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     correction_notice_due_on: Mapped[date | None] = mapped_column(Date)   # while a notice may be sent
     correction_reply_by: Mapped[date | None] = mapped_column(Date)        # while awaited
@@ -110,7 +120,7 @@ class Case(db.Model):
     fee_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     fee_paid_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(String(60))
+    outcome: Mapped[Outcome | None]
     late: Mapped[bool | None] = mapped_column(Boolean)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)   # working days paused, closed cases
     days_to_answer: Mapped[int | None] = mapped_column(Integer)    # working days used, paused left out
@@ -141,7 +151,7 @@ class CaseItem(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text)
-    outcome: Mapped[str | None] = mapped_column(String(60))
+    outcome: Mapped[Outcome | None]
 
     case = relationship("Case", back_populates="items")
 
@@ -166,8 +176,8 @@ class CaseEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     actor_name: Mapped[str] = mapped_column(String(100), default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status_before: Mapped[str | None] = mapped_column(String(30))
-    status_after: Mapped[str | None] = mapped_column(String(30))
+    status_before: Mapped[Status | None]
+    status_after: Mapped[Status | None]
     due_before: Mapped[date | None] = mapped_column(Date)
     due_after: Mapped[date | None] = mapped_column(Date)
     corrects_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
@@ -190,9 +200,9 @@ class Appeal(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))     # the case's (set when recorded)
-    kind: Mapped[str] = mapped_column(String(30))       # review | litigation_direct | litigation_after_review
+    kind: Mapped[AppealKind]
     filed_on: Mapped[date] = mapped_column(Date)
-    result: Mapped[str] = mapped_column(String(20), default="pending")   # upheld | corrected | other | pending
+    result: Mapped[AppealResult] = mapped_column(default=AppealResult.PENDING)
     decided_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
 

@@ -1,26 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 
 from ._types import utcnow
-
-
-class Role(StrEnum):
-    CLERK = "clerk"          # 经办人
-    APPROVER = "approver"    # 负责人 (信息公开工作机构负责人): approves extensions, marks reports final
-    ADMIN = "admin"          # 管理员
-    AUDITOR = "auditor"      # 审计（只读）
-
-    @property
-    def label_zh(self) -> str:
-        return {"clerk": "经办人", "approver": "负责人", "admin": "管理员", "auditor": "审计（只读）"}[self]
 
 
 class User(UserMixin, db.Model):
@@ -32,7 +21,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(20), default=Role.CLERK.value)
+    role: Mapped[Role] = mapped_column(default=Role.CLERK)
     password_hash: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,8 +11,10 @@ from flask import Flask, current_app, url_for
 from flask_login import current_user
 
 from webapp.domain.clock import Status
-from webapp.models import Role
+from webapp.domain.kinds import AgencyKind, Role
+from webapp.domain.labels import outcome_text
 from webapp.security import actable_agency_ids, can
+from webapp.services.cases import overdue_row
 from webapp.services.submissions import queue_summary
 from webapp.timeutil import SHANGHAI
 
@@ -87,3 +89,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(status_zh, "status_zh")
     app.add_template_filter(role_zh, "role_zh")
+    app.add_template_global(outcome_text, "outcome_text")   # the one wording (domain/labels.py)
+    # states compared by name in templates (case.status == CaseStatus.CLOSED), and the one overdue rule
+    app.add_template_global(Status, "CaseStatus")
+    app.add_template_global(Role, "Role")
+    app.add_template_global(AgencyKind, "AgencyKind")
+    app.add_template_global(overdue_row, "case_overdue")

@@ -19,6 +19,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from webapp.domain.labels import outcome_register_label
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel
 from webapp.services.applicants import APPLICANT_KINDS
@@ -41,10 +42,7 @@ EVENT_ZH = {"received": "收到申请", "correction_requested": "补正告知", 
 ENDING_LABELS = {"correction_lapsed": "逾期不补正", "fee_lapsed": "逾期未缴费", "withdrawn": "撤回"}
 
 
-def outcome_label(code: str) -> str:
-    o = Outcome(code)
-    prefix = {"withheld": "不予公开-", "unavailable": "无法提供-", "not_processed": "不予处理-"}.get(o.group, "")
-    return prefix + o.label_zh.split("．", 1)[-1]
+outcome_label = outcome_register_label   # the one table of wordings (domain/labels.py)
 
 
 def _write(ws, row: int, values) -> None:

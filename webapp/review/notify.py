@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Applicant, Case, User
 from webapp.models.review import ReviewDraft
@@ -22,7 +23,7 @@ LINK = "/review/drafts/{id}"
 
 
 def _approvers(agency_id: int) -> list[int]:
-    return list(db.session.scalars(select(User.id).where(User.agency_id == agency_id, User.role == "approver",
+    return list(db.session.scalars(select(User.id).where(User.agency_id == agency_id, User.role == Role.APPROVER,
                                                          User.active.is_(True)).order_by(User.id)))
 
 

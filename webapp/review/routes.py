@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.models.review import ReviewDraft
@@ -226,7 +227,7 @@ def chains():
     if agency is None:
         flash("请以本机关管理员身份设置审批流程。", "error")
         return redirect(url_for("review.index"))
-    reviewers = {u.id: f"{u.display_name}（{'负责人' if u.role == 'approver' else '经办人'}）" for u in
+    reviewers = {u.id: f"{u.display_name}（{'负责人' if u.role == Role.APPROVER else '经办人'}）" for u in
                  db.session.query(User).filter(User.agency_id == agency.id, User.active.is_(True),
                                                User.role.in_(("clerk", "approver"))).order_by(User.role, User.id)}
     current = services.chains(agency.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from webapp.domain.clock import Status
 from webapp.domain.outcomes import application_outcome
 from webapp.models import Case, CaseEvent, User
 from webapp.models.review import ReviewDraft
@@ -19,7 +20,7 @@ LETTER_KIND = {"answer": "answer", "extension": "extension", "fee_notice": "fee"
 
 def clock_text(case: Case, today: date, cal) -> tuple[str, int | None]:
     """The statutory clock as the review queues show it (stored columns): text, working days left."""
-    if case.status == "closed":
+    if case.status == Status.CLOSED:
         return "已办结", None
     if case.paused_since is not None or case.due_on is None:
         return "答复期限暂停计算", None

@@ -30,7 +30,7 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from webapp.domain.outcomes import Outcome
+from webapp.domain.labels import APPLICANT_LETTER_MARKS, outcome_phrase
 from webapp.domain.workflow import EventType
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail
@@ -53,7 +53,7 @@ NOTICE_EVENTS = {
 }
 EVENT_KINDS = {v: k for k, v in NOTICE_EVENTS.items()}
 #: the applicant's letter of each kind, recognised by this title in its file name
-LETTER_TITLES = {"correction": "补正告知书", "extension": "延期答复告知书", "fee": "收费通知书", "answer": "答复书"}
+LETTER_TITLES = APPLICANT_LETTER_MARKS   # what the applicant's letters' file names contain (domain/labels.py)
 SUBMISSION_KINDS = ("submitted", "rejected")
 ALL_KINDS = SUBMISSION_KINDS + tuple(NOTICE_EVENTS)
 
@@ -217,7 +217,7 @@ def _case_context(case: Case, kind: str, ev: CaseEvent, sub: Submission | None,
     outcome = ""
     if kind == "answer" and case.outcome:
         try:
-            outcome = Outcome(case.outcome).label_zh
+            outcome = outcome_phrase(case.outcome)
         except ValueError:
             outcome = ""
     return {**_base_context(agency), "applicant_name": case.applicant.name if case.applicant else "",

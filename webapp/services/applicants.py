@@ -8,17 +8,11 @@ from typing import Any
 
 from webapp.domain import identity
 from webapp.domain.email_address import EmailAddressError, check_email
+from webapp.domain.kinds import APPLICANT_KIND_LABELS_ZH
 
 from .errors import ServiceError
 
-APPLICANT_KINDS = {
-    "natural_person": "自然人",
-    "commercial": "商业企业",
-    "research": "科研机构",
-    "public_interest": "社会公益组织",
-    "legal_service": "法律服务机构",
-    "other_org": "其他",
-}
+APPLICANT_KINDS = {k.value: label for k, label in APPLICANT_KIND_LABELS_ZH.items()}
 TEXT_LIMITS = {"name": 200, "phone": 60, "email": 200, "address": 300, "id_document": 200}
 
 

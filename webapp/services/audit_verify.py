@@ -23,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.labels import DEADLINE_COLUMN_LABELS_ZH
 from webapp.domain.workflow import Event, Refusal, replay
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseEvent, CaseItem, User
@@ -46,10 +48,11 @@ BATCH = 500
 
 #: The case columns record_event derives from the events (services/cases/clock.py _derive), with their names.
 DERIVED_FIELDS: dict[str, str] = {
-    "status": "状态", "received_on": "收到申请日", "clock_start": "起算日", "due_on": "答复期限",
+    "status": "状态", "received_on": "收到申请日", "clock_start": "起算日",
     "due_provisional": "期限含暂定假日", "paused_since": "中止起始日", "extended": "已延期",
-    "correction_notice_due_on": "补正告知期限", "correction_reply_by": "补正期限",
-    "consultation_due_on": "征求意见期限", "fee_due_on": "缴费期限", "fee_amount": "信息处理费",
+    **{k: DEADLINE_COLUMN_LABELS_ZH[k] for k in ("due_on", "correction_notice_due_on", "correction_reply_by",
+                                                  "consultation_due_on", "fee_due_on")},
+    "fee_amount": "信息处理费",
     "fee_paid_on": "缴费日", "closed_on": "办结日", "outcome": "办理结果", "late": "逾期",
     "days_to_answer": "答复用时", "paused_days": "中止天数", "calendar_version": "日历版本",
 }
@@ -104,6 +107,8 @@ class BrokenLink:
 def _show(v: Any) -> str:
     if isinstance(v, date):
         return v.isoformat()
+    if isinstance(v, Enum):      # an enum column's value as stored: 'closed', not <Status.CLOSED: ...>
+        v = v.value
     return repr(v)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.domain.calendar import FIRST_YEAR, LAST_YEAR, YearNotice, library_notices, provisional_notice
+from webapp.domain.labels import DEADLINE_COLUMN_LABELS_ZH
 from webapp.extensions import db
 from webapp.models import CalendarYear, User
 from webapp.models._types import utcnow
@@ -73,15 +74,7 @@ class MovedDeadline:
     changes: dict[str, list[Any]] = field(default_factory=dict)   # name -> [old, new]
 
 
-DEADLINE_LABELS_ZH = {
-    "due_on": "答复期限",
-    "correction_notice_due_on": "补正告知期限",
-    "correction_reply_by": "补正截止日",
-    "fee_due_on": "缴费截止日",
-    "consultation_due_on": "征求意见答复期限",
-    "due_provisional": "期限是否暂定",
-    "due_if_resumed": "答复期限（暂停中；若今日恢复计算）",
-}
+DEADLINE_LABELS_ZH = DEADLINE_COLUMN_LABELS_ZH   # the one table (domain/labels.py)
 
 
 # --- reading ---------------------------------------------------------------------------------------

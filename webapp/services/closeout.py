@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ReportVersion, User
 from webapp.timeutil import now_utc, today_shanghai
@@ -303,7 +304,7 @@ def version_status(agency: Agency, year: int) -> dict[str, Any]:
 def mark_final(version: ReportVersion, actor: User | None) -> ReportVersion:
     """Mark a version final: only an approver (负责人), only the latest version, only while it still
     matches the case history, and only when every check passes (the failing cells are named)."""
-    if actor is None or actor.role != "approver":
+    if actor is None or actor.role != Role.APPROVER:
         raise Forbidden("only an approver may mark a report final",
                         "只有信息公开工作机构负责人（审核人）可以将年度报告标记为定稿。", rule="report.finalize.role")
     from webapp.security import actable_agency_ids

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, User
 from webapp.models.handover import PENDING, RETURNED, SIGNED, Handover
@@ -299,7 +300,8 @@ def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | N
     for to_id, case_id, number, due, name, _routed_on in rows:
         left = cal.workdays_between(today, due) if due >= today else -cal.workdays_between(due, today)
         item = Item(REMINDER_KIND, case_id, to_id, number, name or "", None, due, left, today)
-        uids = [p.id for p in people.values() if p.agency_id == to_id and p.active and p.role in ("clerk", "approver")]
+        uids = [p.id for p in people.values()
+                if p.agency_id == to_id and p.active and p.role in (Role.CLERK, Role.APPROVER)]
         pairs.append((item, uids))
     return pairs, people
 

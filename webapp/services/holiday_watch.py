@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import User
 
@@ -49,7 +50,7 @@ def holiday_watch(today: date, now: datetime | None = None) -> int:
     base = base_url()
     notes: list[Note] = []
     context: dict[str, dict[str, Any]] = {}
-    for user in db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
+    for user in db.session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True))
                                    .order_by(User.id)):
         if not may_change_installation(user):
             continue     # only those who can enter the notice (agency_admin.may_change_installation)

@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.appeals import AppealResult, appeal_refusal
 from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
+from webapp.timeutil import today_shanghai
 
 from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
@@ -24,8 +26,6 @@ from .interchange_export import FORMAT, export_document
 from .interchange_notes import EXPORTED, export_note, is_note, parse_note, record_note
 from .money import check_fees_10k_yuan
 
-APPEAL_KINDS = ("review", "litigation_direct", "litigation_after_review")
-APPEAL_RESULTS = ("upheld", "corrected", "other", "pending")
 BATCH = 2000     # new cases planned, then written together
 
 
@@ -117,7 +117,7 @@ def import_document(doc: Any, today: date, bulk: bool = True, problems: list[Ser
     if problems:
         return stats
     for i, ap in enumerate(appeals):
-        _import_appeal(agency, ap, i, stats, batch)
+        _import_appeal(agency, ap, i, stats, today, batch)
     if batch is not None:
         batch.write_appeals()
     for year, data in proactive.items():
@@ -294,7 +294,8 @@ def _recorded_notes(case: Case, ref: str, notes: list, stat_index: list[int], st
     return n
 
 
-def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], batch: Batch | None = None) -> None:
+def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], today: date,
+                   batch: Batch | None = None) -> None:
     if not isinstance(ap, Mapping):
         raise _fail(f"appeal {i} must be an object", "appeal.invalid")
     ref = ap.get("case_ref")
@@ -307,40 +308,39 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], batch
     if case is None:
         raise _fail(f"appeal {i}: unknown case_ref {ref!r}", "appeal.case_ref")
     kind = ap.get("kind")
-    if kind not in APPEAL_KINDS:
-        raise _fail(f"appeal {i}: kind must be one of {', '.join(APPEAL_KINDS)}", "appeal.kind", ref)
     filed = _date(ap.get("filed_on"), f"appeal {i}: filed_on", ref)
     result = ap.get("result") or "pending"
-    if result not in APPEAL_RESULTS:
-        raise _fail(f"appeal {i}: result must be one of {', '.join(APPEAL_RESULTS)}", "appeal.result", ref)
     decided = ap.get("decided_on")
     decided_on = _date(decided, f"appeal {i}: decided_on", ref) if decided is not None else None
-    if result != "pending" and decided_on is None:
-        raise _fail(f"appeal {i}: a result needs decided_on", "appeal.decided_on", ref)
-    if result == "pending" and decided_on is not None:
-        raise _fail(f"appeal {i}: decided_on goes with a result", "appeal.decided_on", ref)
-    if decided_on is not None and decided_on < filed:
-        raise _fail(f"appeal {i}: decided before it was filed", "appeal.dates", ref)
-    if case.received_on and filed < case.received_on:
-        raise _fail(f"appeal {i}: filed before the application was received", "appeal.dates", ref)
+    refused = appeal_refusal(kind, filed, result, decided_on, received_on=case.received_on, today=today)
+    if refused is not None:     # the writer's own check (domain/appeals.py), before the conflict check
+        raise _fail(f"appeal {i}: {refused.message}", refused.rule, ref, None,
+                    f"复议诉讼第 {i} 项：{refused.message_zh}")
     in_memory = not isinstance(case, Case)
     have = batch.appeal(case, kind, filed) if in_memory else db.session.scalar(
         select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind, Appeal.filed_on == filed))
-    if have is not None and have.result != "pending" and (have.result, have.decided_on) != (result, decided_on):
-        if result == "pending":
+    if (have is not None and have.result != AppealResult.PENDING
+            and (have.result, have.decided_on) != (result, decided_on)):
+        if result == AppealResult.PENDING:
             return      # the service knows the decision already (recorded since): an older file changes nothing
         raise _fail(f"appeal {i}: already recorded as {have.result} on {have.decided_on}", "appeal.conflict", ref)
     if in_memory:
         batch.record_appeal(case, kind, filed, result, decided_on)
     else:
-        record_appeal(case, kind, filed, result, decided_on)
+        record_appeal(case, kind, filed, result, decided_on, today=today)
     stats["appeals"] += 1
 
 
 def record_appeal(case: Case, kind: str, filed_on: date, result: str, decided_on: date | None,
-                  actor=None) -> Appeal:
-    """Record or update a review/lawsuit (keyed by case, kind and filing date) on the case history."""
+                  actor=None, *, today: date | None = None) -> Appeal:
+    """Record or update a review/lawsuit (keyed by case, kind and filing date) on the case history,
+    after the domain's check (domain/appeals.py; ServiceError, nothing changed, when it fails)."""
     from .cases import add_note
+
+    refused = appeal_refusal(kind, filed_on, result, decided_on, received_on=case.received_on,
+                             today=today or today_shanghai())
+    if refused is not None:
+        raise ServiceError(refused.message, refused.message_zh, rule=refused.rule)
 
     ap = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
                                                 Appeal.filed_on == filed_on))

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.appeals import AppealResult
 from webapp.domain.workflow import replay
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
@@ -76,7 +77,7 @@ def export_document(agency: Agency, as_of: date, mask: bool = False) -> dict[str
         if ap.filed_on > as_of:
             continue
         d = {"case_ref": case_ids[ap.case_id], "kind": ap.kind, "filed_on": ap.filed_on.isoformat()}
-        if ap.result != "pending" and ap.decided_on and ap.decided_on <= as_of:
+        if ap.result != AppealResult.PENDING and ap.decided_on and ap.decided_on <= as_of:
             d["result"] = ap.result
             d["decided_on"] = ap.decided_on.isoformat()
         appeals.append(d)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import AgencyKind
 from webapp.extensions import db
 from webapp.models import Agency, Narrative
 
@@ -20,7 +21,7 @@ def profile_of(agencies: Sequence[Agency]) -> dict[str, str]:
     if len(agencies) == 1:
         a = agencies[0]
         return {"name": a.name, "address": a.address, "postcode": a.postcode, "phone": a.phone, "email": a.email}
-    govs = [a for a in agencies if a.kind == "government"]
+    govs = [a for a in agencies if a.kind == AgencyKind.GOVERNMENT]
     lead = govs[0] if govs else agencies[0]
     return {"name": f"{lead.name}等{len(agencies)}个机关（汇总）", "address": lead.address,
             "postcode": lead.postcode, "phone": lead.phone, "email": lead.email}

@@ -31,6 +31,7 @@ from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Agency, Case
+from webapp.services.cases import overdue_clause
 
 #: the figures of a row, in table order: key -> column heading
 FIGURES: dict[str, str] = {
@@ -128,7 +129,7 @@ def _scope(agency_ids: list[int], figure: str, today: date, cal: WorkCalendar) -
     where = {
         "open": [Case.status.in_(OPEN_STATES)],
         "due_soon": [running, Case.due_on >= today, Case.due_on <= cal.add_workdays(today, 3)],
-        "overdue": [running, Case.due_on < today],
+        "overdue": [overdue_clause(today)],
         "answered": answered,
         "late": [*answered, Case.late.is_(True)],
         "on_time": [*answered, Case.late.is_(False)],
@@ -146,7 +147,7 @@ def figures(agencies: list[Agency], today: date, cal: WorkCalendar) -> list[Row]
     n = func.count(Case.id)
     q = (select(Case.agency_id, n,
                 func.sum(sql_case((running & (Case.due_on >= today) & (Case.due_on <= soon), 1), else_=0)),
-                func.sum(sql_case((running & (Case.due_on < today), 1), else_=0)))
+                func.sum(sql_case((overdue_clause(today), 1), else_=0)))
          .where(Case.agency_id.in_(ids), Case.status.in_(OPEN_STATES)).group_by(Case.agency_id))
     for agency_id, n_open, n_soon, n_over in db.session.execute(q):
         r = rows[agency_id]
@@ -197,7 +198,9 @@ def sort_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
 
 
 def drill_query(agency_ids: list[int], figure: str, today: date, cal: WorkCalendar):
-    order = {"open": (Case.due_on, Case.id), "due_soon": (Case.due_on, Case.id), "overdue": (Case.due_on, Case.id)}
+    # an overdue case paused after its period ran out has no due_on: its paused_due_on orders it
+    order = {"open": (Case.due_on, Case.id), "due_soon": (Case.due_on, Case.id),
+             "overdue": (func.coalesce(Case.due_on, Case.paused_due_on), Case.id)}
     q = select(Case).where(*_scope(agency_ids, figure, today, cal))
     return q.order_by(*order.get(figure, (Case.closed_on.desc(), Case.id.desc())))
 

@@ -14,6 +14,7 @@ import io
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from webapp.domain.kinds import AgencyKind
 from webapp.extensions import db
 from webapp.models import Agency, Case, SupervisionNotice
 from webapp.params import id_arg, page_arg
@@ -38,7 +39,7 @@ def _globals():
         if current_user.agency_id is None:
             return True
         agency = db.session.get(Agency, current_user.agency_id)
-        return agency is not None and agency.kind == "government"
+        return agency is not None and agency.kind == AgencyKind.GOVERNMENT
 
     def supervision_open_notices():
         if not current_user.is_authenticated or current_user.agency_id is None:

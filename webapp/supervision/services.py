@@ -15,6 +15,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import AgencyKind
 from webapp.extensions import db
 from webapp.models import Agency, Case, Notification, OutboxMail, SupervisionNotice, User
 from webapp.models._types import utcnow
@@ -48,7 +49,7 @@ def may_supervise(user, agency: Agency) -> bool:
     if user.agency_id is None:
         return True
     gov = db.session.get(Agency, user.agency_id)
-    return gov is not None and gov.kind == "government" and agency.parent_id == gov.id
+    return gov is not None and gov.kind == AgencyKind.GOVERNMENT and agency.parent_id == gov.id
 
 
 def recipients(agency_id: int) -> list[User]:

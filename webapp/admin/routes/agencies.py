@@ -7,6 +7,7 @@ from dataclasses import fields as dataclass_fields
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from webapp.domain.kinds import AgencyKind
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency
@@ -24,7 +25,7 @@ from .common import _me, _or_404, _refused, bp
 # --- agencies and policies -----------------------------------------------------------------------------
 
 def _parent_choices(agency: Agency | None) -> dict[str, str]:
-    govs = db.session.scalars(select(Agency).where(Agency.kind == "government").order_by(Agency.code))
+    govs = db.session.scalars(select(Agency).where(Agency.kind == AgencyKind.GOVERNMENT).order_by(Agency.code))
     return {"": "（无）", **{str(a.id): f"{a.name}（{a.code}）" for a in govs if agency is None or a.id != agency.id}}
 
 

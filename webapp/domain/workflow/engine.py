@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 
@@ -48,62 +48,104 @@ def check(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
 
 def apply(clock: CaseClock, event: Event, cal: WorkCalendar, policies: Policies,
           today: date | None = None, recorded: bool = False) -> CaseClock:
-    """The clock after ``event``, or a Refusal. ``clock`` itself is never changed."""
+    """The clock after ``event``, or a Refusal. ``clock`` itself is never changed: the table row
+    gives the new state, the event type's entry in ``EFFECTS`` what else the event changes."""
     row = check(clock, event, cal, policies, today, recorded)
-    on = event.on
-    new = replace(clock, status=row.target, last_on=on, n_events=clock.n_events + 1)
-    t = event.type
-    if t is _E.RECEIVED:
-        new = replace(new, received_on=on, start=on, channel=event.channel.value if event.channel else None)
-    elif t is _E.CORRECTION_REQUESTED:
-        reply_by = event.reply_by or cal.add_workdays(on, policies.correction_period_days)
-        late = on > cal.add_workdays(clock.received_on, CORRECTION_NOTICE_DAYS)
-        new = replace(new, correction_requested_on=on, correction_reply_by=reply_by,
-                      correction_notice_late=late, counted_before_correction=clock.counted(cal, on))
-    elif t is _E.CORRECTION_RECEIVED:
-        # Art. 30: the response period starts again from zero on the day the correction arrives.
-        new = replace(new, correction_received_on=on, start=on, pauses=(), restarts=clock.restarts + (on,))
-    elif t is _E.CONSULTATION_STARTED:
-        letters = clock.consultations + ((on, event.party.value if event.party else "third_party"),)
-        if clock.pause_start is None:
-            new = replace(new, pause_start=on, pause_kind="consultation", consultations=letters)
-        else:
-            new = replace(new, consultations=letters)
-    elif t is _E.CONSULTATION_ENDED:
-        new = replace(new, pauses=clock.pauses + (Pause(clock.pause_start, on, "consultation"),),
-                      pause_start=None, pause_kind=None, consultation_ended_on=on)
-    elif t is _E.EXTENDED:
-        days = event.days if event.days is not None else EXTENSION_MAX_DAYS
-        new = replace(new, extended_on=on, extension_days=days, limit=clock.limit + days,
-                      extension_approved_by=event.approved_by)
-    elif t is _E.FEE_NOTICE:
-        new = replace(new, fee_notice_on=on, fee_amount=event.amount_yuan)
-        if policies.fee_pauses_clock:
-            new = replace(new, pause_start=on, pause_kind="fee")
-    elif t is _E.FEE_PAID:
-        new = replace(new, fee_paid_on=on)
-        if clock.pause_start is not None:
-            new = replace(new, pauses=clock.pauses + (Pause(clock.pause_start, on, "fee"),),
-                          pause_start=None, pause_kind=None)
-    elif row.clock == "ends":
-        outcome = {
-            _E.ANSWERED: event.outcome,
-            _E.WITHDRAWN: Outcome.OTHER_OTHER,
-            _E.CORRECTION_LAPSED: Outcome.OTHER_CORRECTION_LAPSED,
-            _E.FEE_LAPSED: Outcome.OTHER_FEE_UNPAID,
-        }[t]
-        late = None
-        due = None
-        if t is _E.ANSWERED:
+    moved = replace(clock, status=row.target, last_on=event.on, n_events=clock.n_events + 1)
+    return EFFECTS[event.type](clock, moved, event, cal, policies)
+
+
+# --- the effect of each event type on the clock ----------------------------------------------------
+# Each takes the clock before the event, the clock already moved to the row's state (``new``), the
+# event, the calendar and the policies, and returns the clock after the event.
+
+Effect = Callable[[CaseClock, CaseClock, Event, WorkCalendar, Policies], CaseClock]
+
+
+def _received(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar, policies: Policies) -> CaseClock:
+    return replace(new, received_on=ev.on, start=ev.on, channel=ev.channel.value if ev.channel else None)
+
+
+def _correction_requested(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar,
+                          policies: Policies) -> CaseClock:
+    reply_by = ev.reply_by or cal.add_workdays(ev.on, policies.correction_period_days)
+    late = ev.on > cal.add_workdays(clock.received_on, CORRECTION_NOTICE_DAYS)
+    return replace(new, correction_requested_on=ev.on, correction_reply_by=reply_by,
+                   correction_notice_late=late, counted_before_correction=clock.counted(cal, ev.on))
+
+
+def _correction_received(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar,
+                         policies: Policies) -> CaseClock:
+    # Art. 30: the response period starts again from zero on the day the correction arrives.
+    return replace(new, correction_received_on=ev.on, start=ev.on, pauses=(), restarts=clock.restarts + (ev.on,))
+
+
+def _consultation_started(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar,
+                          policies: Policies) -> CaseClock:
+    letters = clock.consultations + ((ev.on, ev.party.value if ev.party else "third_party"),)
+    if clock.pause_start is None:
+        return replace(new, pause_start=ev.on, pause_kind="consultation", consultations=letters)
+    return replace(new, consultations=letters)
+
+
+def _consultation_ended(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar,
+                        policies: Policies) -> CaseClock:
+    return replace(new, pauses=clock.pauses + (Pause(clock.pause_start, ev.on, "consultation"),),
+                   pause_start=None, pause_kind=None, consultation_ended_on=ev.on)
+
+
+def _extended(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar, policies: Policies) -> CaseClock:
+    days = ev.days if ev.days is not None else EXTENSION_MAX_DAYS
+    return replace(new, extended_on=ev.on, extension_days=days, limit=clock.limit + days,
+                   extension_approved_by=ev.approved_by)
+
+
+def _fee_notice(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar, policies: Policies) -> CaseClock:
+    new = replace(new, fee_notice_on=ev.on, fee_amount=ev.amount_yuan)
+    return replace(new, pause_start=ev.on, pause_kind="fee") if policies.fee_pauses_clock else new
+
+
+def _fee_paid(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar, policies: Policies) -> CaseClock:
+    new = replace(new, fee_paid_on=ev.on)
+    if clock.pause_start is None:
+        return new
+    return replace(new, pauses=clock.pauses + (Pause(clock.pause_start, ev.on, "fee"),),
+                   pause_start=None, pause_kind=None)
+
+
+def _ends(outcome: Outcome | None) -> Effect:
+    """An event that ends the case with ``outcome`` (None: the answer's own outcome)."""
+
+    def effect(clock: CaseClock, new: CaseClock, ev: Event, cal: WorkCalendar, policies: Policies) -> CaseClock:
+        late = due = None
+        if outcome is None:
             # For an answer during a pause, the due date is worked out as if the pause ended that day.
-            due = clock.due_in_force(cal, on)
-            late = on > due if due is not None else None
+            due = clock.due_in_force(cal, ev.on)
+            late = ev.on > due if due is not None else None
         pauses = clock.pauses
         if clock.pause_start is not None:
-            pauses = pauses + (Pause(clock.pause_start, on, clock.pause_kind or "consultation"),)
-        new = replace(new, closed_on=on, outcome=outcome, late=late, due_at_close=due, pauses=pauses,
-                      pause_start=None, pause_kind=None)
-    return new
+            pauses = pauses + (Pause(clock.pause_start, ev.on, clock.pause_kind or "consultation"),)
+        return replace(new, closed_on=ev.on, outcome=outcome if outcome is not None else ev.outcome, late=late,
+                       due_at_close=due, pauses=pauses, pause_start=None, pause_kind=None)
+
+    return effect
+
+
+#: event type -> its effect on the clock (every type has one; the table says when it may happen)
+EFFECTS: dict[_E, Effect] = {
+    _E.RECEIVED: _received,
+    _E.CORRECTION_REQUESTED: _correction_requested,
+    _E.CORRECTION_RECEIVED: _correction_received,
+    _E.CORRECTION_LAPSED: _ends(Outcome.OTHER_CORRECTION_LAPSED),
+    _E.CONSULTATION_STARTED: _consultation_started,
+    _E.CONSULTATION_ENDED: _consultation_ended,
+    _E.EXTENDED: _extended,
+    _E.FEE_NOTICE: _fee_notice,
+    _E.FEE_PAID: _fee_paid,
+    _E.FEE_LAPSED: _ends(Outcome.OTHER_FEE_UNPAID),
+    _E.ANSWERED: _ends(None),
+    _E.WITHDRAWN: _ends(Outcome.OTHER_OTHER),
+}
 
 
 def replay(events: Iterable[Event], cal: WorkCalendar, policies: Policies,

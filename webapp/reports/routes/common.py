@@ -19,7 +19,7 @@ from flask import (
 from markupsafe import Markup
 from sqlalchemy import select
 
-from webapp.domain.outcomes import Outcome
+from webapp.domain.labels import outcome_text
 from webapp.extensions import db
 from webapp.models import Agency, ReportVersion, User
 from webapp.security import actable_agency_ids, can, visible_agency_ids
@@ -62,12 +62,7 @@ def kind_label(kind: str | None) -> str:
 
 
 def outcome_label(code: str | None) -> str:
-    if not code:
-        return "—"
-    try:
-        return Outcome(code).report_row
-    except ValueError:
-        return code
+    return outcome_text(code) or "—"     # the one wording (domain/labels.py)
 
 
 APPEAL_RESULT_ZH = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果", "pending": "尚未审结",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
@@ -134,7 +135,7 @@ def needs_review(case: Case, action_name: str, form: Any, user: User) -> bool:
     chain = chain_for(case.agency_id, kind_of(action_name, form))
     if not chain.enabled:
         return False
-    return bool(chain.steps) or user.role != "approver"
+    return bool(chain.steps) or user.role != Role.APPROVER
 
 
 def may_have_chain(case: Case, action_name: str) -> bool:

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from webapp.domain.clock import Status
+from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Case, User
@@ -108,7 +110,7 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
     step. One open draft per case."""
     if action_name not in ACTION_KINDS:
         raise ServiceError(f"{action_name} is not reviewed", "该操作无须审批", rule="review.action")
-    if case.status == "closed":
+    if case.status == Status.CLOSED:
         raise ServiceError("case closed", "案件已办结，不能再拟办", rule="review.closed")
     kind = kind_of(action_name, form)
     if action_name == "answer":
@@ -154,12 +156,12 @@ def may_act(draft: ReviewDraft, user: User) -> bool:
         return False
     step = current_step(draft)
     if step["signoff"]:
-        return user.role == "approver"
+        return user.role == Role.APPROVER
     if user.id == draft.drafter_id:
         return False
     if step.get("reviewer_id"):
         return user.id == step["reviewer_id"]
-    return user.role == "approver"
+    return user.role == Role.APPROVER
 
 
 # --- reading -------------------------------------------------------------------------------------

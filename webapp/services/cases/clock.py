@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import and_, or_
+
 from webapp.domain.calendar import WorkCalendar
-from webapp.domain.clock import CaseClock, Status
+from webapp.domain.clock import CLOCK_RUNS_IN, CaseClock, Status
 from webapp.domain.workflow import Event, EventType, Refusal, replay
 from webapp.models import Case
 
@@ -44,6 +46,7 @@ def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
     case.due_on = due
     case.due_provisional = bool(due and cal.touches_provisional(clock.start, due))
     case.paused_since = clock.pause_start
+    case.paused_due_on = clock.due_fixed_in_pause(cal)
     case.extended = clock.extended_on is not None
     notice_window = (clock.status == Status.REGISTERED and clock.correction_requested_on is None
                      and clock.extended_on is None and not clock.restarts)
@@ -64,3 +67,16 @@ def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
         case.days_to_answer = None
         case.paused_days = sum(cal.workdays_between(p.start, p.end) for p in clock.pauses)
     case.calendar_version = cal.version
+
+
+def overdue_clause(today: date):
+    """``CaseClock.is_overdue(cal, today)`` on the query columns (rules.md §4): the clock runs and
+    its due date has passed, or it is paused after the period had run out. The dashboard, the case
+    search, the supervision figures and the register export all use this one condition."""
+    return or_(and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), Case.paused_due_on < today)
+
+
+def overdue_row(case: Case, today: date) -> bool:
+    """``overdue_clause`` for a row already read."""
+    return bool((case.status in CLOCK_RUNS_IN and case.due_on is not None and case.due_on < today)
+                or (case.paused_due_on is not None and case.paused_due_on < today))

@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.domain.calendar import WorkCalendar
+from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome, OutcomeError, application_outcome
 from webapp.domain.workflow import Event, EventType, Refusal, apply, replay
 from webapp.extensions import db
@@ -113,7 +114,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
     cal = cal or current_calendar()
     policies = case.agency.policy()
     # role rule (Art. 33): an extension is approved by the office head
-    if event.type is EventType.EXTENDED and actor is not None and actor.role != "approver":
+    if event.type is EventType.EXTENDED and actor is not None and actor.role != Role.APPROVER:
         raise ServiceError("only an approver (负责人) may approve an extension",
                            "延期答复须经信息公开工作机构负责人批准，您没有该权限（第三十三条）", rule="extension.role")
     # per-item outcomes (rules.md §5)

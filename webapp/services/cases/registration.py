@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from webapp.domain.kinds import Role
 from webapp.domain.numbering import case_number, last_serial, number_prefix
+from webapp.domain.receipt import receipt_refusal
 from webapp.domain.workflow import Channel, Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseItem, User
@@ -66,7 +68,7 @@ def clean_items(items: Iterable[Any]) -> list[str]:
 
 def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], items: Iterable[Any],
                   channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
-                  arrived_on: date | None = None, form_wanted: str = "", route_wanted: str = "",
+                  arrived_on: date | None = None, post_kind: str = "", form_wanted: str = "", route_wanted: str = "",
                   assigned_to: User | None = None, today: date | None = None, note: str = "",
                   actor_name: str = "", identity_choice: str | None = None,
                   corrected: Mapping[str, tuple[str, str]] | None = None) -> Case:
@@ -77,17 +79,16 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     then raises IdentityConflict and nothing is registered, until the clerk chooses ("same_person"
     or "corrected" -- the latter still asks if the corrected details conflict too); the choice goes
     to the case history as a note (``corrected``: field -> (as entered, as corrected)). Without a
-    choice (imports, the demo) the applicant is recorded as given."""
+    choice (imports, the demo) the applicant is recorded as given.
+
+    The receipt date is checked against the channel and the arrival (domain/receipt.py, Art. 31):
+    in person and signed post (``post_kind`` "signed", the default for post) it is the arrival;
+    otherwise on or after it. Without ``arrived_on`` the arrival is the receipt."""
     today = today or today_shanghai()
     texts = clean_items(items)
-    try:
-        Channel(channel)
-    except ValueError:
-        raise ServiceError(f"unknown channel {channel!r}", "收件渠道无效",
-                           rule="received.channel") from None
-    if arrived_on is not None and arrived_on > received_on:
-        raise ServiceError("the receipt date cannot be before the physical arrival",
-                           "收到申请之日不能早于申请送达之日", rule="received.before_arrival")
+    refused = receipt_refusal(channel, arrived_on, received_on, post_kind)   # Art. 31, on every path
+    if refused is not None:
+        raise ServiceError(refused.message, refused.message_zh, rule=refused.rule)
     # Tracking numbers are per agency and year: registrations of one agency take turns. The agency
     # row is locked first (FOR NO KEY UPDATE: it does not conflict with the key-share locks that
     # inserts referencing the agency take) until the transaction ends; SQLite serialises writers.
@@ -101,7 +102,7 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
                 applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
                 arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
                 assigned_to_id=(assigned_to.id if assigned_to
-                                else (actor.id if actor and actor.role == "clerk" else None)),
+                                else (actor.id if actor and actor.role == Role.CLERK else None)),
                 note=note)
     case.agency = agency
     case.applicant = applicant

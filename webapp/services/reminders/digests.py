@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.annual_report import report_due_on
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, Notification, OutboxMail, ReportVersion, User
 
@@ -90,11 +92,6 @@ def morning_digest(today: date, now: datetime | None = None, agency_ids: Sequenc
 
 # --- the annual report (report.md, "Year close-out") ------------------------------------------------
 
-def report_deadline(agency: Agency, year: int) -> date:
-    """Art. 49: by 31 January for a department, 31 March for a government's own report."""
-    return date(year + 1, 3, 31) if agency.kind == "government" else date(year + 1, 1, 31)
-
-
 def annual_report_reminders(today: date, now: datetime | None = None) -> int:
     """Weekly (counted from 1 January) to each agency's approvers while last year's report is not
     final. Safe to run daily: the key holds the week. Returns the notifications created."""
@@ -113,10 +110,10 @@ def annual_report_reminders(today: date, now: datetime | None = None) -> int:
             continue   # set up after that year, with none of its cases (a year imported later still counts)
         if latest is not None and (latest.final or latest.opening):
             continue   # published, or an opening balance (a year before the agency's first here)
-        deadline = report_deadline(agency, year)
+        deadline = report_due_on(year, agency.kind)   # Art. 49 (domain/annual_report.py)
         state = "尚未生成（年度结账尚未完成）" if latest is None else f"已结账（第{latest.version}版），尚未定稿"
         link = f"/reports/agency/{agency.code}/{year}"
-        for uid in db.session.scalars(select(User.id).where(User.agency_id == agency.id, User.role == "approver",
+        for uid in db.session.scalars(select(User.id).where(User.agency_id == agency.id, User.role == Role.APPROVER,
                                                             User.active.is_(True)).order_by(User.id)):
             key = f"annual_report_due:{agency.id}:{year}:w{week}:{uid}"
             notes.append(Note(key, "annual_report_due", uid, f"{agency.name}{year}年度报告尚未定稿",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import Role
 from webapp.extensions import db
 from webapp.models import User
 
@@ -53,7 +54,7 @@ def _recipients(items: Sequence[Item]) -> tuple[list[tuple[Item, list[int]]], di
         people.update(_people(User.id.in_(others)))
     approvers: dict[int, list[int]] = defaultdict(list)
     for p in people.values():        # by id (the query's order)
-        if p.role == "approver" and p.active and p.agency_id in agency_ids:
+        if p.role == Role.APPROVER and p.active and p.agency_id in agency_ids:
             approvers[p.agency_id].append(p.id)
     out: list[tuple[Item, list[int]]] = []
     for item in items:
