@@ -183,6 +183,18 @@ def cases_export(code: str, as_of: str | None, mask: bool, fmt: str, out: str | 
         click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
+@cases_cli.command("recompute")
+@with_appcontext
+def cases_recompute() -> None:
+    """Recompute every open case's derived deadlines (after an upgrade that adds one: run once after
+    `flask db upgrade`; each moved deadline is logged on its case, as a calendar change logs it)."""
+    from webapp.services.cases import recompute_open_cases
+
+    moved = recompute_open_cases(reason="升级后重新计算期限")
+    db.session.commit()
+    click.echo(f"recomputed the open cases: {len(moved)} with a deadline moved", err=True)
+
+
 @click.group("report", help="Annual reports (report.md).")
 def report_cli() -> None:
     pass

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp.cases.queries import dashboard, search_filters
 from webapp.domain.workflow import Event
@@ -173,3 +173,16 @@ def test_enum_columns_read_as_enums_and_store_their_values(app, world, new_case)
         db.session.expire_all()
         assert db.session.get(Case, cid).status == "archived_legacy"   # unknown to the enum: the string
         db.session.rollback()
+
+
+def test_flask_cases_recompute_fills_the_pause_due_date_of_an_upgraded_installation(app, world, new_case, today):
+    """An installation upgraded to the paused_due_on column: its paused cases hold NULL until
+    `flask cases recompute` (docs/operations.md), which sets it by the one rule."""
+    late_fee = new_case(world.a, LONG_AGO, [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))])
+    with app.app_context():
+        db.session.execute(update(Case).where(Case.id == late_fee).values(paused_due_on=None))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["cases", "recompute"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.get(Case, late_fee).paused_due_on == date(2024, 5, 14)
