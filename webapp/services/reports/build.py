@@ -36,10 +36,9 @@ from .tables import (
     COLUMNS,
     OUTCOMES,
     REPORT_FORMAT,
+    Table3Counts,
     _bounds,
-    add_to_table3,
     add_to_table4,
-    empty_table3,
     empty_table4,
 )
 
@@ -271,7 +270,7 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
     whose Y-1 was closed, whether Y-1 is in the service); each agency's table 三 case counts into
     ``per_agency`` if given."""
     stmt = _report_statement(*(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids")))
-    apps = empty_table3()
+    counts = Table3Counts()
     appeals = empty_table4()
     fees = Decimal(0)
     ledgers: dict[int, dict[int, dict[str, Any]]] = {}
@@ -281,7 +280,7 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
         if tag == "t3":
             if g is not None and per_agency is not None:
                 _add_case_counts(per_agency, g, b == "new", k is not None, n)
-            add_to_table3(apps, a, b == "new", k, n)
+            counts.add(a, b == "new", k, n)
         elif tag == "t4":
             add_to_table4(appeals, a, b, n)
         elif tag == "fee":
@@ -297,4 +296,4 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
             closed_prev.add(int(a))
         elif tag == "svc":
             prev_cases = n
-    return apps, appeals, fees, ledgers, closed_prev, prev_cases
+    return counts.apps, appeals, fees, ledgers, closed_prev, prev_cases

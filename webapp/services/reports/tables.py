@@ -34,13 +34,25 @@ def empty_table3() -> dict[str, Any]:
             "total": _row(), "carried_out": _row()}
 
 
-def add_to_table3(apps: dict[str, Any], kind: str, new: bool, outcome: str | None, n: int) -> None:
-    """Count ``n`` units of applicant ``kind`` (new or not, with their counted outcome) in table 三."""
-    col = cells.column_of(kind)
-    for r in cells.rows_of(new, outcome):
-        row = apps["outcomes"][r] if r in OUTCOMES else apps[r]
-        row[col] += n
-        row["total"] += n
+class Table3Counts:
+    """Table 三 being counted (``apps``): units added by applicant kind, new or carried in, and counted
+    outcome, placed by cells.column_of and cells.rows_of (memoised per kind of unit: a report statement
+    returns thousands of groups of a few hundred kinds)."""
+
+    def __init__(self) -> None:
+        self.apps = empty_table3()
+        self._rows = {r: self.apps["outcomes"][r] if r in OUTCOMES else self.apps[r] for r in ROWS}
+        self._placed: dict[tuple[str, bool, str | None], tuple[str, list[dict[str, int]]]] = {}
+
+    def add(self, kind: str, new: bool, outcome: str | None, n: int) -> None:
+        key = (kind, new, outcome)
+        placed = self._placed.get(key)
+        if placed is None:
+            placed = self._placed[key] = (cells.column_of(kind), [self._rows[r] for r in cells.rows_of(new, outcome)])
+        col, rows = placed
+        for row in rows:
+            row[col] += n
+            row["total"] += n
 
 
 def empty_table4() -> dict[str, dict[str, int]]:
@@ -58,7 +70,7 @@ def table3(agency_ids: Sequence[int], year: int, per_item_ids: Sequence[int] = (
     """Table 三 in one aggregation per counting unit. Agencies whose policy ``multi_item_outcome``
     is 'item' (``per_item_ids``) count requested items, each by its own outcome (an item without
     one, in a case ended by lapse or withdrawal, takes the case's); the others count applications."""
-    apps = empty_table3()
+    counts = Table3Counts()
     y = cells.span(year)
     by_app = [i for i in agency_ids if i not in set(per_item_ids)]
     by_item = [i for i in agency_ids if i in set(per_item_ids)]
@@ -75,8 +87,8 @@ def table3(agency_ids: Sequence[int], year: int, per_item_ids: Sequence[int] = (
                        .group_by(Case.applicant_kind, new, counted))
     for q in queries:
         for kind, new, outcome, n in db.session.execute(q):
-            add_to_table3(apps, kind, bool(new), outcome, n)
-    return apps
+            counts.add(kind, bool(new), outcome, n)
+    return counts.apps
 
 
 def cell_case_ids(agency_ids: Sequence[int], year: int) -> dict[str, list[int]]:
