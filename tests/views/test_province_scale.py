@@ -159,7 +159,7 @@ def test_a_common_name_walks_the_cases_newest_first(app, world, new_case, login,
     assert len(page) == 1 and "EXISTS (SELECT" in page[0] and "applicant.id = \"case\".applicant_id" in page[0]
     counts = [s for s in seen if "count(" in s.lower() and '"case"' in s]
     # one bounded count, among the cases of the first APPLICANT_IDS_CAP + 1 applicants found
-    assert len(counts) == 1 and '"case".applicant_id IN' in counts[0], counts
+    assert len(counts) == 1 and re.search(r'"case".applicant_id (IN|= ANY)', counts[0]) and "EXISTS" not in counts[0]
     assert [numbers(client.get(f"/cases?applicant=王芳&page={p}").text) for p in (2, 3)] == by_ids[1:]
 
 
