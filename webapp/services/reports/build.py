@@ -276,11 +276,15 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
     ledgers: dict[int, dict[int, dict[str, Any]]] = {}
     closed_prev: set[int] = set()
     prev_cases = 0
+    place = counts.place
     for tag, a, b, k, n, m, g in db.session.execute(stmt, params):
         if tag == "t3":
             if g is not None and per_agency is not None:
                 _add_case_counts(per_agency, g, b == "new", k is not None, n)
-            counts.add(a, b == "new", k, n)
+            col, rows = place(a, b == "new", k)     # thousands of groups in a consolidated report: inline
+            for row in rows:
+                row[col] += n
+                row["total"] += n
         elif tag == "t4":
             add_to_table4(appeals, a, b, n)
         elif tag == "fee":

@@ -44,12 +44,16 @@ class Table3Counts:
         self._rows = {r: self.apps["outcomes"][r] if r in OUTCOMES else self.apps[r] for r in ROWS}
         self._placed: dict[tuple[str, bool, str | None], tuple[str, list[dict[str, int]]]] = {}
 
-    def add(self, kind: str, new: bool, outcome: str | None, n: int) -> None:
+    def place(self, kind: str, new: bool, outcome: str | None) -> tuple[str, list[dict[str, int]]]:
+        """(column, rows) a unit counts in; memoised by (kind, new, outcome)."""
         key = (kind, new, outcome)
         placed = self._placed.get(key)
         if placed is None:
             placed = self._placed[key] = (cells.column_of(kind), [self._rows[r] for r in cells.rows_of(new, outcome)])
-        col, rows = placed
+        return placed
+
+    def add(self, kind: str, new: bool, outcome: str | None, n: int) -> None:
+        col, rows = self.place(kind, new, outcome)
         for row in rows:
             row[col] += n
             row["total"] += n
