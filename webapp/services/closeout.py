@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from webapp.domain.kinds import Role
 from webapp.extensions import db
-from webapp.models import Agency, Appeal, Case, ReportVersion, User
+from webapp.models import Agency, ReportVersion, User
 from webapp.timeutil import now_utc, today_shanghai
 
 from .audit import log_event
@@ -31,7 +31,7 @@ from .reports import (
     OUTCOMES,
     build_report,
 )
-from .reports.tables import _appeal_filters
+from .reports.tables import appeal_cell_ids
 
 #: The tables a version freezes; "checks" are recomputed, not compared.
 FROZEN_KEYS = ("proactive", "applications", "appeals", "fees_collected_yuan")
@@ -138,17 +138,7 @@ def failures_text_zh(failures: Sequence[dict[str, Any]]) -> str:
 def appeal_cells(agency_ids: Sequence[int], year: int, appeal_year: str = "filed") -> dict[str, list[int]]:
     """Every cell of table 四 -> the ids of the cases behind it ("appeals/GROUP/RESULT"), one id
     per appeal (a case with two reviews of the year is listed twice). One query."""
-    result, cond = _appeal_filters(agency_ids, year, appeal_year)
-    q = (select(Appeal.kind, result, Case.id).join(Case, Appeal.case_id == Case.id)
-         .where(Case.agency_id.in_(agency_ids), cond).order_by(Case.id, Appeal.id))
-    cells: dict[str, list[int]] = {}
-    for kind, res, cid in db.session.execute(q):
-        if kind not in APPEAL_GROUPS:
-            continue
-        res = res if res in APPEAL_RESULTS else "other"
-        cells.setdefault(f"appeals/{kind}/{res}", []).append(cid)
-        cells.setdefault(f"appeals/{kind}/total", []).append(cid)
-    return cells
+    return appeal_cell_ids(agency_ids, year, appeal_year)
 
 
 def flat_cells(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """What stands behind a figure of table 三, under either counting unit (rules.md §5, policy
 ``multi_item_outcome``): an agency that counts applications has one entry per case; an agency that
 counts by item has one entry per requested item, classed by the item's own outcome (an item
-without one, in a case ended by lapse or withdrawal, takes the case's), exactly as
-services/reports.table3 counts them. So the lists always add up to the figures.
+without one, in a case ended by lapse or withdrawal, takes the case's). Every list is selected by the
+cell's one definition (services/reports/cells.py), the one the report's figures are counted by: so the
+lists always add up to the figures.
 
 Once an agency's previous year is closed, its 上年结转 figure is the frozen carried_out of that year
 (report.md), and so is the list behind it: the case ids frozen with the version, not today's reading
@@ -18,8 +19,8 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseItem, ReportVersion
 
-from .reports import ALL_COLUMNS, COLUMNS, ROWS, cases_in_cell, cell_case_ids, cell_filter
-from .reports.tables import _bounds, _classify
+from .reports import ALL_COLUMNS, cases_in_cell, cell_case_ids
+from .reports import cells as report_cells
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,11 @@ class Entry:
     case: Case
     item: CaseItem | None = None      # set for agencies counting by item
     frozen: bool = False              # listed from the previous year's frozen carry-over
+    item_outcome: str | None = None   # the item's outcome as counted (cells.item_outcome)
 
     @property
     def outcome(self) -> str | None:
-        if self.item is not None and self.item.outcome:
-            return self.item.outcome
-        return self.case.outcome
+        return self.case.outcome if self.item is None else self.item_outcome
 
 
 def split_by_unit(agencies: Sequence[Agency]) -> tuple[list[int], list[int]]:
@@ -42,15 +42,11 @@ def split_by_unit(agencies: Sequence[Agency]) -> tuple[list[int], list[int]]:
 
 
 def items_in_cell(agency_ids: Sequence[int], year: int, row: str, col: str):
-    """The query of (Case, CaseItem) behind one cell, counting by item."""
-    if row not in ROWS or col not in ALL_COLUMNS:
-        raise ValueError("unknown cell")
-    _is_new, _ended, where = _classify(year)
-    outcome = func.coalesce(CaseItem.outcome, Case.outcome)
-    q = select(Case, CaseItem).join(CaseItem, CaseItem.case_id == Case.id).where(Case.agency_id.in_(agency_ids),
-                                                                                 where)
-    q = cell_filter(q, year, row, col, outcome)
-    return q.order_by(Case.received_on, Case.id, CaseItem.position)
+    """The query of (Case, CaseItem, the item's counted outcome) behind one cell, counting by item."""
+    outcome = report_cells.item_outcome(Case, CaseItem)
+    conds = report_cells.in_cell(Case, report_cells.span(year), row, col, outcome)
+    return (select(Case, CaseItem, outcome).join(CaseItem, CaseItem.case_id == Case.id)
+            .where(Case.agency_id.in_(agency_ids), *conds).order_by(Case.received_on, Case.id, CaseItem.position))
 
 
 def _count(q) -> int:
@@ -133,7 +129,7 @@ def entries_in_cell(agencies: Sequence[Agency], year: int, row: str, col: str, l
             page = q.offset(offset)
             if want is not None:
                 page = page.limit(want)
-            out += [Entry(c, i) for c, i in db.session.execute(page)]
+            out += [Entry(c, i, item_outcome=o) for c, i, o in db.session.execute(page)]
     return total, out
 
 
@@ -143,17 +139,15 @@ def cell_ids(agencies: Sequence[Agency], year: int) -> dict[str, list[int]]:
     by_app, by_item = split_by_unit(agencies)
     cells = cell_case_ids(by_app, year) if by_app else {}
     if by_item:
-        is_new, _ended, where = _classify(year)
-        end = _bounds(year)[1]
-        ended = func.coalesce(CaseItem.outcome, Case.outcome)
-        q = (select(Case.id, Case.applicant_kind, is_new, Case.closed_on, ended)
-             .join(CaseItem, CaseItem.case_id == Case.id).where(Case.agency_id.in_(by_item), where)
+        y = report_cells.span(year)
+        outcome = report_cells.counted_outcome(Case, y, report_cells.item_outcome(Case, CaseItem))
+        q = (select(Case.id, Case.applicant_kind, report_cells.is_new(Case, y), outcome)
+             .join(CaseItem, CaseItem.case_id == Case.id)
+             .where(Case.agency_id.in_(by_item), report_cells.in_year(Case, y))
              .order_by(Case.id, CaseItem.position))
-        for cid, kind, new, closed_on, outcome in db.session.execute(q):
-            col = kind if kind in COLUMNS else "other_org"
-            rows = ["new" if new else "carried_in"]
-            rows += ["carried_out"] if closed_on is None or closed_on > end else [outcome, "total"]
-            for r in rows:
+        for cid, kind, new, counted in db.session.execute(q):
+            col = report_cells.column_of(kind)
+            for r in report_cells.rows_of(bool(new), counted):
                 cells.setdefault(f"{r}/{col}", []).append(cid)
                 cells.setdefault(f"{r}/total", []).append(cid)
         for ids in cells.values():

@@ -26,6 +26,7 @@ from webapp.services.reports import (
     ROWS,
     appeal_filters_for,
 )
+from webapp.services.reports.cells import appeal_in_column
 
 from .common import (
     APPEAL_RESULT_ZH,
@@ -113,8 +114,9 @@ def _appeals_page(agencies: list[Agency], year: int, group: str, result: str, sc
     res_expr, cond = appeal_filters_for(agencies, year)      # each agency by its own appeal-year policy
     q = (select(Appeal, Case, res_expr).join(Case, Appeal.case_id == Case.id)
          .where(Case.agency_id.in_(ids), cond, Appeal.kind == group))
-    if result != "total":
-        q = q.where(res_expr == result)
+    column = appeal_in_column(res_expr, result)
+    if column is not None:
+        q = q.where(column)
     rows = db.session.execute(q.order_by(Appeal.filed_on, Case.id)).all()
     codes = {a.id: a for a in agencies}
     items = []

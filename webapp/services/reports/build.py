@@ -9,23 +9,37 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Numeric, String, bindparam, column, func, select, text
+from sqlalchemy import (
+    Date,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from webapp.extensions import db
-from webapp.models import Agency, Case, ReportVersion
+from webapp.models import Agency, Appeal, Case, CaseItem, ProactiveYear, ReportVersion
 
 from ..money import decimal_str
+from . import cells
 from .ledger import _PROACTIVE_SUMS, ZERO_PROACTIVE, _sum_ledgers
 from .tables import (
     ALL_COLUMNS,
-    APPEAL_GROUPS,
-    APPEAL_RESULTS,
     COLUMNS,
     OUTCOMES,
     REPORT_FORMAT,
+    Table3Counts,
     _bounds,
-    _classify,
-    _row,
+    add_to_table4,
+    empty_table4,
 )
 
 
@@ -83,73 +97,76 @@ def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
     return checks
 
 
+def _cols(tag: str, a=None, b=None, k=None, n=None, m=None, g=None) -> list:
+    """One part's columns of the report statement: (tag, a, b, k, n, m, g)."""
+    def typed(x, type_):
+        return type_coerce(null() if x is None else x, type_)
+    return [literal_column(f"'{tag}'", String).label("tag"), typed(a, String).label("a"), typed(b, String).label("b"),
+            typed(k, String).label("k"), typed(n, Integer).label("n"), typed(m, Numeric(18, 6)).label("m"),
+            typed(g, Integer).label("g")]
+
+
 @lru_cache(maxsize=32)
 def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: bool):
     """Everything build_report reads, in one statement (one round trip): table 三 by application
     and/or by item, table 四 by each agency's appeal-year policy, the fee total, the ledger of Y and
     Y-1 per agency, the agencies whose Y-1 was closed, and whether Y-1 is in the service. Rows:
-    (tag, a, b, k, n, m, g); g is the agency of a table 三 row counted by application."""
-    where = "c.received_on <= :end AND (c.closed_on IS NULL OR c.closed_on >= :start)"
-    # Grouped by plain columns and boolean tests (PostgreSQL estimates those well and hashes the
-    # groups), the CASEs applied to the groups; "c.closed_on <= :end" is NULL for an open case.
-    is_new = "CASE WHEN c.received_on >= :start THEN 'new' ELSE 'in' END"
-    group = "GROUP BY c.applicant_kind, c.received_on >= :start, c.closed_on <= :end, {}"
+    (tag, a, b, k, n, m, g); g is the agency of a table 三 row counted by application. Every cell's
+    terms come from cells.py, as the drill-down's lists do."""
+    y = cells.Span(bindparam("start", type_=Date), bindparam("end", type_=Date))
+    ids = bindparam("ids", expanding=True)
+    no_numeric = cast(null(), Numeric)
     parts = []
+    # Table 三 grouped by plain columns and boolean tests (PostgreSQL estimates those well and hashes
+    # the groups), the CASEs applied to the groups; cells.ended is NULL for an open case.
     if by_app:
         # The open cases and those closed since Y began, as two ranges of ix_case_agency_closed_report
         # (read from the index alone on PostgreSQL: an OR of the two is a scan of each agency's every
         # case or a bitmap that visits each case's row). Grouped by agency too: the consolidated
         # report's per-agency summary comes from the same rows (build_report's ``per_agency``).
-        cols = "agency_id, applicant_kind, received_on, closed_on, outcome"
-        scope = "agency_id IN :app_ids AND received_on <= :end"
-        parts.append(f"SELECT 't3' AS tag, c.applicant_kind AS a, {is_new} AS b, "
-                     "CASE WHEN c.closed_on <= :end THEN c.outcome END AS k, "
-                     f"count(*) AS n, CAST(NULL AS NUMERIC) AS m, c.agency_id AS g "
-                     f"FROM (SELECT {cols} FROM \"case\" WHERE {scope} AND closed_on IS NULL UNION ALL "
-                     f"SELECT {cols} FROM \"case\" WHERE {scope} AND closed_on >= :start) c "
-                     f"{group.format('c.outcome, c.agency_id')}")
+        app_ids = bindparam("app_ids", expanding=True)
+        cols = (Case.agency_id, Case.applicant_kind, Case.received_on, Case.closed_on, Case.outcome)
+        c = union_all(*(select(*cols).where(Case.agency_id.in_(app_ids), cells.received_by_end(Case, y), part)
+                        for part in cells.open_at_start(Case, y))).subquery("c").c
+        parts.append(select(*_cols("t3", c.applicant_kind, cells.new_or_in(c, y),
+                                   cells.counted_outcome(c, y, c.outcome), func.count(), no_numeric, c.agency_id))
+                     .group_by(c.applicant_kind, cells.is_new(c, y), cells.ended(c, y), c.outcome, c.agency_id))
     if by_item:
-        item_outcome = "coalesce(i.outcome, c.outcome)"
-        parts.append(f"SELECT 't3', c.applicant_kind, {is_new}, CASE WHEN c.closed_on <= :end THEN {item_outcome} END, "
-                     f"count(*), CAST(NULL AS NUMERIC), NULL FROM \"case\" c JOIN case_item i ON i.case_id = c.id "
-                     f"WHERE c.agency_id IN :item_ids AND {where} {group.format(item_outcome)}")
+        outcome = cells.item_outcome(Case, CaseItem)
+        parts.append(select(*_cols("t3", Case.applicant_kind, cells.new_or_in(Case, y),
+                                   cells.counted_outcome(Case, y, outcome), func.count(), no_numeric))
+                     .join(CaseItem, CaseItem.case_id == Case.id)
+                     .where(Case.agency_id.in_(bindparam("item_ids", expanding=True)), cells.in_year(Case, y))
+                     .group_by(Case.applicant_kind, cells.is_new(Case, y), cells.ended(Case, y), outcome))
     # Table 四 for the agencies counting appeals by filing year, and for those counting by decision.
-    conds = []
-    if by_filed:
-        conds.append(("filed_ids", "ap.filed_on >= :start AND ap.filed_on <= :end"))
-    if by_decided:
-        conds.append(("decided_ids", "((ap.decided_on >= :start AND ap.decided_on <= :end) OR (ap.filed_on >= :start "
-                                     "AND ap.filed_on <= :end AND (ap.decided_on IS NULL OR ap.decided_on > :end)))"))
-    for ids_name, cond in conds:
-        parts.append(
-            "SELECT 't4', ap.kind, CASE WHEN ap.decided_on IS NOT NULL AND ap.decided_on <= :end THEN ap.result "
-            "ELSE 'pending' END, NULL, count(*), CAST(NULL AS NUMERIC), NULL FROM appeal ap "
-            f"WHERE ap.agency_id IN :{ids_name} AND {cond} GROUP BY 2, 3")
-    sums = " || ',' || ".join(f"CAST(sum(p.{col}) AS TEXT)" for col in _PROACTIVE_SUMS)
+    result = cells.appeal_result(Appeal, y)
+    for ids_name, policy, chosen in (("filed_ids", "filed", by_filed), ("decided_ids", "decided", by_decided)):
+        if chosen:
+            parts.append(select(*_cols("t4", Appeal.kind, result, None, func.count(), no_numeric))
+                         .where(Appeal.agency_id.in_(bindparam(ids_name, expanding=True)),
+                                cells.appeal_counted(Appeal, y, policy))
+                         .group_by(Appeal.kind, result))
+    p = ProactiveYear
+    sums = [cast(func.sum(getattr(p, col)), Text) for col in _PROACTIVE_SUMS]
+    joined = sums[0]
+    for s in sums[1:]:
+        joined = joined.op("||")(literal_column("','")).op("||")(s)
+    prev_year = bindparam("prev_year", type_=Integer)
+    any_before = (select(literal_column("1").label("one"))
+                  .where(Case.agency_id.in_(ids), Case.received_on <= bindparam("prev_end", type_=Date))
+                  .limit(literal_column("1")).subquery("s"))
     parts += [
-        "SELECT 'fee', NULL, NULL, NULL, count(*), sum(c.fee_amount), NULL FROM \"case\" c "
-        "WHERE c.agency_id IN :ids AND c.fee_paid_on >= :start AND c.fee_paid_on <= :end",
-        f"SELECT 'pro', CAST(p.year AS TEXT), CAST(p.agency_id AS TEXT), {sums}, count(*), sum(p.fees_10k_yuan), NULL "
-        "FROM proactive_year p WHERE p.agency_id IN :ids AND p.year IN (:year, :prev_year) "
-        "GROUP BY p.year, p.agency_id",
-        "SELECT 'rv', CAST(rv.agency_id AS TEXT), NULL, NULL, count(*), NULL, NULL FROM report_version rv "
-        "WHERE rv.agency_id IN :ids AND rv.year = :prev_year GROUP BY rv.agency_id",
-        "SELECT 'svc', NULL, NULL, NULL, count(*), NULL, NULL FROM (SELECT 1 AS one FROM \"case\" c "
-        "WHERE c.agency_id IN :ids AND c.received_on <= :prev_end LIMIT 1) s",
+        select(*_cols("fee", n=func.count(), m=func.sum(Case.fee_amount)))
+        .where(Case.agency_id.in_(ids), cells.fee_paid_in(Case, y)),
+        select(*_cols("pro", cast(p.year, Text), cast(p.agency_id, Text), joined, func.count(),
+                      func.sum(p.fees_10k_yuan)))
+        .where(p.agency_id.in_(ids), p.year.in_([bindparam("year", type_=Integer), prev_year]))
+        .group_by(p.year, p.agency_id),
+        select(*_cols("rv", cast(ReportVersion.agency_id, Text), n=func.count()))
+        .where(ReportVersion.agency_id.in_(ids), ReportVersion.year == prev_year).group_by(ReportVersion.agency_id),
+        select(*_cols("svc", n=func.count())).select_from(any_before),
     ]
-    binds = [bindparam("ids", expanding=True), bindparam("start", type_=Date), bindparam("end", type_=Date),
-             bindparam("prev_end", type_=Date), bindparam("year", type_=Integer), bindparam("prev_year", type_=Integer)]
-    if by_app:
-        binds.append(bindparam("app_ids", expanding=True))
-    if by_item:
-        binds.append(bindparam("item_ids", expanding=True))
-    if by_filed:
-        binds.append(bindparam("filed_ids", expanding=True))
-    if by_decided:
-        binds.append(bindparam("decided_ids", expanding=True))
-    return (text("\nUNION ALL\n".join(parts)).bindparams(*binds)
-            .columns(column("tag", String), column("a", String), column("b", String), column("k", String),
-                     column("n", Integer), column("m", Numeric(18, 6)), column("g", Integer)))
+    return union_all(*parts)
 
 
 def build_report(agencies: Sequence[Agency], year: int,
@@ -233,11 +250,12 @@ def _statement_params(ids: list[int], policies: dict[int, Any], year: int) -> di
 
 def _count_cases(agency_ids: list[int], year: int, per_agency: dict[int, dict[str, int]]) -> None:
     """new / carried in / ended / carried out per agency, counting cases (one grouped statement)."""
-    is_new, ended, where = _classify(year)
-    q = (select(Case.agency_id, is_new, ended.is_not(None), func.count())
-         .where(Case.agency_id.in_(agency_ids), where).group_by(Case.agency_id, is_new, ended.is_not(None)))
-    for aid, new, done, n in db.session.execute(q):
-        _add_case_counts(per_agency, aid, bool(new), bool(done), n)
+    y = cells.span(year)
+    new, counted = cells.is_new(Case, y), cells.counted_outcome(Case, y, Case.outcome).is_not(None)
+    q = (select(Case.agency_id, new, counted, func.count())
+         .where(Case.agency_id.in_(agency_ids), cells.in_year(Case, y)).group_by(Case.agency_id, new, counted))
+    for aid, is_new, done, n in db.session.execute(q):
+        _add_case_counts(per_agency, aid, bool(is_new), bool(done), n)
 
 
 def _add_case_counts(per_agency: dict[int, dict[str, int]], aid: int, new: bool, done: bool, n: int) -> None:
@@ -252,27 +270,23 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
     whose Y-1 was closed, whether Y-1 is in the service); each agency's table 三 case counts into
     ``per_agency`` if given."""
     stmt = _report_statement(*(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids")))
-    apps = {"new": _row(), "carried_in": _row(), "outcomes": {o: _row() for o in OUTCOMES},
-            "total": _row(), "carried_out": _row()}
-    appeals = {g: dict.fromkeys(APPEAL_RESULTS + ("total",), 0) for g in APPEAL_GROUPS}
+    counts = Table3Counts()
+    appeals = empty_table4()
     fees = Decimal(0)
     ledgers: dict[int, dict[int, dict[str, Any]]] = {}
     closed_prev: set[int] = set()
     prev_cases = 0
+    place = counts.place
     for tag, a, b, k, n, m, g in db.session.execute(stmt, params):
         if tag == "t3":
             if g is not None and per_agency is not None:
                 _add_case_counts(per_agency, g, b == "new", k is not None, n)
-            col = a if a in COLUMNS else "other_org"
-            target = [apps["new"] if b == "new" else apps["carried_in"]]
-            target += [apps["carried_out"]] if k is None else [apps["outcomes"][k], apps["total"]]
-            for row in target:
+            col, rows = place(a, b == "new", k)     # thousands of groups in a consolidated report: inline
+            for row in rows:
                 row[col] += n
                 row["total"] += n
         elif tag == "t4":
-            if a in appeals:
-                appeals[a][b if b in APPEAL_RESULTS else "other"] += n
-                appeals[a]["total"] += n
+            add_to_table4(appeals, a, b, n)
         elif tag == "fee":
             fees = Decimal(str(m or 0))
         elif tag == "pro":
@@ -286,4 +300,4 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
             closed_prev.add(int(a))
         elif tag == "svc":
             prev_cases = n
-    return apps, appeals, fees, ledgers, closed_prev, prev_cases
+    return counts.apps, appeals, fees, ledgers, closed_prev, prev_cases
