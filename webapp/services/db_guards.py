@@ -12,9 +12,9 @@
    gives the owner nothing more; running the application as a role that does not own the tables
    (docs/operations.md) keeps the history out of the application's own reach.
 
-``CASE_EVENT_TRIGGER_SQL`` holds the DDL; the Alembic migration runs the same statements
-(``for stmt in CASE_EVENT_TRIGGER_SQL: op.execute(stmt)``; ``CASE_EVENT_TRIGGER_DROP_SQL`` for the
-downgrade). The statements use no ``%`` and no ``:name`` so that DDL(), text() and op.execute() all
+``CASE_EVENT_TRIGGER_SQL`` holds the DDL; the Alembic migration 0001_initial runs a copy of the same
+statements (migrations do not import the app; tests/test_migrations.py checks the copy is equal), and
+``CASE_EVENT_TRIGGER_DROP_SQL`` for the downgrade. The statements use no ``%`` and no ``:name`` so that DDL(), text() and op.execute() all
 pass them through unchanged.
 """
 
