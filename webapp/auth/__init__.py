@@ -1,7 +1,7 @@
 """Staff login (登录), the session rules, and the helpers every staff page's template uses.
 
 ``register_template_helpers(app)`` is called once by the auth blueprint when it is registered: it
-exposes ``can``, ``current_user``, ``url_for_if``, the unread-notification count and a few Chinese
+exposes ``can``, ``current_user``, the unread-notification count and a few Chinese
 display filters to Jinja, so that base.html and the blueprints of other areas can use them.
 """
 
@@ -10,18 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask
 from flask_login import current_user
 
 from webapp.timeutil import SHANGHAI
-
-
-def url_for_if(endpoint: str, **values: Any) -> str | None:
-    """The URL of ``endpoint``, or None while no blueprint has registered it yet (the nav links to
-    areas that other people build: admin.index, reports.index, public.apply, notifications.index)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 def unread_notification_count() -> int:
@@ -77,7 +69,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def staff_helpers() -> dict[str, Any]:
-        return {"can": can, "current_user": current_user, "url_for_if": url_for_if,
+        return {"can": can, "current_user": current_user,
                 "unread_notification_count": unread_notification_count}
 
     app.add_template_filter(date_zh, "date_zh")

@@ -14,8 +14,8 @@
 
 ``CASE_EVENT_TRIGGER_SQL`` holds the DDL; the Alembic migration 0001_initial runs a copy of the same
 statements (migrations do not import the app; tests/test_migrations.py checks the copy is equal), and
-``CASE_EVENT_TRIGGER_DROP_SQL`` for the downgrade. The statements use no ``%`` and no ``:name`` so that DDL(), text() and op.execute() all
-pass them through unchanged.
+``CASE_EVENT_TRIGGER_DROP_SQL`` for the downgrade. The statements use no ``%`` and no ``:name`` so
+that DDL(), text() and op.execute() all pass them through unchanged.
 """
 
 from __future__ import annotations
