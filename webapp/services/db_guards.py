@@ -113,8 +113,3 @@ def install_guards() -> None:
     for stmt in CASE_EVENT_TRIGGER_SQL:
         event.listen(CaseEvent.__table__, "after_create", DDL(stmt).execute_if(dialect="postgresql"))
     _installed = True
-
-
-def purge_statement() -> str:
-    """The statement a maintenance transaction runs first to empty case_event (tests' clean_db)."""
-    return f"SET LOCAL {PURGE_SETTING} = 'on'"

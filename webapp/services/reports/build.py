@@ -9,29 +9,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Numeric, String, bindparam, column, func, select, text
+from sqlalchemy import Date, Integer, Numeric, String, bindparam, column, select, text
 
 from webapp.extensions import db
-from webapp.models import Agency, Case, ReportVersion
+from webapp.models import Agency, ReportVersion
 
 from ..money import decimal_str
 from .ledger import _PROACTIVE_SUMS, ZERO_PROACTIVE, _sum_ledgers
 from .tables import ALL_COLUMNS, APPEAL_GROUPS, APPEAL_RESULTS, COLUMNS, OUTCOMES, REPORT_FORMAT, _bounds, _row
-
-
-def _year_in_service(agency_ids: Sequence[int], year: int) -> bool:
-    """Whether year Y is in the service: a frozen version, a ledger, or cases of that year or before."""
-    if db.session.scalar(select(func.count(ReportVersion.id)).where(ReportVersion.agency_id.in_(agency_ids),
-                                                                    ReportVersion.year == year)):
-        return True
-    return bool(db.session.scalar(select(func.count(Case.id)).where(Case.agency_id.in_(agency_ids),
-                                                                    Case.received_on <= date(year, 12, 31))))
-
-
-def frozen_version(agency_id: int, year: int) -> ReportVersion | None:
-    return db.session.scalar(select(ReportVersion).where(ReportVersion.agency_id == agency_id,
-                                                         ReportVersion.year == year)
-                             .order_by(ReportVersion.version.desc()).limit(1))
 
 
 def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
