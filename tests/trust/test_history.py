@@ -19,6 +19,9 @@ from webapp.models import Case, CaseEvent, User
 from webapp.services.audit_verify import correct_event, verify_chains
 from webapp.services.db_guards import CASE_EVENT_TRIGGER_DROP_SQL, CASE_EVENT_TRIGGER_SQL, HistoryTampering
 
+# tampers with case_event through connections of its own (the trigger, audit verify)
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def case_id(app, world, today):
@@ -126,7 +129,6 @@ def test_audit_verify_passes_on_an_intact_history(app, cli, case_id):
     assert r.output.startswith("ok: 1 cases, 4 events, every chain intact and every case matches its events (")
 
 
-@pytest.mark.committed   # tampers through a connection of its own
 @pytest.mark.parametrize(("sql", "seq", "problem"), [
     # content changed: the row's own hash no longer matches
     ("UPDATE case_event SET \"on\" = '2024-06-05' WHERE case_id = :c AND seq = 3", 3, "content no longer matches"),
@@ -146,7 +148,6 @@ def test_audit_verify_names_the_first_broken_link(app, cli, case_id, sql, seq, p
     assert f"(first: case {number}, seq {seq})" in r.output
 
 
-@pytest.mark.committed   # tampers through a connection of its own
 def test_audit_verify_detects_a_rehashed_forgery(app, cli, case_id):
     """An attacker who rewrites an event and recomputes its hash still breaks the next link."""
     from webapp.services.cases import event_hash
