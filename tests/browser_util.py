@@ -33,6 +33,17 @@ def launch_chromium(playwright, **kwargs):
     return playwright.chromium.launch(**options)
 
 
+def log_in(page, base: str, username: str, password: str) -> None:
+    """Log in on ``page`` through the login form, as a person does (no cookie of an earlier user is
+    kept), and wait for the dashboard the login leads to. The one login of the browser tests."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#submit")
+    page.wait_for_url(f"{base}/")
+
+
 @contextmanager
 def serving(database_url: str, tmp_path: Path, setup: Callable[[], Any]) -> Iterator[tuple[str, Any, Any]]:
     """A second app on the test database, with CSRF on as in production, served on a free 127.0.0.1

@@ -4,23 +4,29 @@ The database comes from TEST_DATABASE_URL:
   unset or "sqlite"      a fresh SQLite file in a temporary folder (one per xdist worker);
   postgresql://HOST/DB   a fresh database disclosure_test_<time>_<random> created through DB on that server
                          (one per xdist worker), dropped at the end of the session.
-The schema is built with db.create_all() once per session; `clean_db` empties every table after each test
-that used the app, so tests never see each other's rows.
+The schema is built with db.create_all() once per session. Each test that uses the app runs inside one
+database transaction that is rolled back at its end (`isolate_db`): db.session is bound to that connection
+with join_transaction_mode="create_savepoint", so every session the test or the app opens (one per app
+context, as in production) works in a SAVEPOINT and its commit() releases the savepoint. Tests marked
+`committed` (and every browser and worker test) need data that other connections, threads or processes
+see: they commit for real, and every table is emptied after them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
@@ -53,6 +59,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("worker"):
+            item.add_marker(pytest.mark.committed)   # a browser or a worker reads through its own connection
     if using_postgresql():
         return
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL to a postgresql URL)")
@@ -135,32 +144,95 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 
 @pytest.fixture
 def db_session(app_ctx: Flask) -> scoped_session:
-    """db.session inside an app context; rows written are removed after the test by clean_db."""
+    """db.session inside an app context; what the test writes is rolled back (or emptied) after it."""
     return db.session
 
 
+class _OneConnectionSession(FlaskSession):
+    """A Flask-SQLAlchemy session that always uses the test's connection (Flask-SQLAlchemy's get_bind
+    would pick the engine)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+def _begin_outer(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # pysqlite begins a transaction only before DML and so cannot nest SAVEPOINTs: let SQLAlchemy's
+        # BEGIN reach SQLite (restored in _end_outer).
+        conn.connection.dbapi_connection.isolation_level = None
+        conn.begin()
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.begin()
+
+
+def _end_outer(conn: Connection) -> None:
+    if conn.in_transaction():
+        conn.rollback()
+    if conn.dialect.name == "sqlite":
+        conn.connection.dbapi_connection.isolation_level = ""
+
+
 @pytest.fixture(autouse=True)
-def clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After every test that used the app, empty all tables (children first)."""
-    yield
+def isolate_db(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the app: in one transaction rolled back at its end (see the module's doc), or,
+    marked `committed`, with every table emptied after it (children first)."""
     if "app" not in request.fixturenames:
+        yield
         return  # pure tests (domain/) never touch the database
     app: Flask = request.getfixturevalue("app")
+    if request.node.get_closest_marker("committed"):
+        yield
+        _empty_tables(app)
+        return
     with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # A test that left a transaction open should fail loudly here, not hang the run.
-                conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-                # case_event is append-only (services/db_guards.py): its trigger lets a purge through.
-                conn.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+        conn = db.engine.connect()
+    _begin_outer(conn)
+    app_session = db.session
+    db.session = db._make_scoped_session(
+        {"class_": _OneConnectionSession, "bind": conn, "join_transaction_mode": "create_savepoint"})
+    try:
+        yield
+    finally:
+        db.session = app_session
+        _end_outer(conn)
+        conn.close()
+
+
+def _empty_tables(app: Flask) -> None:
+    empty_tables(app)
+
+
+def empty_tables(app: Flask | None = None) -> None:
+    """Delete every row (children first) and commit, in an app context of ``app`` (default: the current
+    one): a fresh database for the rest of the test (inside its rolled-back transaction when it has one).
+    The one way tests empty the database."""
+    if app is not None:
+        with app.app_context():
+            empty_tables()
+        return
+    db.session.remove()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A test that left a transaction open should fail loudly here, not hang the run.
+        db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+        # case_event is append-only (services/db_guards.py): its trigger lets a purge through.
+        db.session.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    db.session.remove()
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[object], FlaskClient]:
+    """sign_in on the test's client: ``login(user_or_id)``."""
+    return functools.partial(sign_in, client)
 
 
 @pytest.fixture
@@ -198,8 +270,17 @@ def today(time_machine) -> date:
 
 def sign_in(client: FlaskClient, user) -> FlaskClient:
     """Log ``user`` (a User or an id) in on a test client the way Flask-Login keeps it: the session
-    holds the user's id with their session epoch (a logout or password change raises it)."""
+    holds the user's id with their session epoch (a logout or password change raises it). The one way
+    tests log in without the login form (the `login` fixture is this function on the test's client).
+
+    A test that holds an app context shares it with its requests, and Flask-Login caches the user on
+    that context's ``g``: the cache is cleared so that the next request loads the new user."""
+    from flask import g, has_app_context
+
     from webapp.models import User
+
+    if has_app_context():
+        g.pop("_login_user", None)
 
     if isinstance(user, int):
         with client.application.app_context():

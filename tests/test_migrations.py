@@ -3,6 +3,8 @@ and downgrades back to empty. Runs on the database kind the suite runs on."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -22,6 +24,39 @@ from webapp import create_app
 from webapp.extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (imports inside functions count)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_migration_imports_the_app():
+    """A migration is a record of a past schema: it may not import webapp (whose code moves on)."""
+    app_packages = {"webapp", "workers", "config", "wsgi"}
+    offenders = {
+        path.name: sorted(m for m in _imported_modules(path) if m.split(".")[0] in app_packages)
+        for path in sorted((MIGRATIONS / "versions").glob("*.py"))
+    }
+    assert {name: mods for name, mods in offenders.items() if mods} == {}
+
+
+def test_initial_migration_trigger_is_the_guards_trigger():
+    """0001_initial carries its own copy of the case_event trigger; it is the one create_all() installs."""
+    from webapp.services import db_guards
+
+    path = next((MIGRATIONS / "versions").glob("*_0001_initial_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0001_initial", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.CASE_EVENT_TRIGGER_SQL == db_guards.CASE_EVENT_TRIGGER_SQL
+    assert module.CASE_EVENT_TRIGGER_DROP_SQL == db_guards.CASE_EVENT_TRIGGER_DROP_SQL
 
 
 def test_single_head():

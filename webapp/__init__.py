@@ -17,8 +17,7 @@ from webapp.instance_keys import instance_key
 
 log = logging.getLogger(__name__)
 
-# Blueprints as "dotted.module:attribute". A module that does not exist yet is skipped, so areas can be
-# added one at a time; a module that exists but fails to import is an error.
+# Blueprints as "dotted.module:attribute"; each must import (a missing module is an error).
 BLUEPRINTS: list[str] = [
     "webapp.auth.routes:bp",
     "webapp.cases.routes:bp",
@@ -39,7 +38,7 @@ BLUEPRINTS: list[str] = [
     "webapp.register.routes:bp",
 ]
 
-# Click commands or groups added to `flask`, same form and same rule as BLUEPRINTS.
+# Click commands or groups added to `flask`, same form as BLUEPRINTS.
 CLI_GROUPS: list[str] = [
     "webapp.cli:cases_cli",
     "webapp.cli:report_cli",
@@ -54,21 +53,10 @@ CLI_GROUPS: list[str] = [
     "webapp.tokens_cli:tokens_cli",
 ]
 
-def _import_optional(module_name: str):
-    """Import a module, or return None when it (or a package above it) does not exist yet."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
-            return None
-        raise
-
-
-def _load_optional(spec: str):
+def _load(spec: str):
+    """The object a "dotted.module:attribute" spec names."""
     module_name, _, attribute = spec.partition(":")
-    module = _import_optional(module_name)
-    if module is None:
-        return None
+    module = importlib.import_module(module_name)
     try:
         return getattr(module, attribute)
     except AttributeError:
@@ -119,8 +107,9 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    # Registers every model on db.metadata (for migrations and create_all) once models exist.
-    _import_optional("webapp.models")
+    # Registers every model on db.metadata (for migrations and create_all).
+    import webapp.models  # noqa: F401
+
     # The case history is append-only (ORM guards; a trigger on PostgreSQL at create_all).
     from webapp.services.db_guards import install_guards
 
@@ -132,13 +121,9 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
 
     install_platform(app)
     for spec in BLUEPRINTS:
-        blueprint = _load_optional(spec)
-        if blueprint is not None:
-            app.register_blueprint(blueprint)
+        app.register_blueprint(_load(spec))
     for spec in CLI_GROUPS:
-        command = _load_optional(spec)
-        if command is not None:
-            app.cli.add_command(command)
+        app.cli.add_command(_load(spec))
 
     install_security_headers(app)
     from webapp.health import install_health_check

@@ -12,7 +12,6 @@ the cell and keeps the spreadsheet from evaluating it); numbers are written as n
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -61,8 +60,3 @@ def write_csv_rows(out, rows: Iterable[Iterable[Any]]) -> None:
         writer.writerow([csv_field(v) for v in row])
 
 
-def csv_text(rows: Iterable[Iterable[Any]]) -> str:
-    """The rows as CSV text (for a download, encode it; Excel wants ``utf-8-sig``)."""
-    out = io.StringIO()
-    write_csv_rows(out, rows)
-    return out.getvalue()

@@ -7,7 +7,6 @@ Create Date: 2026-11-28 10:39:08.406439
 """
 import sqlalchemy as sa
 
-from webapp.services.db_guards import CASE_EVENT_TRIGGER_DROP_SQL, CASE_EVENT_TRIGGER_SQL
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -16,6 +15,49 @@ revision = '0001_initial'
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# The append-only trigger on case_event (PostgreSQL), as it stood at this revision. A copy of
+# webapp/services/db_guards.py's statements: migrations do not import the app.
+CASE_EVENT_TRIGGER_SQL = (
+    """
+CREATE OR REPLACE FUNCTION case_event_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP IN ('DELETE', 'TRUNCATE')
+       AND coalesce(current_setting('disclosure.allow_purge', true), '') = 'on'
+       AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
+    THEN
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'insufficient_privilege',
+        MESSAGE = 'case_event is append-only: ' || TG_OP || ' refused',
+        HINT = 'a correction is a new event that references the one it corrects';
+END
+$fn$
+""",
+    "DROP TRIGGER IF EXISTS case_event_append_only_rows ON case_event",
+    "DROP TRIGGER IF EXISTS case_event_append_only_truncate ON case_event",
+    """
+CREATE TRIGGER case_event_append_only_rows
+    BEFORE UPDATE OR DELETE ON case_event
+    FOR EACH ROW EXECUTE FUNCTION case_event_append_only()
+""",
+    """
+CREATE TRIGGER case_event_append_only_truncate
+    BEFORE TRUNCATE ON case_event
+    FOR EACH STATEMENT EXECUTE FUNCTION case_event_append_only()
+""",
+)
+
+CASE_EVENT_TRIGGER_DROP_SQL = (
+    "DROP TRIGGER IF EXISTS case_event_append_only_rows ON case_event",
+    "DROP TRIGGER IF EXISTS case_event_append_only_truncate ON case_event",
+    "DROP FUNCTION IF EXISTS case_event_append_only()",
+)
 
 
 def upgrade():

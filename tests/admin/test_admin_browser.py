@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.trust.world import PASSWORD, make_case
+from tests.browser_util import log_in
+from tests.factories import PASSWORD, agency_case
 from webapp.extensions import db
 from webapp.timeutil import SHANGHAI
 
@@ -24,7 +25,7 @@ def test_admin_pages_in_a_browser(app, live_server, world, today):
     from tests.browser_util import launch_chromium
 
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2026, 12, 21), today)
+        case = agency_case(world.a.agency_id, date(2026, 12, 21), today)
         db.session.commit()
         number = case.number
     ARTIFACTS.mkdir(exist_ok=True)
@@ -34,10 +35,7 @@ def test_admin_pages_in_a_browser(app, live_server, world, today):
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 900})
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-            page.goto(f"{live_server}/login")
-            page.fill("input[name=username]", "gov_admin")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
+            log_in(page, live_server, "gov_admin", PASSWORD)
             page.goto(f"{live_server}/admin/")
             assert "系统管理" in page.inner_text("h1")
             page.screenshot(path=str(ARTIFACTS / "admin-01-index.png"), full_page=True)

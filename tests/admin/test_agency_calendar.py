@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.trust.world import login, make_case
+from tests.conftest import sign_in
+from tests.factories import agency_case
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, CalendarYear, Case, CaseEvent, User
@@ -21,7 +22,7 @@ POLICIES = {"correction_period_days": "15", "fee_payment_days": "20", "fee_pause
 
 
 def test_agency_admin_edits_own_profile_only(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     assert client.get("/admin/agencies").status_code == 302   # straight to its own agency
     assert client.get(f"/admin/agencies/{world.b.agency_id}").status_code == 404
     r = client.post(f"/admin/agencies/{world.a.agency_id}", data={
@@ -42,7 +43,7 @@ def test_agency_admin_edits_own_profile_only(app, client, world):
 
 
 def test_government_admin_sets_kind_and_parent_without_cycles(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     r = client.post(f"/admin/agencies/{world.b.agency_id}", data={
         "name": "张店区教育局", "address": "", "postcode": "", "phone": "", "email": "",
         "kind": "department", "parent_id": str(world.gov_id)})
@@ -60,18 +61,18 @@ def test_government_admin_sets_kind_and_parent_without_cycles(app, client, world
     with app.app_context():
         a = db.session.scalar(select(Agency).where(Agency.code == "LZ-WJW"))
         assert (a.name, a.parent_id, a.policy().correction_period_days) == ("临淄区卫健局", world.gov_id, 15)
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     assert client.get("/admin/agencies/new").status_code == 403
 
 
 def test_policies_change_is_validated_logged_and_moves_fee_deadline(app, client, world, today):
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today,
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today,
                          events=[Event(EventType.FEE_NOTICE, date(2024, 6, 5), amount_yuan=Decimal(100))])
         db.session.commit()
         case_id, number, fee_due = case.id, case.number, case.fee_due_on
     assert fee_due == date(2024, 7, 4)   # 20 working days from the day after the notice
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post(f"/admin/agencies/{world.a.agency_id}/policies", data={**POLICIES, "fee_payment_days": "10"})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -113,13 +114,13 @@ def test_a_paused_cases_due_date_if_resumed_is_logged_when_the_notice_moves_it(a
     """In consultation (clock paused), a case has no running due date, but the date it would have
     if the pause ended today moves with the notice: that is logged on the case too."""
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2026, 12, 21), today,
+        case = agency_case(world.a.agency_id, date(2026, 12, 21), today,
                          events=[Event(EventType.CONSULTATION_STARTED, date(2026, 12, 23),
                                           party=Party.THIRD_PARTY)])
         db.session.commit()
         case_id, number = case.id, case.number
         assert (case.status, case.due_on) == ("consulting", None)
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     r = client.post("/admin/calendar/2027", data=NOTICE_2027)
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -136,14 +137,14 @@ def test_a_paused_cases_due_date_if_resumed_is_logged_when_the_notice_moves_it(a
 @pytest.mark.time_machine(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI), tick=False)
 def test_entering_next_years_notice_moves_open_deadlines(app, client, world, today):
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2026, 12, 21), today)
-        closed = make_case(world.a.agency_id, date(2026, 12, 22), today,
+        case = agency_case(world.a.agency_id, date(2026, 12, 21), today)
+        closed = agency_case(world.a.agency_id, date(2026, 12, 22), today,
                            events=[Event(EventType.WITHDRAWN, date(2026, 12, 23))])
         db.session.commit()
         case_id, number = case.id, case.number
         assert (case.due_on, case.due_provisional) == (date(2027, 1, 19), True)
         closed_id = closed.id
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/calendar").get_data(as_text=True)
     assert "尚未录入2027年" in page and "暂按法定节日推算" in page
 
@@ -192,7 +193,7 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
     ("makeup_days", "2027-02-30", "不是有效日期"),
 ])
 def test_notice_validation(app, client, world, field, value, message):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     r = client.post("/admin/calendar/2027", data={**NOTICE_2027, "issued_on": "", field: value})
     assert r.status_code == 422
     assert message in r.get_data(as_text=True)
@@ -201,7 +202,7 @@ def test_notice_validation(app, client, world, field, value, message):
 
 
 def test_library_year_can_be_overridden_and_is_shown_for_editing(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     page = client.get("/admin/calendar/2024").get_data(as_text=True)
     assert "2024-02-10 至 2024-02-17 春节" in page and "2024-02-04" in page
     assert client.get("/admin/calendar/1999").status_code == 404
@@ -225,19 +226,19 @@ def test_only_the_installations_administrator_changes_the_calendar(app, client, 
     """The holiday calendar is everybody's: a department's administrator under the government, or the
     administrator of one of several independent agencies, may read it but not change it."""
     with app.app_context():
-        case = make_case(world.b.agency_id, date(2026, 12, 21), today)
+        case = agency_case(world.b.agency_id, date(2026, 12, 21), today)
         db.session.commit()
         case_id, due = case.id, case.due_on
     for admin in (world.a.users["admin"], world.b.users["admin"]):
-        login(client, admin)
+        sign_in(client, admin)
         assert client.get("/admin/calendar/2027").status_code == 200
         assert client.post("/admin/calendar/2027", data=NOTICE_2027).status_code == 403
     with app.app_context():
         assert db.session.get(CalendarYear, 2027) is None
         assert db.session.get(Case, case_id).due_on == due
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     assert client.post("/admin/calendar/2027", data=NOTICE_2027).status_code == 200
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     assert client.post("/admin/calendar/2027/remove").status_code == 403
     with app.app_context():
         assert db.session.get(CalendarYear, 2027) is not None

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
+from tests.conftest import sign_in
 from tests.public.conftest import applicant
-from tests.trust.world import login
 from webapp.extensions import db
 from webapp.models import Agency, ApiToken, AuditLog
 
@@ -28,7 +28,7 @@ def _code(app, agency_id: int) -> str:
 
 
 def test_token_issued_on_the_admin_page_works_on_the_api(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post(f"/admin/agencies/{world.a.agency_id}/tokens", data={"name": "区政府门户网站", "note": ""})
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "no-store"          # the token is on this page once

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.trust.world import login
+from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.services.passwords import hash_password, password_problem
@@ -47,7 +47,7 @@ def test_without_a_user_only_length_and_commonness_count(app):
 
 
 def test_one_time_passwords_of_create_and_reset_pass_the_policy(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post("/admin/users/new", data={"username": "new_clerk", "display_name": "新经办人",
                                               "email": "n@example.gov.cn", "role": "clerk",
                                               "agency_id": str(world.a.agency_id)})

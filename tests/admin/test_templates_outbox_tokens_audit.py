@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tests.trust.world import login, make_case
+from tests.conftest import sign_in
+from tests.factories import agency_case
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditLog, Notification, OutboxMail
@@ -21,16 +22,16 @@ def test_letter_template_edit_check_and_reset(app, client, world, today):
     from webapp.letters import letter_template_source, render_letter_text
 
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today,
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today,
                          events=[Event(EventType.CORRECTION_REQUESTED, date(2024, 6, 4))])
         db.session.commit()
         case_id = case.id
         default = letter_template_source("correction")
-    login(client, world.a.users["admin"])                 # a department's administrator reads, not writes
+    sign_in(client, world.a.users["admin"])                 # a department's administrator reads, not writes
     assert client.get("/admin/templates/letters/correction").status_code == 200
     assert client.post("/admin/templates/letters/correction", data={"body": "x{{ number }}"}).status_code == 403
     assert client.post("/admin/templates/letters/correction/reset").status_code == 403
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/templates/letters/correction").get_data(as_text=True)
     assert "补正告知书模板" in page and "系统默认" in page
     assert "{{ reply_by }}" in default
@@ -59,7 +60,7 @@ def test_letter_template_edit_check_and_reset(app, client, world, today):
 
 
 def test_email_template_edit_check_and_reset(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/templates").get_data(as_text=True)
     assert "期限提醒" in page and "补正告知书" in page
     r = client.post("/admin/templates/emails/reminder_digest",
@@ -94,7 +95,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
         sent = _mail(world.a.agency_id, "sent@example.cn", status="sent", attempts=1)
         db.session.commit()
         mine_id, theirs_id, sent_id = mine.id, theirs.id, sent.id
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "a@example.cn" in page and "SMTP 421 try later" in page
     assert "b@example.cn" not in page and "sent@example.cn" not in page
@@ -109,13 +110,13 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
         log = db.session.scalar(select(AuditLog).where(AuditLog.action == "admin.mail_retry"))
         assert (log.target_id, log.detail["attempts"]) == (str(mine_id), 3)
         assert log.detail["to"] == "a***@example.cn"            # the audit log keeps no full address
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "a@example.cn" in page and "b@example.cn" in page
 
 
 def test_api_token_shown_once_stored_hashed_and_revoked(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post(f"/admin/agencies/{world.a.agency_id}/tokens", data={"name": "区政府门户网站", "note": "门户"})
     assert r.status_code == 200
     raw = re.search(r'id="new-token">([^<]+)<', r.get_data(as_text=True)).group(1)
@@ -127,10 +128,10 @@ def test_api_token_shown_once_stored_hashed_and_revoked(app, client, world):
     page = client.get(f"/admin/agencies/{world.a.agency_id}/tokens").get_data(as_text=True)
     assert raw not in page and "区政府门户网站" in page and "有效" in page
     # another agency's administrator neither sees nor revokes it
-    login(client, world.b.users["admin"])
+    sign_in(client, world.b.users["admin"])
     assert client.get(f"/admin/agencies/{world.a.agency_id}/tokens").status_code == 404
     assert client.post(f"/admin/tokens/{token_id}/revoke").status_code == 404
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     assert client.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
     with app.app_context():
         assert db.session.get(ApiToken, token_id).revoked_at is not None
@@ -151,7 +152,7 @@ def test_audit_log_filters_and_agency_scope(app, client, world):
         log_event("case.personal_opened", user=b_clerk, target_type="case", target_id=8)
         log_event("auth.login_failed", username="swj_clerk", target_type="user")
         db.session.commit()
-    login(client, world.a.users["auditor"])
+    sign_in(client, world.a.users["auditor"])
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "<td>案件 7</td>" in page and "案件 8" not in page and "auth.login_failed" in page
     page = client.get("/admin/audit?action=auth.").get_data(as_text=True)
@@ -160,10 +161,10 @@ def test_audit_log_filters_and_agency_scope(app, client, world):
     assert "共 1 条" in page
     today = date.today().isoformat()   # noqa: DTZ011 - the row's own timestamp is real time
     assert "<td>案件 7</td>" in client.get(f"/admin/audit?date_from={today}&date_to={today}").get_data(as_text=True)
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/audit?action=case.").get_data(as_text=True)
     assert "<td>案件 7</td>" in page and "<td>案件 8</td>" in page
-    login(client, world.a.users["clerk"])
+    sign_in(client, world.a.users["clerk"])
     assert client.get("/admin/audit").status_code == 403
 
 
@@ -176,9 +177,9 @@ def test_outbox_shows_an_agencys_mail_without_a_reminder_behind_it(app, client, 
                            last_error="SMTP 550", agency_id=agency_id)
             db.session.add(m)
         db.session.commit()
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "applicant@example.cn" in page and "other@example.cn" not in page
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "applicant@example.cn" in page and "other@example.cn" in page

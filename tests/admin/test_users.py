@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.trust.world import PASSWORD, login
+from tests.conftest import sign_in
+from tests.factories import PASSWORD
 from webapp.extensions import db
 from webapp.models import AuditLog, User
 from webapp.models._types import utcnow
@@ -27,7 +28,7 @@ def _audit(app, action):
 
 
 def test_create_user_shows_one_time_password_that_must_be_changed(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post("/admin/users/new", data={"username": "new_clerk", "display_name": "新经办人",
                                               "email": "n@example.gov.cn", "role": "clerk",
                                               "agency_id": str(world.a.agency_id)})
@@ -55,7 +56,7 @@ def test_create_user_shows_one_time_password_that_must_be_changed(app, client, w
 
 
 def test_agency_admin_manages_only_own_agency(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     assert client.get(f"/admin/users/{world.b.users['clerk']}").status_code == 404
     assert client.post(f"/admin/users/{world.b.users['clerk']}/reset-password").status_code == 404
     assert client.post(f"/admin/users/{world.b.users['clerk']}/unlock").status_code == 404
@@ -73,7 +74,7 @@ def test_agency_admin_manages_only_own_agency(app, client, world):
 
 
 def test_government_level_admin_manages_every_agency(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     page = client.get("/admin/users").get_data(as_text=True)
     assert "swj_clerk" in page and "jyj_clerk" in page
     r = client.post(f"/admin/users/{world.b.users['clerk']}", data={
@@ -88,7 +89,7 @@ def test_government_level_admin_manages_every_agency(app, client, world):
 
 
 def test_edit_deactivates_and_refuses_self_demotion(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post(f"/admin/users/{world.a.users['clerk']}", data={
         "display_name": "经办人", "email": "", "role": "clerk", "agency_id": str(world.a.agency_id)})
     assert r.status_code == 302
@@ -105,7 +106,7 @@ def test_reset_password_issues_one_time_password_and_lifts_lock(app, client, wor
         u = db.session.get(User, world.a.users["clerk"])
         u.locked_at, u.failed_logins = utcnow(), 5
         db.session.commit()
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     r = client.post(f"/admin/users/{world.a.users['clerk']}/reset-password")
     assert r.status_code == 200
     password = re.search(r'id="one-time-password">([^<]+)<', r.get_data(as_text=True)).group(1)
@@ -125,7 +126,7 @@ def test_unlock_after_lockout(app, client, world):
     assert _user(app, world.a.users["clerk"]).locked_at is not None
     r = client.post("/login", data={"username": "swj_clerk", "password": PASSWORD})
     assert r.status_code == 200 and "用户名或密码错误。" in r.get_data(as_text=True)  # the lock is not revealed
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     page = client.get(f"/admin/users/{world.a.users['clerk']}").get_data(as_text=True)
     assert "已暂时锁定" in page and "解除锁定" in page
     r = client.post(f"/admin/users/{world.a.users['clerk']}/unlock")
@@ -139,7 +140,7 @@ def test_unlock_after_lockout(app, client, world):
 
 
 def test_duplicate_username_and_bad_role_refused(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     r = client.post("/admin/users/new", data={"username": "SWJ_CLERK", "display_name": "x", "role": "clerk",
                                               "agency_id": str(world.a.agency_id)})
     assert r.status_code == 422 and "已被使用" in r.get_data(as_text=True)
@@ -174,7 +175,7 @@ def test_a_user_email_is_one_address(app, client, world):
     from webapp.services.errors import ServiceError
     from webapp.services.users import create_user
 
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     clerk = world.a.users["clerk"]
     before = _user(app, clerk).email
     r = client.post(f"/admin/users/{clerk}", data={

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
-from tests.views.factories import make_case
+from tests.factories import make_case
 from webapp.archive import services
 from webapp.cases.attachments import Upload, store_attachment
 from webapp.delivery import services as delivery

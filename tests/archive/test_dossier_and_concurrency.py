@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
-from tests.views.factories import make_case
+from tests.factories import make_case
 from webapp.archive import services
 from webapp.cases.attachments import Upload, attachment_path, store_attachment
 from webapp.delivery import services as delivery
@@ -90,6 +90,7 @@ def _page_range(data: bytes, start: int, end: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.committed   # two threads, each with its own connection
 @pytest.mark.pg
 def test_two_concurrent_archivings_get_consecutive_numbers(app, today):
     with app.app_context():

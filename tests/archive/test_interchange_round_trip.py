@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from tests.conftest import empty_tables
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
 from webapp.archive import services as archive
 from webapp.cases.attachments import Upload
@@ -17,15 +18,6 @@ from webapp.extensions import db
 from webapp.models import Case
 from webapp.models.archive import CaseArchive
 from webapp.models.delivery import Delivery
-
-
-def _wipe() -> None:
-    db.session.remove()
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
 
 
 def test_export_import_round_trip_keeps_delivered_and_archived(db_session, today, cli, tmp_path):
@@ -57,7 +49,7 @@ def test_export_import_round_trip_keeps_delivered_and_archived(db_session, today
 
     path = tmp_path / "doc.json"
     path.write_text(first.stdout, encoding="utf-8")
-    _wipe()
+    empty_tables()
     result = cli.invoke(args=["cases", "import", str(path)])
     assert result.exit_code == 0, result.output
     assert "1 new cases, 5 events added" in result.output

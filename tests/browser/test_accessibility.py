@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import serving
+from tests.browser_util import log_in, serving
 from tests.conftest import DEFAULT_NOW
 from webapp.extensions import db
 
@@ -34,7 +34,7 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str
     time_machine.move_to(DEFAULT_NOW, tick=True)
 
     def setup() -> int:
-        from tests.views.factories import make_case, make_world
+        from tests.factories import make_case, make_world
         from webapp.models import User
 
         w = make_world()
@@ -52,7 +52,7 @@ def test_pages_have_no_wcag_violations(server):
     from playwright.sync_api import sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
 
     base, case_id = server
     found: dict[str, list] = {}
@@ -73,12 +73,7 @@ def test_pages_have_no_wcag_violations(server):
                     found[name] = violations
 
             def login(username: str) -> None:
-                context.clear_cookies()
-                page.goto(f"{base}/login")
-                page.fill("#username", username)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit], input[type=submit]")
-                page.wait_for_url(f"{base}/")
+                log_in(page, base, username, PASSWORD)
 
             def first_tab_stop() -> str:
                 page.keyboard.press("Tab")

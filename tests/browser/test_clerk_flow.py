@@ -18,6 +18,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from config import TestConfig
+from tests.browser_util import log_in
 from tests.conftest import DEFAULT_NOW
 from webapp import create_app
 from webapp.extensions import db
@@ -35,7 +36,7 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[str]:
     live = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
                       UPLOAD_FOLDER=str(tmp_path / "uploads"))
     with live.app_context():
-        from tests.views.factories import make_world
+        from tests.factories import make_world
 
         make_world()
         db.session.remove()
@@ -57,7 +58,7 @@ def test_clerk_main_path(server: str):
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
 
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -75,11 +76,7 @@ def test_clerk_main_path(server: str):
             page.on("dialog", lambda d: d.accept())   # the answer asks for confirmation
 
             def login(username: str) -> None:
-                page.goto(f"{server}/login")
-                page.fill("#username", username)
-                page.fill("#password", PASSWORD)
-                page.click("#submit")
-                expect(page.locator(".page-head h1")).to_have_text("工作台")
+                log_in(page, server, username, PASSWORD)
 
             def logout() -> None:
                 page.click("form[action='/logout'] button")

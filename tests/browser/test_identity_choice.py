@@ -15,7 +15,7 @@ def test_desk_asks_which_person(server: str):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)

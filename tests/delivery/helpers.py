@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.views.factories import make_agency, make_case, make_user
+from tests.factories import make_agency, make_case, make_user
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from tests.browser_util import serving
+from tests.browser_util import log_in, serving
 from tests.conftest import DEFAULT_NOW
 from webapp.extensions import db
 
@@ -23,7 +23,7 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str
 
     def setup() -> int:
         from tests.delivery.helpers import answered_case
-        from tests.views.factories import make_world
+        from tests.factories import make_world
         from webapp.models import Agency, User
 
         w = make_world()
@@ -39,7 +39,7 @@ def test_post_delivery_return_archive_and_dossier(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
 
     base, case_id = server
     with sync_playwright() as playwright:
@@ -50,11 +50,7 @@ def test_post_delivery_return_archive_and_dossier(server, tmp_path):
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("dialog", lambda d: d.accept())    # archiving asks for confirmation
-            page.goto(f"{base}/login")
-            page.fill("#username", "swj_approver")
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
-            expect(page.locator(".page-head h1")).to_have_text("工作台")
+            log_in(page, base, "swj_approver", PASSWORD)
             expect(page.locator("#delivery-flags")).to_have_count(0)
 
             # -- post delivery with a tracking number (a missing one is refused first)

@@ -95,7 +95,7 @@ def test_consultation_letter_is_not_delivered_to_the_applicant(db_session, today
     from webapp.domain.workflow import Party
 
     agency, clerk, *_ = setup_agency()
-    from tests.views.factories import make_case
+    from tests.factories import make_case
 
     case = make_case(agency, clerk, date(2024, 6, 3), today=today,
                      events=[Event(type=EventType.CONSULTATION_STARTED, on=date(2024, 6, 4), party=Party.THIRD_PARTY)])

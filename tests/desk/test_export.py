@@ -8,7 +8,7 @@ from datetime import date
 
 from openpyxl import load_workbook
 
-from tests.views.factories import id_number, person
+from tests.factories import id_number, person
 from webapp.extensions import db
 from webapp.models import AuditLog, Case
 

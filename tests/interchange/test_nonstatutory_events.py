@@ -12,9 +12,10 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from tests.views.factories import make_case, make_user, make_world, person
+from tests.conftest import empty_tables
+from tests.factories import make_case, make_user, make_world, person
 from webapp.cases.actions import BY_NAME
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseEvent, User
@@ -83,17 +84,6 @@ def _export(cli, *extra: str) -> str:
     return res.stdout
 
 
-def _wipe(app) -> None:
-    """A fresh database: every table emptied, as between tests."""
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-
-
 def _import(app, doc: dict) -> dict:
     with app.app_context():
         try:
@@ -146,7 +136,7 @@ def test_review_and_supervision_events_exported_in_history_order(exported):
 
 
 def test_export_import_into_a_fresh_database_export_is_byte_equal(app, cli, exported):
-    _wipe(app)
+    empty_tables(app)
     stats = _import(app, json.loads(exported))
     assert stats == {"cases_new": 1, "cases_unchanged": 0, "events_added": 8, "appeals": 0}
     assert _export(cli) == exported
@@ -165,7 +155,7 @@ def test_export_import_into_a_fresh_database_export_is_byte_equal(app, cli, expo
 
 def test_reimport_is_idempotent_and_an_old_document_still_reads(app, cli, exported):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     _import(app, doc)
     before = _counts(app)
     assert _import(app, doc) == {"cases_new": 0, "cases_unchanged": 1, "events_added": 0, "appeals": 0}
@@ -178,7 +168,7 @@ def test_reimport_is_idempotent_and_an_old_document_still_reads(app, cli, export
 
 def test_newer_document_appends_only_the_new_events(app, cli, exported):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     older = copy.deepcopy(doc)
     older["cases"][0]["events"] = older["cases"][0]["events"][:4]
     assert _import(app, older)["events_added"] == 3
@@ -188,13 +178,13 @@ def test_newer_document_appends_only_the_new_events(app, cli, exported):
 
 def test_derived_statutory_fields_unchanged_by_them(app, cli, exported):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     _import(app, _statutory_only(doc))
     with app.app_context():
         plain_row = db.session.scalar(select(Case))
         plain = (plain_row.status, plain_row.due_on, plain_row.received_on, plain_row.extended)
     plain_export = json.loads(_export(cli))["cases"][0]
-    _wipe(app)
+    empty_tables(app)
     _import(app, doc)
     with app.app_context():
         row = db.session.scalar(select(Case))
@@ -205,7 +195,7 @@ def test_derived_statutory_fields_unchanged_by_them(app, cli, exported):
     # an open case too: the review events leave its due date and days left as they were (20 working
     # days from 3 June 2024, the Dragon Boat Festival on 10 June not counted)
     for d in (doc, _statutory_only(doc)):
-        _wipe(app)
+        empty_tables(app)
         d = copy.deepcopy(d)
         d["cases"][0]["events"] = [e for e in d["cases"][0]["events"] if e["type"] not in ("answered", "signed_off")]
         _import(app, d)
@@ -216,7 +206,7 @@ def test_derived_statutory_fields_unchanged_by_them(app, cli, exported):
 
 def test_changed_payload_of_a_recorded_event_is_a_conflict(app, exported):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     _import(app, doc)
     before = _counts(app)
     changed = copy.deepcopy(doc)
@@ -245,7 +235,7 @@ def test_changed_payload_of_a_recorded_event_is_a_conflict(app, exported):
 ])
 def test_bad_non_statutory_event_refused_naming_case_and_index(app, exported, index, change, rule, zh):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     ref = doc["cases"][0]["ref"]
     ev = doc["cases"][0]["events"][index]
     ev.update(change)
@@ -262,7 +252,7 @@ def test_bad_non_statutory_event_refused_naming_case_and_index(app, exported, in
 
 def test_cli_refusal_names_case_and_event(app, cli, exported, tmp_path):
     doc = json.loads(exported)
-    _wipe(app)
+    empty_tables(app)
     doc["cases"][0]["events"][5]["kind"] = "bonus"
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -291,7 +281,7 @@ def test_a_note_from_another_system_is_kept_as_a_remark_and_exported_back(app, c
     doc = json.loads(exported)
     note = {"type": "note", "on": "2024-06-04", "text": "申请人来电询问进度", "by": "前台"}
     doc["cases"][0]["events"].insert(1, note)
-    _wipe(app)
+    empty_tables(app)
     assert _import(app, doc)["events_added"] == 9
     assert json.loads(_export(cli))["cases"][0]["events"] == [EXPECTED_EVENTS[0], note, *EXPECTED_EVENTS[1:]]
     with app.app_context():

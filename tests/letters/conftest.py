@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.trust.world import id_number
+from tests.factories import id_number
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
@@ -44,9 +44,9 @@ def demo_cases(app_ctx, today: date) -> list[Case]:
 @pytest.fixture
 def world(app, today: date):
     """Two agencies with users of every role (password hashes set) and an installation administrator."""
-    from tests.trust.world import make_world
+    from tests.factories import make_trust_world
 
     with app.app_context():
-        w = make_world()
+        w = make_trust_world()
         db.session.remove()
     return w

@@ -11,7 +11,8 @@ import pytest
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import event, select
 
-from tests.trust.world import login, make_case
+from tests.conftest import sign_in
+from tests.factories import agency_case
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
@@ -81,7 +82,7 @@ def test_a_letter_context_holds_plain_values_only(demo_cases):
 
 def test_templates_reaching_for_the_database_are_refused_and_render_harmlessly(app, client, world, today):
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today,
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today,
                          events=[Event(EventType.ANSWERED, date(2024, 6, 5), outcome=Outcome.DISCLOSED)])
         clerk = db.session.get(User, world.a.users["clerk"])
         case.assigned_to_id = clerk.id
@@ -89,7 +90,7 @@ def test_templates_reaching_for_the_database_are_refused_and_render_harmlessly(a
         case_id = case.id
         users_before = _users_table()
         assert all(row.password_hash.startswith(("scrypt:", "pbkdf2:", "$")) for row in users_before)
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     for attack in (READ_HASHES, WRITE_USERS):
         r = client.post("/admin/templates/letters/answer", data={"body": "答复书\n" + attack})
         page = r.get_data(as_text=True)
@@ -100,7 +101,7 @@ def test_templates_reaching_for_the_database_are_refused_and_render_harmlessly(a
         # a template saved before the fix (stored as it is) renders nothing of the database
         db.session.add(LetterTemplate(kind="answer", body="答复书\n" + READ_HASHES + WRITE_USERS))
         db.session.commit()
-    login(client, world.a.users["clerk"])
+    sign_in(client, world.a.users["clerk"])
     r = client.get(f"/cases/{case_id}/letters/answer")
     assert r.status_code == 200 and r.data.startswith(b"PK")
     with app.app_context():
@@ -113,7 +114,7 @@ def test_templates_reaching_for_the_database_are_refused_and_render_harmlessly(a
 
 def test_the_save_check_reads_no_case_and_writes_nothing(app, world, today):
     with app.app_context():
-        make_case(world.a.agency_id, date(2024, 6, 3), today,
+        agency_case(world.a.agency_id, date(2024, 6, 3), today,
                   events=[Event(EventType.CORRECTION_REQUESTED, date(2024, 6, 4))])
         db.session.commit()
         statements: list[str] = []
@@ -131,11 +132,11 @@ def test_the_save_check_reads_no_case_and_writes_nothing(app, world, today):
 
 def test_a_template_that_would_not_end_is_refused_in_time_with_a_chinese_message(app, client, world, today):
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today,
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today,
                          events=[Event(EventType.CORRECTION_REQUESTED, date(2024, 6, 4))])
         db.session.commit()
         case_id = case.id
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     for body, message in ((SLOW, "模板中的参数100000过大（不得超过10000），已中止"),
                           (SLOW_WITHIN_RANGE, "模板运行超过2秒，已中止（请检查模板中的循环）")):
         started = time.monotonic()
@@ -153,7 +154,7 @@ def test_a_template_that_would_not_end_is_refused_in_time_with_a_chinese_message
 
 
 def test_the_audit_row_keeps_the_template_diff(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     assert client.post("/admin/templates/letters/correction", data={"body": "甲\n{{ number }}\n"}).status_code == 302
     assert client.post("/admin/templates/letters/correction", data={"body": "乙\n{{ number }}\n"}).status_code == 302
     assert client.post("/admin/templates/emails/reminder_digest",

@@ -92,7 +92,7 @@ def test_entered_opening_balance_is_the_first_reports_carried_in_and_checks_pass
 
 
 def test_drill_down_of_the_opening_figure_names_the_opening_balance(make_agency, make_user, client):
-    from tests.reports.conftest import login
+    from tests.conftest import sign_in
 
     agency = make_agency("OB-D", "期初下钻局")
     admin = make_user("obd_admin", "admin", agency)
@@ -100,7 +100,7 @@ def test_drill_down_of_the_opening_figure_names_the_opening_balance(make_agency,
     opening.save_opening(agency, 2023, FIGURES, admin)
     db.session.commit()
     assert entries_in_cell([agency], 2024, "carried_in", "natural_person") == (2, [])
-    login(client, admin)
+    sign_in(client, admin)
     html = client.get("/reports/agency/OB-D/2024/cases/carried_in/natural_person").get_data(as_text=True)
     assert '<strong class="rp-cell-total">2</strong>' in html
     assert "本格2件来自期初数（上年已公开报告）：2023年度已公开的年度报告中“结转下年度继续办理”的数字" in html
@@ -234,7 +234,7 @@ def test_locked_once_the_next_years_report_is_final_and_every_change_audited(mak
 def test_no_annual_report_reminder_and_no_change_banner_for_an_opening_year(make_agency, make_user, client):
     """An agency whose first year is 2025: its 2024 is an opening balance, not a report to publish,
     although a carried-over application received in 2024 is in the service."""
-    from tests.reports.conftest import login
+    from tests.conftest import sign_in
     from webapp.services.reminders import annual_report_reminders
 
     agency = make_agency("OB-R", "提醒局")
@@ -245,7 +245,7 @@ def test_no_annual_report_reminder_and_no_change_banner_for_an_opening_year(make
                                                         "total": 1}, "in_force": IN_FORCE}, admin)
     db.session.commit()
     assert annual_report_reminders(TODAY) == 0
-    login(client, admin)
+    sign_in(client, admin)
     html = client.get("/reports/agency/OB-R/2024").get_data(as_text=True)
     assert "期初数" in html and "rp-stale" not in html
     assert build_report([agency], 2025)["applications"]["carried_in"]["natural_person"] == 1

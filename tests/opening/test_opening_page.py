@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.reports.conftest import login
+from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import AuditLog
 from webapp.services import opening
@@ -41,7 +41,7 @@ def test_admin_enters_typed_figures(make_agency, make_user, client, csrf_on):
     agency = make_agency("OP-P", "页面局")
     admin = make_user("opp_admin", "admin", agency)
     db.session.commit()
-    login(client, admin)
+    sign_in(client, admin)
     page = client.get(URL)
     assert page.status_code == 200
     assert "页面局 2023年度期初数（上年已公开报告）" in page.get_data(as_text=True)
@@ -69,7 +69,7 @@ def test_admin_uploads_the_report_json_or_the_template(make_agency, make_user, c
     agency = make_agency("OP-P", "页面局")
     admin = make_user("opp_admin2", "admin", agency)
     db.session.commit()
-    login(client, admin)
+    sign_in(client, admin)
     tpl = client.get(URL + "/template.xlsx")
     assert tpl.status_code == 200 and tpl.data[:2] == b"PK"
     figures = {"carried_out": {"natural_person": 1, "commercial": 0, "research": 0, "public_interest": 0,
@@ -105,11 +105,11 @@ def test_only_an_administrator_and_only_the_own_agency(make_agency, make_user, c
     users = {r: make_user(f"opr_{r}", r, agency) for r in ("clerk", "approver", "auditor", "admin")}
     db.session.commit()
     for role in ("clerk", "approver", "auditor"):
-        login(client, users[role])
+        sign_in(client, users[role])
         assert client.get(URL).status_code == 403
         assert client.post(URL, data=TYPED).status_code == 403
         assert client.get(URL + "/template.xlsx").status_code == 403
-    login(client, users["admin"])
+    sign_in(client, users["admin"])
     assert client.get("/reports/agency/OP-Q/2023/opening").status_code == 404
     assert client.post("/reports/agency/OP-Q/2023/opening", data=TYPED).status_code == 404
     assert opening.opening_version(other, 2023) is None
@@ -122,7 +122,7 @@ def test_the_year_with_cases_shows_why_and_offers_no_form(make_agency, make_user
     admin = make_user("opc_admin", "admin", agency)
     _case(agency, "natural_person", date(2023, 5, 1), 1, date(2023, 5, 10))
     db.session.commit()
-    login(client, admin)
+    sign_in(client, admin)
     html = client.get(URL).get_data(as_text=True)
     assert "页面局在本系统中已有1件在2023年12月31日前办结的申请" in html
     assert 'name="carried_total"' not in html

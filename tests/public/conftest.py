@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from stdnum.cn import ric, uscc
 
-from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, User
 
@@ -115,16 +113,6 @@ def in_app(app: Flask) -> Callable[..., Any]:
 @pytest.fixture
 def world(in_app, today: date) -> World:
     return in_app(make_world)
-
-
-@pytest.fixture
-def login(client: FlaskClient) -> Callable[[int], FlaskClient]:
-    """Log a user in on the test client the way Flask-Login keeps it (the session)."""
-
-    def do(user_id: int) -> FlaskClient:
-        return sign_in(client, user_id)
-
-    return do
 
 
 def applicant(**over: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from flask import Flask
 from stdnum.cn import ric, uscc
 from werkzeug.serving import make_server
 
+from tests.browser_util import log_in
 from webapp.extensions import db
 from webapp.timeutil import SHANGHAI
 
@@ -148,10 +149,7 @@ def test_apply_confirm_look_up_and_receive_the_notices(served, browser, smtp, wo
     # --- a clerk of the bureau logs in and confirms it
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     staff = desk.new_page()
-    staff.goto(f"{base}/login")
-    staff.fill("input[name=username]", "clerk")
-    staff.fill("input[name=password]", PASSWORD)
-    staff.click("input[type=submit], button[type=submit]")
+    log_in(staff, base, "clerk", PASSWORD)
     staff.goto(f"{base}/queue/")
     assert number in staff.inner_text("#queue-pending")
     staff.click(f"text={number}")

@@ -95,5 +95,5 @@ def sms_aliyun(app, aliyun, monkeypatch):
 
 
 # the applicant-side world (a government, departments, users) and its helpers
-from tests.public.conftest import in_app, login, world  # noqa: E402, F401
+from tests.public.conftest import in_app, world  # noqa: E402, F401
 from tests.workers.conftest import clean_redis, redis_url, smtp, worker_factory  # noqa: E402, F401

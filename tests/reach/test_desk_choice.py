@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.views.factories import make_world
+from tests.factories import make_world
 from tests.views.test_intake import form
 from webapp.extensions import db
 from webapp.models import Case

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from tests.workers.factories import make_agency, make_case, make_staff
+from tests.factories import make_agency, make_staff, paper_case
 from webapp.models import OutboxMail
 from webapp.services.calendar import current_calendar
 from webapp.services.errors import ServiceError
@@ -50,11 +50,11 @@ def test_friday_evening_waits_for_tuesday_after_the_dragon_boat_festival(db_sess
 
 @pytest.fixture
 def world(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
     clerk = staff["clerk"]
     clerk.notify_via, clerk.mobile = "both", "13900001111"
-    case = make_case(agency, clerk, date(2024, 6, 3))   # correction notice due Thursday 2024-06-13
+    case = paper_case(agency, clerk, date(2024, 6, 3))   # correction notice due Thursday 2024-06-13
     set_quiet_hours(staff["admin"], agency, QUIET)
     db_session.commit()
     return agency, staff, case
@@ -126,21 +126,21 @@ def test_the_annual_report_reminder_waits_for_the_window_too(world, db_session):
 
 
 def test_no_quiet_hours_no_wait(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    make_case(agency, staff["clerk"], date(2024, 6, 3))
+    paper_case(agency, staff["clerk"], date(2024, 6, 3))
     db_session.commit()
     sweep(date(2024, 6, 12), now=sh(2024, 6, 12, 23, 0))
     assert [(r.channel, r.not_before) for r in db_session_rows()] == [("email", None)]
 
 
 def test_staff_who_chose_sms_only_get_no_mail(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
     staff["clerk"].notify_via, staff["clerk"].mobile = "sms", "13900001111"
     staff["clerk2"].notify_via = "sms"            # no number: keeps getting mail
-    make_case(agency, staff["clerk"], date(2024, 6, 3))
-    make_case(agency, staff["clerk2"], date(2024, 6, 3), name="李四")
+    paper_case(agency, staff["clerk"], date(2024, 6, 3))
+    paper_case(agency, staff["clerk2"], date(2024, 6, 3), name="李四")
     db_session.commit()
     sweep(date(2024, 6, 12), now=sh(2024, 6, 12, 10, 0))
     assert [(r.channel, r.to_addr) for r in db_session_rows()] == [
@@ -148,7 +148,7 @@ def test_staff_who_chose_sms_only_get_no_mail(db_session):
 
 
 def test_quiet_hours_setting_refuses_bad_time_and_changes_nothing(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     admin = make_staff(agency)["admin"]
     db_session.commit()
     with pytest.raises(ServiceError) as e:
@@ -168,7 +168,7 @@ def test_applicant_mail_waits_only_if_the_agency_wants_sms_always(db_session, ti
     from webapp.services.submissions import clean_submission, create_submission
 
     time_machine.move_to(sh(2024, 6, 7, 21, 30), tick=False)    # Friday evening
-    agency = make_agency()
+    agency = make_agency(contact=False)
     admin = make_staff(agency)["admin"]
     set_quiet_hours(admin, agency, {**QUIET, "applicant_mail": applicant_mail})
     db_session.commit()

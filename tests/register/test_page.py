@@ -8,8 +8,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from tests.conftest import sign_in
+from tests.factories import make_trust_world
 from tests.register.foreign import HEADERS, xlsx
-from tests.trust.world import login, make_world
 from webapp.extensions import db
 from webapp.models import AuditLog, Case, CaseEvent
 from webapp.models.register import RegisterMapping
@@ -37,8 +38,8 @@ def n_cases(app):
 
 def test_upload_mapping_preview_commit(app, client, today):
     with app.app_context():
-        w = make_world()
-    login(client, w.a.users["admin"])
+        w = make_trust_world()
+    sign_in(client, w.a.users["admin"])
     code = w.a.code
     index = client.get(f"/register/{code}/import")
     assert index.status_code == 200
@@ -111,8 +112,8 @@ def test_upload_mapping_preview_commit(app, client, today):
 
 def test_upload_refusals_and_scope(app, client, today):
     with app.app_context():
-        w = make_world()
-    login(client, w.a.users["admin"])
+        w = make_trust_world()
+    sign_in(client, w.a.users["admin"])
     code = w.a.code
     res = upload(client, code, b"%PDF-1.4", "scan.pdf")
     assert res.status_code == 422 and "只能导入 .xlsx 或 .csv 格式的台账" in res.get_data(as_text=True)
@@ -122,16 +123,16 @@ def test_upload_refusals_and_scope(app, client, today):
     assert client.get(f"/register/{w.b.code}/import").status_code == 404
     res = upload(client, code, xlsx())
     url = res.headers["Location"]
-    login(client, w.gov_admin_id)
+    sign_in(client, w.gov_admin_id)
     assert client.get(url).status_code == 302
-    login(client, w.a.users["clerk"])
+    sign_in(client, w.a.users["clerk"])
     assert client.get(f"/register/{code}/import").status_code == 403
 
 
 def test_template_download(app, client, today):
     with app.app_context():
-        w = make_world()
-    login(client, w.a.users["admin"])
+        w = make_trust_world()
+    sign_in(client, w.a.users["admin"])
     res = client.get(f"/register/{w.a.code}/template.xlsx")
     assert res.status_code == 200
     wb = load_workbook(io.BytesIO(res.data))

@@ -5,24 +5,15 @@ import json
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from tests.conftest import empty_tables
 from tests.data import EXAMPLES as EX
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, CaseEvent
 
 VALID = sorted(p for p in EX.glob("*.json") if not p.name.endswith(".expected.json")
                and json.loads(p.with_name(p.stem + ".expected.json").read_text(encoding="utf-8"))["valid"])
-
-
-def empty_database(app):
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def counts(app):
@@ -50,7 +41,7 @@ def test_xlsx_round_trip(doc, app, cli, tmp_path):
     assert wb["台账"].max_row - 1 == n_before[1] == len(json.loads(before.stdout)["cases"])
     assert wb["事件"].max_row - 1 == len([e for c in json.loads(before.stdout)["cases"] for e in c["events"]])
 
-    empty_database(app)
+    empty_tables(app)
     assert counts(app) == (0, 0, 0, 0)
     res = cli.invoke(args=["cases", "import", str(out)])
     assert res.exit_code == 0, res.output
@@ -78,7 +69,7 @@ def test_a_tampered_register_is_refused_naming_the_event_row(app, cli, tmp_path)
     received = ws.cell(2, 4).value
     ws.cell(3, 4).value = received.replace(year=received.year - 1)      # the second event before the receipt
     wb.save(out)
-    empty_database(app)
+    empty_tables(app)
     res = cli.invoke(args=["cases", "import", str(out)])
     assert res.exit_code == 1
     last = res.output.strip().splitlines()[-1]

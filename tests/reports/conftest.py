@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import sign_in
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Agency, User
@@ -39,17 +38,6 @@ def make_user(db_session) -> Callable[..., User]:
         return u
 
     return make
-
-
-def login(client, user: User) -> None:
-    """Log the test client in as ``user`` (Flask-Login's session keys; the auth blueprint's loader).
-
-    The tests hold an app context, which requests then share; Flask-Login caches the user on ``g``
-    of that context, so the cache is cleared to switch users."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    sign_in(client, user)
 
 
 def synth_doc(n: int, year: int, seed: int, code: str, name: str = "生成测试机关", all_outcomes: bool = True,

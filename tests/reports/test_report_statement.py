@@ -4,16 +4,28 @@ and for a consolidated report."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Agency, ProactiveYear
+from webapp.models import Agency, Case, ProactiveYear, ReportVersion
 from webapp.services.money import decimal_str
 from webapp.services.reports import build_report, fees_collected, proactive, table3, table4
-from webapp.services.reports.build import _year_in_service
 
 from .conftest import import_doc, synth_doc
+
+
+def _year_in_service(agency_ids: Sequence[int], year: int) -> bool:
+    """Whether year Y is in the service: a frozen version, or cases of that year or before (the
+    condition of the carry_over check)."""
+    if db.session.scalar(select(func.count(ReportVersion.id)).where(ReportVersion.agency_id.in_(agency_ids),
+                                                                    ReportVersion.year == year)):
+        return True
+    return bool(db.session.scalar(select(func.count(Case.id)).where(Case.agency_id.in_(agency_ids),
+                                                                    Case.received_on <= date(year, 12, 31))))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from webapp.reports.render.workbook import PER_AGENCY_SHEET, SHEETS
 from webapp.services.report_docs import render_report
-from webapp.spreadsheet import append_row, csv_field, csv_text, put
+from webapp.spreadsheet import append_row, csv_field, put, write_csv_rows
 
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
 
@@ -56,5 +56,6 @@ def test_csv_text_beginning_like_a_formula_gets_a_leading_quote():
     assert csv_field(FORMULA_NAME) == "'" + FORMULA_NAME
     assert [csv_field(v) for v in ("+1", "-1", "@a", "\tx", "\rx", "甲=乙", "", None, -3, Decimal("-1.5"))] == [
         "'+1", "'-1", "'@a", "'\tx", "'\rx", "甲=乙", "", "", -3, Decimal("-1.5")]
-    text = csv_text([["机关", "数量"], [FORMULA_NAME, -3]])
-    assert list(csv.reader(io.StringIO(text))) == [["机关", "数量"], ["'" + FORMULA_NAME, "-3"]]
+    out = io.StringIO()
+    write_csv_rows(out, [["机关", "数量"], [FORMULA_NAME, -3]])
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [["机关", "数量"], ["'" + FORMULA_NAME, "-3"]]

@@ -12,11 +12,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, Narrative, ProactiveDocument, ProactiveYear, ReportVersion
 from webapp.services.reports import build_report
 
-from .conftest import import_doc, login, synth_doc
+from .conftest import import_doc, synth_doc
 
 HREF = re.compile(r'<td class="ar-num"[^>]*><a href="([^"]+)">([^<]+)</a></td>')
 
@@ -51,18 +52,18 @@ def assert_csp_clean(html: str) -> None:
 
 
 def test_index_lists_visible_agencies_and_status(client, world):
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     html = get(client, "/reports/").get_data(as_text=True)
     assert "示例区测试局" in html and "示例区另一局" not in html
     assert "草稿" in html and "/reports/agency/GEN/2024" in html
     assert_csp_clean(html)
-    login(client, world["gov_clerk"])
+    sign_in(client, world["gov_clerk"])
     html = get(client, "/reports/").get_data(as_text=True)
     assert "示例区测试局" in html and "示例区另一局" in html and "汇总报告" in html
 
 
 def test_every_number_links_to_its_cases(client, world):
-    login(client, world["auditor"])
+    sign_in(client, world["auditor"])
     html = get(client, "/reports/agency/GEN/2024").get_data(as_text=True)
     assert_csp_clean(html)
     links = HREF.findall(html)
@@ -93,7 +94,7 @@ def test_checks_are_shown_beside_the_tables(client, world):
     gen = world["gen"]
     db.session.add(ProactiveYear(agency_id=gen.id, year=2023, rules_in_force=4, normative_in_force=8))
     db.session.commit()
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     html = get(client, "/reports/agency/GEN/2024").get_data(as_text=True)
     assert 'class="rp-checks"' in html
     assert re.search(r'rp-check rp-fail" data-check="proactive_in_force"', html)
@@ -102,7 +103,7 @@ def test_checks_are_shown_beside_the_tables(client, world):
 
 
 def test_agency_rule(client, world):
-    login(client, world["other"])
+    sign_in(client, world["other"])
     for url in ("/reports/agency/GEN/2024", "/reports/agency/GEN/2024/cases/new/total",
                 "/reports/agency/GEN/2024/appeals/review/total", "/reports/agency/GEN/2024/report.json",
                 "/reports/agency/GEN/2024/versions", "/reports/agency/GEN/2024/narrative",
@@ -112,11 +113,11 @@ def test_agency_rule(client, world):
     assert client.post("/reports/agency/GEN/2024/close").status_code == 403       # a clerk may not close
     get(client, "/reports/agency/OTH/2024")
     # the government's clerk sees its departments but changes only its own agency's report
-    login(client, world["gov_clerk"])
+    sign_in(client, world["gov_clerk"])
     get(client, "/reports/agency/GEN/2024")
     get(client, "/reports/agency/GEN/2024/narrative", 404)
     # an auditor reads but does not edit
-    login(client, world["auditor"])
+    sign_in(client, world["auditor"])
     get(client, "/reports/agency/GEN/2024/narrative", 403)
 
 
@@ -127,9 +128,9 @@ def test_not_logged_in_goes_to_login(client, world):
 
 def test_close_and_finalize_through_the_web(client, world):
     gen = world["gen"]
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     assert client.post("/reports/agency/GEN/2024/finalize").status_code == 403    # clerk
-    login(client, world["approver"])
+    sign_in(client, world["approver"])
     res = client.post("/reports/agency/GEN/2024/finalize", follow_redirects=True)
     assert "请先结账" in res.get_data(as_text=True)
     res = client.post("/reports/agency/GEN/2024/close", follow_redirects=True)
@@ -170,7 +171,7 @@ def test_versions_page_shows_the_diff(client, world):
                              .order_by(Case.id).limit(1))
     record_appeal(case, "litigation_after_review", date(2024, 12, 2), "pending", None)
     db.session.commit()
-    login(client, world["approver"])
+    sign_in(client, world["approver"])
     html = get(client, "/reports/agency/GEN/2024").get_data(as_text=True)
     assert "结账后，案件记录有修改" in html and "表四 行政诉讼复议后起诉·尚未审结" in html
     client.post("/reports/agency/GEN/2024/close")
@@ -181,7 +182,7 @@ def test_versions_page_shows_the_diff(client, world):
 
 
 def test_narrative_form_is_versioned(client, world):
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     html = get(client, "/reports/agency/GEN/2024/narrative").get_data(as_text=True)
     assert "尚未保存过文字" in html and "2024年，本机关共收到政府信息公开申请60件" in html
     assert_csp_clean(html)
@@ -202,10 +203,10 @@ def test_narrative_form_is_versioned(client, world):
 
 
 def test_ledger_pages(client, world):
-    login(client, world["gov_clerk"])
+    sign_in(client, world["gov_clerk"])
     html = get(client, "/reports/agency/OTH/2024").get_data(as_text=True)   # visible, not editable
     assert "本年度主动公开台账为空，表二按零填报" in html
-    login(client, world["other"])
+    sign_in(client, world["other"])
     html = get(client, "/reports/agency/OTH/2024/proactive").get_data(as_text=True)
     assert "本年度主动公开台账为空，表二按零填报" in html
     assert_csp_clean(html)
@@ -236,14 +237,14 @@ def test_ledger_pages(client, world):
     assert build_report([world["oth"]], 2024)["proactive"]["normative_documents"]["in_force"] == 0
     client.post(f"/reports/agency/OTH/2024/proactive/documents/{doc.id}/delete")
     assert db.session.scalar(select(ProactiveDocument)) is None
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     assert client.post(f"/reports/agency/OTH/2024/proactive/documents/{doc.id}/delete").status_code == 404
 
 
 def test_downloads(client, world):
     from openpyxl import load_workbook
 
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     res = get(client, "/reports/agency/GEN/2024/report.json")
     assert json.loads(res.data)["applications"] == build_report([world["gen"]], 2024)["applications"]
     for fmt, magic in (("docx", b"PK"), ("xlsx", b"PK"), ("pdf", b"%PDF")):
@@ -251,7 +252,7 @@ def test_downloads(client, world):
         assert res.data.startswith(magic), fmt
         assert "attachment" in res.headers["Content-Disposition"]
     get(client, "/reports/agency/GEN/2024/report.exe", 404)
-    login(client, world["gov_admin"])
+    sign_in(client, world["gov_admin"])
     res = get(client, "/reports/consolidated/2024/report.xlsx")
     wb = load_workbook(io.BytesIO(res.data))
     assert len(wb.sheetnames) >= 4      # three tables and the per-agency breakdown
@@ -259,7 +260,7 @@ def test_downloads(client, world):
 
 
 def test_consolidated_page(client, world):
-    login(client, world["gov_admin"])
+    sign_in(client, world["gov_admin"])
     html = get(client, "/reports/consolidated/2024").get_data(as_text=True)
     assert_csp_clean(html)
     assert "汇总，3个机关" in html and "各机关明细" in html
@@ -270,15 +271,15 @@ def test_consolidated_page(client, world):
     assert figure == "60" and page.count('class="rp-case-row"') == 60
     html = get(client, "/reports/consolidated/2024?agency=OTH").get_data(as_text=True)
     assert "汇总，1个机关" in html
-    login(client, world["gov_clerk"])
+    sign_in(client, world["gov_clerk"])
     get(client, "/reports/consolidated/2024")
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     html = get(client, "/reports/consolidated/2024").get_data(as_text=True)
     assert "汇总，1个机关" in html        # a department's clerk: only its own agency
 
 
 def test_trends_page(client, world):
-    login(client, world["clerk"])
+    sign_in(client, world["clerk"])
     html = get(client, "/reports/trends").get_data(as_text=True)
     assert_csp_clean(html)
     assert html.count("<svg") >= 4 and "<polyline" in html and "<rect" in html
@@ -286,7 +287,7 @@ def test_trends_page(client, world):
     assert 'fill="' in html
     html = get(client, "/reports/trends?agency=GEN&year=2024").get_data(as_text=True)
     assert "2020年" in html and "2024年" in html and "2025年" not in html
-    login(client, world["gov_admin"])
+    sign_in(client, world["gov_admin"])
     get(client, "/reports/trends?agency=ALL")
 
 
@@ -296,7 +297,7 @@ def test_report_css_is_served(client):
 
 
 def test_ledger_page_keeps_the_fee_total_to_the_fen(client, world):
-    login(client, world["other"])
+    sign_in(client, world["other"])
     res = client.post("/reports/agency/OTH/2024/proactive",
                       data={"licensing_decisions": "1", "fees_10k_yuan": "0.012345"}, follow_redirects=True)
     assert "2024年度主动公开台账已保存" in res.get_data(as_text=True)
@@ -340,7 +341,7 @@ def test_consolidated_summary_comes_with_the_report_statement(client, world, app
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
 
-    login(client, world["gov_admin"])
+    sign_in(client, world["gov_admin"])
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         html = get(client, "/reports/consolidated/2024").get_data(as_text=True)

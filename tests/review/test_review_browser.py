@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import serving
+from tests.browser_util import log_in, serving
 from tests.conftest import DEFAULT_NOW
 from webapp.extensions import db
 
@@ -25,7 +25,7 @@ def server(app, database_url: str, tmp_path, time_machine) -> Iterator[tuple[str
     time_machine.move_to(DEFAULT_NOW, tick=True)
 
     def setup() -> int:
-        from tests.views.factories import make_case, make_world
+        from tests.factories import make_case, make_world
         from webapp.models import User
         from webapp.review.services import set_chain
 
@@ -47,7 +47,7 @@ def test_clerk_reviewer_approver_chain(server):
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
 
     base, case_id = server
     case_url = f"{base}/cases/{case_id}"
@@ -61,11 +61,7 @@ def test_clerk_reviewer_approver_chain(server):
             page.on("dialog", lambda d: d.accept())
 
             def login(username: str) -> None:
-                page.goto(f"{base}/login")
-                page.fill("#username", username)
-                page.fill("#password", PASSWORD)
-                page.click("#submit")
-                expect(page.locator(".page-head h1")).to_have_text("工作台")
+                log_in(page, base, username, PASSWORD)
 
             def logout() -> None:
                 page.click("form[action='/logout'] button")

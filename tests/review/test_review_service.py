@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.views.factories import make_case, make_world
+from tests.factories import make_case, make_world
 from webapp.cases.actions import BY_NAME, perform
 from webapp.extensions import db
 from webapp.letters import render_letter_text

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from tests.browser_util import log_in
 from tests.public.conftest import PASSWORD, make_app  # noqa: F401
 from tests.public.test_browser import browser, served, smtp  # noqa: F401
 from webapp.extensions import db
@@ -23,10 +24,7 @@ pytestmark = pytest.mark.browser
 
 def _log_in(ctx, base: str, username: str):
     page = ctx.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
+    log_in(page, base, username, PASSWORD)
     return page
 
 

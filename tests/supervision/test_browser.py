@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.browser_util import serving
+from tests.browser_util import log_in, serving
 from tests.conftest import DEFAULT_NOW
 from tests.supervision.world import build_small, make_sv_world
 from webapp.extensions import db
@@ -39,7 +39,7 @@ def test_government_supervises_and_department_replies(server):
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser_util import launch_chromium
-    from tests.views.factories import PASSWORD
+    from tests.factories import PASSWORD
     from webapp.models import OutboxMail, SupervisionNotice
     from webapp.supervision.services import queue_notice_mail
 
@@ -54,14 +54,7 @@ def test_government_supervises_and_department_replies(server):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
-            def login(username: str) -> None:
-                page.goto(f"{base}/login")
-                page.fill("#username", username)
-                page.fill("#password", PASSWORD)
-                page.click("#submit")
-                expect(page.locator(".page-head h1")).to_have_text("工作台")
-
-            login("gov_clerk")
+            log_in(page, base, "gov_clerk", PASSWORD)
             page.click("nav >> text=督办")
             expect(page.locator(".page-head h1")).to_have_text("督办：所属部门办理情况")
             rows = page.locator("#supervision-table tbody tr")
@@ -88,7 +81,7 @@ def test_government_supervises_and_department_replies(server):
             expect(page.locator("#notice-awaiting")).to_be_visible()
             page.click("form[action='/logout'] button")
 
-            login("d1_clerk")
+            log_in(page, base, "d1_clerk", PASSWORD)
             expect(page.locator(".bell-count")).to_have_text("1")
             panel = page.locator("#supervision-notices")
             expect(panel).to_contain_text("该案已逾期")
@@ -104,7 +97,7 @@ def test_government_supervises_and_department_replies(server):
             del errors[seen:]
             page.click("form[action='/logout'] button")
 
-            login("gov_clerk")
+            log_in(page, base, "gov_clerk", PASSWORD)
             page.goto(f"{base}/supervision/notices")
             expect(page.locator("#notice-list tbody tr")).to_have_count(1)
             expect(page.locator("#notice-list tbody tr")).to_contain_text("已回复")

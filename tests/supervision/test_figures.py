@@ -19,6 +19,13 @@ from webapp.services.calendar import current_calendar
 from webapp.supervision import queries
 
 
+def _count_figure(agency_ids: list[int], figure: str, today: date, cal) -> int:
+    """One figure counted by its own query (the per-figure filters of the list pages), to check the
+    grouped figures() against."""
+    where = queries._scope(agency_ids, figure, today, cal)
+    return db.session.scalar(db.select(db.func.count(Case.id)).where(*where)) or 0
+
+
 @pytest.fixture
 def small(app, today):
     with app.app_context():
@@ -169,7 +176,7 @@ def test_figures_equal_a_direct_count_over_synthetic_cases(app, today):
             assert {k: getattr(r, k) for k in direct} == direct, agency.code
             assert r.median_days == (statistics.median([c.days_to_answer for c in answered]) if answered else None)
             for figure in ("open", "due_soon", "overdue", "answered", "late"):
-                assert queries.count_figure([agency.id], figure, today, cal) == direct[figure]
+                assert _count_figure([agency.id], figure, today, cal) == direct[figure]
         assert n_cases >= 500
         assert sum(r.answered for r in rows.values()) > 100
         assert sum(r.open for r in rows.values()) > 20

@@ -7,15 +7,14 @@ from datetime import date
 import pytest
 from flask import Flask
 
+from tests.factories import TrustWorld, make_trust_world
 from webapp.extensions import db
-
-from .world import World, make_world
 
 
 @pytest.fixture
-def world(app: Flask, today: date) -> World:
+def world(app: Flask, today: date) -> TrustWorld:
     with app.app_context():
-        w = make_world()
+        w = make_trust_world()
         db.session.remove()
     return w
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.trust.world import id_number, login
+from tests.conftest import sign_in
+from tests.factories import id_number
 from webapp.domain.workflow import Event
 from webapp.extensions import db
 from webapp.models import Case, User
@@ -195,7 +196,7 @@ def _pages(client, paths) -> str:
 
 @pytest.fixture
 def clerk_client(app, client, world):
-    login(client, world.a.users["clerk"])
+    sign_in(client, world.a.users["clerk"])
     return client
 
 
@@ -222,7 +223,7 @@ def test_hostile_intake_posts_never_500_and_are_escaped(app, clerk_client, today
 
 
 def test_hostile_admin_posts_are_escaped_everywhere(app, client, world):
-    login(client, world.gov_admin_id)
+    sign_in(client, world.gov_admin_id)
     evil = MARKERS[1]
     r = client.post("/admin/users/new", data={"username": "evil_user", "display_name": evil, "role": "clerk",
                                               "email": "", "agency_id": str(world.a.agency_id)})
@@ -255,7 +256,7 @@ def test_hostile_admin_posts_are_escaped_everywhere(app, client, world):
 
 
 def test_hostile_query_strings_on_admin_lists(app, client, world):
-    login(client, world.a.users["admin"])
+    sign_in(client, world.a.users["admin"])
     for path in ("/admin/users?q=%00%27%22<x>", "/admin/audit?date_from=2024-99-99&page=-3&username=%00",
                  "/admin/audit?page=abc", "/admin/calendar/99999", "/admin/users/99999999999999999999"):
         r = client.get(path)

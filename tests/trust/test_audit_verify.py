@@ -13,8 +13,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from tests.factories import agency_case
 from tests.trust.test_history import tamper
-from tests.trust.world import make_case
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
@@ -23,12 +23,15 @@ from webapp.services.audit_key import instance_audit_key
 from webapp.services.audit_verify import verify_chains
 from webapp.services.cases import head_mac, legacy_event_hash
 
+# tampers with the history through a connection of its own (past the ORM guards)
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def case_id(app, world, today):
     with app.app_context():
-        make_case(world.a.agency_id, date(2024, 5, 6), today)   # a second, untouched case
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today, items=["甲文件", "乙文件"], events=[
+        agency_case(world.a.agency_id, date(2024, 5, 6), today)   # a second, untouched case
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today, items=["甲文件", "乙文件"], events=[
             Event(EventType.CORRECTION_REQUESTED, date(2024, 6, 4)),
             Event(EventType.CORRECTION_RECEIVED, date(2024, 6, 6)),
             Event(EventType.ANSWERED, date(2024, 6, 7), outcome=Outcome.DISCLOSED),
@@ -216,7 +219,7 @@ def test_items_keep_their_own_outcomes(app, world, today):
     from webapp.services.cases import record_event
 
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today, items=["甲", "乙"])
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today, items=["甲", "乙"])
         record_event(case, Event(EventType.ANSWERED, date(2024, 6, 5)), None, today=today,
                      item_outcomes=["disclosed", "unavailable.not_held"], main_ground="disclosed")
         db.session.commit()
@@ -249,7 +252,7 @@ def test_rekey_accepts_events_appended_under_the_key_before_it_ran(app, cli, wor
     from webapp.services.cases import record_event
 
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today)
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today)
         db.session.commit()
         cid = case.id
         _make_legacy(app, [cid])

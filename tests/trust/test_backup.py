@@ -16,13 +16,16 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from tests.data import EXAMPLES as EX
-from tests.trust.world import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, User
 from webapp.services import backup
 from webapp.services.audit_verify import verify_chains
 from webapp.services.errors import ServiceError
 from webapp.timeutil import SHANGHAI
+
+# backups and restores read and write through their own connections
+pytestmark = pytest.mark.committed
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

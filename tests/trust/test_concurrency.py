@@ -9,11 +9,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from tests.factories import agency_case
 from tests.trust.concurrency_worker import run
-from tests.trust.world import make_case
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent
 from webapp.services.audit_verify import verify_chains
+
+# two processes, each with its own connection
+pytestmark = pytest.mark.committed
 
 ROUNDS = 200
 
@@ -34,7 +37,7 @@ def test_two_processes_adding_letters_lose_nothing(app, world, today, database_u
 
 def _race(app, world, today, database_url, mode: str) -> None:
     with app.app_context():
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today)
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today)
         db.session.commit()
         case_id = case.id
     ctx = multiprocessing.get_context("spawn")

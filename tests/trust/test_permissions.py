@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
 
-from tests.trust.world import login, make_case, make_user, make_world
+from tests.conftest import empty_tables, sign_in
+from tests.factories import agency_case, make_trust_world, make_user
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, CalendarYear, Notification, OutboxMail, SavedFilter, SupervisionNotice, User
@@ -49,16 +49,6 @@ INSTALLATION_WIDE_CHANGES = {"admin.calendar_remove", "admin.email_template_rese
 ACTORS = ("anonymous", "clerk", "approver", "admin", "auditor", "gov_admin")
 
 
-def _empty_database(app: Flask) -> None:
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-
-
 def _build(app: Flask, today: date) -> dict[str, Any]:
     """The world, plus one object of each kind per agency; returns ids for URL arguments."""
     from webapp.cases.attachments import store_attachment
@@ -67,11 +57,11 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
     from webapp.services.tokens import issue_token
 
     with app.app_context():
-        w = make_world()
+        w = make_trust_world()
         ids: dict[str, Any] = {"world": w, "own": {}, "foreign": {}, "notes": {}}
         for key, side in (("own", w.a), ("foreign", w.b)):
             agency = db.session.get(Agency, side.agency_id)
-            case = make_case(side.agency_id, date(2024, 6, 3), today,
+            case = agency_case(side.agency_id, date(2024, 6, 3), today,
                              events=[Event(EventType.CORRECTION_REQUESTED, date(2024, 6, 4))])
             att = store_attachment(case, "scan.pdf", PDF + key.encode(), "application/pdf")
             stored = store_file("附件.pdf", PDF + b"sub" + key.encode())
@@ -217,7 +207,7 @@ def test_permission_matrix(app, client, today, actor):
 
                 url = url_for(endpoint, **url_args)
             if user_id is not None:
-                login(client, user_id)
+                sign_in(client, user_id)
             else:
                 with client.session_transaction() as s:
                     s.clear()
@@ -255,7 +245,7 @@ def test_permission_matrix(app, client, today, actor):
                 failures.append(f"{where}: another agency's object, expected 404, got {status}")
             elif not expect_404 and (status in (401, 403, 404) or (to_login and endpoint != "auth.logout")):
                 failures.append(f"{where}: role {role} holds {action}, got {status}")
-    _empty_database(app)
+    empty_tables(app)
     assert n_checked > 80
     assert failures == [], "\n".join(failures)
     assert w.a.agency_id != w.b.agency_id
@@ -279,11 +269,11 @@ def test_permissions_table_is_complete_and_sane():
 def test_logged_in_users_of_an_unknown_agency_see_nothing(app, client, today):
     """A user whose agency row is gone (or never existed) sees no case at all."""
     with app.app_context():
-        w = make_world()
-        case = make_case(w.a.agency_id, date(2024, 6, 3), today)
+        w = make_trust_world()
+        case = agency_case(w.a.agency_id, date(2024, 6, 3), today)
         db.session.commit()
         case_id = case.id
         u = db.session.get(User, w.b.users["clerk"])
         uid = u.id
-    login(client, uid)
+    sign_in(client, uid)
     assert client.get(f"/cases/{case_id}").status_code == 404

@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.trust.world import login, make_case, make_user
+from tests.conftest import sign_in
+from tests.factories import agency_case, make_user
 from webapp.extensions import db
 from webapp.models import AuditLog
 
@@ -38,7 +39,7 @@ def setup(app, world, today):
         viewers.update({f"government_{r}": make_user(world.gov_id, r, f"zf_{r}").id for r in ROLES})
         viewers["gov_admin"] = world.gov_admin_id
         viewers["other_department_clerk"] = world.b.users["clerk"]
-        case = make_case(world.a.agency_id, date(2024, 6, 3), today)
+        case = agency_case(world.a.agency_id, date(2024, 6, 3), today)
         scan = store_attachment(case, "申请书扫描件.pdf", PDF + b"scan", "application/pdf")
         letter = store_attachment(case, "答复书.pdf", PDF + b"letter", "application/pdf", kind="letter")
         db.session.commit()
@@ -48,7 +49,7 @@ def setup(app, world, today):
 @pytest.mark.parametrize("viewer", sorted(EXPECTED))
 def test_scan_download_matrix(app, client, setup, viewer):
     viewers, case_id, scan_id, letter_id = setup
-    login(client, viewers[viewer])
+    sign_in(client, viewers[viewer])
     scan = client.get(f"/cases/{case_id}/attachments/{scan_id}")
     letter = client.get(f"/cases/{case_id}/attachments/{letter_id}")
     assert (scan.status_code, letter.status_code) == EXPECTED[viewer]
@@ -66,7 +67,7 @@ def test_scan_download_matrix(app, client, setup, viewer):
 @pytest.mark.parametrize("viewer", sorted(v for v, (_s, letter) in EXPECTED.items() if letter == 200))
 def test_case_page_shows_which_attachments_the_viewer_may_download(client, setup, viewer):
     viewers, case_id, scan_id, letter_id = setup
-    login(client, viewers[viewer])
+    sign_in(client, viewers[viewer])
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     scan_link = f'href="/cases/{case_id}/attachments/{scan_id}"'
     letter_link = f'href="/cases/{case_id}/attachments/{letter_id}"'
@@ -96,7 +97,7 @@ def test_submission_file_download_matrix(app, client, setup, world, viewer):
             "paper", "pickup", files=[stored])).submission
         db.session.commit()
         sub_id, file_id = sub.id, sub.files[0].id
-    login(client, viewers[viewer])
+    sign_in(client, viewers[viewer])
     with client.get(f"/queue/{sub_id}/files/{file_id}") as r:   # send_file: close the response
         assert r.status_code == QUEUE_EXPECTED[viewer]
         if r.status_code == 200:

@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import sign_in
+from tests.factories import Side, World, make_case, make_world
 from webapp.domain.workflow import Event
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, User
-
-from .factories import Side, World, make_case, make_world
 
 
 @pytest.fixture
@@ -63,16 +60,6 @@ def new_case(in_app, today: date) -> Callable[..., int]:
         return in_app(go)
 
     return make
-
-
-@pytest.fixture
-def login(client: FlaskClient) -> Callable[[int], FlaskClient]:
-    """Log the user with this id in on the test client (through the session, as Flask-Login does)."""
-
-    def do(user_id: int) -> FlaskClient:
-        return sign_in(client, user_id)
-
-    return do
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from tests.factories import id_number, person
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Case, CaseEvent
 from webapp.services.interchange import export_document
 
-from .factories import id_number, person
 from .helpers import flashes
 from .test_intake import form
 

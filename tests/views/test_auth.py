@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from config import TestConfig
 from tests.conftest import DEFAULT_NOW
+from tests.factories import PASSWORD
 from webapp import create_app
 from webapp.extensions import db, limiter
 from webapp.models import AuditLog, User
 
-from .factories import PASSWORD
 from .helpers import csrf_token, flashes
 
 

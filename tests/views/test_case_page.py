@@ -13,6 +13,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from sqlalchemy import select
 
+from tests.factories import id_number
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -20,7 +21,6 @@ from webapp.models import Attachment, AuditLog, Case
 from webapp.models.letters import LetterTemplate
 from webapp.timeutil import SHANGHAI
 
-from .factories import id_number
 from .helpers import post_action
 
 E = EventType

@@ -9,10 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from tests.factories import person
 from webapp.domain.workflow import Event, EventType
 from webapp.timeutil import SHANGHAI
-
-from .factories import person
 
 E = EventType
 
@@ -116,7 +115,7 @@ class TestSearch:
         assert numbers(page) == expected
 
     def test_search_by_id_number(self, world, cases, login):
-        from .factories import id_number
+        from tests.factories import id_number
 
         page = login(world.a.clerk).get(f"/cases?applicant={id_number('37030519900101002')}").text
         assert numbers(page) == ["LZ-SWJ-2024-0002"]

@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tests.factories import make_agency, make_user
 from webapp.extensions import db
 from webapp.models import Agency, Case
 
-from .factories import make_agency, make_user
 from .helpers import post_action
 from .test_intake import form
 

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
+from tests.factories import bad_id_number, id_number, person, uscc_code
 from webapp.extensions import db
 from webapp.models import Applicant, Attachment, AuditLog, Case, CaseEvent
-
-from .factories import bad_id_number, id_number, person, uscc_code
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -1,4 +1,4 @@
-"""The base layout (header, nav guarded by role and by which areas exist, CSP-clean markup), the
+"""The base layout (header, nav guarded by role, CSP-clean markup), the
 notification bell and list, and the route table's permissions."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Notification
 from webapp.models._types import utcnow
-from webapp.platform.template_helpers import url_for_if
 
 from .helpers import flashes
 
@@ -29,12 +28,6 @@ def test_every_route_of_mine_declares_its_permission(app: Flask):
         assert action == "public" or action in PERMISSIONS, rule.endpoint
     assert app.view_functions["auth.login"].required_action == "public"
     assert app.view_functions["cases.act_extension"].required_action == "case.extend"
-
-
-def test_url_for_if(app: Flask):
-    with app.test_request_context("/"):
-        assert url_for_if("cases.dashboard") == "/"
-        assert url_for_if("no_such.endpoint") is None
 
 
 def test_header_shows_agency_user_role_and_menu(world, new_case, login):

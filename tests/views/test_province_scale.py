@@ -13,11 +13,10 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, text
 
+from tests.factories import make_agency, make_user, person
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseItem, User
-
-from .factories import make_agency, make_user, person
 
 HINT = "申请人姓名不足3个字时（如“王芳”），按全名或姓名开头查询；3个字及以上按包含查询。"
 
@@ -28,11 +27,14 @@ def numbers(html: str) -> list[str]:
 
 @contextmanager
 def statements(app):
-    """The SQL statements sent to the database meanwhile (every connection of the app's engine)."""
+    """The SQL statements sent to the database meanwhile (every connection of the app's engine), but
+    the savepoints that stand for the sessions' transactions while a test runs in one rolled-back
+    transaction (tests/conftest.py isolate_db)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        if not statement.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")):
+            seen.append(statement)
 
     with app.app_context():
         engine = db.engine

@@ -10,12 +10,11 @@ from celery.schedules import crontab
 from sqlalchemy import func, select
 
 from config import TestConfig
+from tests.factories import make_agency, make_staff, paper_case
 from webapp import create_app
 from webapp.models import Notification, OutboxMail, ReportVersion
 from workers import schedule
 from workers.celery_app import celery_for, celery_settings
-
-from .factories import make_agency, make_case, make_staff
 
 
 def test_settings_json_only_shanghai_and_broker_from_config(app):
@@ -97,9 +96,9 @@ def _eager(app, name: str, **kwargs):
 
 
 def test_sweep_task_runs_in_an_app_context_and_commits(app, db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    make_case(agency, staff["clerk"], date(2024, 6, 3))
+    paper_case(agency, staff["clerk"], date(2024, 6, 3))
     db_session.commit()
     db_session.remove()
     out = _eager(app, "reminders.sweep", today="2024-07-02")
@@ -110,7 +109,7 @@ def test_sweep_task_runs_in_an_app_context_and_commits(app, db_session):
 
 
 def test_close_year_task_calls_the_close_out_idempotently(app, db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     agency.created_at = agency.created_at.replace(year=2023)
     db_session.commit()
     db_session.remove()
@@ -122,8 +121,8 @@ def test_close_year_task_calls_the_close_out_idempotently(app, db_session):
 def test_the_daily_january_run_catches_up_a_missed_close_out(app, db_session):
     """No worker ran on 1 January: the run of 3 January closes the year; the agencies already
     closed are left as they are."""
-    make_agency()
-    make_agency("JYJ", "某区教育局")
+    make_agency(contact=False)
+    make_agency("JYJ", "某区教育局", contact=False)
     db_session.commit()
     db_session.remove()
     assert _eager(app, "year.close", today="2025-01-03", missing_only=True) == {"year": 2024, "versions": 2}
@@ -134,9 +133,9 @@ def test_the_daily_january_run_catches_up_a_missed_close_out(app, db_session):
 def test_cli_sweep_and_deliver(app, cli, db_session, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    make_case(agency, staff["clerk"], date(2024, 6, 3))
+    paper_case(agency, staff["clerk"], date(2024, 6, 3))
     db_session.commit()
     result = cli.invoke(args=["reminders", "sweep", "--date", "2024-07-02"])
     assert result.exit_code == 0, result.output

@@ -12,12 +12,12 @@ from celery import Celery
 from sqlalchemy import select
 
 from config import TestConfig
+from tests.factories import make_agency, make_staff, paper_case
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import OutboxMail
 
 from .conftest import MailSink, WorkerProcess, worker_env
-from .factories import make_agency, make_case, make_staff
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -28,9 +28,9 @@ def test_embedded_mode_worker_on_the_sqlite_broker(tmp_path, smtp):
     embedded = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=data)
     with embedded.app_context():
         db.create_all()
-        agency = make_agency()
+        agency = make_agency(contact=False)
         staff = make_staff(agency)
-        case = make_case(agency, staff["clerk"], date(2024, 6, 3))
+        case = paper_case(agency, staff["clerk"], date(2024, 6, 3))
         db.session.commit()
         case_number = case.number
         emails = sorted([staff["clerk"].email, staff["approver"].email])

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
+from tests.factories import make_agency, make_staff, paper_case
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
 from webapp.services.outbox import (
@@ -22,8 +23,6 @@ from webapp.services.outbox import (
     retry_mail,
 )
 from webapp.services.outbox import delivery as outbox
-
-from .factories import make_agency, make_case, make_staff
 
 T0 = datetime(2024, 7, 2, 1, 0, tzinfo=UTC)   # 09:00 in Shanghai
 
@@ -136,6 +135,7 @@ def test_a_claimed_mail_is_left_alone_until_its_lease_ends(db_session, mailer):
     assert len(mailer.wait_for(1)) == 1
 
 
+@pytest.mark.committed   # another connection locks the row
 @pytest.mark.pg
 def test_postgresql_skips_rows_locked_by_another_deliverer(db_session, mailer, database_url):
     first = queue_mail("first@example.com", "s", "b")
@@ -153,9 +153,9 @@ def test_postgresql_skips_rows_locked_by_another_deliverer(db_session, mailer, d
 
 
 def test_sends_attachments(app, db_session, mailer):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    case = make_case(agency, staff["clerk"], date(2024, 6, 3))
+    case = paper_case(agency, staff["clerk"], date(2024, 6, 3))
     folder = Path(app.config["UPLOAD_FOLDER"])
     (folder / "answer-letter.pdf").write_bytes(b"%PDF-1.4 test letter")
     att = Attachment(case_id=case.id, kind="letter", filename="答复书.pdf", content_type="application/pdf",
@@ -209,9 +209,9 @@ def test_a_digest_is_composed_when_delivered_and_keeps_its_text(db_session, mail
     from webapp.models import EmailTemplate, Notification
     from webapp.services.reminders import sweep
 
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    case = make_case(agency, staff["clerk"], date(2024, 6, 3))
+    case = paper_case(agency, staff["clerk"], date(2024, 6, 3))
     db_session.commit()
     r = sweep(date(2024, 6, 25))          # answer due 2024-07-02: 5 working days left
     db_session.commit()
@@ -282,9 +282,9 @@ def test_a_template_failing_on_real_data_falls_back_and_a_broken_mail_never_bloc
     body = "{% for i in items %}{{ 100 // i.days_left }}\n{% endfor %}"
     assert check_email_template("reminder_digest", "提醒", body) is None
     db_session.add(EmailTemplate(kind="reminder_digest", subject="提醒", body=body))
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    make_case(agency, staff["clerk"], date(2024, 6, 3))
+    paper_case(agency, staff["clerk"], date(2024, 6, 3))
     db_session.commit()
     r = reminders.sweep(date(2024, 7, 2))                  # due today: days_left 0
     db_session.commit()

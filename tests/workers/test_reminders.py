@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import ID_NUMBER, PHONE, act, make_agency, make_staff, make_user, paper_case, work_email
 from webapp.domain.workflow import EventType, Party
 from webapp.extensions import db
 from webapp.models import CalendarYear, CaseEvent, Notification, OutboxMail, ReportVersion
@@ -31,16 +32,14 @@ from webapp.services.reminders import (
     sweep,
 )
 
-from .factories import ID_NUMBER, PHONE, act, make_agency, make_case, make_staff, make_user
-
 D = date
 
 
 @pytest.fixture
 def world(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    case = make_case(agency, staff["clerk"], D(2024, 6, 3), name="张三")
+    case = paper_case(agency, staff["clerk"], D(2024, 6, 3), name="张三")
     db_session.commit()
     return agency, staff, case
 
@@ -126,18 +125,18 @@ def test_overdue_repeats_daily_and_goes_to_the_approvers(world, db_session):
 
 
 def test_recipients(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    other = make_agency("JYJ", "某区教育局")
-    make_user(other, "jyj-approver", "approver")                      # another agency's approver
-    make_user(None, "gov-approver", "approver")                       # government level: not an owner
-    make_user(agency, "swj-approver-old", "approver", active=False)   # inactive
-    nomail = make_user(agency, "swj-clerk-nomail", "clerk", email=None)
-    gone = make_user(agency, "swj-clerk-gone", "clerk", active=False)
-    make_case(agency, staff["clerk"], D(2024, 6, 3))
-    make_case(agency, None, D(2024, 6, 3))            # nobody assigned: the approvers
-    make_case(agency, gone, D(2024, 6, 3))            # assigned to an inactive user: the approvers
-    make_case(agency, nomail, D(2024, 6, 3))          # no address: the bell only
+    other = make_agency("JYJ", "某区教育局", contact=False)
+    make_user(other, "approver", "jyj-approver", email=work_email("jyj-approver"))   # another agency's approver
+    make_user(None, "approver", "gov-approver", email=work_email("gov-approver"))   # government level: not an owner
+    make_user(agency, "approver", "swj-approver-old", email=work_email("swj-approver-old"), active=False)   # inactive
+    nomail = make_user(agency, "clerk", "swj-clerk-nomail")
+    gone = make_user(agency, "clerk", "swj-clerk-gone", email=work_email("swj-clerk-gone"), active=False)
+    paper_case(agency, staff["clerk"], D(2024, 6, 3))
+    paper_case(agency, None, D(2024, 6, 3))            # nobody assigned: the approvers
+    paper_case(agency, gone, D(2024, 6, 3))            # assigned to an inactive user: the approvers
+    paper_case(agency, nomail, D(2024, 6, 3))          # no address: the bell only
     db_session.commit()
     r = sweep(D(2024, 6, 25))
     db_session.commit()
@@ -155,10 +154,10 @@ def test_recipients(db_session):
 
 
 def test_one_digest_per_person_per_sweep_with_every_new_item(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    cases = [make_case(agency, staff["clerk"], D(2024, 6, 3), name=n) for n in ("张三", "李四")]
-    org = make_case(agency, staff["clerk"], D(2024, 6, 4), name="某某城市规划研究院", kind="research")
+    cases = [paper_case(agency, staff["clerk"], D(2024, 6, 3), name=n) for n in ("张三", "李四")]
+    org = paper_case(agency, staff["clerk"], D(2024, 6, 4), name="某某城市规划研究院", kind="research")
     db_session.commit()
     r = sweep(D(2024, 7, 2))
     db_session.commit()
@@ -245,10 +244,10 @@ def test_correction_lapse_is_proposed_the_working_day_after_reply_by(world, db_s
 
 
 def test_auto_lapse_records_the_lapse_through_the_service(db_session):
-    agency = make_agency(policies={"auto_lapse": True})
+    agency = make_agency(policies={"auto_lapse": True}, contact=False)
     staff = make_staff(agency)
-    corr = make_case(agency, staff["clerk"], D(2024, 6, 3), name="张三")
-    fee = make_case(agency, staff["clerk"], D(2024, 6, 3), name="李四")
+    corr = paper_case(agency, staff["clerk"], D(2024, 6, 3), name="张三")
+    fee = paper_case(agency, staff["clerk"], D(2024, 6, 3), name="李四")
     act(corr, EventType.CORRECTION_REQUESTED, D(2024, 6, 5))
     act(fee, EventType.FEE_NOTICE, D(2024, 6, 5), amount_yuan=Decimal("200"))
     db_session.commit()
@@ -331,12 +330,12 @@ def test_an_administrators_template_is_used_and_a_broken_one_falls_back(world, d
 
 
 def test_holiday_notice_watch(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    make_user(None, "gov-admin", "admin")
-    department = make_agency("JYJ", "某区教育局")
+    make_user(None, "admin", "gov-admin", email=work_email("gov-admin"))
+    department = make_agency("JYJ", "某区教育局", contact=False)
     department.parent_id = agency.id
-    make_user(department, "jyj-admin", "admin")       # may not enter the notice: not told to
+    make_user(department, "admin", "jyj-admin", email=work_email("jyj-admin"))   # may not enter the notice: not told to
     db_session.commit()
     cal = current_calendar()
     assert cal.is_provisional(D(2027, 1, 1)) and not cal.is_provisional(D(2026, 1, 1))
@@ -362,11 +361,11 @@ def test_holiday_notice_watch(db_session):
 def test_report_reminders_for_an_agency_set_up_later_with_last_years_cases(db_session):
     """An agency created in 2025 that imported its 2024 cases owes a 2024 report: reminded; one with
     no case of 2024 is not."""
-    imported = make_agency()
+    imported = make_agency(contact=False)
     staff = make_staff(imported)
-    make_case(imported, staff["clerk"], D(2024, 6, 3))
-    fresh = make_agency("JYJ", "某区教育局")
-    make_user(fresh, "jyj-approver", "approver")
+    paper_case(imported, staff["clerk"], D(2024, 6, 3))
+    fresh = make_agency("JYJ", "某区教育局", contact=False)
+    make_user(fresh, "approver", "jyj-approver", email=work_email("jyj-approver"))
     for a in (imported, fresh):
         a.created_at = a.created_at.replace(year=2025)
     db_session.commit()
@@ -376,10 +375,10 @@ def test_report_reminders_for_an_agency_set_up_later_with_last_years_cases(db_se
 
 
 def test_annual_report_owner_reminded_weekly_until_final(db_session):
-    dept = make_agency()
-    gov = make_agency("ZF", "某区人民政府办公室", kind="government")
+    dept = make_agency(contact=False)
+    gov = make_agency("ZF", "某区人民政府办公室", kind="government", contact=False)
     dept_staff = make_staff(dept)
-    gov_approver = make_user(gov, "zf-approver", "approver")
+    gov_approver = make_user(gov, "approver", "zf-approver", email=work_email("zf-approver"))
     for a in (dept, gov):
         a.created_at = a.created_at.replace(year=2023)
     db_session.commit()
@@ -401,13 +400,14 @@ def test_annual_report_owner_reminded_weekly_until_final(db_session):
     assert last.to_addr == gov_approver.email and "已结账（第1版），尚未定稿" in last.body
 
 
+@pytest.mark.committed   # sweeps in threads, each with its own connection
 @pytest.mark.pg
 def test_two_sweeps_at_once_never_duplicate(app, db_session):
     """Two beat processes sweep the same moment on PostgreSQL: each reminder exists once, in one mail."""
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
     for i in range(30):
-        make_case(agency, staff["clerk"] if i % 2 else staff["clerk2"], D(2024, 6, 3), name=f"申请人{i}")
+        paper_case(agency, staff["clerk"] if i % 2 else staff["clerk2"], D(2024, 6, 3), name=f"申请人{i}")
     db_session.commit()
     barrier = threading.Barrier(4)
     results, errors = [], []
@@ -442,7 +442,7 @@ def test_reminders_taken_by_a_concurrent_sweep_leave_its_digests(world, db_sessi
     """The probe said "new", but another sweep wrote the rows first (as happens when two run at
     once): the insert returns only what this sweep wrote, and its digests are rewritten to match."""
     _agency, staff, case = world
-    other = make_case(world[0], staff["clerk2"], D(2024, 6, 3), name="李四")
+    other = paper_case(world[0], staff["clerk2"], D(2024, 6, 3), name="李四")
     db_session.commit()
     first = sweep(D(2024, 7, 2))
     db_session.commit()

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from config import TestConfig
+from tests.factories import ID_NUMBER, PHONE, make_agency, make_staff, paper_case
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Notification, OutboxMail
@@ -26,7 +27,6 @@ from webapp.security import public
 from webapp.services.outbox import queue_mail, request_delivery
 
 from .conftest import BASE_URL, client_for, free_port, run_task
-from .factories import ID_NUMBER, PHONE, make_agency, make_case, make_staff
 
 pytestmark = [pytest.mark.worker, pytest.mark.pg, pytest.mark.slow]
 
@@ -49,11 +49,11 @@ def _check_private(mail) -> None:
 
 
 def _world(db_session):
-    agency = make_agency()
+    agency = make_agency(contact=False)
     staff = make_staff(agency)
-    a = make_case(agency, staff["clerk"], date(2024, 6, 3), name="张三")
-    b = make_case(agency, staff["clerk"], date(2024, 6, 3), name="某某建材有限公司", kind="commercial")
-    c = make_case(agency, staff["clerk2"], date(2024, 6, 4), name="李四")
+    a = paper_case(agency, staff["clerk"], date(2024, 6, 3), name="张三")
+    b = paper_case(agency, staff["clerk"], date(2024, 6, 3), name="某某建材有限公司", kind="commercial")
+    c = paper_case(agency, staff["clerk2"], date(2024, 6, 4), name="李四")
     db_session.commit()
     return agency, staff, a, b, c
 

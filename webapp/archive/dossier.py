@@ -1,10 +1,9 @@
 """The dossier (案卷): one PDF of an archived case - cover, 卷内目录 (table of contents with page
 numbers), then the parts in the order of ``DOSSIER_PARTS``.
 
-``DOSSIER_PARTS`` is the one registry of parts, in the form of create_app's BLUEPRINTS:
-(order, "module:function"). Each function takes the case and returns a list of ``Part``; a module
-that does not exist (a feature package not installed) is left out. Another package adds its part by
-adding one line here, e.g. the review package's 办理审批单 at order 30.
+``DOSSIER_PARTS`` is the one registry of parts: (order, function). Each function takes the case and
+returns a list of ``Part`` (webapp/archive/part.py). Another package adds its part by adding one line
+here, e.g. the review package's 办理审批单 at order 30.
 
 A part is markup for the main document (images of scans embedded as data: URIs), or a PDF appended
 after the main document (PDF scans, kept as they are). The table of contents gives every part's
@@ -14,59 +13,34 @@ a first rendering (the second rendering has the same page count: only digits cha
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from html import escape
 
 from flask import render_template
 
 from webapp.models import Case
 from webapp.models.archive import CaseArchive
+from webapp.review.dossier import approval_form
 
-#: (order, "module:function(case) -> list[Part]"): the parts of a dossier, in order
-DOSSIER_PARTS: list[tuple[int, str]] = [
-    (10, "webapp.archive.parts:application"),      # 申请材料: scans, or the online submission
-    (20, "webapp.archive.parts:letters"),          # every letter of the case
-    (30, "webapp.review.dossier:approval_form"),   # 办理审批单 (the review package, when installed)
-    (40, "webapp.archive.parts:delivery_proofs"),  # 送达回证 and proofs
-    (50, "webapp.archive.parts:timeline"),         # 办理记录 (the hash-chained history)
+from . import parts as own
+from .part import Part
+
+#: (order, function(case) -> list[Part]): the parts of a dossier, in order
+DOSSIER_PARTS: list[tuple[int, Callable[[Case], list[Part]]]] = [
+    (10, own.application),         # 申请材料: scans, or the online submission
+    (20, own.letters),             # every letter of the case
+    (30, approval_form),           # 办理审批单 (the review package)
+    (40, own.delivery_proofs),     # 送达回证 and proofs
+    (50, own.timeline),            # 办理记录 (the hash-chained history)
 ]
 
 
-@dataclass
-class Part:
-    title: str
-    on: date | None = None
-    html: str = ""             # escaped markup for the main document
-    pdf: bytes | None = None   # or a PDF appended after it
-    pages: int | None = None   # set while rendering: first page number
-
-
-def image_html(data: bytes, content_type: str, caption: str) -> str:
-    b64 = base64.b64encode(data).decode("ascii")
-    return (f'<figure class="scan"><img src="data:{escape(content_type)};base64,{b64}" alt="{escape(caption)}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
-
-
-def _builders() -> list[Callable[[Case], list[Part]]]:
-    from webapp import _load_optional
-
-    out = []
-    for _, spec in sorted(DOSSIER_PARTS):
-        fn = _load_optional(spec)
-        if fn is not None:
-            out.append(fn)
-    return out
-
-
 def collect_parts(case: Case) -> list[Part]:
-    parts: list[Part] = []
-    for build in _builders():
-        parts.extend(build(case))
-    return parts
+    out: list[Part] = []
+    for _, build in sorted(DOSSIER_PARTS, key=lambda entry: entry[0]):
+        out.extend(build(case))
+    return out
 
 
 def _html(case: Case, rec: CaseArchive, parts: list[Part], appended_pages: dict[int, int]) -> str:

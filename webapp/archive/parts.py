@@ -12,7 +12,7 @@ from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES, render_letter_text
 from webapp.models import Case
 from webapp.models.submission import Submission
 
-from .dossier import Part, image_html
+from .part import Part, image_html
 
 
 def _file(att) -> bytes | None:

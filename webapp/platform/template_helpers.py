@@ -1,4 +1,4 @@
-"""What every template may use: ``can``, ``current_user``, ``url_for_if``, the counts of the header
+"""What every template may use: ``can``, ``current_user``, the counts of the header
 and dashboard (unread notifications, the online queue), the audit log's and outbox's words in
 Chinese, and the Chinese display filters (date_zh, local_time, status_zh, role_zh)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask
 from flask_login import current_user
 
 from webapp.domain.clock import Status
@@ -19,14 +19,6 @@ from webapp.services.submissions import queue_summary
 from webapp.timeutil import SHANGHAI
 
 from .header import unread_notification_count
-
-
-def url_for_if(endpoint: str, **values: Any) -> str | None:
-    """The URL of ``endpoint``, or None while no blueprint has registered it yet (the nav links to
-    areas that other people build: admin.index, reports.index, public.apply, notifications.index)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 def submission_queue_summary():
@@ -69,7 +61,7 @@ def role_zh(code: str | None) -> str:
 
 
 def _staff_helpers() -> dict[str, Any]:
-    return {"can": can, "current_user": current_user, "url_for_if": url_for_if,
+    return {"can": can, "current_user": current_user,
             "unread_notification_count": unread_notification_count,
             "submission_queue_summary": submission_queue_summary}
 

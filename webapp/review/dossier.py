@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
-from webapp.archive.dossier import Part
+from webapp.archive.part import Part
 from webapp.extensions import db
 from webapp.models import Case
 from webapp.models.review import ReviewDraft

@@ -152,19 +152,6 @@ def create_agency(actor: User | None, data: Mapping[str, Any]) -> Agency:
 
 # --- policies ------------------------------------------------------------------------------------------
 
-def policy_fields() -> list[dict[str, Any]]:
-    """Each policy with its Chinese label, type and default (for the form)."""
-    from dataclasses import fields
-
-    out = []
-    for f in fields(Policies):
-        default = getattr(Policies, f.name)
-        kind = "bool" if isinstance(default, bool) else "int" if isinstance(default, int) else "choice"
-        out.append({"name": f.name, "label": Policies.LABELS_ZH.get(f.name, f.name), "kind": kind,
-                    "default": default})
-    return out
-
-
 POLICY_CHOICES_ZH = {
     "multi_item_outcome": {"application": "按申请件统计", "item": "按申请事项统计"},
     "appeal_year": {"filed": "按提起年度统计", "decided": "按决定年度统计"},

@@ -12,10 +12,10 @@
    gives the owner nothing more; running the application as a role that does not own the tables
    (docs/operations.md) keeps the history out of the application's own reach.
 
-``CASE_EVENT_TRIGGER_SQL`` holds the DDL; the Alembic migration runs the same statements
-(``for stmt in CASE_EVENT_TRIGGER_SQL: op.execute(stmt)``; ``CASE_EVENT_TRIGGER_DROP_SQL`` for the
-downgrade). The statements use no ``%`` and no ``:name`` so that DDL(), text() and op.execute() all
-pass them through unchanged.
+``CASE_EVENT_TRIGGER_SQL`` holds the DDL; the Alembic migration 0001_initial runs a copy of the same
+statements (migrations do not import the app; tests/test_migrations.py checks the copy is equal), and
+``CASE_EVENT_TRIGGER_DROP_SQL`` for the downgrade. The statements use no ``%`` and no ``:name`` so
+that DDL(), text() and op.execute() all pass them through unchanged.
 """
 
 from __future__ import annotations
@@ -113,8 +113,3 @@ def install_guards() -> None:
     for stmt in CASE_EVENT_TRIGGER_SQL:
         event.listen(CaseEvent.__table__, "after_create", DDL(stmt).execute_if(dialect="postgresql"))
     _installed = True
-
-
-def purge_statement() -> str:
-    """The statement a maintenance transaction runs first to empty case_event (tests' clean_db)."""
-    return f"SET LOCAL {PURGE_SETTING} = 'on'"

@@ -37,7 +37,7 @@ from webapp.timeutil import SHANGHAI, now_utc, today_shanghai
 from .audit import log_event
 from .calendar import current_calendar
 from .cases import add_note
-from .errors import ConflictError, Forbidden, NotFound, ServiceError
+from .errors import ConflictError, Forbidden, ServiceError
 
 NOTE_LIMIT = 500
 REASON_LIMIT = 500
@@ -147,13 +147,6 @@ def age(h: Handover, cal: WorkCalendar | None = None, now: datetime | None = Non
     except DateOutOfRange:  # a date outside the calendar's years: the hours still tell
         days = 0
     return Age(days, hours)
-
-
-def get_handover(handover_id: int) -> Handover:
-    h = db.session.get(Handover, handover_id) if 0 < handover_id < 2**63 else None
-    if h is None:
-        raise NotFound(f"no handover {handover_id}", "分办记录不存在")
-    return h
 
 
 # --- routing ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from webapp.domain.money import TEN_THOUSAND_YUAN_PLACES, YUAN_PLACES, MoneyError, parse_amount
+from webapp.domain.money import TEN_THOUSAND_YUAN_PLACES, MoneyError, parse_amount
 
 from .errors import ServiceError
 
@@ -23,14 +23,6 @@ def check_fees_10k_yuan(raw: Any, rule: str = "proactive.fees") -> Decimal:
         raw = "0"
     try:
         return parse_amount(raw, TEN_THOUSAND_YUAN_PLACES, FEES_10K_YUAN_ZH, maximum=FEES_10K_YUAN_MAX)
-    except MoneyError as e:
-        raise ServiceError(e.message, e.message_zh, rule=rule) from None
-
-
-def check_yuan(raw: Any, what_zh: str, rule: str) -> Decimal:
-    """An amount in 元, exactly as entered (at most 2 decimals), or ServiceError."""
-    try:
-        return parse_amount(raw, YUAN_PLACES, what_zh)
     except MoneyError as e:
         raise ServiceError(e.message, e.message_zh, rule=rule) from None
 

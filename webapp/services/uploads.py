@@ -53,13 +53,6 @@ def _root() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"])
 
 
-def used_today(remote_addr: str, day: date | None = None) -> int:
-    day = day or today_shanghai()
-    used = db.session.scalar(select(UploadUsage.bytes).where(UploadUsage.remote_addr == remote_addr[:80],
-                                                             UploadUsage.day == day))
-    return int(used or 0)
-
-
 def charge(remote_addr: str, nbytes: int, day: date | None = None) -> None:
     """Count ``nbytes`` against the address's quota of the day, or raise QuotaExceeded and count
     nothing. One conditional UPDATE (or the first INSERT of the day), so two processes cannot both

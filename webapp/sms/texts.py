@@ -9,8 +9,8 @@ exactly this wording (``${name}`` for ``{{ name }}``).
 Length: one SMS carries 70 characters (Chinese, UCS-2) counting the signature 【SignName】; a longer
 text is sent as concatenated parts of 67 characters each. A template whose text, rendered from its
 sample values or with every variable at ``PARAM_MAX`` characters (each parameter is cut to that, the
-provider's limit for a variable), needs more than ``MAX_SEGMENTS`` parts is refused (``check_kind``;
-a test checks every kind with a 10-character signature).
+provider's limit for a variable), needs more than ``MAX_SEGMENTS`` parts is refused (``check_text``;
+tests/reach/test_choices.py checks every kind that way with a 10-character signature).
 """
 
 from __future__ import annotations
@@ -103,11 +103,3 @@ def check_text(text: str, sample: dict[str, Any], sign_name: str = "") -> str | 
         return (f"短信过长：示例内容{len(rendered)}个字，需分{n}条发送，超过{MAX_SEGMENTS}条的上限"
                 f"（单条{SINGLE}字，长短信每条{PART}字）")
     return None
-
-
-def check_kind(kind: str, sign_name: str = "") -> str | None:
-    """The kind's text checked with its sample, and with every variable at PARAM_MAX characters (the
-    worst case a real notice can reach): within MAX_SEGMENTS, no SMS of this kind is ever longer."""
-    spec = SMS_KINDS[kind]
-    worst = dict.fromkeys(spec["sample"], "字" * PARAM_MAX)
-    return check_text(spec["text"], spec["sample"], sign_name) or check_text(spec["text"], worst, sign_name)

@@ -205,10 +205,6 @@ def drill_query(agency_ids: list[int], figure: str, today: date, cal: WorkCalend
     return q.order_by(*order.get(figure, (Case.closed_on.desc(), Case.id.desc())))
 
 
-def count_figure(agency_ids: list[int], figure: str, today: date, cal: WorkCalendar) -> int:
-    return db.session.scalar(select(func.count(Case.id)).where(*_scope(agency_ids, figure, today, cal))) or 0
-
-
 def monthly(agency_ids: list[int], today: date, months: int = 12) -> list[tuple[str, int, int]]:
     """(YYYY-MM, on time, late) for the last ``months`` calendar months up to today's: one grouped
     query by answer date (at most a year's days x 2 rows)."""

@@ -51,11 +51,6 @@ class RestoreSummary:
     rows: dict[str, int] = field(default_factory=dict)
     legacy_chains: int = 0        # cases whose history is still under the unkeyed chain (flask audit rekey)
 
-    @property
-    def events_replayed(self) -> int:
-        return self.events
-
-
 def database_is_empty() -> tuple[bool, str | None]:
     for name, table in tables().items():
         if db.session.execute(select(func.count()).select_from(table)).scalar():

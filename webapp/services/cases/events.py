@@ -22,7 +22,7 @@ from webapp.models import Case, CaseEvent, User
 from webapp.timeutil import today_shanghai
 
 from ..calendar import current_calendar
-from ..errors import ConflictError, NotFound, ServiceError
+from ..errors import ConflictError, ServiceError
 from ..signals import case_event_recorded
 from .chain import event_hash, set_head
 from .clock import WORKFLOW_TYPES, _derive, refusal_error, workflow_events
@@ -160,10 +160,3 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
     _flush_or_conflict()
     case_event_recorded.send(case, event=ev)
     return ev
-
-
-def get_case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}", "案件不存在")
-    return case

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -141,7 +140,3 @@ def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | No
     if exclude_case is not None:
         q = q.where(Case.id != exclude_case.id)
     return db.session.scalar(q) or 0
-
-
-def decimal_or_none(v: Any) -> Decimal | None:
-    return None if v is None else Decimal(str(v))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
@@ -74,10 +74,6 @@ def failed_mail(limit: int = 100) -> list[OutboxMail]:
     return list(db.session.scalars(
         select(OutboxMail).where(OutboxMail.status != SENT, OutboxMail.attempts > 0)
         .order_by(OutboxMail.next_attempt_at.desc(), OutboxMail.id.desc()).limit(limit)))
-
-
-def pending_count() -> int:
-    return db.session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.status != SENT)) or 0
 
 
 def retry_mail(mail_id: int) -> OutboxMail | None:

@@ -43,21 +43,6 @@ from .tables import (
 )
 
 
-def _year_in_service(agency_ids: Sequence[int], year: int) -> bool:
-    """Whether year Y is in the service: a frozen version, a ledger, or cases of that year or before."""
-    if db.session.scalar(select(func.count(ReportVersion.id)).where(ReportVersion.agency_id.in_(agency_ids),
-                                                                    ReportVersion.year == year)):
-        return True
-    return bool(db.session.scalar(select(func.count(Case.id)).where(Case.agency_id.in_(agency_ids),
-                                                                    Case.received_on <= date(year, 12, 31))))
-
-
-def frozen_version(agency_id: int, year: int) -> ReportVersion | None:
-    return db.session.scalar(select(ReportVersion).where(ReportVersion.agency_id == agency_id,
-                                                         ReportVersion.year == year)
-                             .order_by(ReportVersion.version.desc()).limit(1))
-
-
 def run_checks(report: dict[str, Any], prev_carried_out: dict[str, int] | None,
                prev_proactive: tuple[dict[str, Any], dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The checks of report.md, each naming its failing cells. ``prev_proactive``: (this year's ledger,

@@ -18,7 +18,7 @@ from webapp.timeutil import today_shanghai
 
 from ..calendar import current_calendar
 from ..cases import add_note, register_case
-from ..errors import ConflictError, Forbidden, NotFound, ServiceError
+from ..errors import ConflictError, Forbidden, ServiceError
 from .settings import REJECT_REASON_LIMIT, ROUTE_NOTE_LIMIT, _naive_utc
 
 # --- the office's queue ------------------------------------------------------------------------
@@ -231,10 +231,3 @@ def _audit(action: str, actor: User, sub: Submission, detail: dict[str, Any]) ->
     from ..audit import log_event
 
     log_event(action, user=actor, target_type="submission", target_id=sub.number, detail=detail)
-
-
-def get_submission(submission_id: int) -> Submission:
-    sub = db.session.get(Submission, submission_id)
-    if sub is None:
-        raise NotFound(f"no submission {submission_id}", "网上申请不存在")
-    return sub
