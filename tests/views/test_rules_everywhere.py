@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from tests.factories import person
 from webapp.cases.queries import dashboard, search_filters
 from webapp.domain.workflow import Event
 from webapp.domain.workflow import EventType as E
@@ -19,8 +20,6 @@ from webapp.services.calendar import current_calendar
 from webapp.services.cases import case_clock, register_case
 from webapp.services.errors import ServiceError
 from webapp.supervision.queries import figures
-
-from .factories import person
 
 NOT_ARRIVAL_IN_PERSON = ("当面提交的申请，以提交之日为收到申请之日（第三十一条第（一）项）："
                          "收到申请之日应与送达之日（2024-06-05）相同。")

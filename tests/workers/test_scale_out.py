@@ -35,6 +35,7 @@ import requests
 from sqlalchemy import func, select
 
 from config import TestConfig
+from tests.factories import fresh_id_number, make_agency, make_staff, paper_case
 from webapp.models import Case, Notification, OutboxMail
 from webapp.models.submission import Submission
 from webapp.services.audit_verify import verify_chains
@@ -42,7 +43,6 @@ from webapp.services.tokens import issue_token
 from webapp.timeutil import today_shanghai
 
 from .conftest import ARTIFACTS, CELERY_BIN, ROOT, client_for, free_port, worker_env
-from .factories import make_agency, make_case, make_staff
 
 pytestmark = [pytest.mark.worker, pytest.mark.pg, pytest.mark.slow]
 
@@ -172,18 +172,16 @@ def _world(db_session):
     for user in staff.values():
         user.set_password(PASSWORD)
     # Three cases whose answer deadlines fall due around SWEEP_DAY (as in test_worker_e2e.py).
-    cases = [make_case(agency, staff["clerk"], date(2024, 6, 3), name="张三"),
-             make_case(agency, staff["clerk"], date(2024, 6, 3), name="某某建材有限公司", kind="commercial"),
-             make_case(agency, staff["clerk2"], date(2024, 6, 4), name="李四")]
+    cases = [paper_case(agency, staff["clerk"], date(2024, 6, 3), name="张三"),
+             paper_case(agency, staff["clerk"], date(2024, 6, 3), name="某某建材有限公司", kind="commercial"),
+             paper_case(agency, staff["clerk2"], date(2024, 6, 4), name="李四")]
     _row, token = issue_token(None, agency, "门户网站")
     db_session.commit()
     return agency, staff, cases, token
 
 
 def _application(i: int) -> dict:
-    from .factories import id_number
-
-    return {"applicant": {"kind": "natural_person", "name": f"申请人{i:02d}", "id_number": id_number(),
+    return {"applicant": {"kind": "natural_person", "name": f"申请人{i:02d}", "id_number": fresh_id_number(),
                           "phone": "13800000000", "email": f"applicant{i:02d}@example.com",
                           "address": "示范市人民路1号"},
             "items": [f"2023年度部门预算（第{i}份申请）"], "form_wanted": "email", "route_wanted": "email"}
