@@ -16,6 +16,7 @@ CLI_COMMANDS: dict[str, str] = {
     "cases export": "reads",
     "cases archive": "changes",
     "cases import": "changes",
+    "cases recompute": "changes",
     "db branches": "reads",
     "db check": "reads",
     "db current": "reads",
