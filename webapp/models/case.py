@@ -68,6 +68,9 @@ class Case(db.Model):
         # SQLite a plain index): the open ones and those closed since the year began
         Index("ix_case_agency_closed_report", "agency_id", "closed_on",
               postgresql_include=["received_on", "applicant_kind", "outcome"]),
+        # the overdue list (status, due_on < today, the visible agencies, newest first) read from the
+        # index alone: a government's 4,600 overdue cases without a visit to the table (issue 15)
+        Index("ix_case_overdue_cover", "status", "due_on", "agency_id", "received_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
