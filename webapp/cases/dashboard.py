@@ -42,8 +42,11 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     scope = Case.agency_id.in_(agency_ids)
     for name in ("due_soon", "overdue", "notices_due", "correction_lapses", "fee_lapses"):
         where, order = special_list(name, today, cal)
-        rows = list(db.session.scalars(with_rows(select(Case).where(scope, *where).order_by(order, Case.id)
-                                                 .limit(DASHBOARD_ROWS))))
+        # the first ids in a subquery (index-only for the clock's lists: ix_case_overdue_cover), then
+        # their rows: reading whole rows first fetched a government's 4,600 overdue cases to sort them
+        first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
+        rows = list(db.session.scalars(with_rows(select(Case).where(Case.id.in_(first.scalar_subquery()))
+                                                 .order_by(order, Case.id))))
         setattr(d, name, rows)
         # a full list stands for more: counted up to COUNT_CAP (the case list pages through them all)
         d.totals[name] = len(rows) if len(rows) < DASHBOARD_ROWS else capped_count(select(Case.id).where(scope, *where))
