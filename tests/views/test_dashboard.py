@@ -144,15 +144,51 @@ def test_absurd_page_and_id_numbers_are_not_server_errors(world, login, url):
     assert login(world.a.clerk).get(url).status_code == 200
 
 
-def test_a_list_longer_than_the_page_counts_every_case(world, new_case, login, monkeypatch):
+def test_a_full_list_shows_its_first_rows_links_to_all_and_counts_them(world, new_case, login, monkeypatch):
+    import webapp.cases.dashboard as dashboard
     import webapp.cases.queries as queries
 
-    monkeypatch.setattr(queries, "LIST_LIMIT", 2)
-    for day in (1, 2, 3):
+    monkeypatch.setattr(dashboard, "DASHBOARD_ROWS", 2)
+    for day in (3, 1, 2):
         new_case(world.a, date(2024, 4, day))             # three overdue cases
-    page = login(world.a.clerk).get("/").text
+    client = login(world.a.clerk)
+    page = client.get("/").text
     overdue = section(page, "overdue")
-    assert len(numbers(overdue)) == 2
+    assert numbers(overdue) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]      # the earliest due
     assert '<span class="count-pill danger">3</span>' in overdue
-    assert "此处列出前2件" in overdue and "查看全部3件" in overdue
-    assert '<span class="count-pill warn">0</span>' in section(page, "due-soon")
+    assert '此处列出期限最早的2件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（3件）。' in overdue
+    due_soon = section(page, "due-soon")
+    assert '<span class="count-pill warn">0</span>' in due_soon
+    assert '<a class="see-all" href="/cases?list=due_soon">查看全部</a>。' in due_soon and "此处列出" not in due_soon
+    # above COUNT_CAP the badge and the link say so
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    overdue = section(client.get("/").text, "overdue")
+    assert '<span class="count-pill danger">2+</span>' in overdue
+    assert '<a class="see-all" href="/cases?list=overdue">查看全部</a>（2+件）。' in overdue
+
+
+def test_each_list_links_to_the_case_list_filtered_the_same_way(world, new_case, login):
+    new_case(world.a, date(2024, 4, 15))   # 0001 due 2024-05-14: overdue
+    new_case(world.a, date(2024, 5, 13))   # 0002 due 2024-06-11: due soon
+    new_case(world.a, date(2024, 5, 31))   # 0003 correction notice due 2024-06-12
+    new_case(world.a, date(2024, 6, 7))    # 0004 in none of the lists
+    new_case(world.a, date(2024, 4, 15), [Event(E.CORRECTION_REQUESTED, date(2024, 4, 16),
+                                                 reply_by=date(2024, 6, 7))])          # 0005
+    new_case(world.a, date(2024, 4, 15), [Event(E.FEE_NOTICE, date(2024, 4, 16), amount_yuan=Decimal(100))])
+    new_case(world.b, date(2024, 4, 15))   # another agency's overdue case: never listed
+    client = login(world.a.clerk)
+    page = client.get("/").text
+    expected = {"overdue": ["LZ-SWJ-2024-0001"], "due_soon": ["LZ-SWJ-2024-0002"],
+                "notices_due": ["LZ-SWJ-2024-0003"], "correction_lapses": ["LZ-SWJ-2024-0005"],
+                "fee_lapses": ["LZ-SWJ-2024-0006"]}
+    assert numbers(section(page, "overdue")) == expected["overdue"]
+    assert numbers(section(page, "due-soon")) == expected["due_soon"]
+    assert numbers(section(page, "notices-due")) == expected["notices_due"]
+    assert numbers(section(page, "lapses")) == expected["correction_lapses"] + expected["fee_lapses"]
+    titles = {"overdue": "已逾期", "due_soon": "3个工作日内到期", "notices_due": "补正告知即将到期",
+              "correction_lapses": "逾期未补正", "fee_lapses": "逾期未缴费"}
+    for name, found in expected.items():
+        assert f'href="/cases?list={name}">查看全部</a>' in page
+        listed = client.get(f"/cases?list={name}").text
+        assert numbers(listed) == found, name
+        assert f'<h2 id="special-list">{titles[name]}</h2>' in listed

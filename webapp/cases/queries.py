@@ -12,7 +12,7 @@ trigram, by its whole or its beginning on the btree index).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,7 +27,6 @@ from webapp.models import Applicant, Case, CaseItem
 from webapp.services.cases import overdue_clause
 
 PER_PAGE = 25
-LIST_LIMIT = 100
 COUNT_CAP = 1000      # a total above it shows as "1000+"
 APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (more: a walk, see below)
 MIN_TRIGRAM = 3       # pg_trgm indexes nothing shorter: a shorter name is matched whole or by prefix
@@ -69,52 +68,27 @@ def count_text(n: int) -> str:
     return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
 
 
-@dataclass
-class Dashboard:
-    mine: dict[str, int]
-    agency: dict[str, int]
-    due_soon: list[Case] = field(default_factory=list)
-    overdue: list[Case] = field(default_factory=list)
-    notices_due: list[Case] = field(default_factory=list)
-    correction_lapses: list[Case] = field(default_factory=list)
-    fee_lapses: list[Case] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)   # list name -> every case it stands for
-    list_limit: int = LIST_LIMIT
-    due_soon_until: date | None = None
-    notices_until: date | None = None
-    holiday_notice_missing: int | None = None   # the year whose notice is missing
+#: the dashboard's lists, each also a case list (``/cases?list=NAME``): its title there
+SPECIAL_LISTS = {"overdue": "已逾期", "due_soon": "3个工作日内到期", "notices_due": "补正告知即将到期",
+                 "correction_lapses": "逾期未补正", "fee_lapses": "逾期未缴费"}
 
 
-def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalendar) -> Dashboard:
-    d = Dashboard(mine=counts_by_status(agency_ids, user_id), agency=counts_by_status(agency_ids))
-    scope = Case.agency_id.in_(agency_ids)
-    registered = Case.status == Status.REGISTERED.value
+def special_list(name: str, today: date, cal: WorkCalendar) -> tuple[list, Any]:
+    """The conditions of one of SPECIAL_LISTS on ``today`` and the column the dashboard orders it by."""
     running = Case.status.in_(CLOCK_RUNS_IN)      # due_on is set only while the clock runs
-
-    def cases(name: str, *where, order=Case.due_on) -> list[Case]:
-        rows = list(db.session.scalars(with_rows(select(Case).where(scope, *where).order_by(order, Case.id)
-                                                 .limit(LIST_LIMIT))))
-        # the badge counts them all, when there are more than a list shows
-        d.totals[name] = len(rows) if len(rows) < LIST_LIMIT else (
-            db.session.scalar(select(func.count(Case.id)).where(scope, *where)) or 0)
-        return rows
-
-    d.due_soon_until = cal.add_workdays(today, 3)
-    d.due_soon = cases("due_soon", running, Case.due_on >= today, Case.due_on <= d.due_soon_until)
-    d.overdue = cases("overdue", overdue_clause(today), order=func.coalesce(Case.due_on, Case.paused_due_on))
-    d.notices_until = cal.add_workdays(today, 2)
-    d.notices_due = cases("notices_due", registered, Case.correction_notice_due_on >= today,
-                          Case.correction_notice_due_on <= d.notices_until, order=Case.correction_notice_due_on)
-    d.correction_lapses = cases("correction_lapses", Case.status == Status.AWAITING_CORRECTION.value,
-                                Case.correction_reply_by < today,
-                                order=Case.correction_reply_by)
-    d.fee_lapses = cases("fee_lapses", Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today,
-                         order=Case.fee_due_on)
-    # rules.md §1: from 1 November, warn while next year's State Council notice is missing
-    next_year = today.year + 1
-    if today.month >= 11 and cal.is_provisional(date(next_year, 1, 1)):
-        d.holiday_notice_missing = next_year
-    return d
+    if name == "overdue":
+        return [overdue_clause(today)], func.coalesce(Case.due_on, Case.paused_due_on)
+    if name == "due_soon":
+        return [running, Case.due_on >= today, Case.due_on <= cal.add_workdays(today, 3)], Case.due_on
+    if name == "notices_due":
+        return [Case.status == Status.REGISTERED.value, Case.correction_notice_due_on >= today,
+                Case.correction_notice_due_on <= cal.add_workdays(today, 2)], Case.correction_notice_due_on
+    if name == "correction_lapses":
+        return [Case.status == Status.AWAITING_CORRECTION.value, Case.correction_reply_by < today], \
+            Case.correction_reply_by
+    if name == "fee_lapses":
+        return [Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today], Case.fee_due_on
+    raise KeyError(name)
 
 
 #: the case list's sort keys (the ``sort`` argument; a leading "-" reverses): whitelisted, never a
@@ -197,7 +171,8 @@ def _among(column, ids: list[int]):
 
 def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = "", text: str = "",
                    date_from: date | None = None, date_to: date | None = None, status: str = "",
-                   assigned_to_id: int | None = None, special: str = "", today: date | None = None) -> Filters:
+                   assigned_to_id: int | None = None, special: str = "", today: date | None = None,
+                   cal: WorkCalendar | None = None) -> Filters:
     where = Filters()
     if number:
         where.append(or_(Case.number.ilike(_like(number.strip()), escape="\\"),
@@ -234,8 +209,8 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         where.append(Case.status == status)
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
-    if special == "overdue" and today is not None:
-        where.append(overdue_clause(today))
+    if special in SPECIAL_LISTS and today is not None and cal is not None:
+        where.extend(special_list(special, today, cal)[0])
     return where
 
 

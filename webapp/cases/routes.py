@@ -30,6 +30,8 @@ from webapp.timeutil import today_shanghai
 from . import queries
 from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
 from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
+from .dashboard import DASHBOARD_ROWS
+from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
 from .view import case_page_context, outcome_text
 
@@ -46,9 +48,10 @@ def dashboard():
     if not can("dashboard.view"):
         abort(403)
     today = today_shanghai()
-    data = queries.dashboard(visible_agency_ids(), current_user.id, today, current_calendar())
+    data = dashboard_of(visible_agency_ids(), current_user.id, today, current_calendar())
     return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
-                           statuses=list(Status), mask_id=mask_id, count_text=queries.count_text)
+                           statuses=list(Status), mask_id=mask_id, count_text=queries.count_text,
+                           rows=DASHBOARD_ROWS)
 
 
 def run_search(args):
@@ -65,7 +68,8 @@ def run_search(args):
         agency_ids, number=form.number.data or "", applicant=form.applicant.data or "",
         text=form.text.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
         status=form.status.data or "", assigned_to_id=current_user.id if form.mine.data else None,
-        special=special if special in ("overdue",) else "", today=today_shanghai())
+        special=special if special in queries.SPECIAL_LISTS else "", today=today_shanghai(),
+        cal=current_calendar())
     return form, queries.Search(agency_ids, where, sort), special, sort
 
 
@@ -82,7 +86,8 @@ def search():
     assignees = (assignable_users(current_user.agency_id)
                  if can("case.assign") and current_user.agency_id is not None else [])
     return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
-                           mask_id=mask_id, special=special, statuses=list(Status), outcome_text=outcome_text,
+                           mask_id=mask_id, special=special, special_lists=queries.SPECIAL_LISTS,
+                           statuses=list(Status), outcome_text=outcome_text,
                            sort=sort, sort_keys=queries.SORT_KEYS, cal=current_calendar(),
                            days_left=queries.days_left, urgency=queries.urgency, assignees=assignees,
                            saved_filters=filters_of(current_user), query_string=query_string,
