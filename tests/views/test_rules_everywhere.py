@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import person
-from webapp.cases.queries import dashboard, search_filters
+from webapp.cases.dashboard import dashboard
+from webapp.cases.queries import search_filters
 from webapp.domain.workflow import Event
 from webapp.domain.workflow import EventType as E
 from webapp.extensions import db

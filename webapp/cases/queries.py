@@ -73,7 +73,10 @@ SPECIAL_LISTS = {"overdue": "已逾期", "due_soon": "3个工作日内到期", "
                  "correction_lapses": "逾期未补正", "fee_lapses": "逾期未缴费"}
 
 
-def special_list(name: str, today: date, cal: WorkCalendar) -> tuple[list, Any]:
+NEEDS_CALENDAR = ("due_soon", "notices_due")    # counted in working days from today
+
+
+def special_list(name: str, today: date, cal: WorkCalendar | None) -> tuple[list, Any]:
     """The conditions of one of SPECIAL_LISTS on ``today`` and the column the dashboard orders it by."""
     running = Case.status.in_(CLOCK_RUNS_IN)      # due_on is set only while the clock runs
     if name == "overdue":
@@ -209,7 +212,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         where.append(Case.status == status)
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
-    if special in SPECIAL_LISTS and today is not None and cal is not None:
+    if special in SPECIAL_LISTS and today is not None and (cal is not None or special not in NEEDS_CALENDAR):
         where.extend(special_list(special, today, cal)[0])
     return where
 

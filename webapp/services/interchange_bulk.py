@@ -267,7 +267,9 @@ class Batch:
 
 def known_refs(agency: Agency, part: list[Any]) -> set[str]:
     """The refs of ``part`` recorded already for the agency (one statement)."""
-    refs = [c["ref"] for c in part if isinstance(c, Mapping) and isinstance(c.get("ref"), str)]
+    # (a ref with a NUL cannot be stored, nor looked up on PostgreSQL: the case's own check refuses it)
+    refs = [c["ref"] for c in part
+            if isinstance(c, Mapping) and isinstance(c.get("ref"), str) and "\x00" not in c["ref"]]
     if agency.id is None or not refs:
         return set()
     return set(db.session.scalars(select(Case.ref).where(Case.agency_id == agency.id, Case.ref.in_(refs))))
