@@ -69,7 +69,7 @@ def _celery_settings(redis_url: str | None) -> dict:
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    # The key of the case-history hash chain (services/audit_key.py); unset: instance/audit_key.
+    # The key of the case-history hash chain (trust/audit_key.py); unset: instance/audit_key.
     AUDIT_KEY = os.environ.get("AUDIT_KEY")
 
     SQLALCHEMY_DATABASE_URI = _database_uri()
@@ -124,7 +124,8 @@ class Config:
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
-    UPLOAD_DAILY_BYTES_PER_ADDRESS = _env_int("UPLOAD_DAILY_BYTES_PER_ADDRESS", 50 * 1024 * 1024)  # services/uploads
+    # public/services/uploads
+    UPLOAD_DAILY_BYTES_PER_ADDRESS = _env_int("UPLOAD_DAILY_BYTES_PER_ADDRESS", 50 * 1024 * 1024)
 
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True

@@ -4,7 +4,7 @@ register, against a COPY of the same rows into the same tables, in the same run 
     .venv/bin/python bench/import.py [--cases 100000] [--rounds 2] [--sqlite 5000] [--per-case 1000]
 
 1. generates the document with tests/synth.py (one agency, at most 9,999 cases a year -- the tracking
-   number's rule, services/cases/registration.next_number, has four digits; a year of more is refused
+   number's rule, cases/services/registration.next_number, has four digits; a year of more is refused
    there as it would be by the per-case path), written to a temporary file, and the register (.xlsx)
    of the same cases (webapp/register/export.workbook_bytes);
 2. each round, on PostgreSQL (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres), in
@@ -164,8 +164,8 @@ def _bump_agency(url: str) -> None:
 
 
 def per_case(url: str, doc: dict, m: int) -> float:
+    from webapp.cases.services.interchange import import_document
     from webapp.extensions import db
-    from webapp.services.interchange import import_document
 
     app = _app(url)
     small = {**doc, "cases": doc["cases"][:m], "appeals": []}
@@ -180,9 +180,10 @@ def page(tmp: Path, doc: dict, n: int) -> str:
     """The register import page on SQLite: upload, the mapping and preview, the commit of ``n`` cases."""
     import re
 
+    from tests.trust.world import make_world
+
     from tests.conftest import sign_in
     from tests.register.test_page import selected
-    from tests.trust.world import make_world
     from webapp.extensions import db
     from webapp.register.export import workbook_bytes
 

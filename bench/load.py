@@ -7,7 +7,7 @@
 What it does, all on this machine:
 1. creates its own database ``disclosure_bench_<time>`` on PostgreSQL (BENCH_PG_URL, default
    postgresql://postgres@127.0.0.1:5432/postgres), builds the schema and seeds it: the demo agency with
-   a year of cases (services/demo.seed) and one clerk account per simulated client;
+   a year of cases (webapp/demo.seed) and one clerk account per simulated client;
 2. starts ``gunicorn -w 4`` (sync workers) on a free port with that database;
 3. baseline, same server, same clients: GET /static/css/app.css (a static page) for --baseline-seconds,
    alternating with 4. for --rounds rounds (the machine is shared: both kinds see its other work alike);
@@ -98,12 +98,12 @@ def seed(url: str, n_clients: int, n_cases: int) -> dict:
     from sqlalchemy import select
 
     from webapp import create_app
+    from webapp.demo import DEMO_CODE
+    from webapp.demo import seed as demo_seed
     from webapp.extensions import db
     from webapp.models import Agency, Case, User
-    from webapp.services.demo import DEMO_CODE
-    from webapp.services.demo import seed as demo_seed
-    from webapp.services.passwords import hash_password
     from webapp.timeutil import today_shanghai
+    from webapp.trust.passwords import hash_password
 
     app = create_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=SECRET)
     with app.app_context():

@@ -9,7 +9,7 @@ Uses the databases that bench/province.py builds and keeps (it never builds or d
 ``disclosure_bench_province`` (1,000,000 cases, 200 departments, the government PV000 over PV001-PV050)
 and ``disclosure_bench_province_demo`` (the demo agency, 300 cases). On the first run it creates 100
 clerk accounts in each, named ``load_c000`` ... ``load_c099``, through the service
-(services/users.create_user, then the password set as at a first login); later runs reuse them.
+(admin/services/users.create_user, then the password set as at a first login); later runs reuse them.
 Province clerks: 10 at the government PV000 (they see its 50 departments' cases), 3 each at the ten
 largest departments PV001-PV010, one each at PV011-PV070. Demo: all 100 at the demo agency.
 
@@ -80,9 +80,9 @@ def clerks(db_name: str, n: int, province: bool) -> dict:
     from sqlalchemy import select
 
     from webapp import create_app
+    from webapp.admin.services.users import create_user
     from webapp.extensions import db
     from webapp.models import Agency, Case, User
-    from webapp.services.users import create_user
 
     app = create_app(SQLALCHEMY_DATABASE_URI=_url(db_name), SECRET_KEY=SECRET)
     with app.app_context():

@@ -13,7 +13,7 @@
    tables (among them ix_case_received_id, ix_case_agency_closed_report, ix_applicant_agency_name of
    migration 20261205_province) and ``VACUUM ANALYZE``;
    plus one case registered through the service in each measured agency (a case page with a history).
-   Also ``disclosure_bench_province_demo``: the demo agency with 300 cases (services/demo.seed).
+   Also ``disclosure_bench_province_demo``: the demo agency with 300 cases (webapp/demo.seed).
 2. times, with the Flask test client in this process, for a small department's clerk (PV050), the
    largest agency's clerk (PV001) and the government's clerk (PV000), each page against the same page
    for the demo clerk on the demo database, alternately (both see the same machine load), after one
@@ -163,10 +163,10 @@ def build_province(n_cases: int) -> None:
 
 def _users_and_real_cases(codes: list[str]) -> None:
     """A clerk per measured agency, and one case registered through the service in each department."""
+    from webapp.cases.services import register_case
     from webapp.extensions import db
     from webapp.models import Agency, User
-    from webapp.services.cases import register_case
-    from webapp.services.passwords import hash_password
+    from webapp.trust.passwords import hash_password
 
     pw = hash_password("Bench#province-2026")
     for code in codes:
@@ -191,8 +191,8 @@ def _id_number(body: str) -> str:
 
 
 def build_demo() -> None:
+    from webapp.demo import seed
     from webapp.extensions import db
-    from webapp.services.demo import seed
 
     app = _app(DEMO)
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Benchmark: the annual report JSON (services/reports.build_report) on PostgreSQL.
+"""Benchmark: the annual report JSON (reporting/services.build_report) on PostgreSQL.
 
 1,000,000 cases received over ten years (2016-2025) by 200 agencies whose sizes are skewed as in life
 (Zipf, s=1.2: the largest receives tens of thousands of applications a year, most agencies a few dozen),
@@ -205,7 +205,7 @@ def run(url: str, load_data: bool = True) -> None:
     from webapp import create_app
     from webapp.extensions import db
     from webapp.models import Agency
-    from webapp.services.reports import build_report
+    from webapp.reporting.services import build_report
 
     # Server-side prepared statements off (psycopg prepares a statement from its 6th execution): a
     # plan cached for the largest agency would otherwise be reused for the small one, on both sides.

@@ -1,4 +1,4 @@
-"""Benchmark: the reminder sweep (services/reminders.sweep) on PostgreSQL.
+"""Benchmark: the reminder sweep (notify/reminders.sweep) on PostgreSQL.
 
 1,000,000 cases in 20 agencies (12 staff each), 100,000 of them open, bulk-loaded with COPY with
 consistent clock columns (due_on, correction_notice_due_on = receipt + 7 working days while the
@@ -309,7 +309,7 @@ def vacuum(app) -> None:
 def history(app, cal) -> int:
     """The real sweep for the three previous working days, committed: the reminders of earlier sweeps."""
     from webapp.extensions import db
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     d, days = TODAY, []
     while len(days) < 3:
@@ -330,7 +330,7 @@ def median_ms(samples: list[float]) -> float:
 def measure(app, label: str) -> dict:
     """Baseline and sweep alternately (the machine's load hits both alike); medians."""
     from webapp.extensions import db
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     def baseline() -> tuple[float, int]:
         t0 = time.perf_counter()
@@ -383,8 +383,8 @@ def measure(app, label: str) -> dict:
 
 def main() -> int:
     from webapp import create_app
+    from webapp.cases.services.calendar import current_calendar
     from webapp.extensions import db
-    from webapp.services.calendar import current_calendar
 
     server = make_url(normalize_database_url(SERVER))
     name = f"disclosure_bench_sweep_{int(time.time())}"

@@ -216,7 +216,7 @@ def empty_tables(app: Flask | None = None) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         # A test that left a transaction open should fail loudly here, not hang the run.
         db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
-        # case_event is append-only (services/db_guards.py): its trigger lets a purge through.
+        # case_event is append-only (trust/db_guards.py): its trigger lets a purge through.
         db.session.execute(text("SET LOCAL disclosure.allow_purge = 'on'"))
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())

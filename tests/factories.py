@@ -19,10 +19,10 @@ from typing import Any
 
 from stdnum.cn import ric, uscc
 
+from webapp.cases.services import record_event, register_case
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
-from webapp.services.cases import record_event, register_case
 
 PASSWORD = "Test#password1"
 ROLES = ("clerk", "approver", "admin", "auditor")
@@ -81,7 +81,7 @@ def make_user(agency: Agency | int | None, role: str, username: str, display_nam
               password: str = PASSWORD, email: str | None = None, active: bool = True) -> User:
     """A user of ``agency`` (a row or an id; None: government level) who logs in with ``password``;
     ``email`` None: no address."""
-    from webapp.services.passwords import hash_password
+    from webapp.trust.passwords import hash_password
 
     if password not in _hash_cache:   # argon2 is slow on purpose: hash each test password once
         _hash_cache[password] = hash_password(password)

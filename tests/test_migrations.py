@@ -49,7 +49,7 @@ def test_no_migration_imports_the_app():
 
 def test_initial_migration_trigger_is_the_guards_trigger():
     """0001_initial carries its own copy of the case_event trigger; it is the one create_all() installs."""
-    from webapp.services import db_guards
+    from webapp.trust import db_guards
 
     path = next((MIGRATIONS / "versions").glob("*_0001_initial_*.py"))
     spec = importlib.util.spec_from_file_location("migration_0001_initial", path)

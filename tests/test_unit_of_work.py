@@ -146,8 +146,8 @@ def test_a_failed_commit_gives_the_error_page_not_a_success(uow_app, commits):
 
 
 def test_after_commit_hooks_run_after_the_one_commit(uow_app, commits, monkeypatch):
-    from webapp.services import outbox
-    from webapp.services.outbox import delivery
+    from webapp.notify import outbox
+    from webapp.notify.outbox import delivery
 
     asked: list[int] = []
     monkeypatch.setattr(delivery, "enqueue_delivery", lambda app=None: asked.append(len(commits)) or True)

@@ -24,7 +24,7 @@ BLUEPRINTS: list[str] = [
     "webapp.cases.notifications:bp",
     "webapp.cases.desk:bp",
     "webapp.intake.routes:bp",
-    "webapp.reports.routes:bp",
+    "webapp.reporting.routes:bp",
     "webapp.admin.routes:bp",
     "webapp.api.routes:bp",
     "webapp.public.routes:bp",
@@ -43,7 +43,7 @@ CLI_GROUPS: list[str] = [
     "webapp.cli:cases_cli",
     "webapp.cli:report_cli",
     "webapp.cli:seed_demo",
-    "webapp.reports.cli:year_cli",
+    "webapp.reporting.cli:year_cli",
     "webapp.admin_cli:audit_cli",
     "webapp.admin_cli:backup_cli",
     "webapp.admin_cli:users_cli",
@@ -111,7 +111,7 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     import webapp.models  # noqa: F401
 
     # The case history is append-only (ORM guards; a trigger on PostgreSQL at create_all).
-    from webapp.services.db_guards import install_guards
+    from webapp.trust.db_guards import install_guards
 
     install_guards()
 

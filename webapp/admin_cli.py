@@ -36,7 +36,7 @@ def audit_verify(code: str | None) -> None:
     import time
 
     from webapp.models import Agency
-    from webapp.services.audit_verify import verify_chains
+    from webapp.trust.audit_verify import verify_chains
 
     agency = None
     if code:
@@ -76,8 +76,8 @@ def audit_verify(code: str | None) -> None:
 def audit_rekey() -> None:
     """Once, after upgrading an installation made before the audit key: re-chain every case's
     history under the key (only if every chain is intact) and write each case's head."""
-    from webapp.services.audit_rekey import rekey_chains
-    from webapp.services.errors import ServiceError
+    from webapp.errors import ServiceError
+    from webapp.trust.audit_rekey import rekey_chains
 
     try:
         s = rekey_chains()
@@ -103,8 +103,8 @@ def backup_cli() -> None:
 def backup_create(code: str | None, out: str) -> None:
     """Write an archive read in one transaction: every table's rows (users without password
     hashes), the attachment files, and each agency's export and reports; with a manifest of sha256 sums."""
-    from webapp.services.backup import create_backup
-    from webapp.services.errors import ServiceError
+    from webapp.errors import ServiceError
+    from webapp.trust.backup import create_backup
 
     try:
         s = create_backup(out, code)
@@ -121,8 +121,8 @@ def backup_restore(file: str) -> None:
     """Load an archive into an EMPTY database and check it: `flask audit verify` passes (this
     installation needs the same audit key) and exports and reports come out byte for byte as
     archived. All or nothing."""
-    from webapp.services.backup import restore_backup
-    from webapp.services.errors import ServiceError
+    from webapp.errors import ServiceError
+    from webapp.trust.backup import restore_backup
 
     try:
         s = restore_backup(file)
@@ -151,7 +151,7 @@ def users_cli() -> None:
 
 
 def _user(username: str):
-    from webapp.services.users import find_by_username
+    from webapp.admin.services.users import find_by_username
 
     user = find_by_username(username)
     if user is None:
@@ -165,7 +165,7 @@ def users_list() -> None:
     """Every account: username, role, agency, state."""
     from webapp.models import Agency, User
     from webapp.models._types import utcnow
-    from webapp.services.lockout import is_locked
+    from webapp.trust.lockout import is_locked
 
     codes = {row[0]: row[1] for row in db.session.execute(select(Agency.id, Agency.code))}
     for u in db.session.scalars(select(User).order_by(User.username)):
@@ -186,9 +186,9 @@ def users_list() -> None:
 @with_appcontext
 def users_create(username: str, display_name: str, role: str, code: str | None, email: str) -> None:
     """Create an account; prints its one-time password (to be changed at the first login)."""
+    from webapp.admin.services.users import create_user
+    from webapp.errors import ServiceError
     from webapp.models import Agency
-    from webapp.services.errors import ServiceError
-    from webapp.services.users import create_user
 
     agency_id = None
     if code:
@@ -211,7 +211,7 @@ def users_create(username: str, display_name: str, role: str, code: str | None, 
 @with_appcontext
 def users_reset_password(username: str) -> None:
     """Issue a one-time password (prints it); also lifts a lock-out."""
-    from webapp.services.users import reset_password
+    from webapp.admin.services.users import reset_password
 
     user = _user(username)
     password = reset_password(None, user)
@@ -224,7 +224,7 @@ def users_reset_password(username: str) -> None:
 @with_appcontext
 def users_unlock(username: str) -> None:
     """Lift a lock-out after repeated failed logins."""
-    from webapp.services.users import unlock_user
+    from webapp.admin.services.users import unlock_user
 
     user = _user(username)
     changed = unlock_user(None, user)
@@ -247,7 +247,7 @@ def uploads_clean(hours: int) -> None:
     """Delete files no attachment or submission row names (also run daily by the worker)."""
     from datetime import timedelta
 
-    from webapp.services.uploads import clean_orphans
+    from webapp.public.services.uploads import clean_orphans
 
     removed = clean_orphans(timedelta(hours=hours))
     for rel in removed:

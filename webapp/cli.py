@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from webapp.archive.cli import archive_cli
 from webapp.extensions import db
-from webapp.reports.cli import report_opening, report_versions
+from webapp.reporting.cli import report_opening, report_versions
 from webapp.timeutil import today_shanghai
 
 
@@ -75,9 +75,9 @@ def cases_import(file: str, operator: str | None, agency_code: str | None) -> No
     """Record every case of FILE, all or nothing. Each import that read the file writes an audit-log
     row (action cli.cases_import, or cli.cases_import_refused in its own transaction): the operator,
     the file's SHA-256, the cases created, updated and unchanged."""
-    from webapp.services.audit import log_event
-    from webapp.services.errors import ServiceError
-    from webapp.services.interchange import import_document
+    from webapp.cases.services.interchange import import_document
+    from webapp.errors import ServiceError
+    from webapp.trust.audit import log_event
 
     try:
         raw = Path(file).read_bytes()
@@ -162,8 +162,8 @@ def cases_import(file: str, operator: str | None, agency_code: str | None) -> No
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False))
 @with_appcontext
 def cases_export(code: str, as_of: str | None, mask: bool, fmt: str, out: str | None) -> None:
+    from webapp.cases.services.interchange import export_document
     from webapp.models import Agency
-    from webapp.services.interchange import export_document
 
     day = _date_option(as_of, "--as-of") or today_shanghai()
     agency = db.session.scalar(select(Agency).where(Agency.code == code))
@@ -188,7 +188,7 @@ def cases_export(code: str, as_of: str | None, mask: bool, fmt: str, out: str | 
 def cases_recompute() -> None:
     """Recompute every open case's derived deadlines (after an upgrade that adds one: run once after
     `flask db upgrade`; each moved deadline is logged on its case, as a calendar change logs it)."""
-    from webapp.services.cases import recompute_open_cases
+    from webapp.cases.services import recompute_open_cases
 
     moved = recompute_open_cases(reason="升级后重新计算期限")
     db.session.commit()
@@ -203,8 +203,8 @@ def report_cli() -> None:
 FORMATS = ("json", "html", "docx", "xlsx", "pdf")
 
 
-report_cli.add_command(report_versions)  # `flask report versions` (year close-out, webapp/reports/cli.py)
-report_cli.add_command(report_opening)   # `flask report opening` (opening balance, services/opening.py)
+report_cli.add_command(report_versions)  # `flask report versions` (year close-out, webapp/reporting/cli.py)
+report_cli.add_command(report_opening)   # `flask report opening` (opening balance, reporting/services/opening.py)
 
 
 @report_cli.command("build")
@@ -215,7 +215,7 @@ report_cli.add_command(report_opening)   # `flask report opening` (opening balan
 @with_appcontext
 def report_build(codes: tuple[str, ...], year: int, fmt: str, out: str | None) -> None:
     from webapp.models import Agency
-    from webapp.services.report_docs import render_report
+    from webapp.reporting.services.report_docs import render_report
 
     if not 2000 <= year <= 2100:
         raise _fail(f"--year {year} is out of range")
@@ -248,7 +248,7 @@ def report_build(codes: tuple[str, ...], year: int, fmt: str, out: str | None) -
 @with_appcontext
 def seed_demo(n_cases: int) -> None:
     """A demo agency with users of every role and a year of realistic cases; prints the logins."""
-    from webapp.services.demo import seed
+    from webapp.demo import seed
 
     logins = seed(n_cases=n_cases, today=today_shanghai())
     db.session.commit()

@@ -43,7 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "report.edit": (CLERK, APPROVER, ADMIN),        # narratives, proactive ledger
     "report.close": (APPROVER, ADMIN),
     "report.finalize": (APPROVER,),
-    "report.opening": (ADMIN,),                    # an agency's opening balance (期初数, services/opening.py)
+    "report.opening": (ADMIN,),                    # an agency's opening balance (期初数, reporting/services/opening.py)
     "admin.users": (ADMIN,),
     "admin.agency": (ADMIN,),
     "admin.calendar": (ADMIN,),
@@ -114,7 +114,7 @@ def public(view):
 
 def _log_refusal(action: str) -> None:
     try:
-        from webapp.services.audit import log_event
+        from webapp.trust.audit import log_event
 
         log_event("access.refused", target_type="route", target_id=request.endpoint or "",
                   detail={"action": action, "path": request.path})

@@ -1,6 +1,6 @@
 """``flask tokens create|list|revoke``: the operator's way to the API tokens of government portals.
 
-The same service as the admin page (webapp/services/tokens.py): a token created here works on the API
+The same service as the admin page (webapp/admin/services/tokens.py): a token created here works on the API
 at once, is listed on the agency's token page, and either side can revoke it. The raw token is printed
 once; only its sha256 is kept. Every command is audit-logged (no user: the operator).
 """
@@ -40,8 +40,8 @@ def tokens_cli() -> None:
 @with_appcontext
 def tokens_create(code: str, name: str, note: str) -> None:
     """Issue a token; prints it once (only its hash is stored)."""
-    from webapp.services.errors import ServiceError
-    from webapp.services.tokens import issue_token
+    from webapp.admin.services.tokens import issue_token
+    from webapp.errors import ServiceError
 
     agency = _agency(code)
     try:
@@ -59,8 +59,8 @@ def tokens_create(code: str, name: str, note: str) -> None:
 @with_appcontext
 def tokens_list(code: str | None) -> None:
     """Every token: id, agency, name, created, state (never the token itself)."""
+    from webapp.admin.services.tokens import list_tokens
     from webapp.models import Agency
-    from webapp.services.tokens import list_tokens
 
     agency = _agency(code) if code else None
     codes = {row[0]: row[1] for row in db.session.execute(select(Agency.id, Agency.code))}
@@ -74,8 +74,8 @@ def tokens_list(code: str | None) -> None:
 @with_appcontext
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token by its id (see `flask tokens list`); the API refuses it at once."""
-    from webapp.services.errors import NotFound
-    from webapp.services.tokens import revoke_token
+    from webapp.admin.services.tokens import revoke_token
+    from webapp.errors import NotFound
 
     try:
         row = revoke_token(None, token_id)

@@ -30,7 +30,7 @@ def _day(value: str | None) -> date:
 
 
 def _after_commit(wrote_mail: bool, deliver: bool) -> None:
-    from webapp.services.outbox import deliver_pending, enqueue_delivery
+    from webapp.notify.outbox import deliver_pending, enqueue_delivery
 
     if not wrote_mail:
         return
@@ -53,7 +53,7 @@ def reminders_cli() -> None:
 @with_appcontext
 def sweep_cmd(day: str | None, deliver: bool) -> None:
     """Notify what became due; re-running sends nothing twice."""
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     try:
         result = sweep(_day(day))
@@ -74,7 +74,7 @@ def sweep_cmd(day: str | None, deliver: bool) -> None:
 @with_appcontext
 def digest_cmd(day: str | None, deliver: bool) -> None:
     """Each person's agenda of the day (once a day)."""
-    from webapp.services.reminders import morning_digest
+    from webapp.notify.reminders import morning_digest
 
     n = morning_digest(_day(day))
     db.session.commit()
@@ -87,7 +87,7 @@ def digest_cmd(day: str | None, deliver: bool) -> None:
 @with_appcontext
 def holiday_watch_cmd(day: str | None) -> None:
     """Remind administrators while next year's holiday notice is missing (from 1 November)."""
-    from webapp.services.holiday_watch import holiday_watch
+    from webapp.notify.holiday_watch import holiday_watch
 
     n = holiday_watch(_day(day))
     db.session.commit()
@@ -100,7 +100,7 @@ def holiday_watch_cmd(day: str | None) -> None:
 @with_appcontext
 def report_final_cmd(day: str | None) -> None:
     """Remind report owners while last year's annual report is not final."""
-    from webapp.services.reminders import annual_report_reminders
+    from webapp.notify.reminders import annual_report_reminders
 
     n = annual_report_reminders(_day(day))
     db.session.commit()
@@ -118,7 +118,7 @@ def outbox_cli() -> None:
 @with_appcontext
 def deliver_cmd(limit: int) -> None:
     """Send the mail that is due now over SMTP."""
-    from webapp.services.outbox import deliver_pending
+    from webapp.notify.outbox import deliver_pending
 
     r = deliver_pending(limit=limit)
     click.echo(f"outbox: {len(r.sent)} sent, {len(r.failed)} failed")
@@ -133,7 +133,7 @@ def deliver_cmd(limit: int) -> None:
 @with_appcontext
 def failed_cmd(limit: int) -> None:
     """Mail not delivered yet after an attempt, with the last error."""
-    from webapp.services.outbox import failed_mail
+    from webapp.notify.outbox import failed_mail
 
     rows = failed_mail(limit)
     for m in rows:

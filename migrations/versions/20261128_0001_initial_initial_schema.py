@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 # The append-only trigger on case_event (PostgreSQL), as it stood at this revision. A copy of
-# webapp/services/db_guards.py's statements: migrations do not import the app.
+# webapp/trust/db_guards.py's statements: migrations do not import the app.
 CASE_EVENT_TRIGGER_SQL = (
     """
 CREATE OR REPLACE FUNCTION case_event_append_only() RETURNS trigger

@@ -1,6 +1,6 @@
 /* The applicant's form: identity check digits as one types (GB 11643 居民身份证号码, GB 32100
    统一社会信用代码), the identity field that fits the applicant kind, more item boxes, attachment
-   size, and no double submit. The server checks everything again (services/applicants.py). */
+   size, and no double submit. The server checks everything again (cases/services/applicants.py). */
 (function () {
   "use strict";
 

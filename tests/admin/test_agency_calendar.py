@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from tests.conftest import sign_in
 from tests.factories import agency_case
+from webapp.admin.services import agency_admin
 from webapp.domain.workflow import Event, EventType, Party
+from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, CalendarYear, Case, CaseEvent, User
-from webapp.services import agency_admin
-from webapp.services.errors import Forbidden, ServiceError
 from webapp.timeutil import SHANGHAI
 
 POLICIES = {"correction_period_days": "15", "fee_payment_days": "20", "fee_pauses_clock": "y",

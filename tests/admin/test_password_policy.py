@@ -1,4 +1,4 @@
-"""The password policy (services/passwords.password_problem) wherever a password is set: the self
+"""The password policy (trust/passwords.password_problem) wherever a password is set: the self
 change (tests/views/test_auth.py TestPasswordChange), an administrator's create and reset, the
 `flask users create` command and seed-demo."""
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, User
-from webapp.services.passwords import hash_password, password_problem
+from webapp.trust.passwords import hash_password, password_problem
 
 TOO_COMMON = "密码太常见或太容易猜到，请换一个更长、更不规则的密码（例如几个不相关的词加数字和符号）。"
 PERSONAL = "密码不能由姓名、电子邮箱或所属机关名称等个人信息组成，请换一个。"

@@ -141,7 +141,7 @@ def test_api_token_shown_once_stored_hashed_and_revoked(app, client, world):
 
 
 def test_audit_log_filters_and_agency_scope(app, client, world):
-    from webapp.services.audit import log_event
+    from webapp.trust.audit import log_event
 
     with app.app_context():
         from webapp.models import User

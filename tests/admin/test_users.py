@@ -172,8 +172,8 @@ def test_cli_users_reset_and_unlock(app, cli, world):
 
 
 def test_a_user_email_is_one_address(app, client, world):
-    from webapp.services.errors import ServiceError
-    from webapp.services.users import create_user
+    from webapp.admin.services.users import create_user
+    from webapp.errors import ServiceError
 
     sign_in(client, world.a.users["admin"])
     clerk = world.a.users["clerk"]

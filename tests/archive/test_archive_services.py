@@ -12,14 +12,14 @@ from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agenc
 from tests.factories import make_case
 from webapp.archive import services
 from webapp.cases.attachments import Upload, store_attachment
+from webapp.cases.services import add_note, record_event
+from webapp.cases.services.interchange import record_appeal
 from webapp.delivery import services as delivery
 from webapp.domain.workflow import Event, EventType
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent
 from webapp.models.archive import CaseArchive
-from webapp.services.cases import add_note, record_event
-from webapp.services.errors import ServiceError
-from webapp.services.interchange import record_appeal
 
 
 def test_numbers_follow_the_pattern_per_agency_and_year(db_session, today):

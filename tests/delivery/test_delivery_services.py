@@ -12,10 +12,10 @@ from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agenc
 from webapp.cases.attachments import Upload
 from webapp.delivery import services
 from webapp.domain.workflow import Event, EventType
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import CaseEvent, OutboxMail
 from webapp.models.delivery import Delivery
-from webapp.services.errors import ServiceError
 
 
 def _counts(case):

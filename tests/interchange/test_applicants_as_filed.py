@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services.interchange import import_document
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Applicant, Case
-from webapp.services.errors import ServiceError
-from webapp.services.interchange import import_document
 
 ID_X = "370302198503120717"
 DOC = {

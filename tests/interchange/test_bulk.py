@@ -1,4 +1,4 @@
-"""The bulk import (services/interchange_bulk.py) writes exactly the rows the per-case path writes:
+"""The bulk import (cases/services/interchange_bulk.py) writes exactly the rows the per-case path writes:
 every row of every table an import touches (agencies, applicants, cases with every derived column,
 items, events with their hashes, the head MACs, appeals, proactive years), timestamps aside, on the
 examples in tests/data and on generated documents; and it refuses the same documents with the same
@@ -16,10 +16,10 @@ from sqlalchemy import text
 from tests.conftest import using_postgresql
 from tests.data import EXAMPLES
 from tests.synth import generate
+from webapp.cases.services.interchange import import_document
+from webapp.errors import ServiceError
 from webapp.extensions import db
-from webapp.services.audit_verify import verify_chains
-from webapp.services.errors import ServiceError
-from webapp.services.interchange import import_document
+from webapp.trust.audit_verify import verify_chains
 
 TODAY = date(2024, 6, 10)
 TABLES = ("agency", "applicant", "case", "case_item", "case_event", "appeal", "proactive_year", "delivery",

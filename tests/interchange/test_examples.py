@@ -102,7 +102,7 @@ def test_reimport_without_reply_by_changes_nothing(app, cli, tmp_path):
 def test_reimport_never_undoes_an_appeal_decided_since(app, cli, tmp_path):
     """The file has a lawsuit pending; the office later records its result. Importing the old file
     again keeps the result; a file with another result for it is refused, and nothing changes."""
-    from webapp.services.interchange import record_appeal
+    from webapp.cases.services.interchange import record_appeal
 
     doc = EX / "small-year.json"
     assert cli.invoke(args=["cases", "import", str(doc)]).exit_code == 0

@@ -143,7 +143,7 @@ def test_every_output_carries_the_fee_total_to_the_fen(imported, cli, tmp_path):
     (lambda d: d["agency"].__setitem__("email", "gk@x.gov.cn, root@y.cn"), "机关信息：电子邮箱格式不正确"),
 ])
 def test_import_refuses_what_is_not_exact_and_records_nothing(app, cli, tmp_path, change, message):
-    from webapp.services.interchange import import_document
+    from webapp.cases.services.interchange import import_document
 
     doc = copy.deepcopy(DOC)
     change(doc)

@@ -1,5 +1,5 @@
 """Non-statutory events in the interchange document (docs/interchange.md, "Non-statutory events";
-webapp/services/interchange_notes.py): review steps, sign-off and supervision notices recorded by
+webapp/cases/services/interchange_notes.py): review steps, sign-off and supervision notices recorded by
 the real services are exported in history order with exact payloads, imported back as hash-chained
 history events that change no derived field, idempotently, compared on re-import, refused with the
 case and the event index when bad, and masked by ``--mask``."""
@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from tests.conftest import empty_tables
 from tests.factories import make_case, make_user, make_world, person
 from webapp.cases.actions import BY_NAME
+from webapp.cases.services.interchange import ImportError_, import_document
+from webapp.cases.services.interchange_notes import NOTE_TYPES
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseEvent, User
 from webapp.review import services as rv
-from webapp.services.audit_verify import verify_chains
-from webapp.services.interchange import ImportError_, import_document
-from webapp.services.interchange_notes import NOTE_TYPES
 from webapp.supervision.services import reply_notice, send_notice
+from webapp.trust.audit_verify import verify_chains
 
 AS_OF = "2024-06-10"
 APPLICANT = person("张三丰")
@@ -291,7 +291,7 @@ def test_a_note_from_another_system_is_kept_as_a_remark_and_exported_back(app, c
     # the service's own notes (an identity check names the applicant's other filings) are not exported
     with app.app_context():
         case = db.session.scalar(select(Case))
-        from webapp.services.cases import add_note
+        from webapp.cases.services import add_note
 
         add_note(case, "note", date(2024, 6, 10), {"note": "核对身份", "applicant_identity": {"choice": "same_person"}})
         db.session.commit()
@@ -302,7 +302,7 @@ def test_cases_without_them_export_as_before(app, cli):
     """The examples' exports are unchanged: each case lists exactly its statutory events, and the
     internal record-keeping events (appeal_recorded of the appeals, assigned, ...) stay out."""
     from tests.data import EXAMPLES
-    from webapp.services.cases import workflow_events
+    from webapp.cases.services import workflow_events
 
     res = cli.invoke(args=["cases", "import", str(EXAMPLES / "small-year.json")])
     assert res.exit_code == 0, res.output

@@ -1,4 +1,4 @@
-"""Fixtures of the letter tests: the demo agency's year of cases (services/demo.py), with letters of
+"""Fixtures of the letter tests: the demo agency's year of cases (webapp/demo.py), with letters of
 every kind."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import id_number
+from webapp import demo
+from webapp.cases.services import record_event, register_case
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
-from webapp.services import demo
-from webapp.services.cases import record_event, register_case
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 
 from tests.conftest import sign_in
 from tests.factories import agency_case
+from webapp.admin.services import template_admin
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
@@ -21,8 +22,7 @@ from webapp.letters.render import _date_zh
 from webapp.models import AuditLog, Case, User
 from webapp.models.emails import EmailTemplate
 from webapp.models.letters import LetterTemplate
-from webapp.services import template_admin
-from webapp.services.outbox import render_email
+from webapp.notify.outbox import render_email
 
 READ_HASHES = "{{ case.assigned_to.query.all() }}{{ case.applicant.query.all() }}{{ agency.users }}"
 WRITE_USERS = ("{{ case.assigned_to.query.filter_by(role='clerk').update({'password_hash': 'x', 'role': 'admin'}) }}"

@@ -9,17 +9,16 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from webapp.cases.services import record_event, register_case
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import AuditLog, ReportVersion
-from webapp.services import opening
-from webapp.services.cases import record_event, register_case
-from webapp.services.closeout import close_agency_year, mark_final
-from webapp.services.drilldown import entries_in_cell
-from webapp.services.errors import ServiceError
-from webapp.services.proactive import save_year
-from webapp.services.reports import build_report
+from webapp.reporting.services import build_report, opening
+from webapp.reporting.services.closeout import close_agency_year, mark_final
+from webapp.reporting.services.drilldown import entries_in_cell
+from webapp.reporting.services.proactive_ledger import save_year
 from webapp.timeutil import SHANGHAI
 
 TODAY = date(2025, 1, 6)
@@ -235,7 +234,7 @@ def test_no_annual_report_reminder_and_no_change_banner_for_an_opening_year(make
     """An agency whose first year is 2025: its 2024 is an opening balance, not a report to publish,
     although a carried-over application received in 2024 is in the service."""
     from tests.conftest import sign_in
-    from webapp.services.reminders import annual_report_reminders
+    from webapp.notify.reminders import annual_report_reminders
 
     agency = make_agency("OB-R", "提醒局")
     make_user("obr_approver", "approver", agency)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import AuditLog
-from webapp.services import opening
+from webapp.reporting.services import opening
 from webapp.timeutil import SHANGHAI
 
 pytestmark = pytest.mark.time_machine(datetime(2025, 1, 6, 10, 0, tzinfo=SHANGHAI), tick=False)

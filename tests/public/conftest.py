@@ -64,7 +64,7 @@ class World:
 
 
 def make_user(agency_id: int | None, role: str, username: str) -> User:
-    from webapp.services.passwords import hash_password
+    from webapp.trust.passwords import hash_password
 
     if PASSWORD not in _hashes:
         _hashes[PASSWORD] = hash_password(PASSWORD)
@@ -140,7 +140,7 @@ def api_token(in_app, world: World) -> Callable[[str], str]:
     def make(code: str = "SWJ") -> str:
         from sqlalchemy import select
 
-        from webapp.services.tokens import issue_token
+        from webapp.admin.services.tokens import issue_token
 
         def go() -> str:
             agency = db.session.scalar(select(Agency).where(Agency.code == code))

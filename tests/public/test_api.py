@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import ApiToken, Attachment, User
 from webapp.models.submission import Submission
-from webapp.services.submissions import confirm_submission
+from webapp.public.services import confirm_submission
 
 from .conftest import EXE_BYTES, applicant, bad_id_number, pdf_bytes, png_bytes
 
@@ -229,10 +229,10 @@ def test_another_agencys_portal_cannot_look_up(app, client, world, api_token):
 
 
 def test_status_after_confirmation_and_the_letter(app, client, world, api_token):
+    from webapp.cases.services import record_event
     from webapp.domain.outcomes import Outcome
     from webapp.domain.workflow import Event, EventType
-    from webapp.services.cases import record_event
-    from webapp.services.submissions import store_file
+    from webapp.public.services import store_file
 
     token = api_token("SWJ")
     created = client.post("/api/v1/applications", json=body(), headers=auth(token)).get_json()

@@ -175,12 +175,12 @@ def test_apply_confirm_look_up_and_receive_the_notices(served, browser, smtp, wo
     def answer() -> None:
         from sqlalchemy import select
 
+        from webapp.cases.services import record_event
         from webapp.domain.outcomes import Outcome
         from webapp.domain.workflow import Event, EventType
         from webapp.models import Attachment, Case, User
-        from webapp.services.applicant_notices import on_case_event
-        from webapp.services.cases import record_event
-        from webapp.services.submissions import store_file
+        from webapp.notify.applicant_notices import on_case_event
+        from webapp.public.services import store_file
 
         case = db.session.scalar(select(Case))
         clerk = db.session.scalar(select(User).where(User.username == "clerk"))
@@ -210,7 +210,7 @@ def test_apply_confirm_look_up_and_receive_the_notices(served, browser, smtp, wo
     shot(page, "6-answered")
 
     # --- the notices go out through the outbox to the SMTP server
-    from webapp.services.outbox import deliver_pending
+    from webapp.notify.outbox import deliver_pending
 
     with app.app_context():
         result = deliver_pending()

@@ -4,9 +4,9 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from webapp.cases.services import register_case
 from webapp.extensions import db
 from webapp.models import Agency, Case
-from webapp.services.cases import register_case
 
 from .conftest import applicant
 

@@ -13,14 +13,14 @@ from email.policy import default as default_policy
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services import record_event, register_case
+from webapp.cases.services.signals import case_event_recorded
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
-from webapp.services.applicant_notices import install, notify_applicant, on_case_event, sweep_applicant_notices
-from webapp.services.cases import record_event, register_case
-from webapp.services.signals import case_event_recorded
-from webapp.services.submissions import clean_submission, confirm_submission, create_submission, store_file
+from webapp.notify.applicant_notices import install, notify_applicant, on_case_event, sweep_applicant_notices
+from webapp.public.services import clean_submission, confirm_submission, create_submission, store_file
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant, make_world, pdf_bytes
@@ -260,7 +260,7 @@ def smtp(app):
 
 
 def test_notices_arrive_by_smtp_with_the_letter(w, today, smtp, time_machine):
-    from webapp.services.outbox import deliver_pending
+    from webapp.notify.outbox import deliver_pending
 
     case = online_case(w)
     ev = record_event(case, Event(type=EventType.ANSWERED, on=today, outcome=Outcome.DISCLOSED),

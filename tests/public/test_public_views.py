@@ -175,7 +175,7 @@ def test_status_lookup_shows_only_what_the_applicant_may_see(app, client, world,
     # the clerk confirms on Wednesday
     time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)
     with app.app_context():
-        from webapp.services.submissions import confirm_submission
+        from webapp.public.services import confirm_submission
 
         sub = db.session.scalar(select(Submission))
         case = confirm_submission(sub, db.session.get(User, world.users["clerk"]))
@@ -251,7 +251,7 @@ def test_another_applicants_number_with_my_code_is_refused(app, client, world):
 def test_rejected_submission_shows_the_reason(app, client, world):
     _r, number, code = submit_form(client)
     with app.app_context():
-        from webapp.services.submissions import reject_submission
+        from webapp.public.services import reject_submission
 
         reject_submission(db.session.scalar(select(Submission)), db.session.get(User, world.users["clerk"]),
                           "提交内容为商业广告，不属于政府信息公开申请")
@@ -262,10 +262,10 @@ def test_rejected_submission_shows_the_reason(app, client, world):
 
 def _answer_with_letter(app, world, route="email"):
     """Confirm the submission, answer the case and store its answer letter (as the case page does)."""
+    from webapp.cases.services import record_event
     from webapp.domain.outcomes import Outcome
     from webapp.domain.workflow import Event, EventType
-    from webapp.services.cases import record_event
-    from webapp.services.submissions import confirm_submission, store_file
+    from webapp.public.services import confirm_submission, store_file
 
     with app.app_context():
         sub = db.session.scalar(select(Submission))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Case, CaseEvent
 from webapp.models.submission import Submission
-from webapp.services.submissions import clean_submission, create_submission
+from webapp.public.services import clean_submission, create_submission
 
 from .conftest import applicant, id_number
 

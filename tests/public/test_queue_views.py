@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Case
 from webapp.models.submission import Submission
-from webapp.services.submissions import clean_submission, create_submission, store_file
+from webapp.public.services import clean_submission, create_submission, store_file
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant, pdf_bytes

@@ -1,4 +1,4 @@
-"""services/submissions/: intake, duplicates, per-identity limits, confirmation (the receipt date is
+"""public/services/: intake, duplicates, per-identity limits, confirmation (the receipt date is
 the confirmation date), rejection, routing within a government, the queue's age, and look-ups."""
 
 from __future__ import annotations
@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from webapp.admin.services.tokens import find_token, issue_token
+from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
+from webapp.handovers.services import pending_for_submission, sign
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
 from webapp.models.submission import LookupFailure, Submission
-from webapp.services.errors import ConflictError, Forbidden, ServiceError
-from webapp.services.handovers import pending_for_submission, sign
-from webapp.services.submissions import (
+from webapp.public.services import (
     LookupThrottled,
     RateLimited,
     age_in_workdays,
@@ -30,7 +31,6 @@ from webapp.services.submissions import (
     store_file,
     verify_query_code,
 )
-from webapp.services.tokens import find_token, issue_token
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant, bad_id_number, make_world, pdf_bytes, uscc_code
@@ -187,7 +187,7 @@ def test_routing_in_a_government_then_the_department_confirms(w, today, time_mac
     # the education bureau sends it back; the desk routes it to commerce
     time_machine.move_to(datetime(2024, 6, 11, 9, 0, tzinfo=SHANGHAI), tick=False)
     assert [a.code for a in route_targets(sub)] == ["SZF"]
-    with pytest.raises(ServiceError) as e:                              # 签收 first (services/handovers.py)
+    with pytest.raises(ServiceError) as e:                              # 签收 first (handovers/services.py)
         route_submission(sub, user(w, "clerk2"), agency("SZF"), "不属于本局职责，退回")
     assert e.value.rule == "submission.unsigned"
     sign(pending_for_submission(sub), user(w, "clerk2"))
@@ -308,7 +308,7 @@ def test_lookup_by_case_number_and_the_status_view(w, today):
 
 
 def test_a_case_registered_on_paper_cannot_be_looked_up(w, today):
-    from webapp.services.cases import register_case
+    from webapp.cases.services import register_case
 
     case = register_case(agency("SWJ"), applicant(), ITEMS, "in_person", today)
     db.session.commit()
@@ -330,7 +330,7 @@ def test_api_tokens_are_kept_as_hashes(w):
 def test_provisional_due_date_is_marked(w, today, time_machine):
     # late in the last year the library knows: the 20 working days run into a year whose holidays are
     # not announced yet, so the due date is provisional
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     cal = current_calendar()
     last = max(y for y in cal.known_years if y not in cal.provisional_years)
@@ -365,7 +365,7 @@ def test_housekeeping_purges_old_failures_and_unsubmitted_files(w, today, time_m
     import os
 
     from webapp.models.submission import SubmissionFile
-    from webapp.services.submissions import purge_lookup_failures, purge_unreferenced_files, resolve_storage_path
+    from webapp.public.services import purge_lookup_failures, purge_unreferenced_files, resolve_storage_path
 
     lookup("WS-X", "AAAA")
     db.session.commit()

@@ -1,4 +1,4 @@
-"""Files of the public form (services/uploads.py): stored only for a form that passes every check,
+"""Files of the public form (public/services/uploads.py): stored only for a form that passes every check,
 moved to submissions/ when the submission is accepted, a daily quota per address, and the sweep of
 files no row holds (beat task and `flask uploads clean`)."""
 
@@ -113,7 +113,7 @@ def test_clean_removes_exactly_the_orphans(app, cli, world, uploads):
     old orphans in submissions/ and staging/ go - by the CLI and by the daily task alike."""
     from webapp.cases.attachments import store_attachment
     from webapp.models import Agency, User
-    from webapp.services.submissions import clean_submission, confirm_submission, create_submission, store_file
+    from webapp.public.services import clean_submission, confirm_submission, create_submission, store_file
 
     from .conftest import applicant
 

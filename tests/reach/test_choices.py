@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from tests.public.conftest import form_post
 from tests.public.test_public_views import submit_form
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, OutboxMail, User
 from webapp.models.submission import Submission
-from webapp.services.applicant_notices import install
-from webapp.services.errors import ServiceError
-from webapp.services.submissions import confirm_submission
+from webapp.notify.applicant_notices import install
+from webapp.public.services import confirm_submission
 from webapp.sms.settings import set_staff_choice
 from webapp.sms.texts import MAX_SEGMENTS, PARAM_MAX, SMS_KINDS, check_text, segments
 
@@ -165,7 +165,7 @@ def test_admin_sets_quiet_hours_on_the_agency_page(client, world, login, in_app)
 def test_timeline_shows_the_sms_notice(db_session, world):
     from tests.public.conftest import applicant
     from webapp.cases.view import timeline
-    from webapp.services.submissions import clean_submission, create_submission
+    from webapp.public.services import clean_submission, create_submission
 
     install()
     agency = db.session.scalar(select(Agency).where(Agency.code == "SWJ"))

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_agency, make_staff, paper_case
+from webapp.cases.services.calendar import current_calendar
+from webapp.errors import ServiceError
 from webapp.models import OutboxMail
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ServiceError
-from webapp.services.outbox import deliver_pending
-from webapp.services.reminders import sweep
+from webapp.notify.outbox import deliver_pending
+from webapp.notify.reminders import sweep
 from webapp.sms.quiet import QuietHours
 from webapp.sms.settings import set_quiet_hours
 from webapp.timeutil import SHANGHAI
@@ -98,7 +98,7 @@ def test_reminder_whose_deadline_is_tonight_goes_at_once(world, db_session, tmp_
 
 
 def test_the_morning_agenda_waits_for_the_window_too(world, db_session, app):
-    from webapp.services.reminders import morning_digest
+    from webapp.notify.reminders import morning_digest
     from webapp.sms.settings import set_quiet_hours
 
     agency, staff, _case = world
@@ -113,7 +113,7 @@ def test_the_morning_agenda_waits_for_the_window_too(world, db_session, app):
 
 
 def test_the_annual_report_reminder_waits_for_the_window_too(world, db_session):
-    from webapp.services.reminders import annual_report_reminders
+    from webapp.notify.reminders import annual_report_reminders
 
     agency, staff, _case = world
     agency.created_at = agency.created_at.replace(year=2023)
@@ -165,7 +165,7 @@ def test_quiet_hours_setting_refuses_bad_time_and_changes_nothing(db_session):
 def test_applicant_mail_waits_only_if_the_agency_wants_sms_always(db_session, time_machine, applicant_mail,
                                                                       mail_wait):
     from tests.public.conftest import applicant
-    from webapp.services.submissions import clean_submission, create_submission
+    from webapp.public.services import clean_submission, create_submission
 
     time_machine.move_to(sh(2024, 6, 7, 21, 30), tick=False)    # Friday evening
     agency = make_agency(contact=False)

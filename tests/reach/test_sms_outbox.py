@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.models import OutboxMail
-from webapp.services.outbox import deliver_pending
+from webapp.notify.outbox import deliver_pending
 from webapp.sms.errors import explain
 from webapp.sms.outbox import normalize_mobile, queue_sms
 from webapp.sms.providers import AliyunProvider, SmsError

@@ -1,4 +1,4 @@
-"""One definition of a report cell (services/reports/cells.py): for every cell of tables 三 and 四 of the
+"""One definition of a report cell (reporting/services/cells.py): for every cell of tables 三 and 四 of the
 examples' reports (tests/data/examples), under both counting units and both appeal-year policies, the
 list behind the figure (the drill-down's, the close-out's frozen ids) has exactly the figure's length;
 and a classification changed in cells.py changes the figure and the list alike."""
@@ -12,14 +12,22 @@ import pytest
 from sqlalchemy import select
 
 from tests.data import EXAMPLES
+from webapp.cases.services.interchange import record_appeal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, CaseItem
-from webapp.services import drilldown
-from webapp.services.closeout import appeal_cells
-from webapp.services.interchange import record_appeal
-from webapp.services.reports import ALL_COLUMNS, APPEAL_GROUPS, APPEAL_RESULTS, OUTCOMES, ROWS, build_report, cells
-from webapp.services.reports.build import _report_statement
-from webapp.services.reports.tables import appeal_filters_for, appeals_in_cell
+from webapp.reporting.services import (
+    ALL_COLUMNS,
+    APPEAL_GROUPS,
+    APPEAL_RESULTS,
+    OUTCOMES,
+    ROWS,
+    build_report,
+    cells,
+    drilldown,
+)
+from webapp.reporting.services.build import _report_statement
+from webapp.reporting.services.closeout import appeal_cells
+from webapp.reporting.services.tables import appeal_filters_for, appeals_in_cell
 
 POLICIES = [{"multi_item_outcome": unit, "appeal_year": year}
             for unit in ("application", "item") for year in ("filed", "decided")]

@@ -9,13 +9,13 @@ from datetime import date
 import pytest
 
 from tests.data import EXAMPLES
+from webapp.cases.services import record_event, register_case
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import ProactiveYear
-from webapp.services.cases import record_event, register_case
-from webapp.services.closeout import close_year, describe_failures, failures_text_zh
-from webapp.services.reports import build_report, run_checks
+from webapp.reporting.services import build_report, run_checks
+from webapp.reporting.services.closeout import close_year, describe_failures, failures_text_zh
 
 TODAY = date(2026, 1, 5)
 

@@ -7,14 +7,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services import record_event, register_case
+from webapp.cases.services.interchange import record_appeal
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
+from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.models import ReportVersion
-from webapp.services.cases import record_event, register_case
-from webapp.services.closeout import close_year, latest_version, mark_final, versions
-from webapp.services.errors import Forbidden, ServiceError
-from webapp.services.interchange import record_appeal
+from webapp.reporting.services.closeout import close_year, latest_version, mark_final, versions
 
 TODAY = date(2026, 1, 5)
 PERSON = {"kind": "natural_person", "name": "张三", "phone": "13800000001"}
@@ -145,8 +145,8 @@ def test_final_version_freezes_its_narrative(app, year2024, make_user):
 
     from docx import Document
 
-    from webapp.reports.routes.common import _render_version
-    from webapp.services import narratives
+    from webapp.reporting.routes.common import _render_version
+    from webapp.reporting.services import narratives
 
     agency, _c = year2024
     approver = make_user("appr", "approver", agency)

@@ -8,15 +8,15 @@ from datetime import date
 
 from sqlalchemy import select
 
+from webapp.cases.services import record_event, register_case
+from webapp.cases.services.interchange import record_appeal
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Appeal, Case
-from webapp.services import drilldown, proactive
-from webapp.services.cases import record_event, register_case
-from webapp.services.closeout import close_year
-from webapp.services.interchange import record_appeal
-from webapp.services.reports import appeal_filters_for, build_report
+from webapp.reporting.services import appeal_filters_for, build_report, drilldown
+from webapp.reporting.services import proactive_ledger as proactive
+from webapp.reporting.services.closeout import close_year
 
 TODAY = date(2026, 1, 5)
 PERSON = {"kind": "natural_person", "name": "张三", "phone": "13800000001"}

@@ -9,11 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services.interchange import record_appeal
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case
-from webapp.services.closeout import appeal_cells
-from webapp.services.interchange import record_appeal
-from webapp.services.reports import (
+from webapp.reporting.services import (
     ALL_COLUMNS,
     APPEAL_GROUPS,
     APPEAL_RESULTS,
@@ -24,6 +23,7 @@ from webapp.services.reports import (
     cases_in_cell,
     cell_case_ids,
 )
+from webapp.reporting.services.closeout import appeal_cells
 
 from .conftest import import_doc, synth_doc
 
@@ -95,7 +95,7 @@ def test_cases_behind_every_cell_add_up(generated):
 def test_item_counting_agency_lists_add_up(cli, db_session, tmp_path):
     """Policy multi_item_outcome='item': the figures count requested items, and so do the lists."""
     from webapp.models import CaseItem
-    from webapp.services.drilldown import cell_ids, entries_in_cell
+    from webapp.reporting.services.drilldown import cell_ids, entries_in_cell
 
     import_doc(cli, synth_doc(120, 2024, seed=31, code="ITM"), tmp_path)
     agency = db.session.scalar(select(Agency).where(Agency.code == "ITM"))

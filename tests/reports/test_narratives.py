@@ -6,10 +6,11 @@ from datetime import date
 
 import pytest
 
-from webapp.services import narratives, proactive
-from webapp.services.cases import register_case
-from webapp.services.errors import ServiceError
-from webapp.services.report_docs import render_report
+from webapp.cases.services import register_case
+from webapp.errors import ServiceError
+from webapp.reporting.services import narratives
+from webapp.reporting.services import proactive_ledger as proactive
+from webapp.reporting.services.report_docs import render_report
 
 
 def test_draft_states_the_year_figures(make_agency):

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
-from webapp.services import proactive
-from webapp.services.errors import ServiceError
-from webapp.services.reports import build_report
+from webapp.reporting.services import build_report
+from webapp.reporting.services import proactive_ledger as proactive
 
 
 def test_empty_ledger_reports_zeros(make_agency):

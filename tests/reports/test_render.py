@@ -22,7 +22,7 @@ from docx.shared import Cm
 from openpyxl import load_workbook
 
 from tests.data import EXAMPLES, REFERENCE_REPORT
-from webapp.reports.render import (
+from webapp.reporting.render import (
     default_narrative,
     render_docx,
     render_html,
@@ -30,8 +30,8 @@ from webapp.reports.render import (
     render_xlsx,
     report_css,
 )
-from webapp.reports.render.content import title_lines
-from webapp.reports.render.labels import (
+from webapp.reporting.render.content import title_lines
+from webapp.reporting.render.labels import (
     NARRATIVE_PARTS,
     SECTION_HEADINGS,
     TABLE3_COLUMNS,
@@ -39,7 +39,7 @@ from webapp.reports.render.labels import (
     TABLE4_GROUPS,
     TABLE4_RESULTS,
 )
-from webapp.reports.render.workbook import PER_AGENCY_SHEET, SHEETS, TABLE_TOP_ROW
+from webapp.reporting.render.workbook import PER_AGENCY_SHEET, SHEETS, TABLE_TOP_ROW
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = REFERENCE_REPORT

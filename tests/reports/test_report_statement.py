@@ -10,10 +10,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services.money import decimal_str
 from webapp.extensions import db
 from webapp.models import Agency, Case, ProactiveYear, ReportVersion
-from webapp.services.money import decimal_str
-from webapp.services.reports import build_report, fees_collected, proactive, table3, table4
+from webapp.reporting.services import build_report, fees_collected, proactive, table3, table4
 
 from .conftest import import_doc, synth_doc
 

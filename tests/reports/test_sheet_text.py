@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from openpyxl import Workbook, load_workbook
 
-from webapp.reports.render.workbook import PER_AGENCY_SHEET, SHEETS
-from webapp.services.report_docs import render_report
+from webapp.reporting.render.workbook import PER_AGENCY_SHEET, SHEETS
+from webapp.reporting.services.report_docs import render_report
 from webapp.spreadsheet import append_row, csv_field, put, write_csv_rows
 
 FORMULA_NAME = '=HYPERLINK("http://x","y")'

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.conftest import sign_in
 from webapp.extensions import db
 from webapp.models import Agency, Narrative, ProactiveDocument, ProactiveYear, ReportVersion
-from webapp.services.reports import build_report
+from webapp.reporting.services import build_report
 
 from .conftest import import_doc, synth_doc
 
@@ -161,9 +161,9 @@ def test_close_and_finalize_through_the_web(client, world):
 
 
 def test_versions_page_shows_the_diff(client, world):
+    from webapp.cases.services.interchange import record_appeal
     from webapp.models import Case
-    from webapp.services.closeout import close_year
-    from webapp.services.interchange import record_appeal
+    from webapp.reporting.services.closeout import close_year
 
     gen = world["gen"]
     close_year(2024, gen, today=date(2025, 1, 2))

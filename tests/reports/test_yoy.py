@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from webapp.cases.services import record_event, register_case
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
-from webapp.reports import charts
-from webapp.services.cases import record_event, register_case
-from webapp.services.yoy import median_of_histogram, year_on_year
+from webapp.reporting import charts
+from webapp.reporting.services.yoy import median_of_histogram, year_on_year
 
 TODAY = date(2026, 1, 5)
 

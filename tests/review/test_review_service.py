@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from tests.factories import make_case, make_world
 from webapp.cases.actions import BY_NAME, perform
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.letters import render_letter_text
 from webapp.models import Case, Notification, User
 from webapp.review import services as rv
-from webapp.services.errors import ServiceError
 
 RECEIVED = date(2024, 6, 3)   # a Monday; DEFAULT_NOW is 2024-06-10
 ITEMS = ["2023年度部门预算", "某某公司行政处罚决定书"]
@@ -177,7 +177,7 @@ def test_extension_requested_by_a_clerk_and_signed_off_by_an_approver(w):
 
 
 def test_reminder_to_the_reviewer_exactly_once_and_to_the_approver_when_overdue(w):
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     _legal_chain(w)
     case = _case(w)                                     # due 2024-07-02

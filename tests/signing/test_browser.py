@@ -14,7 +14,7 @@ from tests.public.conftest import PASSWORD, make_app  # noqa: F401
 from tests.public.test_browser import browser, served, smtp  # noqa: F401
 from webapp.extensions import db
 from webapp.models import Agency
-from webapp.services.submissions import clean_submission, create_submission
+from webapp.public.services import clean_submission, create_submission
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant

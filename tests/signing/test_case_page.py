@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from webapp.cases.services import register_case
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
 from webapp.models.handover import Handover
-from webapp.services.cases import register_case
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant

@@ -10,14 +10,14 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from webapp.cases.services import register_case
+from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
+from webapp.handovers.services import route_case, send_back, sign
 from webapp.models import Agency, AuditLog, Case, Notification, User
 from webapp.models.handover import Handover
 from webapp.models.submission import Submission
-from webapp.services.cases import register_case
-from webapp.services.errors import Forbidden, ServiceError
-from webapp.services.handovers import route_case, send_back, sign
-from webapp.services.submissions import clean_submission, confirm_submission, create_submission
+from webapp.public.services import clean_submission, confirm_submission, create_submission
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant
@@ -211,7 +211,7 @@ def test_case_sent_back_stays_with_the_router_and_dates_stay(app, world, in_app,
 
 
 def test_the_unsigned_reminder_comes_once_a_day(app, world, in_app, time_machine):
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)
 
@@ -219,7 +219,7 @@ def test_the_unsigned_reminder_comes_once_a_day(app, world, in_app, time_machine
         case = _gov_case(date(2024, 6, 12))
         _submit_plain = create_submission(_agency("SZF"), clean_submission(applicant(name="李四"), ["预算"],
                                                                             "email", "email")).submission
-        from webapp.services.submissions import route_submission
+        from webapp.public.services import route_submission
 
         route_submission(_submit_plain, db.session.get(User, world.users["desk"]), _agency("SWJ"), "网上申请")
         return route_case(case, db.session.get(User, world.users["desk"]), _agency("SWJ"), "请商务局办理").id
@@ -241,7 +241,7 @@ def test_the_unsigned_reminder_comes_once_a_day(app, world, in_app, time_machine
         assert n.link == "/handovers/" and n.title.startswith("转办案件待签收：SZF-2024-")
         # the digest mail tells it in words, with the link to the list to sign
         from webapp.models import OutboxMail
-        from webapp.services.reminders import compose_digest
+        from webapp.notify.reminders import compose_digest
 
         assert r1.mails == 2
         _subject, body = compose_digest(db.session.get(OutboxMail, r1.mail_ids[0]))
@@ -297,8 +297,8 @@ def test_the_routing_office_sees_its_unsigned_routings_with_their_age(app, clien
 
 def test_a_case_closed_by_the_router_meanwhile_cannot_be_signed_for_only_sent_back(app, world, in_app,
                                                                                      time_machine):
+    from webapp.cases.services import record_event
     from webapp.domain.workflow import Event, EventType
-    from webapp.services.cases import record_event
 
     time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)
 

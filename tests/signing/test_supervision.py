@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from webapp.cases.services import register_case
 from webapp.extensions import db
+from webapp.handovers.services import route_case, send_back, sign
 from webapp.models import Agency, User
 from webapp.models.handover import Handover
-from webapp.services.cases import register_case
-from webapp.services.handovers import route_case, send_back, sign
 from webapp.timeutil import SHANGHAI
 
 from .conftest import applicant

@@ -12,10 +12,10 @@ from openpyxl import load_workbook
 
 from tests.conftest import sign_in
 from tests.supervision.world import build_small, make_sv_world
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
-from webapp.services.calendar import current_calendar
 from webapp.supervision import queries
 
 
@@ -138,7 +138,7 @@ def test_figures_equal_a_direct_count_over_synthetic_cases(app, today):
     """Four departments and the government itself, a few hundred synthetic cases: the SQL figures,
     the drill-down counts and the direct count over every case row agree."""
     from tests.synth import generate
-    from webapp.services.interchange import import_document
+    from webapp.cases.services.interchange import import_document
 
     with app.app_context():
         w = make_sv_world()

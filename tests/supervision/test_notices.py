@@ -16,7 +16,7 @@ from tests.supervision.world import build_small, make_sv_world
 from tests.views.helpers import csrf_token
 from webapp.extensions import db
 from webapp.models import AuditLog, Case, CaseEvent, Notification, OutboxMail, SupervisionNotice, User
-from webapp.services import outbox
+from webapp.notify import outbox
 from webapp.supervision import services
 
 

@@ -16,11 +16,11 @@ def work(name: str, url: str, case_id: int, actor_id: int, rounds: int, barrier,
     the same); "toggle": a consultation starts, the next round it ends, and so on (the state changes)."""
     from config import TestConfig
     from webapp import create_app
+    from webapp.cases.services import record_event
     from webapp.domain.workflow import Event, EventType, Party
+    from webapp.errors import ConflictError
     from webapp.extensions import db
     from webapp.models import Case, User
-    from webapp.services.cases import record_event
-    from webapp.services.errors import ConflictError
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
     results: list[Any] = []

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from tests.conftest import sign_in
 from tests.factories import id_number
 from webapp.domain.workflow import Event
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, User
-from webapp.services.errors import ServiceError
 
 TODAY = date(2024, 6, 10)
 HOSTILE = [
@@ -147,7 +147,7 @@ def test_nul_in_a_document_is_refused_cleanly(app_ctx, where):
 
 
 def _import_and_check(doc: Any) -> None:
-    from webapp.services.interchange import export_document, import_document
+    from webapp.cases.services.interchange import export_document, import_document
 
     before = _counts()
     try:

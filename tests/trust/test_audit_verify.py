@@ -15,13 +15,13 @@ from sqlalchemy import select, text
 
 from tests.factories import agency_case
 from tests.trust.test_history import tamper
+from webapp.cases.services import head_mac, legacy_event_hash
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, CaseItem
-from webapp.services.audit_key import instance_audit_key
-from webapp.services.audit_verify import verify_chains
-from webapp.services.cases import head_mac, legacy_event_hash
+from webapp.trust.audit_key import instance_audit_key
+from webapp.trust.audit_verify import verify_chains
 
 # tampers with the history through a connection of its own (past the ORM guards)
 pytestmark = pytest.mark.committed
@@ -216,7 +216,7 @@ def test_the_instance_key_is_made_once_owner_only(tmp_path):
 
 def test_items_keep_their_own_outcomes(app, world, today):
     """A multi-item answer: each item's outcome comes from the answered event's item_outcomes."""
-    from webapp.services.cases import record_event
+    from webapp.cases.services import record_event
 
     with app.app_context():
         case = agency_case(world.a.agency_id, date(2024, 6, 3), today, items=["甲", "乙"])
@@ -249,7 +249,7 @@ def test_a_case_derived_under_an_earlier_calendar_gets_notes_for_its_calendar_co
 
 def test_rekey_accepts_events_appended_under_the_key_before_it_ran(app, cli, world, today):
     """Upgraded, used for a day, then re-keyed: the old events are unkeyed, the new ones keyed."""
-    from webapp.services.cases import record_event
+    from webapp.cases.services import record_event
 
     with app.app_context():
         case = agency_case(world.a.agency_id, date(2024, 6, 3), today)

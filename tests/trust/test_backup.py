@@ -17,12 +17,12 @@ from sqlalchemy import func, insert, select
 
 from tests.data import EXAMPLES as EX
 from tests.factories import PASSWORD, make_user
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, User
-from webapp.services import backup
-from webapp.services.audit_verify import verify_chains
-from webapp.services.errors import ServiceError
 from webapp.timeutil import SHANGHAI
+from webapp.trust import backup
+from webapp.trust.audit_verify import verify_chains
 
 # backups and restores read and write through their own connections
 pytestmark = pytest.mark.committed
@@ -33,8 +33,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def _exports_and_reports(app, codes: list[str]) -> dict[str, bytes]:
     """What the CLI prints: each agency's export (as of the archive's date) and each year's report."""
-    from webapp.services.interchange import export_document
-    from webapp.services.report_docs import render_report
+    from webapp.cases.services.interchange import export_document
+    from webapp.reporting.services.report_docs import render_report
 
     out = {}
     with app.app_context():
@@ -53,7 +53,7 @@ def _exports_and_reports(app, codes: list[str]) -> dict[str, bytes]:
 
 def _table_contents(app) -> dict[str, list[dict]]:
     """Every backed-up table's rows, as the archive writes them (ids included), in id order."""
-    from webapp.services.backup.common import backed_up_tables, dump_row
+    from webapp.trust.backup.common import backed_up_tables, dump_row
 
     with app.app_context():
         out = {name: [dump_row(t, r) for r in db.session.execute(select(t).order_by(*t.primary_key.columns))]
@@ -78,10 +78,12 @@ def _same_tables(before: dict, after: dict) -> None:
 
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
-    from webapp.services import calendar_admin, closeout, narratives, proactive
-    from webapp.services.submissions import clean_submission, create_submission, store_file
-    from webapp.services.template_admin import save_letter_template
-    from webapp.services.tokens import issue_token
+    from webapp.admin.services import calendar_admin
+    from webapp.admin.services.template_admin import save_letter_template
+    from webapp.admin.services.tokens import issue_token
+    from webapp.public.services import clean_submission, create_submission, store_file
+    from webapp.reporting.services import closeout, narratives
+    from webapp.reporting.services import proactive_ledger as proactive
 
     with app.app_context():
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
@@ -223,7 +225,7 @@ def test_backup_restore_examples_byte_for_byte(app, cli, fresh_app, today, tmp_p
         assert (Path(app2.config["UPLOAD_FOLDER"]) / f.storage_path).read_bytes() == PDF + b"2"
         assert verify_chains().ok
         # new rows get new ids (PostgreSQL's sequences moved past the restored ids)
-        from webapp.services.audit import log_event
+        from webapp.trust.audit import log_event
 
         row = log_event("test.after_restore", username="x")
         db.session.flush()
@@ -292,7 +294,7 @@ def test_agency_backup_restores_that_agency_alone(app, cli, fresh_app, today, tm
     for doc in ("small-year.json", "seed-agency-2023.json"):
         assert cli.invoke(args=["cases", "import", str(EX / doc)]).exit_code == 0
     with app.app_context():   # someone of the other agency wrote on one of its cases (the event's hash covers it)
-        from webapp.services.cases import add_note
+        from webapp.cases.services import add_note
 
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
         other = make_user(db.session.scalar(select(Agency.id).where(Agency.code == "LZ-SWJ")), "admin", "swj_admin")
@@ -358,7 +360,7 @@ def test_damaged_or_foreign_archives_are_refused(app, cli, fresh_app, today, tmp
 @pytest.mark.time_machine(NOW, tick=False)
 def test_archive_is_one_consistent_read(app, cli, today, tmp_path, monkeypatch):
     """A case committed by someone else while the backup runs is in none of its members."""
-    from webapp.services import interchange
+    from webapp.cases.services import interchange
 
     assert cli.invoke(args=["cases", "import", str(EX / "small-year.json")]).exit_code == 0
     real = interchange.export_document
@@ -403,7 +405,7 @@ def test_every_table_is_backed_up_or_listed_as_left_out(app, tmp_path):
 @pytest.mark.time_machine(NOW, tick=False)
 def test_backup_restore_a_generated_year_of_5000_cases(app, fresh_app, today, tmp_path):
     from tests.synth import generate
-    from webapp.services.interchange import import_document
+    from webapp.cases.services.interchange import import_document
 
     doc = generate(5000, 2024, seed=6, agency="GEN-5K")
     with app.app_context():

@@ -13,7 +13,7 @@ from tests.factories import agency_case
 from tests.trust.concurrency_worker import run
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent
-from webapp.services.audit_verify import verify_chains
+from webapp.trust.audit_verify import verify_chains
 
 # two processes, each with its own connection
 pytestmark = pytest.mark.committed

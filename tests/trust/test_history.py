@@ -16,8 +16,8 @@ from tests.factories import agency_case
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Case, CaseEvent, User
-from webapp.services.audit_verify import correct_event, verify_chains
-from webapp.services.db_guards import CASE_EVENT_TRIGGER_DROP_SQL, CASE_EVENT_TRIGGER_SQL, HistoryTampering
+from webapp.trust.audit_verify import correct_event, verify_chains
+from webapp.trust.db_guards import CASE_EVENT_TRIGGER_DROP_SQL, CASE_EVENT_TRIGGER_SQL, HistoryTampering
 
 # tampers with case_event through connections of its own (the trigger, audit verify)
 pytestmark = pytest.mark.committed
@@ -150,7 +150,7 @@ def test_audit_verify_names_the_first_broken_link(app, cli, case_id, sql, seq, p
 
 def test_audit_verify_detects_a_rehashed_forgery(app, cli, case_id):
     """An attacker who rewrites an event and recomputes its hash still breaks the next link."""
-    from webapp.services.cases import event_hash
+    from webapp.cases.services import event_hash
 
     with app.app_context():
         ev = _events(case_id)[1]
@@ -181,7 +181,7 @@ def test_correction_is_a_new_event_referencing_the_mistake(app, case_id, world, 
         assert wrong.on == date(2024, 6, 6)               # nor the event
         assert verify_chains().ok
         other = agency_case(world.b.agency_id, date(2024, 6, 3), today)
-        from webapp.services.errors import ServiceError
+        from webapp.errors import ServiceError
 
         with pytest.raises(ServiceError) as e:
             correct_event(other, wrong, "x", clerk)

@@ -51,10 +51,10 @@ ACTORS = ("anonymous", "clerk", "approver", "admin", "auditor", "gov_admin")
 
 def _build(app: Flask, today: date) -> dict[str, Any]:
     """The world, plus one object of each kind per agency; returns ids for URL arguments."""
+    from webapp.admin.services.tokens import issue_token
     from webapp.cases.attachments import store_attachment
-    from webapp.services import proactive
-    from webapp.services.submissions import clean_submission, create_submission, store_file
-    from webapp.services.tokens import issue_token
+    from webapp.public.services import clean_submission, create_submission, store_file
+    from webapp.reporting.services import proactive_ledger as proactive
 
     with app.app_context():
         w = make_trust_world()
@@ -95,7 +95,7 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             letter = next(e for e in case.events if e.type == "correction_requested")
             dl = record_delivery(case, letter, "online", date(2024, 6, 5), today=today)
             # 签收: an online submission routed to the agency (from its government for A), waiting
-            from webapp.services.handovers import open_handover
+            from webapp.handovers.services import open_handover
 
             routed = create_submission(agency, clean_submission(
                 {"kind": "natural_person", "name": f"分办{key}", "phone": "13900000001"}, [f"分办{key}"],

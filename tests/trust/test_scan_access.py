@@ -87,7 +87,7 @@ QUEUE_EXPECTED = {"department_clerk": 200, "department_auditor": 200, "governmen
 @pytest.mark.parametrize("viewer", sorted(QUEUE_EXPECTED))
 def test_submission_file_download_matrix(app, client, setup, world, viewer):
     from webapp.models import Agency
-    from webapp.services.submissions import clean_submission, create_submission, store_file
+    from webapp.public.services import clean_submission, create_submission, store_file
 
     viewers = setup[0]
     with app.app_context():

@@ -9,8 +9,8 @@ from tests.conftest import sign_in
 from tests.public.conftest import make_world
 from webapp.extensions import db
 from webapp.models import OutboxMail
-from webapp.services.audit import log_event
-from webapp.services.mail_status import explain_error
+from webapp.notify.mail_status import explain_error
+from webapp.trust.audit import log_event
 
 
 def _world(app):

@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 
 from webapp.extensions import db
 from webapp.models import OutboxMail
-from webapp.services.outbox import deliver_pending, queue_mail
+from webapp.notify.outbox import deliver_pending, queue_mail
 
 
 def test_the_file_backend_writes_an_eml_and_marks_the_mail_sent(app, db_session, today, tmp_path):

@@ -12,8 +12,8 @@ from tests.public.conftest import applicant, make_world
 from tests.views.helpers import post_action
 from webapp.extensions import db
 from webapp.models import Agency, Case, CaseEvent, OutboxMail, User
-from webapp.services.applicant_notices import sweep_applicant_notices
-from webapp.services.submissions import clean_submission, confirm_submission, create_submission
+from webapp.notify.applicant_notices import sweep_applicant_notices
+from webapp.public.services import clean_submission, confirm_submission, create_submission
 from webapp.timeutil import SHANGHAI
 
 
@@ -98,7 +98,7 @@ def _notices_html(client, number: str, code: str) -> str:
 def test_the_status_page_shows_a_failed_mail_as_failed_then_sent(app, client, today, time_machine):
     from aiosmtpd.controller import Controller
 
-    from webapp.services.outbox import deliver_pending
+    from webapp.notify.outbox import deliver_pending
 
     _w, _case_id, _v, number, code = _online_case(app)
     assert ("确认受理</strong>：收到申请之日为2024-06-10，答复期限自该日起计算 "

@@ -11,9 +11,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from tests.factories import id_number, person
+from webapp.cases.services.interchange import export_document
 from webapp.extensions import db
 from webapp.models import Agency, AuditLog, Case, CaseEvent
-from webapp.services.interchange import export_document
 
 from .helpers import flashes
 from .test_intake import form

@@ -81,7 +81,7 @@ def test_a_copied_session_cookie_stops_working_after_logout_and_password_changes
     assert client.get("/cases").status_code == 200
     assert elsewhere.get("/cases").status_code == 302
     # an administrator's reset ends the user's sessions too
-    from webapp.services.users import reset_password
+    from webapp.admin.services.users import reset_password
 
     def reset():
         reset_password(None, db.session.get(User, world.a.clerk))
@@ -154,7 +154,7 @@ def test_five_failures_lock_the_account_for_a_minute_and_a_right_password_answer
 
 
 def test_each_failure_after_a_lock_doubles_it_up_to_an_hour(client, world, in_app, time_machine):
-    from webapp.services.lockout import lock_duration
+    from webapp.trust.lockout import lock_duration
 
     assert [lock_duration(n) for n in range(4, 14)] == [None] + [timedelta(minutes=m) for m in (
         1, 2, 4, 8, 16, 32, 60, 60, 60)]

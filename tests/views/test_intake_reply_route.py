@@ -1,5 +1,5 @@
 """The desk refuses an application it could not answer the chosen way, with the public form's rule
-(services/reply_route.py): by post -> a postal address, by e-mail -> an e-mail address."""
+(cases/services/reply_route.py): by post -> a postal address, by e-mail -> an e-mail address."""
 
 from __future__ import annotations
 

@@ -103,11 +103,11 @@ def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, w
 
 @pytest.mark.pg
 def test_the_overdue_list_is_read_through_its_indexes(app, world, new_case):
-    """The overdue rule's two branches (the clock ran out; paused after it ran out: services/cases
+    """The overdue rule's two branches (the clock ran out; paused after it ran out: cases/services
     clock.overdue_clause) each through an index of its own: ix_case_overdue_cover and
     ix_case_agency_paused_due (combined by PostgreSQL on a large table)."""
     from webapp.cases.queries import Search, search_filters
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     for day in (1, 4, 5):
         new_case(world.a, date(2024, 3, day))
@@ -254,7 +254,7 @@ def test_a_governments_list_merges_its_departments_newest_first(app, world, new_
 
 
 def test_a_policy_change_reads_only_its_agencys_open_cases(app, world, new_case):
-    from webapp.services.agency_admin import update_policies
+    from webapp.admin.services.agency_admin import update_policies
 
     mine = new_case(world.a, date(2024, 6, 3))
     other = new_case(world.b, date(2024, 6, 3))
@@ -300,7 +300,7 @@ def test_trigram_indexes_exist_and_serve_text_search(app, world, new_case):
 
 
 def test_open_deadlines_of_one_agency(app, world, new_case):
-    from webapp.services.cases import open_deadlines
+    from webapp.cases.services import open_deadlines
 
     mine = new_case(world.a, date(2024, 6, 3))
     other = new_case(world.b, date(2024, 6, 3))

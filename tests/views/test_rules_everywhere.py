@@ -13,13 +13,13 @@ from sqlalchemy import select, update
 from tests.factories import person
 from webapp.cases.dashboard import dashboard
 from webapp.cases.queries import search_filters
+from webapp.cases.services import case_clock, register_case
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.workflow import Event
 from webapp.domain.workflow import EventType as E
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
-from webapp.services.calendar import current_calendar
-from webapp.services.cases import case_clock, register_case
-from webapp.services.errors import ServiceError
 from webapp.supervision.queries import figures
 
 NOT_ARRIVAL_IN_PERSON = ("当面提交的申请，以提交之日为收到申请之日（第三十一条第（一）项）："
@@ -125,8 +125,8 @@ class TestAppealWriterChecks:
     ])
     def test_record_appeal_refuses(self, app, world, new_case, today, kind, filed, result, decided, rule,
                                    message_zh):
+        from webapp.cases.services.interchange import record_appeal
         from webapp.models import Appeal
-        from webapp.services.interchange import record_appeal
 
         cid = new_case(world.a, date(2024, 6, 3))
         with app.app_context():
@@ -138,7 +138,7 @@ class TestAppealWriterChecks:
             assert len(case.events) == events and db.session.scalar(select(Appeal.id)) is None
 
     def test_import_refuses_an_appeal_in_the_future(self, app, world, today):
-        from webapp.services.interchange import ImportError_, import_document
+        from webapp.cases.services.interchange import ImportError_, import_document
 
         doc = {"format": "disclosure-case-history/1", "agency": {"code": world.a.code},
                "cases": [{"ref": "1", "applicant": {"kind": "natural_person", "name": "甲"}, "items": [{"text": "x"}],

@@ -1,4 +1,4 @@
-"""One upload check for every upload (services/submissions/files.check_file): a clerk's scan whose
+"""One upload check for every upload (public/services/files.check_file): a clerk's scan whose
 name's extension does not agree with its content is refused, as on the public form — not renamed."""
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def test_cli_deliver_reports_failures(app, cli, db_session, monkeypatch):
 
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
-    from webapp.services.outbox import queue_mail
+    from webapp.notify.outbox import queue_mail
 
     queue_mail("a@example.com", "s", "b")
     db_session.commit()

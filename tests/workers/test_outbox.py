@@ -1,4 +1,4 @@
-"""The outbox (services/outbox/) against a real SMTP server in the test process: delivery, failure
+"""The outbox (notify/outbox/) against a real SMTP server in the test process: delivery, failure
 with back-off, claims (lease on SQLite, SKIP LOCKED on PostgreSQL), attachments, the admin's view,
 and enqueueing only after the commit."""
 
@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from tests.factories import make_agency, make_staff, paper_case
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
-from webapp.services.outbox import (
+from webapp.notify.outbox import (
     backoff,
     deliver_pending,
     failed_mail,
@@ -22,7 +22,7 @@ from webapp.services.outbox import (
     request_delivery,
     retry_mail,
 )
-from webapp.services.outbox import delivery as outbox
+from webapp.notify.outbox import delivery as outbox
 
 T0 = datetime(2024, 7, 2, 1, 0, tzinfo=UTC)   # 09:00 in Shanghai
 
@@ -207,7 +207,7 @@ def test_a_digest_is_composed_when_delivered_and_keeps_its_text(db_session, mail
     """The sweep writes a reminder digest as what it is (kind, reader, day, the reminders pointing
     at it); the delivery composes it with the template in force, sends it and stores the text."""
     from webapp.models import EmailTemplate, Notification
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     agency = make_agency(contact=False)
     staff = make_staff(agency)
@@ -276,8 +276,8 @@ def test_a_template_failing_on_real_data_falls_back_and_a_broken_mail_never_bloc
     a division by zero) falls back to the shipped text; a mail that cannot be built at all fails
     visibly with its error, and the mails after it still go."""
     from webapp.models import EmailTemplate
-    from webapp.services import reminders
-    from webapp.services.outbox import check_email_template
+    from webapp.notify import reminders
+    from webapp.notify.outbox import check_email_template
 
     body = "{% for i in items %}{{ 100 // i.days_left }}\n{% endfor %}"
     assert check_email_template("reminder_digest", "提醒", body) is None

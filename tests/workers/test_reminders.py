@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import ID_NUMBER, PHONE, act, make_agency, make_staff, make_user, paper_case, work_email
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.workflow import EventType, Party
 from webapp.extensions import db
 from webapp.models import CalendarYear, CaseEvent, Notification, OutboxMail, ReportVersion
 from webapp.models.emails import EmailTemplate
-from webapp.services.calendar import current_calendar
-from webapp.services.holiday_watch import holiday_watch
-from webapp.services.outbox import check_email_template, mail_text, render_email
-from webapp.services.reminders import (
+from webapp.notify.holiday_watch import holiday_watch
+from webapp.notify.outbox import check_email_template, mail_text, render_email
+from webapp.notify.reminders import (
     annual_report_reminders,
     collect,
     lapse_cutoff,
@@ -452,7 +452,7 @@ def test_reminders_taken_by_a_concurrent_sweep_leave_its_digests(world, db_sessi
                                                         Notification.recipient_id == staff["approver"].id))
     db_session.delete(gone)
     db_session.commit()
-    import webapp.services.reminders.writing as reminders
+    import webapp.notify.reminders.writing as reminders
 
     monkeypatch.setattr(reminders, "new_keys", lambda keys: set(keys))
     r = sweep(D(2024, 7, 2))

@@ -36,11 +36,11 @@ from sqlalchemy import func, select
 
 from config import TestConfig
 from tests.factories import fresh_id_number, make_agency, make_staff, paper_case
+from webapp.admin.services.tokens import issue_token
 from webapp.models import Case, Notification, OutboxMail
 from webapp.models.submission import Submission
-from webapp.services.audit_verify import verify_chains
-from webapp.services.tokens import issue_token
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit_verify import verify_chains
 
 from .conftest import ARTIFACTS, CELERY_BIN, ROOT, client_for, free_port, worker_env
 

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from webapp.models import OutboxMail
-from webapp.services.outbox import deliver_pending, queue_mail
+from webapp.notify.outbox import deliver_pending, queue_mail
 
 from .conftest import MailSink
 

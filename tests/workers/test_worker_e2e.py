@@ -23,8 +23,8 @@ from tests.factories import ID_NUMBER, PHONE, make_agency, make_staff, paper_cas
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Notification, OutboxMail
+from webapp.notify.outbox import queue_mail, request_delivery
 from webapp.security import public
-from webapp.services.outbox import queue_mail, request_delivery
 
 from .conftest import BASE_URL, client_for, free_port, run_task
 
@@ -225,7 +225,7 @@ def test_smtp_down_during_a_sweep_every_mail_arrives_once_later(app, db_session,
             break
         assert time.monotonic() < deadline, "delivery was never attempted"
         time.sleep(0.1)
-    from webapp.services.outbox import failed_mail
+    from webapp.notify.outbox import failed_mail
 
     failed = failed_mail()
     assert failed and all(m.status == "failed" and "Connection refused" in m.last_error for m in failed)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from webapp.services.applicants import APPLICANT_KINDS, TEXT_LIMITS
-from webapp.services.cases import ITEM_TEXT_LIMIT, MAX_ITEMS
-from webapp.services.submissions import DEFAULTS, FORMS_WANTED, ROUTES_WANTED
+from webapp.cases.services import ITEM_TEXT_LIMIT, MAX_ITEMS
+from webapp.cases.services.applicants import APPLICANT_KINDS, TEXT_LIMITS
+from webapp.public.services import DEFAULTS, FORMS_WANTED, ROUTES_WANTED
 
 MAX_FILE_B64 = (DEFAULTS["SUBMISSION_MAX_FILE_BYTES"] * 4) // 3 + 4
 

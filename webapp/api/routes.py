@@ -18,12 +18,12 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
+from webapp.admin.services.tokens import agencies_for_token, find_token
+from webapp.errors import ServiceError
 from webapp.extensions import csrf, db, limiter
 from webapp.models import Agency, Attachment
 from webapp.platform.unit_of_work import keep_on_error
-from webapp.security import public
-from webapp.services.errors import ServiceError
-from webapp.services.submissions import (
+from webapp.public.services import (
     Found,
     LookupThrottled,
     RateLimited,
@@ -36,7 +36,7 @@ from webapp.services.submissions import (
     status_view,
     store_file,
 )
-from webapp.services.tokens import agencies_for_token, find_token
+from webapp.security import public
 
 from .openapi import APPLICATION_REQUEST, ERROR_CODES, SchemaError, openapi_document, validate
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 @with_appcontext
 def archive_cli(code: str, year: int) -> None:
     """Archive every case of the agency closed in YEAR and not archived yet (all or nothing)."""
+    from webapp.errors import ServiceError
     from webapp.extensions import db
     from webapp.models import Agency
-    from webapp.services.errors import ServiceError
     from webapp.timeutil import today_shanghai
 
     from .services import archive_year

@@ -28,7 +28,7 @@ def export_event(ev) -> dict[str, Any]:
 
 
 def import_event(case, doc: Mapping[str, Any], on: date, today: date) -> None:
-    from webapp.services.errors import ServiceError
+    from webapp.errors import ServiceError
 
     from .services import archive_case
 

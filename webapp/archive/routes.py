@@ -9,12 +9,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.security import actable_agency_ids, can, case_or_404, requires
-from webapp.services.audit import log_event
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 from . import services
 from .forms import ArchiveForm, SettingsForm, YearForm

@@ -11,14 +11,14 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from webapp.cases.services import add_note, ensure_changeable
 from webapp.domain.clock import Status
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
 from webapp.models.archive import DEFAULT_ARCHIVE_PATTERN, DEFAULT_RETENTION, RETENTIONS, ArchiveSetting, CaseArchive
-from webapp.services.audit import log_event
-from webapp.services.cases import add_note, ensure_changeable
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 PATTERN_FIELDS = frozenset({"agency_code", "year", "seq"})
 

@@ -1,8 +1,8 @@
 """Checking a login: password, temporary lock-out after repeated failures, and the audit trail.
 
-Every attempt is logged (services/audit.log_event): ``auth.login`` on success,
+Every attempt is logged (trust/audit.log_event): ``auth.login`` on success,
 ``auth.login_failed`` for a wrong password or unknown name, ``auth.login_refused`` for a locked or
-disabled account, ``auth.locked`` when a failure locks the account (services/lockout.py: five in a
+disabled account, ``auth.locked`` when a failure locks the account (trust/lockout.py: five in a
 row lock it for a minute, each further failure after that doubles the lock, at most an hour). While
 a lock runs the answer is the same words, and the same status, for the right password, a wrong one
 and a name that does not exist: the page never tells whether an account exists or is locked. The
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from webapp.cases.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models._types import utcnow
 from webapp.request_memo import remember
-from webapp.services.audit import log_event
-from webapp.services.calendar import FINGERPRINT, fingerprint_columns
-from webapp.services.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
-from webapp.services.passwords import hash_password, verify_password
+from webapp.trust.audit import log_event
+from webapp.trust.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
+from webapp.trust.passwords import hash_password, verify_password
 
 MAX_FAILED_LOGINS = LOCK_AFTER
 LOGIN_RATE = "10/minute"            # per address
@@ -109,7 +109,7 @@ def check_own_password(user: User, password: str, now, *, failed_action: str) ->
 def load_user(user_id: str) -> User | None:
     """Flask-Login's user loader: a disabled account loses its session at once, and so does a
     session signed before the user's last logout or password change ("id.epoch"; a bare id is
-    epoch 0). A temporary lock-out does not end open sessions (services/lockout.py)."""
+    epoch 0). A temporary lock-out does not end open sessions (trust/lockout.py)."""
     ident, _, epoch = str(user_id).partition(".")
     try:
         epoch_n = int(epoch) if epoch else 0

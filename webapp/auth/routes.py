@@ -10,8 +10,8 @@ from flask_login import current_user, login_user, logout_user
 from webapp.extensions import limiter
 from webapp.models._types import utcnow
 from webapp.security import public, requires
-from webapp.services.audit import log_event
-from webapp.services.passwords import password_problem
+from webapp.trust.audit import log_event
+from webapp.trust.passwords import password_problem
 
 from .forms import LoginForm, PasswordChangeForm
 from .login import ACCOUNT_LOGIN_RATE, LOGIN_RATE, attempt_login, check_own_password

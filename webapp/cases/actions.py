@@ -1,6 +1,6 @@
 """The actions of the case page as one table: which form, which role, which workflow event, which
 letter. ``perform(action, case, form, user)`` turns a valid form into one service call
-(services/cases.record_event, services/interchange.record_appeal, add_note) and, for an action that
+(cases/services.record_event, cases/services/interchange.record_appeal, add_note) and, for an action that
 sends a letter, stores the letter as an Attachment(kind='letter'). The caller commits, or rolls
 back on ServiceError."""
 
@@ -13,15 +13,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.cases.services import fee_items_this_month, record_event
+from webapp.cases.services.interchange import record_appeal
 from webapp.domain.fees import compute_fee, fee_basis_zh
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
+from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Case, CaseEvent, User
-from webapp.services.cases import fee_items_this_month, record_event
-from webapp.services.errors import ConflictError, ServiceError
-from webapp.services.interchange import record_appeal
 
 from .attachments import DOCX_TYPE, store_attachment
 from .forms import (
@@ -88,7 +88,7 @@ EXTENSION_NEEDS_APPROVER = "须负责人批准"
 def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None) -> Any:
     """The action's form, bound to the request (formdata=None: Flask-WTF reads request.form) or,
     for display, filled with proposals (today's date, the agency's correction period, ...)."""
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     kwargs: dict[str, Any] = {"prefix": action.name}
     if formdata is False:   # display only
@@ -222,7 +222,7 @@ def _appeal(action: CaseAction, case: Case, form: AppealForm, user: User, today:
 
 
 def _assign(action: CaseAction, case: Case, form: AssignForm, user: User, today: date, expected: int) -> Done:
-    from webapp.services.desk import assign_cases
+    from webapp.cases.services.desk import assign_cases
 
     target = db.session.get(User, form.assigned_to.data)
     if target is not None and case.assigned_to_id == target.id:

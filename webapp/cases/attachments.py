@@ -2,7 +2,7 @@
 
 Uploads are accepted by what they are, not by their name: the first bytes must be those of a PDF,
 a JPEG or a PNG, the name's extension must agree, and a file is at most 10 MB — the one check of every
-upload, services/submissions/files.check_file.
+upload, public/services/files.check_file.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from flask import current_app
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Attachment, Case, User
-from webapp.services.errors import ServiceError
-from webapp.services.submissions.files import check_file, clean_filename
+from webapp.public.services.files import check_file, clean_filename
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -47,7 +47,7 @@ def safe_filename(name: str, default_ext: str = "") -> str:
     return name[:200]
 
 
-# The staff pages' words for the refusals of the one upload check (services/submissions/files.check_file).
+# The staff pages' words for the refusals of the one upload check (public/services/files.check_file).
 _REFUSED_ZH = {
     "file.empty": "文件“{name}”为空。",
     "file.too_large": "文件“{name}”超过10MB。",
@@ -85,7 +85,7 @@ def _store_bytes(data: bytes) -> tuple[str, str]:
 
 def store_attachment(case: Case, filename: str, data: bytes, content_type: str, kind: str = "scan",
                      user: User | None = None) -> Attachment:
-    from webapp.services.cases import ensure_changeable
+    from webapp.cases.services import ensure_changeable
 
     ensure_changeable(case)    # an archived case's file is closed (ServiceError)
     digest, rel = _store_bytes(data)

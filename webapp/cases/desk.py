@@ -9,14 +9,14 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.cases.services.desk import BULK_LIMIT, add_comment, assign_cases, delete_filter, save_filter
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, User
 from webapp.platform.template_helpers import status_zh
 from webapp.security import actable_agency_ids, case_or_404, requires, visible_agency_ids
-from webapp.services.audit import log_event
-from webapp.services.desk import BULK_LIMIT, add_comment, assign_cases, delete_filter, save_filter
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 from .export import EXPORT_LIMIT, render_ledger
 from .forms import PersonalDataForm

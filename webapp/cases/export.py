@@ -12,10 +12,10 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from webapp.cases.services import overdue_row
+from webapp.cases.services.applicants import APPLICANT_KINDS, mask_id
 from webapp.domain.workflow import Channel
 from webapp.models import Case
-from webapp.services.applicants import APPLICANT_KINDS, mask_id
-from webapp.services.cases import overdue_row
 
 from .view import outcome_text
 

@@ -20,11 +20,11 @@ from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, exists, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import selectinload
 
+from webapp.cases.services import overdue_clause
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem
-from webapp.services.cases import overdue_clause
 
 PER_PAGE = 25
 COUNT_CAP = 1000      # a total above it shows as "1000+"
@@ -184,7 +184,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
         # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
         # applicant (it cannot tell how few names a trigram pattern matches): 600 ms for 王伟芳
-        # (each case has its own applicant row, of the case's agency: services/applicant_records.py).
+        # (each case has its own applicant row, of the case's agency: cases/services/applicant_records.py).
         # A common name (more than APPLICANT_IDS_CAP applicants, such as 王伟) is the other way
         # round: the cases newest first, each one's applicant tested by its key - about 20 cases
         # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms).

@@ -6,7 +6,10 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from webapp.cases.services.applicants import mask_id
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.clock import Status
+from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, CaseEvent
@@ -21,11 +24,8 @@ from webapp.security import (
     requires,
     visible_agency_ids,
 )
-from webapp.services.applicants import mask_id
-from webapp.services.audit import log_event
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ConflictError, ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 from . import queries
 from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
@@ -76,7 +76,7 @@ def run_search(args):
 @bp.get("/cases")
 @requires("case.view")
 def search():
-    from webapp.services.desk import assignable_users, filters_of
+    from webapp.cases.services.desk import assignable_users, filters_of
 
     form, search_obj, special, sort = run_search(request.args)
     today = today_shanghai()
@@ -95,7 +95,7 @@ def search():
 
 
 def _render_case(case, status_code: int = 200, **kwargs):
-    from webapp.services.desk import comments_of
+    from webapp.cases.services.desk import comments_of
 
     ctx = case_page_context(case, today_shanghai(), can, **kwargs)
     return render_template("cases/case.html", **ctx, attach_form=AttachForm(),

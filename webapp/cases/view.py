@@ -8,16 +8,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from webapp.admin.services.calendar_admin import DEADLINE_LABELS_ZH
+from webapp.cases.services import case_clock
+from webapp.cases.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.clock import Status
 from webapp.domain.labels import outcome_text
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent
 from webapp.security import actable_agency_ids, may_download_attachment
-from webapp.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
-from webapp.services.calendar import current_calendar
-from webapp.services.calendar_admin import DEADLINE_LABELS_ZH
-from webapp.services.cases import case_clock
 
 from .actions import ACTIONS, fee_preview, make_form, visible_actions
 from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
@@ -62,7 +62,7 @@ def _d(v: Any) -> str:
     return v if isinstance(v, str) else (v.isoformat() if isinstance(v, date) else str(v))
 
 
-#: notice kinds (services/applicant_notices.py) in Chinese
+#: notice kinds (notify/applicant_notices.py) in Chinese
 NOTICE_KINDS = {"confirmation": "受理通知", "correction": "补正告知", "extension": "延期答复告知",
                 "fee": "收费通知", "answer": "答复"}
 #: other recorded fields shown in the timeline; anything not named here or above (internal keys
@@ -87,7 +87,7 @@ def _notice_summary(p: dict[str, Any], mail_states: dict[int, Any]) -> list[tupl
 
 def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) -> list[tuple[str, str]]:
     """The event's recorded fields as (label, value) pairs in Chinese; for a notice, the state of
-    its mail read from the outbox (``mail_states``: outbox id -> services.mail_status.MailState)."""
+    its mail read from the outbox (``mail_states``: outbox id -> notify.mail_status.MailState)."""
     p = dict(ev.payload or {})
     out: list[tuple[str, str]] = []
 
@@ -118,7 +118,7 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         add("网上申请编号", p.get("submission"))
         add("分办说明", p.get("note"))
         return out
-    if ev.type in ("signed_for", "returned_to_router"):   # 签收 (services/handovers.py)
+    if ev.type in ("signed_for", "returned_to_router"):   # 签收 (handovers/services.py)
         add("签收机关" if ev.type == "signed_for" else "退回机关",
             p.get("to_name") if ev.type == "signed_for" else p.get("from_name"))
         add("退回至", p.get("to_name") if ev.type == "returned_to_router" else None)
@@ -131,7 +131,7 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
         add("回复期限", p.get("reply_by"))
         add("回复内容", p.get("reply"))
         return out
-    if ev.type == "remark":      # a document's note event (services/interchange_notes.py)
+    if ev.type == "remark":      # a document's note event (cases/services/interchange_notes.py)
         add("备注", p.get("text"))
         return out
     if ev.type == "assigned":
@@ -183,7 +183,7 @@ class TimelineRow:
 
 
 def timeline(case: Case) -> list[TimelineRow]:
-    from webapp.services.mail_status import states
+    from webapp.notify.mail_status import states
 
     mail_states = states(i for ev in case.events if ev.type == "notice_sent"
                          for i in ((ev.payload or {}).get("outbox_id"), (ev.payload or {}).get("sms_outbox_id")) if i)

@@ -51,9 +51,9 @@ def import_event(case, doc: Mapping[str, Any], on: date, today: date) -> None:
     on bad data; the importer names the case and the event)."""
     from sqlalchemy import select
 
+    from webapp.errors import ServiceError
     from webapp.extensions import db
     from webapp.models.delivery import Delivery
-    from webapp.services.errors import ServiceError
 
     from .services import applicant_letters, flag_return, letter_kind, record_delivery
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp.cases.services import archived_event
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES
 from webapp.models.delivery import Delivery
 from webapp.security import actable_agency_ids, can, case_or_404, requires, visible_agency_ids
-from webapp.services.cases import archived_event
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
 
 from . import services
@@ -40,7 +40,7 @@ def _delivery_form(case, display: bool = False) -> DeliveryForm:
 
 
 def _page(case, status: int = 200, form: DeliveryForm | None = None, return_forms: dict | None = None):
-    from webapp.services.mail_status import states
+    from webapp.notify.mail_status import states
 
     today = today_shanghai()
     rows = services.deliveries_of(case)

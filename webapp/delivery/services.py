@@ -1,5 +1,5 @@
 """Recording deliveries and returns (退件). Each call validates everything first, then writes the
-Delivery row and its case-history event (services.cases.add_note: hash-chained, refused on an
+Delivery row and its case-history event (cases.services.add_note: hash-chained, refused on an
 archived case) and flushes; the caller commits, or rolls back on ServiceError: all or nothing."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from webapp.cases.services import add_note, ensure_changeable
 from webapp.domain.workflow import EventType
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent, OutboxMail, User
 from webapp.models.delivery import Delivery
-from webapp.services.cases import add_note, ensure_changeable
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
 
 #: method code -> Chinese
@@ -51,9 +51,9 @@ def letter_label(ev: CaseEvent) -> str:
 
 
 def letter_mail(case: Case, ev: CaseEvent) -> OutboxMail | None:
-    """The applicant notice that carried this letter by e-mail (services/applicant_notices.py writes
+    """The applicant notice that carried this letter by e-mail (notify/applicant_notices.py writes
     it with the dedupe key ``applicant:<case id>:<kind>:<event seq>``), or None."""
-    from webapp.services.applicant_notices import EVENT_KINDS
+    from webapp.notify.applicant_notices import EVENT_KINDS
 
     kind = EVENT_KINDS.get(ev.type)
     if kind is None:
@@ -111,7 +111,7 @@ def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on:
                        "delivery.tracking_no")
         proof = tracking_no
     elif method == "email" and not imported:
-        from webapp.services.mail_status import state_of
+        from webapp.notify.mail_status import state_of
 
         mail = letter_mail(case, letter_event)
         if mail is None:

@@ -136,7 +136,7 @@ class CaseClock:
         clock counting or paused, and the due date in force (an open pause taken to end that day)
         is before ``as_of``. A pause begun inside the period moves the due date past ``as_of``; one
         begun after it ran out does not. Awaiting a correction or closed: never.
-        The query columns say the same (services/cases/clock.py ``overdue_clause``): ``due_on``
+        The query columns say the same (cases/services/clock.py ``overdue_clause``): ``due_on``
         while the clock runs, ``paused_due_on`` (``due_fixed_in_pause``) while it is paused."""
         if not self.running or self.start is None:
             return False

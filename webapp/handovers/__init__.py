@@ -1,1 +1,1 @@
-"""签收: routed applications signed for or sent back (services/handovers.py)."""
+"""签收: routed applications signed for or sent back (handovers/services.py)."""

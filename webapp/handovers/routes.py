@@ -1,7 +1,7 @@
 """签收 (blueprint ``handovers``, ``/handovers/``): what was routed to the user's agency and waits to
 be signed for or sent back, and the agency's own routings not signed for yet, with their age.
 Also 转办 of a registered case (``POST /handovers/case/<id>/route``). The rules are in
-services/handovers.py; docs/applicant-side.md "Signing for routed applications".
+handovers/services.py; docs/applicant-side.md "Signing for routed applications".
 
 Each office sees only what was routed to it or by it (a government does not see its departments'
 routings to one another); only the receiving office's clerks and approvers sign or send back.
@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp.cases.services.calendar import current_calendar
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.forms import ZhForm as FlaskForm
+from webapp.handovers.services import age, route_case, routed_by, send_back, sign, to_sign
 from webapp.models import Agency
 from webapp.models.handover import Handover
 from webapp.params import id_arg
 from webapp.security import actable_agency_ids, can, case_or_404, requires
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ServiceError
-from webapp.services.handovers import age, route_case, routed_by, send_back, sign, to_sign
 from webapp.timeutil import SHANGHAI
 
 bp = Blueprint("handovers", __name__, url_prefix="/handovers")
@@ -49,7 +49,7 @@ def _helpers():
     def case_routing(case):
         """For the case page's 转办 panel: the pending routing (with its age), or the departments it
         may be routed to by the user (the holder's clerks and approvers, an open case)."""
-        from webapp.services.handovers import case_route_targets, pending_for_case
+        from webapp.handovers.services import case_route_targets, pending_for_case
 
         pending = pending_for_case(case)
         targets = []

@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, HiddenField, MultipleFileField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.cases.forms import ZhForm
-from webapp.services.applicants import APPLICANT_KINDS
+from webapp.cases.services.applicants import APPLICANT_KINDS
 
 from .receipt import CHANNEL_CHOICES, POST_KIND_CHOICES
 

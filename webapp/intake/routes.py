@@ -11,19 +11,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.cases.attachments import UploadRejected, check_upload, store_attachment
+from webapp.cases.services import register_case
+from webapp.cases.services.applicant_records import ASK, IdentityConflict, cases_of_person, search_applicants
+from webapp.cases.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
+from webapp.cases.services.reply_route import check_reply_route
 from webapp.domain.kinds import Role
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, User
 from webapp.params import MAX_ID
+from webapp.public.services import check_notify_via
 from webapp.security import actable_agency_ids, requires
-from webapp.services.applicant_records import ASK, IdentityConflict, cases_of_person, search_applicants
-from webapp.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
-from webapp.services.audit import log_event
-from webapp.services.cases import register_case
-from webapp.services.errors import ServiceError
-from webapp.services.reply_route import check_reply_route
-from webapp.services.submissions import check_notify_via
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 from .forms import ApplicantSearchForm, IntakeForm
 from .receipt import RECEIPT_RULES, propose_receipt_date, receipt_error, receipt_rule

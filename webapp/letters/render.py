@@ -107,7 +107,7 @@ def _agency_values(agency) -> dict[str, Any]:
 
 def _applicant_values(applicant) -> dict[str, Any]:
     """What a letter may print of its addressee (no ID number: a letter does not need it)."""
-    from webapp.services.applicants import APPLICANT_KINDS
+    from webapp.cases.services.applicants import APPLICANT_KINDS
 
     return {"name": applicant.name, "kind": applicant.kind,
             "kind_label": APPLICANT_KINDS.get(applicant.kind, applicant.kind),
@@ -212,7 +212,7 @@ def context_from_facts(kind: str, facts: LetterFacts, **extra: Any) -> dict[str,
 def letter_context(case: Case, kind: str, event: CaseEvent | None = None, **extra: Any) -> dict[str, Any]:
     """Everything a letter template may use (documented in templates/letters/_README.txt), as plain
     values read from ``case`` and ``event`` (default: the case's latest event of the letter's type)."""
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     if kind not in LETTER_TITLES:
         raise KeyError(f"unknown letter kind {kind!r}")

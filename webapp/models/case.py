@@ -1,7 +1,7 @@
 """A case (申请) and its append-only history.
 
 The events are the truth. The columns below the comment "derived" are the domain's reading of
-those events, written by services/cases/ in the same transaction as every event (and again when
+those events, written by cases/services/ in the same transaction as every event (and again when
 the calendar changes), so that dashboards, sweeps and reports can query them with indexes.
 """
 
@@ -76,7 +76,7 @@ class Case(db.Model):
         # the overdue list (status, due_on < today, the visible agencies, newest first) read from the
         # index alone: a government's 4,600 overdue cases without a visit to the table (issue 15)
         Index("ix_case_overdue_cover", "status", "due_on", "agency_id", "received_on", "id"),
-        # the overdue lists' second branch (services/cases/clock.py overdue_clause), beside the one above
+        # the overdue lists' second branch (cases/services/clock.py overdue_clause), beside the one above
         Index("ix_case_agency_paused_due", "agency_id", "paused_due_on"),
     )
 
@@ -98,11 +98,11 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # the head of the case's history: its number of events and a keyed MAC of (id, count, last hash)
-    # (services/cases/ head_mac), so that deleting the newest events shows in `flask audit verify`
+    # (cases/services/ head_mac), so that deleting the newest events shows in `flask audit verify`
     event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     head_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
-    # -- derived from the events by the domain (services/cases/ keeps them true)
+    # -- derived from the events by the domain (cases/services/ keeps them true)
     status: Mapped[Status | None]
     received_on: Mapped[date | None] = mapped_column(Date)
     clock_start: Mapped[date | None] = mapped_column(Date)
@@ -110,7 +110,7 @@ class Case(db.Model):
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_since: Mapped[date | None] = mapped_column(Date)
     # while paused: the due date if the period had run out when the pause began (it stands; the
-    # case stays overdue); the overdue lists read it beside due_on (services/cases/clock.py)
+    # case stays overdue); the overdue lists read it beside due_on (cases/services/clock.py)
     paused_due_on: Mapped[date | None] = mapped_column(Date)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     correction_notice_due_on: Mapped[date | None] = mapped_column(Date)   # while a notice may be sent

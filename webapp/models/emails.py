@@ -3,7 +3,7 @@ indexes the reminder sweep needs on the case table.
 
 ``email_template(kind)`` gives the text in force for a kind of mail: the administrator's row when
 there is one, else the file ``templates/emails/<kind>.txt``, whose first line is the subject and the
-rest, after one blank line, the body (both Jinja, rendered by services/outbox/ in a sandbox).
+rest, after one blank line, the body (both Jinja, rendered by notify/outbox/ in a sandbox).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def email_template(kind: str) -> TemplateText:
     return default_email_template(kind)
 
 
-# The reminder sweep (services/reminders/) reads each deadline column by range; only due_on is
+# The reminder sweep (notify/reminders/) reads each deadline column by range; only due_on is
 # indexed in case.py. These attach to the case table (create_all and Alembic see them there); the
 # columns are NULL for every case not waiting on that deadline, so the indexes stay small.
 SWEEP_INDEXES = (

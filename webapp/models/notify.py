@@ -47,7 +47,7 @@ class OutboxMail(db.Model):
     Most mail is written with its text. A reminder digest is written as what it is - its kind
     (``compose``), its arguments (``compose_args``, JSON) and the notifications pointing at it - and
     its subject and body are composed by the delivery, which stores them on the row before sending
-    (services/outbox/, ``mail_text``): the sweep that decides stays short."""
+    (notify/outbox/, ``mail_text``): the sweep that decides stays short."""
 
     __tablename__ = "outbox_mail"
 

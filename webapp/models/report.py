@@ -50,7 +50,7 @@ class ProactiveYear(db.Model):
         self.category_list = [[str(k), int(v)] for k, v in (value or {}).items()]
 
     def to_proactive(self) -> dict[str, Any]:
-        from webapp.services.money import decimal_str
+        from webapp.cases.services.money import decimal_str
 
         return {
             "rules": {"issued": self.rules_issued, "repealed": self.rules_repealed,
@@ -104,7 +104,7 @@ class ReportVersion(db.Model):
     narrative: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     narrative_version: Mapped[int | None] = mapped_column(Integer)
     # An opening balance (期初数（上年已公开报告）): the figures of a year before the agency came into
-    # the service, entered from its published report (services/opening.py), not frozen from cases.
+    # the service, entered from its published report (reporting/services/opening.py), not frozen from cases.
     opening: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 

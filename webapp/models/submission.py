@@ -134,7 +134,7 @@ class LookupFailure(db.Model):
 
 class UploadUsage(db.Model):
     """Bytes of attachments the public form stored for one address on one day (Shanghai), for the
-    daily quota (services/uploads.py)."""
+    daily quota (public/services/uploads.py)."""
 
     __tablename__ = "upload_usage"
     __table_args__ = (UniqueConstraint("remote_addr", "day", name="uq_upload_usage_addr_day"),)

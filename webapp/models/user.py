@@ -28,7 +28,7 @@ class User(UserMixin, db.Model):
     locked_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
-    # set by an administrator's reset (services/users.py): the next request goes to the password change
+    # set by an administrator's reset (admin/services/users.py): the next request goes to the password change
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Sessions carry it (get_id): logging out, a new password or an administrator's reset raises it,
     # so every session signed before stops working - a signed cookie copied earlier included.
@@ -56,7 +56,7 @@ class User(UserMixin, db.Model):
         self.session_epoch = (self.session_epoch or 0) + 1
 
     def set_password(self, password: str) -> None:
-        from webapp.services.passwords import hash_password
+        from webapp.trust.passwords import hash_password
 
         self.password_hash = hash_password(password)
         self.password_changed_at = utcnow()
@@ -65,7 +65,7 @@ class User(UserMixin, db.Model):
             self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        from webapp.services.passwords import verify_password
+        from webapp.trust.passwords import verify_password
 
         return verify_password(self.password_hash, password)
 

@@ -5,7 +5,7 @@
 - ``guards``: what every request passes first (session keep-alive, no NUL in input, a forced
   password change);
 - ``login``: Flask-Login's user loader;
-- ``signals``: the receivers of services.signals (the applicant's notices);
+- ``signals``: the receivers of cases.services.signals (the applicant's notices);
 - ``template_helpers``: what every template may use (``can``, display filters, counts);
 - ``unit_of_work``: one commit per request, after a successful handler;
 - ``celery``: Celery's settings and the enqueue hook (services enqueue without importing workers/).

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from webapp.auth.login import LOGIN_RATE
 from webapp.extensions import db
 from webapp.models import AuditLog
-from webapp.services.audit import log_event
+from webapp.trust.audit import log_event
 
 
 def _rollback_keeping_audit() -> None:

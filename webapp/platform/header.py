@@ -9,10 +9,10 @@ from flask_login import current_user
 from sqlalchemy import func, literal, select
 
 from webapp.extensions import db
+from webapp.handovers.services import count_to_sign_clause
 from webapp.models import Notification, ReviewDraft
 from webapp.request_memo import per_request
 from webapp.security import can
-from webapp.services.handovers import count_to_sign_clause
 
 
 class HeaderCounts(NamedTuple):

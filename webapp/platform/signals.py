@@ -1,10 +1,10 @@
-"""The receivers of services.signals: the applicant's e-mail notices on a recorded case event."""
+"""The receivers of cases.services.signals: the applicant's e-mail notices on a recorded case event."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from webapp.services.applicant_notices import install as install_applicant_notices
+from webapp.notify.applicant_notices import install as install_applicant_notices
 
 
 def install(app: Flask) -> None:

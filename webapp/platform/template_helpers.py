@@ -10,12 +10,12 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
+from webapp.cases.services import overdue_row
 from webapp.domain.clock import Status
 from webapp.domain.kinds import AgencyKind, Role
 from webapp.domain.labels import outcome_text
+from webapp.public.services import queue_summary
 from webapp.security import actable_agency_ids, can
-from webapp.services.cases import overdue_row
-from webapp.services.submissions import queue_summary
 from webapp.timeutil import SHANGHAI
 
 from .header import unread_notification_count
@@ -67,8 +67,9 @@ def _staff_helpers() -> dict[str, Any]:
 
 
 def _words_zh() -> dict:
-    """The audit log and the outbox in Chinese (services/audit_labels.py, services/mail_status.py)."""
-    from webapp.services import audit_labels, mail_status
+    """The audit log and the outbox in Chinese (trust/audit_labels.py, notify/mail_status.py)."""
+    from webapp.notify import mail_status
+    from webapp.trust import audit_labels
 
     return {"audit_zh": audit_labels, "mail_error_zh": mail_status.explain_error,
             "mail_state_zh": mail_status.STATE_ZH}

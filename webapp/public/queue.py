@@ -14,14 +14,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.extensions import db
-from webapp.forms import ZhForm as FlaskForm
-from webapp.models import Agency
-from webapp.models.submission import Submission, SubmissionFile
-from webapp.params import id_arg
-from webapp.security import SCAN_REFUSED, actable_agency_ids, can, requires, visible_agency_ids
-from webapp.services.applicant_records import IDENTITY_CHOICES, identity_conflict
-from webapp.services.applicants import (
+from webapp.cases.services.applicant_records import IDENTITY_CHOICES, identity_conflict
+from webapp.cases.services.applicants import (
     APPLICANT_KINDS,
     applicant_hints,
     mask_address,
@@ -29,10 +23,14 @@ from webapp.services.applicants import (
     mask_id,
     mask_phone,
 )
-from webapp.services.audit import log_event
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ServiceError
-from webapp.services.submissions import (
+from webapp.cases.services.calendar import current_calendar
+from webapp.errors import ServiceError
+from webapp.extensions import db
+from webapp.forms import ZhForm as FlaskForm
+from webapp.models import Agency
+from webapp.models.submission import Submission, SubmissionFile
+from webapp.params import id_arg
+from webapp.public.services import (
     FORMS_WANTED,
     ROUTES_WANTED,
     age_in_workdays,
@@ -44,7 +42,9 @@ from webapp.services.submissions import (
     route_submission,
     route_targets,
 )
+from webapp.security import SCAN_REFUSED, actable_agency_ids, can, requires, visible_agency_ids
 from webapp.timeutil import SHANGHAI
+from webapp.trust.audit import log_event
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 
@@ -97,10 +97,10 @@ def detail(submission_id: int):
     full = sub.agency_id in actable_agency_ids()
     if full:
         log_event("personal.view", target_type="submission", target_id=sub.number)
-    from webapp.services.handovers import age as handover_age
-    from webapp.services.handovers import last_returned, pending_for_submission
+    from webapp.handovers.services import age as handover_age
+    from webapp.handovers.services import last_returned, pending_for_submission
 
-    handover = pending_for_submission(sub)   # 签收 first (services/handovers.py)
+    handover = pending_for_submission(sub)   # 签收 first (handovers/services.py)
     returned = last_returned(sub) if sub.pending and handover is None else None
     may_act = sub.pending and sub.agency_id in actable_agency_ids() and can("queue.confirm") and handover is None
     # an identity number on file under another name: the clerk chooses before confirming

@@ -4,7 +4,7 @@ the status look-up with the letters to download. Chinese, phone-sized, no inline
 The form's data travels from the check page to the final submit as a signed payload (itsdangerous,
 SECRET_KEY), so nothing is stored before the applicant confirms -- except uploaded files of a form
 that passed every check, which wait in a staging area until the submission is accepted, within a
-daily quota per address (services/uploads.py).
+daily quota per address (public/services/uploads.py).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.cases.services.applicants import APPLICANT_KINDS
+from webapp.errors import ServiceError
 from webapp.extensions import db, limiter
 from webapp.forms import ZhForm as FlaskForm
 from webapp.models import Agency, Attachment
 from webapp.platform.unit_of_work import keep_on_error
-from webapp.security import public
-from webapp.services.applicants import APPLICANT_KINDS
-from webapp.services.errors import ServiceError
-from webapp.services.submissions import (
+from webapp.public.services import (
     FORMS_WANTED,
     ROUTES_WANTED,
     LookupThrottled,
@@ -50,7 +49,8 @@ from webapp.services.submissions import (
     setting,
     status_view,
 )
-from webapp.services.uploads import QuotaExceeded, stage_files
+from webapp.public.services.uploads import QuotaExceeded, stage_files
+from webapp.security import public
 from webapp.sms.outbox import CHOICES as NOTIFY_CHOICES  # e-mail / SMS / both
 
 bp = Blueprint("public", __name__)
@@ -200,7 +200,7 @@ def review():
         return _render_form(data, files, message="页面已过期，请重新提交。", status=400)
     errors: dict[str, list[str]] = {}
     # New attachments are checked by content here but stored only once the whole form is right
-    # (services/uploads.py): a refused form leaves no file behind.
+    # (public/services/uploads.py): a refused form leaves no file behind.
     uploads: list[tuple[str, str, bytes]] = []
     for upload in request.files.getlist("attachments"):
         if not upload or not upload.filename:

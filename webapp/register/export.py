@@ -1,4 +1,4 @@
-"""The register as .xlsx: the interchange document (webapp/services/interchange.py) laid out in
+"""The register as .xlsx: the interchange document (webapp/cases/services/interchange.py) laid out in
 sheets, so that importing the file rebuilds the same document.
 
 - 台账: one row per case in the columns offices keep (fields.FIELDS), plus the derived 状态 / 答复期限 /
@@ -19,10 +19,10 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from webapp.cases.services.applicants import APPLICANT_KINDS
 from webapp.domain.labels import outcome_register_label
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel
-from webapp.services.applicants import APPLICANT_KINDS
 from webapp.spreadsheet import put
 
 from .fields import DERIVED, FIELDS

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from webapp.cases.services.applicants import APPLICANT_KINDS
 from webapp.domain.outcomes import GROUP_LABELS, OUTCOME_LABELS, Outcome
 from webapp.domain.workflow import Channel
-from webapp.services.applicants import APPLICANT_KINDS
 
 
 class CellError(ValueError):

@@ -18,9 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from webapp.cases.services.interchange import FORMAT, import_document
+from webapp.errors import ServiceError
 from webapp.extensions import db
-from webapp.services.errors import ServiceError
-from webapp.services.interchange import FORMAT, import_document
 
 from . import fields as F
 from .export import (

@@ -8,7 +8,7 @@ import io
 import zipfile
 from typing import Any
 
-from webapp.services.errors import ServiceError
+from webapp.errors import ServiceError
 
 FIRST_SHEET = "台账"
 Sheets = dict[str, list[list[Any]]]   # sheet name -> rows (row 1 = headers), in file order

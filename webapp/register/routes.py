@@ -13,14 +13,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.register import RegisterMapping
 from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import actable_agency_ids, requires
-from webapp.services.audit import log_event
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 from . import fields as F
 from . import staging
@@ -206,7 +206,7 @@ def template(code: str):
 @bp.get("/<code>/register.xlsx")
 @requires("register.import")
 def export(code: str):
-    from webapp.services.interchange import export_document
+    from webapp.cases.services.interchange import export_document
 
     agency = _agency(code)
     day = today_shanghai()

@@ -3,7 +3,7 @@
 read at the upload, so that the mapping, the preview and the commit do not parse the .xlsx again), the
 token a random 32-hex name. Deleted
 after the commit; anything older than a day is swept at the next upload (and by
-services/uploads.clean_orphans, which removes unreferenced files older than a day)."""
+public/services/uploads.clean_orphans, which removes unreferenced files older than a day)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from flask import render_template
 from sqlalchemy import select
 
 from webapp.archive.part import Part
+from webapp.cases.services.calendar import current_calendar
 from webapp.extensions import db
 from webapp.models import Case
 from webapp.models.review import ReviewDraft
-from webapp.services.calendar import current_calendar
 from webapp.timeutil import today_shanghai
 
 from .services import KINDS

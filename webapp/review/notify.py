@@ -1,5 +1,5 @@
 """Who hears of a draft: the bell (Notification rows, once each by key) when a step is reached, a
-draft returned or signed off; and the deadline reminders the sweep adds (services/reminders.sweep
+draft returned or signed off; and the deadline reminders the sweep adds (notify/reminders.sweep
 calls ``review_items``): to the step's reviewer when the case is due within 3 working days, to
 the agency's approvers once it is overdue - each once per case deadline and person (the sweep's
 dedupe key)."""
@@ -38,7 +38,7 @@ def step_people(draft: ReviewDraft) -> list[int]:
 
 
 def _bell(draft: ReviewDraft, key: str, uids: Sequence[int], title: str, body: str = "") -> None:
-    from webapp.services.reminders.writing import Note, insert_notifications
+    from webapp.notify.reminders.writing import Note, insert_notifications
 
     case = draft.case
     insert_notifications([Note(f"{key}:{uid}", "review", uid, f"{title}：{case.number}", body,
@@ -67,8 +67,8 @@ def notify_signed(draft: ReviewDraft, by: User) -> None:
 def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
     """(Item, [user ids]) for the sweep, and the people named: pending drafts whose case's answer is
     due within DUE_WITHIN working days (to whoever may act on the step) or overdue (to the approvers)."""
-    from webapp.services.reminders.kinds import Item
-    from webapp.services.reminders.people import _people
+    from webapp.notify.reminders.kinds import Item
+    from webapp.notify.reminders.people import _people
 
     horizon = cal.add_workdays(today, DUE_WITHIN)
     q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, Case.due_on, Applicant.name)

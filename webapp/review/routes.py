@@ -9,13 +9,13 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.kinds import Role
+from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.models.review import ReviewDraft
 from webapp.security import actable_agency_ids, can, case_or_404, requires, visible_agency_ids
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ConflictError, ServiceError
 from webapp.timeutil import today_shanghai
 
 from . import services

@@ -43,7 +43,7 @@ def preview_event(draft: ReviewDraft, today: date) -> CaseEvent:
         if s.get("text"):
             payload["text"] = s["text"]
     elif draft.action == "extension":
-        from webapp.services.calendar import current_calendar
+        from webapp.cases.services.calendar import current_calendar
 
         payload = {"days": s.get("days"), "reason": s.get("reason", "")}
         if case.due_on and s.get("days"):

@@ -8,6 +8,6 @@
   the SMS length rules (70 characters in one message, 67 per part when concatenated; at most
   ``MAX_SEGMENTS`` parts).
 - ``quiet``: quiet hours per agency (not-before times on outbox rows).
-- ``outbox``: SMS rows in the one outbox (services/outbox/, ``OutboxMail.channel == "sms"``): the
+- ``outbox``: SMS rows in the one outbox (notify/outbox/, ``OutboxMail.channel == "sms"``): the
   same claim, delivery task and back-off as mail; the provider's OutId is the row id.
 """

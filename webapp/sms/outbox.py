@@ -1,4 +1,4 @@
-"""SMS rows in the one outbox (services/outbox/): written by ``queue_sms`` in the caller's
+"""SMS rows in the one outbox (notify/outbox/): written by ``queue_sms`` in the caller's
 transaction with a dedupe key, claimed, sent, retried with back-off and shown on the admin outbox
 page by the same code as mail (``OutboxMail.channel == "sms"``). ``send_row`` is what the delivery
 calls for such a row. The provider's OutId is ``outbox-<row id>``: a resend after a worker was
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import OutboxMail
-from webapp.services.outbox.queue import add_once
+from webapp.notify.outbox.queue import add_once
 
 from .providers import SmsError, provider_for
 from .texts import SMS_KINDS, clean_params, render

@@ -120,7 +120,7 @@ def not_before_for(agency_id: int | None, now: datetime | None = None, deadline:
                    applicant_mail: bool = False) -> datetime | None:
     """The not-before time for a message of ``agency_id`` decided ``now`` (None: send now). With
     ``applicant_mail``: only if the agency asked that its applicant mail honour quiet hours."""
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
     from webapp.timeutil import now_utc
 
     quiet = agency_quiet_hours(agency_id)

@@ -8,10 +8,10 @@ from flask_login import current_user
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Optional
 
+from webapp.errors import NotFound, ServiceError
 from webapp.extensions import db
 from webapp.forms import ZhForm as FlaskForm
 from webapp.security import requires
-from webapp.services.errors import NotFound, ServiceError
 
 from .outbox import CHOICES
 from .settings import set_quiet_hours, set_staff_choice
@@ -58,7 +58,7 @@ def account_notify():
 @bp.post("/admin/agencies/<int(max=2147483647):agency_id>/quiet-hours")
 @requires("admin.agency")
 def agency_quiet_hours(agency_id: int):
-    from webapp.services.agency_admin import get_agency
+    from webapp.admin.services.agency_admin import get_agency
 
     me = current_user._get_current_object()
     try:
@@ -94,7 +94,7 @@ def quiet_hours_form(agency) -> QuietHoursForm:
 
 @bp.app_context_processor
 def _reach_helpers() -> dict:
-    from webapp.services.applicants import mask_phone
+    from webapp.cases.services.applicants import mask_phone
 
     from .errors import explain
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from webapp.errors import ServiceError
 from webapp.models import Agency, User
-from webapp.services.audit import log_event
-from webapp.services.errors import ServiceError
+from webapp.trust.audit import log_event
 
 from .outbox import CHOICES, normalize_mobile, wants
 from .quiet import QuietHours
@@ -38,7 +38,7 @@ def set_staff_choice(user: User, notify_via: Any, mobile: Any) -> bool:
 
 def set_quiet_hours(actor: User, agency: Agency, data: dict[str, Any]) -> bool:
     """Save ``agency``'s quiet hours ({} or start == end and no days off: none). True if changed."""
-    from webapp.services.agency_admin import get_agency
+    from webapp.admin.services.agency_admin import get_agency
 
     get_agency(actor, agency.id)
     try:

@@ -1,4 +1,4 @@
-"""Staff reminders by SMS and in quiet hours (called by services/reminders/ ``sweep``).
+"""Staff reminders by SMS and in quiet hours (called by notify/reminders/ ``sweep``).
 
 Each user chooses in their profile: e-mail, SMS or both (``User.notify_via``, SMS to
 ``User.mobile``); a user who chose SMS without a usable mobile number keeps getting mail. A sweep's
@@ -40,7 +40,7 @@ def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, i
                 mail_of: dict[int, int], prefs: dict[int, tuple[bool, str]], names: dict[int, str],
                 now: datetime | None = None) -> list[int]:
     """Hold each reader's digest mail for quiet hours, and write their SMS; the SMS ids written."""
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     now = now or now_utc()
     if now.tzinfo is None:   # naive: UTC, as the models store it
@@ -76,7 +76,7 @@ def hold_staff_mails(mails: Iterable[tuple[int, int]], items_of: dict[int, list]
                      agency_of: dict[int, int | None], now: datetime | None = None) -> int:
     """Hold staff mails ((user id, outbox id) pairs) until their agency's quiet hours end, unless a
     reminder in them (``items_of[user]``) has a deadline that would pass by then. The mails held."""
-    from webapp.services.calendar import current_calendar
+    from webapp.cases.services.calendar import current_calendar
 
     now = now or now_utc()
     if now.tzinfo is None:

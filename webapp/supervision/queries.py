@@ -7,7 +7,7 @@ Per agency (a government's departments and the government itself):
   dashboard's list of the same name);
 - ``overdue``: the clock runs and the due date has passed (the dashboard's "已逾期");
 - ``answered`` / ``late`` / ``on_time``: answers (closing by an answer: ``late`` is set only then,
-  services/cases/ _derive) dated this calendar year, late ones, on-time ones;
+  cases/services/ _derive) dated this calendar year, late ones, on-time ones;
 - ``on_time_rate``: on_time / answered (None without answers);
 - ``median_days``: the median of ``days_to_answer`` over those answers - working days of the
   response period used, paused days left out, counted from the (re)start (rules.md §1, §4).
@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
+from webapp.cases.services import overdue_clause
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Agency, Case
-from webapp.services.cases import overdue_clause
 
 #: the figures of a row, in table order: key -> column heading
 FIGURES: dict[str, str] = {
@@ -63,7 +63,7 @@ class Row:
     answered: int = 0
     late: int = 0
     histogram: dict[int, int] = field(default_factory=dict)   # days_to_answer -> answers
-    unsigned: int = 0                 # routed to the agency, waiting for 签收 now (services/handovers.py)
+    unsigned: int = 0                 # routed to the agency, waiting for 签收 now (handovers/services.py)
     waited_hours: float = 0.0         # hours routings waited until signed for or sent back, summed
     waited_n: int = 0
 
@@ -163,7 +163,7 @@ def figures(agencies: list[Agency], today: date, cal: WorkCalendar) -> list[Row]
             r.late += count
         if days is not None:
             r.histogram[days] = r.histogram.get(days, 0) + count
-    from webapp.services.handovers import waiting_stats
+    from webapp.handovers.services import waiting_stats
 
     for agency_id, st in waiting_stats(ids).items():
         r = rows[agency_id]

@@ -14,14 +14,14 @@ import io
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from webapp.cases.services.calendar import current_calendar
 from webapp.domain.kinds import AgencyKind
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, SupervisionNotice
 from webapp.params import id_arg, page_arg
-from webapp.reports.charts import stacked_chart
+from webapp.reporting.charts import stacked_chart
 from webapp.security import requires
-from webapp.services.calendar import current_calendar
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
 
 from . import queries, services

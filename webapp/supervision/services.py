@@ -15,15 +15,15 @@ from datetime import date
 
 from sqlalchemy import select
 
+from webapp.cases.services import add_note
+from webapp.cases.services.applicants import has_control_chars
 from webapp.domain.kinds import AgencyKind
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, Notification, OutboxMail, SupervisionNotice, User
 from webapp.models._types import utcnow
-from webapp.services.applicants import has_control_chars
-from webapp.services.audit import log_event
-from webapp.services.cases import add_note
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
 
 MESSAGE_LIMIT = 2000
 NOTICE_KIND = "supervision_notice"
@@ -101,7 +101,7 @@ def mail_key(notice: SupervisionNotice, user: User) -> str:
 def queue_notice_mail(notice: SupervisionNotice) -> list[OutboxMail]:
     """One outbox mail per active user of the department with an address, once: a second call
     (a retry, a sweep) queues nothing more. Delivery is asked for after the commit."""
-    from webapp.services.outbox import base_url, queue_mail, request_delivery
+    from webapp.notify.outbox import base_url, queue_mail, request_delivery
 
     agency = db.session.get(Agency, notice.agency_id)
     sender = "本级人民政府" if notice.government_id is None else db.session.get(Agency, notice.government_id).name

@@ -1,4 +1,4 @@
-"""The applicant side's housekeeping (services/applicant_notices.py, services/submissions/)."""
+"""The applicant side's housekeeping (notify/applicant_notices.py, public/services/)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from .reminders import IDEMPOTENT
 @shared_task(name=schedule.APPLICANT_NOTICES, **IDEMPOTENT)
 def applicant_notices_task() -> dict[str, Any]:
     """Write the applicant notices still missing (e.g. a hook that failed); delivery follows."""
-    from webapp.services.applicant_notices import sweep_applicant_notices
-    from webapp.services.outbox import request_delivery
+    from webapp.notify.applicant_notices import sweep_applicant_notices
+    from webapp.notify.outbox import request_delivery
 
     n = sweep_applicant_notices()
     db.session.commit()
@@ -28,9 +28,9 @@ def applicant_notices_task() -> dict[str, Any]:
 @shared_task(name=schedule.PUBLIC_HOUSEKEEPING, **IDEMPOTENT)
 def public_housekeeping_task() -> dict[str, Any]:
     """Forget failed status look-ups older than a day and past days' upload counts; delete files
-    under UPLOAD_FOLDER that no row holds (services/uploads.clean_orphans)."""
-    from webapp.services.submissions import purge_lookup_failures, purge_unreferenced_files
-    from webapp.services.uploads import purge_usage
+    under UPLOAD_FOLDER that no row holds (public/services/uploads.clean_orphans)."""
+    from webapp.public.services import purge_lookup_failures, purge_unreferenced_files
+    from webapp.public.services.uploads import purge_usage
 
     failures = purge_lookup_failures()
     purge_usage()

@@ -29,7 +29,7 @@ def _day(value: str | None) -> date:
 def _commit_then_deliver(wrote_mail: bool) -> None:
     db.session.commit()
     if wrote_mail:
-        from webapp.services.outbox import enqueue_delivery
+        from webapp.notify.outbox import enqueue_delivery
 
         enqueue_delivery()
 
@@ -37,7 +37,7 @@ def _commit_then_deliver(wrote_mail: bool) -> None:
 @shared_task(name=schedule.SWEEP, **IDEMPOTENT)
 def sweep_task(today: str | None = None) -> dict[str, Any]:
     """The reminder sweep as of ``today`` (ISO date; default: today in Asia/Shanghai)."""
-    from webapp.services.reminders import sweep
+    from webapp.notify.reminders import sweep
 
     result = sweep(_day(today))
     _commit_then_deliver(result.mails > 0)
@@ -47,7 +47,7 @@ def sweep_task(today: str | None = None) -> dict[str, Any]:
 
 @shared_task(name=schedule.MORNING_DIGEST, **IDEMPOTENT)
 def morning_digest_task(today: str | None = None) -> dict[str, Any]:
-    from webapp.services.reminders import morning_digest
+    from webapp.notify.reminders import morning_digest
 
     n = morning_digest(_day(today))
     _commit_then_deliver(n > 0)
@@ -56,7 +56,7 @@ def morning_digest_task(today: str | None = None) -> dict[str, Any]:
 
 @shared_task(name=schedule.REPORT_REMINDER, **IDEMPOTENT)
 def report_reminder_task(today: str | None = None) -> dict[str, Any]:
-    from webapp.services.reminders import annual_report_reminders
+    from webapp.notify.reminders import annual_report_reminders
 
     n = annual_report_reminders(_day(today))
     _commit_then_deliver(n > 0)
@@ -65,7 +65,7 @@ def report_reminder_task(today: str | None = None) -> dict[str, Any]:
 
 @shared_task(name=schedule.HOLIDAY_WATCH, **IDEMPOTENT)
 def holiday_watch_task(today: str | None = None) -> dict[str, Any]:
-    from webapp.services.holiday_watch import holiday_watch
+    from webapp.notify.holiday_watch import holiday_watch
 
     n = holiday_watch(_day(today))
     _commit_then_deliver(n > 0)
@@ -78,7 +78,7 @@ def close_year_task(year: int | None = None, today: str | None = None, missing_o
     ``missing_only`` (the daily January run): only the agencies not closed yet, so a missed
     1 January is caught up the next day a worker runs, and a mend made since never makes a version
     by itself (re-closing after a mend is the owner's ``flask year close``)."""
-    from webapp.services.closeout import close_missing_years, close_year
+    from webapp.reporting.services.closeout import close_missing_years, close_year
 
     day = _day(today)
     year = int(year) if year is not None else day.year - 1

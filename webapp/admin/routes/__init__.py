@@ -1,5 +1,5 @@
 """Admin pages. Thin: each view checks its action (webapp/security.py PERMISSIONS), calls one service
-(services/users.py, agency_admin.py, calendar_admin.py), commits, and shows the result. The scope
+(admin/services/users.py, agency_admin.py, calendar_admin.py), commits, and shows the result. The scope
 rule (a government-level administrator manages every agency, an agency's administrator only its own)
 lives in those services; something out of scope is a 404, as for another agency's case."""
 

@@ -7,13 +7,13 @@ from dataclasses import fields as dataclass_fields
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from webapp.admin.services import agency_admin, calendar_admin
 from webapp.domain.kinds import AgencyKind
 from webapp.domain.policies import Policies
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.security import requires
-from webapp.services import agency_admin, calendar_admin
-from webapp.services.errors import ServiceError
 
 from ..forms import (
     AgencyCreateForm,

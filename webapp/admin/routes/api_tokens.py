@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from webapp.admin.services import agency_admin
+from webapp.admin.services import tokens as tokens_service
+from webapp.errors import ServiceError
 from webapp.headers import no_store
 from webapp.security import requires
-from webapp.services import agency_admin
-from webapp.services import tokens as tokens_service
-from webapp.services.errors import ServiceError
 
 from ..forms import (
     ConfirmForm,

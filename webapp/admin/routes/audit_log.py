@@ -8,11 +8,11 @@ from flask import render_template, request
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
+from webapp.admin.services import agency_admin
 from webapp.extensions import db
 from webapp.models import AuditLog, User
 from webapp.params import page_arg
 from webapp.security import requires
-from webapp.services import agency_admin
 from webapp.timeutil import SHANGHAI
 
 from ..forms import (

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, render_template
 from flask_login import current_user
 
+from webapp.admin.services import agency_admin, calendar_admin, users
+from webapp.errors import Forbidden, NotFound, ServiceError
 from webapp.extensions import db
 from webapp.models import Role, User
 from webapp.models._types import utcnow
 from webapp.security import requires
-from webapp.services import agency_admin, calendar_admin, users
-from webapp.services.errors import Forbidden, NotFound, ServiceError
-from webapp.services.lockout import is_locked
 from webapp.timeutil import today_shanghai
+from webapp.trust.lockout import is_locked
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

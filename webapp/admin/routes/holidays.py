@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from webapp.admin.services import calendar_admin
+from webapp.errors import ServiceError
 from webapp.security import requires
-from webapp.services import calendar_admin
-from webapp.services.errors import ServiceError
 from webapp.timeutil import today_shanghai
 
 from ..forms import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.security import requires
-from webapp.services.errors import ServiceError
 
 from ..forms import (
     ConfirmForm,
@@ -24,7 +24,7 @@ def templates():
     from webapp.letters import LETTER_TITLES
     from webapp.models.emails import EmailTemplate
     from webapp.models.letters import LetterTemplate
-    from webapp.services.outbox import EMAIL_KINDS
+    from webapp.notify.outbox import EMAIL_KINDS
 
     letters = {t.kind: t for t in db.session.scalars(select(LetterTemplate))}
     emails = {t.kind: t for t in db.session.scalars(select(EmailTemplate))}
@@ -35,8 +35,8 @@ def templates():
 @bp.route("/templates/letters/<kind>", methods=["GET", "POST"])
 @requires("admin.templates")
 def letter_template(kind: str):
+    from webapp.admin.services import template_admin
     from webapp.letters import LETTER_TITLES, letter_template_source
-    from webapp.services import template_admin
 
     if kind not in LETTER_TITLES:
         abort(404)
@@ -61,8 +61,8 @@ def letter_template(kind: str):
 @bp.post("/templates/letters/<kind>/reset")
 @requires("admin.templates")
 def letter_template_reset(kind: str):
+    from webapp.admin.services import template_admin
     from webapp.letters import LETTER_TITLES
-    from webapp.services import template_admin
 
     if kind not in LETTER_TITLES:
         abort(404)
@@ -79,9 +79,9 @@ def letter_template_reset(kind: str):
 @bp.route("/templates/emails/<kind>", methods=["GET", "POST"])
 @requires("admin.templates")
 def email_template(kind: str):
+    from webapp.admin.services import template_admin
     from webapp.models.emails import email_template as template_in_force
-    from webapp.services import template_admin
-    from webapp.services.outbox import EMAIL_KINDS
+    from webapp.notify.outbox import EMAIL_KINDS
 
     if kind not in EMAIL_KINDS:
         abort(404)
@@ -107,8 +107,8 @@ def email_template(kind: str):
 @bp.post("/templates/emails/<kind>/reset")
 @requires("admin.templates")
 def email_template_reset(kind: str):
-    from webapp.services import template_admin
-    from webapp.services.outbox import EMAIL_KINDS
+    from webapp.admin.services import template_admin
+    from webapp.notify.outbox import EMAIL_KINDS
 
     if kind not in EMAIL_KINDS:
         abort(404)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 
+from webapp.admin.services import agency_admin
+from webapp.errors import ServiceError
 from webapp.security import requires
-from webapp.services import agency_admin
-from webapp.services.errors import ServiceError
 
 from ..forms import (
     ConfirmForm,
@@ -24,7 +24,7 @@ def outbox():
 @bp.post("/outbox/<int(max=2147483647):mail_id>/retry")
 @requires("admin.outbox")
 def outbox_retry(mail_id: int):
-    from webapp.services.outbox import request_delivery
+    from webapp.notify.outbox import request_delivery
 
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from webapp.admin.services import agency_admin, users
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.headers import no_store
 from webapp.models import Agency, User
 from webapp.models._types import utcnow
 from webapp.security import requires
-from webapp.services import agency_admin, users
-from webapp.services.errors import ServiceError
-from webapp.services.lockout import is_locked, locked_until
+from webapp.trust.lockout import is_locked, locked_until
 
 from ..forms import (
     ConfirmForm,

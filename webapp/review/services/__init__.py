@@ -3,7 +3,7 @@
 A clerk drafts (拟办) a case action - the answer, the extension, the fee or correction notice - as
 the case page's form would record it; each review step approves or returns it with an opinion; an
 approver signs it off, which records the statutory event on that day through the one service
-function (cases/actions.perform -> services/cases.record_event) and issues the letter with the
+function (cases/actions.perform -> cases/services.record_event) and issues the letter with the
 signer printed on it. Every step is a non-statutory case event (``review_submitted``,
 ``review_approved``, ``review_returned``, ``signed_off``: hash-chained, no clock effect).
 Callers commit; a refusal raises ServiceError and changes nothing. See docs/review.md.

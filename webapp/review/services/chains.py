@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
 from webapp.models.review import ReviewChain, ReviewDraft
-from webapp.services.errors import ServiceError
 
 #: chain kind -> its name on the pages
 KINDS: dict[str, str] = {
@@ -72,7 +72,7 @@ def chains(agency_id: int) -> dict[str, Chain]:
 def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str, Any]], actor: User | None) -> Chain:
     """Set one chain of ``agency``. Each step: a title and an optional reviewer (an active clerk or
     approver of the agency). The extension's chain cannot be switched off (Art. 33)."""
-    from webapp.services.audit import log_event
+    from webapp.trust.audit import log_event
 
     if kind not in KINDS:
         raise ServiceError(f"unknown chain kind {kind!r}", "审批类型无效", rule="review.kind")

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from webapp.cases.services import add_note
 from webapp.domain.clock import Status
 from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, User
 from webapp.models.review import ReviewDraft
-from webapp.services.cases import add_note
-from webapp.services.errors import ServiceError
 
 from .chains import (
     ACTION_KINDS,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.review import ReviewDraft
-from webapp.services.errors import ServiceError
 
 from .drafts import _clean_opinion, _note, current_step, may_act, rebuild_form
 

@@ -1,0 +1,168 @@
+"""The clerks' daily tools: assigning cases (one or many), internal comments with @mentions, saved
+filters. Callers commit; every refusal is a ServiceError with a Chinese message and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import select
+
+from webapp.cases.services import add_note
+from webapp.errors import ServiceError
+from webapp.extensions import db
+from webapp.models import Case, CaseComment, Notification, SavedFilter, User
+from webapp.trust.audit import log_event
+
+ASSIGNABLE_ROLES = ("clerk", "approver")
+BULK_LIMIT = 200
+COMMENT_MAX = 2000
+FILTER_NAME_MAX = 60
+#: the case-list arguments a saved filter keeps (never the page)
+FILTER_ARGS = ("number", "applicant", "text", "date_from", "date_to", "status", "mine", "list", "sort")
+#: @name: a user name or display name (letters, digits, CJK, "_", ".", "-")
+MENTION = re.compile(r"@([\w.\-]{1,80})")
+
+
+# --- assigning -------------------------------------------------------------------------------------
+
+def assignable_users(agency_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.agency_id == agency_id, User.active.is_(True),
+                           User.role.in_(ASSIGNABLE_ROLES)).order_by(User.role, User.display_name)))
+
+
+def assign_cases(cases: Sequence[Case], target: User | None, actor: User | None, today: date,
+                 *, allowed_agency_ids: Iterable[int] | None = None) -> list[Case]:
+    """Give every case in ``cases`` to ``target``: all or nothing. The target must be an active
+    clerk or approver of each case's agency, and each case one the actor may change
+    (``allowed_agency_ids``). Each change is an ``assigned`` event on its case; a bulk change is
+    also one audit row. Returns the cases whose assignee changed (already theirs: unchanged)."""
+    if not cases:
+        raise ServiceError("no case selected", "请先勾选要分配的案件。", rule="assign.none")
+    if len(cases) > BULK_LIMIT:
+        raise ServiceError("too many cases", f"一次最多分配{BULK_LIMIT}件。", rule="assign.limit")
+    if target is None or not target.active or target.role not in ASSIGNABLE_ROLES:
+        raise ServiceError("not an active clerk", "承办人须为本机关在职的经办人或负责人", rule="assign.user")
+    allowed = set(allowed_agency_ids) if allowed_agency_ids is not None else None
+    foreign = [c.number for c in cases if c.agency_id != target.agency_id
+               or (allowed is not None and c.agency_id not in allowed)]
+    if foreign:
+        raise ServiceError("cases of another agency", "承办人须为本机关在职的经办人或负责人；以下案件不属于"
+                           f"{target.display_name}所在机关，未作任何分配：{'、'.join(foreign[:10])}"
+                           + ("等" if len(foreign) > 10 else ""), rule="assign.user")
+    changed = []
+    for case in cases:
+        if case.assigned_to_id == target.id:
+            continue
+        old = case.assigned_to
+        case.assigned_to_id = target.id
+        add_note(case, "assigned", today, {"from": old.display_name if old else "", "to": target.display_name,
+                                           "to_id": target.id}, actor)
+        changed.append(case)
+    if len(cases) > 1:
+        log_event("case.bulk_assigned", user=actor, target_type="user", target_id=target.id,
+                  detail={"to": target.display_name, "cases": [c.number for c in changed],
+                          "unchanged": len(cases) - len(changed)})
+    return changed
+
+
+# --- internal comments --------------------------------------------------------------------------------
+
+def mentioned_users(body: str, agency_id: int) -> tuple[list[User], list[str]]:
+    """The colleagues named with @ (user name or display name, active users of ``agency_id``), and
+    the names that matched nobody there."""
+    names = list(dict.fromkeys(MENTION.findall(body)))
+    if not names:
+        return [], []
+    users = list(db.session.scalars(select(User).where(User.agency_id == agency_id, User.active.is_(True))))
+    found: dict[int, User] = {}
+    unknown = []
+    for name in names:
+        hit = next((u for u in users if name in (u.username, u.display_name)), None)
+        # "@王芳，请..." : \w also takes the CJK text after the name; try the longest known prefix
+        if hit is None:
+            hit = max((u for u in users if name.startswith(u.display_name) or name.startswith(u.username)),
+                      key=lambda u: max(len(u.display_name) if name.startswith(u.display_name) else 0,
+                                        len(u.username) if name.startswith(u.username) else 0), default=None)
+        if hit is None:
+            unknown.append(name)
+        else:
+            found[hit.id] = hit
+    return list(found.values()), unknown
+
+
+def add_comment(case: Case, author: User, body: str) -> tuple[CaseComment, list[User]]:
+    """An internal comment on ``case``; each colleague of the case's agency named with @ gets a
+    notification (the header's bell). Not a case event: it is in no letter, export or report."""
+    text = (body or "").strip()
+    if not text:
+        raise ServiceError("empty comment", "请填写意见内容。", rule="comment.empty")
+    if len(text) > COMMENT_MAX:
+        raise ServiceError("comment too long", f"意见内容不得超过{COMMENT_MAX}字。", rule="comment.length")
+    comment = CaseComment(case_id=case.id, author_id=author.id, author_name=author.display_name, body=text)
+    db.session.add(comment)
+    db.session.flush()
+    mentioned, _unknown = mentioned_users(text, case.agency_id)
+    notified = [u for u in mentioned if u.id != author.id]
+    for u in notified:
+        db.session.add(Notification(
+            dedupe_key=f"mention-{comment.id}-{u.id}", agency_id=case.agency_id, case_id=case.id, kind="mention",
+            recipient_id=u.id, title=f"{author.display_name}在案件{case.number}的内部意见中提到了您",
+            body=text[:300], link=f"/cases/{case.id}#comments"))
+    log_event("case.commented", user=author, target_type="case", target_id=case.id,
+              detail={"case": case.number, "comment": comment.id, "mentioned": [u.username for u in notified]})
+    db.session.flush()
+    return comment, notified
+
+
+def comments_of(case: Case) -> list[CaseComment]:
+    return list(db.session.scalars(select(CaseComment).where(CaseComment.case_id == case.id)
+                                   .order_by(CaseComment.created_at, CaseComment.id)))
+
+
+# --- saved filters ------------------------------------------------------------------------------------
+
+def clean_query(query: str) -> str:
+    """The case-list arguments of ``query`` that a filter keeps, in a stable order."""
+    pairs = [(k, v) for k, v in parse_qsl(query or "", keep_blank_values=False) if k in FILTER_ARGS and v]
+    return urlencode(sorted(dict(pairs).items(), key=lambda kv: FILTER_ARGS.index(kv[0])))
+
+
+def save_filter(user: User, name: str, query: str) -> SavedFilter:
+    """Save (or overwrite, by name) one of the user's filters."""
+    name = (name or "").strip()
+    errors = []
+    if not name:
+        errors.append("请填写筛选条件的名称")
+    elif len(name) > FILTER_NAME_MAX:
+        errors.append(f"名称不得超过{FILTER_NAME_MAX}字")
+    q = clean_query(query)
+    if not q:
+        errors.append("当前没有任何查询条件可保存")
+    if errors:
+        raise ServiceError("bad filter", "；".join(errors) + "。", rule="filter.invalid")
+    row = db.session.scalar(select(SavedFilter).where(SavedFilter.user_id == user.id, SavedFilter.name == name))
+    if row is None:
+        row = SavedFilter(user_id=user.id, name=name, query=q)
+        db.session.add(row)
+    else:
+        row.query = q
+    db.session.flush()
+    return row
+
+
+def filters_of(user: User) -> list[SavedFilter]:
+    return list(db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id)
+                                   .order_by(SavedFilter.name)))
+
+
+def delete_filter(user: User, filter_id: int) -> bool:
+    row = db.session.get(SavedFilter, filter_id) if 0 < filter_id < 2**63 else None
+    if row is None or row.user_id != user.id:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    return True

@@ -1,0 +1,142 @@
+"""Registering a case (登记): its number, its items, its applicant as filed; fees per applicant and month."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from webapp.domain.kinds import Role
+from webapp.domain.numbering import case_number, last_serial, number_prefix
+from webapp.domain.receipt import receipt_refusal
+from webapp.domain.workflow import Channel, Event, EventType
+from webapp.errors import ServiceError
+from webapp.extensions import db
+from webapp.models import Agency, Applicant, Case, CaseItem, User
+from webapp.timeutil import today_shanghai
+from webapp.trust.audit import log_event
+
+from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person
+from .applicants import has_control_chars, mask_id
+from .events import add_note, record_event
+
+ITEM_TEXT_LIMIT = 2000
+MAX_ITEMS = 200
+
+
+# --- registering and working a case ------------------------------------------------------------
+
+def last_serial_recorded(agency_id: int, prefix: str) -> int:
+    """The largest serial recorded under ``prefix`` (domain/numbering): by number, not by text, so
+    ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over."""
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with db.session.no_autoflush:
+        return last_serial(db.session.scalars(select(Case.number).where(
+            Case.agency_id == agency_id, Case.number.like(like, escape="\\"))), prefix)
+
+
+def next_number(agency: Agency, year: int) -> str:
+    prefix = number_prefix(agency.code, year)
+    return case_number(prefix, last_serial_recorded(agency.id, prefix) + 1)
+
+
+def clean_items(items: Iterable[Any]) -> list[str]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ServiceError("items must be a list", "申请内容格式错误", rule="items.invalid")
+    out = []
+    for it in items:
+        text = it.get("text") if isinstance(it, Mapping) else it
+        if not isinstance(text, str) or not text.strip():
+            raise ServiceError("every requested item needs a description", "每一项申请内容都须填写",
+                               rule="items.empty")
+        if has_control_chars(text):
+            raise ServiceError("a requested item contains control characters", "申请内容含有无法识别的控制字符",
+                               rule="items.invalid")
+        if len(text) > ITEM_TEXT_LIMIT:
+            raise ServiceError(f"a requested item is longer than {ITEM_TEXT_LIMIT} characters",
+                               f"申请内容每项不超过{ITEM_TEXT_LIMIT}字", rule="items.too_long")
+        out.append(text.strip())
+    if not out:
+        raise ServiceError("at least one requested item is needed", "请至少填写一项申请内容", rule="items.empty")
+    if len(out) > MAX_ITEMS:
+        raise ServiceError(f"at most {MAX_ITEMS} items", f"申请内容不超过{MAX_ITEMS}项", rule="items.too_many")
+    return out
+
+
+def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], items: Iterable[Any],
+                  channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
+                  arrived_on: date | None = None, post_kind: str = "", form_wanted: str = "", route_wanted: str = "",
+                  assigned_to: User | None = None, today: date | None = None, note: str = "",
+                  actor_name: str = "", identity_choice: str | None = None,
+                  corrected: Mapping[str, tuple[str, str]] | None = None) -> Case:
+    """Record a new application and its ``received`` event (rules.md §2-§3).
+
+    The case gets its own applicant row, as filed (cases/services/applicant_records.py). A clerk
+    registering passes ``identity_choice="ask"``: an identity number on file under another name
+    then raises IdentityConflict and nothing is registered, until the clerk chooses ("same_person"
+    or "corrected" -- the latter still asks if the corrected details conflict too); the choice goes
+    to the case history as a note (``corrected``: field -> (as entered, as corrected)). Without a
+    choice (imports, the demo) the applicant is recorded as given.
+
+    The receipt date is checked against the channel and the arrival (domain/receipt.py, Art. 31):
+    in person and signed post (``post_kind`` "signed", the default for post) it is the arrival;
+    otherwise on or after it. Without ``arrived_on`` the arrival is the receipt."""
+    today = today or today_shanghai()
+    texts = clean_items(items)
+    refused = receipt_refusal(channel, arrived_on, received_on, post_kind)   # Art. 31, on every path
+    if refused is not None:
+        raise ServiceError(refused.message, refused.message_zh, rule=refused.rule)
+    # Tracking numbers are per agency and year: registrations of one agency take turns. The agency
+    # row is locked first (FOR NO KEY UPDATE: it does not conflict with the key-share locks that
+    # inserts referencing the agency take) until the transaction ends; SQLite serialises writers.
+    db.session.execute(select(Agency.id).where(Agency.id == agency.id).with_for_update(key_share=True))
+    names_on_file = check_identity(agency, applicant if isinstance(applicant, Mapping) else
+                                   {k: getattr(applicant, k) for k in ("kind", "name", "id_number", "uscc")},
+                                   identity_choice)
+    applicant = applicant_as_filed(agency, applicant)
+    number = next_number(agency, received_on.year)
+    case = Case(agency_id=agency.id, ref=ref or number.removeprefix(agency.code + "-"), number=number,
+                applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
+                arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
+                assigned_to_id=(assigned_to.id if assigned_to
+                                else (actor.id if actor and actor.role == Role.CLERK else None)),
+                note=note)
+    case.agency = agency
+    case.applicant = applicant
+    case.events = []
+    case.appeals = []
+    case.attachments = []
+    for i, t in enumerate(texts):
+        case.items.append(CaseItem(position=i, text=t))
+    with db.session.no_autoflush:
+        if db.session.scalar(select(Case.id).where(Case.agency_id == agency.id, Case.ref == case.ref)):
+            raise ServiceError(f"case {case.ref} already exists", f"案件编号 {case.ref} 已存在",
+                               rule="case.duplicate")
+    db.session.add(case)
+    db.session.flush()
+    record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
+                 today=today, actor_name=actor_name)
+    if identity_choice == "corrected" or (identity_choice == "same_person" and names_on_file):
+        add_note(case, "note", today, identity_note(identity_choice, names_on_file, corrected), actor,
+                 actor_name=actor_name)
+        log_event("applicant.identity_choice", user=actor, target_type="case", target_id=case.number,
+                  detail={"choice": identity_choice, "identity": mask_id(applicant.identity),
+                          "names_on_file": [n for n, _ in names_on_file], "corrected": sorted(corrected or {})})
+    return case
+
+
+def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | None = None) -> int:
+    """Items the same person asked this agency for earlier in the same calendar month (Fees, per
+    item), whatever name each case was filed under: the same identity number (applicant_records).
+    Each agency charges for its own work: items filed with other agencies do not count (nor
+    does this agency learn of them)."""
+    start = on.replace(day=1)
+    q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
+         .join(Applicant, Case.applicant_id == Applicant.id)
+         .where(Case.agency_id == applicant.agency_id, Case.received_on >= start, Case.received_on <= on,
+                same_person(applicant)))
+    if exclude_case is not None:
+        q = q.where(Case.id != exclude_case.id)
+    return db.session.scalar(q) or 0

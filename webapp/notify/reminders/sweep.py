@@ -1,0 +1,262 @@
+"""The daily sweep: selecting the cases with a deadline near or passed, automatic lapses, writing the
+reminders."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Integer, exists, literal, select, union_all
+
+from webapp.cases.services import record_event
+from webapp.cases.services.calendar import current_calendar
+from webapp.domain.calendar import WorkCalendar
+from webapp.domain.clock import CLOCK_RUNS_IN, Status
+from webapp.domain.workflow import Event, EventType
+from webapp.errors import ServiceError
+from webapp.extensions import db
+from webapp.models import Agency, Applicant, Case, Notification, OutboxMail
+
+from ..outbox.queue import utc_naive
+from . import writing
+from .kinds import (
+    _ANSWER_KIND,
+    _KIND_RANK,
+    _PASSED_KINDS,
+    ANSWER_THRESHOLDS,
+    AUTO_LAPSE_ACTOR,
+    CORRECTION_NOTICE_WARNING,
+    DIGEST,
+    Item,
+    SweepResult,
+)
+from .people import _recipients
+from .writing import _NOTIFICATION_COLUMNS, Mail, _insert_new, insert_mails
+
+log = logging.getLogger("webapp.notify.reminders")
+
+
+# --- selecting -------------------------------------------------------------------------------------
+
+def _last_workday_on_or_before(cal: WorkCalendar, d: date) -> date:
+    while not cal.is_workday(d):
+        d -= timedelta(days=1)
+    return d
+
+
+def lapse_cutoff(cal: WorkCalendar, today: date) -> date:
+    """The latest reply_by (or payment deadline) whose lapse is proposed today: the lapse is proposed
+    from the working day after the period ends (rules.md §4)."""
+    return _last_workday_on_or_before(cal, today) - timedelta(days=1)
+
+
+def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None):
+    """One statement: a UNION ALL of five ranges, each on an indexed deadline column (so a sweep costs
+    what is due, not what is open). Columns: source, case id, agency, number, assignee, applicant's
+    name, deadline; sources in the order of ``_SOURCES``."""
+    horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
+    notice_horizon = cal.add_workdays(today, CORRECTION_NOTICE_WARNING)
+    cutoff = lapse_cutoff(cal, today)
+    ranges = (
+        # Art. 33: the coming 5 working days and the overdue answers together.
+        (Case.due_on, (Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)),
+        # Art. 30: the correction notice is due within 7 working days of receipt.
+        (Case.correction_notice_due_on, (Case.status == Status.REGISTERED.value,
+                                         Case.correction_notice_due_on >= today,
+                                         Case.correction_notice_due_on <= notice_horizon)),
+        # Arts. 32, 34: the last consultation letter's reply is due.
+        (Case.consultation_due_on, (Case.status == Status.CONSULTING.value, Case.consultation_due_on <= today)),
+        # Lapses, from the working day after the period ended.
+        (Case.correction_reply_by, (Case.status == Status.AWAITING_CORRECTION.value,
+                                    Case.correction_reply_by <= cutoff)),
+        (Case.fee_due_on, (Case.status == Status.AWAITING_FEE.value, Case.fee_due_on <= cutoff)),
+    )
+    parts = []
+    for n, (column, where) in enumerate(ranges):
+        q = (select(literal(n, Integer).label("source"), Case.id, Case.agency_id, Case.number, Case.assigned_to_id,
+                    Applicant.name, column.label("deadline"))
+             .join(Applicant, Applicant.id == Case.applicant_id).where(*where))
+        if agency_ids is not None:
+            q = q.where(Case.agency_id.in_(list(agency_ids)))
+        parts.append(q)
+    return union_all(*parts)
+
+
+def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[int] | None = None) -> list[Item]:
+    """Everything needing attention as of ``today``, from the clock columns alone (no side effects).
+    Lapses appear as proposals here; ``sweep`` records them where the agency's policy says so."""
+    cal = cal or current_calendar()
+    workday = cal.is_workday(today)
+    between = cal.workdays_between
+    items: list[Item] = []
+    add = items.append
+    for source, case_id, agency_id, number, assigned, name, due in db.session.execute(
+            _selection(today, cal, agency_ids)).all():
+        row = (case_id, agency_id, number, name or "", assigned)
+        if source == 0:                       # the answer
+            if due < today:
+                if workday:                   # daily while overdue, on working days
+                    add(Item("answer_overdue", *row, due, -between(due, today), today))
+                continue
+            if due == today:
+                add(Item("answer_due_today", *row, due, 0, today))
+                continue
+            left = between(today, due)
+            add(Item(_ANSWER_KIND[left], *row, due, left, today))
+        elif source == 1:
+            add(Item("correction_notice_due", *row, due, between(today, due), today))
+        elif source == 2:
+            # The last reply is due (today) or timed out: the pause has ended by law (rules.md §4);
+            # daily, on working days, until the clerk records the end and the clock shows again.
+            if due == today or workday:
+                add(Item("consultation_due", *row, due, -between(due, today), today))
+        else:
+            add(Item(_PASSED_KINDS[source], *row, due, -between(due, today), today))
+    items.sort(key=lambda i: (_KIND_RANK[i.kind], i.case_id))
+    return items
+
+
+def _auto_lapse_agencies(agency_ids: Iterable[int]) -> set[int]:
+    ids = set(agency_ids)
+    if not ids:
+        return set()
+    out = set()
+    for agency in db.session.scalars(select(Agency).where(Agency.id.in_(ids))):
+        try:
+            if agency.policy().auto_lapse:
+                out.add(agency.id)
+        except ValueError:
+            log.warning("agency %s has invalid policies; lapses stay proposals", agency.code)
+    return out
+
+
+def _record_lapse(item: Item, today: date) -> str:
+    """Record the lapse through the service layer: "lapsed"; "moved_on" when the case is no longer
+    waiting on that deadline (say, a concurrent sweep recorded it); "refused" when the rules say no
+    (it stays a proposal). The row lock keeps two sweeps from recording it twice."""
+    case = db.session.execute(select(Case).where(Case.id == item.case_id).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if case is None:
+        return "moved_on"
+    if item.kind == "correction_lapse_proposal":
+        etype, still = EventType.CORRECTION_LAPSED, (case.status == Status.AWAITING_CORRECTION.value
+                                                     and case.correction_reply_by == item.deadline)
+    else:
+        etype, still = EventType.FEE_LAPSED, (case.status == Status.AWAITING_FEE.value
+                                              and case.fee_due_on == item.deadline)
+    if not still:
+        return "moved_on"
+    try:
+        record_event(case, Event(type=etype, on=today), None, today=today, actor_name=AUTO_LAPSE_ACTOR,
+                     note="逾期自动结案（本机关政策 auto_lapse）")
+    except ServiceError as e:
+        log.warning("auto lapse of %s refused: %s", case.number, e)
+        return "refused"
+    return "lapsed"
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+
+def sweep_key(today: date, now: datetime | None = None) -> str:
+    return f"{today.strftime('%Y%m%d')}.{utc_naive(now).strftime('%H%M%S')}.{secrets.token_hex(3)}"
+
+
+def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | None = None) -> SweepResult:
+    """Notify everyone of what became due as of ``today``; see the module docstring. Flushes; the
+    caller commits and then enqueues delivery (``outbox.enqueue_delivery``)."""
+    cal = current_calendar()
+    result = SweepResult(today=today, key=sweep_key(today, now))
+    items = collect(today, cal, agency_ids)
+
+    auto = _auto_lapse_agencies(i.agency_id for i in items if i.kind.endswith("_lapse_proposal"))
+    if auto:
+        kept = []
+        for item in items:
+            if item.kind.endswith("_lapse_proposal") and item.agency_id in auto:
+                outcome = _record_lapse(item, today)
+                if outcome == "moved_on":
+                    continue   # e.g. a concurrent sweep recorded the lapse a moment ago
+                if outcome == "lapsed":
+                    kind = "correction_lapsed" if item.kind.startswith("correction") else "fee_lapsed"
+                    item = Item(kind, item.case_id, item.agency_id, item.case_number, item.applicant,
+                                item.assigned_to_id, item.deadline, item.days_left, item.on)
+                    result.lapsed.append(item.case_number)
+            kept.append(item)
+        items = kept
+    result.items = len(items)
+
+    # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
+    pairs, people = _recipients(items)
+    # the other sources: pending review steps (docs/review.md) and routed cases not signed for (签收,
+    # daily); one statement says which of them has anything pending, as most sweeps find neither
+    from webapp.handovers.services import reminder_items
+    from webapp.models import ReviewDraft
+    from webapp.models.handover import PENDING, Handover
+    from webapp.review.notify import review_items
+
+    review_due, handover_due = db.session.execute(select(
+        exists().where(ReviewDraft.status == "pending"), exists().where(Handover.status == PENDING))).one()
+    for pending, source in ((review_due, review_items), (handover_due, reminder_items)):
+        if pending:
+            more_pairs, more_people = source(today, cal, agency_ids)
+            pairs += more_pairs
+            people.update(more_people)
+    wanted: dict[str, tuple[Item, int]] = {}
+    for item, uids in pairs:
+        prefix = item.key_prefix()
+        for uid in uids:
+            wanted[prefix + str(uid)] = (item, uid)
+    fresh = sorted(writing.new_keys(list(wanted)))   # looked up at call time: a test replaces it
+    if not fresh:
+        return result
+
+    # The outbox pattern, in one transaction: each recipient's digest goes in first - as what it is
+    # (composed at delivery from the reminders pointing at it, see compose_digest) - then the
+    # reminders pointing at it. A reminder that a concurrent sweep wrote first (it waited for that
+    # sweep's commit, then got nothing back) belongs to that sweep's digest; a digest left with none
+    # is removed.
+    recipients = sorted({wanted[key][1] for key in fresh})
+    day = today.isoformat()
+    from webapp.sms.staff import after_sweep, prefs_of  # SMS and quiet hours (webapp/sms/staff.py)
+
+    prefs = prefs_of((uid, people[uid].notify_via, people[uid].mobile) for uid in recipients if uid in people)
+    mail_keys = {uid: f"digest:{uid}:{result.key}" for uid in recipients
+                 if uid in people and (people[uid].email or "").strip() and prefs.get(uid, (True, ""))[0]}
+    reserved = insert_mails([Mail(key, people[uid].email.strip(), "", "", DIGEST,
+                                  json.dumps({"user_id": uid, "today": day}, separators=(",", ":")),
+                                  people[uid].agency_id)
+                             for uid, key in mail_keys.items()], now)
+    mail_of = {uid: reserved[key] for uid, key in mail_keys.items() if key in reserved}
+    created_at = utc_naive(now)
+    texts: dict[int, tuple[str, str, str]] = {}
+    rows = []
+    for key in fresh:      # as insert_notifications would, without the Notes
+        item, uid = wanted[key]
+        text_ = texts.get(id(item))
+        if text_ is None:
+            text_ = texts[id(item)] = (f"{item.title}：{item.case_number}"[:300], item.body(), item.link)
+        rows.append((key, item.agency_id, item.case_id, item.kind, item.deadline, item.days_left, uid, *text_,
+                     mail_of.get(uid)))
+    created = _insert_new(Notification.__table__, _NOTIFICATION_COLUMNS, rows, {"created_at": created_at})
+    result.notifications = len(created)
+
+    got: set[int] = set()
+    by_user: dict[int, list[Item]] = {}
+    for _nid, key in created:
+        item, uid = wanted[key]
+        got.add(uid)
+        by_user.setdefault(uid, []).append(item)
+        result.by_kind[item.kind] = result.by_kind.get(item.kind, 0) + 1
+    empty = [mid for uid, mid in mail_of.items() if uid not in got]
+    if empty:
+        db.session.execute(OutboxMail.__table__.delete().where(OutboxMail.__table__.c.id.in_(empty)))
+    result.mail_ids = sorted(mid for uid, mid in mail_of.items() if uid in got)
+    result.sms_ids = after_sweep(result.key, by_user, {u: p.agency_id for u, p in people.items()},
+                                 {u: m for u, m in mail_of.items() if u in got}, prefs,
+                                 {u: p.display_name for u, p in people.items()}, now)
+    result.mails = len(result.mail_ids)
+    db.session.flush()
+    return result
