@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.cases.services import fee_items_this_month, record_event
-from webapp.cases.services.interchange import record_appeal
+from webapp.cases.services.appeals import record_appeal
 from webapp.domain.fees import compute_fee, fee_basis_zh
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party

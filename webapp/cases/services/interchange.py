@@ -17,8 +17,8 @@ from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
-from webapp.timeutil import today_shanghai
 
+from .appeals import record_appeal
 from .applicants import clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .interchange_bulk import Batch, CaseRefused, known_refs
@@ -329,32 +329,6 @@ def _import_appeal(agency: Agency, ap: Any, i: int, stats: dict[str, int], today
     else:
         record_appeal(case, kind, filed, result, decided_on, today=today)
     stats["appeals"] += 1
-
-
-def record_appeal(case: Case, kind: str, filed_on: date, result: str, decided_on: date | None,
-                  actor=None, *, today: date | None = None) -> Appeal:
-    """Record or update a review/lawsuit (keyed by case, kind and filing date) on the case history,
-    after the domain's check (domain/appeals.py; ServiceError, nothing changed, when it fails)."""
-    from webapp.cases.services import add_note
-
-    refused = appeal_refusal(kind, filed_on, result, decided_on, received_on=case.received_on,
-                             today=today or today_shanghai())
-    if refused is not None:
-        raise ServiceError(refused.message, refused.message_zh, rule=refused.rule)
-
-    ap = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.kind == kind,
-                                                Appeal.filed_on == filed_on))
-    if ap is not None and ap.result == result and ap.decided_on == decided_on:
-        return ap
-    if ap is None:
-        ap = Appeal(case_id=case.id, agency_id=case.agency_id, kind=kind, filed_on=filed_on)
-        db.session.add(ap)
-        case.appeals.append(ap)
-    ap.result, ap.decided_on = result, decided_on
-    add_note(case, "appeal_recorded", decided_on or filed_on,
-             {"kind": kind, "filed_on": filed_on.isoformat(), "result": result,
-              "decided_on": decided_on.isoformat() if decided_on else None}, actor)
-    return ap
 
 
 PROACTIVE_COUNTS = ("licensing_decisions", "penalty_decisions", "coercion_decisions")
