@@ -2,10 +2,10 @@
 pause began (the overdue lists read it beside due_on; domain CaseClock.due_fixed_in_pause)
 
 Revision ID: 20261205_paused_due
-Revises: 20261205_register
+Revises: 20261205_overdue_cover
 
 Existing paused cases get the value when their deadlines are next derived (any new event, or
-`recompute_open_cases` after a calendar or policy change); until then they read as before (null).
+`flask cases recompute`, which docs/operations.md asks for once after this upgrade).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -19,10 +19,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paused_due_on", sa.Date(), nullable=True))
-        batch_op.create_index("ix_case_agency_paused_due", ["agency_id", "paused_due_on"], unique=False)
+        batch_op.create_index("ix_case_paused_due", ["paused_due_on"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("case", schema=None) as batch_op:
-        batch_op.drop_index("ix_case_agency_paused_due")
+        batch_op.drop_index("ix_case_paused_due")
         batch_op.drop_column("paused_due_on")

@@ -204,3 +204,27 @@ def test_reminder_to_the_reviewer_exactly_once_and_to_the_approver_when_overdue(
     db.session.commit()
     assert review_rows() == [("review_due", reviewer.id, date(2024, 7, 2), 3),
                              ("review_overdue", approver.id, date(2024, 7, 2), -1)]
+
+
+def test_the_approver_is_reminded_of_a_draft_whose_case_was_paused_after_its_period_ran_out(w):
+    """The one overdue rule (cases/services/clock.overdue_clause): a case paused for a fee after its 20
+    working days had run out is overdue, and so is its draft answer (before: due_on is null while
+    paused, and the draft was never named)."""
+    from decimal import Decimal
+
+    from webapp.cases.services import record_event
+    from webapp.cases.services.calendar import current_calendar
+    from webapp.domain.workflow import Event, EventType
+    from webapp.review.notify import review_items
+
+    _legal_chain(w)
+    case = _case(w, received=date(2024, 4, 15))         # the period ran out on 2024-05-14
+    clerk = _u(w.a.clerk)
+    record_event(case, Event(EventType.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100)), clerk)
+    rv.submit(case, "answer", _answer_form(case, ["unavailable.not_held"] * 2, date(2024, 6, 5)), clerk,
+              date(2024, 6, 5))
+    db.session.flush()
+    assert (case.due_on, case.paused_due_on) == (None, date(2024, 5, 14))
+    pairs, _people = review_items(date(2024, 6, 11), current_calendar(), [case.agency_id])
+    assert [(i.kind, i.case_id, i.deadline, i.days_left) for i, _uids in pairs] == [
+        ("review_overdue", case.id, date(2024, 5, 14), -19)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy import case as sql_case
 
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
@@ -71,9 +72,14 @@ def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | Non
     from webapp.notify.reminders.people import _people
 
     horizon = cal.add_workdays(today, DUE_WITHIN)
-    q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, Case.due_on, Applicant.name)
+    # the answer's due date: the running clock's, or the one that stands during a pause begun after
+    # the period had run out (the one overdue rule, cases/services/clock.overdue_clause)
+    due_on = sql_case((and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None)), Case.due_on),
+                      else_=Case.paused_due_on)
+    q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, due_on, Applicant.name)
          .join(Case, Case.id == ReviewDraft.case_id).join(Applicant, Applicant.id == Case.applicant_id)
-         .where(ReviewDraft.status == "pending", Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)
+         .where(ReviewDraft.status == "pending",
+                or_(and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon), Case.paused_due_on < today))
          .order_by(ReviewDraft.id))
     if agency_ids is not None:
         q = q.where(Case.agency_id.in_(list(agency_ids)))

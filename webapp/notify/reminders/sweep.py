@@ -54,7 +54,7 @@ def lapse_cutoff(cal: WorkCalendar, today: date) -> date:
 
 
 def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None):
-    """One statement: a UNION ALL of five ranges, each on an indexed deadline column (so a sweep costs
+    """One statement: a UNION ALL of six ranges, each on an indexed deadline column (so a sweep costs
     what is due, not what is open). Columns: source, case id, agency, number, assignee, applicant's
     name, deadline; sources in the order of ``_SOURCES``."""
     horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
@@ -73,6 +73,9 @@ def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None)
         (Case.correction_reply_by, (Case.status == Status.AWAITING_CORRECTION.value,
                                     Case.correction_reply_by <= cutoff)),
         (Case.fee_due_on, (Case.status == Status.AWAITING_FEE.value, Case.fee_due_on <= cutoff)),
+        # Art. 33 still: paused (a fee, a consultation) after the period had run out - an answer
+        # today would be late (the one overdue rule, cases/services/clock.overdue_clause)
+        (Case.paused_due_on, (Case.paused_due_on < today,)),
     )
     parts = []
     for n, (column, where) in enumerate(ranges):
@@ -113,6 +116,9 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
             # daily, on working days, until the clerk records the end and the clock shows again.
             if due == today or workday:
                 add(Item("consultation_due", *row, due, -between(due, today), today))
+        elif source == 5:
+            if workday:                       # overdue while paused: daily, on working days
+                add(Item("answer_overdue", *row, due, -between(due, today), today))
         else:
             add(Item(_PASSED_KINDS[source], *row, due, -between(due, today), today))
     items.sort(key=lambda i: (_KIND_RANK[i.kind], i.case_id))
