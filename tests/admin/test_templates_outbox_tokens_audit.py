@@ -183,3 +183,20 @@ def test_outbox_shows_an_agencys_mail_without_a_reminder_behind_it(app, client, 
     sign_in(client, world.gov_admin_id)
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "applicant@example.cn" in page and "other@example.cn" in page
+
+
+def test_a_refused_template_reset_says_so_and_not_that_it_was_reset(app, client, world, monkeypatch):
+    """Before: the reset pages flashed the refusal and then "已恢复为系统默认模板" as well."""
+    from webapp.admin.services import template_admin
+    from webapp.errors import ServiceError
+
+    def refuse(actor, kind):
+        raise ServiceError("refused", "模板暂不能恢复", rule="test.refused")
+
+    monkeypatch.setattr(template_admin, "reset_letter_template", refuse)
+    monkeypatch.setattr(template_admin, "reset_email_template", refuse)
+    sign_in(client, world.gov_admin_id)
+    for url in ("/admin/templates/letters/correction/reset", "/admin/templates/emails/reminder_digest/reset"):
+        page = client.post(url, follow_redirects=True).get_data(as_text=True)
+        assert "模板暂不能恢复" in page, url
+        assert "已恢复为系统默认模板" not in page, url

@@ -71,8 +71,9 @@ def letter_template_reset(kind: str):
     try:
         template_admin.reset_letter_template(_me(), kind)
     except ServiceError as e:
-        _refused(e)
-    flash(f"“{LETTER_TITLES[kind]}”已恢复为系统默认模板。", "success")
+        _refused(e)             # the refusal's message; nothing changed
+    else:
+        flash(f"“{LETTER_TITLES[kind]}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.letter_template", kind=kind))
 
 
@@ -117,6 +118,7 @@ def email_template_reset(kind: str):
     try:
         template_admin.reset_email_template(_me(), kind)
     except ServiceError as e:
-        _refused(e)
-    flash(f"“{EMAIL_KINDS[kind]['label_zh']}”已恢复为系统默认模板。", "success")
+        _refused(e)             # the refusal's message; nothing changed
+    else:
+        flash(f"“{EMAIL_KINDS[kind]['label_zh']}”已恢复为系统默认模板。", "success")
     return redirect(url_for("admin.email_template", kind=kind))
