@@ -95,7 +95,7 @@ def _token_key() -> str:
 
 # --- request plumbing ----------------------------------------------------------------------------
 
-def _drop_session() -> None:
+def drop_session() -> None:
     """A token API keeps no session: swap the (possibly touched: the login area marks every session
     permanent) session for a null one, which Flask never saves, so no Set-Cookie is sent."""
     ctx = request_ctx._get_current_object()
@@ -104,21 +104,7 @@ def _drop_session() -> None:
 
 @bp.before_request
 def _no_cookies() -> None:
-    _drop_session()
-
-
-@bp.before_app_request
-def _api_routing_errors():
-    """404/405 on /api/v1/... are routing errors: no blueprint handler sees them; answer in JSON."""
-    exc = request.routing_exception
-    if exc is not None and request.path.startswith(PREFIX) and isinstance(exc, HTTPException):
-        status = exc.code if exc.code in ERROR_CODES else 404
-        headers = {}
-        if status == 405 and getattr(exc, "valid_methods", None):
-            headers["Allow"] = ", ".join(exc.valid_methods)
-        _drop_session()
-        return error_response(status, headers=headers)
-    return None
+    drop_session()
 
 
 @bp.errorhandler(ApiError)

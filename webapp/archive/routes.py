@@ -22,11 +22,6 @@ from .forms import ArchiveForm, SettingsForm, YearForm
 bp = Blueprint("archive", __name__)
 
 
-@bp.app_context_processor
-def _globals():
-    return {"case_archive_link": True}
-
-
 def _me():
     return current_user._get_current_object()
 

@@ -20,19 +20,6 @@ from .forms import DeliveryForm, ReturnForm
 bp = Blueprint("delivery", __name__)
 
 
-@bp.app_context_processor
-def _globals():
-    def delivery_flag_count():
-        if not getattr(current_user, "is_authenticated", False) or not can("delivery.view"):
-            return None
-        return services.flagged_count(visible_agency_ids())
-
-    def case_delivery_flags(case):
-        return services.case_flags(case)
-
-    return {"delivery_flag_count": delivery_flag_count, "case_delivery_flags": case_delivery_flags}
-
-
 def _delivery_form(case, display: bool = False) -> DeliveryForm:
     form = DeliveryForm(formdata=None) if display else DeliveryForm()
     form.letter.choices = [(e.id, services.letter_label(e)) for e in services.applicant_letters(case)]

@@ -38,29 +38,6 @@ def fmt_time(value: datetime | None) -> str:
     return value.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-@bp.app_context_processor
-def _helpers():
-    def handover_count():
-        """待签收 for the user's own agency (dashboard and header)."""
-        from webapp.platform.header import header_counts
-
-        return header_counts().to_sign     # 0 without an agency or handover.view
-
-    def case_routing(case):
-        """For the case page's 转办 panel: the pending routing (with its age), or the departments it
-        may be routed to by the user (the holder's clerks and approvers, an open case)."""
-        from webapp.handovers.services import case_route_targets, pending_for_case
-
-        pending = pending_for_case(case)
-        targets = []
-        if pending is None and case.closed_on is None and can("case.route") \
-                and case.agency_id in actable_agency_ids():
-            targets = case_route_targets(case)
-        return {"pending": pending, "age": age(pending) if pending else None, "targets": targets}
-
-    return {"handover_count": handover_count, "case_routing": case_routing}
-
-
 def _own_or_404(handover_id: int) -> Handover:
     h = db.session.get(Handover, handover_id) if 0 < handover_id < 2**63 else None
     own = set(actable_agency_ids())

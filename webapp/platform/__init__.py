@@ -7,8 +7,11 @@
 - ``login``: Flask-Login's user loader;
 - ``signals``: the receivers of cases.services.signals (the applicant's notices);
 - ``template_helpers``: what every template may use (``can``, display filters, counts);
+- ``feature_helpers``: what the feature packages give every template (the case page's panels, their
+  counts);
 - ``unit_of_work``: one commit per request, after a successful handler;
-- ``celery``: Celery's settings and the enqueue hook (services enqueue without importing workers/).
+- ``celery``: Celery's settings and the enqueue hook (services enqueue without importing workers/);
+- ``api_routing``: a routing error (404, 405) under /api/v1/ answered in JSON.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from flask import Flask
 
 def install(app: Flask) -> None:
     """Wire the app (before the blueprints are registered: the guards run first, in this order)."""
-    from . import celery, errors, guards, login, signals, template_helpers, unit_of_work
+    from . import api_routing, celery, errors, feature_helpers, guards, login, signals, template_helpers, unit_of_work
 
     login.install(app)
     guards.install(app)
     template_helpers.install(app)
+    feature_helpers.install(app)
     errors.install(app)
     signals.install(app)
     unit_of_work.install(app)
     celery.install(app)
+    api_routing.install(app)    # after the guards, as when the API blueprint registered it

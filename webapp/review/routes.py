@@ -25,50 +25,6 @@ from .view import clock_text, draft_context, letter_preview
 bp = Blueprint("review", __name__)
 
 
-@bp.app_context_processor
-def review_helpers():
-    def review_pending_count() -> int:
-        from webapp.platform.header import header_counts
-        from webapp.request_memo import per_request
-
-        if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("clerk", "approver"):
-            return 0
-        if not header_counts().drafts:      # no draft of the agency waits for anyone (the usual page)
-            return 0
-        # the nav and the dashboard both show it: one read per page view
-        return per_request(("review_pending_count", current_user.id), lambda: len(services.pending_for(current_user)))
-
-    def review_action_url(case, action) -> str | None:
-        if action.name in services.ACTION_KINDS and services.may_have_chain(case, action.name):
-            return url_for("review.draft_new", case_id=case.id, action=action.name)
-        return None
-
-    def review_case_panel(case):
-        return _case_panel(case)
-
-    return {"review_pending_count": review_pending_count, "review_action_url": review_action_url,
-            "review_case_panel": review_case_panel}
-
-
-def _case_panel(case):
-    """For the case page: the open draft, and the clerk's extension request (Art. 33)."""
-    if not getattr(current_user, "is_authenticated", False) or case.agency_id not in actable_agency_ids():
-        return None
-    from webapp.cases.actions import BY_NAME, make_form
-    from webapp.domain.clock import Status
-    from webapp.domain.workflow import EventType, allowed_events
-
-    draft = services.open_draft(case)
-    extension_form = None
-    if (draft is None and can("review.draft") and not can("case.extend") and not case.extended
-            and case.status and EventType.EXTENDED in set(allowed_events(Status(case.status)))):
-        extension_form = make_form(BY_NAME["extension"], case, today_shanghai(), formdata=False)
-    if draft is None and extension_form is None:
-        return None
-    return {"draft": draft, "extension_form": extension_form,
-            "step": services.current_step(draft) if draft else None}
-
-
 def _draft_or_404(draft_id: int, change: bool = False) -> ReviewDraft:
     if not 0 < draft_id < 2**63:
         abort(404)

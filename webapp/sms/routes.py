@@ -90,12 +90,3 @@ def quiet_hours_form(agency) -> QuietHoursForm:
     q = QuietHours.from_mapping(agency.quiet_hours or {})
     data = q.to_dict() if q.enabled else {"start": "20:00", "end": "08:00", "days_off": False, "applicant_mail": False}
     return QuietHoursForm(formdata=None, data=data)
-
-
-@bp.app_context_processor
-def _reach_helpers() -> dict:
-    from webapp.cases.services.applicants import mask_phone
-
-    from .errors import explain
-
-    return {"quiet_form": quiet_hours_form, "sms_error_zh": explain, "sms_phone": mask_phone}

@@ -15,7 +15,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from webapp.cases.services.calendar import current_calendar
-from webapp.domain.kinds import AgencyKind
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, SupervisionNotice
@@ -29,25 +28,6 @@ from .forms import NoticeForm, ReplyForm
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 PER_PAGE = 25
-
-
-@bp.app_context_processor
-def _globals():
-    def supervises() -> bool:
-        if not current_user.is_authenticated:
-            return False
-        if current_user.agency_id is None:
-            return True
-        agency = db.session.get(Agency, current_user.agency_id)
-        return agency is not None and agency.kind == AgencyKind.GOVERNMENT
-
-    def supervision_open_notices():
-        if not current_user.is_authenticated or current_user.agency_id is None:
-            return []
-        return [n for n in services.notices_for(current_user, open_only=True, limit=50)
-                if n.agency_id == current_user.agency_id]
-
-    return {"supervises": supervises, "supervision_open_notices": supervision_open_notices}
 
 
 def _supervised() -> list[Agency]:

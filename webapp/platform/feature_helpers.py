@@ -1,0 +1,124 @@
+"""What the feature packages give every template (the case page's panels, the header's and the
+dashboard's counts), registered app-wide by create_app; the blueprints hold only routes.
+
+One context processor per feature, in the order their blueprints are registered (supervision,
+review, delivery, archive, handovers, Reach)."""
+
+from __future__ import annotations
+
+from flask import Flask, url_for
+from flask_login import current_user
+
+from webapp.cases.actions import BY_NAME, make_form
+from webapp.cases.services.applicants import mask_phone
+from webapp.delivery import services as delivery_services
+from webapp.domain.clock import Status
+from webapp.domain.kinds import AgencyKind
+from webapp.domain.workflow import EventType, allowed_events
+from webapp.extensions import db
+from webapp.handovers.services import age, case_route_targets, pending_for_case
+from webapp.models import Agency
+from webapp.request_memo import per_request
+from webapp.review import services as review_services
+from webapp.security import actable_agency_ids, can, visible_agency_ids
+from webapp.sms.errors import explain
+from webapp.sms.routes import quiet_hours_form
+from webapp.supervision import services as supervision_services
+from webapp.timeutil import today_shanghai
+
+from .header import header_counts
+
+
+def _supervision() -> dict:
+    def supervises() -> bool:
+        if not current_user.is_authenticated:
+            return False
+        if current_user.agency_id is None:
+            return True
+        agency = db.session.get(Agency, current_user.agency_id)
+        return agency is not None and agency.kind == AgencyKind.GOVERNMENT
+
+    def supervision_open_notices():
+        if not current_user.is_authenticated or current_user.agency_id is None:
+            return []
+        return [n for n in supervision_services.notices_for(current_user, open_only=True, limit=50)
+                if n.agency_id == current_user.agency_id]
+
+    return {"supervises": supervises, "supervision_open_notices": supervision_open_notices}
+
+
+def _review_case_panel(case):
+    """For the case page: the open draft, and the clerk's extension request (Art. 33)."""
+    if not getattr(current_user, "is_authenticated", False) or case.agency_id not in actable_agency_ids():
+        return None
+    draft = review_services.open_draft(case)
+    extension_form = None
+    if (draft is None and can("review.draft") and not can("case.extend") and not case.extended
+            and case.status and EventType.EXTENDED in set(allowed_events(Status(case.status)))):
+        extension_form = make_form(BY_NAME["extension"], case, today_shanghai(), formdata=False)
+    if draft is None and extension_form is None:
+        return None
+    return {"draft": draft, "extension_form": extension_form,
+            "step": review_services.current_step(draft) if draft else None}
+
+
+def _review() -> dict:
+    def review_pending_count() -> int:
+        if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("clerk", "approver"):
+            return 0
+        if not header_counts().drafts:      # no draft of the agency waits for anyone (the usual page)
+            return 0
+        # the nav and the dashboard both show it: one read per page view
+        return per_request(("review_pending_count", current_user.id),
+                           lambda: len(review_services.pending_for(current_user)))
+
+    def review_action_url(case, action) -> str | None:
+        if action.name in review_services.ACTION_KINDS and review_services.may_have_chain(case, action.name):
+            return url_for("review.draft_new", case_id=case.id, action=action.name)
+        return None
+
+    return {"review_pending_count": review_pending_count, "review_action_url": review_action_url,
+            "review_case_panel": _review_case_panel}
+
+
+def _delivery() -> dict:
+    def delivery_flag_count():
+        if not getattr(current_user, "is_authenticated", False) or not can("delivery.view"):
+            return None
+        return delivery_services.flagged_count(visible_agency_ids())
+
+    def case_delivery_flags(case):
+        return delivery_services.case_flags(case)
+
+    return {"delivery_flag_count": delivery_flag_count, "case_delivery_flags": case_delivery_flags}
+
+
+def _archive() -> dict:
+    return {"case_archive_link": True}
+
+
+def _handovers() -> dict:
+    def handover_count():
+        """待签收 for the user's own agency (dashboard and header)."""
+        return header_counts().to_sign     # 0 without an agency or handover.view
+
+    def case_routing(case):
+        """For the case page's 转办 panel: the pending routing (with its age), or the departments it
+        may be routed to by the user (the holder's clerks and approvers, an open case)."""
+        pending = pending_for_case(case)
+        targets = []
+        if pending is None and case.closed_on is None and can("case.route") \
+                and case.agency_id in actable_agency_ids():
+            targets = case_route_targets(case)
+        return {"pending": pending, "age": age(pending) if pending else None, "targets": targets}
+
+    return {"handover_count": handover_count, "case_routing": case_routing}
+
+
+def _reach() -> dict:
+    return {"quiet_form": quiet_hours_form, "sms_error_zh": explain, "sms_phone": mask_phone}
+
+
+def install(app: Flask) -> None:
+    for processor in (_supervision, _review, _delivery, _archive, _handovers, _reach):
+        app.context_processor(processor)
