@@ -7,8 +7,6 @@ upload, public/services/files.check_file.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from flask import current_app
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Attachment, Case, User
-from webapp.public.services.files import check_file, clean_filename
+from webapp.public.services.files import check_file, clean_filename, store_bytes
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -71,24 +69,12 @@ def check_upload(file_storage) -> Upload | None:
     return Upload(name, data, content_type)
 
 
-def _store_bytes(data: bytes) -> tuple[str, str]:
-    digest = hashlib.sha256(data).hexdigest()
-    rel = os.path.join(digest[:2], digest)
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return digest, rel
-
-
 def store_attachment(case: Case, filename: str, data: bytes, content_type: str, kind: str = "scan",
                      user: User | None = None) -> Attachment:
     from webapp.cases.services import ensure_changeable
 
     ensure_changeable(case)    # an archived case's file is closed (ServiceError)
-    digest, rel = _store_bytes(data)
+    digest, rel = store_bytes(data)    # UPLOAD_FOLDER/<aa>/<sha256>
     att = Attachment(case_id=case.id, kind=kind, filename=safe_filename(filename), content_type=content_type,
                      size=len(data), sha256=digest, storage_path=rel,
                      uploaded_by_id=user.id if user is not None else None)

@@ -95,11 +95,13 @@ def resolve_storage_path(storage_path: str) -> Path:
     return p if p.is_absolute() else upload_root() / p
 
 
-def store_file(filename: Any, data: bytes) -> StoredFile:
-    """Check an upload and store it under UPLOAD_FOLDER/submissions/<aa>/<sha256> (outside the web root)."""
-    name, content_type = check_file(filename, data)
+def store_bytes(data: bytes, area: str = "") -> tuple[str, str]:
+    """Write ``data`` under UPLOAD_FOLDER/[<area>/]<aa>/<sha256> (outside the web root), once: the same
+    content is the same file, and a file is never seen half written (a temporary file in the same
+    folder, renamed). (sha256, the path relative to UPLOAD_FOLDER). The one writer of every upload:
+    the clerks' scans and letters (area ""), the public form's staging area and the API's files."""
     digest = hashlib.sha256(data).hexdigest()
-    rel = f"submissions/{digest[:2]}/{digest}"
+    rel = f"{area}/{digest[:2]}/{digest}" if area else f"{digest[:2]}/{digest}"
     target = upload_root() / rel
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,13 @@ def store_file(filename: Any, data: bytes) -> StoredFile:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
+    return digest, rel
+
+
+def store_file(filename: Any, data: bytes) -> StoredFile:
+    """Check an upload and store it under UPLOAD_FOLDER/submissions/<aa>/<sha256> (outside the web root)."""
+    name, content_type = check_file(filename, data)
+    digest, rel = store_bytes(data, "submissions")
     return StoredFile(name, content_type, len(data), digest, rel)
 
 

@@ -15,9 +15,7 @@ address, and swept when no row holds them.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
@@ -85,29 +83,16 @@ def charge(remote_addr: str, nbytes: int, day: date | None = None) -> None:
     savepoint.commit()
 
 
-def _write(rel: str, data: bytes) -> None:
-    target = _root() / rel
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, target)
-
-
 def stage_files(uploads: Iterable[tuple[str, str, bytes]], remote_addr: str) -> list[Any]:
     """Charge the quota for every (clean name, content type, bytes) of an accepted form and write
     them to the staging area; StoredFile each. QuotaExceeded writes nothing."""
-    from .files import StoredFile
+    from .files import StoredFile, store_bytes
 
     uploads = list(uploads)
     charge(remote_addr, sum(len(data) for _n, _t, data in uploads))
     out = []
     for name, content_type, data in uploads:
-        digest = hashlib.sha256(data).hexdigest()
-        rel = f"{STAGING}/{digest[:2]}/{digest}"
-        _write(rel, data)
+        digest, rel = store_bytes(data, STAGING)
         out.append(StoredFile(name, content_type, len(data), digest, rel))
     return out
 
