@@ -1,0 +1,19 @@
+"""The states of the records around a case, as enums: a review draft's. The values are what the
+database holds (plain VARCHAR columns, see models/_types.ENUM_COLUMNS) and what exports show."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DraftStatus(StrEnum):
+    """A review draft (拟办稿, models/review.ReviewDraft) on its way through its chain."""
+
+    PENDING = "pending"        # with the reviewer of its current step, or the signer
+    RETURNED = "returned"      # sent back to the drafter, who may redraft or withdraw it
+    SIGNED = "signed"          # signed off: the act is recorded
+    WITHDRAWN = "withdrawn"    # withdrawn by the drafter
+
+
+#: drafts still open: one per case at most
+DRAFT_OPEN = (DraftStatus.PENDING, DraftStatus.RETURNED)
