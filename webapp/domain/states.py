@@ -1,4 +1,4 @@
-"""The states of the records around a case, as enums: a review draft's. The values are what the
+"""The states of the records around a case, as enums: a review draft's, a handover's (签收). The values are what the
 database holds (plain VARCHAR columns, see models/_types.ENUM_COLUMNS) and what exports show."""
 
 from __future__ import annotations
@@ -17,3 +17,15 @@ class DraftStatus(StrEnum):
 
 #: drafts still open: one per case at most
 DRAFT_OPEN = (DraftStatus.PENDING, DraftStatus.RETURNED)
+
+
+class HandoverStatus(StrEnum):
+    """A routing to another office (models/handover.Handover) waiting for it to sign."""
+
+    PENDING = "pending"        # 待签收
+    SIGNED = "signed"          # 已签收
+    RETURNED = "returned"      # 已退回, with a reason
+
+    @property
+    def label_zh(self) -> str:
+        return {"pending": "待签收", "signed": "已签收", "returned": "已退回"}[self]

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.cases.services import add_note, register_case
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
+from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, User
@@ -26,12 +27,13 @@ from .settings import REJECT_REASON_LIMIT, ROUTE_NOTE_LIMIT, _naive_utc
 def pending_submissions(agency_ids: Iterable[int], *, unsigned: bool = False) -> list[Submission]:
     """The working queue: pending submissions the agencies hold and have signed for; with
     ``unsigned``, those routed to them that wait for 签收 instead (handovers/services.py)."""
-    from webapp.models.handover import PENDING, Handover
+    from webapp.models.handover import Handover
 
     ids = list(agency_ids)
     if not ids:
         return []
-    waiting = select(Handover.submission_id).where(Handover.status == PENDING, Handover.submission_id.is_not(None))
+    waiting = select(Handover.submission_id).where(Handover.status == HandoverStatus.PENDING,
+                                                   Handover.submission_id.is_not(None))
     return list(db.session.scalars(select(Submission).where(
         Submission.agency_id.in_(ids), Submission.status.in_(PENDING_STATUSES),
         Submission.id.in_(waiting) if unsigned else Submission.id.not_in(waiting))
