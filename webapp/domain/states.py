@@ -1,5 +1,6 @@
-"""The states of the records around a case, as enums: a review draft's, a handover's (签收). The values are what the
-database holds (plain VARCHAR columns, see models/_types.ENUM_COLUMNS) and what exports show."""
+"""The states of the records around a case, as enums: a review draft's, a handover's (签收),
+a delivery's (送达). The values are what the database holds (plain VARCHAR columns, see
+models/_types.ENUM_COLUMNS) and what exports show."""
 
 from __future__ import annotations
 
@@ -29,3 +30,15 @@ class HandoverStatus(StrEnum):
     @property
     def label_zh(self) -> str:
         return {"pending": "待签收", "signed": "已签收", "returned": "已退回"}[self]
+
+
+class DeliveryStatus(StrEnum):
+    """A letter's delivery (models/delivery.Delivery)."""
+
+    DELIVERED = "delivered"      # 已送达
+    RETURNED = "returned"        # 退件: the post came back
+    UNDELIVERED = "undelivered"  # 未送达, for another reason
+
+
+#: deliveries flagged on the case and the dashboard until the letter is delivered again
+DELIVERY_FLAGGED = (DeliveryStatus.RETURNED, DeliveryStatus.UNDELIVERED)
