@@ -1,5 +1,6 @@
 """The states of the records around a case, as enums: a review draft's, a handover's (签收),
-a delivery's (送达). The values are what the database holds (plain VARCHAR columns, see
+a delivery's (送达), an outbox mail's.
+The values are what the database holds (plain VARCHAR columns, see
 models/_types.ENUM_COLUMNS) and what exports show."""
 
 from __future__ import annotations
@@ -42,3 +43,12 @@ class DeliveryStatus(StrEnum):
 
 #: deliveries flagged on the case and the dashboard until the letter is delivered again
 DELIVERY_FLAGGED = (DeliveryStatus.RETURNED, DeliveryStatus.UNDELIVERED)
+
+
+class MailStatus(StrEnum):
+    """An outbox row (models/notify.OutboxMail: a mail or an SMS) on its way out (webapp/notify/outbox/)."""
+
+    PENDING = "pending"    # 待发送
+    SENDING = "sending"    # leased by a delivery run
+    SENT = "sent"          # 已发送
+    FAILED = "failed"      # 发送失败，将重试
