@@ -1,7 +1,6 @@
 """The states of the records around a case, as enums: a review draft's, a handover's (签收),
-a delivery's (送达), an outbox mail's.
-The values are what the database holds (plain VARCHAR columns, see
-models/_types.ENUM_COLUMNS) and what exports show."""
+a delivery's (送达), an outbox mail's, an online submission's. The values are what the database
+holds (plain VARCHAR columns, see models/_types.ENUM_COLUMNS) and what exports show."""
 
 from __future__ import annotations
 
@@ -52,3 +51,17 @@ class MailStatus(StrEnum):
     SENDING = "sending"    # leased by a delivery run
     SENT = "sent"          # 已发送
     FAILED = "failed"      # 发送失败，将重试
+
+
+class SubmissionStatus(StrEnum):
+    """An online submission (models/submission.Submission) before it is a case."""
+
+    SUBMITTED = "submitted"   # waiting in the office's queue; the clock has not started
+    ROUTED = "routed"         # passed by a government's desk to a department, waiting there
+    CONFIRMED = "confirmed"   # the office confirmed it: a case exists (case_id)
+    REJECTED = "rejected"     # not an application (spam, empty); reject_reason is shown to the applicant
+
+    @property
+    def label_zh(self) -> str:
+        return {"submitted": "待确认", "routed": "已分办，待确认", "confirmed": "已确认受理",
+                "rejected": "不予受理（非有效申请）"}[self]

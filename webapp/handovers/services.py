@@ -260,8 +260,8 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
         sub.agency_id = back.id
         sub.agency = back
         sub.routed_to_id = back.id
-        sub.status = (SubmissionStatus.SUBMITTED.value if back.id == sub.origin_agency_id
-                      else SubmissionStatus.ROUTED.value)
+        sub.status = (SubmissionStatus.SUBMITTED if back.id == sub.origin_agency_id
+                      else SubmissionStatus.ROUTED)
     if h.case is not None:
         add_note(h.case, "returned_to_router", today, {**_agency_payload("from", to), **_agency_payload("to", back),
                                                        "reason": reason, "handover": h.id}, actor)

@@ -13,7 +13,7 @@ from webapp.domain.appeals import AppealKind, AppealResult
 from webapp.domain.clock import Status
 from webapp.domain.kinds import AgencyKind, ApplicantKind, Role
 from webapp.domain.outcomes import Outcome
-from webapp.domain.states import DeliveryStatus, DraftStatus, HandoverStatus, MailStatus
+from webapp.domain.states import DeliveryStatus, DraftStatus, HandoverStatus, MailStatus, SubmissionStatus
 from webapp.domain.workflow import Channel
 
 # JSONB on PostgreSQL, JSON elsewhere.
@@ -62,6 +62,7 @@ ENUM_COLUMNS: dict[type, Any] = {
     HandoverStatus: StrEnumType(HandoverStatus, 20),
     DeliveryStatus: StrEnumType(DeliveryStatus, 20),
     MailStatus: StrEnumType(MailStatus, 20),
+    SubmissionStatus: StrEnumType(SubmissionStatus, 20),
 }
 
 

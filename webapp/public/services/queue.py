@@ -148,7 +148,7 @@ def confirm_submission(sub: Submission, actor: User, *, today: date | None = Non
                                   content_type=f.content_type, size=f.size, sha256=f.sha256,
                                   storage_path=f.storage_path, uploaded_by_id=None,
                                   uploaded_at=f.uploaded_at))
-    sub.status = SubmissionStatus.CONFIRMED.value
+    sub.status = SubmissionStatus.CONFIRMED
     sub.case_id = case.id
     sub.reviewed_at = _naive_utc()
     sub.reviewed_by_id = actor.id
@@ -171,7 +171,7 @@ def reject_submission(sub: Submission, actor: User, reason: str, *,
                            rule="submission.reason")
     if len(reason) > REJECT_REASON_LIMIT:
         raise ServiceError("the reason is too long", f"理由不超过{REJECT_REASON_LIMIT}字", rule="submission.reason")
-    sub.status = SubmissionStatus.REJECTED.value
+    sub.status = SubmissionStatus.REJECTED
     sub.reject_reason = reason
     sub.reviewed_at = _naive_utc()
     sub.reviewed_by_id = actor.id
@@ -220,7 +220,7 @@ def route_submission(sub: Submission, actor: User, target: Agency, note: str, *,
     sub.agency = target
     sub.routed_to_id = target.id
     sub.route_note = note
-    sub.status = SubmissionStatus.ROUTED.value
+    sub.status = SubmissionStatus.ROUTED
     _flush_or_conflict()
     from webapp.handovers.services import open_handover  # it waits there for 签收
 
