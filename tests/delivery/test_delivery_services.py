@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
 from webapp.cases.attachments import Upload
 from webapp.delivery import services
+from webapp.domain.states import DeliveryStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -31,6 +32,7 @@ def test_post_delivery_with_tracking_number_is_an_event_of_the_history(db_sessio
     db.session.commit()
     assert (d.method, d.delivered_on, d.tracking_no, d.status, d.letter_kind) == \
         ("post", date(2024, 6, 7), "SF1234567890", "delivered", "answer")
+    assert d.status is DeliveryStatus.DELIVERED          # read back as the enum (models/_types.ENUM_COLUMNS)
     ev = case.events[-1]
     assert ev.type == "delivered" and ev.on == date(2024, 6, 7)
     assert ev.payload == {"delivery_id": d.id, "letter": "answer", "method": "post", "proof": "SF1234567890",
@@ -139,6 +141,9 @@ def test_returned_post_is_flagged_until_delivered_again(db_session, today):
     assert [d.id for d in services.case_flags(c1)] == [d1.id]
     assert c1.events[-1].type == "delivery_returned"
     assert c1.events[-1].payload["reason"] == "查无此人"
+    assert c1.events[-1].payload["status"] == "returned" and type(c1.events[-1].payload["status"]) is str
+    assert (d1.status, d3.status) == (DeliveryStatus.RETURNED, DeliveryStatus.UNDELIVERED)
+    assert db.session.scalar(text("SELECT status FROM delivery WHERE id = :i"), {"i": d3.id}) == "undelivered"
     with pytest.raises(ServiceError) as e:
         services.flag_return(d1, "returned", date(2024, 6, 9), "again", today=today)
     assert e.value.message_zh == "该送达记录已登记为退件"

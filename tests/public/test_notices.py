@@ -11,11 +11,12 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from webapp.cases.services import record_event, register_case
 from webapp.cases.services.signals import case_event_recorded
 from webapp.domain.outcomes import Outcome
+from webapp.domain.states import MailStatus
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
@@ -71,6 +72,9 @@ def test_confirmation_notice_exactly_once(w, today):
     [mail] = mails()
     assert mail.dedupe_key == f"applicant:{case.id}:confirmation:1"
     assert mail.to_addr == "zhangsan@example.com" and mail.status == "pending"
+    db.session.expire(mail)
+    assert mail.status is MailStatus.PENDING               # read back as the enum (models/_types.ENUM_COLUMNS)
+    assert db.session.scalar(text("SELECT status FROM outbox_mail WHERE id = :i"), {"i": mail.id}) == "pending"
     assert mail.agency_id == case.agency_id               # its agency's administrators see it in the outbox
     assert "已确认受理" in mail.subject and case.number in mail.body
     assert "收到申请之日：2024-06-10" in mail.body and "答复期限：2024-07-08" in mail.body

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from webapp.admin.services.tokens import find_token, issue_token
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.handovers.services import pending_for_submission, sign
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
-from webapp.models.submission import LookupFailure, Submission
+from webapp.models.submission import LookupFailure, Submission, SubmissionStatus
 from webapp.public.services import (
     LookupThrottled,
     RateLimited,
@@ -72,6 +72,9 @@ def test_submission_gets_number_code_and_waits_in_the_queue(w, today):
     assert verify_query_code(sub.query_code_hash, result.query_code.lower())
     assert not verify_query_code(sub.query_code_hash, "AAAA-BBBB-CCCC")
     assert sub.status == "submitted" and sub.case_id is None and sub.submitted_on == today
+    db.session.expire(sub)
+    assert sub.status is SubmissionStatus.SUBMITTED          # read back as the enum (models/_types.ENUM_COLUMNS)
+    assert db.session.scalar(text("SELECT status FROM submission WHERE id = :i"), {"i": sub.id}) == "submitted"
     assert db.session.scalar(select(func.count(Case.id))) == 0             # not a case: no clock yet
     mail = db.session.scalar(select(OutboxMail))
     assert mail.dedupe_key == f"submission:{sub.id}:submitted" and mail.to_addr == "zhangsan@example.com"

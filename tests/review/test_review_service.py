@@ -228,3 +228,23 @@ def test_the_approver_is_reminded_of_a_draft_whose_case_was_paused_after_its_per
     pairs, _people = review_items(date(2024, 6, 11), current_calendar(), [case.agency_id])
     assert [(i.kind, i.case_id, i.deadline, i.days_left) for i, _uids in pairs] == [
         ("review_overdue", case.id, date(2024, 5, 14), -19)]
+
+
+def test_draft_status_reads_as_the_enum_and_stores_its_value(w):
+    """ReviewDraft.status is a DraftStatus (models/_types.ENUM_COLUMNS); the column holds the plain
+    value, unchanged."""
+    from sqlalchemy import text
+
+    from webapp.domain.states import DraftStatus
+    from webapp.models.review import ReviewDraft
+
+    _legal_chain(w)
+    case = _case(w)
+    d = rv.submit(case, "answer", _answer_form(case, ["unavailable.not_held"] * 2, date(2024, 6, 10)),
+                  _u(w.a.clerk), date(2024, 6, 10))
+    rv.return_(d, _u(w.a.clerk2), "请核实", date(2024, 6, 11))
+    db.session.flush()
+    db.session.expire_all()
+    assert db.session.get(ReviewDraft, d.id).status is DraftStatus.RETURNED
+    assert db.session.scalar(text("SELECT status FROM review_draft WHERE id = :i"), {"i": d.id}) == "returned"
+    assert db.session.scalar(select(ReviewDraft.id).where(ReviewDraft.status == DraftStatus.RETURNED)) == d.id

@@ -8,9 +8,10 @@ import re
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from webapp.cases.services import register_case
+from webapp.domain.states import HandoverStatus
 from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.handovers.services import route_case, send_back, sign
@@ -128,8 +129,9 @@ def test_return_with_reason_then_reroute_and_sign_elsewhere(app, client, world, 
     def signed():
         sub = db.session.get(Submission, sid)
         assert (sub.agency_id, sub.status) == (world.dept2, "routed")
-        assert db.session.get(Handover, hid2).status == "signed"
-        assert db.session.get(Handover, hid).status == "returned"
+        assert db.session.get(Handover, hid2).status is HandoverStatus.SIGNED    # the enum, read back
+        assert db.session.get(Handover, hid).status is HandoverStatus.RETURNED
+        assert db.session.scalar(text("SELECT status FROM handover WHERE id = :i"), {"i": hid}) == "returned"
         assert list(db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("handover.%"))
                                        .order_by(AuditLog.id))) == ["handover.returned", "handover.signed"]
 

@@ -7,6 +7,7 @@ from html import escape
 
 from sqlalchemy import select
 
+from webapp.domain.states import DeliveryStatus
 from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES, render_letter_text
 from webapp.models import Case
@@ -92,7 +93,7 @@ def delivery_proofs(case: Case) -> list[Part]:
             "<th>情况</th></tr></thead><tbody>"]
     for d in rows:
         state = STATUSES.get(d.status, d.status)
-        if d.status != "delivered":
+        if d.status != DeliveryStatus.DELIVERED:
             state += f"（{d.returned_on}，{d.return_reason}）"
         html.append(f"<tr><td>{escape(LETTER_TITLES.get(d.letter_kind, d.letter_kind or '—'))}</td>"
                     f"<td>{escape(METHODS.get(d.method, d.method))}</td><td>{d.delivered_on.isoformat()}</td>"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from webapp.domain.states import DELIVERY_FLAGGED, DeliveryStatus
 from webapp.letters import LETTER_TITLES
 
 from .services import METHODS, STATUSES
@@ -67,9 +68,9 @@ def import_event(case, doc: Mapping[str, Any], on: date, today: date) -> None:
                                rule="delivered.letter")
         letter = found[-1]
     result = doc.get("result")
-    if result in ("returned", "undelivered"):
+    if result in DELIVERY_FLAGGED:
         q = select(Delivery).where(Delivery.case_id == case.id, Delivery.method == method,
-                                   Delivery.status == "delivered").order_by(Delivery.id.desc())
+                                   Delivery.status == DeliveryStatus.DELIVERED).order_by(Delivery.id.desc())
         if letter is not None:
             q = q.where(Delivery.letter_event_id == letter.id)
         d = db.session.scalars(q).first()
@@ -78,7 +79,7 @@ def import_event(case, doc: Mapping[str, Any], on: date, today: date) -> None:
                                rule="delivered.result")
         flag_return(d, result, on, str(doc.get("reason") or "（导入）"), today=today, actor_name="导入")
         return
-    if result not in (None, "delivered"):
+    if result not in (None, DeliveryStatus.DELIVERED):
         raise ServiceError(f"delivered: unknown result {result!r}", "送达结果无效", rule="delivered.result")
     record_delivery(case, letter, method if isinstance(method, str) else "", on, proof_text=str(doc.get("proof") or ""),
                     note=str(doc.get("note") or ""), today=today, imported=True, actor_name="导入")

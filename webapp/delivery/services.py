@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from webapp.cases.services import add_note, ensure_changeable
+from webapp.domain.states import DELIVERY_FLAGGED, DeliveryStatus
 from webapp.domain.workflow import EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -22,8 +23,8 @@ from webapp.timeutil import today_shanghai
 #: method code -> Chinese
 METHODS = {"post": "邮寄", "email": "电子邮件", "pickup": "当面领取", "online": "网上获取（状态查询页）"}
 #: status code -> Chinese
-STATUSES = {"delivered": "已送达", "returned": "退件", "undelivered": "未送达"}
-FLAGGED = ("returned", "undelivered")
+STATUSES = {DeliveryStatus.DELIVERED: "已送达", DeliveryStatus.RETURNED: "退件", DeliveryStatus.UNDELIVERED: "未送达"}
+FLAGGED = DELIVERY_FLAGGED
 TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,30}$")
 #: letters that go to a third party or another agency, not to the applicant
 NOT_TO_APPLICANT = frozenset({"consultation"})
@@ -164,9 +165,9 @@ def flag_return(delivery: Delivery, status: str, on: date | None, reason: str, *
     ensure_changeable(case)
     if status not in FLAGGED:
         raise _err("status must be returned or undelivered", "请选择退件或未送达", "delivery.status")
-    if delivery.status != "delivered":
+    if delivery.status != DeliveryStatus.DELIVERED:
         raise _err("already flagged", f"该送达记录已登记为{STATUSES[delivery.status]}", "delivery.flagged")
-    if status == "returned" and delivery.method != "post":
+    if status == DeliveryStatus.RETURNED and delivery.method != "post":
         raise _err("only post comes back", "只有邮寄送达才有退件；其他方式请登记为未送达", "delivery.status")
     _check_date(on, today, delivery.delivered_on, "退件或未送达的日期", "送达记录的日期")
     reason = (reason or "").strip()
@@ -174,10 +175,10 @@ def flag_return(delivery: Delivery, status: str, on: date | None, reason: str, *
         raise _err("a reason is needed", "请填写退件或未送达的原因", "delivery.reason")
     if len(reason) > 1000:
         raise _err("reason too long", "原因不超过1000字", "delivery.reason")
-    delivery.status, delivery.returned_on, delivery.return_reason = status, on, reason
+    delivery.status, delivery.returned_on, delivery.return_reason = DeliveryStatus(status), on, reason
     add_note(case, "delivery_returned", on, {"delivery_id": delivery.id, "letter": delivery.letter_kind,
                                              "method": delivery.method, "proof": delivery.proof,
-                                             "status": status, "reason": reason}, actor, actor_name=actor_name)
+                                             "status": str(status), "reason": reason}, actor, actor_name=actor_name)
     db.session.flush()
     return delivery
 

@@ -30,10 +30,11 @@ from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.kinds import Role
+from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, User
-from webapp.models.handover import PENDING, RETURNED, SIGNED, Handover
+from webapp.models.handover import Handover
 from webapp.models.submission import Submission, SubmissionStatus
 from webapp.timeutil import SHANGHAI, now_utc, today_shanghai
 from webapp.trust.audit import log_event
@@ -73,25 +74,25 @@ def _audit(action: str, actor: User, h: Handover, detail: dict[str, Any]) -> Non
 
 def pending_for_submission(sub: Submission) -> Handover | None:
     return db.session.scalars(select(Handover).where(Handover.submission_id == sub.id,
-                                                     Handover.status == PENDING)).first()
+                                                     Handover.status == HandoverStatus.PENDING)).first()
 
 
 def pending_for_case(case: Case) -> Handover | None:
     return db.session.scalars(select(Handover).where(Handover.case_id == case.id,
-                                                     Handover.status == PENDING)).first()
+                                                     Handover.status == HandoverStatus.PENDING)).first()
 
 
 def last_returned(sub: Submission | None = None, case: Case | None = None) -> Handover | None:
     """The latest 退回 of the item, if it is the item's latest routing (its reason is shown)."""
     col, value = (Handover.submission_id, sub.id) if sub is not None else (Handover.case_id, case.id)
     last = db.session.scalars(select(Handover).where(col == value).order_by(Handover.id.desc())).first()
-    return last if last is not None and last.status == RETURNED else None
+    return last if last is not None and last.status == HandoverStatus.RETURNED else None
 
 
 def to_sign(agency_ids: Iterable[int]) -> list[Handover]:
     """Waiting for the given (receiving) agencies to sign, oldest first."""
     return list(db.session.scalars(select(Handover).where(Handover.to_agency_id.in_(list(agency_ids)),
-                                                          Handover.status == PENDING)
+                                                          Handover.status == HandoverStatus.PENDING)
                                    .order_by(Handover.routed_at, Handover.id)))
 
 
@@ -100,11 +101,11 @@ def routed_by(agency_ids: Iterable[int], today: date | None = None) -> tuple[lis
     in the last RETURNED_SHOWN_DAYS days that were not routed again."""
     ids = list(agency_ids)
     unsigned = list(db.session.scalars(select(Handover).where(Handover.from_agency_id.in_(ids),
-                                                              Handover.status == PENDING)
+                                                              Handover.status == HandoverStatus.PENDING)
                                        .order_by(Handover.routed_at, Handover.id)))
     since = _naive_utc() - timedelta(days=RETURNED_SHOWN_DAYS)
     returned = [h for h in db.session.scalars(
-        select(Handover).where(Handover.from_agency_id.in_(ids), Handover.status == RETURNED,
+        select(Handover).where(Handover.from_agency_id.in_(ids), Handover.status == HandoverStatus.RETURNED,
                                Handover.returned_at >= since).order_by(Handover.returned_at.desc()))
         if (last_returned(h.submission, None) if h.kind == "submission" else last_returned(None, h.case)) is h]
     return unsigned, returned
@@ -114,7 +115,8 @@ def count_to_sign_clause(agency_ids: Iterable[int]):
     """The 待签收 count of ``agency_ids`` as a scalar subquery (the page header reads it together with
     the unread notifications: webapp/platform/header.py)."""
     return (select(func.count(Handover.id))
-            .where(Handover.to_agency_id.in_(list(agency_ids)), Handover.status == PENDING).scalar_subquery())
+            .where(Handover.to_agency_id.in_(list(agency_ids)), Handover.status == HandoverStatus.PENDING)
+            .scalar_subquery())
 
 
 def count_to_sign(agency_ids: Iterable[int]) -> int:
@@ -156,7 +158,7 @@ def open_handover(actor: User, from_agency: Agency, to_agency: Agency, note: str
     h = Handover(kind="case" if case is not None else "submission",
                  submission_id=submission.id if submission is not None else None,
                  case_id=case.id if case is not None else None,
-                 from_agency_id=from_agency.id, to_agency_id=to_agency.id, note=note, status=PENDING,
+                 from_agency_id=from_agency.id, to_agency_id=to_agency.id, note=note, status=HandoverStatus.PENDING,
                  routed_at=_naive_utc(), routed_on=today or today_shanghai(), routed_by_id=actor.id)
     h.submission, h.case = submission, case
     db.session.add(h)
@@ -196,7 +198,7 @@ def route_case(case: Case, actor: User, target: Agency | None, note: Any, *,
 # --- signing and sending back ----------------------------------------------------------------------
 
 def _receiver_check(h: Handover, actor: User) -> None:
-    if h.status != PENDING:
+    if h.status != HandoverStatus.PENDING:
         raise ServiceError(f"handover {h.id} is {h.status}", f"该申请已{h.status_zh.removeprefix('已')}，不能再操作",
                            rule="handover.state")
     if actor.agency_id != h.to_agency_id:
@@ -220,7 +222,7 @@ def sign(h: Handover, actor: User, *, today: date | None = None) -> Handover:
     if h.case is not None and h.case.closed_on is not None:   # closed by the router meanwhile: 退回 only
         raise ServiceError("the case is closed", "案件已由转办机关办结，不能签收，请退回", rule="handover.closed")
     today = today or today_shanghai()
-    h.status = SIGNED
+    h.status = HandoverStatus.SIGNED
     h.signed_at = _naive_utc()
     h.signed_by_id = actor.id
     waited = age(h, today=today)
@@ -242,7 +244,7 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
     _receiver_check(h, actor)
     reason = _clean_text(reason, REASON_LIMIT, "请填写退回理由", f"退回理由不超过{REASON_LIMIT}字", "handover.reason")
     today = today or today_shanghai()
-    h.status = RETURNED
+    h.status = HandoverStatus.RETURNED
     h.returned_at = _naive_utc()
     h.returned_by_id = actor.id
     h.return_reason = reason
@@ -258,8 +260,8 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
         sub.agency_id = back.id
         sub.agency = back
         sub.routed_to_id = back.id
-        sub.status = (SubmissionStatus.SUBMITTED.value if back.id == sub.origin_agency_id
-                      else SubmissionStatus.ROUTED.value)
+        sub.status = (SubmissionStatus.SUBMITTED if back.id == sub.origin_agency_id
+                      else SubmissionStatus.ROUTED)
     if h.case is not None:
         add_note(h.case, "returned_to_router", today, {**_agency_payload("from", to), **_agency_payload("to", back),
                                                        "reason": reason, "handover": h.id}, actor)
@@ -280,7 +282,7 @@ def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | N
         return [], {}
     q = (select(Handover.to_agency_id, Case.id, Case.number, Case.due_on, Applicant.name, Handover.routed_on)
          .join(Case, Case.id == Handover.case_id).join(Applicant, Applicant.id == Case.applicant_id)
-         .where(Handover.status == PENDING, Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None))
+         .where(Handover.status == HandoverStatus.PENDING, Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None))
          .order_by(Handover.id))
     if agency_ids is not None:
         q = q.where(Handover.to_agency_id.in_(list(agency_ids)))
@@ -308,12 +310,12 @@ def waiting_stats(agency_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return out
     for to_id, n in db.session.execute(select(Handover.to_agency_id, func.count(Handover.id))
-                                       .where(Handover.to_agency_id.in_(ids), Handover.status == PENDING)
+                                       .where(Handover.to_agency_id.in_(ids), Handover.status == HandoverStatus.PENDING)
                                        .group_by(Handover.to_agency_id)).all():
         out[to_id]["pending"] = n
     for to_id, routed_at, signed_at, returned_at in db.session.execute(
             select(Handover.to_agency_id, Handover.routed_at, Handover.signed_at, Handover.returned_at)
-            .where(Handover.to_agency_id.in_(ids), Handover.status != PENDING)).all():
+            .where(Handover.to_agency_id.in_(ids), Handover.status != HandoverStatus.PENDING)).all():
         st = out[to_id]
         st["hours"] += ((signed_at or returned_at) - routed_at).total_seconds() / 3600
         st["n"] += 1

@@ -13,6 +13,7 @@ from webapp.domain.appeals import AppealKind, AppealResult
 from webapp.domain.clock import Status
 from webapp.domain.kinds import AgencyKind, ApplicantKind, Role
 from webapp.domain.outcomes import Outcome
+from webapp.domain.states import DeliveryStatus, DraftStatus, HandoverStatus, MailStatus, SubmissionStatus
 from webapp.domain.workflow import Channel
 
 # JSONB on PostgreSQL, JSON elsewhere.
@@ -57,6 +58,11 @@ ENUM_COLUMNS: dict[type, Any] = {
     AgencyKind: StrEnumType(AgencyKind, 20),
     AppealKind: StrEnumType(AppealKind, 30),
     AppealResult: StrEnumType(AppealResult, 20),
+    DraftStatus: StrEnumType(DraftStatus, 20),
+    HandoverStatus: StrEnumType(HandoverStatus, 20),
+    DeliveryStatus: StrEnumType(DeliveryStatus, 20),
+    MailStatus: StrEnumType(MailStatus, 20),
+    SubmissionStatus: StrEnumType(SubmissionStatus, 20),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.states import DeliveryStatus
 from webapp.extensions import db
 
 from ._types import utcnow
@@ -36,7 +37,7 @@ class Delivery(db.Model):
     proof_attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))   # scan
     proof: Mapped[str] = mapped_column(String(200), default="")          # the proof in words (interchange)
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="delivered")   # delivered | returned | undelivered
+    status: Mapped[DeliveryStatus] = mapped_column(default=DeliveryStatus.DELIVERED)
     returned_on: Mapped[date | None] = mapped_column(Date)
     return_reason: Mapped[str] = mapped_column(Text, default="")
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"))
@@ -49,4 +50,4 @@ class Delivery(db.Model):
 
     @property
     def flagged(self) -> bool:
-        return self.status != "delivered" and self.resolved_by_id is None
+        return self.status != DeliveryStatus.DELIVERED and self.resolved_by_id is None

@@ -13,12 +13,10 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.states import HandoverStatus
 from webapp.extensions import db
 
 from ._types import utcnow
-
-PENDING, SIGNED, RETURNED = "pending", "signed", "returned"
-STATUS_ZH = {PENDING: "待签收", SIGNED: "已签收", RETURNED: "已退回"}
 
 
 class Handover(db.Model):
@@ -35,7 +33,7 @@ class Handover(db.Model):
     from_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     to_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    status: Mapped[HandoverStatus] = mapped_column(default=HandoverStatus.PENDING)
     routed_at: Mapped[datetime] = mapped_column(default=utcnow)        # naive UTC
     routed_on: Mapped[date] = mapped_column(Date)                      # Asia/Shanghai date
     routed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -55,7 +53,7 @@ class Handover(db.Model):
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH[self.status]
+        return HandoverStatus(self.status).label_zh
 
     @property
     def number(self) -> str:

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 
 from ._types import utcnow
@@ -65,7 +66,7 @@ class OutboxMail(db.Model):
     # The agency the mail is about (its case's, or its reader's): whose administrators see it in the
     # outbox. None: installation-wide mail, seen by the installation's administrators.
     agency_id: Mapped[int | None] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
+    status: Mapped[MailStatus] = mapped_column(default=MailStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[datetime | None]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 
 from ._types import JsonType, utcnow
@@ -41,7 +42,7 @@ class ReviewDraft(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))          # chain kind (answer_adverse, extension, ...)
     action: Mapped[str] = mapped_column(String(30))        # case action name (answer, extension, ...)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|returned|signed|withdrawn
+    status: Mapped[DraftStatus] = mapped_column(default=DraftStatus.PENDING, index=True)
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into steps; len(steps) = the sign-off
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)   # the chain when submitted
     formdata: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)      # the action form's fields

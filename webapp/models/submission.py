@@ -9,30 +9,17 @@ it as not an application, with a reason the applicant sees. See docs/applicant-s
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.states import SubmissionStatus
 from webapp.extensions import db
 
 from ._types import JsonType, utcnow
 
-
-class SubmissionStatus(StrEnum):
-    SUBMITTED = "submitted"   # waiting in the office's queue; the clock has not started
-    ROUTED = "routed"         # passed by a government's desk to a department, waiting there
-    CONFIRMED = "confirmed"   # the office confirmed it: a case exists (case_id)
-    REJECTED = "rejected"     # not an application (spam, empty); reject_reason is shown to the applicant
-
-    @property
-    def label_zh(self) -> str:
-        return {"submitted": "待确认", "routed": "已分办，待确认", "confirmed": "已确认受理",
-                "rejected": "不予受理（非有效申请）"}[self]
-
-
-PENDING_STATUSES = (SubmissionStatus.SUBMITTED.value, SubmissionStatus.ROUTED.value)
+PENDING_STATUSES = (SubmissionStatus.SUBMITTED, SubmissionStatus.ROUTED)
 
 
 class Submission(db.Model):
@@ -60,7 +47,7 @@ class Submission(db.Model):
     # per-identity rate limit and duplicate recognition without searching JSON
     identity_key: Mapped[str] = mapped_column(String(64))
     dedupe_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.SUBMITTED.value)
+    status: Mapped[SubmissionStatus] = mapped_column(default=SubmissionStatus.SUBMITTED)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_on: Mapped[date] = mapped_column(Date)                         # Asia/Shanghai date
     remote_addr: Mapped[str] = mapped_column(String(64), default="")

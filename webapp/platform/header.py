@@ -8,6 +8,7 @@ from typing import NamedTuple
 from flask_login import current_user
 from sqlalchemy import func, literal, select
 
+from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 from webapp.handovers.services import count_to_sign_clause
 from webapp.models import Notification, ReviewDraft
@@ -34,7 +35,8 @@ def header_counts() -> HeaderCounts:
         to_sign = count_to_sign_clause([agency_id]) if agency_id is not None and can("handover.view") \
             else literal(0)
         drafts = (select(func.count(ReviewDraft.id))
-                  .where(ReviewDraft.status == "pending", ReviewDraft.agency_id == agency_id).scalar_subquery()) \
+                  .where(ReviewDraft.status == DraftStatus.PENDING, ReviewDraft.agency_id == agency_id)
+                  .scalar_subquery()) \
             if agency_id is not None else literal(0)
         row = db.session.execute(select(unread, to_sign, drafts)).one()
         return HeaderCounts(row[0] or 0, row[1] or 0, row[2] or 0)

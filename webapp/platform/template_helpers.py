@@ -14,6 +14,7 @@ from webapp.cases.services import overdue_row
 from webapp.domain.clock import Status
 from webapp.domain.kinds import AgencyKind, Role
 from webapp.domain.labels import outcome_text
+from webapp.domain.states import DeliveryStatus, DraftStatus, MailStatus
 from webapp.public.services import queue_summary
 from webapp.security import actable_agency_ids, can
 from webapp.timeutil import SHANGHAI
@@ -87,4 +88,7 @@ def install(app: Flask) -> None:
     app.add_template_global(Status, "CaseStatus")
     app.add_template_global(Role, "Role")
     app.add_template_global(AgencyKind, "AgencyKind")
+    app.add_template_global(DraftStatus, "DraftStatus")
+    app.add_template_global(DeliveryStatus, "DeliveryStatus")
+    app.add_template_global(MailStatus, "MailStatus")
     app.add_template_global(overdue_row, "case_overdue")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from webapp.archive.part import Part
 from webapp.cases.services.calendar import current_calendar
+from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 from webapp.models import Case
 from webapp.models.review import ReviewDraft
@@ -19,7 +20,7 @@ from .view import draft_context
 
 def approval_form(case: Case) -> list[Part]:
     drafts = db.session.scalars(select(ReviewDraft).where(
-        ReviewDraft.case_id == case.id, ReviewDraft.status == "signed").order_by(ReviewDraft.id)).all()
+        ReviewDraft.case_id == case.id, ReviewDraft.status == DraftStatus.SIGNED).order_by(ReviewDraft.id)).all()
     today, cal = today_shanghai(), current_calendar()
     return [Part(f"办理审批单（{KINDS.get(d.kind, d.kind)}）", d.signed_on,
                  render_template("review/_sheet_body.html", **draft_context(d, today, cal), today=today))

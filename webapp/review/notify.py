@@ -15,6 +15,7 @@ from sqlalchemy import case as sql_case
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.kinds import Role
+from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 from webapp.models import Applicant, Case, User
 from webapp.models.review import ReviewDraft
@@ -78,7 +79,7 @@ def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | Non
                       else_=Case.paused_due_on)
     q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, due_on, Applicant.name)
          .join(Case, Case.id == ReviewDraft.case_id).join(Applicant, Applicant.id == Case.applicant_id)
-         .where(ReviewDraft.status == "pending",
+         .where(ReviewDraft.status == DraftStatus.PENDING,
                 or_(and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon), Case.paused_due_on < today))
          .order_by(ReviewDraft.id))
     if agency_ids is not None:

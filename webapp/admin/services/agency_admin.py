@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from webapp.cases.services.applicants import mask_email
 from webapp.domain.policies import Policies
+from webapp.domain.states import MailStatus
 from webapp.errors import Forbidden, NotFound, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Notification, OutboxMail, User
@@ -209,7 +210,8 @@ def _outbox_scope(actor: User | None):
 
 
 def undelivered(actor: User | None, limit: int = 200) -> list[OutboxMail]:
-    q = _outbox_scope(actor).where(OutboxMail.status != "sent").order_by(OutboxMail.created_at.desc()).limit(limit)
+    q = (_outbox_scope(actor).where(OutboxMail.status != MailStatus.SENT)
+         .order_by(OutboxMail.created_at.desc()).limit(limit))
     return list(db.session.scalars(q))
 
 
@@ -221,11 +223,11 @@ def retry_mail(actor: User | None, mail_id: int) -> OutboxMail:
     mail = db.session.scalar(_outbox_scope(actor).where(OutboxMail.id == mail_id))
     if mail is None:
         raise NotFound(f"no mail {mail_id}", "邮件不存在")
-    if mail.status == outbox.SENT:
+    if mail.status == MailStatus.SENT:
         raise ServiceError("the mail was delivered", "该邮件已发送", rule="outbox.sent")
     before = (mail.status, mail.next_attempt_at)
     outbox.retry_mail(mail.id)
     log_event("admin.mail_retry", user=actor, target_type="outbox_mail", target_id=mail.id,
-              detail={"to": mask_email(mail.to_addr), "status_before": before[0], "attempts": mail.attempts,
+              detail={"to": mask_email(mail.to_addr), "status_before": str(before[0]), "attempts": mail.attempts,
                       "next_attempt_before": before[1].isoformat() if before[1] else None})
     return mail

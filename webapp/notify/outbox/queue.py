@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 from webapp.timeutil import now_utc
 
 from .templates import _one_line
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+#: the outbox row's states (domain/states.MailStatus), by their short names
+PENDING, SENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENDING, MailStatus.SENT, MailStatus.FAILED
 
 
 # --- writing to the outbox --------------------------------------------------------------------

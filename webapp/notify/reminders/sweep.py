@@ -15,6 +15,7 @@ from webapp.cases.services import record_event
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
+from webapp.domain.states import DraftStatus, HandoverStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -200,11 +201,12 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     # daily); one statement says which of them has anything pending, as most sweeps find neither
     from webapp.handovers.services import reminder_items
     from webapp.models import ReviewDraft
-    from webapp.models.handover import PENDING, Handover
+    from webapp.models.handover import Handover
     from webapp.review.notify import review_items
 
     review_due, handover_due = db.session.execute(select(
-        exists().where(ReviewDraft.status == "pending"), exists().where(Handover.status == PENDING))).one()
+        exists().where(ReviewDraft.status == DraftStatus.PENDING),
+        exists().where(Handover.status == HandoverStatus.PENDING))).one()
     for pending, source in ((review_due, review_items), (handover_due, reminder_items)):
         if pending:
             more_pairs, more_people = source(today, cal, agency_ids)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import Notification, OutboxMail
 
@@ -160,7 +161,8 @@ def insert_mails(mails: Sequence[Mail], now: datetime | None = None) -> dict[str
     """Write mails to the outbox unless their key exists; return key -> id of those written now."""
     created = utc_naive(now)
     rows = [(m.key, m.to_addr, m.subject[:300], m.body, m.compose, m.compose_args, m.agency_id) for m in mails]
-    same = {"attachment_ids": "", "status": "pending", "attempts": 0, "last_error": "", "created_at": created}
+    same = {"attachment_ids": "", "status": MailStatus.PENDING.value, "attempts": 0, "last_error": "",
+            "created_at": created}
     return {key: mid for mid, key in _insert_new(OutboxMail.__table__, _MAIL_COLUMNS, rows, same)}
 
 

@@ -148,7 +148,7 @@ def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "
                      items=list(clean.items), form_wanted=clean.form_wanted, route_wanted=clean.route_wanted,
                      notify_via=clean.notify_via, identity_key=ident,
                      dedupe_hash=dedupe_hash(agency.id, ident, clean.items),
-                     status=SubmissionStatus.SUBMITTED.value, submitted_at=now, submitted_on=today,
+                     status=SubmissionStatus.SUBMITTED, submitted_at=now, submitted_on=today,
                      remote_addr=(remote_addr or "")[:64], routing_log=[])
     sub.agency = agency
     db.session.add(sub)

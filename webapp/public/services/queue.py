@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.cases.services import add_note, register_case
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
+from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, User
@@ -26,12 +27,13 @@ from .settings import REJECT_REASON_LIMIT, ROUTE_NOTE_LIMIT, _naive_utc
 def pending_submissions(agency_ids: Iterable[int], *, unsigned: bool = False) -> list[Submission]:
     """The working queue: pending submissions the agencies hold and have signed for; with
     ``unsigned``, those routed to them that wait for 签收 instead (handovers/services.py)."""
-    from webapp.models.handover import PENDING, Handover
+    from webapp.models.handover import Handover
 
     ids = list(agency_ids)
     if not ids:
         return []
-    waiting = select(Handover.submission_id).where(Handover.status == PENDING, Handover.submission_id.is_not(None))
+    waiting = select(Handover.submission_id).where(Handover.status == HandoverStatus.PENDING,
+                                                   Handover.submission_id.is_not(None))
     return list(db.session.scalars(select(Submission).where(
         Submission.agency_id.in_(ids), Submission.status.in_(PENDING_STATUSES),
         Submission.id.in_(waiting) if unsigned else Submission.id.not_in(waiting))
@@ -146,7 +148,7 @@ def confirm_submission(sub: Submission, actor: User, *, today: date | None = Non
                                   content_type=f.content_type, size=f.size, sha256=f.sha256,
                                   storage_path=f.storage_path, uploaded_by_id=None,
                                   uploaded_at=f.uploaded_at))
-    sub.status = SubmissionStatus.CONFIRMED.value
+    sub.status = SubmissionStatus.CONFIRMED
     sub.case_id = case.id
     sub.reviewed_at = _naive_utc()
     sub.reviewed_by_id = actor.id
@@ -169,7 +171,7 @@ def reject_submission(sub: Submission, actor: User, reason: str, *,
                            rule="submission.reason")
     if len(reason) > REJECT_REASON_LIMIT:
         raise ServiceError("the reason is too long", f"理由不超过{REJECT_REASON_LIMIT}字", rule="submission.reason")
-    sub.status = SubmissionStatus.REJECTED.value
+    sub.status = SubmissionStatus.REJECTED
     sub.reject_reason = reason
     sub.reviewed_at = _naive_utc()
     sub.reviewed_by_id = actor.id
@@ -218,7 +220,7 @@ def route_submission(sub: Submission, actor: User, target: Agency, note: str, *,
     sub.agency = target
     sub.routed_to_id = target.id
     sub.route_note = note
-    sub.status = SubmissionStatus.ROUTED.value
+    sub.status = SubmissionStatus.ROUTED
     _flush_or_conflict()
     from webapp.handovers.services import open_handover  # it waits there for 签收
 

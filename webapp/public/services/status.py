@@ -200,7 +200,7 @@ def status_view(found: Found, today: date | None = None) -> dict[str, Any]:
                        case.applicant.phone if case.applicant else "")[0] == ""   # SMS only (webapp/sms/)
     out["notices"] = [{"type": e.type, "title": APPLICANT_EVENTS[e.type], "on": e.on,
                        "detail": _notice_detail(e), "emailed": bool(mail and mail.sent),
-                       "mail_state": mail.status if mail else None, "mail_text": mail.text if mail else "",
+                       "mail_state": str(mail.status) if mail else None, "mail_text": mail.text if mail else "",
                        "mail_css": mail.css if mail else "", "mail_word": "短信" if by_sms else "邮件"}
                       for e, mail in notice_mail_states(events, workflow)]
     out["letters"] = [{"id": a.id, "filename": a.filename, "size": a.size} for a in applicant_letters(case)]

@@ -14,6 +14,7 @@ from webapp.cases.services import add_note
 from webapp.domain.clock import Status
 from webapp.domain.kinds import Role
 from webapp.domain.outcomes import Outcome
+from webapp.domain.states import DRAFT_OPEN, DraftStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, User
@@ -32,7 +33,7 @@ from .chains import (
 
 def open_draft(case: Case) -> ReviewDraft | None:
     return db.session.scalar(select(ReviewDraft).where(ReviewDraft.case_id == case.id,
-                                                       ReviewDraft.status.in_(("pending", "returned")))
+                                                       ReviewDraft.status.in_(DRAFT_OPEN))
                              .order_by(ReviewDraft.id.desc()).limit(1))
 
 
@@ -126,7 +127,7 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
         raise ServiceError("no chain", "该事项无须审批，请直接办理", rule="review.no_chain")
     draft = open_draft(case)
     if draft is not None:
-        if draft.status == "pending":
+        if draft.status == DraftStatus.PENDING:
             raise ServiceError("a draft is pending", "本案已有待审批的拟办稿，请待审批完成或退回后再拟办",
                                rule="review.pending")
         if draft.drafter_id != user.id:
@@ -137,7 +138,7 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
         draft = ReviewDraft(case_id=case.id, agency_id=case.agency_id, drafter_id=user.id, round=1)
         draft.case = case
         db.session.add(draft)
-    draft.kind, draft.action, draft.status, draft.step = kind, action_name, "pending", 0
+    draft.kind, draft.action, draft.status, draft.step = kind, action_name, DraftStatus.PENDING, 0
     draft.steps = [dict(s) for s in chain.steps]
     draft.formdata = form_data(form)
     draft.summary = summary_of(action_name, case, form)
@@ -152,7 +153,7 @@ def submit(case: Case, action_name: str, form: Any, user: User, today: date) -> 
 # --- the current step and who may act on it (the acts themselves: steps.py) ------------------------
 
 def may_act(draft: ReviewDraft, user: User) -> bool:
-    if draft.status != "pending" or not user.active or user.agency_id != draft.agency_id:
+    if draft.status != DraftStatus.PENDING or not user.active or user.agency_id != draft.agency_id:
         return False
     step = current_step(draft)
     if step["signoff"]:
@@ -171,7 +172,7 @@ def pending_for(user: User, agency_ids: list[int] | None = None) -> list[ReviewD
     if user.agency_id is None:
         return []
     q = (select(ReviewDraft).join(Case, Case.id == ReviewDraft.case_id)
-         .where(ReviewDraft.status == "pending", ReviewDraft.agency_id == user.agency_id)
+         .where(ReviewDraft.status == DraftStatus.PENDING, ReviewDraft.agency_id == user.agency_id)
          .order_by(Case.due_on.is_(None), Case.due_on, ReviewDraft.id))
     return [d for d in db.session.scalars(q) if may_act(d, user)]
 
@@ -179,7 +180,7 @@ def pending_for(user: User, agency_ids: list[int] | None = None) -> list[ReviewD
 def mine(user: User) -> list[ReviewDraft]:
     """The user's own drafts still open (pending or returned to them)."""
     return list(db.session.scalars(select(ReviewDraft).where(ReviewDraft.drafter_id == user.id,
-                                                             ReviewDraft.status.in_(("pending", "returned")))
+                                                             ReviewDraft.status.in_(DRAFT_OPEN))
                                    .order_by(ReviewDraft.id)))
 
 

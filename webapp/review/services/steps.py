@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from webapp.domain.states import DRAFT_OPEN, DraftStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import User
@@ -14,7 +15,7 @@ from .drafts import _clean_opinion, _note, current_step, may_act, rebuild_form
 
 
 def _acting(draft: ReviewDraft, user: User) -> dict[str, Any]:
-    if draft.status != "pending":
+    if draft.status != DraftStatus.PENDING:
         raise ServiceError("not pending", "该拟办稿不在审批中", rule="review.not_pending")
     if not may_act(draft, user):
         raise ServiceError("not your step", "您不是当前审批环节的审核人", rule="review.not_reviewer")
@@ -41,7 +42,7 @@ def return_(draft: ReviewDraft, user: User, opinion: str, today: date) -> Review
     step = _acting(draft, user)
     text = _clean_opinion(opinion, required=True)
     _note(draft, "review_returned", today, user, step=step["title"], opinion=text)
-    draft.status = "returned"
+    draft.status = DraftStatus.RETURNED
     db.session.flush()
     from ..notify import notify_returned
 
@@ -70,7 +71,7 @@ def sign_off(draft: ReviewDraft, user: User, opinion: str, today: date):
                            rule=e.rule, **e.context) from None
     _note(draft, "signed_off", today, user, by=user.display_name, opinion=text,
           event_seq=done.event.seq if done.event else None, event_type=done.event.type if done.event else None)
-    draft.status, draft.signed_by_id, draft.signed_on = "signed", user.id, today
+    draft.status, draft.signed_by_id, draft.signed_on = DraftStatus.SIGNED, user.id, today
     draft.event_id = done.event.id if done.event else None
     db.session.flush()
     from ..notify import notify_signed
@@ -80,7 +81,7 @@ def sign_off(draft: ReviewDraft, user: User, opinion: str, today: date):
 
 
 def withdraw(draft: ReviewDraft, user: User) -> None:
-    if draft.drafter_id != user.id or draft.status not in ("pending", "returned"):
+    if draft.drafter_id != user.id or draft.status not in DRAFT_OPEN:
         raise ServiceError("cannot withdraw", "只有拟办人可以撤回未签发的拟办稿", rule="review.withdraw")
-    draft.status = "withdrawn"
+    draft.status = DraftStatus.WITHDRAWN
     db.session.flush()
