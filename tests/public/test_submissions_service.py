@@ -308,9 +308,9 @@ def test_lookup_by_case_number_and_the_status_view(w, today):
 
 
 def test_a_case_registered_on_paper_cannot_be_looked_up(w, today):
-    from webapp.cases.services import register_case
+    from tests.factories import make_case
 
-    case = register_case(agency("SWJ"), applicant(), ITEMS, "in_person", today)
+    case = make_case(agency("SWJ"), None, today, applicant=applicant(), items=ITEMS)
     db.session.commit()
     assert case.query_code_hash is None
     assert lookup(case.number, "AAAA-BBBB-CCCC") is None
