@@ -59,12 +59,15 @@ def uscc_code(body: str = "91370305MA3C0000") -> str:
 
 
 def make_agency(code: str = "SWJ", name: str = "某区商务局", *, kind: str = "department",
-                parent_id: int | None = None, policies: dict[str, Any] | None = None, contact: bool = True) -> Agency:
+                parent_id: int | None = None, policies: dict[str, Any] | None = None, contact: bool = True,
+                **fields: Any) -> Agency:
     """An agency; with ``contact`` its address, postcode, phone and e-mail are filled in (letters print
-    them), without it they are left empty."""
+    them), without it they are left empty; ``fields`` (address=..., phone=..., ...) set or override
+    columns."""
     extra = {"address": f"{name}办公楼", "postcode": "255400", "phone": "0533-7000000",
              "email": f"{code.lower()}@example.gov.cn"} if contact else {}
-    agency = Agency(code=code, name=name, kind=kind, parent_id=parent_id, policies=policies or {}, **extra)
+    agency = Agency(code=code, name=name, kind=kind, parent_id=parent_id,
+                    **({"policies": policies or {}} | extra | fields))
     db.session.add(agency)
     db.session.flush()
     return agency
@@ -78,16 +81,19 @@ def work_email(username: str) -> str:
 
 
 def make_user(agency: Agency | int | None, role: str, username: str, display_name: str | None = None, *,
-              password: str = PASSWORD, email: str | None = None, active: bool = True) -> User:
-    """A user of ``agency`` (a row or an id; None: government level) who logs in with ``password``;
-    ``email`` None: no address."""
+              password: str | None = PASSWORD, email: str | None = None, active: bool = True) -> User:
+    """A user of ``agency`` (a row or an id; None: government level) who logs in with ``password``
+    (None: no password, cannot log in); ``email`` None: no address."""
     from webapp.trust.passwords import hash_password
 
-    if password not in _hash_cache:   # argon2 is slow on purpose: hash each test password once
-        _hash_cache[password] = hash_password(password)
+    extra: dict[str, Any] = {"email": email} if email is not None else {}
+    if password is not None:
+        if password not in _hash_cache:   # argon2 is slow on purpose: hash each test password once
+            _hash_cache[password] = hash_password(password)
+        extra["password_hash"] = _hash_cache[password]
     agency_id = agency.id if isinstance(agency, Agency) else agency
     user = User(agency_id=agency_id, username=username, display_name=display_name or username, role=role,
-                password_hash=_hash_cache[password], active=active, **({"email": email} if email is not None else {}))
+                active=active, **extra)
     db.session.add(user)
     db.session.flush()
     return user

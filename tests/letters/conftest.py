@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.factories import id_number
+from tests.factories import id_number, make_case
 from webapp import demo
-from webapp.cases.services import record_event, register_case
+from webapp.cases.services import record_event
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
@@ -27,14 +27,16 @@ def demo_cases(app_ctx, today: date) -> list[Case]:
     clerk = db.session.scalar(select(User).where(User.username == "clerk"))
     applicant = {"kind": "natural_person", "name": "示范申请人", "id_number": id_number(),
                  "phone": "13800000000", "address": "示范区某某路1号"}
-    fee = register_case(agency, applicant, ["本区2023年度道路养护合同", "本区2023年度绿化养护合同"],
-                        "in_person", date(2024, 5, 6), clerk, today=today)
+    fee = make_case(agency, clerk, date(2024, 5, 6), items=["本区2023年度道路养护合同", "本区2023年度绿化养护合同"],
+                    applicant=applicant, today=today, assigned_to=None)
     record_event(fee, Event(EventType.FEE_NOTICE, date(2024, 5, 8), amount_yuan=Decimal("100")), clerk,
                  today=today, extra_payload={"method": "per_item", "quantity": 2, "basis": "按件计收：2件"})
-    cons = register_case(agency, applicant, ["某企业排污许可证"], "in_person", date(2024, 5, 6), clerk, today=today)
+    cons = make_case(agency, clerk, date(2024, 5, 6), items=["某企业排污许可证"], applicant=applicant, today=today,
+                     assigned_to=None)
     record_event(cons, Event(EventType.CONSULTATION_STARTED, date(2024, 5, 9), party=Party.AGENCY), clerk,
                  today=today, extra_payload={"addressee": "示范区生态环境局", "text": "请提出是否同意公开的意见。"})
-    corr = register_case(agency, applicant, ["某文件"], "in_person", date(2024, 5, 6), clerk, today=today)
+    corr = make_case(agency, clerk, date(2024, 5, 6), items=["某文件"], applicant=applicant, today=today,
+                     assigned_to=None)
     record_event(corr, Event(EventType.CORRECTION_REQUESTED, date(2024, 5, 8), reply_by=date(2024, 5, 31)), clerk,
                  today=today, extra_payload={"what": "请写明文件的名称或文号。"})
     db.session.flush()

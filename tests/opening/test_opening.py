@@ -9,7 +9,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.errors import ServiceError
@@ -33,8 +34,8 @@ NAMES = {"natural_person": "张三", "commercial": "某某建材有限公司", "
 
 
 def _case(agency, kind: str, received: date, n: int, answered: date | None = None):
-    c = register_case(agency, {"kind": kind, "name": f"{NAMES[kind]}{n}", "phone": f"1380000{n:04d}"},
-                      [f"信息{n}"], "post", received, today=TODAY)
+    c = make_case(agency, None, received, applicant={"kind": kind, "name": f"{NAMES[kind]}{n}",
+                  "phone": f"1380000{n:04d}"}, items=[f"信息{n}"], channel="post", today=TODAY)
     if answered is not None:
         record_event(c, Event(type=EventType.ANSWERED, on=answered, outcome=Outcome.DISCLOSED), today=TODAY)
     return c

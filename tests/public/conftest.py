@@ -17,11 +17,9 @@ import pytest
 from flask import Flask
 from stdnum.cn import ric, uscc
 
+from tests.factories import PASSWORD, make_agency, make_user, work_email  # noqa: F401  (PASSWORD: re-exported)
 from webapp.extensions import db
-from webapp.models import Agency, User
-
-PASSWORD = "Test#password1"
-_hashes: dict[str, str] = {}
+from webapp.models import Agency
 
 
 def id_number(body: str = "11010519491231002") -> str:
@@ -63,34 +61,18 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
 
 
-def make_user(agency_id: int | None, role: str, username: str) -> User:
-    from webapp.trust.passwords import hash_password
-
-    if PASSWORD not in _hashes:
-        _hashes[PASSWORD] = hash_password(PASSWORD)
-    u = User(agency_id=agency_id, username=username, display_name=f"{username}用户", role=role,
-             email=f"{username}@example.gov.cn", password_hash=_hashes[PASSWORD])
-    db.session.add(u)
-    db.session.flush()
-    return u
-
-
 def make_world() -> World:
-    gov = Agency(code="SZF", name="示范市人民政府", kind="government", phone="0533-1000000",
-                 address="示范市政务中心", email="szf@example.gov.cn")
-    db.session.add(gov)
-    db.session.flush()
-    dept = Agency(code="SWJ", name="示范市商务局", parent_id=gov.id, phone="0533-2000000")
-    dept2 = Agency(code="JYJ", name="示范市教育局", parent_id=gov.id)
-    other = Agency(code="QT", name="另一区政府办公室", kind="government")
-    db.session.add_all([dept, dept2, other])
-    db.session.flush()
+    gov = make_agency("SZF", "示范市人民政府", kind="government", contact=False, phone="0533-1000000",
+                      address="示范市政务中心", email="szf@example.gov.cn")
+    dept = make_agency("SWJ", "示范市商务局", parent_id=gov.id, contact=False, phone="0533-2000000")
+    dept2 = make_agency("JYJ", "示范市教育局", parent_id=gov.id, contact=False)
+    other = make_agency("QT", "另一区政府办公室", kind="government", contact=False)
     w = World(gov.id, dept.id, dept2.id, other.id)
     for key, agency_id, role in [("desk", gov.id, "clerk"), ("gov_auditor", gov.id, "auditor"),
                                  ("clerk", dept.id, "clerk"), ("approver", dept.id, "approver"),
                                  ("admin", dept.id, "admin"), ("auditor", dept.id, "auditor"),
                                  ("clerk2", dept2.id, "clerk"), ("other_clerk", other.id, "clerk")]:
-        w.users[key] = make_user(agency_id, role, key).id
+        w.users[key] = make_user(agency_id, role, key, f"{key}用户", email=work_email(key)).id
     return w
 
 

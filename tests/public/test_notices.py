@@ -13,7 +13,8 @@ from email.policy import default as default_policy
 import pytest
 from sqlalchemy import func, select, text
 
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.cases.services.signals import case_event_recorded
 from webapp.domain.outcomes import Outcome
 from webapp.domain.states import MailStatus
@@ -186,7 +187,7 @@ def test_the_sweep_sends_what_waited_too_long(w, today, time_machine):
 
 def test_paper_cases_and_cases_without_email_get_nothing(w, today):
     agency = db.session.scalar(select(Agency).where(Agency.code == "SWJ"))
-    paper = register_case(agency, applicant(), ["x"], "in_person", today, clerk(w))
+    paper = make_case(agency, clerk(w), today, applicant=applicant(), items=["x"], assigned_to=None)
     record_event(paper, Event(type=EventType.CORRECTION_REQUESTED, on=today), clerk(w))
     assert notify_applicant(paper, "correction") is None
     no_mail = online_case(w, form="paper", route="pickup", email="", id_number=None, name="王五")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import factories
 from webapp.domain.outcomes import Outcome
-from webapp.extensions import db
 from webapp.models import Agency, User
 
 
@@ -19,11 +19,9 @@ from webapp.models import Agency, User
 def make_agency(db_session) -> Callable[..., Agency]:
     def make(code: str = "TST-A", name: str = "测试局", kind: str = "department", parent: Agency | None = None,
              **kw) -> Agency:
-        a = Agency(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
-                   address="测试路1号", postcode="255400", phone="0533-0000000", email="t@example.gov.cn", **kw)
-        db.session.add(a)
-        db.session.flush()
-        return a
+        return factories.make_agency(code, name, kind=kind, parent_id=parent.id if parent else None,
+                                     **({"address": "测试路1号", "postcode": "255400", "phone": "0533-0000000",
+                                         "email": "t@example.gov.cn"} | kw))
 
     return make
 
@@ -31,11 +29,7 @@ def make_agency(db_session) -> Callable[..., Agency]:
 @pytest.fixture
 def make_user(db_session) -> Callable[..., User]:
     def make(username: str, role: str = "clerk", agency: Agency | None = None) -> User:
-        u = User(username=username, display_name=f"用户{username}", role=role,
-                 agency_id=agency.id if agency is not None else None)
-        db.session.add(u)
-        db.session.flush()
-        return u
+        return factories.make_user(agency, role, username, f"用户{username}", password=None)
 
     return make
 

@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from tests.data import EXAMPLES
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
@@ -101,8 +102,8 @@ def test_carry_over_fails_after_a_closed_year_is_mended(make_agency):
     """Freeze 2024, then mend a 2024 case: 2025's carried_in (the frozen carried_out) no longer
     matches the case history, and the failing cells are named."""
     agency = make_agency("CK-A", "校验测试局")
-    case = register_case(agency, {"kind": "research", "name": "某研究院", "phone": "0533-1"}, ["数据"], "post",
-                         date(2024, 12, 24), today=TODAY)
+    case = make_case(agency, None, date(2024, 12, 24), applicant={"kind": "research", "name": "某研究院",
+                     "phone": "0533-1"}, items=["数据"], channel="post", today=TODAY)
     close_year(2024, agency, today=TODAY)
     db.session.commit()
     assert all(c["ok"] for c in build_report([agency], 2025)["checks"])

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.cases.services.interchange import record_appeal
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
@@ -30,15 +31,15 @@ def year2024(make_agency):
     """An agency with four cases of 2024: two ended in 2024, two open at its end (one is answered in
     2025, the other stays open until a test mends it)."""
     agency = make_agency("CO-A", "结账测试局")
-    c1 = register_case(agency, PERSON, ["预算"], "online", date(2024, 3, 4), today=TODAY)
+    c1 = make_case(agency, None, date(2024, 3, 4), applicant=PERSON, items=["预算"], channel="online", today=TODAY)
     answer(c1, date(2024, 3, 15))
-    c2 = register_case(agency, FIRM, ["规划"], "post", date(2024, 12, 20), today=TODAY)
+    c2 = make_case(agency, None, date(2024, 12, 20), applicant=FIRM, items=["规划"], channel="post", today=TODAY)
     answer(c2, date(2025, 1, 10), Outcome.PARTIAL)
-    c3 = register_case(agency, PERSON | {"name": "李四", "phone": "13800000002"}, ["名单"], "online",
-                       date(2024, 5, 6), today=TODAY)
+    c3 = make_case(agency, None, date(2024, 5, 6), applicant=PERSON | {"name": "李四", "phone": "13800000002"},
+                   items=["名单"], channel="online", today=TODAY)
     answer(c3, date(2024, 5, 20), Outcome.UNAVAILABLE_NOT_HELD)
-    c4 = register_case(agency, PERSON | {"name": "王五", "phone": "13800000003"}, ["合同"], "in_person",
-                       date(2024, 12, 23), today=TODAY)
+    c4 = make_case(agency, None, date(2024, 12, 23), applicant=PERSON | {"name": "王五", "phone": "13800000003"},
+                   items=["合同"], channel="in_person", today=TODAY)
     db.session.commit()
     return agency, {"c1": c1, "c2": c2, "c3": c3, "c4": c4}
 

@@ -8,7 +8,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.cases.services.interchange import record_appeal
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
@@ -34,7 +35,8 @@ def test_each_agency_counts_appeals_by_its_own_policy(make_agency):
     a = make_agency("CS-A", "甲局", policies={"appeal_year": "decided"})
     b = make_agency("CS-B", "乙局")
     for agency in (a, b):
-        case = register_case(agency, PERSON, ["预算"], "online", date(2024, 3, 4), today=TODAY)
+        case = make_case(agency, None, date(2024, 3, 4), applicant=PERSON, items=["预算"], channel="online",
+                         today=TODAY)
         record_event(case, Event(type=EventType.ANSWERED, on=date(2024, 3, 15), outcome=Outcome.DISCLOSED),
                      today=TODAY)
         record_appeal(case, "review", date(2024, 11, 4), "upheld", date(2025, 1, 20))
@@ -62,8 +64,8 @@ def test_a_closed_agency_brings_its_frozen_carry_over_into_the_sum(make_agency):
     report with 乙 (2024 not closed) shows the same."""
     a = make_agency("CS-A", "甲局")
     b = make_agency("CS-B", "乙局")
-    late = register_case(a, PERSON, ["合同"], "in_person", date(2024, 12, 23), today=TODAY)
-    other = register_case(b, PERSON, ["名单"], "in_person", date(2024, 12, 24), today=TODAY)
+    late = make_case(a, None, date(2024, 12, 23), applicant=PERSON, items=["合同"], channel="in_person", today=TODAY)
+    other = make_case(b, None, date(2024, 12, 24), applicant=PERSON, items=["名单"], channel="in_person", today=TODAY)
     db.session.flush()
     close_year(2024, a, today=TODAY)
     record_event(late, Event(type=EventType.ANSWERED, on=date(2024, 12, 30), outcome=Outcome.DISCLOSED),

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from webapp.cases.services import register_case
+from tests.factories import make_case
 from webapp.errors import ServiceError
 from webapp.reporting.services import narratives
 from webapp.reporting.services import proactive_ledger as proactive
@@ -18,8 +18,8 @@ def test_draft_states_the_year_figures(make_agency):
     text = narratives.current(agency, 2023)
     assert text["on_request"] == "2023年，我单位未收到政府信息公开申请。"
     assert narratives.history(agency, 2023) == []
-    register_case(agency, {"kind": "natural_person", "name": "甲", "phone": "1"}, ["x"], "online",
-                  date(2024, 3, 4), today=date(2026, 1, 5))
+    make_case(agency, None, date(2024, 3, 4), applicant={"kind": "natural_person", "name": "甲", "phone": "1"},
+              items=["x"], channel="online", today=date(2026, 1, 5))
     proactive.save_year(agency, 2024, {"categories": "业务工作=11\n其他=2"})
     text = narratives.current(agency, 2024)
     assert text["on_request"].startswith("2024年，本机关共收到政府信息公开申请1件")
@@ -58,14 +58,14 @@ def test_figures_are_data_fields_that_follow_the_cases(make_agency, make_user):
     agency = make_agency()
     clerk = make_user("c1", "clerk", agency)
     person = {"kind": "natural_person", "name": "甲", "phone": "1"}
-    register_case(agency, person, ["x"], "online", date(2024, 3, 4), today=date(2026, 1, 5))
+    make_case(agency, None, date(2024, 3, 4), applicant=person, items=["x"], channel="online", today=date(2026, 1, 5))
     edited = narratives.current(agency, 2024, filled=False)
     assert (edited["on_request"], edited["fees"]) == ("{{依申请公开情况}}", "{{信息处理费情况}}")
     assert narratives.current(agency, 2024)["on_request"].startswith("2024年，本机关共收到政府信息公开申请1件")
     own = "本年度共收到申请{{ 新收申请数 }}件，办结{{办结数}}件。"
     narratives.save(agency, 2024, edited | {"overview": own}, clerk)
-    register_case(agency, person | {"name": "乙", "phone": "2"}, ["y"], "post", date(2024, 5, 6),
-                  today=date(2026, 1, 5))
+    make_case(agency, None, date(2024, 5, 6), applicant=person | {"name": "乙", "phone": "2"}, items=["y"],
+              channel="post", today=date(2026, 1, 5))
     text = narratives.current(agency, 2024)
     assert text["overview"] == "本年度共收到申请2件，办结0件。"
     assert text["on_request"].startswith("2024年，本机关共收到政府信息公开申请2件")

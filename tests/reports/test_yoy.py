@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from webapp.cases.services import record_event, register_case
+from tests.factories import make_case
+from webapp.cases.services import record_event
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType
 from webapp.reporting import charts
@@ -29,7 +30,7 @@ def test_year_on_year_figures(make_agency):
     person = {"kind": "natural_person", "name": "甲", "phone": "1"}
 
     def case(received: date, *events: Event):
-        c = register_case(agency, person, ["x"], "online", received, today=TODAY)
+        c = make_case(agency, None, received, applicant=person, items=["x"], channel="online", today=TODAY)
         for e in events:
             record_event(c, e, today=TODAY)
         return c

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from webapp.cases.services import register_case
+from tests.factories import make_case
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
 from webapp.models.handover import Handover
@@ -23,8 +23,8 @@ def test_route_a_case_from_its_page_then_signed_shows_in_the_history(app, client
     def register():
         gov = db.session.get(Agency, world.gov)
         desk = db.session.get(User, world.users["desk"])
-        return register_case(gov, applicant(), ["2023年度部门预算"], "in_person", date(2024, 6, 12), desk,
-                             today=date(2024, 6, 12)).id
+        return make_case(gov, desk, date(2024, 6, 12), applicant=applicant(), items=["2023年度部门预算"],
+                         today=date(2024, 6, 12), assigned_to=None).id
 
     case_id = in_app(register)
     login(world.users["desk"])

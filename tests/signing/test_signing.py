@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from webapp.cases.services import register_case
+from tests.factories import make_case
 from webapp.domain.states import HandoverStatus
 from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
@@ -140,7 +140,8 @@ def test_return_with_reason_then_reroute_and_sign_elsewhere(app, client, world, 
 
 def _gov_case(today_: date) -> Case:
     desk = db.session.scalar(select(User).where(User.username == "desk"))
-    return register_case(_agency("SZF"), applicant(), ["2023年度部门预算"], "in_person", today_, desk, today=today_)
+    return make_case(_agency("SZF"), desk, today_, applicant=applicant(), items=["2023年度部门预算"], today=today_,
+                     assigned_to=None)
 
 
 def test_case_routing_and_signing_change_no_date(app, world, in_app, time_machine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from webapp.cases.services import register_case
+from tests.factories import make_case
 from webapp.extensions import db
 from webapp.handovers.services import route_case, send_back, sign
 from webapp.models import Agency, User
@@ -29,8 +29,8 @@ def test_supervision_shows_waiting_for_signing_per_department(app, client, world
         desk = db.session.get(User, world.users["desk"])
         swj = db.session.get(Agency, world.dept)
         jyj = db.session.get(Agency, world.dept2)
-        cases = [register_case(gov, applicant(name=n), ["预算"], "in_person", date(2024, 6, 12), desk,
-                               today=date(2024, 6, 12)) for n in ("甲", "乙", "丙")]
+        cases = [make_case(gov, desk, date(2024, 6, 12), applicant=applicant(name=n), items=["预算"],
+                           today=date(2024, 6, 12), assigned_to=None) for n in ("甲", "乙", "丙")]
         g["h"] = [route_case(cases[0], desk, swj, "请办理").id, route_case(cases[1], desk, swj, "请办理").id,
                   route_case(cases[2], desk, jyj, "请办理").id]
 

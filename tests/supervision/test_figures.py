@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import sign_in
+from tests.factories import make_agency
 from tests.supervision.world import build_small, make_sv_world
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.clock import CLOCK_RUNS_IN
@@ -144,9 +145,7 @@ def test_figures_equal_a_direct_count_over_synthetic_cases(app, today):
         w = make_sv_world()
         codes = {w.d1: "LZ-SWJ", w.d2: "LZ-JYJ", w.gov: "LZ-ZF"}
         for i in range(2):
-            a = Agency(code=f"LZ-X{i}", name=f"临淄区部门{i}", parent_id=w.gov)
-            db.session.add(a)
-            db.session.flush()
+            a = make_agency(f"LZ-X{i}", f"临淄区部门{i}", parent_id=w.gov, contact=False)
             codes[a.id] = a.code
         for n, (_agency_id, code) in enumerate(codes.items()):
             doc = generate(150 + 40 * n, 2024, seed=n + 3, agency=code, until=today, appeals=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from tests.factories import make_case, make_user
+from tests.factories import make_agency, make_case, make_user
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -27,11 +27,8 @@ class SvWorld:
 
 
 def _agency(code: str, name: str, kind: str = "department", parent: Agency | None = None) -> Agency:
-    a = Agency(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
-               email=f"{code.lower()}@example.gov.cn")
-    db.session.add(a)
-    db.session.flush()
-    return a
+    return make_agency(code, name, kind=kind, parent_id=parent.id if parent else None, contact=False,
+                       email=f"{code.lower()}@example.gov.cn")
 
 
 def make_sv_world() -> SvWorld:

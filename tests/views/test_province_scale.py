@@ -279,7 +279,10 @@ def test_a_policy_change_reads_only_its_agencys_open_cases(app, world, new_case)
 
 @pytest.mark.pg
 def test_trigram_indexes_exist_and_serve_text_search(app, world, new_case):
-    from webapp.cases.queries import applicant_match, item_match, search_query
+    from webapp.cases.queries import DEFAULT_SORT, Search, applicant_match, item_match, search_filters
+
+    def search_query(agency_ids, **filters):   # every matching case in the list's order
+        return Search(agency_ids, search_filters(agency_ids, **filters), DEFAULT_SORT).query()
 
     new_case(world.a, date(2024, 6, 3), items=["关于临淄区2023年度财政预算执行情况的报告"])
     with app.app_context():

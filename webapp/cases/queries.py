@@ -295,11 +295,6 @@ class Search:
         return Pager(items=items, page=page, total=total, has_next=has_next)
 
 
-def search_query(agency_ids: list[int], sort: str = DEFAULT_SORT, **filters: Any) -> Any:
-    """Every matching case in the list's order (for exports and tests; the list pages with ``Search``)."""
-    return Search(agency_ids, search_filters(agency_ids, **filters), sort_key(sort)).query()
-
-
 @dataclass
 class Pager:
     """One page of a list, without counting every matching row: ``total`` is exact up to COUNT_CAP

@@ -233,10 +233,6 @@ class WorkCalendar:
     def provisional_years(self) -> frozenset[int]:
         return self._provisional_years
 
-    @property
-    def known_years(self) -> list[int]:
-        return sorted(y for y in range(self.first_year, self.last_year + 1) if y not in self._provisional_years)
-
     def is_provisional(self, d: date) -> bool:
         return d.year in self._provisional_years
 
@@ -298,9 +294,6 @@ class WorkCalendar:
         if k >= len(self._workdays):
             raise DateOutOfRange(f"{n} working days after {start.isoformat()} is beyond {self.last_year}")
         return date.fromordinal(self._workdays[k] + base)
-
-    def next_workday(self, d: date) -> date:
-        return self.add_workdays(d, 1)
 
     def touches_provisional(self, a: date, b: date) -> bool:
         """Whether any day in (a, b] lies in a provisional year."""

@@ -251,10 +251,6 @@ class SkippedDay:
     reason: str   # weekend | holiday | pause
     name: str = ""
 
-    @property
-    def reason_zh(self) -> str:
-        return {"weekend": "周末", "holiday": "法定节假日", "pause": "暂停"}[self.reason]
-
 
 @dataclass(frozen=True)
 class Explanation:

@@ -41,10 +41,6 @@ class User(UserMixin, db.Model):
     agency = relationship("Agency")
 
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
     def is_active(self) -> bool:  # Flask-Login
         return bool(self.active)
 
