@@ -186,3 +186,22 @@ def test_flask_cases_recompute_fills_the_pause_due_date_of_an_upgraded_installat
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.get(Case, late_fee).paused_due_on == date(2024, 5, 14)
+
+
+def test_the_overdue_case_list_reads_its_two_branches_as_a_union(app, world, new_case, monkeypatch, today):
+    """The case list's overdue filter (/cases?list=overdue) finds the running and the paused overdue
+    cases through one statement per branch (each on its own index), pages and counts them."""
+    from webapp.cases import queries
+    from webapp.cases.queries import Search
+
+    late_fee = new_case(world.a, LONG_AGO, [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))])
+    running = new_case(world.a, date(2024, 4, 16))
+    new_case(world.a, date(2024, 6, 3))          # not overdue
+    monkeypatch.setattr(queries, "PER_PAGE", 1)
+    with app.app_context():
+        where = search_filters([world.a.agency_id], special="overdue", today=today, cal=current_calendar())
+        search = Search([world.a.agency_id], where)
+        assert " UNION " in str(search.page_ids(0, 2))
+        first, second = search.page(1), search.page(2)
+        assert ([c.id for c in first.items], first.total, first.has_next) == ([running], 2, True)
+        assert ([c.id for c in second.items], second.total, second.has_next) == ([late_fee], 2, False)

@@ -16,11 +16,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import selectinload
 
 from webapp.cases.services import overdue_clause
+from webapp.cases.services.clock import overdue_branches
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
@@ -213,7 +227,10 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
     if assigned_to_id is not None:
         where.append(Case.assigned_to_id == assigned_to_id)
     if special in SPECIAL_LISTS and today is not None and (cal is not None or special not in NEEDS_CALENDAR):
-        where.extend(special_list(special, today, cal)[0])
+        conditions = special_list(special, today, cal)[0]
+        where.extend(conditions)
+        if special == "overdue":    # its two branches, each read from an index of its own
+            where.branches = (conditions[0], overdue_branches(today))
     return where
 
 
@@ -226,6 +243,11 @@ class Filters(list):
         super().__init__(*args)
         self.probes: list = []
         self.sort_all = False    # few matches, named by their applicants' ids: read them all, then sort
+        # (a condition of the list, the branches it is the OR of): the matches are read as the UNION
+        # of one statement per branch, each on its own index (overdue: a BitmapOr of the two indexes
+        # read 8,069 of a government's rows from the table, 56 ms; the union reads 4,617 index
+        # entries, 5 ms)
+        self.branches: tuple | None = None
 
 
 @contextmanager
@@ -260,6 +282,9 @@ class Search:
         those of the visible agencies (57% of the cases for PV000 in bench/province.py): 26 rows read
         about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
         where = [Case.agency_id.in_(self.agency_ids), *self.where]
+        if getattr(self.where, "branches", None):
+            found = self._union(Case.id, Case.received_on, Case.due_on).subquery()
+            return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         if getattr(self.where, "sort_all", False):
             # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id
             # and sorted. The subquery (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner
@@ -268,6 +293,13 @@ class Search:
             found = select(Case.id, Case.received_on, Case.due_on).where(*where).offset(0).subquery()
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
+
+    def _union(self, *columns: Any) -> Any:
+        """The matches as the UNION of one statement per branch of ``where.branches``."""
+        either, branches = self.where.branches
+        rest = [w for w in self.where if w is not either]
+        return union(*(select(*columns).where(Case.agency_id.in_(self.agency_ids), *rest, *branch)
+                       for branch in branches))
 
     def page(self, page: int) -> Pager:
         with _serial(bool(getattr(self.where, "probes", None))):
@@ -289,7 +321,11 @@ class Search:
             if capped_count(select(Case.id).where(scope, *[named if w is walk else w for w in self.where])) \
                     > COUNT_CAP:
                 return Pager(items=items, page=page, total=COUNT_CAP + 1, has_next=has_next)
-        total = capped_count(select(Case.id).where(scope, *self.where))
+        if getattr(self.where, "branches", None):
+            matches = self._union(Case.id).subquery()
+            total = capped_count(select(matches.c.id).select_from(matches))
+        else:
+            total = capped_count(select(Case.id).where(scope, *self.where))
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
             return self._page(-(-total // PER_PAGE))
         return Pager(items=items, page=page, total=total, has_next=has_next)

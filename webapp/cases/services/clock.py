@@ -69,11 +69,18 @@ def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
     case.calendar_version = cal.version
 
 
+def overdue_branches(today: date) -> tuple[tuple, tuple]:
+    """The two ways a case is overdue (rules.md §4): the clock runs and its due date has passed; it
+    is paused after the period had run out. Each has an index of its own (ix_case_overdue_cover,
+    ix_case_paused_due): a list reads them as two statements joined (cases/queries.Search)."""
+    return (Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), (Case.paused_due_on < today,)
+
+
 def overdue_clause(today: date):
-    """``CaseClock.is_overdue(cal, today)`` on the query columns (rules.md §4): the clock runs and
-    its due date has passed, or it is paused after the period had run out. The dashboard, the case
-    search, the supervision figures and the register export all use this one condition."""
-    return or_(and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), Case.paused_due_on < today)
+    """``CaseClock.is_overdue(cal, today)`` on the query columns: either of ``overdue_branches``. The
+    dashboard, the case search, the supervision figures and the register export all use it."""
+    running, paused = overdue_branches(today)
+    return or_(and_(*running), *paused)
 
 
 def overdue_row(case: Case, today: date) -> bool:
