@@ -101,6 +101,30 @@ def _flush_or_conflict() -> None:
                             "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
 
 
+def with_item_outcomes(event: Event, item_outcomes: Sequence[str], n_items: int,
+                       main_ground: str | None) -> Event:
+    """An answer given item by item (rules.md §5): one outcome per item, the application's outcome
+    derived from them (and the main ground where they differ); ServiceError otherwise."""
+    if len(item_outcomes) != n_items:
+        raise ServiceError("give an outcome for every requested item", "请为每一项申请内容选择办理结果",
+                           rule="answered.items")
+    try:
+        overall = application_outcome(item_outcomes, main_ground or None)
+    except OutcomeError as e:
+        raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由",
+                           rule="answered.outcome") from None
+    return replace(event, outcome=overall)
+
+
+def event_payload(event: Event, after: Any) -> dict[str, Any]:
+    """The stored payload of a workflow event: its fields, and a correction's reply-by date as the
+    clock after it computed it."""
+    payload = {k: v for k, v in event.to_dict().items() if k not in ("type", "on")}
+    if event.type is EventType.CORRECTION_REQUESTED and "reply_by" not in payload:
+        payload["reply_by"] = after.correction_reply_by.isoformat()
+    return payload
+
+
 def record_event(case: Case, event: Event, actor: User | None = None, *, today: date | None = None,
                  expected_version: int | None = None, item_outcomes: Sequence[str] | None = None,
                  main_ground: str | None = None, note: str = "", actor_name: str = "",
@@ -119,24 +143,14 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
                            "延期答复须经信息公开工作机构负责人批准，您没有该权限（第三十三条）", rule="extension.role")
     # per-item outcomes (rules.md §5)
     if event.type is EventType.ANSWERED and item_outcomes is not None:
-        if len(item_outcomes) != len(case.items):
-            raise ServiceError("give an outcome for every requested item", "请为每一项申请内容选择办理结果",
-                               rule="answered.items")
-        try:
-            overall = application_outcome(item_outcomes, main_ground or None)
-        except OutcomeError as e:
-            raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由",
-                               rule="answered.outcome") from None
-        event = replace(event, outcome=overall)
+        event = with_item_outcomes(event, item_outcomes, len(case.items), main_ground)
     events = workflow_events(case)
     try:
         before = replay(events, cal, policies, recorded=True)     # the stored history, as recorded
         after = apply(before, event, cal, policies, today)        # the new event, judged now
     except Refusal as r:
         raise refusal_error(r, case) from None
-    payload = {k: v for k, v in event.to_dict().items() if k not in ("type", "on")}
-    if event.type is EventType.CORRECTION_REQUESTED and "reply_by" not in payload:
-        payload["reply_by"] = after.correction_reply_by.isoformat()
+    payload = event_payload(event, after)
     if note:
         payload["note"] = note
     if extra_payload:

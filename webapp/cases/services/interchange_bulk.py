@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy import insert, select, text
 
 from webapp.domain.clock import CaseClock
 from webapp.domain.numbering import case_number, number_prefix
-from webapp.domain.outcomes import Outcome, OutcomeError, application_outcome
+from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Refusal, apply
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -37,6 +36,7 @@ from webapp.trust.audit_key import audit_key
 from .applicants import clean_applicant
 from .chain import event_hash, head_mac
 from .clock import _derive, refusal_error
+from .events import event_payload, with_item_outcomes
 from .registration import clean_items, last_serial_recorded
 
 ACTOR = "导入"     # the actor name of imported events, as the per-case path records it
@@ -136,15 +136,7 @@ class Batch:
         outs = item_outcomes if event.type is EventType.ANSWERED and item_outcomes else None
         main = event.outcome.value if outs and event.outcome else None
         if outs is not None:
-            if len(outs) != len(case.items):
-                raise ServiceError("give an outcome for every requested item", "请为每一项申请内容选择办理结果",
-                                   rule="answered.items")
-            try:
-                overall = application_outcome(outs, main or None)
-            except OutcomeError as e:
-                raise ServiceError(str(e), "各项办理结果不同且均未提供信息时，须选择主要理由",
-                                   rule="answered.outcome") from None
-            event = replace(event, outcome=overall)
+            event = with_item_outcomes(event, outs, len(case.items), main)
         try:   # the stored history replayed (recorded=True), then the new event judged today
             if last_stored is None:
                 before = CaseClock()
@@ -155,9 +147,7 @@ class Batch:
             after = apply(before, event, cal, pol, self.today)
         except Refusal as r:
             raise refusal_error(r, case) from None
-        payload = {k: v for k, v in event.to_dict().items() if k not in ("type", "on")}
-        if event.type is EventType.CORRECTION_REQUESTED and "reply_by" not in payload:
-            payload["reply_by"] = after.correction_reply_by.isoformat()
+        payload = event_payload(event, after)
         if outs is not None:
             payload["item_outcomes"] = list(outs)
             for k, out in enumerate(outs):
