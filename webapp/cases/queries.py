@@ -34,7 +34,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import selectinload
 
 from webapp.cases.services import overdue_clause
-from webapp.cases.services.clock import overdue_branches
+from webapp.cases.services.clock import overdue_branches, standing_due_on
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
@@ -94,7 +94,7 @@ def special_list(name: str, today: date, cal: WorkCalendar | None) -> tuple[list
     """The conditions of one of SPECIAL_LISTS on ``today`` and the column the dashboard orders it by."""
     running = Case.status.in_(CLOCK_RUNS_IN)      # due_on is set only while the clock runs
     if name == "overdue":
-        return [overdue_clause(today)], func.coalesce(Case.due_on, Case.paused_due_on)
+        return [overdue_clause(today)], standing_due_on()
     if name == "due_soon":
         return [running, Case.due_on >= today, Case.due_on <= cal.add_workdays(today, 3)], Case.due_on
     if name == "notices_due":

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy import case as sql_case
 
+from webapp.cases.services.clock import standing_due_on
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.kinds import Role
@@ -75,8 +75,7 @@ def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | Non
     horizon = cal.add_workdays(today, DUE_WITHIN)
     # the answer's due date: the running clock's, or the one that stands during a pause begun after
     # the period had run out (the one overdue rule, cases/services/clock.overdue_clause)
-    due_on = sql_case((and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None)), Case.due_on),
-                      else_=Case.paused_due_on)
+    due_on = standing_due_on()
     q = (select(ReviewDraft, Case.number, Case.agency_id, Case.assigned_to_id, due_on, Applicant.name)
          .join(Case, Case.id == ReviewDraft.case_id).join(Applicant, Applicant.id == Case.applicant_id)
          .where(ReviewDraft.status == DraftStatus.PENDING,

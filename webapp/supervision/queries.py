@@ -28,6 +28,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
 from webapp.cases.services import overdue_clause
+from webapp.cases.services.clock import standing_due_on
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
@@ -200,7 +201,7 @@ def sort_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
 def drill_query(agency_ids: list[int], figure: str, today: date, cal: WorkCalendar):
     # an overdue case paused after its period ran out has no due_on: its paused_due_on orders it
     order = {"open": (Case.due_on, Case.id), "due_soon": (Case.due_on, Case.id),
-             "overdue": (func.coalesce(Case.due_on, Case.paused_due_on), Case.id)}
+             "overdue": (standing_due_on(), Case.id)}
     q = select(Case).where(*_scope(agency_ids, figure, today, cal))
     return q.order_by(*order.get(figure, (Case.closed_on.desc(), Case.id.desc())))
 

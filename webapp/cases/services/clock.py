@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, CaseClock, Status
@@ -74,6 +74,13 @@ def overdue_branches(today: date) -> tuple[tuple, tuple]:
     is paused after the period had run out. Each has an index of its own (ix_case_overdue_cover,
     ix_case_paused_due): a list reads them as two statements joined (cases/queries.Search)."""
     return (Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), (Case.paused_due_on < today,)
+
+
+def standing_due_on():
+    """The answer's due date that stands, on the query columns: the running clock's (due_on), or,
+    paused after the period had run out, the one fixed then (paused_due_on); null otherwise. The
+    overdue lists are ordered by it and the review reminders date by it."""
+    return func.coalesce(Case.due_on, Case.paused_due_on)
 
 
 def overdue_clause(today: date):
