@@ -14,7 +14,7 @@ from functools import wraps
 from flask import abort, g, request
 from flask_login import current_user
 
-from webapp.domain.kinds import AgencyKind
+from webapp.domain.kinds import AgencyKind, AttachmentKind
 
 CLERK, APPROVER, ADMIN, AUDITOR = "clerk", "approver", "admin", "auditor"
 ALL_ROLES = (CLERK, APPROVER, ADMIN, AUDITOR)
@@ -164,7 +164,7 @@ def actable_agency_ids(user=None) -> list[int]:
 #: Attachment kinds that carry no personal data beyond the applicant's name (which every viewer sees):
 #: letters the agency issued (rendered from templates that name the applicant only). Scans -
 #: applications, ID proofs, powers of attorney - and any other kind carry personal data.
-ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA = frozenset({"letter"})
+ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA = frozenset({AttachmentKind.LETTER})
 SCAN_REFUSED = ("该附件是含有申请人个人信息的扫描件（申请书、身份证明等），只有承办机关的工作人员可以下载；"
                 "其他机关查看时，申请人信息已作遮蔽处理。")
 

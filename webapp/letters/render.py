@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from config import BASE_DIR
 from webapp.domain.fees import FeeMethod
+from webapp.domain.kinds import LetterKind
 from webapp.domain.labels import LETTER_TITLES, outcome_phrase
 from webapp.domain.outcomes import Outcome
 from webapp.domain.policies import CONSULTATION_REPLY_DAYS
@@ -34,12 +35,12 @@ LETTER_DIR = BASE_DIR / "templates" / "letters"
 LETTER_KINDS = tuple(LETTER_TITLES)
 
 #: the workflow event whose recording sends each letter
-LETTER_FOR_EVENT: dict[EventType, str] = {
-    EventType.CORRECTION_REQUESTED: "correction",
-    EventType.CONSULTATION_STARTED: "consultation",
-    EventType.EXTENDED: "extension",
-    EventType.FEE_NOTICE: "fee",
-    EventType.ANSWERED: "answer",
+LETTER_FOR_EVENT: dict[EventType, LetterKind] = {
+    EventType.CORRECTION_REQUESTED: LetterKind.CORRECTION,
+    EventType.CONSULTATION_STARTED: LetterKind.CONSULTATION,
+    EventType.EXTENDED: LetterKind.EXTENSION,
+    EventType.FEE_NOTICE: LetterKind.FEE,
+    EventType.ANSWERED: LetterKind.ANSWER,
 }
 EVENT_FOR_LETTER = {v: k for k, v in LETTER_FOR_EVENT.items()}
 
