@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from webapp.cases.services import record_event, register_case
 from webapp.cases.services.calendar import current_calendar
+from webapp.domain.kinds import AgencyKind
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -67,7 +68,7 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
     logins = [(u, p, r) for u, _n, r, p in DEMO_USERS]
     if agency is not None:
         return logins
-    agency = Agency(code=DEMO_CODE, name="示范区人民政府办公室", kind="government",
+    agency = Agency(code=DEMO_CODE, name="示范区人民政府办公室", kind=AgencyKind.GOVERNMENT,
                     address="示范区政务服务中心3楼", postcode="255400", phone="0533-1234567",
                     email="gkb@example.gov.cn")
     db.session.add(agency)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.cases.services.applicants import APPLICANT_KINDS
-from webapp.domain.kinds import SubmissionSource
+from webapp.domain.kinds import AgencyKind, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db, limiter
 from webapp.forms import ZhForm as FlaskForm
@@ -102,7 +102,7 @@ def _agencies() -> list[Agency]:
     ordered: list[Agency] = []
 
     def walk(parent_id: int | None) -> None:
-        for a in sorted(by_parent.get(parent_id, []), key=lambda a: (a.kind != "government", a.name)):
+        for a in sorted(by_parent.get(parent_id, []), key=lambda a: (a.kind != AgencyKind.GOVERNMENT, a.name)):
             ordered.append(a)
             walk(a.id)
 
