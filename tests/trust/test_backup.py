@@ -79,7 +79,7 @@ def _same_tables(before: dict, after: dict) -> None:
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
     from webapp.admin.services import calendar_admin
-    from webapp.admin.services.template_admin import save_letter_template
+    from webapp.admin.services.template_admin import LETTER_TEMPLATES, save_template
     from webapp.admin.services.tokens import issue_token
     from webapp.public.services import clean_submission, create_submission, store_file
     from webapp.reporting.services import closeout, narratives
@@ -110,7 +110,7 @@ def _populate_extras(app) -> None:
         narratives.save(ag, 2024, {narratives.narrative_keys()[0]: "本年度，示例区……"}, admin)
         proactive.add_document(ag, {"kind": "normative", "title": "示例区某管理办法", "doc_number": "示政发〔2024〕1号",
                                     "issued_on": "2024-03-01"}, admin)
-        save_letter_template(admin, "answer", "答复书\n{{ number }}\n{{ applicant.name }}：……")
+        save_template(LETTER_TEMPLATES, admin, "answer", None, "答复书\n{{ number }}\n{{ applicant.name }}：……")
         issue_token(admin, ag, "门户网站")
         from webapp.models import Notification, OutboxMail
 
