@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.cases.services import fee_items_this_month, record_event
+from webapp.cases.services import case_changed, fee_items_this_month, record_event
 from webapp.cases.services.appeals import record_appeal
 from webapp.domain.fees import compute_fee, fee_basis_zh
 from webapp.domain.kinds import AttachmentKind, LetterKind
@@ -146,8 +146,7 @@ def _check_version(case: Case, form) -> int:
         raise ConflictError("missing case version", "缺少案件版本号，请刷新页面后重试。",
                             rule="case.conflict") from None
     if case.version != expected:
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+        raise case_changed()
     return expected
 
 
@@ -250,8 +249,7 @@ def _touch(case: Case) -> None:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+        raise case_changed() from None
 
 
 _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign}

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.cases.services import case_changed, flush_case_change
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.kinds import Role
 from webapp.errors import ConflictError, ServiceError
@@ -81,11 +80,7 @@ def _step_view(kind: str):
             else:
                 services.withdraw(draft, user)
                 message = "已撤回拟办稿。"
-            db.session.flush()   # a concurrent change fails here, not at the commit
-        except (IntegrityError, StaleDataError):
-            db.session.rollback()
-            flash("该案件已被他人修改，请刷新页面后重试。", "error")
-            return redirect(url_for("review.show", draft_id=draft_id))
+            flush_case_change()
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")
@@ -123,22 +118,17 @@ def draft_new(case_id: int, action: str):
         flash(f"{act.title}：请更正表单中标出的内容。", "error")
         return _render_case(case, 422, bound={action: form}, open_action=action)
     try:
-        try:
-            if services.needs_review(case, action, form, user):
-                if str(case.version) != form.version.data:
-                    raise ConflictError("stale", "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
-                draft = services.submit(case, action, form, user, today)
-                db.session.flush()   # a concurrent change fails here, not at the commit
-                flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
-                return redirect(url_for("review.show", draft_id=draft.id))
-            if not can(act.permission):
-                abort(403)
-            done = perform(act, case, form, user, today)
-            db.session.flush()   # a concurrent change fails here, not at the commit
-        except IntegrityError:
-            db.session.rollback()
-            raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
-                                rule="case.conflict") from None
+        if services.needs_review(case, action, form, user):
+            if str(case.version) != form.version.data:
+                raise case_changed("stale")
+            draft = services.submit(case, action, form, user, today)
+            flush_case_change()
+            flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
+            return redirect(url_for("review.show", draft_id=draft.id))
+        if not can(act.permission):
+            abort(403)
+        done = perform(act, case, form, user, today)
+        flush_case_change()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
