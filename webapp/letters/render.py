@@ -11,12 +11,12 @@ from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from jinja2 import TemplateError
 from sqlalchemy import select
 
 from config import BASE_DIR
+from webapp.docx_fonts import set_font
 from webapp.domain.fees import FeeMethod
 from webapp.domain.kinds import LetterKind
 from webapp.domain.labels import LETTER_TITLES, outcome_phrase
@@ -279,14 +279,7 @@ def render_letter_text(case: Case, kind: str, event: CaseEvent | None = None, **
 # --- layout ----------------------------------------------------------------------------------------
 
 def _set_font(run, size=None, bold: bool | None = None) -> None:
-    run.font.name = FONT
-    rpr = run._element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.insert(0, rfonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), FONT)
+    set_font(run, FONT)
     if size is not None:
         run.font.size = size
     if bold is not None:
@@ -303,15 +296,8 @@ def text_to_docx(text: str) -> bytes:
     section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
     section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     normal = doc.styles["Normal"]
-    normal.font.name = FONT
+    set_font(normal, FONT)
     normal.font.size = BODY_SIZE
-    rpr = normal.element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.insert(0, rfonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), FONT)
     normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     normal.paragraph_format.line_spacing = Pt(28)
     normal.paragraph_format.space_after = Pt(0)
