@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.cases.services import case_changed, fee_items_this_month, record_event
+from webapp.cases.services import case_change, case_changed, fee_items_this_month, record_event
 from webapp.cases.services.appeals import record_appeal
 from webapp.domain.fees import compute_fee, fee_basis_zh
 from webapp.domain.kinds import AttachmentKind, LetterKind
@@ -242,14 +242,9 @@ def _touch(case: Case) -> None:
     version, and two requests racing on one case meet in the version check instead of in the
     event-sequence constraint."""
     from sqlalchemy.orm.attributes import flag_modified
-    from sqlalchemy.orm.exc import StaleDataError
 
-    flag_modified(case, "note")
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise case_changed() from None
+    with case_change():
+        flag_modified(case, "note")
 
 
 _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign}

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
-from webapp.cases.services.events import flush_case_change
+from webapp.cases.services.events import case_change
 from webapp.domain.clock import Status
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
@@ -134,8 +134,8 @@ def _action_view(action: CaseAction):
             flash(f"{action.title}：请更正表单中标出的内容。", "error")
             return _render_case(case, 422, bound={action.name: form}, open_action=action.name)
         try:
-            done = perform(action, case, form, current_user._get_current_object(), today)
-            flush_case_change()   # two requests appended an event to the case at once: the loser's conflict
+            with case_change():   # two requests appended an event to the case at once: the loser's conflict
+                done = perform(action, case, form, current_user._get_current_object(), today)
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.cases.services import case_changed, flush_case_change
+from webapp.cases.services import case_change, case_changed
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.kinds import Role
 from webapp.errors import ConflictError, ServiceError
@@ -68,19 +68,19 @@ def _step_view(kind: str):
             return redirect(url_for("review.show", draft_id=draft.id))
         user, today = current_user._get_current_object(), today_shanghai()
         try:
-            if kind == "approve":
-                services.approve(draft, user, form.opinion.data, today)
-                message = "已审核同意，转入下一环节。"
-            elif kind == "return":
-                services.return_(draft, user, form.opinion.data, today)
-                message = "已退回拟办人。"
-            elif kind == "sign":
-                services.sign_off(draft, user, form.opinion.data, today)
-                message = f"已签发，并于{today.isoformat()}记录办理结果、生成文书。"
-            else:
-                services.withdraw(draft, user)
-                message = "已撤回拟办稿。"
-            flush_case_change()
+            with case_change():
+                if kind == "approve":
+                    services.approve(draft, user, form.opinion.data, today)
+                    message = "已审核同意，转入下一环节。"
+                elif kind == "return":
+                    services.return_(draft, user, form.opinion.data, today)
+                    message = "已退回拟办人。"
+                elif kind == "sign":
+                    services.sign_off(draft, user, form.opinion.data, today)
+                    message = f"已签发，并于{today.isoformat()}记录办理结果、生成文书。"
+                else:
+                    services.withdraw(draft, user)
+                    message = "已撤回拟办稿。"
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")
@@ -117,18 +117,17 @@ def draft_new(case_id: int, action: str):
     if not form.validate_on_submit():
         flash(f"{act.title}：请更正表单中标出的内容。", "error")
         return _render_case(case, 422, bound={action: form}, open_action=action)
+    draft = None
     try:
-        if services.needs_review(case, action, form, user):
-            if str(case.version) != form.version.data:
-                raise case_changed("stale")
-            draft = services.submit(case, action, form, user, today)
-            flush_case_change()
-            flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
-            return redirect(url_for("review.show", draft_id=draft.id))
-        if not can(act.permission):
-            abort(403)
-        done = perform(act, case, form, user, today)
-        flush_case_change()
+        with case_change():
+            if services.needs_review(case, action, form, user):
+                if str(case.version) != form.version.data:
+                    raise case_changed("stale")
+                draft = services.submit(case, action, form, user, today)
+            else:
+                if not can(act.permission):
+                    abort(403)
+                done = perform(act, case, form, user, today)
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
@@ -136,6 +135,9 @@ def draft_new(case_id: int, action: str):
         form.version.data = str(case.version)
         return _render_case(case, 409 if isinstance(e, ConflictError) else 422, bound={action: form},
                             open_action=action)
+    if draft is not None:
+        flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
+        return redirect(url_for("review.show", draft_id=draft.id))
     flash(done.message, "success")
     return redirect(url_for("cases.show", case_id=case.id) + "#timeline")
 

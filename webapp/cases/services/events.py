@@ -3,7 +3,8 @@ changes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -96,10 +97,13 @@ def case_changed(message: str = "the case was changed by someone else; reload it
     return ConflictError(message, "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
 
 
-def flush_case_change() -> None:
-    """Flush a page's change to a case: a concurrent change fails here, not at the commit, and is
-    rolled back and refused as ``case_changed``."""
+@contextmanager
+def case_change() -> Iterator[None]:
+    """``with case_change(): ...`` around a page's change to a case, flushed at its end: a concurrent
+    change (a stale version, or two requests appending to the history at once) fails here, not at
+    the commit, and is rolled back and refused as ``case_changed``."""
     try:
+        yield
         db.session.flush()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
