@@ -222,6 +222,7 @@ def test_a_concurrent_change_to_a_case_is_the_one_conflict(app, world, new_case)
                            .execution_options(synchronize_session=False))   # someone else's change
         with pytest.raises(ConflictError) as refused, case_change():
             case.note = "mine"
-        assert (refused.value.message_zh, refused.value.rule) == ("该案件已被他人修改，请刷新页面后重试。", "case.conflict")
+        assert (refused.value.message_zh, refused.value.rule) == (
+            "该案件已被他人修改，请刷新页面后重试。", "case.conflict")
         assert (case_changed().message_zh, case_changed("stale").message) == (refused.value.message_zh, "stale")
         assert db.session.scalar(select(Case.note).where(Case.id == cid)) == note != "mine"
