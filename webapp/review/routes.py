@@ -14,7 +14,7 @@ from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.models.review import ReviewDraft
-from webapp.security import actable_agency_ids, can, case_or_404, requires, visible_agency_ids
+from webapp.security import agency_row_or_404, can, case_or_404, requires
 from webapp.timeutil import today_shanghai
 
 from . import services
@@ -25,13 +25,7 @@ bp = Blueprint("review", __name__)
 
 
 def _draft_or_404(draft_id: int, change: bool = False) -> ReviewDraft:
-    if not 0 < draft_id < 2**63:
-        abort(404)
-    draft = db.session.get(ReviewDraft, draft_id)
-    allowed = actable_agency_ids() if change else visible_agency_ids()
-    if draft is None or draft.agency_id not in allowed:
-        abort(404)
-    return draft
+    return agency_row_or_404(ReviewDraft, draft_id, change)
 
 
 @bp.get("/review/")
