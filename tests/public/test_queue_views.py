@@ -195,4 +195,3 @@ def test_the_dashboard_partial(app, world, submitted):
         db.session.remove()
     with app.test_request_context("/"):
         assert "网上申请待确认" not in render_template_string('{% include "public/_queue_summary.html" %}')
-
