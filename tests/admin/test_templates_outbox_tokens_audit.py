@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import sign_in
 from tests.factories import agency_case
+from webapp.domain.states import MailStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditLog, Notification, OutboxMail
@@ -78,7 +79,7 @@ def test_email_template_edit_check_and_reset(app, client, world):
         assert db.session.scalar(select(EmailTemplate)) is None
 
 
-def _mail(agency_id, to, status="failed", attempts=3):
+def _mail(agency_id, to, status=MailStatus.FAILED, attempts=3):
     m = OutboxMail(to_addr=to, subject="期限提醒", body="...", status=status, attempts=attempts,
                    last_error="SMTP 421 try later", next_attempt_at=utcnow() + timedelta(hours=1))
     db.session.add(m)
@@ -92,7 +93,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
     with app.app_context():
         mine = _mail(world.a.agency_id, "a@example.cn")
         theirs = _mail(world.b.agency_id, "b@example.cn")
-        sent = _mail(world.a.agency_id, "sent@example.cn", status="sent", attempts=1)
+        sent = _mail(world.a.agency_id, "sent@example.cn", status=MailStatus.SENT, attempts=1)
         db.session.commit()
         mine_id, theirs_id, sent_id = mine.id, theirs.id, sent.id
     sign_in(client, world.a.users["admin"])
@@ -105,7 +106,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
     assert r.status_code == 302
     with app.app_context():
         m = db.session.get(OutboxMail, mine_id)
-        assert m.next_attempt_at is None and m.status in ("failed", "pending")
+        assert m.next_attempt_at is None and m.status in (MailStatus.FAILED, MailStatus.PENDING)
         assert db.session.get(OutboxMail, theirs_id).next_attempt_at is not None
         log = db.session.scalar(select(AuditLog).where(AuditLog.action == "admin.mail_retry"))
         assert (log.target_id, log.detail["attempts"]) == (str(mine_id), 3)
@@ -173,7 +174,7 @@ def test_outbox_shows_an_agencys_mail_without_a_reminder_behind_it(app, client, 
     (OutboxMail.agency_id), not for another agency's."""
     with app.app_context():
         for agency_id, to in ((world.a.agency_id, "applicant@example.cn"), (world.b.agency_id, "other@example.cn")):
-            m = OutboxMail(to_addr=to, subject="受理通知", body="...", status="failed", attempts=2,
+            m = OutboxMail(to_addr=to, subject="受理通知", body="...", status=MailStatus.FAILED, attempts=2,
                            last_error="SMTP 550", agency_id=agency_id)
             db.session.add(m)
         db.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 
 from tests.data import EXAMPLES as EX
 from tests.factories import PASSWORD, make_user
+from webapp.domain.states import MailStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, User
@@ -115,7 +116,7 @@ def _populate_extras(app) -> None:
         from webapp.models import Notification, OutboxMail
 
         db.session.add(OutboxMail(to_addr="a@example.org", subject="提醒", body="正文", agency_id=ag.id,
-                                  status="failed", attempts=3, last_error="550"))
+                                  status=MailStatus.FAILED, attempts=3, last_error="550"))
         db.session.add(Notification(dedupe_key="n1", agency_id=ag.id, case_id=case.id, kind="due_soon",
                                     title="即将到期", recipient_id=clerk.id))
         stored = store_file("附件.pdf", PDF + b"2")
