@@ -72,8 +72,17 @@ def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
 def overdue_branches(today: date) -> tuple[tuple, tuple]:
     """The two ways a case is overdue (rules.md §4): the clock runs and its due date has passed; it
     is paused after the period had run out. Each has an index of its own (ix_case_overdue_cover,
-    ix_case_paused_due): a list reads them as two statements joined (cases/queries.Search)."""
+    ix_case_paused_due): a list reads them as two statements joined (cases/queries.Search).
+    No case is in both: ``due_on`` is set only while the clock runs unpaused, ``paused_due_on``
+    only while it is paused (``_derive``), so the two are joined without removing duplicates."""
     return (Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), (Case.paused_due_on < today,)
+
+
+def overdue_branch_dues() -> tuple:
+    """The column each of ``overdue_branches`` is ordered by: ``standing_due_on()`` within that
+    branch (the other column is null there), so each branch's most overdue cases are found on its
+    own index."""
+    return Case.due_on, Case.paused_due_on
 
 
 def standing_due_on():
