@@ -121,8 +121,10 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
     assert '<span class="count-pill danger">3</span>' in page
     overdue = [s for s in seen if "paused_due_on <" in s]
     assert len(overdue) == 1
-    assert overdue[0].count("UNION ALL") == 1 and " OR " not in overdue[0], overdue[0]
-    assert len(re.findall(r"LIMIT", overdue[0])) == 3        # each branch's first rows, then the first of them
+    # one branch per status the clock runs in (registered, awaiting_fee) and the paused one: each
+    # branch's first rows in due order, then the first of them
+    assert overdue[0].count("UNION ALL") == 2 and " OR " not in overdue[0], overdue[0]
+    assert len(re.findall(r"LIMIT", overdue[0])) == 4
     by_status = [s for s in seen if "AS status" in s]
     # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole)
     assert len(by_status) == 2 and all(s.count("UNION ALL") == 4 and s.count("LIMIT") == 5 for s in by_status)
@@ -130,7 +132,7 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
         listed = client.get("/cases?list=overdue").text
     assert "共 3 件，第 1 / 1 页。" in listed
     ids = [s for s in seen if "paused_due_on <" in s]
-    assert len(ids) == 1 and ids[0].count("UNION ALL") == 1 and " OR " not in ids[0], ids
+    assert len(ids) == 1 and ids[0].count("UNION ALL") == 2 and " OR " not in ids[0], ids
 
 
 @pytest.mark.pg
