@@ -11,9 +11,21 @@ from flask import Flask
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import widgets as wtforms_widgets
+from wtforms.fields import (
+    BooleanField,
+    DateField,
+    FileField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice as C
-from wtforms.fields import (BooleanField, DateField, FileField, HiddenField, IntegerField, PasswordField,
-                            RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import core
 

@@ -22,8 +22,18 @@ from flask import Flask
 
 def install(app: Flask) -> None:
     """Wire the app (before the blueprints are registered: the guards run first, in this order)."""
-    from . import (api_routing, celery, errors, feature_helpers, guards, login, signals, template_helpers,
-                   unit_of_work, widgets)
+    from . import (
+        api_routing,
+        celery,
+        errors,
+        feature_helpers,
+        guards,
+        login,
+        signals,
+        template_helpers,
+        unit_of_work,
+        widgets,
+    )
 
     login.install(app)
     guards.install(app)
