@@ -181,15 +181,16 @@ def may_download_attachment(case, attachment, user=None) -> bool:
     return attachment.kind in ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA or sees_personal_data(case, user)
 
 
-def case_or_404(case_id: int, change: bool = False):
+def case_or_404(case_id: int, change: bool = False, options: tuple = ()):
     """The case if the current user may see it (or change it, with ``change``); 404 otherwise, so
-    that another agency's case numbers are not confirmed."""
+    that another agency's case numbers are not confirmed. ``options``: loader options for the case's
+    statement (what the page reads of it anyway)."""
     from webapp.extensions import db
     from webapp.models import Case
 
     if not 0 < case_id < 2**63:   # beyond any id: not found (SQLite would overflow)
         abort(404)
-    case = db.session.get(Case, case_id)
+    case = db.session.get(Case, case_id, options=options)
     allowed = actable_agency_ids() if change else visible_agency_ids()
     if case is None or case.agency_id not in allowed:
         abort(404)
