@@ -182,23 +182,24 @@ def may_download_attachment(case, attachment, user=None) -> bool:
     return attachment.kind in ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA or sees_personal_data(case, user)
 
 
-def agency_row_or_404(model: Any, row_id: int, change: bool = False) -> Any:
+def agency_row_or_404(model: Any, row_id: int, change: bool = False, options: tuple = ()) -> Any:
     """The row of ``model`` (a case, a review draft, an online submission: its ``agency_id`` is whose
     it is) if the current user may see it (or change it, with ``change``); 404 otherwise, so that
-    another agency's ids and numbers are not confirmed."""
+    another agency's ids and numbers are not confirmed. ``options``: loader options for the row's
+    statement (what the page reads of it anyway)."""
     from webapp.extensions import db
 
     if not 0 < row_id < 2**63:   # beyond any id: not found (SQLite would overflow)
         abort(404)
-    row = db.session.get(model, row_id)
+    row = db.session.get(model, row_id, options=options)
     allowed = actable_agency_ids() if change else visible_agency_ids()
     if row is None or row.agency_id not in allowed:
         abort(404)
     return row
 
 
-def case_or_404(case_id: int, change: bool = False):
+def case_or_404(case_id: int, change: bool = False, options: tuple = ()):
     """The case if the current user may see it (or change it, with ``change``); 404 otherwise."""
     from webapp.models import Case
 
-    return agency_row_or_404(Case, case_id, change)
+    return agency_row_or_404(Case, case_id, change, options)

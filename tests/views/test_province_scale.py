@@ -68,10 +68,10 @@ def test_case_list_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     _cases(new_case, world.a, 20, start=3)
     many, page = _count(app, client, "/cases")
     assert len(numbers(page)) == 23
-    # the page's ids, then its cases, applicants, items and clerks (one statement each), and the
+    # the page's ids, then its cases with their applicants and clerks (joined), its items, and the
     # request's own reads (session user, agencies, the menu's counts, saved filters, assignable
     # clerks): the same for 3 rows as for 23
-    assert few == many == 9
+    assert few == many == 7
 
 
 def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, login):
@@ -83,8 +83,9 @@ def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     many, page = _count(app, client, "/")
     assert '<span class="count-pill danger">14</span>' in page
     # the same for 2 rows as for 14; the cases of each status, mine and the agency's, are one
-    # statement each (were two each: the open statuses, then the closed cases)
-    assert few == many == 15
+    # statement each (were two each: the open statuses, then the closed cases); the lists' applicants
+    # and clerks are joined into their cases' statement (17 -> 15 -> 13)
+    assert few == many == 13
 
 
 def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, world, new_case, login):
@@ -95,8 +96,8 @@ def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, w
     assert len(numbers(overdue)) == 20
     assert '<span class="count-pill danger">21</span>' in overdue
     assert '此处列出期限最早的20件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（21件）。' in overdue
-    # the 15 of a dashboard whose lists are not full, and one count of the full list, bounded
-    assert n == 16
+    # the 13 of a dashboard whose lists are not full, and one count of the full list, bounded
+    assert n == 14
     with statements(app) as seen:
         client.get("/")
     counts = [s for s in seen if "count(" in s.lower() and "due_on <" in s]

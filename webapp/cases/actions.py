@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
 from webapp.cases.services import case_change, case_changed, fee_items_this_month, record_event
 from webapp.cases.services.appeals import record_appeal
+from webapp.cases.services.desk import assignable_users
 from webapp.domain.fees import compute_fee, fee_basis_zh
 from webapp.domain.kinds import AttachmentKind, LetterKind
 from webapp.domain.outcomes import Outcome
@@ -116,20 +115,14 @@ def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None)
         while len(form.outcomes) > len(case.items) and formdata is False:
             form.outcomes.pop_entry()
     if isinstance(form, AssignForm):
-        form.assigned_to.choices = {u.id: f"{u.display_name}（{_role(u)}）" for u in assignable_users(case)}
+        form.assigned_to.choices = {u.id: f"{u.display_name}（{_role(u)}）" for u in assignable_users(case.agency_id)}
     return form
 
 
-def _role(u: User) -> str:
+def _role(u: Any) -> str:
     from webapp.platform.template_helpers import role_zh
 
     return role_zh(u.role)
-
-
-def assignable_users(case: Case) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.agency_id == case.agency_id, User.active.is_(True),
-                           User.role.in_(("clerk", "approver"))).order_by(User.role, User.display_name)))
 
 
 def fee_preview(case: Case, method: str, quantity: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
@@ -12,7 +13,7 @@ from webapp.domain.clock import Status
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
-from webapp.models import Attachment, CaseEvent
+from webapp.models import Attachment, Case, CaseEvent
 from webapp.params import id_arg, page_arg
 from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import (
@@ -105,7 +106,8 @@ def _render_case(case, status_code: int = 200, **kwargs):
 @bp.get("/cases/<int:case_id>")
 @requires("case.view")
 def show(case_id: int):
-    case = case_or_404(case_id)
+    # the applicant and the assignee, which the page shows, in the case's own statement
+    case = case_or_404(case_id, options=(joinedload(Case.applicant), joinedload(Case.assigned_to)))
     return _render_case(case)
 
 

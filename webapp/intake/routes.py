@@ -14,6 +14,7 @@ from webapp.cases.attachments import UploadRejected, check_upload, store_attachm
 from webapp.cases.services import register_case
 from webapp.cases.services.applicant_records import ASK, IdentityConflict, cases_of_person, search_applicants
 from webapp.cases.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
+from webapp.cases.services.desk import assignable_users
 from webapp.cases.services.reply_route import check_reply_route
 from webapp.domain.kinds import Role
 from webapp.errors import ServiceError
@@ -44,12 +45,6 @@ RULE_FIELDS = {
 def _agencies() -> list[Agency]:
     ids = actable_agency_ids()
     return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)))
-
-
-def _assignable(agency_ids: list[int]) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.agency_id.in_(agency_ids), User.active.is_(True),
-                           User.role.in_(("clerk", "approver"))).order_by(User.role, User.display_name)))
 
 
 def _applicant_summary(a: Applicant) -> dict[str, Any]:
@@ -94,7 +89,7 @@ def new():
     form = IntakeForm()
     needs_agency = current_user.agency_id is None
     form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
-    users = _assignable([a.id for a in agencies])
+    users = assignable_users([a.id for a in agencies])
     form.assigned_to.choices = {0: "（暂不分配）", **{
         u.id: f"{u.display_name}（{'负责人' if u.role == Role.APPROVER else '经办人'}）" for u in users}}
     search = ApplicantSearchForm(request.args)
@@ -130,8 +125,9 @@ def new():
             form.received_on.errors.append(mismatch)
         assignee = None
         if form.assigned_to.data:
-            assignee = next((u for u in users if u.id == form.assigned_to.data and agency is not None
-                             and u.agency_id == agency.id), None)
+            chosen = next((u for u in users if u.id == form.assigned_to.data and agency is not None
+                           and u.agency_id == agency.id), None)
+            assignee = db.session.get(User, chosen.id) if chosen is not None else None
             if assignee is None:
                 form.assigned_to.errors.append("承办人须为受理机关的工作人员")
         applicant_data = _applicant_data(form, selected)

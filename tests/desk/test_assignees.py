@@ -1,0 +1,30 @@
+"""The one assignee list (cases/services/desk.assignable_users): the case list's bulk assignment, the
+case page's 分配承办人 and the intake form read the same rows, plain (id, name, role), one statement."""
+
+from __future__ import annotations
+
+from tests.factories import make_user
+from tests.views.test_province_scale import statements
+from webapp.cases.services.desk import assignable_users
+from webapp.extensions import db
+from webapp.models import User
+
+
+def test_one_list_of_plain_rows(app, world, in_app):
+    def go():
+        make_user(world.a.agency_id, "clerk", "a_gone", "离职经办", active=False)
+        db.session.commit()
+        with statements(app) as seen:
+            one = assignable_users(world.a.agency_id)
+            both = assignable_users([world.a.agency_id, world.b.agency_id])
+        assert len(seen) == 2
+        # active clerks and approvers only (not the admin, the auditor, the one who left), approvers first
+        assert [(r.id, r.display_name, r.role) for r in one] == [
+            (world.a.approver, "临淄区商务局负责人", "approver"),
+            (world.a.clerk, "临淄区商务局经办人", "clerk"),
+            (world.a.clerk2, "临淄区商务局经办人二", "clerk")]
+        assert sorted(r.id for r in both) == sorted([world.a.approver, world.a.clerk, world.a.clerk2,
+                                                     world.b.approver, world.b.clerk, world.b.clerk2])
+        assert not any(isinstance(r, User) for r in both)     # rows: no User object hydrated per clerk
+
+    in_app(go)
