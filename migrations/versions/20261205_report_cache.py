@@ -1,5 +1,5 @@
 """report_stamp (each agency's report change stamp, raised by triggers on every table its annual report
-reads) and report_cache (built reports under their agencies' stamps): reporting/services/stamps.py,
+reads; report_stamp_pending: a transaction's marks until its commit, PostgreSQL) and report_cache (built reports under their agencies' stamps): reporting/services/stamps.py,
 reporting/services/report_cache.py
 
 Revision ID: 20261205_report_cache
@@ -43,10 +43,27 @@ def stamp_trigger_sql(dialect: str) -> tuple[str, ...]:
             """
 CREATE OR REPLACE FUNCTION report_stamp_bump(ids integer[]) RETURNS void
 LANGUAGE sql AS $fn$
-    INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT DISTINCT a, 1 FROM unnest(ids) AS u(a) WHERE a IS NOT NULL ORDER BY 1
-    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1
+    INSERT INTO report_stamp_pending AS p (tx, agency_id, n)
+    SELECT DISTINCT txid_current(), a, 1 FROM unnest(ids) AS u(a) WHERE a IS NOT NULL
+    ON CONFLICT (tx, agency_id) DO UPDATE SET n = p.n + 1
 $fn$
+""",
+            """
+CREATE OR REPLACE FUNCTION report_stamp_commit() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO report_stamp AS s (agency_id, stamp)
+    SELECT NEW.agency_id, 1 WHERE EXISTS (SELECT 1 FROM agency WHERE id = NEW.agency_id)
+    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id;
+    RETURN NULL;
+END
+$fn$
+""",
+            "DROP TRIGGER IF EXISTS report_stamp_pending_commit ON report_stamp_pending",
+            """
+CREATE CONSTRAINT TRIGGER report_stamp_pending_commit AFTER INSERT ON report_stamp_pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION report_stamp_commit()
 """,
             """
 CREATE OR REPLACE FUNCTION report_stamp_rows() RETURNS trigger
@@ -54,25 +71,17 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     ids integer[] := '{}';
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+""" + "".join(f"""    IF TG_OP IN {ops_of} THEN
         IF TG_ARGV[0] = 'case_id' THEN
-            ids := ids || ARRAY(SELECT c.agency_id FROM new_rows n JOIN "case" c ON c.id = n.case_id);
+            ids := ids || ARRAY(SELECT c.agency_id FROM {rows} r JOIN "case" c ON c.id = r.case_id);
         ELSIF TG_ARGV[0] = 'id' THEN
-            ids := ids || ARRAY(SELECT n.id FROM new_rows n);
+            ids := ids || ARRAY(SELECT r.id FROM {rows} r);
         ELSE
-            ids := ids || ARRAY(SELECT n.agency_id FROM new_rows n);
+            ids := ids || ARRAY(SELECT r.agency_id FROM {rows} r);
         END IF;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        IF TG_ARGV[0] = 'case_id' THEN
-            ids := ids || ARRAY(SELECT c.agency_id FROM old_rows o JOIN "case" c ON c.id = o.case_id);
-        ELSIF TG_ARGV[0] = 'id' THEN
-            ids := ids || ARRAY(SELECT o.id FROM old_rows o);
-        ELSE
-            ids := ids || ARRAY(SELECT o.agency_id FROM old_rows o);
-        END IF;
-    END IF;
-    PERFORM report_stamp_bump(ids);
+""" for ops_of, rows in (("('INSERT', 'UPDATE')", "new_rows"),
+                          ("('UPDATE', 'DELETE')", "old_rows"))) + """    PERFORM report_stamp_bump(ids);
     RETURN NULL;
 END
 $fn$
@@ -126,8 +135,9 @@ def stamp_trigger_drop_sql(dialect: str) -> tuple[str, ...]:
             out.append(f'DROP TRIGGER IF EXISTS {name} ON "{table}"' if dialect == "postgresql"
                        else f"DROP TRIGGER IF EXISTS {name}")
     if dialect == "postgresql":
-        out += ["DROP FUNCTION IF EXISTS report_stamp_rows()", "DROP FUNCTION IF EXISTS report_stamp_case_row()",
-                "DROP FUNCTION IF EXISTS report_stamp_bump(integer[])"]
+        out += ["DROP TRIGGER IF EXISTS report_stamp_pending_commit ON report_stamp_pending",
+                "DROP FUNCTION IF EXISTS report_stamp_rows()", "DROP FUNCTION IF EXISTS report_stamp_case_row()",
+                "DROP FUNCTION IF EXISTS report_stamp_bump(integer[])", "DROP FUNCTION IF EXISTS report_stamp_commit()"]
     return tuple(out)
 
 
@@ -138,6 +148,13 @@ def upgrade():
         sa.Column("stamp", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["agency_id"], ["agency.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("agency_id"),
+    )
+    op.create_table(
+        "report_stamp_pending",
+        sa.Column("tx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("agency_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("tx", "agency_id"),
     )
     op.create_table(
         "report_cache",
@@ -157,4 +174,5 @@ def downgrade():
         op.execute(stmt)
     op.drop_index("ix_report_cache_created_at", table_name="report_cache")
     op.drop_table("report_cache")
+    op.drop_table("report_stamp_pending")
     op.drop_table("report_stamp")

@@ -136,6 +136,18 @@ class ReportStamp(db.Model):
     stamp: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ReportStampPending(db.Model):
+    """PostgreSQL: the agencies whose report rows a transaction changed, marked by its statement triggers
+    (``n`` counts its statements); at its commit a deferred trigger raises their stamps and removes the
+    rows, so a stamp's row is locked only while a transaction commits. Unused on SQLite."""
+
+    __tablename__ = "report_stamp_pending"
+
+    tx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
 class ReportCache(db.Model):
     """A built report (and its per-agency summary) as JSON text, under a key of its agencies' change
     stamps, the year and the code's version (reporting/services/report_cache.py). Derived data: pruned

@@ -19,12 +19,16 @@ Not watched: the holiday calendar (no figure of tables 一 to 五 counts working
 dates of receipt and end, table 四 by dates of filing and decision) and the case history (the report
 reads the case row the history maintains).
 
-PostgreSQL: statement-level triggers with transition tables (one stamp update per agency per
-statement, so the bulk import's COPY of 300,000 cases costs one update per agency), and a row trigger
-with a WHEN clause on ``case`` updates; SQLite: row triggers. The stamp is a counter per agency,
-raised once per statement that changes the agency's rows: it changes inside a transaction too (a
-service that changes a case and then shows the report), and a concurrent transaction raising the same
-agency's stamp waits for the first one's commit (the row's lock) and raises it again.
+PostgreSQL: statement-level triggers with transition tables (one mark per agency per statement, so
+the bulk import's COPY of 300,000 cases costs one per agency), and a row trigger with a WHEN clause on
+``case`` updates. A trigger only marks the agency in ``report_stamp_pending`` under the transaction's
+id (a row of its own: no wait on another transaction); a deferred constraint trigger raises the
+agency's ``report_stamp`` and removes the mark when the transaction commits. So a stamp's row is
+locked only while a transaction commits (two clerks answering cases of one agency, or the sweep
+lapsing many, never wait on each other before that, and cannot deadlock on it with their case rows),
+and the committed stamp changes exactly when the change becomes visible. Inside the transaction its
+own marks count (``stamps_of``): a report it shows after its change has another key. SQLite (one
+writer at a time anyway): row triggers raise ``report_stamp`` at once.
 
 ``stamp_trigger_sql(dialect)`` gives the DDL; create_all runs it (``install``), the migration
 20261205_report_cache runs a copy of the same generator (tests/reports/test_report_cache.py checks
@@ -35,10 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import DDL, event, select
+from sqlalchemy import DDL, event, func, select
 
 from webapp.extensions import db
-from webapp.models import ReportStamp
+from webapp.models import ReportStamp, ReportStampPending
 
 #: table -> the column that names a row's agency ("id": the agency itself; "case_id": through the case)
 WATCHED: dict[str, str] = {
@@ -66,10 +70,27 @@ def stamp_trigger_sql(dialect: str) -> tuple[str, ...]:
             """
 CREATE OR REPLACE FUNCTION report_stamp_bump(ids integer[]) RETURNS void
 LANGUAGE sql AS $fn$
-    INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT DISTINCT a, 1 FROM unnest(ids) AS u(a) WHERE a IS NOT NULL ORDER BY 1
-    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1
+    INSERT INTO report_stamp_pending AS p (tx, agency_id, n)
+    SELECT DISTINCT txid_current(), a, 1 FROM unnest(ids) AS u(a) WHERE a IS NOT NULL
+    ON CONFLICT (tx, agency_id) DO UPDATE SET n = p.n + 1
 $fn$
+""",
+            """
+CREATE OR REPLACE FUNCTION report_stamp_commit() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO report_stamp AS s (agency_id, stamp)
+    SELECT NEW.agency_id, 1 WHERE EXISTS (SELECT 1 FROM agency WHERE id = NEW.agency_id)
+    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id;
+    RETURN NULL;
+END
+$fn$
+""",
+            "DROP TRIGGER IF EXISTS report_stamp_pending_commit ON report_stamp_pending",
+            """
+CREATE CONSTRAINT TRIGGER report_stamp_pending_commit AFTER INSERT ON report_stamp_pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION report_stamp_commit()
 """,
             """
 CREATE OR REPLACE FUNCTION report_stamp_rows() RETURNS trigger
@@ -77,25 +98,17 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     ids integer[] := '{}';
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+""" + "".join(f"""    IF TG_OP IN {ops_of} THEN
         IF TG_ARGV[0] = 'case_id' THEN
-            ids := ids || ARRAY(SELECT c.agency_id FROM new_rows n JOIN "case" c ON c.id = n.case_id);
+            ids := ids || ARRAY(SELECT c.agency_id FROM {rows} r JOIN "case" c ON c.id = r.case_id);
         ELSIF TG_ARGV[0] = 'id' THEN
-            ids := ids || ARRAY(SELECT n.id FROM new_rows n);
+            ids := ids || ARRAY(SELECT r.id FROM {rows} r);
         ELSE
-            ids := ids || ARRAY(SELECT n.agency_id FROM new_rows n);
+            ids := ids || ARRAY(SELECT r.agency_id FROM {rows} r);
         END IF;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        IF TG_ARGV[0] = 'case_id' THEN
-            ids := ids || ARRAY(SELECT c.agency_id FROM old_rows o JOIN "case" c ON c.id = o.case_id);
-        ELSIF TG_ARGV[0] = 'id' THEN
-            ids := ids || ARRAY(SELECT o.id FROM old_rows o);
-        ELSE
-            ids := ids || ARRAY(SELECT o.agency_id FROM old_rows o);
-        END IF;
-    END IF;
-    PERFORM report_stamp_bump(ids);
+""" for ops_of, rows in (("('INSERT', 'UPDATE')", "new_rows"),
+                          ("('UPDATE', 'DELETE')", "old_rows"))) + """    PERFORM report_stamp_bump(ids);
     RETURN NULL;
 END
 $fn$
@@ -149,8 +162,9 @@ def stamp_trigger_drop_sql(dialect: str) -> tuple[str, ...]:
             out.append(f'DROP TRIGGER IF EXISTS {name} ON "{table}"' if dialect == "postgresql"
                        else f"DROP TRIGGER IF EXISTS {name}")
     if dialect == "postgresql":
-        out += ["DROP FUNCTION IF EXISTS report_stamp_rows()", "DROP FUNCTION IF EXISTS report_stamp_case_row()",
-                "DROP FUNCTION IF EXISTS report_stamp_bump(integer[])"]
+        out += ["DROP TRIGGER IF EXISTS report_stamp_pending_commit ON report_stamp_pending",
+                "DROP FUNCTION IF EXISTS report_stamp_rows()", "DROP FUNCTION IF EXISTS report_stamp_case_row()",
+                "DROP FUNCTION IF EXISTS report_stamp_bump(integer[])", "DROP FUNCTION IF EXISTS report_stamp_commit()"]
     return tuple(out)
 
 
@@ -168,10 +182,21 @@ def install() -> None:
     _installed = True
 
 
-def stamps_of(agency_ids: Iterable[int]) -> dict[int, int]:
-    """The agencies' stamps (0: nothing written since the triggers came). The session flushes first, so a
-    change of this transaction is in them."""
+def stamps_of(agency_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each agency's stamp as a value to key on: [stamp] (0: nothing written since the triggers came),
+    and on PostgreSQL, where this transaction changed the agency's rows, [stamp, this transaction's id,
+    its count of such statements] (the committed stamp moves only at its commit). The session flushes
+    first, so a change of this transaction is in them."""
     ids = sorted(set(agency_ids))
-    found = dict(db.session.execute(select(ReportStamp.agency_id, ReportStamp.stamp)
-                                    .where(ReportStamp.agency_id.in_(ids))).all()) if ids else {}
-    return {i: found.get(i, 0) for i in ids}
+    if not ids:
+        return {}
+    out = {i: [0] for i in ids}
+    for aid, stamp in db.session.execute(select(ReportStamp.agency_id, ReportStamp.stamp)
+                                         .where(ReportStamp.agency_id.in_(ids))):
+        out[aid] = [stamp]
+    if db.session.get_bind().dialect.name == "postgresql":
+        p = ReportStampPending
+        for aid, tx, n in db.session.execute(select(p.agency_id, p.tx, p.n).where(
+                p.tx == func.txid_current_if_assigned(), p.agency_id.in_(ids))):
+            out[aid] = [out[aid][0], tx, n]
+    return out
