@@ -121,6 +121,12 @@ class Config:
     # trusted, so that throttling counts the visitor's address, not the proxy's. 0: none trusted.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
+    # The report cache (reporting/services/report_cache.py): an entry's lifetime in seconds (0: no cache,
+    # every report computed) and the most entries kept. Entries are keyed by the agencies' change stamps,
+    # so a change is never served stale; these only bound the table.
+    REPORT_CACHE_SECONDS = _env_int("REPORT_CACHE_SECONDS", 86400)
+    REPORT_CACHE_ROWS = _env_int("REPORT_CACHE_ROWS", 2000)
+
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)

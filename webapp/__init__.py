@@ -114,6 +114,10 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     from webapp.trust.db_guards import install_guards
 
     install_guards()
+    # Each agency's report change stamp: triggers, created with the tables (reporting/services/stamps.py).
+    from webapp.reporting.services.stamps import install as install_report_stamps
+
+    install_report_stamps()
 
     # App-wide wiring (error pages, request guards, user loader, signals, template helpers, the
     # request's unit of work): webapp/platform/. Before the blueprints: the guards run first.

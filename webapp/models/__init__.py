@@ -22,7 +22,15 @@ from .handover import Handover  # noqa: F401 (registers the model)
 from .letters import LetterTemplate  # noqa: F401 (registers the model)
 from .notify import Notification, OutboxMail
 from .register import RegisterMapping  # noqa: F401 (registers the model)
-from .report import Narrative, ProactiveDocument, ProactiveYear, ReportVersion
+from .report import (
+    Narrative,
+    ProactiveDocument,
+    ProactiveYear,
+    ReportCache,
+    ReportStamp,
+    ReportStampPending,
+    ReportVersion,
+)
 from .review import ReviewChain, ReviewDraft  # noqa: F401 (registers the models)
 from .submission import LookupFailure, Submission, SubmissionFile  # noqa: F401 (registers the models)
 from .supervision import SupervisionNotice  # noqa: F401 (registers the model)
@@ -31,5 +39,6 @@ from .user import Role, User
 __all__ = [
     "Agency", "ApiToken", "Appeal", "Applicant", "Attachment", "AuditLog", "CalendarYear", "Case",
     "CaseComment", "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
-    "ProactiveYear", "ReportVersion", "Role", "SavedFilter", "User",
+    "ProactiveYear", "ReportCache", "ReportStamp", "ReportStampPending",
+    "ReportVersion", "Role", "SavedFilter", "User",
 ]

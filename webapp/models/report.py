@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -122,3 +122,40 @@ class Narrative(db.Model):
     edited_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReportStamp(db.Model):
+    """An agency's report change stamp: a number the database's own triggers raise whenever a row that
+    its annual report reads changes (reporting/services/stamps.py); no application code writes it.
+    Deleted with its agency."""
+
+    __tablename__ = "report_stamp"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True,
+                                           autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportStampPending(db.Model):
+    """PostgreSQL: the agencies whose report rows a transaction changed, marked by its statement triggers
+    (``n`` counts its statements); at its commit a deferred trigger raises their stamps and removes the
+    rows, so a stamp's row is locked only while a transaction commits. Unused on SQLite."""
+
+    __tablename__ = "report_stamp_pending"
+
+    tx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class ReportCache(db.Model):
+    """A built report (and its per-agency summary) as JSON text, under a key of its agencies' change
+    stamps, the year and the code's version (reporting/services/report_cache.py). Derived data: pruned
+    by age and count, never backed up."""
+
+    __tablename__ = "report_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

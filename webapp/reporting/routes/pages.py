@@ -21,11 +21,11 @@ from webapp.extensions import db
 from webapp.models import Agency, Case, ProactiveYear, ReportVersion
 from webapp.params import id_arg
 from webapp.reporting.services import (
-    build_report,
     closeout,
     proactive_ledger_empty,
 )
 from webapp.reporting.services import proactive_ledger as proactive
+from webapp.reporting.services.report_cache import cached_report
 from webapp.reporting.services.report_docs import render_report
 from webapp.reporting.services.yoy import GROUPS, year_on_year
 from webapp.security import actable_agency_ids, public, requires
@@ -113,7 +113,7 @@ def report_css():
 def report(code: str, year: int):
     _year_ok(year)
     agency = _agency(code)
-    rep = build_report([agency], year)
+    rep = cached_report([agency], year)
     html = _render_html(rep, [agency], year, _cell_urls(agency, year, {}))
     last = closeout.latest_version(agency, year)
     changed = closeout.version_diff(last, rep, last.cells) if last is not None and not last.opening else []
@@ -141,7 +141,7 @@ def download(code: str, year: int, fmt: str):
         if version is None:
             abort(404)
         return _send(_render_version(version, agency, fmt), fmt, f"{agency.code}-{year}-v{number}.{fmt}")
-    return _send(render_report([agency], year, fmt), fmt, f"{agency.code}-{year}.{fmt}")
+    return _send(render_report([agency], year, fmt, cached=True), fmt, f"{agency.code}-{year}.{fmt}")
 
 
 # --- consolidated ----------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def consolidated(year: int):
     _year_ok(year)
     agencies, args = _consolidated_agencies()
     counted: dict[int, dict[str, int]] = {}
-    rep = build_report(agencies, year, per_agency=counted)
+    rep = cached_report(agencies, year, per_agency=counted)
     html = _render_html(rep, agencies, year, _cell_urls(None, year, args))
     return render_template("reports/consolidated.html", year=year, agencies=agencies, args=args, html=html,
                            checks=_check_view(rep, None, year, args), visible=_visible_agencies(),
@@ -174,7 +174,7 @@ def consolidated_download(year: int, fmt: str):
     if fmt not in FORMATS:
         abort(404)
     agencies, _args = _consolidated_agencies()
-    return _send(render_report(agencies, year, fmt), fmt, f"consolidated-{year}.{fmt}")
+    return _send(render_report(agencies, year, fmt, cached=True), fmt, f"consolidated-{year}.{fmt}")
 
 
 # --- year on year ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from webapp.models import Agency, Narrative
 from webapp.reporting.services import build_report
 
 from .proactive_ledger import categories_for
+from .report_cache import cached_report
 
 
 def profile_of(agencies: Sequence[Agency]) -> dict[str, str]:
@@ -54,8 +55,11 @@ def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any],
 
 
 def render_report(agencies: Sequence[Agency], year: int, fmt: str,
-                  cell_url: Callable[..., str | None] | None = None) -> bytes:
-    report = build_report(agencies, year)
+                  cell_url: Callable[..., str | None] | None = None, cached: bool = False) -> bytes:
+    """The report in ``fmt``; ``cached``: its figures through the report cache (the pages' downloads;
+    the same figures, report_cache.py), else computed (``flask report``, the backup)."""
+    build = cached_report if cached else build_report
+    report = build(agencies, year)
     if fmt == "json":
         return (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     from webapp.reporting import render
@@ -73,6 +77,6 @@ def render_report(agencies: Sequence[Agency], year: int, fmt: str,
     if fmt == "xlsx":
         per_agency = None
         if len(agencies) > 1:
-            per_agency = [(a.name, build_report([a], year)) for a in agencies]
+            per_agency = [(a.name, build([a], year)) for a in agencies]
         return render.render_xlsx(report, profile, per_agency=per_agency)
     raise ValueError(fmt)

@@ -22,6 +22,9 @@ ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 NOT_BACKED_UP: dict[str, str] = {
     "lookup_failure": "throttling counters of the public status look-up (visitors' addresses, an hour's worth)",
     "upload_usage": "daily upload quota counters of the public form (visitors' addresses, a day's worth)",
+    "report_stamp": "each agency's report change stamp, raised by the database's triggers as the rows are restored",
+    "report_stamp_pending": "a transaction's report stamp marks until it commits (always empty between transactions)",
+    "report_cache": "built reports, recomputed on demand (reporting/services/report_cache.py)",
 }
 
 #: Columns left out of the rows copied, why, and the value they get on restore.

@@ -1,0 +1,101 @@
+"""The built report, cached in the database (``report_cache``) under its agencies' change stamps.
+
+The key: the sorted agency ids each with its stamp (reporting/services/stamps.py: raised by the
+database on every change of what the agency's report reads), the year, whether the per-agency summary
+was asked for, REPORT_FORMAT and CACHE_VERSION. A change to any of the agencies gives a new key, so an
+entry is never invalidated, only left behind: entries older than REPORT_CACHE_SECONDS are neither read
+nor kept, and at most REPORT_CACHE_ROWS are kept (the oldest go first), pruned when an entry is stored.
+
+The stamps are read before the figures: an entry holds figures at least as new as its key's stamps.
+The entry is written in the request's own transaction, so it is committed (or rolled back) with
+whatever that transaction changed, and a table shared by every process of the service (several
+gunicorn workers) without another server to run. Storing is best-effort: a failure (inside a
+savepoint) is logged and the report is served as computed.
+
+The value is build_report's JSON as text (a JSON column of PostgreSQL would reorder the keys, and
+the JSON download must be byte for byte what build_report gives). ``flask report`` and the backup
+do not use the cache (their outputs are build_report's, computed); the report pages and their
+downloads do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from webapp.extensions import db
+from webapp.models import Agency, ReportCache
+from webapp.timeutil import now_utc
+
+from .build import build_report
+from .stamps import stamps_of
+from .tables import REPORT_FORMAT
+
+log = logging.getLogger(__name__)
+
+#: Raise when build_report gives other figures or another shape for the same rows (a counting rule
+#: changed): every entry of the old code is then ignored.
+CACHE_VERSION = 1
+DEFAULT_SECONDS = 86400
+DEFAULT_ROWS = 2000
+
+
+def _setting(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default)) if has_app_context() else default
+
+
+def cache_key(agency_ids: Sequence[int], year: int, with_summary: bool) -> str:
+    """The entry's key: the stamps are read here (before the figures)."""
+    stamps = stamps_of(agency_ids)
+    raw = json.dumps([CACHE_VERSION, REPORT_FORMAT, year, with_summary, sorted(stamps.items())])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_report(agencies: Sequence[Agency], year: int,
+                  per_agency: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
+    """build_report(agencies, year, per_agency), from the cache when the agencies have not changed since
+    it was stored; computed and stored otherwise. Equal to build_report's, value for value."""
+    seconds = _setting("REPORT_CACHE_SECONDS", DEFAULT_SECONDS)
+    if seconds <= 0:
+        return build_report(agencies, year, per_agency=per_agency)
+    key = cache_key([a.id for a in agencies], year, per_agency is not None)
+    now = now_utc().replace(tzinfo=None)     # stored naive, in UTC (models/_types.utcnow)
+    text = db.session.scalar(select(ReportCache.data).where(ReportCache.key == key,
+                                                            ReportCache.created_at >= now - timedelta(seconds=seconds)))
+    if text is not None:
+        stored = json.loads(text)
+        if per_agency is not None:
+            per_agency.update({int(k): v for k, v in stored["per_agency"].items()})
+        return stored["report"]
+    counted: dict[int, dict[str, int]] | None = {} if per_agency is not None else None
+    report = build_report(agencies, year, per_agency=counted)
+    if counted is not None:
+        per_agency.update(counted)
+    _store(key, year, json.dumps({"report": report, "per_agency": counted}, ensure_ascii=False), now, seconds)
+    return report
+
+
+def _store(key: str, year: int, text: str, now, seconds: int) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    rows = _setting("REPORT_CACHE_ROWS", DEFAULT_ROWS)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    try:
+        with db.session.begin_nested():
+            db.session.execute(delete(ReportCache).where(ReportCache.created_at < now - timedelta(seconds=seconds)))
+            db.session.execute(insert(ReportCache).values(key=key, year=year, data=text, created_at=now)
+                               .on_conflict_do_nothing(index_elements=["key"]))
+            oldest = (select(ReportCache.key).order_by(ReportCache.created_at.desc(), ReportCache.key)
+                      .offset(max(rows, 1)))
+            db.session.execute(delete(ReportCache).where(ReportCache.key.in_(oldest)))
+    except SQLAlchemyError as e:     # the report is served as computed
+        log.warning("report cache: entry not stored: %s", e)
