@@ -52,10 +52,18 @@ $fn$
 CREATE OR REPLACE FUNCTION report_stamp_commit() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- the first of the transaction's marks to fire raises all of its agencies' stamps, in agency
+    -- order (two transactions committing changes to the same agencies lock their stamps in the same
+    -- order: no deadlock); the marks it removed fire after it and find nothing left
+    IF NOT EXISTS (SELECT 1 FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT NEW.agency_id, 1 WHERE EXISTS (SELECT 1 FROM agency WHERE id = NEW.agency_id)
+    SELECT p.agency_id, 1 FROM report_stamp_pending p
+    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
+    ORDER BY p.agency_id
     ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
-    DELETE FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
     RETURN NULL;
 END
 $fn$

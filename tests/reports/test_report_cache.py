@@ -360,3 +360,59 @@ def test_two_transactions_changing_one_agency_never_wait_on_its_stamp(app):
         assert stamps_of([aid])[aid] == [start + 2]
         assert db.session.scalar(select(func.count()).select_from(ReportStampPending)) == 0
         db.session.remove()
+
+
+@pytest.mark.pg
+@pytest.mark.committed
+def test_transactions_changing_two_agencies_in_opposite_orders_do_not_deadlock_at_commit(app):
+    """PostgreSQL: a transaction raises all its agencies' stamps at commit in agency order, whatever
+    order it changed them in. Here a third transaction holds both stamp rows while the two commit, so
+    that both reach their stamps at the same moment: raised in the order of the changes (B then A for
+    the first, A then B for the second) they would each hold one row and wait for the other's, and
+    PostgreSQL would abort one of them as a deadlock."""
+    import threading
+
+    with app.app_context():
+        a, b = factories.make_agency("RC-DA", "甲局"), factories.make_agency("RC-DB", "乙局")
+        a1, a2 = _case(a, date(2025, 3, 4)), _case(a, date(2025, 3, 5))
+        b1, b2 = _case(b, date(2025, 3, 4)), _case(b, date(2025, 3, 5))
+        db.session.commit()
+        aid, bid = a.id, b.id
+        cases = {"a1": a1.id, "a2": a2.id, "b1": b1.id, "b2": b2.id}
+        start = {k: v[0] for k, v in stamps_of([aid, bid]).items()}
+        engine = db.engine
+        db.session.remove()
+
+    def close(conn, key: str, day: int) -> None:
+        conn.execute(update(Case).where(Case.id == cases[key]).values(closed_on=date(2025, 3, day), outcome="disclosed"))
+
+    errors: list[BaseException] = []
+
+    def commit(conn) -> None:
+        try:
+            conn.commit()
+        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    with engine.connect() as holder, engine.connect() as t1, engine.connect() as t2:
+        t1.begin()
+        close(t1, "b1", 20)
+        close(t1, "a1", 20)          # marks B, then A
+        t2.begin()
+        close(t2, "a2", 21)
+        close(t2, "b2", 21)          # marks A, then B
+        holder.begin()
+        holder.execute(select(ReportStamp).where(ReportStamp.agency_id.in_([aid, bid])).with_for_update())
+        threads = [threading.Thread(target=commit, args=(t,)) for t in (t1, t2)]
+        for thread in threads:
+            thread.start()
+        import time
+        time.sleep(0.5)              # both commits now wait for the held stamp rows
+        holder.commit()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        assert {k: v[0] for k, v in stamps_of([aid, bid]).items()} == {aid: start[aid] + 2, bid: start[bid] + 2}
+        assert db.session.scalar(select(func.count()).select_from(ReportStampPending)) == 0
+        db.session.remove()

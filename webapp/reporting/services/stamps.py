@@ -23,7 +23,9 @@ PostgreSQL: statement-level triggers with transition tables (one mark per agency
 the bulk import's COPY of 300,000 cases costs one per agency), and a row trigger with a WHEN clause on
 ``case`` updates. A trigger only marks the agency in ``report_stamp_pending`` under the transaction's
 id (a row of its own: no wait on another transaction); a deferred constraint trigger raises the
-agency's ``report_stamp`` and removes the mark when the transaction commits. So a stamp's row is
+agency's ``report_stamp`` and removes the mark when the transaction commits (all of the transaction's agencies
+at once, in agency order, so that two transactions committing changes to the same agencies cannot
+deadlock on their stamps). So a stamp's row is
 locked only while a transaction commits (two clerks answering cases of one agency, or the sweep
 lapsing many, never wait on each other before that, and cannot deadlock on it with their case rows),
 and the committed stamp changes exactly when the change becomes visible. Inside the transaction its
@@ -79,10 +81,18 @@ $fn$
 CREATE OR REPLACE FUNCTION report_stamp_commit() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- the first of the transaction's marks to fire raises all of its agencies' stamps, in agency
+    -- order (two transactions committing changes to the same agencies lock their stamps in the same
+    -- order: no deadlock); the marks it removed fire after it and find nothing left
+    IF NOT EXISTS (SELECT 1 FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT NEW.agency_id, 1 WHERE EXISTS (SELECT 1 FROM agency WHERE id = NEW.agency_id)
+    SELECT p.agency_id, 1 FROM report_stamp_pending p
+    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
+    ORDER BY p.agency_id
     ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
-    DELETE FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
     RETURN NULL;
 END
 $fn$
