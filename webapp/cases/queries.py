@@ -3,10 +3,12 @@
 Sized for a province (issue 15: a million cases, a government over 50 departments): every list
 loads its rows' applicants, items and clerks in a fixed number of statements; a page of results is
 fetched with one row more than it shows (that row says whether there is a next page) and the total
-is counted only up to COUNT_CAP; the dashboard counts the open statuses exactly (index-only on
-``ix_case_agency_status_due``) and the closed cases only up to COUNT_CAP; text and names are
-matched through pg_trgm GIN indexes on PostgreSQL (a name shorter than 3 characters, which has no
-trigram, by its whole or its beginning on the btree index).
+is counted only up to COUNT_CAP - or, for a search whose matches are read all at once (a rare name),
+counted exactly in the page's own statement; or, for one that tests the cases one by one (item text,
+case number, a common name), not counted at all while more pages follow; the dashboard counts the
+open statuses exactly (index-only on ``ix_case_agency_status_due``) and the closed cases only up to
+COUNT_CAP; text and names are matched through pg_trgm GIN indexes on PostgreSQL (a name shorter
+than 3 characters, which has no trigram, by its whole or its beginning on the btree index).
 """
 
 from __future__ import annotations
@@ -62,6 +64,15 @@ def capped_count(q, cap: int = COUNT_CAP) -> int:
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def contains(column, text: str):
+    """``column`` contains ``text``, case-insensitively: ILIKE on PostgreSQL (served by a pg_trgm GIN
+    index where there is one), plain LIKE on SQLite (case-insensitive there for ASCII already: no
+    lower() on both sides)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column.ilike(_like(text), escape="\\")
+    return column.like(_like(text), escape="\\")
 
 
 def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
@@ -165,7 +176,7 @@ def applicant_match(a: str):
     it matches the whole name or its beginning (the btree index on the name)."""
     a = a.strip()
     if len(a) >= MIN_TRIGRAM:
-        name = Applicant.name.ilike(_like(a), escape="\\")
+        name = contains(Applicant.name, a)
     else:          # a range on the btree: exactly the names beginning with it in code-point order
         # (SQLite; PostgreSQL with a C or C.UTF-8 collation). A LIKE beside it made PostgreSQL
         # misjudge how many names match (1,165 estimated, 50,000 read for 王伟 in bench/province.py).
@@ -175,7 +186,7 @@ def applicant_match(a: str):
 
 def item_match(text: str):
     """The items a search term is found in (a pg_trgm GIN index on PostgreSQL)."""
-    return CaseItem.text.ilike(_like(text.strip()), escape="\\")
+    return contains(CaseItem.text, text.strip())
 
 
 def _among(column, ids: list[int]):
@@ -192,8 +203,8 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
                    cal: WorkCalendar | None = None) -> Filters:
     where = Filters()
     if number:
-        where.append(or_(Case.number.ilike(_like(number.strip()), escape="\\"),
-                         Case.ref.ilike(_like(number.strip()), escape="\\")))
+        where.append(or_(contains(Case.number, number.strip()), contains(Case.ref, number.strip())))
+        where.uncounted = True      # no index: each case's number is tested
     if applicant:
         # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
         # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
@@ -201,23 +212,24 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         # (each case has its own applicant row, of the case's agency: cases/services/applicant_records.py).
         # A common name (more than APPLICANT_IDS_CAP applicants, such as 王伟) is the other way
         # round: the cases newest first, each one's applicant tested by its key - about 20 cases
-        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms).
+        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms);
+        # its matches are not counted (counting "1000+" tested 20,000 cases).
         match = select(Applicant.id).where(Applicant.agency_id.in_(agency_ids), applicant_match(applicant))
         ids = list(db.session.scalars(match.limit(APPLICANT_IDS_CAP + 1)))
         if len(ids) <= APPLICANT_IDS_CAP:
             where.append(_among(Case.applicant_id, ids))
             where.sort_all = True
         else:
-            walk = exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
-                                  applicant_match(applicant))
-            where.append(walk)
-            where.probes.append((walk, _among(Case.applicant_id, ids)))
+            where.append(exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
+                                        applicant_match(applicant)))
+            where.uncounted = where.serial = True
     if text:
         # PostgreSQL walks the cases newest first testing each one's items when the text is
         # common (ix_case_received_id; 1 case in 15 for 财政预算), and finds the items through the
-        # trigram index when it is rare; counting "1000+" of a common text still tests about 15,000
-        # cases' items (see BENCHMARKS.md, Province)
+        # trigram index when it is rare. Not counted: counting "1000+" of a common text tested about
+        # 15,000 cases' items (BENCHMARKS.md, Province), where the page tests about 400.
         where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
+        where.uncounted = True
     if date_from:
         where.append(Case.received_on >= date_from)
     if date_to:
@@ -235,14 +247,18 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
 
 
 class Filters(list):
-    """The conditions of a search. ``probes``: (a condition, one naming some of its matches by an index:
-    the first applicants a common name matched); the pager counts the matches among those
-    first, since reaching COUNT_CAP there settles "1000+" without testing a case in 20 for its name."""
+    """The conditions of a search, and how its pages are read and counted."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.probes: list = []
-        self.sort_all = False    # few matches, named by their applicants' ids: read them all, then sort
+        # few matches, named by their applicants' ids: read them all, then sort (and count them
+        # exactly in the same statement)
+        self.sort_all = False
+        # a condition tested case by case (no index names its matches: item text, case number, a
+        # common name): a page reads as many cases as it needs, and while more pages follow the
+        # total is not counted (a count would test every match up to COUNT_CAP: tens of times the page)
+        self.uncounted = False
+        self.serial = False      # the statements without parallel workers (see _serial)
         # (a condition of the list, the branches it is the OR of): the matches are read as the UNION
         # of one statement per branch, each on its own index (overdue: a BitmapOr of the two indexes
         # read 8,069 of a government's rows from the table, 56 ms; the union reads 4,617 index
@@ -287,11 +303,13 @@ class Search:
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         if getattr(self.where, "sort_all", False):
             # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id
-            # and sorted. The subquery (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner
-            # from walking every case newest first looking for them: it thought 822 of 王伟芳's 1,425
-            # cases in a government meant a short walk, and read 10,000 cases
-            found = select(Case.id, Case.received_on, Case.due_on).where(*where).offset(0).subquery()
-            return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
+            # and sorted, and counted on the way (``total``: a window over them all). The subquery
+            # (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner from walking every case
+            # newest first looking for them: it thought 822 of 王伟芳's 1,425 cases in a government
+            # meant a short walk, and read 10,000 cases
+            found = select(Case.id, Case.received_on, Case.due_on, func.count().over().label("total")) \
+                .where(*where).offset(0).subquery()
+            return _order(select(found.c.id, found.c.total), self.sort, found.c).offset(offset).limit(limit)
         return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
 
     def _union(self, *columns: Any) -> Any:
@@ -302,25 +320,29 @@ class Search:
                        for branch in branches))
 
     def page(self, page: int) -> Pager:
-        with _serial(bool(getattr(self.where, "probes", None))):
+        with _serial(getattr(self.where, "serial", False)):
             return self._page(page)
 
     def _page(self, page: int) -> Pager:
         offset = (page - 1) * PER_PAGE
-        ids = list(db.session.scalars(self.page_ids(offset, PER_PAGE + 1)))
-        has_next = len(ids) > PER_PAGE
-        ids = ids[:PER_PAGE]
+        found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
+        has_next = len(found) > PER_PAGE
+        ids = [r[0] for r in found[:PER_PAGE]]
         rows = {c.id: c for c in db.session.scalars(with_rows(select(Case).where(Case.id.in_(ids))))} \
             if ids else {}
         items = [rows[i] for i in ids]
+
+        def pager(total: int | None, exact: bool = False) -> Pager:
+            return Pager(items=items, page=page, total=total, has_next=has_next, exact=exact, per_page=PER_PAGE)
+
         if not has_next and (items or page == 1):   # the last page: the total is known
-            return Pager(items=items, page=page, total=offset + len(items), has_next=False, exact=True)
+            return pager(offset + len(items), exact=True)
+        if found and len(found[0]) > 1:     # counted by the page's statement (it read every match)
+            return pager(found[0][1], exact=True)
+        if items and getattr(self.where, "uncounted", False):
+            return pager(None)
         # a page with more after it, or one past the end: counted up to COUNT_CAP
         scope = Case.agency_id.in_(self.agency_ids)
-        for walk, named in getattr(self.where, "probes", []):    # some of the matches, read by an index
-            if capped_count(select(Case.id).where(scope, *[named if w is walk else w for w in self.where])) \
-                    > COUNT_CAP:
-                return Pager(items=items, page=page, total=COUNT_CAP + 1, has_next=has_next)
         if getattr(self.where, "branches", None):
             matches = self._union(Case.id).subquery()
             total = capped_count(select(matches.c.id).select_from(matches))
@@ -328,34 +350,47 @@ class Search:
             total = capped_count(select(Case.id).where(scope, *self.where))
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
             return self._page(-(-total // PER_PAGE))
-        return Pager(items=items, page=page, total=total, has_next=has_next)
-
+        return pager(total)
 
 @dataclass
 class Pager:
     """One page of a list, without counting every matching row: ``total`` is exact up to COUNT_CAP
-    and "more than COUNT_CAP" above it (``capped``); ``has_next`` comes from reading one row more
+    and "more than COUNT_CAP" above it (``capped``), or None: not counted (``uncounted``, a search
+    tested case by case with more pages after this one); ``has_next`` comes from reading one row more
     than the page shows."""
 
     items: list
     page: int
-    total: int
+    total: int | None
     has_next: bool
     exact: bool = False      # read on the last page: exact whatever its size
     per_page: int = PER_PAGE
 
     @property
+    def uncounted(self) -> bool:
+        return self.total is None
+
+    @property
     def capped(self) -> bool:
-        return self.total > COUNT_CAP and not self.exact
+        return self.total is not None and self.total > COUNT_CAP and not self.exact
 
     @property
     def total_text(self) -> str:
-        return count_text(self.total)
+        return "" if self.total is None else count_text(self.total)
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row among the matches (from 1)."""
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
 
     @property
     def pages(self) -> int:
-        known = -(-(self.total if self.exact else min(self.total, COUNT_CAP)) // self.per_page)
-        return max(known, self.page + 1 if self.has_next else self.page)
+        total = 0 if self.total is None else self.total if self.exact else min(self.total, COUNT_CAP)
+        return max(-(-total // self.per_page), self.page + 1 if self.has_next else self.page)
 
     @property
     def has_prev(self) -> bool:
@@ -373,7 +408,7 @@ class Pager:
                    right_edge: int = 1):
         """As Flask-SQLAlchemy's: page numbers with None for a gap; past the cap no last page."""
         pages = self.pages
-        last = None if self.capped else pages
+        last = None if self.capped or self.uncounted else pages
         shown = set(range(1, min(left_edge, pages) + 1))
         shown |= set(range(max(1, self.page - left_current), min(pages, self.page + right_current) + 1))
         if last is not None:
