@@ -10,8 +10,8 @@
    name of 8,000, an 18-character ID number), two items per case (one of 30 subjects and a serial),
    cases received 2016-01-01..2026-11-30, those of the last 60 days open (running, awaiting a
    correction or a fee, consulting) and the others closed; then every index of the models on these
-   tables (among them ix_case_received_id, ix_case_agency_closed_report, ix_applicant_agency_name of
-   migration 20261205_province) and ``VACUUM ANALYZE``;
+   tables (among them ix_case_received_id, ix_case_agency_closed_report of migration
+   20261205_province, ix_applicant_agency_name_id of 20261205_applicant_name_cover) and ``VACUUM ANALYZE``;
    plus one case registered through the service in each measured agency (a case page with a history).
    Also ``disclosure_bench_province_demo``: the demo agency with 300 cases (webapp/demo.seed).
 2. times, with the Flask test client in this process, for a small department's clerk (PV050), the

@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, text
 
-from tests.factories import make_agency, make_user, person
+from tests.factories import id_number, make_agency, make_user, person
 from webapp.domain.policies import Policies
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseItem, User
@@ -292,6 +292,33 @@ def test_contains_is_like_on_sqlite_and_ilike_on_postgresql(app, world, new_case
         assert "case_item.text LIKE" in ids and "lower(" not in ids, ids
 
 
+def test_a_name_is_looked_up_by_name_alone_and_an_identity_by_the_identity_columns(app, world, new_case, login):
+    """A term that cannot be an identity number (not letters and digits only) is matched against the
+    name alone: ORed with the identity columns, PostgreSQL combines three indexes and reads the table
+    (a short name's ids come from ix_applicant_agency_name_id alone)."""
+    new_case(world.a, date(2024, 5, 6), applicant=person("王芳", body="37030519900101001"))
+    client = login(world.a.clerk)
+    for term in ("王芳", "王芳芳", id_number("37030519900101001")):
+        with statements(app) as seen:
+            page = client.get(f"/cases?applicant={term}").text
+        lookup = next(s for s in seen if s.lstrip().startswith("SELECT applicant.id \nFROM applicant"))
+        assert ("id_number" in lookup) == (term[0] == "3"), lookup
+        assert numbers(page) == ([] if term == "王芳芳" else ["LZ-SWJ-2024-0001"])
+
+
+@pytest.mark.pg
+def test_a_short_names_applicants_come_from_an_index_alone(app):
+    """ix_applicant_agency_name_id (agency_id, name, id) replaces (agency_id, name): the ids of a
+    short name's applicants without reading the table (the plan on the million-case bench:
+    BENCHMARKS.md, Province, "Third session: search")."""
+    with app.app_context():
+        indexdef = db.session.scalar(text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_applicant_agency_name_id'"))
+        assert indexdef.endswith("(agency_id, name, id)"), indexdef
+        assert db.session.scalar(text(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_applicant_agency_name'")) == 0
+
+
 def _government(in_app, world) -> int:
     def go():
         gov = make_agency("LZ-ZFB", "临淄区人民政府办公室")
@@ -363,7 +390,8 @@ def test_trigram_indexes_exist_and_serve_text_search(app, world, new_case):
         assert set(defs) == {"ix_applicant_name_trgm", "ix_case_item_text_trgm"}
         assert "USING gin (text gin_trgm_ops)" in defs["ix_case_item_text_trgm"]
         assert "USING gin (name gin_trgm_ops)" in defs["ix_applicant_name_trgm"]
-        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        for off in ("seqscan", "indexscan", "indexonlyscan"):    # a tiny table: the bitmap, which
+            db.session.execute(text(f"SET LOCAL enable_{off} = off"))   # only the trigram index can serve
         for q, index in ((select(CaseItem.case_id).where(item_match("财政预算")), "ix_case_item_text_trgm"),
                          (select(Applicant.id).where(applicant_match("张三丰")), "ix_applicant_name_trgm")):
             sql = str(q.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")

@@ -170,10 +170,11 @@ def urgency(n: int | None) -> str:
 
 
 def applicant_match(a: str):
-    """The applicants a search term names: an identity number or USCC exactly, or the name. A name
-    term of MIN_TRIGRAM characters or more is found anywhere in the name (a pg_trgm GIN index on
-    PostgreSQL); a shorter one - a two-character name such as 王芳 - has no trigram to look up, so
-    it matches the whole name or its beginning (the btree index on the name)."""
+    """The applicants a search term names: an identity number or USCC exactly (a term of letters and
+    digits only), or the name. A name term of MIN_TRIGRAM characters or more is found anywhere in
+    the name (a pg_trgm GIN index on PostgreSQL); a shorter one - a two-character name such as 王芳 -
+    has no trigram to look up, so it matches the whole name or its beginning (the btree index on the
+    name; among the visible agencies, ix_applicant_agency_name_id alone)."""
     a = a.strip()
     if len(a) >= MIN_TRIGRAM:
         name = contains(Applicant.name, a)
@@ -181,6 +182,8 @@ def applicant_match(a: str):
         # (SQLite; PostgreSQL with a C or C.UTF-8 collation). A LIKE beside it made PostgreSQL
         # misjudge how many names match (1,165 estimated, 50,000 read for 王伟 in bench/province.py).
         name = and_(Applicant.name >= a, Applicant.name < a + "\U0010ffff")
+    if not (a.isascii() and a.isalnum()):
+        return name     # not an identity number: the name alone (ORed with them, the table is read)
     return or_(name, Applicant.id_number == a.upper(), Applicant.uscc == a.upper())
 
 
