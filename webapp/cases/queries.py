@@ -42,6 +42,8 @@ from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem
 
+from .pager import Pager, capped_text
+
 PER_PAGE = 25
 COUNT_CAP = 1000      # a total above it shows as "1000+"
 APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (more: a walk, see below)
@@ -91,7 +93,7 @@ def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -
 
 def count_text(n: int) -> str:
     """A capped count as shown: "1000+" above COUNT_CAP."""
-    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+    return capped_text(n, COUNT_CAP)
 
 
 #: the dashboard's lists, each also a case list (``/cases?list=NAME``): its title there
@@ -337,7 +339,8 @@ class Search:
         items = [rows[i] for i in ids]
 
         def pager(total: int | None, exact: bool = False) -> Pager:
-            return Pager(items=items, page=page, total=total, has_next=has_next, exact=exact, per_page=PER_PAGE)
+            return Pager(items=items, page=page, total=total, has_next=has_next, exact=exact, per_page=PER_PAGE,
+                         cap=COUNT_CAP)
 
         if not has_next and (items or page == 1):   # the last page: the total is known
             return pager(offset + len(items), exact=True)
@@ -355,71 +358,3 @@ class Search:
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
             return self._page(-(-total // PER_PAGE))
         return pager(total)
-
-@dataclass
-class Pager:
-    """One page of a list, without counting every matching row: ``total`` is exact up to COUNT_CAP
-    and "more than COUNT_CAP" above it (``capped``), or None: not counted (``uncounted``, a search
-    tested case by case with more pages after this one); ``has_next`` comes from reading one row more
-    than the page shows."""
-
-    items: list
-    page: int
-    total: int | None
-    has_next: bool
-    exact: bool = False      # read on the last page: exact whatever its size
-    per_page: int = PER_PAGE
-
-    @property
-    def uncounted(self) -> bool:
-        return self.total is None
-
-    @property
-    def capped(self) -> bool:
-        return self.total is not None and self.total > COUNT_CAP and not self.exact
-
-    @property
-    def total_text(self) -> str:
-        return "" if self.total is None else count_text(self.total)
-
-    @property
-    def first(self) -> int:
-        """The position of the page's first row among the matches (from 1)."""
-        return (self.page - 1) * self.per_page + 1
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * self.per_page + len(self.items)
-
-    @property
-    def pages(self) -> int:
-        total = 0 if self.total is None else self.total if self.exact else min(self.total, COUNT_CAP)
-        return max(-(-total // self.per_page), self.page + 1 if self.has_next else self.page)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge: int = 1, left_current: int = 2, right_current: int = 3,
-                   right_edge: int = 1):
-        """As Flask-SQLAlchemy's: page numbers with None for a gap; past the cap no last page."""
-        pages = self.pages
-        last = None if self.capped or self.uncounted else pages
-        shown = set(range(1, min(left_edge, pages) + 1))
-        shown |= set(range(max(1, self.page - left_current), min(pages, self.page + right_current) + 1))
-        if last is not None:
-            shown |= set(range(max(1, last - right_edge + 1), last + 1))
-        prev = 0
-        for p in sorted(shown):
-            if p != prev + 1:
-                yield None
-            yield p
-            prev = p
