@@ -13,8 +13,9 @@
    tables (among them ix_case_received_id, ix_case_agency_closed_report of migration
    20261205_province, ix_applicant_agency_name_id of 20261205_applicant_name_cover) and ``VACUUM ANALYZE``;
    plus one case registered through the service in each measured agency (a case page with a history).
-   Also ``disclosure_bench_province_demo`` (or BENCH_PROVINCE_DEMO): the demo agency with 300 cases
-   (webapp/demo.seed), then ``VACUUM ANALYZE``.
+   Also ``disclosure_bench_province_demo`` (or BENCH_DEMO_DB: a copy of one's own, built once like it):
+   the demo agency with 300 cases asked for (webapp/demo.seed; 247 on the bench's day, a few overdue),
+   then ``VACUUM ANALYZE``.
 2. times, with the Flask test client in this process, for a small department's clerk (PV050), the
    largest agency's clerk (PV001) and the government's clerk (PV000), each page against the same page
    for the demo clerk on the demo database, alternately (both see the same machine load), after one
@@ -39,7 +40,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 PROVINCE = "disclosure_bench_province"
-DEMO = os.environ.get("BENCH_PROVINCE_DEMO", "disclosure_bench_province_demo")   # another baseline: its name
+DEMO = os.environ.get("BENCH_DEMO_DB", "disclosure_bench_province_demo")   # the baseline's database
 TODAY = date(2026, 12, 5)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"

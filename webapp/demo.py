@@ -1,6 +1,9 @@
 """A demo agency with users of every role and a year of realistic cases (``flask seed-demo``).
 
-Deterministic (seeded random), idempotent: a second run adds nothing.
+Deterministic (seeded random), idempotent: a second run adds nothing. Every history goes through the
+services (register_case, record_event). Like a real office it leaves a backlog open on ``today``: a
+few cases overdue and some due within days (HELD_AGES), so the dashboard's warnings and the overdue
+list show what they look like.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from sqlalchemy import select
 
 from webapp.cases.services import record_event, register_case
 from webapp.cases.services.calendar import current_calendar
+from webapp.domain.kinds import AgencyKind
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -38,6 +42,10 @@ _ITEMS = [
     "本区2025年度财政专项资金分配结果", "某地块国有建设用地使用权出让合同", "本区保障性住房分配名单及审核标准",
     "本机关2025年度行政处罚决定书（某商户）", "本区农村宅基地审批情况统计", "本区2025年度重点建设项目清单",
 ]
+#: the cases left open (``_play(held=True)``): every HELD_EVERY-th of those received HELD_AGES working
+#: days before today - due within days (a period is 20 working days) or overdue by up to three weeks
+HELD_AGES = range(15, 41)
+HELD_EVERY = 3
 _ORGS = [("commercial", "某某建材有限公司"), ("research", "某某城市规划研究院"),
          ("public_interest", "某某环保公益基金会"),
          ("legal_service", "某某律师事务所"), ("other_org", "某某村民委员会")]
@@ -67,7 +75,7 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
     logins = [(u, p, r) for u, _n, r, p in DEMO_USERS]
     if agency is not None:
         return logins
-    agency = Agency(code=DEMO_CODE, name="示范区人民政府办公室", kind="government",
+    agency = Agency(code=DEMO_CODE, name="示范区人民政府办公室", kind=AgencyKind.GOVERNMENT,
                     address="示范区政务服务中心3楼", postcode="255400", phone="0533-1234567",
                     email="gkb@example.gov.cn")
     db.session.add(agency)
@@ -111,7 +119,10 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
                              form_wanted=rng.choice(["paper", "email"]),
                              route_wanted=rng.choice(["post", "email", "pickup"]))
         made += 1
-        _play(case, cal, rng, today, clerk, users["approver"])
+        # the desk's backlog: every HELD_EVERY-th case received HELD_AGES working days ago is not
+        # closed yet, so the demo shows cases due soon and a few overdue ones, as a real office has
+        held = cal.workdays_between(day, today) in HELD_AGES and made % HELD_EVERY == 0
+        _play(case, cal, rng, today, clerk, users["approver"], held=held)
     db.session.add(ProactiveYear(agency_id=agency.id, year=today.year - 1, normative_issued=4,
                                  normative_repealed=1, normative_in_force=21, licensing_decisions=312,
                                  penalty_decisions=27, coercion_decisions=2,
@@ -124,15 +135,17 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
     return logins
 
 
-def _play(case, cal, rng, today, clerk, approver) -> None:
-    """A plausible life for a case, cut off at today."""
+def _play(case, cal, rng, today, clerk, approver, held: bool = False) -> None:
+    """A plausible life for a case, cut off at today. ``held``: the clerk has not closed it yet
+    (neither answered nor recorded a lapsed correction): the same random draws, so the other cases'
+    lives do not change."""
     d = case.received_on
     r = rng.random()
 
     def ev(type_, after, actor=clerk, **kw):
         nonlocal d
         nd = cal.add_workdays(d, after) if after else d
-        if nd > today:
+        if nd > today or (held and type_ in (EventType.ANSWERED, EventType.CORRECTION_LAPSED)):
             raise StopIteration
         try:
             record_event(case, Event(type=type_, on=nd, **kw), actor, today=today, cal=cal)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import abort, g, request
 from flask_login import current_user
 
-from webapp.domain.kinds import AgencyKind
+from webapp.domain.kinds import AgencyKind, AttachmentKind
 
 CLERK, APPROVER, ADMIN, AUDITOR = "clerk", "approver", "admin", "auditor"
 ALL_ROLES = (CLERK, APPROVER, ADMIN, AUDITOR)
@@ -164,7 +165,7 @@ def actable_agency_ids(user=None) -> list[int]:
 #: Attachment kinds that carry no personal data beyond the applicant's name (which every viewer sees):
 #: letters the agency issued (rendered from templates that name the applicant only). Scans -
 #: applications, ID proofs, powers of attorney - and any other kind carry personal data.
-ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA = frozenset({"letter"})
+ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA = frozenset({AttachmentKind.LETTER})
 SCAN_REFUSED = ("该附件是含有申请人个人信息的扫描件（申请书、身份证明等），只有承办机关的工作人员可以下载；"
                 "其他机关查看时，申请人信息已作遮蔽处理。")
 
@@ -181,16 +182,23 @@ def may_download_attachment(case, attachment, user=None) -> bool:
     return attachment.kind in ATTACHMENT_KINDS_WITHOUT_PERSONAL_DATA or sees_personal_data(case, user)
 
 
-def case_or_404(case_id: int, change: bool = False):
-    """The case if the current user may see it (or change it, with ``change``); 404 otherwise, so
-    that another agency's case numbers are not confirmed."""
+def agency_row_or_404(model: Any, row_id: int, change: bool = False) -> Any:
+    """The row of ``model`` (a case, a review draft, an online submission: its ``agency_id`` is whose
+    it is) if the current user may see it (or change it, with ``change``); 404 otherwise, so that
+    another agency's ids and numbers are not confirmed."""
     from webapp.extensions import db
+
+    if not 0 < row_id < 2**63:   # beyond any id: not found (SQLite would overflow)
+        abort(404)
+    row = db.session.get(model, row_id)
+    allowed = actable_agency_ids() if change else visible_agency_ids()
+    if row is None or row.agency_id not in allowed:
+        abort(404)
+    return row
+
+
+def case_or_404(case_id: int, change: bool = False):
+    """The case if the current user may see it (or change it, with ``change``); 404 otherwise."""
     from webapp.models import Case
 
-    if not 0 < case_id < 2**63:   # beyond any id: not found (SQLite would overflow)
-        abort(404)
-    case = db.session.get(Case, case_id)
-    allowed = actable_agency_ids() if change else visible_agency_ids()
-    if case is None or case.agency_id not in allowed:
-        abort(404)
-    return case
+    return agency_row_or_404(Case, case_id, change)

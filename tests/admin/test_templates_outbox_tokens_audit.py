@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import sign_in
 from tests.factories import agency_case
+from webapp.domain.states import MailStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditLog, Notification, OutboxMail
@@ -78,7 +79,7 @@ def test_email_template_edit_check_and_reset(app, client, world):
         assert db.session.scalar(select(EmailTemplate)) is None
 
 
-def _mail(agency_id, to, status="failed", attempts=3):
+def _mail(agency_id, to, status=MailStatus.FAILED, attempts=3):
     m = OutboxMail(to_addr=to, subject="期限提醒", body="...", status=status, attempts=attempts,
                    last_error="SMTP 421 try later", next_attempt_at=utcnow() + timedelta(hours=1))
     db.session.add(m)
@@ -92,7 +93,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
     with app.app_context():
         mine = _mail(world.a.agency_id, "a@example.cn")
         theirs = _mail(world.b.agency_id, "b@example.cn")
-        sent = _mail(world.a.agency_id, "sent@example.cn", status="sent", attempts=1)
+        sent = _mail(world.a.agency_id, "sent@example.cn", status=MailStatus.SENT, attempts=1)
         db.session.commit()
         mine_id, theirs_id, sent_id = mine.id, theirs.id, sent.id
     sign_in(client, world.a.users["admin"])
@@ -105,7 +106,7 @@ def test_outbox_lists_undelivered_and_retries_now(app, client, world):
     assert r.status_code == 302
     with app.app_context():
         m = db.session.get(OutboxMail, mine_id)
-        assert m.next_attempt_at is None and m.status in ("failed", "pending")
+        assert m.next_attempt_at is None and m.status in (MailStatus.FAILED, MailStatus.PENDING)
         assert db.session.get(OutboxMail, theirs_id).next_attempt_at is not None
         log = db.session.scalar(select(AuditLog).where(AuditLog.action == "admin.mail_retry"))
         assert (log.target_id, log.detail["attempts"]) == (str(mine_id), 3)
@@ -173,7 +174,7 @@ def test_outbox_shows_an_agencys_mail_without_a_reminder_behind_it(app, client, 
     (OutboxMail.agency_id), not for another agency's."""
     with app.app_context():
         for agency_id, to in ((world.a.agency_id, "applicant@example.cn"), (world.b.agency_id, "other@example.cn")):
-            m = OutboxMail(to_addr=to, subject="受理通知", body="...", status="failed", attempts=2,
+            m = OutboxMail(to_addr=to, subject="受理通知", body="...", status=MailStatus.FAILED, attempts=2,
                            last_error="SMTP 550", agency_id=agency_id)
             db.session.add(m)
         db.session.commit()
@@ -190,13 +191,42 @@ def test_a_refused_template_reset_says_so_and_not_that_it_was_reset(app, client,
     from webapp.admin.services import template_admin
     from webapp.errors import ServiceError
 
-    def refuse(actor, kind):
+    def refuse(family, actor, kind):
         raise ServiceError("refused", "模板暂不能恢复", rule="test.refused")
 
-    monkeypatch.setattr(template_admin, "reset_letter_template", refuse)
-    monkeypatch.setattr(template_admin, "reset_email_template", refuse)
+    monkeypatch.setattr(template_admin, "reset_template", refuse)   # one reset for both families
     sign_in(client, world.gov_admin_id)
     for url in ("/admin/templates/letters/correction/reset", "/admin/templates/emails/reminder_digest/reset"):
         page = client.post(url, follow_redirects=True).get_data(as_text=True)
         assert "模板暂不能恢复" in page, url
         assert "已恢复为系统默认模板" not in page, url
+
+
+def test_one_editing_page_serves_both_template_families(app, client, world):
+    """admin/template_edit.html through one pair of views (admin/routes/letter_templates.py): a
+    letter's page has the body only, a mail's the subject as well; each resets its own family and an
+    unchanged save writes no second audit row."""
+    sign_in(client, world.gov_admin_id)
+    letter = client.get("/admin/templates/letters/fee").get_data(as_text=True)
+    assert "<h1>收费通知书模板</h1>" in letter and "Jinja 模板文本：{{ 变量 }}" in letter
+    assert 'name="subject"' not in letter and 'name="body"' in letter and "恢复系统默认" not in letter
+    mail = client.get("/admin/templates/emails/reminder_digest").get_data(as_text=True)
+    assert "<h1>邮件模板：期限提醒（每次巡检汇总）</h1>" in mail and "可用变量：" in mail
+    assert 'name="subject"' in mail and 'value="【政府信息公开】期限提醒' in mail
+    for url, data in (("/admin/templates/letters/fee", {"body": "收费{{ number }}"}),
+                      ("/admin/templates/emails/reminder_digest", {"subject": "提醒", "body": "{{ today }}"})):
+        assert client.post(url, data=data).status_code == 302
+        assert client.post(url, data=data).status_code == 302            # unchanged: nothing written
+        page = client.get(url).get_data(as_text=True)
+        assert f'action="{url}/reset"' in page and "已修改" in page
+    with app.app_context():
+        assert db.session.scalar(select(EmailTemplate.subject).where(EmailTemplate.kind == "reminder_digest")) == "提醒"
+        assert db.session.scalar(select(LetterTemplate.body).where(LetterTemplate.kind == "fee")) == "收费{{ number }}"
+        assert list(db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("admin.%template%"))
+                                       .order_by(AuditLog.id))) == ["admin.letter_template_saved",
+                                                                    "admin.email_template_saved"]
+    page = client.post("/admin/templates/emails/reminder_digest/reset", follow_redirects=True).get_data(as_text=True)
+    assert "“期限提醒（每次巡检汇总）”已恢复为系统默认模板。" in page
+    with app.app_context():
+        assert db.session.scalar(select(EmailTemplate)) is None
+        assert db.session.scalar(select(LetterTemplate.kind)) == "fee"

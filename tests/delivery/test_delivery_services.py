@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from tests.delivery.helpers import PNG, answered_case, letter_event, setup_agency
 from webapp.cases.attachments import Upload
 from webapp.delivery import services
-from webapp.domain.states import DeliveryStatus
+from webapp.domain.states import DeliveryStatus, MailStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -80,14 +80,14 @@ def test_email_delivery_needs_the_sent_outbox_mail_and_links_it(db_session, toda
     case = answered_case(agency, clerk, date(2024, 6, 3), date(2024, 6, 5), today)
     ev = letter_event(case)
     mail = OutboxMail(dedupe_key=f"applicant:{case.id}:answer:{ev.seq}", to_addr="zhangsan@example.com",
-                      subject="答复", body="…", status="failed")
+                      subject="答复", body="…", status=MailStatus.FAILED)
     db.session.add(mail)
     db.session.commit()
     with pytest.raises(ServiceError) as e:
         services.record_delivery(case, ev, "email", date(2024, 6, 5), actor=clerk, today=today)
     assert e.value.message_zh == "发件箱中该邮件的状态为“发送失败，将重试”，尚未发出，不能登记为已送达"
     db.session.rollback()
-    mail.status = "sent"
+    mail.status = MailStatus.SENT
     db.session.commit()
     d = services.record_delivery(case, ev, "email", date(2024, 6, 5), actor=clerk, today=today)
     assert (d.outbox_id, d.proof) == (mail.id, f"发件箱邮件 #{mail.id}")

@@ -1,5 +1,6 @@
 """Fixtures of the applicant-side tests: a government with two departments and another agency,
-users, valid identity numbers, small PDF/PNG files, API tokens, and a helper to run code in a
+users, the applicant (its ID number is tests/factories.ID_NUMBER, one ending in X; the identity
+number builders are the factories'), small PDF/PNG files, API tokens, and a helper to run code in a
 fresh app context (the test itself holds none while it sends requests, as in production)."""
 
 from __future__ import annotations
@@ -15,24 +16,19 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from stdnum.cn import ric, uscc
 
-from tests.factories import PASSWORD, make_agency, make_user, work_email  # noqa: F401  (PASSWORD: re-exported)
+from tests.factories import (  # noqa: F401  (PASSWORD and the identity number builders: re-exported)
+    ID_NUMBER,
+    PASSWORD,
+    bad_id_number,
+    id_number,
+    make_agency,
+    make_user,
+    uscc_code,
+    work_email,
+)
 from webapp.extensions import db
 from webapp.models import Agency
-
-
-def id_number(body: str = "11010519491231002") -> str:
-    return body + ric.calc_check_digit(body + "0")
-
-
-def bad_id_number(body: str = "11010519491231002") -> str:
-    good = id_number(body)
-    return body + ("0" if good[-1] != "0" else "1")
-
-
-def uscc_code(body: str = "91350100M000100Y4") -> str:
-    return body + uscc.calc_check_digit(body + "0")
 
 
 def png_bytes(w: int = 2, h: int = 2) -> bytes:
@@ -98,7 +94,7 @@ def world(in_app, today: date) -> World:
 
 
 def applicant(**over: Any) -> dict[str, Any]:
-    data = {"kind": "natural_person", "name": "张三", "id_number": id_number(), "uscc": None,
+    data = {"kind": "natural_person", "name": "张三", "id_number": ID_NUMBER, "uscc": None,
             "id_document": "", "phone": "13800000000", "email": "zhangsan@example.com", "address": "示范市人民路1号"}
     data.update(over)
     return data

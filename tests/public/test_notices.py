@@ -72,7 +72,7 @@ def test_confirmation_notice_exactly_once(w, today):
     case = online_case(w)
     [mail] = mails()
     assert mail.dedupe_key == f"applicant:{case.id}:confirmation:1"
-    assert mail.to_addr == "zhangsan@example.com" and mail.status == "pending"
+    assert mail.to_addr == "zhangsan@example.com" and mail.status == MailStatus.PENDING
     db.session.expire(mail)
     assert mail.status is MailStatus.PENDING               # read back as the enum (models/_types.ENUM_COLUMNS)
     assert db.session.scalar(text("SELECT status FROM outbox_mail WHERE id = :i"), {"i": mail.id}) == "pending"

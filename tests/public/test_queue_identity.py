@@ -14,9 +14,9 @@ from webapp.models import Agency, AuditLog, Case, CaseEvent
 from webapp.models.submission import Submission
 from webapp.public.services import clean_submission, create_submission
 
-from .conftest import applicant, id_number
+from .conftest import ID_NUMBER, applicant
 
-ID_X = id_number()   # 11010519491231002X
+ID_X = ID_NUMBER   # 11010519491231002X
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from config import TestConfig, _celery_settings
 from webapp import create_app
+from webapp.domain.states import MailStatus
 from webapp.extensions import db, limiter
 from webapp.models import OutboxMail
 
@@ -50,7 +51,7 @@ def test_everything_works_while_redis_is_down(make_app, world, api_token, caplog
     with app.app_context():
         # the receipt mail is queued; its delivery could not be enqueued and waits for the sweep
         mail = db.session.scalar(select(OutboxMail).where(OutboxMail.to_addr == "zhangsan@example.com"))
-        assert mail is not None and mail.status == "pending"
+        assert mail is not None and mail.status == MailStatus.PENDING
         db.session.remove()
     assert any("could not enqueue mail delivery" in rec.getMessage() for rec in caplog.records)
 

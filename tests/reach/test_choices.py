@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from tests.public.conftest import form_post
 from tests.public.test_public_views import submit_form
+from webapp.domain.kinds import MailChannel
+from webapp.domain.states import MailStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, OutboxMail, User
@@ -128,9 +130,10 @@ def test_length_limits():
 def test_admin_outbox_explains_an_sms_error(client, world, login, in_app):
     def make():
         agency = db.session.scalar(select(Agency).where(Agency.code == "SWJ"))
-        db.session.add(OutboxMail(channel="sms", to_addr="13800138000", subject="已答复", body="x", status="failed",
-                                  attempts=2, last_error="isv.AMOUNT_NOT_ENOUGH: 账户余额不足",
-                                  agency_id=agency.id, dedupe_key="sms:t"))
+        db.session.add(OutboxMail(channel=MailChannel.SMS, to_addr="13800138000", subject="已答复", body="x",
+                                  status=MailStatus.FAILED, attempts=2,
+                                  last_error="isv.AMOUNT_NOT_ENOUGH: 账户余额不足", agency_id=agency.id,
+                                  dedupe_key="sms:t"))
         db.session.commit()
 
     in_app(make)

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from webapp.domain.kinds import MailChannel
+from webapp.domain.states import MailStatus
 from webapp.models import OutboxMail
 from webapp.notify.outbox import deliver_pending
 from webapp.sms.errors import explain
@@ -66,7 +68,7 @@ def test_delivers_sms_once_with_out_id_the_row(db_session, sms_aliyun):
     db_session.expire_all()
     got = db_session.get(OutboxMail, row.id)
     assert (got.status, got.attempts, got.provider_ref, got.channel, got.sent_at) == \
-        ("sent", 1, "biz-1", "sms", _naive(T0))
+        (MailStatus.SENT, 1, "biz-1", MailChannel.SMS, _naive(T0))
     assert got.body == "【某区政务公开】某区商务局已对您的申请（编号SWJ-2024-0001）作出答复，请查收答复书或凭编号查询。"
 
 
@@ -75,7 +77,7 @@ def test_row_left_sending_by_a_killed_worker_is_sent_again_with_the_same_out_id(
                                                 "case_number": "SWJ-2024-0002"}, dedupe_key="sms:k2")
     db_session.commit()
     # a worker claimed it (lease until T0 + 10 min), sent it, and was killed before the "sent" mark
-    row.status, row.next_attempt_at = "sending", _naive(T0 + timedelta(minutes=10))
+    row.status, row.next_attempt_at = MailStatus.SENDING, _naive(T0 + timedelta(minutes=10))
     db_session.commit()
     if db_session.get_bind().dialect.name == "sqlite":
         assert deliver_pending(now=T0 + timedelta(minutes=5)).sent == []      # the lease still runs
@@ -94,7 +96,7 @@ def test_provider_error_backs_off_and_is_explained(db_session, sms_aliyun):
     assert (r1.sent, r1.failed) == ([], [row.id])
     db_session.expire_all()
     got = db_session.get(OutboxMail, row.id)
-    assert (got.status, got.attempts, got.next_attempt_at) == ("failed", 1, _naive(T0 + timedelta(seconds=60)))
+    assert (got.status, got.attempts, got.next_attempt_at) == (MailStatus.FAILED, 1, _naive(T0 + timedelta(seconds=60)))
     assert got.last_error == "isv.BUSINESS_LIMIT_CONTROL: 触发分钟级流控Permits:1"
     assert explain(got.last_error).startswith("触发短信平台的发送频率限制")
     assert deliver_pending(now=T0 + timedelta(seconds=59)).failed == []        # not due yet

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from webapp.domain.states import MailStatus
 from webapp.models import OutboxMail
 from webapp.sms.outbox import queue_sms
 
@@ -31,11 +32,11 @@ def test_worker_delivers_sms_with_back_off(app, db_session, worker_factory, aliy
     assert run_task(client, "outbox.deliver") == {"sent": 0, "failed": 1}
     db_session.expire_all()
     got = db_session.get(OutboxMail, row.id)
-    assert (got.status, got.attempts, got.last_error) == ("failed", 1, "isp.SYSTEM_ERROR: system error")
+    assert (got.status, got.attempts, got.last_error) == (MailStatus.FAILED, 1, "isp.SYSTEM_ERROR: system error")
     time.sleep(1.2)                                   # MAIL_RETRY_BASE_SECONDS=1 in the worker
     assert run_task(client, "outbox.deliver") == {"sent": 1, "failed": 0}
     assert run_task(client, "outbox.deliver") == {"sent": 0, "failed": 0}
     db_session.expire_all()
     got = db_session.get(OutboxMail, row.id)
-    assert (got.status, got.attempts, got.provider_ref) == ("sent", 2, "biz-2")
+    assert (got.status, got.attempts, got.provider_ref) == (MailStatus.SENT, 2, "biz-2")
     assert [(r["TemplateCode"], r["OutId"]) for r in aliyun.requests] == [("SMS_100002", f"outbox-{row.id}")] * 2

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 
 from tests.data import EXAMPLES as EX
 from tests.factories import PASSWORD, make_user
+from webapp.domain.states import MailStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Attachment, Case, User
@@ -79,7 +80,7 @@ def _same_tables(before: dict, after: dict) -> None:
 def _populate_extras(app) -> None:
     """Everything besides the cases that an agency keeps."""
     from webapp.admin.services import calendar_admin
-    from webapp.admin.services.template_admin import save_letter_template
+    from webapp.admin.services.template_admin import LETTER_TEMPLATES, save_template
     from webapp.admin.services.tokens import issue_token
     from webapp.public.services import clean_submission, create_submission, store_file
     from webapp.reporting.services import closeout, narratives
@@ -110,12 +111,12 @@ def _populate_extras(app) -> None:
         narratives.save(ag, 2024, {narratives.narrative_keys()[0]: "本年度，示例区……"}, admin)
         proactive.add_document(ag, {"kind": "normative", "title": "示例区某管理办法", "doc_number": "示政发〔2024〕1号",
                                     "issued_on": "2024-03-01"}, admin)
-        save_letter_template(admin, "answer", "答复书\n{{ number }}\n{{ applicant.name }}：……")
+        save_template(LETTER_TEMPLATES, admin, "answer", None, "答复书\n{{ number }}\n{{ applicant.name }}：……")
         issue_token(admin, ag, "门户网站")
         from webapp.models import Notification, OutboxMail
 
         db.session.add(OutboxMail(to_addr="a@example.org", subject="提醒", body="正文", agency_id=ag.id,
-                                  status="failed", attempts=3, last_error="550"))
+                                  status=MailStatus.FAILED, attempts=3, last_error="550"))
         db.session.add(Notification(dedupe_key="n1", agency_id=ag.id, case_id=case.id, kind="due_soon",
                                     title="即将到期", recipient_id=clerk.id))
         stored = store_file("附件.pdf", PDF + b"2")

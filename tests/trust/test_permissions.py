@@ -22,6 +22,7 @@ from flask import Flask
 
 from tests.conftest import empty_tables, sign_in
 from tests.factories import agency_case, make_trust_world, make_user
+from webapp.domain.states import MailStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.extensions import db
 from webapp.models import Agency, CalendarYear, Notification, OutboxMail, SavedFilter, SupervisionNotice, User
@@ -76,7 +77,7 @@ def _build(app: Flask, today: date) -> dict[str, Any]:
             notice = SupervisionNotice(government_id=w.gov_id if key == "own" else None, agency_id=side.agency_id,
                                        case_id=case.id, message=f"督办{key}", sent_on=today, reply_by=today)
             db.session.add(notice)
-            mail = OutboxMail(to_addr=f"{key}@example.cn", subject="s", body="b", status="failed", attempts=1,
+            mail = OutboxMail(to_addr=f"{key}@example.cn", subject="s", body="b", status=MailStatus.FAILED, attempts=1,
                               next_attempt_at=utcnow() + timedelta(hours=1))
             db.session.add(mail)
             db.session.flush()

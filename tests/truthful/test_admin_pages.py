@@ -7,6 +7,7 @@ import re
 
 from tests.conftest import sign_in
 from tests.public.conftest import make_world
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 from webapp.notify.mail_status import explain_error
@@ -43,7 +44,8 @@ def test_the_audit_log_is_readable(app, client, today):
 def test_the_outbox_explains_errors_in_chinese(app, client, today):
     w = _world(app)
     with app.app_context():
-        db.session.add(OutboxMail(to_addr="a@example.com", subject="主题", body="正文", status="failed", attempts=2,
+        db.session.add(OutboxMail(to_addr="a@example.com", subject="主题", body="正文", status=MailStatus.FAILED,
+                                  attempts=2,
                                   last_error="ConnectionRefusedError: [Errno 111] Connection refused",
                                   agency_id=w.dept))
         db.session.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.policy import default as default_policy
 
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 from webapp.notify.outbox import deliver_pending, queue_mail
@@ -23,7 +24,7 @@ def test_the_file_backend_writes_an_eml_and_marks_the_mail_sent(app, db_session,
         app.config.update(MAIL_BACKEND="smtp", MAIL_CAPTURE_DIR=None)
     assert result.sent == [mail.id] and result.failed == []
     row = db.session.get(OutboxMail, mail.id)
-    assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    assert (row.status, row.attempts, row.last_error) == (MailStatus.SENT, 1, "")
     [eml] = sorted((tmp_path / "mail").iterdir())
     assert eml.name.endswith(f"-outbox-{mail.id}.{eml.name.split('.')[1]}.eml")
     msg = message_from_bytes(eml.read_bytes(), policy=default_policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import sign_in
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 
@@ -29,7 +30,7 @@ def test_the_timeline_shows_the_notice_and_its_mail_state_without_internal_keys(
                      r"<dt>邮件状态</dt><dd>待发送</dd>", html), html
     with app.app_context():
         mail = db.session.query(OutboxMail).filter(OutboxMail.dedupe_key.like(f"applicant:{case_id}:%")).one()
-        mail.status, mail.attempts, mail.last_error = "failed", 1, "ConnectionRefusedError: [Errno 111]"
+        mail.status, mail.attempts, mail.last_error = MailStatus.FAILED, 1, "ConnectionRefusedError: [Errno 111]"
         db.session.commit()
         db.session.remove()
     assert "<dt>邮件状态</dt><dd>发送失败，将重试</dd>" in _timeline(client, case_id)

@@ -192,3 +192,52 @@ def test_each_list_links_to_the_case_list_filtered_the_same_way(world, new_case,
         listed = client.get(f"/cases?list={name}").text
         assert numbers(listed) == found, name
         assert f'<h2 id="special-list">{titles[name]}</h2>' in listed
+
+
+def test_the_overdue_list_takes_both_kinds_in_the_order_of_the_due_date_that_stands(app, world, new_case, login,
+                                                                                    monkeypatch):
+    """A case paused for a fee after its period ran out stays overdue (cases/services/clock.py): the
+    dashboard's list and the case list read the two kinds as two branches joined, each case once, the
+    dashboard's earliest due date first."""
+    import webapp.cases.dashboard as dashboard
+    from webapp.extensions import db
+    from webapp.models import Case
+
+    late_fee = new_case(world.a, date(2024, 4, 1), [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))])
+    new_case(world.a, date(2024, 4, 15))                                                  # 0002
+    new_case(world.a, date(2024, 4, 22))                                                  # 0003
+    new_case(world.a, date(2024, 6, 3), [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))])  # in time
+    with app.app_context():
+        rows = {c.number: (c.status, c.due_on, c.paused_due_on) for c in db.session.query(Case).order_by(Case.id)}
+        assert db.session.get(Case, late_fee).number == "LZ-SWJ-2024-0001"
+    assert rows == {"LZ-SWJ-2024-0001": ("awaiting_fee", None, date(2024, 4, 29)),
+                    "LZ-SWJ-2024-0002": ("registered", date(2024, 5, 14), None),
+                    "LZ-SWJ-2024-0003": ("registered", date(2024, 5, 21), None),
+                    "LZ-SWJ-2024-0004": ("awaiting_fee", None, None)}
+    client = login(world.a.clerk)
+    overdue = section(client.get("/").text, "overdue")
+    assert numbers(overdue) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]
+    assert '<span class="count-pill danger">3</span>' in overdue
+    monkeypatch.setattr(dashboard, "DASHBOARD_ROWS", 2)
+    overdue = section(client.get("/").text, "overdue")
+    assert numbers(overdue) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002"]
+    assert '此处列出期限最早的2件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（3件）。' in overdue
+    listed = client.get("/cases?list=overdue").text       # newest received first
+    assert numbers(listed) == ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    assert "共 3 件，第 1 / 1 页。" in listed
+
+
+def test_every_status_is_counted_up_to_the_cap(world, new_case, login, monkeypatch):
+    import webapp.cases.queries as queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    for day in (3, 4, 5):
+        new_case(world.a, date(2024, 6, day))
+    new_case(world.a, date(2024, 6, 4), [Event(E.CORRECTION_REQUESTED, date(2024, 6, 5))], actor="clerk2")
+    new_case(world.a, date(2024, 6, 4), [Event(E.CORRECTION_REQUESTED, date(2024, 6, 5))], actor="clerk2")
+    page = login(world.a.clerk).get("/").text
+    counts = re.findall(r'<td><a href="/cases\?status=(\w+)(&amp;mine=y)?">([\d+]+)</a></td>', page)
+    assert {s: n for s, m, n in counts if m} == {"registered": "2+", "awaiting_correction": "0", "consulting": "0",
+                                                 "awaiting_fee": "0", "closed": "0"}
+    assert {s: n for s, m, n in counts if not m} == {"registered": "2+", "awaiting_correction": "2",
+                                                     "consulting": "0", "awaiting_fee": "0", "closed": "0"}

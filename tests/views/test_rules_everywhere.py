@@ -205,3 +205,24 @@ def test_the_overdue_case_list_reads_its_two_branches_as_a_union(app, world, new
         first, second = search.page(1), search.page(2)
         assert ([c.id for c in first.items], first.total, first.has_next) == ([running], 2, True)
         assert ([c.id for c in second.items], second.total, second.has_next) == ([late_fee], 2, False)
+
+
+def test_a_concurrent_change_to_a_case_is_the_one_conflict(app, world, new_case):
+    """cases.services.case_change (the case page's and the review page's acts): a change that meets
+    another one at the flush (the version moved meanwhile) is rolled back and refused as the one
+    conflict, case_changed."""
+    from webapp.cases.services import case_change, case_changed
+    from webapp.errors import ConflictError
+
+    cid = new_case(world.a, date(2024, 6, 3))
+    with app.app_context():
+        case = db.session.get(Case, cid)
+        version, note = case.version, case.note
+        db.session.execute(update(Case).where(Case.id == cid).values(version=version + 1)
+                           .execution_options(synchronize_session=False))   # someone else's change
+        with pytest.raises(ConflictError) as refused, case_change():
+            case.note = "mine"
+        assert (refused.value.message_zh, refused.value.rule) == (
+            "该案件已被他人修改，请刷新页面后重试。", "case.conflict")
+        assert (case_changed().message_zh, case_changed("stale").message) == (refused.value.message_zh, "stale")
+        assert db.session.scalar(select(Case.note).where(Case.id == cid)) == note != "mine"

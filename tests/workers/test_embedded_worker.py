@@ -14,6 +14,7 @@ from sqlalchemy import select
 from config import TestConfig
 from tests.factories import make_agency, make_staff, paper_case
 from webapp import create_app
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 
@@ -52,7 +53,7 @@ def test_embedded_mode_worker_on_the_sqlite_broker(tmp_path, smtp):
     finally:
         worker.stop()
     with embedded.app_context():
-        assert Counter(db.session.scalars(select(OutboxMail.status))) == {"sent": 2}
+        assert Counter(db.session.scalars(select(OutboxMail.status))) == {MailStatus.SENT: 2}
         db.session.remove()
         db.engine.dispose()
 

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
 from tests.factories import make_agency, make_staff, paper_case
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
 from webapp.notify.outbox import (
@@ -53,7 +54,7 @@ def test_delivers_pending_mail_once(db_session, mailer):
     assert got[0].message_id.startswith(f"<outbox-{a.id}.") and got[0].message_id.endswith("@example.gov.cn>")
     db_session.expire_all()
     assert [(m.status, m.attempts, m.sent_at) for m in db_session.scalars(select(OutboxMail).order_by(OutboxMail.id))] \
-        == [("sent", 1, _naive(T0)), ("sent", 1, _naive(T0))]
+        == [(MailStatus.SENT, 1, _naive(T0)), (MailStatus.SENT, 1, _naive(T0))]
     assert deliver_pending(now=T0 + timedelta(hours=1)).sent == []
     assert len(mailer.wait_for(2)) == 2
 
@@ -81,7 +82,7 @@ def test_smtp_down_fails_with_backoff_and_stays_visible_until_sent(db_session, m
     assert (r.sent, r.failed) == ([], [mail.id])
     db_session.expire_all()
     row = db_session.get(OutboxMail, mail.id)
-    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, _naive(T0 + timedelta(minutes=1)))
+    assert (row.status, row.attempts, row.next_attempt_at) == (MailStatus.FAILED, 1, _naive(T0 + timedelta(minutes=1)))
     assert "ConnectionRefusedError" in row.last_error
     assert [m.id for m in failed_mail()] == [mail.id]
     # Not due before its back-off ends; the second failure waits twice as long.
@@ -95,7 +96,7 @@ def test_smtp_down_fails_with_backoff_and_stays_visible_until_sent(db_session, m
     assert deliver_pending(now=T0 + timedelta(minutes=3)).sent == [mail.id]
     assert len(mailer.wait_for(1)) == 1
     db_session.expire_all()
-    assert (row.status, row.attempts) == ("sent", 3)
+    assert (row.status, row.attempts) == (MailStatus.SENT, 3)
     assert failed_mail() == []
 
 
@@ -128,7 +129,7 @@ def test_a_claimed_mail_is_left_alone_until_its_lease_ends(db_session, mailer):
     it over only after the lease (10 minutes)."""
     mail = queue_mail("a@example.com", "s", "b")
     db_session.flush()
-    mail.status, mail.next_attempt_at = "sending", _naive(T0 + timedelta(minutes=10))
+    mail.status, mail.next_attempt_at = MailStatus.SENDING, _naive(T0 + timedelta(minutes=10))
     db_session.commit()
     assert deliver_pending(now=T0 + timedelta(minutes=9)).sent == []
     assert deliver_pending(now=T0 + timedelta(minutes=10)).sent == [mail.id]
@@ -231,14 +232,14 @@ def test_a_digest_is_composed_when_delivered_and_keeps_its_text(db_session, mail
         ((staff["clerk"].email,), "提醒1件（2024-06-25）", f"{case.number}|2024-07-02|还剩5个工作日\n")]
     db_session.expire_all()
     mail = db_session.get(OutboxMail, mail.id)
-    assert (mail.status, mail.subject, mail.body) == ("sent", "提醒1件（2024-06-25）",
+    assert (mail.status, mail.subject, mail.body) == (MailStatus.SENT, "提醒1件（2024-06-25）",
                                                       f"{case.number}|2024-07-02|还剩5个工作日\n")
 
 
 def test_a_digest_that_cannot_be_composed_fails_visibly(db_session, mailer):
     good = queue_mail("a@example.com", "s", "b")
     bad = OutboxMail(to_addr="b@example.com", subject="", body="", compose="reminder_digest",
-                     compose_args='{"user_id": 1, "today": "2024-06-25"}', status="pending")
+                     compose_args='{"user_id": 1, "today": "2024-06-25"}', status=MailStatus.PENDING)
     db_session.add(bad)
     db_session.commit()
     result = deliver_pending(now=T0)
@@ -247,7 +248,7 @@ def test_a_digest_that_cannot_be_composed_fails_visibly(db_session, mailer):
     assert [m.to for m in mailer.wait_for(1)] == [("a@example.com",)]
     db_session.expire_all()
     row = db_session.get(OutboxMail, bad.id)
-    assert (row.status, row.attempts, row.body) == ("failed", 1, "")
+    assert (row.status, row.attempts, row.body) == (MailStatus.FAILED, 1, "")
     assert [m.id for m in failed_mail()] == [bad.id]
 
 
@@ -267,7 +268,8 @@ def test_secrets_are_masked_in_the_outbox_once_sent(app, db_session, mailer, mon
     assert mailer.wait_for(1)[0].body == "编号：WS-1\n查询码：ABCD-EFGH-JKMN\n"
     db_session.expire_all()
     row = db_session.get(OutboxMail, mail.id)
-    assert (row.status, row.body, row.redact_after_send) == ("sent", "编号：WS-1\n查询码：（已发送，系统不保留）\n", "")
+    assert (row.status, row.body, row.redact_after_send) == (
+        MailStatus.SENT, "编号：WS-1\n查询码：（已发送，系统不保留）\n", "")
 
 
 def test_a_template_failing_on_real_data_falls_back_and_a_broken_mail_never_blocks_the_rest(

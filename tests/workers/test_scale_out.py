@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from config import TestConfig
 from tests.factories import fresh_id_number, make_agency, make_staff, paper_case
 from webapp.admin.services.tokens import issue_token
+from webapp.domain.states import MailStatus
 from webapp.models import Case, Notification, OutboxMail
 from webapp.models.submission import Submission
 from webapp.timeutil import today_shanghai
@@ -284,7 +285,7 @@ def test_two_web_instances_and_two_workers_deliver_every_reminder_and_mail_once(
     # The database agrees: six reminders, every mail row sent once, each case's history intact.
     assert db_session.scalar(select(func.count(Notification.id))) == 6
     assert db_session.execute(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all() == [
-        ("sent", expected)]
+        (MailStatus.SENT, expected)]
     assert db_session.scalar(select(func.count(Submission.id)).where(Submission.status == "confirmed")) == APPLICATIONS
     verified = verify_chains()   # every process chained its events under the one AUDIT_KEY
     assert (verified.cases, verified.broken) == (3 + APPLICATIONS, [])

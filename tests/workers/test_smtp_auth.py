@@ -17,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from webapp.domain.states import MailStatus
 from webapp.models import OutboxMail
 from webapp.notify.outbox import deliver_pending, queue_mail
 
@@ -93,7 +94,7 @@ def test_with_a_wrong_password_the_mail_waits(app, db_session, auth_smtp, monkey
     r = deliver_pending(now=T0)
     assert r.failed == [mail.id] and r.sent == []
     assert auth_smtp.snapshot() == [] and (USER, False) in auth_smtp.logins
-    assert db_session.get(OutboxMail, mail.id).status == "failed"
+    assert db_session.get(OutboxMail, mail.id).status == MailStatus.FAILED
 
 
 def test_a_mail_sent_twice_has_one_message_id(app, db_session, smtp, monkeypatch):

@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from config import TestConfig
 from tests.factories import ID_NUMBER, PHONE, make_agency, make_staff, paper_case
 from webapp import create_app
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import Notification, OutboxMail
 from webapp.notify.outbox import queue_mail, request_delivery
@@ -204,7 +205,7 @@ def test_worker_killed_in_the_middle_of_a_sweep_every_reminder_arrives_once(
         engine.dispose()
     db_session.expire_all()
     assert db_session.scalar(select(func.count(Notification.id))) == 6
-    assert Counter(db_session.scalars(select(OutboxMail.status))) == {"sent": 3}
+    assert Counter(db_session.scalars(select(OutboxMail.status))) == {MailStatus.SENT: 3}
 
 
 def test_smtp_down_during_a_sweep_every_mail_arrives_once_later(app, db_session, worker_factory, smtp,
@@ -228,8 +229,8 @@ def test_smtp_down_during_a_sweep_every_mail_arrives_once_later(app, db_session,
     from webapp.notify.outbox import failed_mail
 
     failed = failed_mail()
-    assert failed and all(m.status == "failed" and "Connection refused" in m.last_error for m in failed)
-    assert all(r.status != "sent" for r in rows)
+    assert failed and all(m.status == MailStatus.FAILED and "Connection refused" in m.last_error for m in failed)
+    assert all(r.status != MailStatus.SENT for r in rows)
     # A second sweep while SMTP is down adds nothing (the reminders exist).
     assert run_task(client, SWEEP, today="2024-07-02")["mails"] == 0
     smtp.start()
@@ -243,7 +244,7 @@ def test_smtp_down_during_a_sweep_every_mail_arrives_once_later(app, db_session,
     mails = smtp.wait_for(3)
     assert len(mails) == 3
     assert sorted(m.to[0] for m in mails) == sorted(staff[k].email for k in ("clerk", "clerk2", "approver"))
-    assert Counter(db_session.scalars(select(OutboxMail.status))) == {"sent": 3}
+    assert Counter(db_session.scalars(select(OutboxMail.status))) == {MailStatus.SENT: 3}
     # Another delivery round sends nothing again.
     assert run_task(client, DELIVER) == {"sent": 0, "failed": 0}
     assert len(smtp.wait_for(3)) == 3

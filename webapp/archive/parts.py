@@ -7,6 +7,7 @@ from html import escape
 
 from sqlalchemy import select
 
+from webapp.domain.kinds import AttachmentKind
 from webapp.domain.states import DeliveryStatus
 from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES, render_letter_text
@@ -56,7 +57,7 @@ def application(case: Case) -> list[Part]:
         html.append(f'<p class="meta">网上申请编号 {escape(sub.number)}，'
                     f"提交于 {escape(sub.submitted_on.isoformat())}；以上为申请人在线提交的内容。</p>")
     parts = [Part("政府信息公开申请", case.received_on, "".join(html))]
-    scans = [att for att in sorted(case.attachments, key=lambda x: x.id) if att.kind == "scan"]
+    scans = [att for att in sorted(case.attachments, key=lambda x: x.id) if att.kind == AttachmentKind.SCAN]
     return parts + _scan_parts(scans, "申请材料")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from webapp.cases.services import add_note, ensure_changeable
 from webapp.domain.clock import Status
+from webapp.domain.kinds import AttachmentKind
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case, User
@@ -147,7 +148,8 @@ def archive_case(case: Case, actor: User | None = None, today: date | None = Non
         from .dossier import render_dossier
 
         pdf = render_dossier(case, rec)
-        att = store_attachment(case, f"{number}-案卷.pdf", pdf, "application/pdf", kind="dossier", user=actor)
+        att = store_attachment(case, f"{number}-案卷.pdf", pdf, "application/pdf", kind=AttachmentKind.DOSSIER,
+                               user=actor)
         db.session.flush()
         rec.dossier_attachment_id = att.id
     add_note(case, "archived", today, {"archive_no": number, "retention": rec.retention}, actor,

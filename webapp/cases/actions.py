@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.cases.services import fee_items_this_month, record_event
+from webapp.cases.services import case_change, case_changed, fee_items_this_month, record_event
 from webapp.cases.services.appeals import record_appeal
 from webapp.domain.fees import compute_fee, fee_basis_zh
+from webapp.domain.kinds import AttachmentKind, LetterKind
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
-from webapp.letters import LETTER_TITLES, letter_filename, render_letter
+from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Case, CaseEvent, User
 
 from .attachments import DOCX_TYPE, store_attachment
@@ -46,7 +47,6 @@ class CaseAction:
     permission: str              # security.PERMISSIONS action
     form: type
     event: EventType | None = None
-    letter: str | None = None    # letter kind produced when recorded
     help: str = ""               # one line under the heading: the rule in a few words
     danger: bool = False         # ends the case: the button asks for confirmation
 
@@ -54,32 +54,37 @@ class CaseAction:
     def endpoint(self) -> str:
         return f"cases.act_{self.name}"
 
+    @property
+    def letter(self) -> LetterKind | None:
+        """The letter its event sends (letters.LETTER_FOR_EVENT), if any."""
+        return LETTER_FOR_EVENT.get(self.event) if self.event is not None else None
+
 
 ACTIONS: tuple[CaseAction, ...] = (
-    CaseAction("correction", "补正告知", "case.act", CorrectionForm, _E.CORRECTION_REQUESTED, "correction",
+    CaseAction("correction", "补正告知", "case.act", CorrectionForm, _E.CORRECTION_REQUESTED,
                "第三十条：一次性告知需要补正的事项，答复期限停止计算；应在收到申请后7个工作日内发出。"),
-    CaseAction("correction_received", "收到补正", "case.act", NoteForm, _E.CORRECTION_RECEIVED, None,
+    CaseAction("correction_received", "收到补正", "case.act", NoteForm, _E.CORRECTION_RECEIVED,
                "答复期限自收到补正之日起重新计算（逾期后有正当理由补正的也可接收）。"),
     CaseAction("correction_lapsed", "确认逾期未补正", "case.confirm_lapse", NoteForm, _E.CORRECTION_LAPSED,
-               None, "补正期限届满后方可确认；视为放弃申请，案件办结。", danger=True),
-    CaseAction("consultation", "征求意见", "case.act", ConsultationForm, _E.CONSULTATION_STARTED, "consultation",
+               "补正期限届满后方可确认；视为放弃申请，案件办结。", danger=True),
+    CaseAction("consultation", "征求意见", "case.act", ConsultationForm, _E.CONSULTATION_STARTED,
                "第三十二条、第三十四条：征求意见期间不计入答复期限；第三方、其他机关15个工作日内答复。"),
-    CaseAction("consultation_end", "征求意见结束", "case.act", ConsultationEndForm, _E.CONSULTATION_ENDED, None,
+    CaseAction("consultation_end", "征求意见结束", "case.act", ConsultationEndForm, _E.CONSULTATION_ENDED,
                "最后一份意见收到或答复期满之日，答复期限恢复计算。"),
-    CaseAction("extension", "延期答复", "case.extend", ExtensionForm, _E.EXTENDED, "extension",
+    CaseAction("extension", "延期答复", "case.extend", ExtensionForm, _E.EXTENDED,
                "第三十三条：经负责人同意可延长一次，不超过20个工作日，须在答复期限届满前批准。"),
-    CaseAction("fee_notice", "收费通知", "case.act", FeeNoticeForm, _E.FEE_NOTICE, "fee",
+    CaseAction("fee_notice", "收费通知", "case.act", FeeNoticeForm, _E.FEE_NOTICE,
                "按《政府信息公开信息处理费管理办法》计算；申请人自收到通知次日起20个工作日内缴费。"),
-    CaseAction("fee_paid", "已缴费", "case.act", NoteForm, _E.FEE_PAID, None, "缴费之日起答复期限继续计算。"),
-    CaseAction("fee_lapsed", "确认逾期未缴费", "case.confirm_lapse", NoteForm, _E.FEE_LAPSED, None,
+    CaseAction("fee_paid", "已缴费", "case.act", NoteForm, _E.FEE_PAID, "缴费之日起答复期限继续计算。"),
+    CaseAction("fee_lapsed", "确认逾期未缴费", "case.confirm_lapse", NoteForm, _E.FEE_LAPSED,
                "缴费期限届满后方可确认；视为放弃申请，案件办结。", danger=True),
-    CaseAction("answer", "答复", "case.act", AnswerForm, _E.ANSWERED, "answer",
+    CaseAction("answer", "答复", "case.act", AnswerForm, _E.ANSWERED,
                "逐项选择办理结果；逾期答复也予记录，并标记为逾期。", danger=True),
-    CaseAction("withdrawal", "撤回申请", "case.act", NoteForm, _E.WITHDRAWN, None,
+    CaseAction("withdrawal", "撤回申请", "case.act", NoteForm, _E.WITHDRAWN,
                "申请人撤回申请，案件办结（统计为“其他”）。", danger=True),
-    CaseAction("appeal", "复议诉讼", "case.appeal", AppealForm, None, None,
+    CaseAction("appeal", "复议诉讼", "case.appeal", AppealForm, None,
                "记录本机关作为被申请人或被告的行政复议、行政诉讼及其结果。"),
-    CaseAction("assign", "分配承办人", "case.assign", AssignForm, None, None, ""),
+    CaseAction("assign", "分配承办人", "case.assign", AssignForm, None, ""),
 )
 BY_NAME = {a.name: a for a in ACTIONS}
 EXTENSION_NEEDS_APPROVER = "须负责人批准"
@@ -141,8 +146,7 @@ def _check_version(case: Case, form) -> int:
         raise ConflictError("missing case version", "缺少案件版本号，请刷新页面后重试。",
                             rule="case.conflict") from None
     if case.version != expected:
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+        raise case_changed()
     return expected
 
 
@@ -165,7 +169,8 @@ def perform(action: CaseAction, case: Case, form: Any, user: User, today: date) 
         _touch(case)
     if action.letter and done.event is not None:
         data = render_letter(case, action.letter, event=done.event)
-        store_attachment(case, letter_filename(case, action.letter), data, DOCX_TYPE, kind="letter", user=user)
+        store_attachment(case, letter_filename(case, action.letter), data, DOCX_TYPE, kind=AttachmentKind.LETTER,
+                         user=user)
         done.letter_kind = action.letter
         done.message += f"已生成《{LETTER_TITLES[action.letter]}》，可在本页下载。"
     return done
@@ -237,15 +242,9 @@ def _touch(case: Case) -> None:
     version, and two requests racing on one case meet in the version check instead of in the
     event-sequence constraint."""
     from sqlalchemy.orm.attributes import flag_modified
-    from sqlalchemy.orm.exc import StaleDataError
 
-    flag_modified(case, "note")
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+    with case_change():
+        flag_modified(case, "note")
 
 
 _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from webapp.domain.kinds import AttachmentKind
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Attachment, Case, User
@@ -69,7 +70,8 @@ def check_upload(file_storage) -> Upload | None:
     return Upload(name, data, content_type)
 
 
-def store_attachment(case: Case, filename: str, data: bytes, content_type: str, kind: str = "scan",
+def store_attachment(case: Case, filename: str, data: bytes, content_type: str,
+                     kind: AttachmentKind = AttachmentKind.SCAN,
                      user: User | None = None) -> Attachment:
     from webapp.cases.services import ensure_changeable
 

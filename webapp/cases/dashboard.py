@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
+from webapp.cases.services.clock import overdue_branches
 from webapp.domain.calendar import WorkCalendar
 from webapp.extensions import db
 from webapp.models import Case
 
-from .queries import capped_count, counts_by_status, special_list, with_rows
+from .queries import capped_count, counts_by_status, special_list, visible, with_rows
 
 DASHBOARD_ROWS = 20
 
@@ -39,17 +40,21 @@ class Dashboard:
 
 def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalendar) -> Dashboard:
     d = Dashboard(mine=counts_by_status(agency_ids, user_id), agency=counts_by_status(agency_ids))
-    scope = Case.agency_id.in_(agency_ids)
+    scope = visible(agency_ids)
     for name in ("due_soon", "overdue", "notices_due", "correction_lapses", "fee_lapses"):
         where, order = special_list(name, today, cal)
         # the first ids in a subquery (index-only for the clock's lists: ix_case_overdue_cover), then
         # their rows: reading whole rows first fetched a government's 4,600 overdue cases to sort them
-        first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
+        if name == "overdue":
+            first, matches = _overdue_first(scope, today)
+        else:
+            first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
+            matches = select(Case.id).where(scope, *where)
         rows = list(db.session.scalars(with_rows(select(Case).where(Case.id.in_(first.scalar_subquery()))
                                                  .order_by(order, Case.id))))
         setattr(d, name, rows)
         # a full list stands for more: counted up to COUNT_CAP (the case list pages through them all)
-        d.totals[name] = len(rows) if len(rows) < DASHBOARD_ROWS else capped_count(select(Case.id).where(scope, *where))
+        d.totals[name] = len(rows) if len(rows) < DASHBOARD_ROWS else capped_count(matches)
     d.due_soon_until = cal.add_workdays(today, 3)
     d.notices_until = cal.add_workdays(today, 2)
     # rules.md §1: from 1 November, warn while next year's State Council notice is missing
@@ -57,3 +62,21 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     if today.month >= 11 and cal.is_provisional(date(next_year, 1, 1)):
         d.holiday_notice_missing = next_year
     return d
+
+
+def _overdue_first(scope, today: date):
+    """The overdue list's first ids and all its matches, each read as its two branches joined
+    (cases/services/clock.overdue_branches): each branch's first DASHBOARD_ROWS on its own index
+    (ix_case_overdue_cover index-only, ix_case_paused_due), then the earliest of those. Both
+    branches in one condition made PostgreSQL OR two bitmaps and read every overdue row of a
+    government from the table (6,700 blocks, 19 ms; its count 1,500 blocks, 8 ms)."""
+    tops, every = [], []
+    for branch, due in overdue_branches(today):
+        top = select(Case.id, due.label("due")).where(scope, *branch).order_by(due, Case.id).limit(DASHBOARD_ROWS)
+        top = top.subquery()
+        tops.append(select(top.c.id, top.c.due))
+        every.append(select(Case.id).where(scope, *branch))
+    joined = union_all(*tops).subquery()
+    first = select(joined.c.id).order_by(joined.c.due, joined.c.id).limit(DASHBOARD_ROWS)
+    matches = union_all(*every).subquery()
+    return first, select(matches.c.id).select_from(matches)

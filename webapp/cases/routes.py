@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
+from webapp.cases.services.events import case_change
 from webapp.domain.clock import Status
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
@@ -134,14 +134,8 @@ def _action_view(action: CaseAction):
             flash(f"{action.title}：请更正表单中标出的内容。", "error")
             return _render_case(case, 422, bound={action.name: form}, open_action=action.name)
         try:
-            try:
+            with case_change():   # two requests appended an event to the case at once: the loser's conflict
                 done = perform(action, case, form, current_user._get_current_object(), today)
-                db.session.flush()   # a concurrent change fails here, not at the commit
-            except IntegrityError:
-                # two requests appended an event to the case at once: the loser gets the conflict
-                db.session.rollback()
-                raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
-                                    rule="case.conflict") from None
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from webapp.domain.kinds import DeliveryMethod
 from webapp.domain.states import DELIVERY_FLAGGED, DeliveryStatus
 from webapp.letters import LETTER_TITLES
 
@@ -23,7 +24,7 @@ def summary(type_: str, p: Mapping[str, Any]) -> list[tuple[str, str]]:
         out.append(("文书", LETTER_TITLES.get(p["letter"], p["letter"])))
     out.append(("送达方式", METHODS.get(p.get("method"), p.get("method") or "—")))
     if p.get("proof"):
-        out.append(("邮件号" if p.get("method") == "post" else "送达凭证", str(p["proof"])))
+        out.append(("邮件号" if p.get("method") == DeliveryMethod.POST else "送达凭证", str(p["proof"])))
     if type_ == "delivery_returned":
         out.append(("情况", STATUSES.get(p.get("status"), p.get("status") or "")))
         if p.get("reason"):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from webapp.cases.services import add_note, ensure_changeable
+from webapp.domain.kinds import AttachmentKind, DeliveryMethod, LetterKind
 from webapp.domain.states import DELIVERY_FLAGGED, DeliveryStatus
 from webapp.domain.workflow import EventType
 from webapp.errors import ServiceError
@@ -21,20 +22,18 @@ from webapp.models.delivery import Delivery
 from webapp.timeutil import today_shanghai
 
 #: method code -> Chinese
-METHODS = {"post": "邮寄", "email": "电子邮件", "pickup": "当面领取", "online": "网上获取（状态查询页）"}
+METHODS = {m: m.label_zh for m in DeliveryMethod}
 #: status code -> Chinese
 STATUSES = {DeliveryStatus.DELIVERED: "已送达", DeliveryStatus.RETURNED: "退件", DeliveryStatus.UNDELIVERED: "未送达"}
 FLAGGED = DELIVERY_FLAGGED
 TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,30}$")
-#: letters that go to a third party or another agency, not to the applicant
-NOT_TO_APPLICANT = frozenset({"consultation"})
 
 
 def _err(message: str, message_zh: str, rule: str) -> ServiceError:
     return ServiceError(message, message_zh, rule=rule)
 
 
-def letter_kind(ev: CaseEvent) -> str | None:
+def letter_kind(ev: CaseEvent) -> LetterKind | None:
     try:
         return LETTER_FOR_EVENT.get(EventType(ev.type))
     except ValueError:
@@ -44,7 +43,7 @@ def letter_kind(ev: CaseEvent) -> str | None:
 def applicant_letters(case: Case) -> list[CaseEvent]:
     """The events of the case that sent a letter to the applicant, in order."""
     return [e for e in sorted(case.events, key=lambda e: e.seq)
-            if letter_kind(e) is not None and letter_kind(e) not in NOT_TO_APPLICANT]
+            if (kind := letter_kind(e)) is not None and kind.to_applicant]
 
 
 def letter_label(ev: CaseEvent) -> str:
@@ -76,7 +75,7 @@ def _check_date(on: date | None, today: date, not_before: date | None, what_zh: 
                    "delivery.before_letter")
 
 
-def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on: date | None, *,
+def record_delivery(case: Case, letter_event: CaseEvent | None, method: DeliveryMethod | str, on: date | None, *,
                     tracking_no: str = "", proof_upload: Any = None, note: str = "", proof_text: str = "",
                     actor: User | None = None, today: date | None = None, imported: bool = False,
                     actor_name: str = "") -> Delivery:
@@ -90,7 +89,8 @@ def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on:
     ensure_changeable(case)
     if method not in METHODS:
         raise _err(f"unknown delivery method {method!r}", "送达方式无效", "delivery.method")
-    kind = ""
+    method = DeliveryMethod(method)
+    kind: LetterKind | str = ""
     if letter_event is not None:
         if letter_event.case_id != case.id or letter_event not in applicant_letters(case):
             raise _err("not a letter of this case to the applicant", "请选择本案发给申请人的文书", "delivery.letter")
@@ -105,13 +105,13 @@ def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on:
         raise _err("note too long", "备注不超过1000字", "delivery.note")
     mail = None
     proof = (proof_text or "").strip()[:200]
-    if method == "post":
+    if method == DeliveryMethod.POST:
         tracking_no = tracking_no or proof
         if not TRACKING_RE.match(tracking_no):
             raise _err("post needs a tracking number", "邮寄送达须填写邮件号（6至30位字母或数字）",
                        "delivery.tracking_no")
         proof = tracking_no
-    elif method == "email" and not imported:
+    elif method == DeliveryMethod.EMAIL and not imported:
         from webapp.notify.mail_status import state_of
 
         mail = letter_mail(case, letter_event)
@@ -123,19 +123,20 @@ def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on:
             raise _err(f"the mail is {state.status}",
                        f"发件箱中该邮件的状态为“{state.text}”，尚未发出，不能登记为已送达", "delivery.email_not_sent")
         proof = f"发件箱邮件 #{mail.id}"
-    elif method == "pickup" and proof_upload is None and not (imported and proof):
+    elif method == DeliveryMethod.PICKUP and proof_upload is None and not (imported and proof):
         raise _err("pickup needs the signed receipt", "当面领取须上传申请人签收的扫描件", "delivery.proof")
     attachment = None
     if proof_upload is not None:
         from webapp.cases.attachments import store_attachment
 
         attachment = store_attachment(case, proof_upload.filename, proof_upload.data, proof_upload.content_type,
-                                      kind="proof", user=actor)
+                                      kind=AttachmentKind.PROOF, user=actor)
         db.session.flush()
-        if method != "post":
+        if method != DeliveryMethod.POST:
             proof = proof_upload.filename
     d = Delivery(case_id=case.id, agency_id=case.agency_id, letter_event_id=letter_event.id if letter_event else None,
-                 letter_kind=kind, method=method, delivered_on=on, tracking_no=tracking_no if method == "post" else "",
+                 letter_kind=kind, method=method, delivered_on=on,
+                 tracking_no=tracking_no if method == DeliveryMethod.POST else "",
                  outbox_id=mail.id if mail is not None else None,
                  proof_attachment_id=attachment.id if attachment is not None else None, proof=proof, note=note,
                  recorded_by_id=actor.id if actor is not None else None)
@@ -147,7 +148,7 @@ def record_delivery(case: Case, letter_event: CaseEvent | None, method: str, on:
                 Delivery.case_id == case.id, Delivery.letter_event_id == letter_event.id, Delivery.id != d.id,
                 Delivery.status.in_(FLAGGED), Delivery.resolved_by_id.is_(None))):
             old.resolved_by_id = d.id
-    payload: dict[str, Any] = {"delivery_id": d.id, "letter": kind, "method": method, "proof": proof}
+    payload: dict[str, Any] = {"delivery_id": d.id, "letter": str(kind), "method": str(method), "proof": proof}
     if letter_event is not None:
         payload["letter_seq"] = letter_event.seq
     if note:
@@ -167,7 +168,7 @@ def flag_return(delivery: Delivery, status: str, on: date | None, reason: str, *
         raise _err("status must be returned or undelivered", "请选择退件或未送达", "delivery.status")
     if delivery.status != DeliveryStatus.DELIVERED:
         raise _err("already flagged", f"该送达记录已登记为{STATUSES[delivery.status]}", "delivery.flagged")
-    if status == DeliveryStatus.RETURNED and delivery.method != "post":
+    if status == DeliveryStatus.RETURNED and delivery.method != DeliveryMethod.POST:
         raise _err("only post comes back", "只有邮寄送达才有退件；其他方式请登记为未送达", "delivery.status")
     _check_date(on, today, delivery.delivered_on, "退件或未送达的日期", "送达记录的日期")
     reason = (reason or "").strip()
@@ -176,8 +177,8 @@ def flag_return(delivery: Delivery, status: str, on: date | None, reason: str, *
     if len(reason) > 1000:
         raise _err("reason too long", "原因不超过1000字", "delivery.reason")
     delivery.status, delivery.returned_on, delivery.return_reason = DeliveryStatus(status), on, reason
-    add_note(case, "delivery_returned", on, {"delivery_id": delivery.id, "letter": delivery.letter_kind,
-                                             "method": delivery.method, "proof": delivery.proof,
+    add_note(case, "delivery_returned", on, {"delivery_id": delivery.id, "letter": str(delivery.letter_kind),
+                                             "method": str(delivery.method), "proof": delivery.proof,
                                              "status": str(status), "reason": reason}, actor, actor_name=actor_name)
     db.session.flush()
     return delivery

@@ -1,5 +1,8 @@
-"""Who is who, as enums: staff roles, applicant kinds (rules.md §3), agency kinds. The values are
-what the database, the interchange format and the forms hold; ``label_zh`` is the wording."""
+"""Who is who, and the closed kinds of the records around a case, as enums: staff roles, applicant
+kinds (rules.md §3), agency kinds; a review chain's kind, a handover's, a letter's, a delivery's
+method, an outbox row's channel, an online submission's source, an attachment's kind. The values
+are what the database (plain VARCHAR columns, models/_types.ENUM_COLUMNS), the interchange format
+and the forms hold; ``label_zh`` is the wording."""
 
 from __future__ import annotations
 
@@ -45,3 +48,79 @@ APPLICANT_KIND_LABELS_ZH = {
 class AgencyKind(StrEnum):
     DEPARTMENT = "department"   # 部门: its report is due by 31 January (Art. 49)
     GOVERNMENT = "government"   # 人民政府: its own report by 31 March; sees its departments
+
+
+class ReviewKind(StrEnum):
+    """The kind of act a review chain (审核/签发, models/review.ReviewChain) and its drafts are for."""
+
+    ANSWER_DISCLOSURE = "answer_disclosure"
+    ANSWER_ADVERSE = "answer_adverse"
+    ANSWER_OTHER = "answer_other"
+    EXTENSION = "extension"      # always signed off by an approver (Art. 33)
+    FEE_NOTICE = "fee_notice"
+    CORRECTION = "correction"
+
+    @property
+    def label_zh(self) -> str:
+        return {"answer_disclosure": "答复（予以公开、部分公开）",
+                "answer_adverse": "答复（不予公开、无法提供、不予处理）",
+                "answer_other": "答复（其他处理）", "extension": "延期答复", "fee_notice": "收费通知",
+                "correction": "补正告知"}[self]
+
+
+class HandoverKind(StrEnum):
+    """What a routing to another office (models/handover.Handover) carries."""
+
+    SUBMISSION = "submission"   # an online submission, not yet a case: the clock has not started
+    CASE = "case"               # a registered case whose clock runs
+
+
+class LetterKind(StrEnum):
+    """The letters sent in a case (templates/letters/<kind>.txt); their titles: labels.LETTER_TITLES."""
+
+    CORRECTION = "correction"
+    CONSULTATION = "consultation"   # to a third party, not to the applicant
+    EXTENSION = "extension"
+    FEE = "fee"
+    ANSWER = "answer"
+
+    @property
+    def to_applicant(self) -> bool:
+        """Sent to the applicant (delivered, announced), not to a third party or another agency."""
+        return self != LetterKind.CONSULTATION
+
+
+class DeliveryMethod(StrEnum):
+    """How a letter reached the applicant (送达, models/delivery.Delivery)."""
+
+    POST = "post"        # a tracking number (邮件号); the only method whose letter can come back
+    EMAIL = "email"      # the outbox mail that carried it
+    PICKUP = "pickup"    # the applicant's signed receipt
+    ONLINE = "online"    # the status page
+
+    @property
+    def label_zh(self) -> str:
+        return {"post": "邮寄", "email": "电子邮件", "pickup": "当面领取", "online": "网上获取（状态查询页）"}[self]
+
+
+class MailChannel(StrEnum):
+    """What an outbox row (models/notify.OutboxMail) is."""
+
+    EMAIL = "email"   # to_addr a mail address
+    SMS = "sms"       # to_addr a mobile number (webapp/sms/)
+
+
+class SubmissionSource(StrEnum):
+    """Where an online submission (models/submission.Submission) came from."""
+
+    WEB = "web"   # the applicant's form
+    API = "api"   # a government portal through the JSON API
+
+
+class AttachmentKind(StrEnum):
+    """What a case's file (models/case.Attachment) is."""
+
+    SCAN = "scan"         # an uploaded scan (the application, its files)
+    LETTER = "letter"     # a letter the system wrote (.docx): no personal data beyond the name
+    PROOF = "proof"       # a delivery's proof (the applicant's signed receipt)
+    DOSSIER = "dossier"   # the archived case file (PDF)

@@ -7,6 +7,7 @@ own ``label_zh`` on their enums (domain/clock.py, domain/workflow/events.py).
 
 from __future__ import annotations
 
+from .kinds import LetterKind
 from .outcomes import Outcome
 
 # --- deadlines ------------------------------------------------------------------------------------
@@ -69,15 +70,15 @@ def outcome_register_label(outcome: Outcome | str) -> str:
 # --- letters --------------------------------------------------------------------------------------
 
 #: letter kind -> its title (file names, pages, mails)
-LETTER_TITLES = {
-    "correction": "补正告知书",
-    "consultation": "征求意见函",
-    "extension": "延期答复告知书",
-    "fee": "收费通知书",
-    "answer": "政府信息公开申请答复书",
+LETTER_TITLES: dict[LetterKind, str] = {
+    LetterKind.CORRECTION: "补正告知书",
+    LetterKind.CONSULTATION: "征求意见函",
+    LetterKind.EXTENSION: "延期答复告知书",
+    LetterKind.FEE: "收费通知书",
+    LetterKind.ANSWER: "政府信息公开申请答复书",
 }
 
 #: the applicant's letters -> what their file names contain (an uploaded scan of an answer may be
 #: named just 答复书; 延期答复告知书 does not contain 答复书)
 APPLICANT_LETTER_MARKS = {kind: LETTER_TITLES[kind].removeprefix("政府信息公开申请")
-                          for kind in ("correction", "extension", "fee", "answer")}
+                          for kind in LetterKind if kind.to_applicant}

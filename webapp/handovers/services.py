@@ -29,7 +29,7 @@ from webapp.cases.services import add_note
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import HandoverKind, Role
 from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
@@ -66,7 +66,7 @@ def _agency_payload(prefix: str, agency: Agency) -> dict[str, Any]:
 
 
 def _audit(action: str, actor: User, h: Handover, detail: dict[str, Any]) -> None:
-    log_event(action, user=actor, target_type=h.kind, target_id=h.number,
+    log_event(action, user=actor, target_type=str(h.kind), target_id=h.number,
               detail={"handover": h.id, **detail})
 
 
@@ -107,7 +107,8 @@ def routed_by(agency_ids: Iterable[int], today: date | None = None) -> tuple[lis
     returned = [h for h in db.session.scalars(
         select(Handover).where(Handover.from_agency_id.in_(ids), Handover.status == HandoverStatus.RETURNED,
                                Handover.returned_at >= since).order_by(Handover.returned_at.desc()))
-        if (last_returned(h.submission, None) if h.kind == "submission" else last_returned(None, h.case)) is h]
+        if (last_returned(h.submission, None) if h.kind == HandoverKind.SUBMISSION
+            else last_returned(None, h.case)) is h]
     return unsigned, returned
 
 
@@ -155,7 +156,7 @@ def age(h: Handover, cal: WorkCalendar | None = None, now: datetime | None = Non
 def open_handover(actor: User, from_agency: Agency, to_agency: Agency, note: str, *,
                   submission: Submission | None = None, case: Case | None = None,
                   today: date | None = None) -> Handover:
-    h = Handover(kind="case" if case is not None else "submission",
+    h = Handover(kind=HandoverKind.CASE if case is not None else HandoverKind.SUBMISSION,
                  submission_id=submission.id if submission is not None else None,
                  case_id=case.id if case is not None else None,
                  from_agency_id=from_agency.id, to_agency_id=to_agency.id, note=note, status=HandoverStatus.PENDING,

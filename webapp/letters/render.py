@@ -11,13 +11,14 @@ from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from jinja2 import TemplateError
 from sqlalchemy import select
 
 from config import BASE_DIR
+from webapp.docx_fonts import set_font
 from webapp.domain.fees import FeeMethod
+from webapp.domain.kinds import LetterKind
 from webapp.domain.labels import LETTER_TITLES, outcome_phrase
 from webapp.domain.outcomes import Outcome
 from webapp.domain.policies import CONSULTATION_REPLY_DAYS
@@ -34,12 +35,12 @@ LETTER_DIR = BASE_DIR / "templates" / "letters"
 LETTER_KINDS = tuple(LETTER_TITLES)
 
 #: the workflow event whose recording sends each letter
-LETTER_FOR_EVENT: dict[EventType, str] = {
-    EventType.CORRECTION_REQUESTED: "correction",
-    EventType.CONSULTATION_STARTED: "consultation",
-    EventType.EXTENDED: "extension",
-    EventType.FEE_NOTICE: "fee",
-    EventType.ANSWERED: "answer",
+LETTER_FOR_EVENT: dict[EventType, LetterKind] = {
+    EventType.CORRECTION_REQUESTED: LetterKind.CORRECTION,
+    EventType.CONSULTATION_STARTED: LetterKind.CONSULTATION,
+    EventType.EXTENDED: LetterKind.EXTENSION,
+    EventType.FEE_NOTICE: LetterKind.FEE,
+    EventType.ANSWERED: LetterKind.ANSWER,
 }
 EVENT_FOR_LETTER = {v: k for k, v in LETTER_FOR_EVENT.items()}
 
@@ -278,14 +279,7 @@ def render_letter_text(case: Case, kind: str, event: CaseEvent | None = None, **
 # --- layout ----------------------------------------------------------------------------------------
 
 def _set_font(run, size=None, bold: bool | None = None) -> None:
-    run.font.name = FONT
-    rpr = run._element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.insert(0, rfonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), FONT)
+    set_font(run, FONT)
     if size is not None:
         run.font.size = size
     if bold is not None:
@@ -302,15 +296,8 @@ def text_to_docx(text: str) -> bytes:
     section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
     section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     normal = doc.styles["Normal"]
-    normal.font.name = FONT
+    set_font(normal, FONT)
     normal.font.size = BODY_SIZE
-    rpr = normal.element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.insert(0, rfonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), FONT)
     normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     normal.paragraph_format.line_spacing = Pt(28)
     normal.paragraph_format.space_after = Pt(0)

@@ -11,7 +11,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp.domain.appeals import AppealKind, AppealResult
 from webapp.domain.clock import Status
-from webapp.domain.kinds import AgencyKind, ApplicantKind, Role
+from webapp.domain.kinds import (
+    AgencyKind,
+    ApplicantKind,
+    AttachmentKind,
+    DeliveryMethod,
+    HandoverKind,
+    LetterKind,
+    MailChannel,
+    ReviewKind,
+    Role,
+    SubmissionSource,
+)
 from webapp.domain.outcomes import Outcome
 from webapp.domain.states import DeliveryStatus, DraftStatus, HandoverStatus, MailStatus, SubmissionStatus
 from webapp.domain.workflow import Channel
@@ -63,6 +74,13 @@ ENUM_COLUMNS: dict[type, Any] = {
     DeliveryStatus: StrEnumType(DeliveryStatus, 20),
     MailStatus: StrEnumType(MailStatus, 20),
     SubmissionStatus: StrEnumType(SubmissionStatus, 20),
+    ReviewKind: StrEnumType(ReviewKind, 30),
+    HandoverKind: StrEnumType(HandoverKind, 20),
+    LetterKind: StrEnumType(LetterKind, 20),
+    DeliveryMethod: StrEnumType(DeliveryMethod, 20),
+    MailChannel: StrEnumType(MailChannel, 10),
+    SubmissionSource: StrEnumType(SubmissionSource, 10),
+    AttachmentKind: StrEnumType(AttachmentKind, 20),
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.domain.appeals import AppealKind, AppealResult
 from webapp.domain.clock import Status
-from webapp.domain.kinds import ApplicantKind
+from webapp.domain.kinds import ApplicantKind, AttachmentKind
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel
 from webapp.extensions import db
@@ -217,7 +217,7 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="scan")   # scan | letter
+    kind: Mapped[AttachmentKind] = mapped_column(default=AttachmentKind.SCAN)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)

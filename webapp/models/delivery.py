@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import DeliveryMethod, LetterKind
 from webapp.domain.states import DeliveryStatus
 from webapp.extensions import db
 
@@ -28,8 +29,9 @@ class Delivery(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))       # the case's (dashboard counts)
     letter_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))   # the letter sent
-    letter_kind: Mapped[str] = mapped_column(String(20), default="")     # correction | extension | ...
-    method: Mapped[str] = mapped_column(String(20))                      # post | email | pickup | online
+    # the letter delivered; "" (no member) for an imported delivery that names no letter
+    letter_kind: Mapped[LetterKind] = mapped_column(default="")
+    method: Mapped[DeliveryMethod]
     delivered_on: Mapped[date] = mapped_column(Date)
     tracking_no: Mapped[str] = mapped_column(String(40), default="")     # 邮件号 (post)
     # e-mail: the OutboxMail row that carried the letter (no foreign key: the outbox is transient)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import HandoverKind
 from webapp.domain.states import HandoverStatus
 from webapp.extensions import db
 
@@ -27,7 +28,7 @@ class Handover(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))                     # submission | case
+    kind: Mapped[HandoverKind]
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     from_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))

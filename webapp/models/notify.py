@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.domain.kinds import MailChannel
 from webapp.domain.states import MailStatus
 from webapp.extensions import db
 
@@ -74,7 +75,7 @@ class OutboxMail(db.Model):
     sent_at: Mapped[datetime | None]
     # "email" (to_addr a mail address) or "sms" (to_addr a mobile number; subject the notice kind,
     # body the rendered text, compose_args the template parameters as JSON): webapp/sms/.
-    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    channel: Mapped[MailChannel] = mapped_column(default=MailChannel.EMAIL, server_default=MailChannel.EMAIL.value)
     # Quiet hours (webapp/sms/quiet.py): the delivery leaves the row alone until this instant (naive UTC).
     not_before: Mapped[datetime | None]
     # The provider's message id of a sent SMS (Alibaba Cloud: BizId).

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import ReviewKind
 from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 
@@ -27,7 +28,7 @@ class ReviewChain(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[ReviewKind]
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # [{"title": "科室审核", "reviewer_id": 7 | null}, ...] before the sign-off
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
@@ -40,7 +41,7 @@ class ReviewDraft(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))          # chain kind (answer_adverse, extension, ...)
+    kind: Mapped[ReviewKind]                               # its chain's kind
     action: Mapped[str] = mapped_column(String(30))        # case action name (answer, extension, ...)
     status: Mapped[DraftStatus] = mapped_column(default=DraftStatus.PENDING, index=True)
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into steps; len(steps) = the sign-off

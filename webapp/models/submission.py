@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.domain.kinds import SubmissionSource
 from webapp.domain.states import SubmissionStatus
 from webapp.extensions import db
 
@@ -35,7 +36,7 @@ class Submission(db.Model):
     # the office that holds it now (changes when routed); origin: where the applicant sent it
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     origin_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    source: Mapped[str] = mapped_column(String(10), default="web")          # web | api
+    source: Mapped[SubmissionSource] = mapped_column(default=SubmissionSource.WEB)
     api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
     query_code_hash: Mapped[str] = mapped_column(String(200))               # argon2id, salted
     applicant: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)   # clean_applicant() output

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from webapp.cases.services import add_note
 from webapp.cases.services.applicants import mask_email, mask_phone
+from webapp.domain.kinds import AttachmentKind
 from webapp.domain.labels import APPLICANT_LETTER_MARKS, outcome_phrase
 from webapp.domain.workflow import EventType
 from webapp.extensions import db
@@ -197,7 +198,7 @@ def letters_for(case: Case, kind: str) -> list[Attachment]:
         return []
     sent = _sent_letter_ids(case)
     rows = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id,
-                                                       Attachment.kind == "letter")
+                                                       Attachment.kind == AttachmentKind.LETTER)
                               .order_by(Attachment.uploaded_at, Attachment.id)).all()
     # 答复书 is also the tail of no other title; 延期答复告知书 does not contain 答复书
     return [a for a in rows if title in a.filename and a.id not in sent]

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
 
-from .outbox.queue import FAILED, PENDING, SENDING, SENT
-
 #: OutboxMail.status -> what it means, in Chinese
-STATE_ZH = {PENDING: "待发送", SENDING: "正在发送", SENT: "已发送", FAILED: "发送失败，将重试"}
+STATE_ZH = {MailStatus.PENDING: "待发送", MailStatus.SENDING: "正在发送", MailStatus.SENT: "已发送",
+            MailStatus.FAILED: "发送失败，将重试"}
 #: OutboxMail.status -> a CSS class of the tag showing it
-STATE_CLASS = {PENDING: "mail-pending", SENDING: "mail-pending", SENT: "mail-sent", FAILED: "mail-failed"}
+STATE_CLASS = {MailStatus.PENDING: "mail-pending", MailStatus.SENDING: "mail-pending", MailStatus.SENT: "mail-sent",
+               MailStatus.FAILED: "mail-failed"}
 UNKNOWN_ZH = "邮件记录不存在"
 
 
@@ -35,14 +36,15 @@ class MailState:
 
     @property
     def sent(self) -> bool:
-        return self.status == SENT
+        return self.status == MailStatus.SENT
 
 
 def state_of(mail: OutboxMail | None) -> MailState:
     if mail is None:
         return MailState("missing", UNKNOWN_ZH, "mail-failed")
-    status = mail.status or PENDING
-    return MailState(status, STATE_ZH.get(status, STATE_ZH[PENDING]), STATE_CLASS.get(status, "mail-pending"))
+    status = mail.status or MailStatus.PENDING
+    return MailState(status, STATE_ZH.get(status, STATE_ZH[MailStatus.PENDING]),
+                     STATE_CLASS.get(status, "mail-pending"))
 
 
 def states(mail_ids: Iterable[int]) -> dict[int, MailState]:

@@ -13,7 +13,7 @@ from webapp.cases.actions import BY_NAME, make_form
 from webapp.cases.services.applicants import mask_phone
 from webapp.delivery import services as delivery_services
 from webapp.domain.clock import Status
-from webapp.domain.kinds import AgencyKind
+from webapp.domain.kinds import AgencyKind, Role
 from webapp.domain.workflow import EventType, allowed_events
 from webapp.extensions import db
 from webapp.handovers.services import age, case_route_targets, pending_for_case
@@ -64,7 +64,7 @@ def _review_case_panel(case):
 
 def _review() -> dict:
     def review_pending_count() -> int:
-        if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("clerk", "approver"):
+        if not getattr(current_user, "is_authenticated", False) or current_user.role not in (Role.CLERK, Role.APPROVER):
             return 0
         if not header_counts().drafts:      # no draft of the agency waits for anyone (the usual page)
             return 0

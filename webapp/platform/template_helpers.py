@@ -12,7 +12,16 @@ from flask_login import current_user
 
 from webapp.cases.services import overdue_row
 from webapp.domain.clock import Status
-from webapp.domain.kinds import AgencyKind, Role
+from webapp.domain.kinds import (
+    AgencyKind,
+    AttachmentKind,
+    DeliveryMethod,
+    HandoverKind,
+    MailChannel,
+    ReviewKind,
+    Role,
+    SubmissionSource,
+)
 from webapp.domain.labels import outcome_text
 from webapp.domain.states import DeliveryStatus, DraftStatus, MailStatus
 from webapp.public.services import queue_summary
@@ -91,4 +100,6 @@ def install(app: Flask) -> None:
     app.add_template_global(DraftStatus, "DraftStatus")
     app.add_template_global(DeliveryStatus, "DeliveryStatus")
     app.add_template_global(MailStatus, "MailStatus")
+    for kind in (ReviewKind, HandoverKind, DeliveryMethod, MailChannel, SubmissionSource, AttachmentKind):
+        app.add_template_global(kind, kind.__name__)
     app.add_template_global(overdue_row, "case_overdue")

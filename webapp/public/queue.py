@@ -42,7 +42,7 @@ from webapp.public.services import (
     route_submission,
     route_targets,
 )
-from webapp.security import SCAN_REFUSED, actable_agency_ids, can, requires, visible_agency_ids
+from webapp.security import SCAN_REFUSED, actable_agency_ids, agency_row_or_404, can, requires, visible_agency_ids
 from webapp.timeutil import SHANGHAI
 from webapp.trust.audit import log_event
 
@@ -61,10 +61,7 @@ def fmt_time(value: datetime | None) -> str:
 
 
 def _visible_or_404(submission_id: int) -> Submission:
-    sub = db.session.get(Submission, submission_id)
-    if sub is None or sub.agency_id not in visible_agency_ids():
-        abort(404)
-    return sub
+    return agency_row_or_404(Submission, submission_id)
 
 
 def _version() -> int | None:

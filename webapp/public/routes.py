@@ -28,6 +28,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.cases.services.applicants import APPLICANT_KINDS
+from webapp.domain.kinds import AgencyKind, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db, limiter
 from webapp.forms import ZhForm as FlaskForm
@@ -101,7 +102,7 @@ def _agencies() -> list[Agency]:
     ordered: list[Agency] = []
 
     def walk(parent_id: int | None) -> None:
-        for a in sorted(by_parent.get(parent_id, []), key=lambda a: (a.kind != "government", a.name)):
+        for a in sorted(by_parent.get(parent_id, []), key=lambda a: (a.kind != AgencyKind.GOVERNMENT, a.name)):
             ordered.append(a)
             walk(a.id)
 
@@ -280,7 +281,7 @@ def submit():
     try:
         clean = clean_submission(p.get("applicant"), p.get("items"), p.get("form_wanted"),
                                  p.get("route_wanted"), files, notify_via=p.get("notify_via", "email"))
-        result = create_submission(agency, clean, source="web", remote_addr=request.remote_addr or "")
+        result = create_submission(agency, clean, source=SubmissionSource.WEB, remote_addr=request.remote_addr or "")
     except RateLimited as e:
         db.session.rollback()
         return _page("public/error.html", 429, title="提交过于频繁", message=e.message_zh)

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.cases.services import case_change, case_changed
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.kinds import Role
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.models.review import ReviewDraft
-from webapp.security import actable_agency_ids, can, case_or_404, requires, visible_agency_ids
+from webapp.security import agency_row_or_404, can, case_or_404, requires
 from webapp.timeutil import today_shanghai
 
 from . import services
@@ -26,13 +25,7 @@ bp = Blueprint("review", __name__)
 
 
 def _draft_or_404(draft_id: int, change: bool = False) -> ReviewDraft:
-    if not 0 < draft_id < 2**63:
-        abort(404)
-    draft = db.session.get(ReviewDraft, draft_id)
-    allowed = actable_agency_ids() if change else visible_agency_ids()
-    if draft is None or draft.agency_id not in allowed:
-        abort(404)
-    return draft
+    return agency_row_or_404(ReviewDraft, draft_id, change)
 
 
 @bp.get("/review/")
@@ -69,23 +62,19 @@ def _step_view(kind: str):
             return redirect(url_for("review.show", draft_id=draft.id))
         user, today = current_user._get_current_object(), today_shanghai()
         try:
-            if kind == "approve":
-                services.approve(draft, user, form.opinion.data, today)
-                message = "已审核同意，转入下一环节。"
-            elif kind == "return":
-                services.return_(draft, user, form.opinion.data, today)
-                message = "已退回拟办人。"
-            elif kind == "sign":
-                services.sign_off(draft, user, form.opinion.data, today)
-                message = f"已签发，并于{today.isoformat()}记录办理结果、生成文书。"
-            else:
-                services.withdraw(draft, user)
-                message = "已撤回拟办稿。"
-            db.session.flush()   # a concurrent change fails here, not at the commit
-        except (IntegrityError, StaleDataError):
-            db.session.rollback()
-            flash("该案件已被他人修改，请刷新页面后重试。", "error")
-            return redirect(url_for("review.show", draft_id=draft_id))
+            with case_change():
+                if kind == "approve":
+                    services.approve(draft, user, form.opinion.data, today)
+                    message = "已审核同意，转入下一环节。"
+                elif kind == "return":
+                    services.return_(draft, user, form.opinion.data, today)
+                    message = "已退回拟办人。"
+                elif kind == "sign":
+                    services.sign_off(draft, user, form.opinion.data, today)
+                    message = f"已签发，并于{today.isoformat()}记录办理结果、生成文书。"
+                else:
+                    services.withdraw(draft, user)
+                    message = "已撤回拟办稿。"
         except ServiceError as e:
             db.session.rollback()
             flash(e.message_zh, "error")
@@ -122,23 +111,17 @@ def draft_new(case_id: int, action: str):
     if not form.validate_on_submit():
         flash(f"{act.title}：请更正表单中标出的内容。", "error")
         return _render_case(case, 422, bound={action: form}, open_action=action)
+    draft = None
     try:
-        try:
+        with case_change():
             if services.needs_review(case, action, form, user):
                 if str(case.version) != form.version.data:
-                    raise ConflictError("stale", "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+                    raise case_changed("stale")
                 draft = services.submit(case, action, form, user, today)
-                db.session.flush()   # a concurrent change fails here, not at the commit
-                flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
-                return redirect(url_for("review.show", draft_id=draft.id))
-            if not can(act.permission):
-                abort(403)
-            done = perform(act, case, form, user, today)
-            db.session.flush()   # a concurrent change fails here, not at the commit
-        except IntegrityError:
-            db.session.rollback()
-            raise ConflictError("concurrent change", "该案件已被他人修改，请刷新页面后重试。",
-                                rule="case.conflict") from None
+            else:
+                if not can(act.permission):
+                    abort(403)
+                done = perform(act, case, form, user, today)
     except ServiceError as e:
         db.session.rollback()
         flash(e.message_zh, "error")
@@ -146,6 +129,9 @@ def draft_new(case_id: int, action: str):
         form.version.data = str(case.version)
         return _render_case(case, 409 if isinstance(e, ConflictError) else 422, bound={action: form},
                             open_action=action)
+    if draft is not None:
+        flash(f"已提交审核（{services.KINDS[draft.kind]}，第{draft.round}稿）。", "success")
+        return redirect(url_for("review.show", draft_id=draft.id))
     flash(done.message, "success")
     return redirect(url_for("cases.show", case_id=case.id) + "#timeline")
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from webapp.domain.kinds import MailChannel
 from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
@@ -58,7 +59,7 @@ def queue_sms(phone: str, kind: str, params: dict[str, Any], *, dedupe_key: str,
         return None
     clean = clean_params(params)
     text = render(kind, clean, current_app.config.get("SMS_SIGN_NAME") or "")
-    row = OutboxMail(channel="sms", to_addr=mobile, subject=SMS_KINDS[kind]["label_zh"], body=text,
+    row = OutboxMail(channel=MailChannel.SMS, to_addr=mobile, subject=SMS_KINDS[kind]["label_zh"], body=text,
                      compose_args=json.dumps({"kind": kind, "params": clean}, ensure_ascii=False),
                      dedupe_key=dedupe_key, attachment_ids="", status=MailStatus.PENDING, redact_after_send="",
                      agency_id=agency_id, not_before=not_before)

@@ -31,6 +31,7 @@ from webapp.cases.services import overdue_clause
 from webapp.cases.services.clock import standing_due_on
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
+from webapp.domain.kinds import AgencyKind
 from webapp.extensions import db
 from webapp.models import Agency, Case
 
@@ -116,7 +117,7 @@ def supervised_agencies(user) -> list[Agency]:
     if user.agency_id is None:
         return list(db.session.scalars(select(Agency).order_by(Agency.code)))
     gov = db.session.get(Agency, user.agency_id)
-    if gov is None or gov.kind != "government":
+    if gov is None or gov.kind != AgencyKind.GOVERNMENT:
         return []
     deps = list(db.session.scalars(select(Agency).where(Agency.parent_id == gov.id).order_by(Agency.code)))
     return [gov, *deps]

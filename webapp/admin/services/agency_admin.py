@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from webapp.cases.services.applicants import mask_email
+from webapp.domain.kinds import AgencyKind
 from webapp.domain.policies import Policies
 from webapp.domain.states import MailStatus
 from webapp.errors import Forbidden, NotFound, ServiceError
@@ -96,7 +97,7 @@ def _check_structure(actor: User | None, agency: Agency | None, kind: Any, paren
     except (TypeError, ValueError):
         raise ServiceError("parent must be an agency id", "所属人民政府无效", rule="agency.parent") from None
     parent = db.session.get(Agency, parent_id)
-    if parent is None or parent.kind != "government":
+    if parent is None or parent.kind != AgencyKind.GOVERNMENT:
         raise ServiceError("the parent must be a government", "所属机关须为人民政府", rule="agency.parent")
     if agency is not None:
         # no cycles: walking up from the parent must not reach this agency

@@ -8,12 +8,19 @@ sample built in memory from plain values (letters: webapp/letters ``sample_lette
 notify/outbox ``check_email_template``) -- never against a real case -- inside a savepoint that is
 always rolled back. The audit row of a change keeps the text itself: a unified diff of the text
 before and after (and both hashes).
+
+Editing, checking and resetting are one implementation for both families (``TemplateFamily``:
+``LETTER_TEMPLATES``, a body per kind; ``MAIL_TEMPLATES``, a subject and a body per kind); the admin pages are one
+pair of views registered for each.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -36,10 +43,6 @@ def text_diff(before: str, after: str) -> str:
                                         fromfile="before", tofile="after", lineterm="\n"))
 
 
-def _mail_text(subject: str, body: str) -> str:
-    return f"主题：{subject}\n\n{body}"
-
-
 def _in_rolled_back_savepoint(check):
     """Run ``check()`` in a savepoint that is always rolled back (the check reads no case and writes
     nothing; this keeps it so whatever it calls)."""
@@ -50,10 +53,85 @@ def _in_rolled_back_savepoint(check):
         savepoint.rollback()
 
 
-def letter_overridden(kind: str) -> bool:
-    from webapp.models.letters import LetterTemplate
+@dataclass(frozen=True)
+class Text:
+    """A template's text: a mail's subject and body, or a letter's body (subject None)."""
 
-    return db.session.scalar(select(LetterTemplate.id).where(LetterTemplate.kind == kind)) is not None
+    subject: str | None
+    body: str
+
+    def hashed(self) -> str:
+        return self.body if self.subject is None else f"{self.subject}\n{self.body}"
+
+    def shown(self) -> str:
+        """As the audit row's diff shows it."""
+        return self.body if self.subject is None else f"主题：{self.subject}\n\n{self.body}"
+
+
+@dataclass(frozen=True)
+class TemplateFamily:
+    """One family of administrator-edited templates, one row per kind (no agency column)."""
+
+    name: str           # "letter" | "email": audit actions admin.<name>_template_saved/_reset, the pages
+    what_zh: str        # 文书模板 | 邮件模板 (the refusal to a non-installation administrator)
+    saved_zh: str       # the word after the title in "已保存“…”模板。"
+    has_subject: bool
+
+    @property
+    def model(self) -> Any:
+        from webapp.models.emails import EmailTemplate
+        from webapp.models.letters import LetterTemplate
+
+        return EmailTemplate if self.has_subject else LetterTemplate
+
+    def titles(self) -> Mapping[str, str]:
+        """Each kind -> its title on the pages."""
+        if self.has_subject:
+            from webapp.notify.outbox import EMAIL_KINDS
+
+            return {k: v["label_zh"] for k, v in EMAIL_KINDS.items()}
+        from webapp.letters.render import LETTER_TITLES
+
+        return LETTER_TITLES
+
+    def default(self, kind: str) -> Text:
+        if self.has_subject:
+            from webapp.models.emails import default_email_template
+
+            t = default_email_template(kind)
+            return Text(t.subject, t.body)
+        from webapp.letters.render import default_template_source
+
+        return Text(None, default_template_source(kind))
+
+    def clean(self, subject: str | None, body: str | None) -> Text:
+        """Control characters refused, line ends made plain; ServiceError when a part is empty."""
+        body = (body or "").replace("\r\n", "\n")
+        if not self.has_subject:
+            body = reject_control_chars(body, "模板")
+            if not body.strip():
+                raise ServiceError("the template is empty", "模板不能为空", rule="template.empty")
+            return Text(None, body)
+        subject = reject_control_chars(" ".join((subject or "").split()), "邮件主题")
+        body = reject_control_chars(body, "邮件正文")
+        if not subject or not body.strip():
+            raise ServiceError("subject and body are required", "邮件主题和正文都不能为空", rule="template.empty")
+        return Text(subject, body)
+
+    def check(self, kind: str, text: Text) -> None:
+        """The text must render in its sandbox for the in-memory sample; ServiceError (Chinese) if not."""
+        if not self.has_subject:
+            return check_letter_template(kind, text.body)
+        from webapp.notify.outbox import check_email_template
+
+        problem = _in_rolled_back_savepoint(lambda: check_email_template(kind, text.subject, text.body))
+        if problem:
+            raise ServiceError(problem, problem, rule="template.render")
+        return None
+
+
+LETTER_TEMPLATES = TemplateFamily("letter", "文书模板", "模板", has_subject=False)
+MAIL_TEMPLATES = TemplateFamily("email", "邮件模板", "邮件模板", has_subject=True)
 
 
 def check_letter_template(kind: str, body: str) -> None:
@@ -69,93 +147,58 @@ def check_letter_template(kind: str, body: str) -> None:
                            rule="template.render")
 
 
-def save_letter_template(actor: User | None, kind: str, body: str) -> None:
-    require_installation_admin(actor, "文书模板")
-    from webapp.letters.render import default_template_source
-    from webapp.models.letters import LetterTemplate
+def _row(family: TemplateFamily, kind: str) -> Any:
+    return db.session.scalar(select(family.model).where(family.model.kind == kind))
 
-    body = reject_control_chars((body or "").replace("\r\n", "\n"), "模板")
-    if not body.strip():
-        raise ServiceError("the template is empty", "模板不能为空", rule="template.empty")
-    check_letter_template(kind, body)
-    row = db.session.scalar(select(LetterTemplate).where(LetterTemplate.kind == kind))
-    before = row.body if row is not None else default_template_source(kind)
-    if before == body and row is not None:
+
+def overridden(family: TemplateFamily, kind: str) -> bool:
+    return _row(family, kind) is not None
+
+
+def in_force(family: TemplateFamily, kind: str) -> Text:
+    """The administrator's text of ``kind``, else the shipped default."""
+    row = _row(family, kind)
+    if row is None:
+        return family.default(kind)
+    return Text(row.subject if family.has_subject else None, row.body)
+
+
+def save_template(family: TemplateFamily, actor: User | None, kind: str, subject: str | None, body: str) -> None:
+    """Save the administrator's text of ``kind`` after checking it; an unchanged text writes nothing."""
+    require_installation_admin(actor, family.what_zh)
+    if kind not in family.titles():
+        raise NotFound(f"no {family.name} template {kind!r}", "没有该类模板")
+    text = family.clean(subject, body)
+    family.check(kind, text)
+    row = _row(family, kind)
+    before = in_force(family, kind)
+    if before == text and row is not None:
         return
     if row is None:
-        row = LetterTemplate(kind=kind, body=body)
+        row = family.model(kind=kind, body=text.body)
         db.session.add(row)
-    row.body = body
+    if family.has_subject:
+        row.subject = text.subject
+    row.body = text.body
     row.updated_by_id = actor.id if actor is not None else None
     row.updated_at = utcnow()
     db.session.flush()
-    log_event("admin.letter_template_saved", user=actor, target_type="letter_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(before), "after_sha": _digest(body), "length": len(body),
-                      "diff": text_diff(before, body)})
+    log_event(f"admin.{family.name}_template_saved", user=actor, target_type=f"{family.name}_template",
+              target_id=kind, detail={"kind": kind, "before_sha": _digest(before.hashed()),
+                                      "after_sha": _digest(text.hashed()), "length": len(text.body),
+                                      "diff": text_diff(before.shown(), text.shown())})
 
 
-def reset_letter_template(actor: User | None, kind: str) -> bool:
-    require_installation_admin(actor, "文书模板")
-    from webapp.letters.render import default_template_source
-    from webapp.models.letters import LetterTemplate
-
-    row = db.session.scalar(select(LetterTemplate).where(LetterTemplate.kind == kind))
+def reset_template(family: TemplateFamily, actor: User | None, kind: str) -> bool:
+    """Back to the shipped default: the administrator's row goes (False when there is none)."""
+    require_installation_admin(actor, family.what_zh)
+    row = _row(family, kind)
     if row is None:
         return False
-    log_event("admin.letter_template_reset", user=actor, target_type="letter_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(row.body),
-                      "diff": text_diff(row.body, default_template_source(kind))})
-    db.session.delete(row)
-    db.session.flush()
-    return True
-
-
-def email_overridden(kind: str) -> bool:
-    from webapp.models.emails import EmailTemplate
-
-    return db.session.scalar(select(EmailTemplate.id).where(EmailTemplate.kind == kind)) is not None
-
-
-def save_email_template(actor: User | None, kind: str, subject: str, body: str) -> None:
-    require_installation_admin(actor, "邮件模板")
-    from webapp.models.emails import EmailTemplate, email_template
-    from webapp.notify.outbox import EMAIL_KINDS, check_email_template
-
-    if kind not in EMAIL_KINDS:
-        raise NotFound(f"no mail kind {kind!r}", "没有该类邮件")
-    subject = reject_control_chars(" ".join((subject or "").split()), "邮件主题")
-    body = reject_control_chars((body or "").replace("\r\n", "\n"), "邮件正文")
-    if not subject or not body.strip():
-        raise ServiceError("subject and body are required", "邮件主题和正文都不能为空", rule="template.empty")
-    problem = _in_rolled_back_savepoint(lambda: check_email_template(kind, subject, body))
-    if problem:
-        raise ServiceError(problem, problem, rule="template.render")
-    before = email_template(kind)
-    row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind))
-    if row is None:
-        row = EmailTemplate(kind=kind, subject=subject, body=body)
-        db.session.add(row)
-    row.subject, row.body = subject, body
-    row.updated_by_id = actor.id if actor is not None else None
-    row.updated_at = utcnow()
-    db.session.flush()
-    log_event("admin.email_template_saved", user=actor, target_type="email_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(before.subject + "\n" + before.body),
-                      "after_sha": _digest(subject + "\n" + body),
-                      "diff": text_diff(_mail_text(before.subject, before.body), _mail_text(subject, body))})
-
-
-def reset_email_template(actor: User | None, kind: str) -> bool:
-    require_installation_admin(actor, "邮件模板")
-    from webapp.models.emails import EmailTemplate, default_email_template
-
-    row = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind))
-    if row is None:
-        return False
-    default = default_email_template(kind)
-    log_event("admin.email_template_reset", user=actor, target_type="email_template", target_id=kind,
-              detail={"kind": kind, "before_sha": _digest(row.subject + "\n" + row.body),
-                      "diff": text_diff(_mail_text(row.subject, row.body), _mail_text(default.subject, default.body))})
+    before = Text(row.subject if family.has_subject else None, row.body)
+    log_event(f"admin.{family.name}_template_reset", user=actor, target_type=f"{family.name}_template",
+              target_id=kind, detail={"kind": kind, "before_sha": _digest(before.hashed()),
+                                      "diff": text_diff(before.shown(), family.default(kind).shown())})
     db.session.delete(row)
     db.session.flush()
     return True

@@ -9,7 +9,7 @@ request, a CLI command, a task), so several calls can form one transaction.
 from .chain import event_hash, head_mac, legacy_event_hash
 from .clock import WORKFLOW_TYPES, case_clock, overdue_clause, overdue_row, workflow_events
 from .deadlines import open_deadlines, recompute_open_cases
-from .events import add_note, archived_event, ensure_changeable, record_event
+from .events import add_note, archived_event, case_change, case_changed, ensure_changeable, record_event
 from .registration import ITEM_TEXT_LIMIT, MAX_ITEMS, clean_items, fee_items_this_month, register_case
 
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "WORKFLOW_TYPES",
     "add_note",
     "archived_event",
+    "case_change",
+    "case_changed",
     "case_clock",
     "clean_items",
     "ensure_changeable",

@@ -4,6 +4,7 @@ row."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 
@@ -69,11 +70,16 @@ def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
     case.calendar_version = cal.version
 
 
-def overdue_branches(today: date) -> tuple[tuple, tuple]:
-    """The two ways a case is overdue (rules.md §4): the clock runs and its due date has passed; it
-    is paused after the period had run out. Each has an index of its own (ix_case_overdue_cover,
-    ix_case_paused_due): a list reads them as two statements joined (cases/queries.Search)."""
-    return (Case.status.in_(CLOCK_RUNS_IN), Case.due_on < today), (Case.paused_due_on < today,)
+def overdue_branches(today: date) -> tuple[tuple[tuple, Any], ...]:
+    """The ways a case is overdue (rules.md §4), each as (its conditions, the column it is ordered
+    by: ``standing_due_on()`` within it): the clock runs and its due date has passed, one branch per
+    status the clock runs in; it is paused after the period had run out. Each branch is one range of
+    an index of its own (ix_case_overdue_cover's (status, due_on); ix_case_paused_due), so a list
+    reads them as one statement each joined (cases/queries.Search, cases/dashboard) and finds each
+    one's most overdue cases first without reading all of them. No case is in two: ``due_on`` is set
+    only while the clock runs unpaused, ``paused_due_on`` only while it is paused (``_derive``)."""
+    running = tuple(((Case.status == Status(s), Case.due_on < today), Case.due_on) for s in CLOCK_RUNS_IN)
+    return (*running, ((Case.paused_due_on < today,), Case.paused_due_on))
 
 
 def standing_due_on():
@@ -84,10 +90,9 @@ def standing_due_on():
 
 
 def overdue_clause(today: date):
-    """``CaseClock.is_overdue(cal, today)`` on the query columns: either of ``overdue_branches``. The
+    """``CaseClock.is_overdue(cal, today)`` on the query columns: any of ``overdue_branches``. The
     dashboard, the case search, the supervision figures and the register export all use it."""
-    running, paused = overdue_branches(today)
-    return or_(and_(*running), *paused)
+    return or_(*(and_(*conditions) for conditions, _due in overdue_branches(today)))
 
 
 def overdue_row(case: Case, today: date) -> bool:

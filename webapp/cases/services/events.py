@@ -3,7 +3,8 @@ changes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -90,6 +91,25 @@ def add_note(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor
     return ev
 
 
+def case_changed(message: str = "the case was changed by someone else; reload it") -> ConflictError:
+    """The one refusal of a change to a case someone else changed meanwhile (its version moved, or
+    two requests appended to its history at once)."""
+    return ConflictError(message, "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+
+
+@contextmanager
+def case_change() -> Iterator[None]:
+    """``with case_change(): ...`` around a page's change to a case, flushed at its end: a concurrent
+    change (a stale version, or two requests appending to the history at once) fails here, not at
+    the commit, and is rolled back and refused as ``case_changed``."""
+    try:
+        yield
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise case_changed() from None
+
+
 def _flush_or_conflict() -> None:
     try:
         db.session.flush()
@@ -97,8 +117,7 @@ def _flush_or_conflict() -> None:
         if isinstance(e, IntegrityError) and "case_event" not in str(e.orig):
             raise
         db.session.rollback()
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict") from None
+        raise case_changed() from None
 
 
 def with_item_outcomes(event: Event, item_outcomes: Sequence[str], n_items: int,
@@ -133,8 +152,7 @@ def record_event(case: Case, event: Event, actor: User | None = None, *, today: 
     today = today or today_shanghai()
     ensure_changeable(case, event.type.value)    # before anything is touched
     if expected_version is not None and case.version != expected_version:
-        raise ConflictError("the case was changed by someone else; reload it",
-                            "该案件已被他人修改，请刷新页面后重试。", rule="case.conflict")
+        raise case_changed()
     cal = cal or current_calendar()
     policies = case.agency.policy()
     # role rule (Art. 33): an extension is approved by the office head

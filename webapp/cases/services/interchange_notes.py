@@ -22,17 +22,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from webapp.domain.kinds import DeliveryMethod, ReviewKind
+from webapp.domain.states import DeliveryStatus
 from webapp.errors import ServiceError
 
 from .applicants import has_control_chars, mask_id, mask_phone
 
 REVIEW_ACTIONS = ("answer", "extension", "fee_notice", "correction")
-REVIEW_KINDS = ("answer_disclosure", "answer_adverse", "answer_other", "extension", "fee_notice", "correction")
+REVIEW_KINDS = tuple(ReviewKind)
 STATUTORY_TYPES = ("received", "correction_requested", "correction_received", "correction_lapsed",
                    "consultation_started", "consultation_ended", "extended", "fee_notice", "fee_paid",
                    "fee_lapsed", "answered", "withdrawn")
-DELIVERY_METHODS = ("post", "email", "pickup", "online")
-DELIVERY_RESULTS = ("delivered", "returned", "undelivered")
+DELIVERY_METHODS = tuple(DeliveryMethod)
+DELIVERY_RESULTS = tuple(DeliveryStatus)
 RETENTIONS = ("10", "30", "permanent")
 
 

@@ -18,15 +18,11 @@ size).
 """
 
 from .delivery import backoff, deliver_pending, enqueue_delivery, mail_text, request_delivery
-from .queue import FAILED, PENDING, SENDING, SENT, failed_mail, queue_mail, retry_mail, utc_naive
+from .queue import failed_mail, queue_mail, retry_mail, utc_naive
 from .templates import EMAIL_KINDS, base_url, check_email_template, mail_renderer, render_email
 
 __all__ = [
     "EMAIL_KINDS",
-    "FAILED",
-    "PENDING",
-    "SENDING",
-    "SENT",
     "backoff",
     "base_url",
     "check_email_template",

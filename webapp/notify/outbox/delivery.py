@@ -20,17 +20,21 @@ from flask import Flask, current_app
 from jinja2 import TemplateError
 from sqlalchemy import and_, event, or_, select, update
 
+from webapp.domain.kinds import MailChannel
+from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import Attachment, OutboxMail
 from webapp.sms.providers import SmsError
 from webapp.timeutil import now_utc
 
-from .queue import FAILED, PENDING, REDACTED, SENDING, SENT, utc_naive
+from .queue import utc_naive
 from .templates import _one_line
 
 log = logging.getLogger("webapp.notify.outbox")
 
 DELIVER_TASK = "outbox.deliver"
+#: what a sent mail's secrets (the query code) read as in its stored text
+REDACTED = "（已发送，系统不保留）"
 
 
 # --- asking a worker to deliver ---------------------------------------------------------------
@@ -93,10 +97,10 @@ def backoff(attempts: int, base_seconds: float = 60, max_seconds: float = 3600) 
 
 def _claimable(now: datetime):
     return or_(
-        and_(OutboxMail.status.in_((PENDING, FAILED)),
+        and_(OutboxMail.status.in_((MailStatus.PENDING, MailStatus.FAILED)),
              or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
              or_(OutboxMail.not_before.is_(None), OutboxMail.not_before <= now)),   # quiet hours
-        and_(OutboxMail.status == SENDING, OutboxMail.next_attempt_at <= now),
+        and_(OutboxMail.status == MailStatus.SENDING, OutboxMail.next_attempt_at <= now),
     )
 
 
@@ -119,7 +123,7 @@ def _claim_next(now: datetime, lease: timedelta, skip: set[int]) -> OutboxMail |
             return None
         claimed = db.session.execute(
             update(OutboxMail).where(OutboxMail.id == row.id, _claimable(now))
-            .values(status=SENDING, next_attempt_at=now + lease)
+            .values(status=MailStatus.SENDING, next_attempt_at=now + lease)
             .execution_options(synchronize_session=False))
         db.session.commit()
         if claimed.rowcount == 1:
@@ -222,7 +226,7 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             error: str | None = None
             stop = False
             try:
-                if row.channel == "sms":   # webapp/sms: the same claim, marks and back-off
+                if row.channel == MailChannel.SMS:   # webapp/sms: the same claim, marks and back-off
                     row.provider_ref = _send_sms(row)[:100]
                 else:
                     msg = _message(row, config)
@@ -241,11 +245,11 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
             t = utc_naive(now)
             row.attempts = (row.attempts or 0) + 1
             if error is None:
-                row.status, row.sent_at, row.next_attempt_at, row.last_error = SENT, t, None, ""
+                row.status, row.sent_at, row.next_attempt_at, row.last_error = MailStatus.SENT, t, None, ""
                 _redact(row)
                 result.sent.append(row.id)
             else:
-                row.status, row.last_error = FAILED, error[:2000]
+                row.status, row.last_error = MailStatus.FAILED, error[:2000]
                 row.next_attempt_at = t + backoff(row.attempts, base, cap)
                 result.failed.append(row.id)
                 result.errors[row.id] = error

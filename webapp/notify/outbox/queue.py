@@ -15,19 +15,12 @@ from webapp.timeutil import now_utc
 
 from .templates import _one_line
 
-#: the outbox row's states (domain/states.MailStatus), by their short names
-PENDING, SENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENDING, MailStatus.SENT, MailStatus.FAILED
-
-
 # --- writing to the outbox --------------------------------------------------------------------
 
 def utc_naive(now: datetime | None = None) -> datetime:
     """An instant as the models store it: naive UTC."""
     dt = now or now_utc()
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo is not None else dt
-
-
-REDACTED = "（已发送，系统不保留）"
 
 
 def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = None,
@@ -46,7 +39,7 @@ def queue_mail(to_addr: str, subject: str, body: str, *, dedupe_key: str | None 
         if exists is not None:
             return None
     mail = OutboxMail(to_addr=to_addr, subject=_one_line(subject)[:300], body=body, dedupe_key=dedupe_key,
-                      attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=PENDING,
+                      attachment_ids=",".join(str(int(i)) for i in attachment_ids), status=MailStatus.PENDING,
                       redact_after_send="\n".join(hidden), agency_id=agency_id)
     if dedupe_key is None:
         db.session.add(mail)
@@ -74,7 +67,7 @@ def add_once(row: OutboxMail) -> OutboxMail | None:
 def failed_mail(limit: int = 100) -> list[OutboxMail]:
     """Mails not sent after at least one attempt, the most recently tried first."""
     return list(db.session.scalars(
-        select(OutboxMail).where(OutboxMail.status != SENT, OutboxMail.attempts > 0)
+        select(OutboxMail).where(OutboxMail.status != MailStatus.SENT, OutboxMail.attempts > 0)
         .order_by(OutboxMail.next_attempt_at.desc(), OutboxMail.id.desc()).limit(limit)))
 
 
@@ -82,9 +75,9 @@ def retry_mail(mail_id: int) -> OutboxMail | None:
     """Make a failed mail due now (the admin's "retry now"); the caller commits and may then call
     ``request_delivery()``."""
     mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or mail.status == SENT:
+    if mail is None or mail.status == MailStatus.SENT:
         return None
-    mail.status, mail.next_attempt_at = FAILED if mail.attempts else PENDING, None
+    mail.status, mail.next_attempt_at = MailStatus.FAILED if mail.attempts else MailStatus.PENDING, None
     mail.not_before = None   # the administrator asks for now, quiet hours or not (webapp/sms/quiet.py)
     db.session.flush()
     return mail

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from webapp.cases.services import clean_items
 from webapp.cases.services.applicants import clean_applicant
 from webapp.cases.services.reply_route import check_reply_route
+from webapp.domain.kinds import SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, ApiToken
@@ -116,7 +117,7 @@ def find_duplicate(agency: Agency, clean: CleanSubmission, now: datetime | None 
                               .order_by(Submission.submitted_at.desc()).limit(1)).first()
 
 
-def create_submission(agency: Agency, clean: CleanSubmission, *, source: str = "web",
+def create_submission(agency: Agency, clean: CleanSubmission, *, source: SubmissionSource = SubmissionSource.WEB,
                       api_token: ApiToken | None = None, remote_addr: str = "",
                       now: datetime | None = None) -> SubmissionResult:
     """Record a submission in the office's queue (not a case: the clock has not started).

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.cases.services import add_note, register_case
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
+from webapp.domain.kinds import AttachmentKind
 from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
@@ -144,7 +145,7 @@ def confirm_submission(sub: Submission, actor: User, *, today: date | None = Non
                   "submission": sub.number, "before_receipt": True},
                  by, actor_name=entry.get("by_name", ""))
     for f in sub.files:
-        db.session.add(Attachment(case_id=case.id, kind="scan", filename=f.filename,
+        db.session.add(Attachment(case_id=case.id, kind=AttachmentKind.SCAN, filename=f.filename,
                                   content_type=f.content_type, size=f.size, sha256=f.sha256,
                                   storage_path=f.storage_path, uploaded_by_id=None,
                                   uploaded_at=f.uploaded_at))

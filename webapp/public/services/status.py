@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from webapp.cases.services.reply_route import is_electronic
 from webapp.domain.clock import Status
+from webapp.domain.kinds import AttachmentKind
 from webapp.domain.workflow import EventType
 from webapp.extensions import db
 from webapp.models import Agency, Attachment, Case, CaseEvent
@@ -140,7 +141,7 @@ def applicant_letters(case: Case) -> list[Attachment]:
         if ev.type == "notice_sent":
             sent.update(int(i) for i in (ev.payload or {}).get("letters", []))
     letters = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id,
-                                                          Attachment.kind == "letter")
+                                                          Attachment.kind == AttachmentKind.LETTER)
                                  .order_by(Attachment.uploaded_at, Attachment.id)).all()
     return [a for a in letters if a.id in sent or any(t in a.filename for t in LETTER_TITLES.values())]
 

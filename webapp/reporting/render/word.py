@@ -18,6 +18,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from lxml import etree
 
+from webapp.docx_fonts import set_font
 from webapp.reporting.render import content
 from webapp.reporting.render.tables import Grid
 
@@ -46,19 +47,6 @@ _WIDTHS = {
     "applications": [1.1, 1.5, 3.6] + [1.34] * 7,
     "appeals": [1.04] * 15,
 }
-
-
-def set_font(target, name: str) -> None:
-    """Set a run's or style's font for Latin and East Asian text alike.
-
-    python-docx's `font.name` sets w:ascii and w:hAnsi only; Chinese text takes w:eastAsia.
-    Theme font attributes would override the names, so they go.
-    """
-    target.font.name = name
-    rfonts = target._element.get_or_add_rPr().get_or_add_rFonts()
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
-    rfonts.set(qn("w:eastAsia"), name)
 
 
 def _run(paragraph, text: str, font: str, size, bold: bool = False):

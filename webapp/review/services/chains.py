@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import ReviewKind, Role
 from webapp.domain.outcomes import Outcome
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -16,20 +16,13 @@ from webapp.models import Agency, Case, User
 from webapp.models.review import ReviewChain, ReviewDraft
 
 #: chain kind -> its name on the pages
-KINDS: dict[str, str] = {
-    "answer_disclosure": "答复（予以公开、部分公开）",
-    "answer_adverse": "答复（不予公开、无法提供、不予处理）",
-    "answer_other": "答复（其他处理）",
-    "extension": "延期答复",
-    "fee_notice": "收费通知",
-    "correction": "补正告知",
-}
+KINDS: dict[ReviewKind, str] = {k: k.label_zh for k in ReviewKind}
 #: case action -> the kinds its drafts may be
-ACTION_KINDS: dict[str, tuple[str, ...]] = {
-    "answer": ("answer_disclosure", "answer_adverse", "answer_other"),
-    "extension": ("extension",),
-    "fee_notice": ("fee_notice",),
-    "correction": ("correction",),
+ACTION_KINDS: dict[str, tuple[ReviewKind, ...]] = {
+    "answer": (ReviewKind.ANSWER_DISCLOSURE, ReviewKind.ANSWER_ADVERSE, ReviewKind.ANSWER_OTHER),
+    "extension": (ReviewKind.EXTENSION,),
+    "fee_notice": (ReviewKind.FEE_NOTICE,),
+    "correction": (ReviewKind.CORRECTION,),
 }
 ADVERSE_GROUPS = frozenset({"withheld", "unavailable", "not_processed"})
 MAX_STEPS = 5
@@ -40,20 +33,21 @@ SIGNOFF_TITLE = "签发"
 
 @dataclass(frozen=True)
 class Chain:
-    kind: str
+    kind: ReviewKind
     enabled: bool
     steps: tuple[dict[str, Any], ...]     # review steps before the sign-off
 
 
-def default_chain(kind: str) -> Chain:
+def default_chain(kind: ReviewKind) -> Chain:
     """No row: answers and notices are recorded directly (as before chains existed); an extension is
     always signed off by an approver (Art. 33), so a clerk may request it."""
-    return Chain(kind, kind == "extension", ())
+    return Chain(kind, kind == ReviewKind.EXTENSION, ())
 
 
-def chain_for(agency_id: int, kind: str) -> Chain:
+def chain_for(agency_id: int, kind: ReviewKind | str) -> Chain:
     if kind not in KINDS:
         raise KeyError(kind)
+    kind = ReviewKind(kind)
     from webapp.request_memo import per_request
 
     # a page view asks for several kinds (the case page: one per action): the agency's rows in one read
@@ -62,21 +56,23 @@ def chain_for(agency_id: int, kind: str) -> Chain:
     row = rows.get(kind)
     if row is None:
         return default_chain(kind)
-    return Chain(kind, bool(row.enabled) or kind == "extension", tuple(dict(s) for s in row.steps or ()))
+    return Chain(kind, bool(row.enabled) or kind == ReviewKind.EXTENSION, tuple(dict(s) for s in row.steps or ()))
 
 
 def chains(agency_id: int) -> dict[str, Chain]:
     return {k: chain_for(agency_id, k) for k in KINDS}
 
 
-def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str, Any]], actor: User | None) -> Chain:
+def set_chain(agency: Agency, kind: ReviewKind | str, enabled: bool, steps: list[Mapping[str, Any]],
+              actor: User | None) -> Chain:
     """Set one chain of ``agency``. Each step: a title and an optional reviewer (an active clerk or
     approver of the agency). The extension's chain cannot be switched off (Art. 33)."""
     from webapp.trust.audit import log_event
 
     if kind not in KINDS:
         raise ServiceError(f"unknown chain kind {kind!r}", "审批类型无效", rule="review.kind")
-    if kind == "extension" and not enabled:
+    kind = ReviewKind(kind)
+    if kind == ReviewKind.EXTENSION and not enabled:
         raise ServiceError("the extension always needs an approver",
                            "延期答复须经负责人批准（第三十三条），不能关闭审批", rule="review.extension_required")
     if len(steps) > MAX_STEPS:
@@ -89,7 +85,8 @@ def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str,
         rid = s.get("reviewer_id") or None
         if rid is not None:
             user = db.session.get(User, int(rid))
-            if user is None or user.agency_id != agency.id or not user.active or user.role not in ("clerk", "approver"):
+            if (user is None or user.agency_id != agency.id or not user.active
+                    or user.role not in (Role.CLERK, Role.APPROVER)):
                 raise ServiceError("reviewer not of this agency",
                                    f"第{i}个审核环节的审核人须为本机关在职的经办人或负责人", rule="review.reviewer")
             rid = user.id
@@ -108,18 +105,18 @@ def set_chain(agency: Agency, kind: str, enabled: bool, steps: list[Mapping[str,
 
 # --- which chain a proposed act goes through -----------------------------------------------------
 
-def answer_kind(outcomes: list[str]) -> str:
+def answer_kind(outcomes: list[str]) -> ReviewKind:
     """Adverse when any item is withheld, unavailable or not processed; disclosure when every item is
     disclosed (in full or in part); otherwise 'other'."""
     groups = {Outcome(o).group for o in outcomes}
     if groups & ADVERSE_GROUPS:
-        return "answer_adverse"
+        return ReviewKind.ANSWER_ADVERSE
     if groups <= {"disclosed", "partial"}:
-        return "answer_disclosure"
-    return "answer_other"
+        return ReviewKind.ANSWER_DISCLOSURE
+    return ReviewKind.ANSWER_OTHER
 
 
-def kind_of(action_name: str, form: Any) -> str:
+def kind_of(action_name: str, form: Any) -> ReviewKind:
     if action_name == "answer":
         return answer_kind([f.data for f in form.outcomes])
     if action_name not in ACTION_KINDS:

@@ -102,7 +102,7 @@ def _clean_opinion(opinion: str | None, required: bool) -> str:
 
 
 def _note(draft: ReviewDraft, type_: str, on: date, user: User, **fields: Any) -> None:
-    payload = {"draft": draft.id, "kind": draft.kind, "action": draft.action, "round": draft.round, **fields}
+    payload = {"draft": draft.id, "kind": str(draft.kind), "action": draft.action, "round": draft.round, **fields}
     add_note(draft.case, type_, on, payload, user)
 
 
