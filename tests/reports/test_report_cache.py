@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -370,8 +372,6 @@ def test_transactions_changing_two_agencies_in_opposite_orders_do_not_deadlock_a
     that both reach their stamps at the same moment: raised in the order of the changes (B then A for
     the first, A then B for the second) they would each hold one row and wait for the other's, and
     PostgreSQL would abort one of them as a deadlock."""
-    import threading
-
     with app.app_context():
         a, b = factories.make_agency("RC-DA", "甲局"), factories.make_agency("RC-DB", "乙局")
         a1, a2 = _case(a, date(2025, 3, 4)), _case(a, date(2025, 3, 5))
@@ -384,14 +384,15 @@ def test_transactions_changing_two_agencies_in_opposite_orders_do_not_deadlock_a
         db.session.remove()
 
     def close(conn, key: str, day: int) -> None:
-        conn.execute(update(Case).where(Case.id == cases[key]).values(closed_on=date(2025, 3, day), outcome="disclosed"))
+        conn.execute(update(Case).where(Case.id == cases[key])
+                     .values(closed_on=date(2025, 3, day), outcome="disclosed"))
 
     errors: list[BaseException] = []
 
     def commit(conn) -> None:
         try:
             conn.commit()
-        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:   # reported by the assertion below
             errors.append(exc)
 
     with engine.connect() as holder, engine.connect() as t1, engine.connect() as t2:
@@ -406,7 +407,6 @@ def test_transactions_changing_two_agencies_in_opposite_orders_do_not_deadlock_a
         threads = [threading.Thread(target=commit, args=(t,)) for t in (t1, t2)]
         for thread in threads:
             thread.start()
-        import time
         time.sleep(0.5)              # both commits now wait for the held stamp rows
         holder.commit()
         for thread in threads:

@@ -3,9 +3,12 @@
 Sized for a province (issue 15: a million cases, a government over 50 departments): every list
 loads its rows' applicants, items and clerks in a fixed number of statements; a page of results is
 fetched with one row more than it shows (that row says whether there is a next page) and the total
-is counted only up to COUNT_CAP, and so are the dashboard's cases of each status; text and names are
-matched through pg_trgm GIN indexes on PostgreSQL (a name shorter than 3 characters, which has no
-trigram, by its whole or its beginning on the btree index).
+is counted only up to COUNT_CAP - or, for a search whose matches are read all at once (a rare name),
+counted exactly in the page's own statement; or, for one that tests the cases one by one (item text,
+case number, a common name), not counted at all while more pages follow; the dashboard's cases of
+each status are counted up to COUNT_CAP too; text and names are matched through pg_trgm GIN indexes
+on PostgreSQL (a name shorter than 3 characters, which has no trigram, by its whole or its beginning
+on the btree index).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem
 
+from .pager import Pager, capped_text
+
 PER_PAGE = 25
 COUNT_CAP = 1000      # a total above it shows as "1000+"
 APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (more: a walk, see below)
@@ -64,6 +69,15 @@ def capped_count(q, cap: int = COUNT_CAP) -> int:
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def contains(column, text: str):
+    """``column`` contains ``text``, case-insensitively: ILIKE on PostgreSQL (served by a pg_trgm GIN
+    index where there is one), plain LIKE on SQLite (case-insensitive there for ASCII already: no
+    lower() on both sides)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column.ilike(_like(text), escape="\\")
+    return column.like(_like(text), escape="\\")
 
 
 def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
@@ -99,7 +113,7 @@ def _by_status(dialect: str, mine: bool) -> Any:
 
 def count_text(n: int) -> str:
     """A capped count as shown: "1000+" above COUNT_CAP."""
-    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+    return capped_text(n, COUNT_CAP)
 
 
 #: the dashboard's lists, each also a case list (``/cases?list=NAME``): its title there
@@ -179,23 +193,26 @@ def urgency(n: int | None) -> str:
 
 
 def applicant_match(a: str):
-    """The applicants a search term names: an identity number or USCC exactly, or the name. A name
-    term of MIN_TRIGRAM characters or more is found anywhere in the name (a pg_trgm GIN index on
-    PostgreSQL); a shorter one - a two-character name such as 王芳 - has no trigram to look up, so
-    it matches the whole name or its beginning (the btree index on the name)."""
+    """The applicants a search term names: an identity number or USCC exactly (a term of letters and
+    digits only), or the name. A name term of MIN_TRIGRAM characters or more is found anywhere in
+    the name (a pg_trgm GIN index on PostgreSQL); a shorter one - a two-character name such as 王芳 -
+    has no trigram to look up, so it matches the whole name or its beginning (the btree index on the
+    name; among the visible agencies, ix_applicant_agency_name_id alone)."""
     a = a.strip()
     if len(a) >= MIN_TRIGRAM:
-        name = Applicant.name.ilike(_like(a), escape="\\")
+        name = contains(Applicant.name, a)
     else:          # a range on the btree: exactly the names beginning with it in code-point order
         # (SQLite; PostgreSQL with a C or C.UTF-8 collation). A LIKE beside it made PostgreSQL
         # misjudge how many names match (1,165 estimated, 50,000 read for 王伟 in bench/province.py).
         name = and_(Applicant.name >= a, Applicant.name < a + "\U0010ffff")
+    if not (a.isascii() and a.isalnum()):
+        return name     # not an identity number: the name alone (ORed with them, the table is read)
     return or_(name, Applicant.id_number == a.upper(), Applicant.uscc == a.upper())
 
 
 def item_match(text: str):
     """The items a search term is found in (a pg_trgm GIN index on PostgreSQL)."""
-    return CaseItem.text.ilike(_like(text.strip()), escape="\\")
+    return contains(CaseItem.text, text.strip())
 
 
 def _among(column, ids: list[int]):
@@ -220,8 +237,8 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
                    cal: WorkCalendar | None = None) -> Filters:
     where = Filters()
     if number:
-        where.append(or_(Case.number.ilike(_like(number.strip()), escape="\\"),
-                         Case.ref.ilike(_like(number.strip()), escape="\\")))
+        where.append(or_(contains(Case.number, number.strip()), contains(Case.ref, number.strip())))
+        where.uncounted = True      # no index: each case's number is tested
     if applicant:
         # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
         # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
@@ -229,23 +246,24 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         # (each case has its own applicant row, of the case's agency: cases/services/applicant_records.py).
         # A common name (more than APPLICANT_IDS_CAP applicants, such as 王伟) is the other way
         # round: the cases newest first, each one's applicant tested by its key - about 20 cases
-        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms).
+        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms);
+        # its matches are not counted (counting "1000+" tested 20,000 cases).
         match = select(Applicant.id).where(Applicant.agency_id.in_(agency_ids), applicant_match(applicant))
         ids = list(db.session.scalars(match.limit(APPLICANT_IDS_CAP + 1)))
         if len(ids) <= APPLICANT_IDS_CAP:
             where.append(_among(Case.applicant_id, ids))
             where.sort_all = True
         else:
-            walk = exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
-                                  applicant_match(applicant))
-            where.append(walk)
-            where.probes.append((walk, _among(Case.applicant_id, ids)))
+            where.append(exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
+                                        applicant_match(applicant)))
+            where.uncounted = where.serial = True
     if text:
         # PostgreSQL walks the cases newest first testing each one's items when the text is
         # common (ix_case_received_id; 1 case in 15 for 财政预算), and finds the items through the
-        # trigram index when it is rare; counting "1000+" of a common text still tests about 15,000
-        # cases' items (see BENCHMARKS.md, Province)
+        # trigram index when it is rare. Not counted: counting "1000+" of a common text tested about
+        # 15,000 cases' items (BENCHMARKS.md, Province), where the page tests about 400.
         where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
+        where.uncounted = True
     if date_from:
         where.append(Case.received_on >= date_from)
     if date_to:
@@ -263,14 +281,18 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
 
 
 class Filters(list):
-    """The conditions of a search. ``probes``: (a condition, one naming some of its matches by an index:
-    the first applicants a common name matched); the pager counts the matches among those
-    first, since reaching COUNT_CAP there settles "1000+" without testing a case in 20 for its name."""
+    """The conditions of a search, and how its pages are read and counted."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.probes: list = []
-        self.sort_all = False    # few matches, named by their applicants' ids: read them all, then sort
+        # few matches, named by their applicants' ids: read them all, then sort (and count them
+        # exactly in the same statement)
+        self.sort_all = False
+        # a condition tested case by case (no index names its matches: item text, case number, a
+        # common name): a page reads as many cases as it needs, and while more pages follow the
+        # total is not counted (a count would test every match up to COUNT_CAP: tens of times the page)
+        self.uncounted = False
+        self.serial = False      # the statements without parallel workers (see _serial)
         # (a condition of the list, the branches it is the OR of): the matches are read as the UNION ALL
         # of one statement per branch, each on its own index (overdue: a BitmapOr of the two indexes
         # read 8,069 of a government's rows from the table, 56 ms; the union reads 4,617 index
@@ -315,11 +337,13 @@ class Search:
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         if getattr(self.where, "sort_all", False):
             # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id
-            # and sorted. The subquery (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner
-            # from walking every case newest first looking for them: it thought 822 of 王伟芳's 1,425
-            # cases in a government meant a short walk, and read 10,000 cases
-            found = select(Case.id, Case.received_on, Case.due_on).where(*where).offset(0).subquery()
-            return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
+            # and sorted, and counted on the way (``total``: a window over them all). The subquery
+            # (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner from walking every case
+            # newest first looking for them: it thought 822 of 王伟芳's 1,425 cases in a government
+            # meant a short walk, and read 10,000 cases
+            found = select(Case.id, Case.received_on, Case.due_on, func.count().over().label("total")) \
+                .where(*where).offset(0).subquery()
+            return _order(select(found.c.id, found.c.total), self.sort, found.c).offset(offset).limit(limit)
         return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
 
     def _union(self, *columns: Any) -> Any:
@@ -331,25 +355,30 @@ class Search:
         return union_all(*(select(*columns).where(visible(self.agency_ids), *rest, *branch) for branch in branches))
 
     def page(self, page: int) -> Pager:
-        with _serial(bool(getattr(self.where, "probes", None))):
+        with _serial(getattr(self.where, "serial", False)):
             return self._page(page)
 
     def _page(self, page: int) -> Pager:
         offset = (page - 1) * PER_PAGE
-        ids = list(db.session.scalars(self.page_ids(offset, PER_PAGE + 1)))
-        has_next = len(ids) > PER_PAGE
-        ids = ids[:PER_PAGE]
+        found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
+        has_next = len(found) > PER_PAGE
+        ids = [r[0] for r in found[:PER_PAGE]]
         rows = {c.id: c for c in db.session.scalars(with_rows(select(Case).where(Case.id.in_(ids))))} \
             if ids else {}
         items = [rows[i] for i in ids]
+
+        def pager(total: int | None, exact: bool = False) -> Pager:
+            return Pager(items=items, page=page, total=total, has_next=has_next, exact=exact, per_page=PER_PAGE,
+                         cap=COUNT_CAP)
+
         if not has_next and (items or page == 1):   # the last page: the total is known
-            return Pager(items=items, page=page, total=offset + len(items), has_next=False, exact=True)
+            return pager(offset + len(items), exact=True)
+        if found and len(found[0]) > 1:     # counted by the page's statement (it read every match)
+            return pager(found[0][1], exact=True)
+        if items and getattr(self.where, "uncounted", False):
+            return pager(None)
         # a page with more after it, or one past the end: counted up to COUNT_CAP
         scope = Case.agency_id.in_(self.agency_ids)
-        for walk, named in getattr(self.where, "probes", []):    # some of the matches, read by an index
-            if capped_count(select(Case.id).where(scope, *[named if w is walk else w for w in self.where])) \
-                    > COUNT_CAP:
-                return Pager(items=items, page=page, total=COUNT_CAP + 1, has_next=has_next)
         if getattr(self.where, "branches", None):
             matches = self._union(Case.id).subquery()
             total = capped_count(select(matches.c.id).select_from(matches))
@@ -357,59 +386,4 @@ class Search:
             total = capped_count(select(Case.id).where(scope, *self.where))
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
             return self._page(-(-total // PER_PAGE))
-        return Pager(items=items, page=page, total=total, has_next=has_next)
-
-
-@dataclass
-class Pager:
-    """One page of a list, without counting every matching row: ``total`` is exact up to COUNT_CAP
-    and "more than COUNT_CAP" above it (``capped``); ``has_next`` comes from reading one row more
-    than the page shows."""
-
-    items: list
-    page: int
-    total: int
-    has_next: bool
-    exact: bool = False      # read on the last page: exact whatever its size
-    per_page: int = PER_PAGE
-
-    @property
-    def capped(self) -> bool:
-        return self.total > COUNT_CAP and not self.exact
-
-    @property
-    def total_text(self) -> str:
-        return count_text(self.total)
-
-    @property
-    def pages(self) -> int:
-        known = -(-(self.total if self.exact else min(self.total, COUNT_CAP)) // self.per_page)
-        return max(known, self.page + 1 if self.has_next else self.page)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge: int = 1, left_current: int = 2, right_current: int = 3,
-                   right_edge: int = 1):
-        """As Flask-SQLAlchemy's: page numbers with None for a gap; past the cap no last page."""
-        pages = self.pages
-        last = None if self.capped else pages
-        shown = set(range(1, min(left_edge, pages) + 1))
-        shown |= set(range(max(1, self.page - left_current), min(pages, self.page + right_current) + 1))
-        if last is not None:
-            shown |= set(range(max(1, last - right_edge + 1), last + 1))
-        prev = 0
-        for p in sorted(shown):
-            if p != prev + 1:
-                yield None
-            yield p
-            prev = p
+        return pager(total)

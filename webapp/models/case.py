@@ -37,8 +37,9 @@ def trigram_index(name: str, column: str) -> Index:
 class Applicant(db.Model):
     __tablename__ = "applicant"
     __table_args__ = (trigram_index("ix_applicant_name_trgm", "name"),
-                      # a short name's beginning among the visible agencies' applicants (issue 15)
-                      Index("ix_applicant_agency_name", "agency_id", "name"))
+                      # a short name's beginning among the visible agencies' applicants, the ids
+                      # from the index alone (issue 15)
+                      Index("ix_applicant_agency_name_id", "agency_id", "name", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
