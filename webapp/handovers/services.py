@@ -272,16 +272,17 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
 
 # --- reminders (notify/reminders.sweep) ----------------------------------------------------------
 
-def reminder_branch(source, agency_ids: Sequence[int] | None = None):
+def reminder_branch(source, agency_ids=None):
     """The routed cases whose clock runs, not signed for, as a part of the sweep's one selection
     (notify/reminders/sweep._selection): source, case id, the receiving agency, number, no assignee,
-    applicant's name, due date, the handover."""
+    applicant's name, due date, the handover. The agencies (a list, or None for all) may be a bound
+    parameter."""
     q = (select(source, Case.id, Handover.to_agency_id, Case.number, cast(null(), Integer), Applicant.name,
                 Case.due_on.label("deadline"), Handover.id.label("ref"))
          .join(Case, Case.id == Handover.case_id).join(Applicant, Applicant.id == Case.applicant_id)
          .where(Handover.status == HandoverStatus.PENDING, Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None)))
     if agency_ids is not None:
-        q = q.where(Handover.to_agency_id.in_(list(agency_ids)))
+        q = q.where(Handover.to_agency_id.in_(agency_ids))
     return q
 
 
@@ -297,7 +298,7 @@ def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | N
     if not cal.is_workday(today):
         return [], {}
     if rows is None:
-        rows = db.session.execute(reminder_branch(literal(0), agency_ids)).all()
+        rows = db.session.execute(reminder_branch(literal(0), None if agency_ids is None else list(agency_ids))).all()
     if not rows:
         return [], {}
     rows = sorted(rows, key=lambda r: r[7])          # by handover

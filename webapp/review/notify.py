@@ -71,11 +71,11 @@ def notify_signed(draft: ReviewDraft, by: User) -> None:
         _bell(draft, f"review_signed:{draft.id}", [draft.drafter_id], f"拟办稿已由{by.display_name}签发")
 
 
-def review_branch(source, today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
-    """The pending drafts whose case's answer is due within DUE_WITHIN working days or overdue, as a
-    part of the sweep's one selection (notify/reminders/sweep._selection): source, case id, agency,
-    number, assignee, applicant's name, the answer's due date, the draft."""
-    horizon = cal.add_workdays(today, DUE_WITHIN)
+def review_branch(source, today, horizon, agency_ids=None):
+    """The pending drafts whose case's answer is due by ``horizon`` (DUE_WITHIN working days from
+    ``today``) or overdue, as a part of the sweep's one selection (notify/reminders/sweep._selection):
+    source, case id, agency, number, assignee, applicant's name, the answer's due date, the draft.
+    The dates and the agencies (a list, or None for all) may be bound parameters."""
     # the answer's due date: the running clock's, or the one that stands during a pause begun after
     # the period had run out (the one overdue rule, cases/services/clock.overdue_clause)
     q = (select(source, Case.id, Case.agency_id, Case.number, Case.assigned_to_id, Applicant.name,
@@ -84,7 +84,7 @@ def review_branch(source, today: date, cal: WorkCalendar, agency_ids: Sequence[i
          .where(ReviewDraft.status == DraftStatus.PENDING,
                 or_(and_(Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon), Case.paused_due_on < today)))
     if agency_ids is not None:
-        q = q.where(Case.agency_id.in_(list(agency_ids)))
+        q = q.where(Case.agency_id.in_(agency_ids))
     return q
 
 
@@ -98,7 +98,8 @@ def review_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | Non
     from webapp.notify.reminders.people import _people
 
     if rows is None:
-        rows = db.session.execute(review_branch(literal(0), today, cal, agency_ids)).all()
+        rows = db.session.execute(review_branch(literal(0), today, cal.add_workdays(today, DUE_WITHIN),
+                                                None if agency_ids is None else list(agency_ids))).all()
     rows = sorted(rows, key=lambda r: r[7])          # by draft
     soon = [r[7] for r in rows if r[6] >= today]
     drafts = ({d.id: d for d in db.session.scalars(select(ReviewDraft).where(ReviewDraft.id.in_(soon)))}

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from webapp.domain.kinds import Role
 from webapp.extensions import db
@@ -38,11 +38,13 @@ _PERSON = (User.id, User.agency_id, User.role, User.active, User.email, User.dis
 
 def _people(where, quiet: dict[int, Any] | None = None) -> dict[int, Person]:
     """The people ``where`` says, by id. With ``quiet``, the same statement also reads their agencies'
-    quiet hours into it (agency id -> the stored ``Agency.quiet_hours``: the sweep's SMS and digests)."""
+    quiet hours into it (agency id -> the stored ``Agency.quiet_hours`` as JSON text, decoded once per
+    agency when needed: sms/quiet.quiet_hours_from; the sweep's SMS and digests)."""
     if quiet is None:
         return {r[0]: Person(*r) for r in db.session.execute(select(*_PERSON).where(where).order_by(User.id)).all()}
     out = {}
-    for r in db.session.execute(select(*_PERSON, Agency.quiet_hours).outerjoin(Agency, Agency.id == User.agency_id)
+    for r in db.session.execute(select(*_PERSON, cast(Agency.quiet_hours, Text))
+                                .outerjoin(Agency, Agency.id == User.agency_id)
                                 .where(where).order_by(User.id)).all():
         out[r[0]] = Person(*r[:-1])
         if r[1] is not None:

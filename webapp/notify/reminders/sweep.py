@@ -10,8 +10,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Integer, cast, literal, null, select, union_all
+from sqlalchemy import Date, Integer, bindparam, cast, literal, null, select, union_all
 
 from webapp.cases.services import record_event
 from webapp.cases.services.calendar import current_calendar
@@ -55,15 +56,35 @@ def lapse_cutoff(cal: WorkCalendar, today: date) -> date:
     return _last_workday_on_or_before(cal, today) - timedelta(days=1)
 
 
+#: the other sources of the sweep's selection (``_selection(..., others=True)``)
+REVIEW, HANDOVER = 6, 7
+
+
 def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None, others: bool = False):
+    """The selection statement (``_selection_statement``, built once per shape) and its parameters."""
+    params = {"today": today, "horizon": cal.add_workdays(today, max(ANSWER_THRESHOLDS)),
+              "notice_horizon": cal.add_workdays(today, CORRECTION_NOTICE_WARNING), "cutoff": lapse_cutoff(cal, today)}
+    if agency_ids is not None:
+        params["agency_ids"] = list(agency_ids)
+    if others:
+        from webapp.review.notify import DUE_WITHIN
+
+        params["review_horizon"] = cal.add_workdays(today, DUE_WITHIN)
+    return _selection_statement(agency_ids is not None, others, others and cal.is_workday(today)), params
+
+
+@lru_cache(maxsize=8)
+def _selection_statement(filtered: bool, others: bool, handovers: bool):
     """One statement: a UNION ALL of six ranges, each on an indexed deadline column (so a sweep costs
     what is due, not what is open) and, with ``others``, the reminders' other sources (pending review
-    steps, routed cases not signed for: REVIEW and HANDOVER, each defined in its own package).
-    Columns: source, case id, agency, number, assignee, applicant's name, deadline, ref (the draft or
-    handover of the other sources, else null); sources numbered in the order of ``ranges``."""
-    horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
-    notice_horizon = cal.add_workdays(today, CORRECTION_NOTICE_WARNING)
-    cutoff = lapse_cutoff(cal, today)
+    steps, routed cases not signed for - on working days, ``handovers``: REVIEW and HANDOVER, each
+    defined in its own package). Columns: source, case id, agency, number, assignee, applicant's name,
+    deadline, ref (the draft or handover of the other sources, else null); sources numbered in the
+    order of ``ranges``. The dates are parameters (``_selection`` gives them), as are the agencies
+    when ``filtered``."""
+    today, horizon, notice_horizon, cutoff = (bindparam(name, type_=Date)
+                                              for name in ("today", "horizon", "notice_horizon", "cutoff"))
+    agency_ids = bindparam("agency_ids", expanding=True) if filtered else None
     ranges = (
         # Art. 33: the coming 5 working days and the overdue answers together.
         (Case.due_on, (Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)),
@@ -88,20 +109,17 @@ def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None,
                     Applicant.name, column.label("deadline"), no_ref)
              .join(Applicant, Applicant.id == Case.applicant_id).where(*where))
         if agency_ids is not None:
-            q = q.where(Case.agency_id.in_(list(agency_ids)))
+            q = q.where(Case.agency_id.in_(agency_ids))
         parts.append(q)
     if others:
         from webapp.handovers.services import reminder_branch
         from webapp.review.notify import review_branch
 
-        parts.append(review_branch(literal(REVIEW, Integer).label("source"), today, cal, agency_ids))
-        if cal.is_workday(today):          # 签收 is reminded on working days
+        parts.append(review_branch(literal(REVIEW, Integer).label("source"), today,
+                                   bindparam("review_horizon", type_=Date), agency_ids))
+        if handovers:          # 签收 is reminded on working days
             parts.append(reminder_branch(literal(HANDOVER, Integer).label("source"), agency_ids))
     return union_all(*parts)
-
-
-#: the other sources of the sweep's selection (``_selection(..., others=True)``)
-REVIEW, HANDOVER = 6, 7
 
 
 def _items(rows, today: date, cal: WorkCalendar) -> list[Item]:
@@ -142,7 +160,7 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
     """Everything needing attention as of ``today``, from the clock columns alone (no side effects).
     Lapses appear as proposals here; ``sweep`` records them where the agency's policy says so."""
     cal = cal or current_calendar()
-    return _items(db.session.execute(_selection(today, cal, agency_ids)).all(), today, cal)
+    return _items(db.session.execute(*_selection(today, cal, agency_ids)).all(), today, cal)
 
 
 def _auto_lapse_agencies(agency_ids: Iterable[int]) -> set[int]:
@@ -218,7 +236,7 @@ def _sweep(today: date, now: datetime | None, agency_ids: Sequence[int] | None) 
     cal = current_calendar()
     result = SweepResult(today=today, key=sweep_key(today, now))
     # one statement selects the case deadlines and the other sources (review steps, 签收) alike
-    rows = db.session.execute(_selection(today, cal, agency_ids, others=True)).all()
+    rows = db.session.execute(*_selection(today, cal, agency_ids, others=True)).all()
     other_rows: dict[int, list] = {REVIEW: [], HANDOVER: []}
     for row in rows:
         if row[0] in other_rows:
