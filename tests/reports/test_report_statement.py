@@ -61,3 +61,35 @@ def test_one_statement_equals_the_table_queries(two_agencies, year):
         assert names[:3] == ["balance", "outcome_sum", "column_sum"]
         assert ("carry_over" in names) == _year_in_service(ids, year - 1)
         assert all(c["ok"] for c in report["checks"] if c["name"] != "proactive_in_force"), report["checks"]
+
+
+@pytest.mark.pg
+def test_on_postgresql_the_statement_goes_as_cached_text_with_the_same_rows(two_agencies):
+    """On PostgreSQL build_report sends the report statement as SQL text compiled once per variant and
+    list lengths (build._driver_sql): the rows are those of the Core statement, for every variant
+    (by application, by item, both appeal years) and for one agency and several."""
+    from sqlalchemy import event
+
+    from webapp.reporting.services import build as b
+
+    a, bb = two_agencies
+    policies = {x.id: x.policy() for x in (a, bb)}
+    conn = db.session.connection()
+    for ids in ([a.id], [bb.id], [a.id, bb.id]):
+        params = b._statement_params(ids, policies, 2024)
+        flags = tuple(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids"))
+        core = sorted(map(repr, map(tuple, conn.execute(b._report_statement(*flags), params))))
+        assert sorted(map(repr, map(tuple, b._execute(conn, flags, params)))) == core
+        assert len(core) > 3
+    sent: list[tuple[str, object]] = []
+
+    def record(conn_, cursor, statement, parameters, context, executemany):
+        sent.append((statement, context.compiled))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first, again = build_report([a, bb], 2024), build_report([a, bb], 2024)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert first == again
+    assert len(sent) == 2 and sent[0][0] == sent[1][0] and sent[0][1] is None   # text, not a Core statement

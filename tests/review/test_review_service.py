@@ -206,6 +206,42 @@ def test_reminder_to_the_reviewer_exactly_once_and_to_the_approver_when_overdue(
                              ("review_overdue", approver.id, date(2024, 7, 2), -1)]
 
 
+def test_the_sweeps_one_selection_statement_names_the_pending_drafts(w):
+    """The review reminders come from the sweep's one selection statement (a branch of its UNION ALL,
+    notify/reminders/sweep._selection), not from statements of their own: the draft table is read by
+    the selection and, for the step's reviewer, by one load of the drafts - and the reminder is the same."""
+    from sqlalchemy import event
+
+    from webapp.notify.reminders import sweep
+
+    _legal_chain(w)
+    case = _case(w)                                     # due 2024-07-02
+    clerk, reviewer = _u(w.a.clerk), _u(w.a.clerk2)
+    rv.submit(case, "answer", _answer_form(case, ["unavailable.not_held"] * 2, date(2024, 6, 10)), clerk,
+              date(2024, 6, 10))
+    db.session.commit()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = sweep(date(2024, 6, 27))                   # 3 working days left
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    drafts = [s for s in seen if "review_draft" in s]
+    assert len(drafts) == 2
+    assert "UNION ALL" in drafts[0] and "case.due_on <=" in drafts[0].replace('"', "")
+    assert drafts[1].startswith("SELECT review_draft.id,") and "UNION" not in drafts[1]
+    assert not any("handover" in s and "UNION" not in s for s in seen)
+    assert result.by_kind["review_due"] == 1
+    assert db.session.execute(select(Notification.kind, Notification.recipient_id, Notification.ref_date,
+                                     Notification.days_left, Notification.title)
+                              .where(Notification.kind == "review_due")).all() == [
+        ("review_due", reviewer.id, date(2024, 7, 2), 3, f"拟办稿待审批，答复期限还剩3个工作日：{case.number}")]
+
+
 def test_the_approver_is_reminded_of_a_draft_whose_case_was_paused_after_its_period_ran_out(w):
     """The one overdue rule (cases/services/clock.overdue_clause): a case paused for a fee after its 20
     working days had run out is overdue, and so is its draft answer (before: due_on is null while

@@ -268,6 +268,40 @@ def test_the_unsigned_reminder_comes_once_a_day(app, world, in_app, time_machine
         Notification.kind == "handover_unsigned"))) == 4
 
 
+def test_the_unsigned_reminder_comes_from_the_sweeps_one_selection_statement(app, world, in_app, time_machine):
+    """签收 reminders are a branch of the sweep's one selection statement (UNION ALL with the case
+    deadlines, notify/reminders/sweep._selection): no statement of their own reads the handovers, and
+    the readers (the receiving office's clerk and approver) come with the sweep's one people statement."""
+    from sqlalchemy import event
+
+    from webapp.notify.reminders import sweep
+
+    time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)
+    in_app(lambda: route_case(_gov_case(date(2024, 6, 12)), db.session.get(User, world.users["desk"]),
+                              _agency("SWJ"), "请商务局办理").id)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    def go():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            return sweep(date(2024, 6, 12))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    result = in_app(go)
+    reading = [s for s in seen if "handover" in s]
+    assert len(reading) == 1 and "UNION ALL" in reading[0] and "due_on <=" in reading[0]
+    assert len([s for s in seen if s.replace('"', "").startswith("SELECT user.id")]) == 1
+    assert result.by_kind == {"handover_unsigned": 2}
+    assert in_app(lambda: sorted(db.session.execute(select(Notification.recipient_id, Notification.ref_date,
+                                                          Notification.days_left, Notification.link))
+                                 .all())) == sorted([(world.users["clerk"], date(2024, 7, 10), 20, "/handovers/"),
+                                                     (world.users["approver"], date(2024, 7, 10), 20, "/handovers/")])
+
+
 def test_the_routing_office_sees_its_unsigned_routings_with_their_age(app, client, world, login, in_app,
                                                                        time_machine):
     time_machine.move_to(datetime(2024, 6, 12, 9, 0, tzinfo=SHANGHAI), tick=False)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, literal, null, select
 
 from webapp.cases.services import add_note
 from webapp.cases.services.calendar import current_calendar
@@ -273,26 +273,41 @@ def send_back(h: Handover, actor: User, reason: Any, *, today: date | None = Non
 
 # --- reminders (notify/reminders.sweep) ----------------------------------------------------------
 
-def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None):
+def reminder_branch(source, agency_ids=None):
+    """The routed cases whose clock runs, not signed for, as a part of the sweep's one selection
+    (notify/reminders/sweep._selection): source, case id, the receiving agency, number, no assignee,
+    applicant's name, due date, the handover. The agencies (a list, or None for all) may be a bound
+    parameter."""
+    q = (select(source, Case.id, Handover.to_agency_id, Case.number, cast(null(), Integer), Applicant.name,
+                Case.due_on.label("deadline"), Handover.id.label("ref"))
+         .join(Case, Case.id == Handover.case_id).join(Applicant, Applicant.id == Case.applicant_id)
+         .where(Handover.status == HandoverStatus.PENDING, Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None)))
+    if agency_ids is not None:
+        q = q.where(Handover.to_agency_id.in_(agency_ids))
+    return q
+
+
+def reminder_items(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None = None, *, rows=None,
+                   people: dict | None = None, loaded: set[int] = frozenset()):
     """(Item, [user ids]) for the sweep: a routed case whose clock runs, not signed for, reminds the
-    receiving office's clerks and approvers once a day (working days; the day is in the key)."""
+    receiving office's clerks and approvers once a day (working days; the day is in the key). The
+    sweep passes the ``rows`` of ``reminder_branch`` its selection read and the ``people`` it read
+    (everyone of the agencies ``loaded``, the receiving ones among them); alone, this reads both."""
     from webapp.notify.reminders.kinds import Item
     from webapp.notify.reminders.people import _people
 
     if not cal.is_workday(today):
         return [], {}
-    q = (select(Handover.to_agency_id, Case.id, Case.number, Case.due_on, Applicant.name, Handover.routed_on)
-         .join(Case, Case.id == Handover.case_id).join(Applicant, Applicant.id == Case.applicant_id)
-         .where(Handover.status == HandoverStatus.PENDING, Case.status.in_(CLOCK_RUNS_IN), Case.due_on.is_not(None))
-         .order_by(Handover.id))
-    if agency_ids is not None:
-        q = q.where(Handover.to_agency_id.in_(list(agency_ids)))
-    rows = db.session.execute(q).all()
+    if rows is None:
+        rows = db.session.execute(reminder_branch(literal(0), None if agency_ids is None else list(agency_ids))).all()
     if not rows:
         return [], {}
-    people = _people(User.agency_id.in_({r[0] for r in rows}))
+    rows = sorted(rows, key=lambda r: r[7])          # by handover
+    to_ids = {r[2] for r in rows}
+    if people is None or not to_ids <= loaded:
+        people = _people(User.agency_id.in_(to_ids))
     pairs = []
-    for to_id, case_id, number, due, name, _routed_on in rows:
+    for _source, case_id, to_id, number, _assigned, name, due, _handover in rows:
         left = cal.workdays_between(today, due) if due >= today else -cal.workdays_between(due, today)
         item = Item(REMINDER_KIND, case_id, to_id, number, name or "", None, due, left, today)
         uids = [p.id for p in people.values()

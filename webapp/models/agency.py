@@ -35,9 +35,14 @@ class Agency(db.Model):
     departments: Mapped[list[Agency]] = relationship(back_populates="parent")
 
     def policy(self):
+        return self.policy_of(self.policies)
+
+    @staticmethod
+    def policy_of(stored: dict[str, Any] | None):
+        """The Policies of a stored ``policies`` value (``policy()`` of a row read as columns)."""
         from webapp.domain.policies import Policies
 
-        return Policies.from_mapping(self.policies or {})
+        return Policies.from_mapping(stored or {})
 
     def __repr__(self) -> str:
         return f"<Agency {self.code}>"

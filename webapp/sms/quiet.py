@@ -10,6 +10,7 @@ goes at once (``not_before`` returns None).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -106,13 +107,20 @@ def quiet_hours_of(agency_ids) -> dict[int, QuietHours]:
     from webapp.models import Agency
 
     ids = sorted({a for a in agency_ids if a})
+    if not ids:
+        return {}
+    return quiet_hours_from(db.session.execute(select(Agency.id, Agency.quiet_hours).where(Agency.id.in_(ids))))
+
+
+def quiet_hours_from(stored) -> dict[int, QuietHours]:
+    """(agency id, stored ``Agency.quiet_hours``, or its JSON text) pairs -> each agency's quiet hours
+    (none where the stored value is invalid)."""
     out: dict[int, QuietHours] = {}
-    if ids:
-        for aid, raw in db.session.execute(select(Agency.id, Agency.quiet_hours).where(Agency.id.in_(ids))):
-            try:
-                out[aid] = QuietHours.from_mapping(raw)
-            except ValueError:
-                out[aid] = QuietHours()
+    for aid, raw in stored:
+        try:
+            out[aid] = QuietHours.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+        except ValueError:
+            out[aid] = QuietHours()
     return out
 
 

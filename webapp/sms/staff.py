@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import update
 
@@ -18,7 +19,7 @@ from webapp.models import OutboxMail
 from webapp.timeutil import SHANGHAI, now_utc
 
 from .outbox import normalize_mobile, queue_sms, wants
-from .quiet import QuietHours, quiet_hours_of
+from .quiet import QuietHours, quiet_hours_from, quiet_hours_of
 
 
 def prefs_of(rows: Iterable[tuple[int, str | None, str | None]]) -> dict[int, tuple[bool, str]]:
@@ -38,16 +39,19 @@ def _deadline_ahead(items: Sequence, today: date) -> date | None:
 
 def after_sweep(sweep_key: str, by_user: dict[int, list], agency_of: dict[int, int | None],
                 mail_of: dict[int, int], prefs: dict[int, tuple[bool, str]], names: dict[int, str],
-                now: datetime | None = None) -> list[int]:
-    """Hold each reader's digest mail for quiet hours, and write their SMS; the SMS ids written."""
+                now: datetime | None = None, stored_quiet: dict[int, Any] | None = None) -> list[int]:
+    """Hold each reader's digest mail for quiet hours, and write their SMS; the SMS ids written.
+    ``stored_quiet``: agency id -> stored quiet hours the caller already read (the others are read)."""
     from webapp.cases.services.calendar import current_calendar
 
     now = now or now_utc()
     if now.tzinfo is None:   # naive: UTC, as the models store it
         now = now.replace(tzinfo=UTC)
     today = now.astimezone(SHANGHAI).date()
-    quiet: dict[int | None, QuietHours] = quiet_hours_of(
-        agency_of.get(uid) or items[0].agency_id for uid, items in by_user.items() if items)
+    needed = {agency_of.get(uid) or items[0].agency_id for uid, items in by_user.items() if items}
+    known = stored_quiet or {}
+    quiet: dict[int | None, QuietHours] = quiet_hours_from((a, known[a]) for a in needed if a in known)
+    quiet.update(quiet_hours_of(a for a in needed if a not in known))
     cal = None
     sms_ids: list[int] = []
     for uid, items in sorted(by_user.items()):

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from webapp.domain.kinds import Role
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Agency, User
 
 from .kinds import Item
 
@@ -32,26 +32,42 @@ class Person:
     mobile: str = ""
 
 
-def _people(where) -> dict[int, Person]:
-    return {r[0]: Person(*r) for r in db.session.execute(
-        select(User.id, User.agency_id, User.role, User.active, User.email, User.display_name, User.username,
-               User.notify_via, User.mobile)
-        .where(where).order_by(User.id)).all()}
+_PERSON = (User.id, User.agency_id, User.role, User.active, User.email, User.display_name, User.username,
+           User.notify_via, User.mobile)
 
 
-def _recipients(items: Sequence[Item]) -> tuple[list[tuple[Item, list[int]]], dict[int, Person]]:
+def _people(where, quiet: dict[int, Any] | None = None) -> dict[int, Person]:
+    """The people ``where`` says, by id. With ``quiet``, the same statement also reads their agencies'
+    quiet hours into it (agency id -> the stored ``Agency.quiet_hours`` as JSON text, decoded once per
+    agency when needed: sms/quiet.quiet_hours_from; the sweep's SMS and digests)."""
+    if quiet is None:
+        return {r[0]: Person(*r) for r in db.session.execute(select(*_PERSON).where(where).order_by(User.id)).all()}
+    out = {}
+    for r in db.session.execute(select(*_PERSON, cast(Agency.quiet_hours, Text))
+                                .outerjoin(Agency, Agency.id == User.agency_id)
+                                .where(where).order_by(User.id)).all():
+        out[r[0]] = Person(*r[:-1])
+        if r[1] is not None:
+            quiet[r[1]] = r[-1]
+    return out
+
+
+def _recipients(items: Sequence[Item], also: Iterable[int] = (), quiet: dict[int, Any] | None = None
+                ) -> tuple[list[tuple[Item, list[int]]], dict[int, Person]]:
     """The assigned clerk (if active); the agency's active approvers for overdue and due-today, and
-    for any case nobody is assigned to. Also returns everyone named, for the mails (one query)."""
+    for any case nobody is assigned to. Also returns everyone named, for the mails (one query), and
+    everyone of the agencies ``also`` (the sweep's other sources); ``quiet`` as ``_people``'s."""
     agency_ids = {i.agency_id for i in items}
     assigned = {i.assigned_to_id for i in items if i.assigned_to_id is not None}
-    if not items:
+    more = set(also) - agency_ids
+    if not items and not more:
         return [], {}
     # Everyone of the agencies concerned (a few dozen people each, one short statement), and any
     # assignee from elsewhere.
-    people = _people(User.agency_id.in_(agency_ids))
+    people = _people(User.agency_id.in_(agency_ids | more), quiet)
     others = assigned - people.keys()
     if others:
-        people.update(_people(User.id.in_(others)))
+        people.update(_people(User.id.in_(others), quiet))
     approvers: dict[int, list[int]] = defaultdict(list)
     for p in people.values():        # by id (the query's order)
         if p.role == Role.APPROVER and p.active and p.agency_id in agency_ids:

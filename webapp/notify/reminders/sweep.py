@@ -3,23 +3,25 @@ reminders."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Integer, exists, literal, select, union_all
+from sqlalchemy import Date, Integer, bindparam, cast, literal, null, select, union_all
 
 from webapp.cases.services import record_event
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
-from webapp.domain.states import DraftStatus, HandoverStatus
 from webapp.domain.workflow import Event, EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
-from webapp.models import Agency, Applicant, Case, Notification, OutboxMail
+from webapp.models import Agency, Applicant, Case, Notification, OutboxMail, User
 
 from ..outbox.queue import utc_naive
 from . import writing
@@ -34,7 +36,7 @@ from .kinds import (
     Item,
     SweepResult,
 )
-from .people import _recipients
+from .people import _people, _recipients
 from .writing import _NOTIFICATION_COLUMNS, Mail, _insert_new, insert_mails
 
 log = logging.getLogger("webapp.notify.reminders")
@@ -54,13 +56,35 @@ def lapse_cutoff(cal: WorkCalendar, today: date) -> date:
     return _last_workday_on_or_before(cal, today) - timedelta(days=1)
 
 
-def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None):
+#: the other sources of the sweep's selection (``_selection(..., others=True)``)
+REVIEW, HANDOVER = 6, 7
+
+
+def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None, others: bool = False):
+    """The selection statement (``_selection_statement``, built once per shape) and its parameters."""
+    params = {"today": today, "horizon": cal.add_workdays(today, max(ANSWER_THRESHOLDS)),
+              "notice_horizon": cal.add_workdays(today, CORRECTION_NOTICE_WARNING), "cutoff": lapse_cutoff(cal, today)}
+    if agency_ids is not None:
+        params["agency_ids"] = list(agency_ids)
+    if others:
+        from webapp.review.notify import DUE_WITHIN
+
+        params["review_horizon"] = cal.add_workdays(today, DUE_WITHIN)
+    return _selection_statement(agency_ids is not None, others, others and cal.is_workday(today)), params
+
+
+@lru_cache(maxsize=8)
+def _selection_statement(filtered: bool, others: bool, handovers: bool):
     """One statement: a UNION ALL of six ranges, each on an indexed deadline column (so a sweep costs
-    what is due, not what is open). Columns: source, case id, agency, number, assignee, applicant's
-    name, deadline; sources in the order of ``_SOURCES``."""
-    horizon = cal.add_workdays(today, max(ANSWER_THRESHOLDS))
-    notice_horizon = cal.add_workdays(today, CORRECTION_NOTICE_WARNING)
-    cutoff = lapse_cutoff(cal, today)
+    what is due, not what is open) and, with ``others``, the reminders' other sources (pending review
+    steps, routed cases not signed for - on working days, ``handovers``: REVIEW and HANDOVER, each
+    defined in its own package). Columns: source, case id, agency, number, assignee, applicant's name,
+    deadline, ref (the draft or handover of the other sources, else null); sources numbered in the
+    order of ``ranges``. The dates are parameters (``_selection`` gives them), as are the agencies
+    when ``filtered``."""
+    today, horizon, notice_horizon, cutoff = (bindparam(name, type_=Date)
+                                              for name in ("today", "horizon", "notice_horizon", "cutoff"))
+    agency_ids = bindparam("agency_ids", expanding=True) if filtered else None
     ranges = (
         # Art. 33: the coming 5 working days and the overdue answers together.
         (Case.due_on, (Case.status.in_(CLOCK_RUNS_IN), Case.due_on <= horizon)),
@@ -78,27 +102,33 @@ def _selection(today: date, cal: WorkCalendar, agency_ids: Sequence[int] | None)
         # today would be late (the one overdue rule, cases/services/clock.overdue_clause)
         (Case.paused_due_on, (Case.paused_due_on < today,)),
     )
+    no_ref = cast(null(), Integer).label("ref")
     parts = []
     for n, (column, where) in enumerate(ranges):
         q = (select(literal(n, Integer).label("source"), Case.id, Case.agency_id, Case.number, Case.assigned_to_id,
-                    Applicant.name, column.label("deadline"))
+                    Applicant.name, column.label("deadline"), no_ref)
              .join(Applicant, Applicant.id == Case.applicant_id).where(*where))
         if agency_ids is not None:
-            q = q.where(Case.agency_id.in_(list(agency_ids)))
+            q = q.where(Case.agency_id.in_(agency_ids))
         parts.append(q)
+    if others:
+        from webapp.handovers.services import reminder_branch
+        from webapp.review.notify import review_branch
+
+        parts.append(review_branch(literal(REVIEW, Integer).label("source"), today,
+                                   bindparam("review_horizon", type_=Date), agency_ids))
+        if handovers:          # 签收 is reminded on working days
+            parts.append(reminder_branch(literal(HANDOVER, Integer).label("source"), agency_ids))
     return union_all(*parts)
 
 
-def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[int] | None = None) -> list[Item]:
-    """Everything needing attention as of ``today``, from the clock columns alone (no side effects).
-    Lapses appear as proposals here; ``sweep`` records them where the agency's policy says so."""
-    cal = cal or current_calendar()
+def _items(rows, today: date, cal: WorkCalendar) -> list[Item]:
+    """The Items of the selection's case rows (sources 0-5), in collect()'s order."""
     workday = cal.is_workday(today)
     between = cal.workdays_between
     items: list[Item] = []
     add = items.append
-    for source, case_id, agency_id, number, assigned, name, due in db.session.execute(
-            _selection(today, cal, agency_ids)).all():
+    for source, case_id, agency_id, number, assigned, name, due, _ref in rows:
         row = (case_id, agency_id, number, name or "", assigned)
         if source == 0:                       # the answer
             if due < today:
@@ -126,17 +156,25 @@ def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[i
     return items
 
 
+def collect(today: date, cal: WorkCalendar | None = None, agency_ids: Sequence[int] | None = None) -> list[Item]:
+    """Everything needing attention as of ``today``, from the clock columns alone (no side effects).
+    Lapses appear as proposals here; ``sweep`` records them where the agency's policy says so."""
+    cal = cal or current_calendar()
+    return _items(db.session.execute(*_selection(today, cal, agency_ids)).all(), today, cal)
+
+
 def _auto_lapse_agencies(agency_ids: Iterable[int]) -> set[int]:
     ids = set(agency_ids)
     if not ids:
         return set()
     out = set()
-    for agency in db.session.scalars(select(Agency).where(Agency.id.in_(ids))):
+    for aid, code, stored in db.session.execute(select(Agency.id, Agency.code, Agency.policies)
+                                                .where(Agency.id.in_(ids))):
         try:
-            if agency.policy().auto_lapse:
-                out.add(agency.id)
+            if Agency.policy_of(stored).auto_lapse:
+                out.add(aid)
         except ValueError:
-            log.warning("agency %s has invalid policies; lapses stay proposals", agency.code)
+            log.warning("agency %s has invalid policies; lapses stay proposals", code)
     return out
 
 
@@ -171,16 +209,43 @@ def sweep_key(today: date, now: datetime | None = None) -> str:
     return f"{today.strftime('%Y%m%d')}.{utc_naive(now).strftime('%H%M%S')}.{secrets.token_hex(3)}"
 
 
+@contextmanager
+def _collector_paused():
+    """The cyclic garbage collector paused while a sweep builds its rows: they are thousands of
+    short-lived tuples and strings freed by reference counting, and each collection pass the
+    allocations trigger scans them again (about 2-4 ms of a 40 ms first sweep; a full pass over the
+    process's heap, every twentieth sweep or so, 10-20 ms). Objects left over are collected after."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | None = None) -> SweepResult:
     """Notify everyone of what became due as of ``today``; see the module docstring. Flushes; the
     caller commits and then enqueues delivery (``outbox.enqueue_delivery``)."""
+    with _collector_paused():
+        return _sweep(today, now, agency_ids)
+
+
+def _sweep(today: date, now: datetime | None, agency_ids: Sequence[int] | None) -> SweepResult:
     cal = current_calendar()
     result = SweepResult(today=today, key=sweep_key(today, now))
-    items = collect(today, cal, agency_ids)
+    # one statement selects the case deadlines and the other sources (review steps, 签收) alike
+    rows = db.session.execute(*_selection(today, cal, agency_ids, others=True)).all()
+    other_rows: dict[int, list] = {REVIEW: [], HANDOVER: []}
+    for row in rows:
+        if row[0] in other_rows:
+            other_rows[row[0]].append(row)
+    items = _items([r for r in rows if r[0] not in other_rows] if any(other_rows.values()) else rows, today, cal)
 
     auto = _auto_lapse_agencies(i.agency_id for i in items if i.kind.endswith("_lapse_proposal"))
     if auto:
-        kept = []
+        kept, lapsed = [], set()
         for item in items:
             if item.kind.endswith("_lapse_proposal") and item.agency_id in auto:
                 outcome = _record_lapse(item, today)
@@ -191,27 +256,30 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
                     item = Item(kind, item.case_id, item.agency_id, item.case_number, item.applicant,
                                 item.assigned_to_id, item.deadline, item.days_left, item.on)
                     result.lapsed.append(item.case_number)
+                    lapsed.add(item.case_id)
             kept.append(item)
         items = kept
+        # a case lapsed just now has ended: no review or 签收 reminder of it (as if selected after)
+        for rs in other_rows.values():
+            rs[:] = [r for r in rs if r[1] not in lapsed]
     result.items = len(items)
 
     # Keys first; notes only for the reminders that do not exist yet (most exist, during the day).
-    pairs, people = _recipients(items)
-    # the other sources: pending review steps (docs/review.md) and routed cases not signed for (签收,
-    # daily); one statement says which of them has anything pending, as most sweeps find neither
-    from webapp.handovers.services import reminder_items
-    from webapp.models import ReviewDraft
-    from webapp.models.handover import Handover
-    from webapp.review.notify import review_items
+    # The people of every agency concerned in one statement, the other sources' agencies included
+    # (their readers: the review step's, the approvers, the receiving office's clerks).
+    stored_quiet: dict[int, object] = {}      # the readers' agencies' quiet hours, read with them
+    pairs, people = _recipients(items, also={r[2] for rs in other_rows.values() for r in rs}, quiet=stored_quiet)
+    if other_rows[REVIEW] or other_rows[HANDOVER]:
+        from webapp.handovers.services import reminder_items
+        from webapp.review.notify import review_items
 
-    review_due, handover_due = db.session.execute(select(
-        exists().where(ReviewDraft.status == DraftStatus.PENDING),
-        exists().where(Handover.status == HandoverStatus.PENDING))).one()
-    for pending, source in ((review_due, review_items), (handover_due, reminder_items)):
-        if pending:
-            more_pairs, more_people = source(today, cal, agency_ids)
-            pairs += more_pairs
-            people.update(more_people)
+        loaded = {i.agency_id for i in items} | {r[2] for rs in other_rows.values() for r in rs}
+        for source, more in ((review_items, other_rows[REVIEW]), (reminder_items, other_rows[HANDOVER])):
+            if more:
+                pairs += source(today, cal, agency_ids, rows=more, people=people, loaded=loaded)[0]
+        missing = {uid for _item, uids in pairs for uid in uids} - people.keys()
+        if missing:          # a step's reviewer of another agency
+            people.update(_people(User.id.in_(missing), stored_quiet))
     wanted: dict[str, tuple[Item, int]] = {}
     for item, uids in pairs:
         prefix = item.key_prefix()
@@ -264,7 +332,7 @@ def sweep(today: date, now: datetime | None = None, agency_ids: Sequence[int] | 
     result.mail_ids = sorted(mid for uid, mid in mail_of.items() if uid in got)
     result.sms_ids = after_sweep(result.key, by_user, {u: p.agency_id for u, p in people.items()},
                                  {u: m for u, m in mail_of.items() if u in got}, prefs,
-                                 {u: p.display_name for u, p in people.items()}, now)
+                                 {u: p.display_name for u, p in people.items()}, now, stored_quiet)
     result.mails = len(result.mail_ids)
     db.session.flush()
     return result
