@@ -255,6 +255,42 @@ def test_a_cached_report_is_never_served_after_a_change(make_agency, make_user, 
     assert report_cache.cached_report([a, b], 2025)["applications"]["new"]["natural_person"] == 3
 
 
+def test_an_agency_row_read_before_a_change_keys_its_own_entry(make_agency):
+    """build_report takes the agency's name, code and policies from the Agency row the request loaded
+    before the stamps were read; a change committed in between (here a Core UPDATE the loaded row does
+    not see) raises the stamp, and the report built from the old row must not be stored under it: the
+    row's values are part of the key."""
+    a = make_agency("RC-R", "甲局")
+    _case(a, date(2025, 3, 4))
+    db.session.flush()
+    db.session.connection().execute(update(Agency.__table__).where(Agency.__table__.c.id == a.id)
+                                   .values(name="甲局（新名）"))
+    stale = report_cache.cached_report([a], 2025)       # built from the row as loaded: the old name
+    assert stale["agencies"] == [{"code": "RC-R", "name": "甲局"}]
+    db.session.expire(a)                                  # the next request loads the row anew
+    fresh = report_cache.cached_report([a], 2025)
+    assert fresh["agencies"] == [{"code": "RC-R", "name": "甲局（新名）"}]
+    assert fresh == build_report([a], 2025)
+
+
+def test_the_cache_version_follows_the_counting_code(tmp_path):
+    """A deployment that changes a counting rule (reporting/services, domain/) keys every report anew."""
+    (tmp_path / "reporting" / "services").mkdir(parents=True)
+    (tmp_path / "domain").mkdir()
+    (tmp_path / "reporting" / "services" / "build.py").write_text("A = 1\n")
+    (tmp_path / "domain" / "outcomes.py").write_text("B = 1\n")
+    (tmp_path / "elsewhere.py").write_text("C = 1\n")
+    first = report_cache._code_digest(tmp_path)
+    (tmp_path / "elsewhere.py").write_text("C = 2\n")
+    assert report_cache._code_digest(tmp_path) == first          # not counting code
+    (tmp_path / "domain" / "outcomes.py").write_text("B = 2\n")
+    second = report_cache._code_digest(tmp_path)
+    assert second != first
+    (tmp_path / "reporting" / "services" / "build.py").write_text("A = 2\n")
+    assert report_cache._code_digest(tmp_path) not in (first, second)
+    assert report_cache.CACHE_VERSION.startswith("1-") and len(report_cache.CACHE_VERSION) == 18
+
+
 def test_the_cache_is_bounded_and_expires(app, make_agency, monkeypatch):
     agencies = [make_agency(f"RC-{i}", f"局{i}") for i in range(4)]
     db.session.flush()

@@ -214,7 +214,8 @@ def _collector_paused():
     """The cyclic garbage collector paused while a sweep builds its rows: they are thousands of
     short-lived tuples and strings freed by reference counting, and each collection pass the
     allocations trigger scans them again (about 2-4 ms of a 40 ms first sweep; a full pass over the
-    process's heap, every twentieth sweep or so, 10-20 ms). Objects left over are collected after."""
+    process's heap, every twentieth sweep or so, 10-20 ms). Objects left over are collected after. The
+    pause is the whole process's (with the embedded worker, its web threads' too) for one sweep's time."""
     paused = gc.isenabled()
     if paused:
         gc.disable()

@@ -1,8 +1,13 @@
 """The built report, cached in the database (``report_cache``) under its agencies' change stamps.
 
 The key: the sorted agency ids each with its stamp (reporting/services/stamps.py: raised by the
-database on every change of what the agency's report reads), the year, whether the per-agency summary
-was asked for, REPORT_FORMAT and CACHE_VERSION. A change to any of the agencies gives a new key, so an
+database on every change of what the agency's report reads) and with the agency's own values as this
+request read them (every column: build_report reads its code, name, kind and report policies from
+the Agency rows loaded before the stamps are read, so a change committed between the two reads gives
+a key of its own, not the new stamp's), the year, whether the per-agency summary was asked for,
+REPORT_FORMAT and CACHE_VERSION (which includes a digest of the counting code: the modules of
+reporting/services and domain/, so that a deployment that changes a counting rule never serves the
+old code's figures). A change to any of the agencies gives a new key, so an
 entry is never invalidated, only left behind: entries older than REPORT_CACHE_SECONDS are neither read
 nor kept, and at most REPORT_CACHE_ROWS are kept (the oldest go first), pruned when an entry is stored.
 
@@ -25,6 +30,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -41,9 +47,20 @@ from .tables import REPORT_FORMAT
 
 log = logging.getLogger(__name__)
 
-#: Raise when build_report gives other figures or another shape for the same rows (a counting rule
-#: changed): every entry of the old code is then ignored.
-CACHE_VERSION = 1
+WEBAPP = Path(__file__).resolve().parents[2]
+
+
+def _code_digest(root: Path = WEBAPP) -> str:
+    """A digest of the counting code's source under ``root`` (webapp/): reporting/services and domain/
+    (a deployment that changes either keys every report anew)."""
+    h = hashlib.sha256()
+    for path in sorted([*(root / "reporting" / "services").glob("*.py"), *(root / "domain").glob("*.py")]):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+#: The format of an entry (raise when what is stored changes shape) and the counting code's digest.
+CACHE_VERSION = f"1-{_code_digest()}"
 DEFAULT_SECONDS = 86400
 DEFAULT_ROWS = 2000
 
@@ -52,10 +69,18 @@ def _setting(name: str, default: int) -> int:
     return int(current_app.config.get(name, default)) if has_app_context() else default
 
 
-def cache_key(agency_ids: Sequence[int], year: int, with_summary: bool) -> str:
+def _as_read(agency: Agency) -> list:
+    """The agency row itself as this request loaded it (build_report reads its code, name, kind and
+    policies; every column is in the key, so that none is missed)."""
+    return [agency.id, *(getattr(agency, c.key) for c in Agency.__mapper__.column_attrs if c.key != "id")]
+
+
+def cache_key(agencies: Sequence[Agency], year: int, with_summary: bool) -> str:
     """The entry's key: the stamps are read here (before the figures)."""
-    stamps = stamps_of(agency_ids)
-    raw = json.dumps([CACHE_VERSION, REPORT_FORMAT, year, with_summary, sorted(stamps.items())])
+    stamps = stamps_of([a.id for a in agencies])
+    rows = sorted((_as_read(a) for a in agencies), key=lambda r: r[0])
+    raw = json.dumps([CACHE_VERSION, REPORT_FORMAT, year, with_summary, sorted(stamps.items()), rows],
+                     sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -66,7 +91,7 @@ def cached_report(agencies: Sequence[Agency], year: int,
     seconds = _setting("REPORT_CACHE_SECONDS", DEFAULT_SECONDS)
     if seconds <= 0:
         return build_report(agencies, year, per_agency=per_agency)
-    key = cache_key([a.id for a in agencies], year, per_agency is not None)
+    key = cache_key(agencies, year, per_agency is not None)
     now = now_utc().replace(tzinfo=None)     # stored naive, in UTC (models/_types.utcnow)
     text = db.session.scalar(select(ReportCache.data).where(ReportCache.key == key,
                                                             ReportCache.created_at >= now - timedelta(seconds=seconds)))
@@ -91,11 +116,16 @@ def _store(key: str, year: int, text: str, now, seconds: int) -> None:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     try:
         with db.session.begin_nested():
-            db.session.execute(delete(ReportCache).where(ReportCache.created_at < now - timedelta(seconds=seconds)))
+            # pruning takes only entries no other request is pruning (SKIP LOCKED on PostgreSQL; SQLite
+            # has one writer): concurrent misses neither queue behind each other's locks until their
+            # commits nor deadlock on overlapping sets of old entries
+            expired = (select(ReportCache.key).where(ReportCache.created_at < now - timedelta(seconds=seconds))
+                       .with_for_update(skip_locked=True))
+            db.session.execute(delete(ReportCache).where(ReportCache.key.in_(expired)))
             db.session.execute(insert(ReportCache).values(key=key, year=year, data=text, created_at=now)
                                .on_conflict_do_nothing(index_elements=["key"]))
             oldest = (select(ReportCache.key).order_by(ReportCache.created_at.desc(), ReportCache.key)
-                      .offset(max(rows, 1)))
+                      .offset(max(rows, 1)).with_for_update(skip_locked=True))
             db.session.execute(delete(ReportCache).where(ReportCache.key.in_(oldest)))
     except SQLAlchemyError as e:     # the report is served as computed
         log.warning("report cache: entry not stored: %s", e)

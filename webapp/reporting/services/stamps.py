@@ -1,6 +1,7 @@
 """Each agency's report change stamp (``report_stamp``), raised by the database itself whenever a row
 that the agency's annual report reads changes: triggers, so that no writer can miss it (a service's
-flush, a Core UPDATE, the bulk import's COPY, a psql session alike).
+flush, a Core UPDATE, the bulk import's COPY, a psql session alike; not a TRUNCATE, which fires no
+row trigger: after truncating a watched table by hand, empty ``report_cache``).
 
 What the report of an agency reads (reporting/services: build.py's one statement, report_docs.py's
 profile and narrative, closeout.py and opening.py's frozen versions, the ledger) and so what raises
