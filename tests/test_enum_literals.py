@@ -109,9 +109,11 @@ def test_the_enum_columns_include_the_kinds():
     assert {(model, attr) for model, attrs in by_model.items() for attr in attrs} >= {
         ("ReviewChain", "kind"), ("ReviewDraft", "kind"), ("Handover", "kind"), ("Delivery", "method"),
         ("Delivery", "letter_kind"), ("OutboxMail", "channel"), ("Submission", "source"), ("Attachment", "kind"),
-        ("Case", "status"), ("Case", "channel"), ("User", "role"), ("OutboxMail", "status")}
+        ("Case", "status"), ("Case", "channel"), ("User", "role"), ("OutboxMail", "status"),
+        ("User", "notify_via"), ("Case", "notify_via"), ("Submission", "notify_via")}
     assert by_model["Delivery"]["method"] == {"post", "email", "pickup", "online"}
     assert by_model["Attachment"]["kind"] == {"scan", "letter", "proof", "dossier"}
+    assert by_model["User"]["notify_via"] == by_model["Case"]["notify_via"] == {"email", "sms", "both"}
 
 
 def test_no_enum_column_is_compared_with_a_string_literal():

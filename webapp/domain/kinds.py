@@ -1,6 +1,7 @@
 """Who is who, and the closed kinds of the records around a case, as enums: staff roles, applicant
 kinds (rules.md §3), agency kinds; a review chain's kind, a handover's, a letter's, a delivery's
-method, an outbox row's channel, an online submission's source, an attachment's kind. The values
+method, an outbox row's channel, an online submission's source, an attachment's kind; how a person
+wants notices (e-mail, SMS or both). The values
 are what the database (plain VARCHAR columns, models/_types.ENUM_COLUMNS), the interchange format
 and the forms hold; ``label_zh`` is the wording."""
 
@@ -124,3 +125,20 @@ class AttachmentKind(StrEnum):
     LETTER = "letter"     # a letter the system wrote (.docx): no personal data beyond the name
     PROOF = "proof"       # a delivery's proof (the applicant's signed receipt)
     DOSSIER = "dossier"   # the archived case file (PDF)
+
+
+class NotifyVia(StrEnum):
+    """How a person wants notices: an applicant as filed (Submission, Case), a staff member their
+    reminders (User, with ``User.mobile``); webapp/sms/."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    BOTH = "both"
+
+    @property
+    def label_zh(self) -> str:
+        return {"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"}[self]
+
+    def wants(self, channel: MailChannel) -> bool:
+        """Notices by ``channel`` (an e-mail, an SMS) are wanted."""
+        return self == NotifyVia.BOTH or self.value == channel.value

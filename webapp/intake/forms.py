@@ -5,6 +5,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.cases.forms import ZhForm
 from webapp.cases.services.applicants import APPLICANT_KINDS
+from webapp.domain.kinds import NotifyVia
+from webapp.sms.outbox import CHOICES as NOTIFY_CHOICES
 
 from .receipt import CHANNEL_CHOICES, POST_KIND_CHOICES
 
@@ -39,8 +41,8 @@ class IntakeForm(ZhForm):
     form_wanted = SelectField("信息提供形式", choices=FORM_WANTED_CHOICES, validators=[DataRequired()])
     route_wanted = SelectField("获取信息方式", choices=ROUTE_WANTED_CHOICES, validators=[DataRequired()])
     # e-mail / SMS / both (webapp/sms/), kept on the case as filed
-    notify_via = SelectField("接收办理通知", choices={"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"},
-                             default="email", validators=[Optional()])
+    notify_via = SelectField("接收办理通知", choices=NOTIFY_CHOICES,
+                             default=NotifyVia.EMAIL.value, validators=[Optional()])
     scans = MultipleFileField("申请材料扫描件（PDF、JPEG、PNG，每个不超过10MB）")
     assigned_to = SelectField("承办人", coerce=int, validators=[Optional()])
     note = TextAreaField("备注", validators=[Optional(), Length(max=2000)])

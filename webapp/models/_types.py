@@ -19,6 +19,7 @@ from webapp.domain.kinds import (
     HandoverKind,
     LetterKind,
     MailChannel,
+    NotifyVia,
     ReviewKind,
     Role,
     SubmissionSource,
@@ -81,6 +82,7 @@ ENUM_COLUMNS: dict[type, Any] = {
     MailChannel: StrEnumType(MailChannel, 10),
     SubmissionSource: StrEnumType(SubmissionSource, 10),
     AttachmentKind: StrEnumType(AttachmentKind, 20),
+    NotifyVia: StrEnumType(NotifyVia, 10),
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.domain.kinds import SubmissionSource
+from webapp.domain.kinds import NotifyVia, SubmissionSource
 from webapp.domain.states import SubmissionStatus
 from webapp.extensions import db
 
@@ -43,7 +43,7 @@ class Submission(db.Model):
     items: Mapped[list[str]] = mapped_column(JsonType, default=list)
     form_wanted: Mapped[str] = mapped_column(String(40), default="")
     route_wanted: Mapped[str] = mapped_column(String(40), default="")
-    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")  # email|sms|both
+    notify_via: Mapped[NotifyVia] = mapped_column(default=NotifyVia.EMAIL, server_default=NotifyVia.EMAIL.value)
     # sha256 of the identity (ID / USCC, else name+phone) and of identity + item texts:
     # per-identity rate limit and duplicate recognition without searching JSON
     identity_key: Mapped[str] = mapped_column(String(64))

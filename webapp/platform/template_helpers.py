@@ -18,6 +18,7 @@ from webapp.domain.kinds import (
     DeliveryMethod,
     HandoverKind,
     MailChannel,
+    NotifyVia,
     ReviewKind,
     Role,
     SubmissionSource,
@@ -100,6 +101,7 @@ def install(app: Flask) -> None:
     app.add_template_global(DraftStatus, "DraftStatus")
     app.add_template_global(DeliveryStatus, "DeliveryStatus")
     app.add_template_global(MailStatus, "MailStatus")
-    for kind in (ReviewKind, HandoverKind, DeliveryMethod, MailChannel, SubmissionSource, AttachmentKind):
+    for kind in (ReviewKind, HandoverKind, DeliveryMethod, MailChannel, SubmissionSource, AttachmentKind,
+                 NotifyVia):
         app.add_template_global(kind, kind.__name__)
     app.add_template_global(overdue_row, "case_overdue")
