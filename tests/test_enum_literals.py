@@ -110,10 +110,14 @@ def test_the_enum_columns_include_the_kinds():
         ("ReviewChain", "kind"), ("ReviewDraft", "kind"), ("Handover", "kind"), ("Delivery", "method"),
         ("Delivery", "letter_kind"), ("OutboxMail", "channel"), ("Submission", "source"), ("Attachment", "kind"),
         ("Case", "status"), ("Case", "channel"), ("User", "role"), ("OutboxMail", "status"),
-        ("User", "notify_via"), ("Case", "notify_via"), ("Submission", "notify_via")}
+        ("User", "notify_via"), ("Case", "notify_via"), ("Submission", "notify_via"),
+        ("Case", "form_wanted"), ("Case", "route_wanted"), ("Submission", "form_wanted"),
+        ("Submission", "route_wanted")}
     assert by_model["Delivery"]["method"] == {"post", "email", "pickup", "online"}
     assert by_model["Attachment"]["kind"] == {"scan", "letter", "proof", "dossier"}
     assert by_model["User"]["notify_via"] == by_model["Case"]["notify_via"] == {"email", "sms", "both"}
+    assert by_model["Case"]["form_wanted"] == {"paper", "email", "disk", "reading", ""}
+    assert by_model["Submission"]["route_wanted"] == {"post", "pickup", "email", "online", ""}
 
 
 def test_no_enum_column_is_compared_with_a_string_literal():

@@ -1,7 +1,8 @@
 """Who is who, and the closed kinds of the records around a case, as enums: staff roles, applicant
 kinds (rules.md §3), agency kinds; a review chain's kind, a handover's, a letter's, a delivery's
 method, an outbox row's channel, an online submission's source, an attachment's kind; how a person
-wants notices (e-mail, SMS or both). The values
+wants notices (e-mail, SMS or both); in what form and by what way an applicant wants the
+information (FormWanted, RouteWanted). The values
 are what the database (plain VARCHAR columns, models/_types.ENUM_COLUMNS), the interchange format
 and the forms hold; ``label_zh`` is the wording."""
 
@@ -142,3 +143,44 @@ class NotifyVia(StrEnum):
     def wants(self, channel: MailChannel) -> bool:
         """Notices by ``channel`` (an e-mail, an SMS) are wanted."""
         return self == NotifyVia.BOTH or self.value == channel.value
+
+
+class FormWanted(StrEnum):
+    """In what form the applicant wants the information (信息提供形式: Submission, Case). NOT_STATED:
+    a case that never said (an imported one)."""
+
+    PAPER = "paper"
+    EMAIL = "email"
+    DISK = "disk"
+    READING = "reading"
+    NOT_STATED = ""
+
+    @property
+    def label_zh(self) -> str:
+        return {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
+                "": "—"}[self]
+
+    @classmethod
+    def choices(cls) -> dict[str, str]:
+        """value -> label of the forms (every stated one)."""
+        return {f.value: f.label_zh for f in cls if f is not cls.NOT_STATED}
+
+
+class RouteWanted(StrEnum):
+    """By what way the applicant wants to receive it (获取信息方式: Submission, Case). The public form
+    and the API offer post, pickup and e-mail; the desk also online. NOT_STATED: as FormWanted's."""
+
+    POST = "post"
+    PICKUP = "pickup"
+    EMAIL = "email"
+    ONLINE = "online"
+    NOT_STATED = ""
+
+    @property
+    def label_zh(self) -> str:
+        return {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}[self]
+
+    @classmethod
+    def choices(cls) -> dict[str, str]:
+        """value -> label of the desk's form (every stated one)."""
+        return {r.value: r.label_zh for r in cls if r is not cls.NOT_STATED}

@@ -16,12 +16,14 @@ from webapp.domain.kinds import (
     ApplicantKind,
     AttachmentKind,
     DeliveryMethod,
+    FormWanted,
     HandoverKind,
     LetterKind,
     MailChannel,
     NotifyVia,
     ReviewKind,
     Role,
+    RouteWanted,
     SubmissionSource,
 )
 from webapp.domain.outcomes import Outcome
@@ -83,6 +85,8 @@ ENUM_COLUMNS: dict[type, Any] = {
     SubmissionSource: StrEnumType(SubmissionSource, 10),
     AttachmentKind: StrEnumType(AttachmentKind, 20),
     NotifyVia: StrEnumType(NotifyVia, 10),
+    FormWanted: StrEnumType(FormWanted, 40),
+    RouteWanted: StrEnumType(RouteWanted, 40),
 }
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from webapp.cases.services import add_note
 from webapp.cases.services.applicants import mask_email, mask_phone
+from webapp.cases.services.reply_route import is_electronic
 from webapp.domain.kinds import AttachmentKind, MailChannel
 from webapp.domain.labels import APPLICANT_LETTER_MARKS, outcome_phrase
 from webapp.domain.workflow import EventType
@@ -180,7 +181,7 @@ def submission_of(case: Case) -> Submission | None:
 
 
 def wants_electronic(case: Case) -> bool:
-    return case.form_wanted == "email" or case.route_wanted == "email"
+    return is_electronic(case.form_wanted, case.route_wanted)
 
 
 def _sent_letter_ids(case: Case) -> set[int]:

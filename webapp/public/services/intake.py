@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from webapp.cases.services import clean_items
 from webapp.cases.services.applicants import clean_applicant
 from webapp.cases.services.reply_route import check_reply_route
-from webapp.domain.kinds import MailChannel, NotifyVia, SubmissionSource
+from webapp.domain.kinds import FormWanted, MailChannel, NotifyVia, RouteWanted, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, ApiToken
@@ -47,8 +47,8 @@ class SubmissionResult:
 class CleanSubmission:
     applicant: dict[str, Any]
     items: list[str]
-    form_wanted: str
-    route_wanted: str
+    form_wanted: FormWanted
+    route_wanted: RouteWanted
     files: list[StoredFile] = field(default_factory=list)
     notify_via: NotifyVia = NotifyVia.EMAIL   # webapp/sms/, kept on the case as filed
 
@@ -89,7 +89,7 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
         raise ServiceError(f"at most {setting('SUBMISSION_MAX_FILES')} attachments",
                            f"附件不超过{setting('SUBMISSION_MAX_FILES')}个", rule="file.too_many")
     notify_via = check_notify_via(notify_via, clean)
-    return CleanSubmission(clean, texts, form_wanted, route_wanted, files, notify_via)
+    return CleanSubmission(clean, texts, FormWanted(form_wanted), RouteWanted(route_wanted), files, notify_via)
 
 
 def check_notify_via(notify_via: Any, applicant: Mapping[str, Any]) -> NotifyVia:
