@@ -145,9 +145,17 @@ class NotifyVia(StrEnum):
         return self == NotifyVia.BOTH or self.value == channel.value
 
 
-class FormWanted(StrEnum):
-    """In what form the applicant wants the information (信息提供形式: Submission, Case). NOT_STATED:
-    a case that never said (an imported one)."""
+class _Wanted(StrEnum):
+    """An applicant's stated choice; NOT_STATED (""): a case that never said (an imported one)."""
+
+    @classmethod
+    def choices(cls) -> dict[str, str]:
+        """value -> label of the forms (every stated one)."""
+        return {m.value: m.label_zh for m in cls if m.value}
+
+
+class FormWanted(_Wanted):
+    """In what form the applicant wants the information (信息提供形式: Submission, Case)."""
 
     PAPER = "paper"
     EMAIL = "email"
@@ -160,15 +168,10 @@ class FormWanted(StrEnum):
         return {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
                 "": "—"}[self]
 
-    @classmethod
-    def choices(cls) -> dict[str, str]:
-        """value -> label of the forms (every stated one)."""
-        return {f.value: f.label_zh for f in cls if f is not cls.NOT_STATED}
 
-
-class RouteWanted(StrEnum):
+class RouteWanted(_Wanted):
     """By what way the applicant wants to receive it (获取信息方式: Submission, Case). The public form
-    and the API offer post, pickup and e-mail; the desk also online. NOT_STATED: as FormWanted's."""
+    and the API offer post, pickup and e-mail; the desk also online."""
 
     POST = "post"
     PICKUP = "pickup"
@@ -179,8 +182,3 @@ class RouteWanted(StrEnum):
     @property
     def label_zh(self) -> str:
         return {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}[self]
-
-    @classmethod
-    def choices(cls) -> dict[str, str]:
-        """value -> label of the desk's form (every stated one)."""
-        return {r.value: r.label_zh for r in cls if r is not cls.NOT_STATED}
