@@ -2,7 +2,8 @@
 mapped through models/_types.ENUM_COLUMNS (states, kinds, roles, outcomes, channels ...) is found by
 its attribute name, and no module of webapp/ nor template compares that attribute with, assigns it,
 or passes it to the model's constructor as a quoted value of its enum. Other strings that share an
-attribute name (a report cell's ``kind == "num"``) are not values of the enum and pass."""
+attribute name (a report cell's ``kind == "num"``) are not values of the enum and pass. A few enums
+held by records that are not rows (NOT_STORED: a calendar year's notice source) are checked alike."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
 
+from webapp.domain.calendar import NoticeSource
+
 ROOT = Path(__file__).resolve().parents[1]
 WEBAPP = ROOT / "webapp"
 TEMPLATES = ROOT / "templates"
+
+
+#: enums that are no column but held by a record all the same (model name, attribute, enum)
+NOT_STORED = [("YearNotice", "source", NoticeSource), ("YearRow", "source", NoticeSource)]
 
 
 def enum_columns() -> tuple[dict[str, set[str]], dict[str, dict[str, set[str]]]]:
@@ -35,6 +42,10 @@ def enum_columns() -> tuple[dict[str, set[str]], dict[str, dict[str, set[str]]]]
                 values = {m.value for m in col_type.enum}
                 by_attr[prop.key] |= values
                 by_model[mapper.class_.__name__][prop.key] = values
+    for model, attr, enum in NOT_STORED:
+        values = {m.value for m in enum}
+        by_attr[attr] |= values
+        by_model[model][attr] = values
     return by_attr, by_model
 
 
@@ -109,9 +120,16 @@ def test_the_enum_columns_include_the_kinds():
     assert {(model, attr) for model, attrs in by_model.items() for attr in attrs} >= {
         ("ReviewChain", "kind"), ("ReviewDraft", "kind"), ("Handover", "kind"), ("Delivery", "method"),
         ("Delivery", "letter_kind"), ("OutboxMail", "channel"), ("Submission", "source"), ("Attachment", "kind"),
-        ("Case", "status"), ("Case", "channel"), ("User", "role"), ("OutboxMail", "status")}
+        ("Case", "status"), ("Case", "channel"), ("User", "role"), ("OutboxMail", "status"),
+        ("User", "notify_via"), ("Case", "notify_via"), ("Submission", "notify_via"),
+        ("Case", "form_wanted"), ("Case", "route_wanted"), ("Submission", "form_wanted"),
+        ("Submission", "route_wanted")}
     assert by_model["Delivery"]["method"] == {"post", "email", "pickup", "online"}
     assert by_model["Attachment"]["kind"] == {"scan", "letter", "proof", "dossier"}
+    assert by_model["User"]["notify_via"] == by_model["Case"]["notify_via"] == {"email", "sms", "both"}
+    assert by_model["YearRow"]["source"] == {"library", "admin", "provisional"}
+    assert by_model["Case"]["form_wanted"] == {"paper", "email", "disk", "reading", ""}
+    assert by_model["Submission"]["route_wanted"] == {"post", "pickup", "email", "online", ""}
 
 
 def test_no_enum_column_is_compared_with_a_string_literal():

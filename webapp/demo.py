@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from webapp.cases.services import record_event, register_case
 from webapp.cases.services.calendar import current_calendar
-from webapp.domain.kinds import AgencyKind
+from webapp.domain.kinds import AgencyKind, FormWanted, RouteWanted
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Party
 from webapp.extensions import db
@@ -116,8 +116,8 @@ def seed(n_cases: int = 120, today: date | None = None) -> list[tuple[str, str, 
         clerk = rng.choice(clerks)
         channel = rng.choice(["online", "online", "online", "in_person", "post", "fax"])
         case = register_case(agency, applicant, items, channel, day, clerk, assigned_to=clerk, today=today,
-                             form_wanted=rng.choice(["paper", "email"]),
-                             route_wanted=rng.choice(["post", "email", "pickup"]))
+                             form_wanted=rng.choice([FormWanted.PAPER, FormWanted.EMAIL]),
+                             route_wanted=rng.choice([RouteWanted.POST, RouteWanted.EMAIL, RouteWanted.PICKUP]))
         made += 1
         # the desk's backlog: every HELD_EVERY-th case received HELD_AGES working days ago is not
         # closed yet, so the demo shows cases due soon and a few overdue ones, as a real office has

@@ -169,6 +169,9 @@ def test_entering_next_years_notice_moves_open_deadlines(app, client, world, tod
         assert len(row.days_off) == 11 and row.days_off[0] == ["2027-01-01", "元旦"]
     page = client.get("/admin/calendar").get_data(as_text=True)
     assert "尚未录入2027年" not in page and "管理员录入" in page
+    assert page.count("撤销录入") == 1 and "/admin/calendar/2027/remove" in page   # the one NoticeSource.ADMIN row
+    year_page = client.get("/admin/calendar/2027").get_data(as_text=True)
+    assert "目前：管理员录入。" in year_page
 
     # entering the same notice again moves nothing
     r = client.post("/admin/calendar/2027", data=NOTICE_2027)

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.domain.calendar import DayKind, WorkCalendar, YearNotice, library_notices, provisional_notice
+from webapp.domain.calendar import (
+    DayKind,
+    NoticeSource,
+    WorkCalendar,
+    YearNotice,
+    library_notices,
+    provisional_notice,
+)
 
 CAL = WorkCalendar.default()
 D = date.fromisoformat
@@ -177,3 +184,14 @@ def test_a_notice_may_begin_in_the_december_before():
     assert cal.add_workdays(date(2026, 12, 29), 2) == date(2027, 1, 4)    # 12-30, then 01-04
     with pytest.raises(ValueError, match="is not in 2027"):
         YearNotice(2027, {date(2026, 11, 30): "元旦"}).validate()
+
+
+def test_a_notices_source_is_an_enum():
+    assert (library_notices()[2024].source, provisional_notice(2040).source) == (
+        NoticeSource.LIBRARY, NoticeSource.PROVISIONAL)
+    assert provisional_notice(2040).provisional and not library_notices()[2024].provisional
+    assert [s.label_zh for s in NoticeSource] == ["内置日历库", "管理员录入", "暂按法定节日推算"]
+    # the fingerprint hashes the value as before (a stored fingerprint stays valid)
+    plain = YearNotice(year=2027, days_off={date(2027, 1, 1): "元旦"}, source="admin")
+    assert YearNotice(year=2027, days_off={date(2027, 1, 1): "元旦"}, source=NoticeSource.ADMIN).fingerprint() \
+        == plain.fingerprint()

@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from webapp.admin.services.tokens import find_token, issue_token
+from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
 from webapp.handovers.services import pending_for_submission, sign
 from webapp.models import Agency, Attachment, Case, CaseEvent, OutboxMail, User
 from webapp.models.submission import LookupFailure, Submission, SubmissionStatus
 from webapp.public.services import (
+    FORMS_WANTED,
+    ROUTES_WANTED,
     LookupThrottled,
     RateLimited,
     age_in_workdays,
@@ -58,6 +61,22 @@ def submit(code: str = "SWJ", items=ITEMS, **over):
     result = create_submission(agency(code), clean, remote_addr="203.0.113.9")
     db.session.commit()
     return result
+
+
+def test_the_wanted_form_and_route_are_enums(w, today):
+    """One definition: the public choices and the desk's derive from FormWanted/RouteWanted, and the
+    columns read back as members (same VARCHAR values)."""
+    assert FORMS_WANTED == {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录"}
+    assert ROUTES_WANTED == {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件"}
+    assert RouteWanted.choices() == {**ROUTES_WANTED, "online": "网上获取"}
+    with pytest.raises(ServiceError):
+        clean_submission(applicant(), ITEMS, "paper", "online")      # the desk's only
+    sub = submit().submission
+    db.session.expire(sub)
+    assert (sub.form_wanted, sub.route_wanted) == (FormWanted.EMAIL, RouteWanted.EMAIL)
+    assert type(sub.form_wanted) is FormWanted and type(sub.route_wanted) is RouteWanted
+    assert db.session.execute(text("SELECT form_wanted, route_wanted FROM submission WHERE id = :i"),
+                              {"i": sub.id}).one() == ("email", "email")
 
 
 def test_submission_gets_number_code_and_waits_in_the_queue(w, today):

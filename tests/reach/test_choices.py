@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.public.conftest import form_post
 from tests.public.test_public_views import submit_form
-from webapp.domain.kinds import MailChannel
+from webapp.domain.kinds import MailChannel, NotifyVia
 from webapp.domain.states import MailStatus
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -19,6 +19,7 @@ from webapp.models import Agency, OutboxMail, User
 from webapp.models.submission import Submission
 from webapp.notify.applicant_notices import install
 from webapp.public.services import confirm_submission
+from webapp.sms.outbox import CHOICES, notify_choice, wants
 from webapp.sms.settings import set_staff_choice
 from webapp.sms.texts import MAX_SEGMENTS, PARAM_MAX, SMS_KINDS, check_text, segments
 
@@ -109,6 +110,20 @@ def test_staff_choice_service_refusals(db_session, world):
         set_staff_choice(user, "fax", "")
     assert e.value.message_zh == "请选择接收提醒的方式"
     assert (user.notify_via, user.mobile) == ("email", "")
+
+
+def test_the_choice_is_an_enum(db_session, world):
+    """NotifyVia is the one list: what a channel wants, the forms' choices, the column's reads."""
+    assert [(v, v.wants(MailChannel.EMAIL), v.wants(MailChannel.SMS)) for v in NotifyVia] == [
+        ("email", True, False), ("sms", False, True), ("both", True, True)]
+    assert CHOICES == {"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"}
+    assert (notify_choice("both"), notify_choice("fax"), notify_choice(None)) == (NotifyVia.BOTH, None, None)
+    assert (wants("fax", MailChannel.EMAIL), wants("fax", MailChannel.SMS)) == (True, False)
+    user = db.session.get(User, world.users["clerk"])
+    assert set_staff_choice(user, "both", "13900001111") is True
+    db.session.flush()
+    db.session.expire(user)
+    assert type(user.notify_via) is NotifyVia and user.notify_via is NotifyVia.BOTH
 
 
 def test_length_limits():

@@ -8,6 +8,7 @@ from typing import Any
 
 from webapp.cases.services import ITEM_TEXT_LIMIT, MAX_ITEMS
 from webapp.cases.services.applicants import APPLICANT_KINDS, TEXT_LIMITS
+from webapp.domain.kinds import NotifyVia
 from webapp.public.services import DEFAULTS, FORMS_WANTED, ROUTES_WANTED
 
 MAX_FILE_B64 = (DEFAULTS["SUBMISSION_MAX_FILE_BYTES"] * 4) // 3 + 4
@@ -80,7 +81,7 @@ APPLICATION_REQUEST = {
                         "description": "; ".join(f"{k}={v}" for k, v in FORMS_WANTED.items())},
         "route_wanted": {"type": "string", "enum": list(ROUTES_WANTED),
                          "description": "; ".join(f"{k}={v}" for k, v in ROUTES_WANTED.items())},
-        "notify_via": {"type": "string", "enum": ["email", "sms", "both"], "default": "email",
+        "notify_via": {"type": "string", "enum": [v.value for v in NotifyVia], "default": NotifyVia.EMAIL.value,
                        "description": "接收办理通知的方式：email=电子邮件; sms=短信（需11位手机号码）; both=两者"},
         "attachments": {"type": "array", "maxItems": DEFAULTS["SUBMISSION_MAX_FILES"], "items": ATTACHMENT_IN},
     },

@@ -19,7 +19,7 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
 from webapp.admin.services.tokens import agencies_for_token, find_token
-from webapp.domain.kinds import SubmissionSource
+from webapp.domain.kinds import NotifyVia, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import csrf, db, limiter
 from webapp.models import Agency, Attachment
@@ -209,7 +209,7 @@ def create_application():
             raise ApiError(422, e.message_zh, rule=e.rule) from None
     try:
         clean = clean_submission(body["applicant"], body["items"], body["form_wanted"], body["route_wanted"],
-                                 files, notify_via=body.get("notify_via") or "email")
+                                 files, notify_via=body.get("notify_via") or NotifyVia.EMAIL)
         result = create_submission(agency, clean, source=SubmissionSource.API, api_token=token,
                                    remote_addr=request.remote_addr or "")
     except RateLimited as e:

@@ -13,6 +13,7 @@ from webapp.cases.services import case_clock
 from webapp.cases.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.clock import Status
+from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.domain.labels import outcome_text
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
@@ -30,9 +31,8 @@ NOTE_LABELS = {
     "signed_for": "签收", "returned_to_router": "退回分办机关",
 }
 CHANNEL_LABELS = {c.value: c.label_zh for c in Channel}
-FORM_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
-               "": "—"}
-ROUTE_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}
+FORM_WANTED = {f.value: f.label_zh for f in FormWanted}
+ROUTE_WANTED = {r.value: r.label_zh for r in RouteWanted}
 APPEAL_KINDS = dict(APPEAL_KIND_CHOICES)
 APPEAL_RESULTS = dict(APPEAL_RESULT_CHOICES)
 FEE_METHODS = {"per_item": "按件计收", "per_page": "按量计收"}

@@ -33,6 +33,18 @@ class DayKind(StrEnum):
         return {"workday": "工作日", "weekend": "周末", "holiday": "法定节假日", "makeup": "调休上班"}[self]
 
 
+class NoticeSource(StrEnum):
+    """Where a year's notice comes from (YearNotice.source; not stored: a calendar_year row is ADMIN)."""
+
+    LIBRARY = "library"          # the ``chinesecalendar`` library
+    ADMIN = "admin"              # an administrator's entry (models.CalendarYear)
+    PROVISIONAL = "provisional"  # no notice: the statutory holidays only
+
+    @property
+    def label_zh(self) -> str:
+        return {"library": "内置日历库", "admin": "管理员录入", "provisional": "暂按法定节日推算"}[self]
+
+
 @dataclass(frozen=True)
 class YearNotice:
     """One year's holiday arrangement, as its State Council notice gives it."""
@@ -42,11 +54,11 @@ class YearNotice:
     makeup_days: frozenset[date] = frozenset()
     title: str = ""
     issued_on: date | None = None
-    source: str = "library"               # library | admin | provisional
+    source: NoticeSource = NoticeSource.LIBRARY
 
     @property
     def provisional(self) -> bool:
-        return self.source == "provisional"
+        return self.source == NoticeSource.PROVISIONAL
 
     def validate(self) -> None:
         # A notice may begin in the previous December (the 2019 notice: 2018-12-30 and 31 off,
@@ -106,7 +118,7 @@ def provisional_notice(year: int) -> YearNotice:
     # New Year's Eve of a lunar year may fall in the previous Gregorian year (never in practice
     # after 1900, but keep the notice inside its own year).
     off = {d: n for d, n in off.items() if d.year == year}
-    return YearNotice(year=year, days_off=off, makeup_days=frozenset(), source="provisional",
+    return YearNotice(year=year, days_off=off, makeup_days=frozenset(), source=NoticeSource.PROVISIONAL,
                       title=f"{year}年（暂按《全国年节及纪念日放假办法》推算）")
 
 
@@ -124,7 +136,7 @@ def library_notices() -> dict[int, YearNotice]:
     years = sorted(by_year)
     return {
         y: YearNotice(year=y, days_off=by_year[y], makeup_days=frozenset(makeup.get(y, ())),
-                      title=f"国务院办公厅关于{y}年部分节假日安排的通知", source="library")
+                      title=f"国务院办公厅关于{y}年部分节假日安排的通知", source=NoticeSource.LIBRARY)
         for y in years
     }
 

@@ -1,6 +1,8 @@
 """Who is who, and the closed kinds of the records around a case, as enums: staff roles, applicant
 kinds (rules.md §3), agency kinds; a review chain's kind, a handover's, a letter's, a delivery's
-method, an outbox row's channel, an online submission's source, an attachment's kind. The values
+method, an outbox row's channel, an online submission's source, an attachment's kind; how a person
+wants notices (e-mail, SMS or both); in what form and by what way an applicant wants the
+information (FormWanted, RouteWanted). The values
 are what the database (plain VARCHAR columns, models/_types.ENUM_COLUMNS), the interchange format
 and the forms hold; ``label_zh`` is the wording."""
 
@@ -124,3 +126,59 @@ class AttachmentKind(StrEnum):
     LETTER = "letter"     # a letter the system wrote (.docx): no personal data beyond the name
     PROOF = "proof"       # a delivery's proof (the applicant's signed receipt)
     DOSSIER = "dossier"   # the archived case file (PDF)
+
+
+class NotifyVia(StrEnum):
+    """How a person wants notices: an applicant as filed (Submission, Case), a staff member their
+    reminders (User, with ``User.mobile``); webapp/sms/."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    BOTH = "both"
+
+    @property
+    def label_zh(self) -> str:
+        return {"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"}[self]
+
+    def wants(self, channel: MailChannel) -> bool:
+        """Notices by ``channel`` (an e-mail, an SMS) are wanted."""
+        return self == NotifyVia.BOTH or self.value == channel.value
+
+
+class _Wanted(StrEnum):
+    """An applicant's stated choice; NOT_STATED (""): a case that never said (an imported one)."""
+
+    @classmethod
+    def choices(cls) -> dict[str, str]:
+        """value -> label of the forms (every stated one)."""
+        return {m.value: m.label_zh for m in cls if m.value}
+
+
+class FormWanted(_Wanted):
+    """In what form the applicant wants the information (信息提供形式: Submission, Case)."""
+
+    PAPER = "paper"
+    EMAIL = "email"
+    DISK = "disk"
+    READING = "reading"
+    NOT_STATED = ""
+
+    @property
+    def label_zh(self) -> str:
+        return {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录",
+                "": "—"}[self]
+
+
+class RouteWanted(_Wanted):
+    """By what way the applicant wants to receive it (获取信息方式: Submission, Case). The public form
+    and the API offer post, pickup and e-mail; the desk also online."""
+
+    POST = "post"
+    PICKUP = "pickup"
+    EMAIL = "email"
+    ONLINE = "online"
+    NOT_STATED = ""
+
+    @property
+    def label_zh(self) -> str:
+        return {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取", "": "—"}[self]

@@ -5,11 +5,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.cases.forms import ZhForm
 from webapp.cases.services.applicants import APPLICANT_KINDS
+from webapp.domain.kinds import FormWanted, NotifyVia, RouteWanted
+from webapp.sms.outbox import CHOICES as NOTIFY_CHOICES
 
 from .receipt import CHANNEL_CHOICES, POST_KIND_CHOICES
-
-FORM_WANTED_CHOICES = {"paper": "纸质", "email": "电子邮件", "disk": "光盘等存储介质", "reading": "当场阅读、抄录"}
-ROUTE_WANTED_CHOICES = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件", "online": "网上获取"}
 
 
 class IntakeForm(ZhForm):
@@ -36,11 +35,11 @@ class IntakeForm(ZhForm):
 
     items = TextAreaField("申请获取的政府信息（每行一项：名称、文号或特征性描述）",
                           validators=[DataRequired("请至少填写一项申请内容"), Length(max=200 * 2000)])
-    form_wanted = SelectField("信息提供形式", choices=FORM_WANTED_CHOICES, validators=[DataRequired()])
-    route_wanted = SelectField("获取信息方式", choices=ROUTE_WANTED_CHOICES, validators=[DataRequired()])
+    form_wanted = SelectField("信息提供形式", choices=FormWanted.choices(), validators=[DataRequired()])
+    route_wanted = SelectField("获取信息方式", choices=RouteWanted.choices(), validators=[DataRequired()])
     # e-mail / SMS / both (webapp/sms/), kept on the case as filed
-    notify_via = SelectField("接收办理通知", choices={"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"},
-                             default="email", validators=[Optional()])
+    notify_via = SelectField("接收办理通知", choices=NOTIFY_CHOICES,
+                             default=NotifyVia.EMAIL.value, validators=[Optional()])
     scans = MultipleFileField("申请材料扫描件（PDF、JPEG、PNG，每个不超过10MB）")
     assigned_to = SelectField("承办人", coerce=int, validators=[Optional()])
     note = TextAreaField("备注", validators=[Optional(), Length(max=2000)])

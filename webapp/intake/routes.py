@@ -16,7 +16,7 @@ from webapp.cases.services.applicant_records import ASK, IdentityConflict, cases
 from webapp.cases.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
 from webapp.cases.services.desk import assignable_users
 from webapp.cases.services.reply_route import check_reply_route
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import FormWanted, NotifyVia, Role, RouteWanted
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, User
@@ -138,9 +138,9 @@ def new():
             field_errors = getattr(form, RULE_FIELDS[e.rule]).errors
             if e.message_zh not in field_errors:
                 field_errors.append(e.message_zh)
-        notify_via = form.notify_via.data or "email"
+        notify_via = form.notify_via.data or NotifyVia.EMAIL
         try:
-            check_notify_via(notify_via, applicant_data)   # SMS needs a mobile number (webapp/sms/)
+            notify_via = check_notify_via(notify_via, applicant_data)   # SMS needs a mobile number (webapp/sms/)
         except ServiceError as e:
             form.notify_via.errors.append(e.message_zh)
         action = request.form.get("identity_action")
@@ -156,7 +156,7 @@ def new():
                     agency, applicant_data, items, form.channel.data, form.received_on.data,
                     current_user._get_current_object(), arrived_on=form.arrived_on.data,
                     post_kind=form.post_kind.data or "signed",
-                    form_wanted=form.form_wanted.data, route_wanted=form.route_wanted.data,
+                    form_wanted=FormWanted(form.form_wanted.data), route_wanted=RouteWanted(form.route_wanted.data),
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
                     identity_choice=choice,
                     corrected=_corrections(form, selected) if choice == "corrected" else None)

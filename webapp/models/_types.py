@@ -16,11 +16,14 @@ from webapp.domain.kinds import (
     ApplicantKind,
     AttachmentKind,
     DeliveryMethod,
+    FormWanted,
     HandoverKind,
     LetterKind,
     MailChannel,
+    NotifyVia,
     ReviewKind,
     Role,
+    RouteWanted,
     SubmissionSource,
 )
 from webapp.domain.outcomes import Outcome
@@ -81,6 +84,9 @@ ENUM_COLUMNS: dict[type, Any] = {
     MailChannel: StrEnumType(MailChannel, 10),
     SubmissionSource: StrEnumType(SubmissionSource, 10),
     AttachmentKind: StrEnumType(AttachmentKind, 20),
+    NotifyVia: StrEnumType(NotifyVia, 10),
+    FormWanted: StrEnumType(FormWanted, 40),
+    RouteWanted: StrEnumType(RouteWanted, 40),
 }
 
 

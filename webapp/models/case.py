@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.domain.appeals import AppealKind, AppealResult
 from webapp.domain.clock import Status
-from webapp.domain.kinds import ApplicantKind, AttachmentKind
+from webapp.domain.kinds import ApplicantKind, AttachmentKind, FormWanted, NotifyVia, RouteWanted
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Channel
 from webapp.extensions import db
@@ -89,10 +89,10 @@ class Case(db.Model):
     applicant_kind: Mapped[ApplicantKind]   # as classed on receipt (report columns)
     channel: Mapped[Channel | None]
     arrived_on: Mapped[date | None] = mapped_column(Date)      # physical arrival (rules.md §2)
-    form_wanted: Mapped[str] = mapped_column(String(40), default="")    # paper | email | disk | reading
-    route_wanted: Mapped[str] = mapped_column(String(40), default="")   # post | pickup | email
-    # How the applicant wants notices, as filed: "email" | "sms" | "both" (webapp/sms/)
-    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    form_wanted: Mapped[FormWanted] = mapped_column(default=FormWanted.NOT_STATED)
+    route_wanted: Mapped[RouteWanted] = mapped_column(default=RouteWanted.NOT_STATED)
+    # How the applicant wants notices, as filed (webapp/sms/)
+    notify_via: Mapped[NotifyVia] = mapped_column(default=NotifyVia.EMAIL, server_default=NotifyVia.EMAIL.value)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     query_code_hash: Mapped[str | None] = mapped_column(String(200))   # applicant's status look-up
     note: Mapped[str] = mapped_column(Text, default="")

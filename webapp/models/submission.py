@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.domain.kinds import SubmissionSource
+from webapp.domain.kinds import FormWanted, NotifyVia, RouteWanted, SubmissionSource
 from webapp.domain.states import SubmissionStatus
 from webapp.extensions import db
 
@@ -41,9 +41,9 @@ class Submission(db.Model):
     query_code_hash: Mapped[str] = mapped_column(String(200))               # argon2id, salted
     applicant: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)   # clean_applicant() output
     items: Mapped[list[str]] = mapped_column(JsonType, default=list)
-    form_wanted: Mapped[str] = mapped_column(String(40), default="")
-    route_wanted: Mapped[str] = mapped_column(String(40), default="")
-    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")  # email|sms|both
+    form_wanted: Mapped[FormWanted] = mapped_column(default=FormWanted.NOT_STATED)
+    route_wanted: Mapped[RouteWanted] = mapped_column(default=RouteWanted.NOT_STATED)
+    notify_via: Mapped[NotifyVia] = mapped_column(default=NotifyVia.EMAIL, server_default=NotifyVia.EMAIL.value)
     # sha256 of the identity (ID / USCC, else name+phone) and of identity + item texts:
     # per-identity rate limit and duplicate recognition without searching JSON
     identity_key: Mapped[str] = mapped_column(String(64))

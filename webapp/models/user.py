@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import NotifyVia, Role
 from webapp.extensions import db
 
 from ._types import utcnow
@@ -34,8 +34,8 @@ class User(UserMixin, db.Model):
     # so every session signed before stops working - a signed cookie copied earlier included.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # How reminders reach this user (their profile): "email" | "sms" | "both"; SMS to ``mobile``.
-    notify_via: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    # How reminders reach this user (their profile); SMS to ``mobile``.
+    notify_via: Mapped[NotifyVia] = mapped_column(default=NotifyVia.EMAIL, server_default=NotifyVia.EMAIL.value)
     mobile: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     agency = relationship("Agency")

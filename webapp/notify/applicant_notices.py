@@ -32,7 +32,8 @@ from sqlalchemy import select
 
 from webapp.cases.services import add_note
 from webapp.cases.services.applicants import mask_email, mask_phone
-from webapp.domain.kinds import AttachmentKind
+from webapp.cases.services.reply_route import is_electronic
+from webapp.domain.kinds import AttachmentKind, MailChannel
 from webapp.domain.labels import APPLICANT_LETTER_MARKS, outcome_phrase
 from webapp.domain.workflow import EventType
 from webapp.extensions import db
@@ -132,8 +133,8 @@ def _channels(via: str | None, email: str, phone: str) -> tuple[str, str]:
     back to e-mail."""
     from webapp.sms.outbox import normalize_mobile, wants
 
-    mobile = normalize_mobile(phone) if wants(via, "sms") else ""
-    to = (email or "").strip() if (wants(via, "email") or not mobile) else ""
+    mobile = normalize_mobile(phone) if wants(via, MailChannel.SMS) else ""
+    to = (email or "").strip() if (wants(via, MailChannel.EMAIL) or not mobile) else ""
     return to, mobile
 
 
@@ -180,7 +181,7 @@ def submission_of(case: Case) -> Submission | None:
 
 
 def wants_electronic(case: Case) -> bool:
-    return case.form_wanted == "email" or case.route_wanted == "email"
+    return is_electronic(case.form_wanted, case.route_wanted)
 
 
 def _sent_letter_ids(case: Case) -> set[int]:

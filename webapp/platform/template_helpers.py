@@ -11,6 +11,7 @@ from flask import Flask
 from flask_login import current_user
 
 from webapp.cases.services import overdue_row
+from webapp.domain.calendar import NoticeSource
 from webapp.domain.clock import Status
 from webapp.domain.kinds import (
     AgencyKind,
@@ -18,6 +19,7 @@ from webapp.domain.kinds import (
     DeliveryMethod,
     HandoverKind,
     MailChannel,
+    NotifyVia,
     ReviewKind,
     Role,
     SubmissionSource,
@@ -100,6 +102,8 @@ def install(app: Flask) -> None:
     app.add_template_global(DraftStatus, "DraftStatus")
     app.add_template_global(DeliveryStatus, "DeliveryStatus")
     app.add_template_global(MailStatus, "MailStatus")
-    for kind in (ReviewKind, HandoverKind, DeliveryMethod, MailChannel, SubmissionSource, AttachmentKind):
+    app.add_template_global(NoticeSource, "NoticeSource")   # a calendar year's (not a column)
+    for kind in (ReviewKind, HandoverKind, DeliveryMethod, MailChannel, SubmissionSource, AttachmentKind,
+                 NotifyVia):
         app.add_template_global(kind, kind.__name__)
     app.add_template_global(overdue_row, "case_overdue")

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.cases.services.applicants import APPLICANT_KINDS
-from webapp.domain.kinds import AgencyKind, SubmissionSource
+from webapp.domain.kinds import AgencyKind, NotifyVia, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db, limiter
 from webapp.forms import ZhForm as FlaskForm
@@ -135,7 +135,7 @@ def _form_data() -> dict[str, Any]:
     data["items"] = [v.strip()[:4000] for v in f.getlist("items")[:250] if isinstance(v, str)]
     data["form_wanted"] = _clip(f.get("form_wanted", ""))
     data["route_wanted"] = _clip(f.get("route_wanted", ""))
-    data["notify_via"] = _clip(f.get("notify_via", "")) or "email"
+    data["notify_via"] = _clip(f.get("notify_via", "")) or NotifyVia.EMAIL
     return data
 
 
@@ -184,7 +184,7 @@ def apply():
     if not any(a.code == code for a in agencies):
         code = agencies[0].code if len(agencies) == 1 else ""
     data = {"agency": code, "kind": "natural_person", "items": [""], "form_wanted": "", "route_wanted": "",
-            "notify_via": "email"}
+            "notify_via": NotifyVia.EMAIL}
     return _render_form(data, [])
 
 
@@ -255,7 +255,7 @@ def _payload_form_data(p: dict[str, Any]) -> dict[str, Any]:
     data = {k: a.get(k) or "" for k in TEXT_FIELDS}
     data.update(agency=p.get("agency", ""), items=list(p.get("items") or []),
                 form_wanted=p.get("form_wanted", ""), route_wanted=p.get("route_wanted", ""),
-                notify_via=p.get("notify_via", "email"))
+                notify_via=p.get("notify_via", NotifyVia.EMAIL))
     return data
 
 
@@ -280,7 +280,7 @@ def submit():
         return _render_form(data, files, {"agency": ["请选择受理申请的机关"]}, status=400)
     try:
         clean = clean_submission(p.get("applicant"), p.get("items"), p.get("form_wanted"),
-                                 p.get("route_wanted"), files, notify_via=p.get("notify_via", "email"))
+                                 p.get("route_wanted"), files, notify_via=p.get("notify_via", NotifyVia.EMAIL))
         result = create_submission(agency, clean, source=SubmissionSource.WEB, remote_addr=request.remote_addr or "")
     except RateLimited as e:
         db.session.rollback()

@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from webapp.domain.kinds import MailChannel
+from webapp.domain.kinds import MailChannel, NotifyVia
 from webapp.domain.states import MailStatus
 from webapp.extensions import db
 from webapp.models import OutboxMail
@@ -25,7 +25,7 @@ from .providers import SmsError, provider_for
 from .texts import SMS_KINDS, clean_params, render
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
-CHOICES = {"email": "电子邮件", "sms": "短信", "both": "电子邮件和短信"}
+CHOICES = {v.value: v.label_zh for v in NotifyVia}   # the forms' choices
 
 
 def normalize_mobile(value: str | None) -> str:
@@ -37,9 +37,14 @@ def normalize_mobile(value: str | None) -> str:
     return digits if MOBILE.match(digits) else ""
 
 
-def wants(choice: str | None, channel: str) -> bool:
-    choice = choice if choice in CHOICES else "email"
-    return choice == channel or choice == "both"
+def notify_choice(choice: Any) -> NotifyVia | None:
+    """The choice as the enum (a form's or the API's string), or None if it is not one."""
+    return NotifyVia(choice) if isinstance(choice, str) and choice in CHOICES else None
+
+
+def wants(choice: str | None, channel: MailChannel) -> bool:
+    """Notices by ``channel`` are wanted (an unknown choice: e-mail)."""
+    return (notify_choice(choice) or NotifyVia.EMAIL).wants(channel)
 
 
 def template_code(kind: str) -> str:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Optional
 
+from webapp.domain.kinds import NotifyVia
 from webapp.errors import NotFound, ServiceError
 from webapp.extensions import db
 from webapp.forms import ZhForm as FlaskForm
@@ -20,7 +21,7 @@ bp = Blueprint("reach", __name__)
 
 
 class StaffNotifyForm(FlaskForm):
-    notify_via = RadioField("接收提醒的方式", choices=dict(CHOICES), default="email")
+    notify_via = RadioField("接收提醒的方式", choices=dict(CHOICES), default=NotifyVia.EMAIL.value)
     mobile = StringField("手机号码", validators=[Optional()])
     submit = SubmitField("保存")
 
@@ -37,7 +38,7 @@ class QuietHoursForm(FlaskForm):
 @requires("account.self")
 def account_notify():
     user = current_user._get_current_object()
-    form = StaffNotifyForm(data={"notify_via": user.notify_via or "email", "mobile": user.mobile}
+    form = StaffNotifyForm(data={"notify_via": user.notify_via or NotifyVia.EMAIL, "mobile": user.mobile}
                            if request.method == "GET" else None)
     status = 200
     if form.validate_on_submit():

@@ -6,26 +6,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from webapp.domain.kinds import MailChannel
 from webapp.errors import ServiceError
 from webapp.models import Agency, User
 from webapp.trust.audit import log_event
 
-from .outbox import CHOICES, normalize_mobile, wants
+from .outbox import normalize_mobile, notify_choice, wants
 from .quiet import QuietHours
 
 
 def set_staff_choice(user: User, notify_via: Any, mobile: Any) -> bool:
     """E-mail, SMS or both for ``user``'s reminders, with their mobile number. True if changed."""
-    via = notify_via if isinstance(notify_via, str) else ""
-    if via not in CHOICES:
+    via = notify_choice(notify_via)
+    if via is None:
         raise ServiceError("notify_via must be email, sms or both", "请选择接收提醒的方式", rule="user.notify")
     raw = mobile.strip() if isinstance(mobile, str) else ""
     number = normalize_mobile(raw)
     if raw and not number:
         raise ServiceError("not a mobile number", "手机号码应为11位（以1开头）", rule="user.mobile")
-    if wants(via, "sms") and not number:
+    if wants(via, MailChannel.SMS) and not number:
         raise ServiceError("SMS needs a mobile number", "选择短信提醒的，请填写手机号码", rule="user.mobile")
-    if wants(via, "email") and not (user.email or "").strip():
+    if wants(via, MailChannel.EMAIL) and not (user.email or "").strip():
         raise ServiceError("e-mail needs an address", "您的账号没有电子邮箱，请联系管理员填写，或选择短信",
                            rule="user.notify")
     if (user.notify_via, user.mobile) == (via, number):

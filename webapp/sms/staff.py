@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from webapp.domain.kinds import MailChannel
 from webapp.extensions import db
 from webapp.models import OutboxMail
 from webapp.timeutil import SHANGHAI, now_utc
@@ -27,8 +28,8 @@ def prefs_of(rows: Iterable[tuple[int, str | None, str | None]]) -> dict[int, tu
     chose SMS without a usable number keeps getting mail."""
     out: dict[int, tuple[bool, str]] = {}
     for uid, via, mobile in rows:
-        number = normalize_mobile(mobile) if wants(via, "sms") else ""
-        out[uid] = (wants(via, "email") or not number, number)
+        number = normalize_mobile(mobile) if wants(via, MailChannel.SMS) else ""
+        out[uid] = (wants(via, MailChannel.EMAIL) or not number, number)
     return out
 
 

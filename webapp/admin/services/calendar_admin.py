@@ -18,7 +18,14 @@ from sqlalchemy import select
 
 from webapp.cases.services import open_deadlines, recompute_open_cases
 from webapp.cases.services.calendar import current_calendar
-from webapp.domain.calendar import FIRST_YEAR, LAST_YEAR, YearNotice, library_notices, provisional_notice
+from webapp.domain.calendar import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    NoticeSource,
+    YearNotice,
+    library_notices,
+    provisional_notice,
+)
 from webapp.domain.labels import DEADLINE_COLUMN_LABELS_ZH
 from webapp.errors import NotFound, ServiceError
 from webapp.extensions import db
@@ -33,13 +40,10 @@ TITLE_LIMIT = 300
 NAME_LIMIT = 20
 RANGE_LIMIT_DAYS = 15      # the longest run of days off in a notice (春节 and 国庆 are 7-9 days)
 
-SOURCE_ZH = {"library": "内置日历库", "admin": "管理员录入", "provisional": "暂按法定节日推算"}
-
-
 @dataclass(frozen=True)
 class YearRow:
     year: int
-    source: str                 # library | admin | provisional
+    source: NoticeSource
     title: str
     issued_on: date | None
     days_off: int
@@ -50,11 +54,11 @@ class YearRow:
 
     @property
     def source_zh(self) -> str:
-        return SOURCE_ZH[self.source]
+        return self.source.label_zh
 
     @property
     def provisional(self) -> bool:
-        return self.source == "provisional"
+        return self.source == NoticeSource.PROVISIONAL
 
 
 @dataclass(frozen=True)
@@ -92,15 +96,16 @@ def list_years(today: date | None = None, before: int = 3, after: int = 2) -> li
     for y in sorted(years, reverse=True):
         if y in rows:
             r = rows[y]
-            out.append(YearRow(y, "admin", r.title, r.issued_on, len(r.days_off or []), len(r.makeup_days or []),
+            out.append(YearRow(y, NoticeSource.ADMIN, r.title, r.issued_on, len(r.days_off or []),
+                               len(r.makeup_days or []),
                                overrides_library=y in library, entered_by=users.get(r.entered_by_id, ""),
                                entered_at=r.entered_at))
         elif y in library:
             n = library[y]
-            out.append(YearRow(y, "library", n.title, n.issued_on, len(n.days_off), len(n.makeup_days)))
+            out.append(YearRow(y, NoticeSource.LIBRARY, n.title, n.issued_on, len(n.days_off), len(n.makeup_days)))
         else:
             n = cal.notices.get(y) or provisional_notice(y)
-            out.append(YearRow(y, "provisional", n.title, None, len(n.days_off), 0))
+            out.append(YearRow(y, NoticeSource.PROVISIONAL, n.title, None, len(n.days_off), 0))
     return out
 
 
@@ -236,7 +241,7 @@ def build_notice(year: int, title: str, issued_on: date | None, ranges: Sequence
             days_off[d] = name
     makeup = frozenset(makeup_days)
     notice = YearNotice(year=year, days_off=days_off, makeup_days=makeup, title=title, issued_on=issued_on,
-                        source="admin")
+                        source=NoticeSource.ADMIN)
     try:
         notice.validate()
     except ValueError as e:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from webapp.domain.calendar import WorkCalendar, YearNotice
+from webapp.domain.calendar import NoticeSource, WorkCalendar, YearNotice
 from webapp.extensions import db
 from webapp.models import CalendarYear
 
@@ -21,7 +21,7 @@ def _row_notice(row: CalendarYear) -> YearNotice:
     days_off = {date.fromisoformat(d): (name or "节假日") for d, name in row.days_off}
     makeup = frozenset(date.fromisoformat(d) for d in row.makeup_days)
     return YearNotice(year=row.year, days_off=days_off, makeup_days=makeup, title=row.title,
-                      issued_on=row.issued_on, source="admin")
+                      issued_on=row.issued_on, source=NoticeSource.ADMIN)
 
 
 FINGERPRINT = "calendar_fingerprint"

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from webapp.domain.clock import CaseClock
+from webapp.domain.kinds import FormWanted, NotifyVia, RouteWanted
 from webapp.domain.numbering import case_number, number_prefix
 from webapp.domain.outcomes import Outcome
 from webapp.domain.workflow import Event, EventType, Refusal, apply
@@ -123,9 +124,10 @@ class Batch:
         derived = vars(derived)
         row: dict[str, Any] = {"agency_id": self.agency.id, "ref": ref, "number": self._number(received.on.year),
                                "applicant_kind": filed["kind"], "channel": received.channel.value,
-                               "arrived_on": received.on, "form_wanted": "", "route_wanted": "",
-                               "notify_via": "email", "assigned_to_id": None, "query_code_hash": None,
-                               "note": "", "version": 1 + len(evs), "event_count": len(evs)}
+                               "arrived_on": received.on, "form_wanted": FormWanted.NOT_STATED.value,
+                               "route_wanted": RouteWanted.NOT_STATED.value, "notify_via": NotifyVia.EMAIL.value,
+                               "assigned_to_id": None, "query_code_hash": None, "note": "",
+                               "version": 1 + len(evs), "event_count": len(evs)}
         row.update(derived)
         return {"case": row, "applicant": filed, "items": list(zip(texts, item_out, strict=True)), "events": evs}
 

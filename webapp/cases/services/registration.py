@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import FormWanted, Role, RouteWanted
 from webapp.domain.numbering import case_number, last_serial, number_prefix
 from webapp.domain.receipt import receipt_refusal
 from webapp.domain.workflow import Channel, Event, EventType
@@ -67,7 +67,8 @@ def clean_items(items: Iterable[Any]) -> list[str]:
 
 def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], items: Iterable[Any],
                   channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
-                  arrived_on: date | None = None, post_kind: str = "", form_wanted: str = "", route_wanted: str = "",
+                  arrived_on: date | None = None, post_kind: str = "",
+                  form_wanted: FormWanted = FormWanted.NOT_STATED, route_wanted: RouteWanted = RouteWanted.NOT_STATED,
                   assigned_to: User | None = None, today: date | None = None, note: str = "",
                   actor_name: str = "", identity_choice: str | None = None,
                   corrected: Mapping[str, tuple[str, str]] | None = None) -> Case:

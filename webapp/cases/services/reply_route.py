@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.errors import ServiceError
 
 
 def is_electronic(form_wanted: str, route_wanted: str) -> bool:
-    return form_wanted == "email" or route_wanted == "email"
+    return form_wanted == FormWanted.EMAIL or route_wanted == RouteWanted.EMAIL
 
 
 def check_reply_route(applicant: Mapping[str, Any], form_wanted: str, route_wanted: str) -> None:
@@ -21,6 +22,6 @@ def check_reply_route(applicant: Mapping[str, Any], form_wanted: str, route_want
     if is_electronic(form_wanted, route_wanted) and not (applicant.get("email") or "").strip():
         raise ServiceError("an e-mail address is needed for electronic delivery",
                            "选择电子邮件方式的，须填写电子邮箱", rule="applicant.email")
-    if route_wanted == "post" and not (applicant.get("address") or "").strip():
+    if route_wanted == RouteWanted.POST and not (applicant.get("address") or "").strip():
         raise ServiceError("a postal address is needed for delivery by post",
                            "选择邮寄的，须填写通信地址", rule="applicant.address")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, select
 
-from webapp.domain.kinds import Role
+from webapp.domain.kinds import NotifyVia, Role
 from webapp.extensions import db
 from webapp.models import Agency, User
 
@@ -28,7 +28,7 @@ class Person:
     email: str
     display_name: str
     username: str
-    notify_via: str = "email"    # e-mail | sms | both, with the mobile number (webapp/sms/staff.py)
+    notify_via: NotifyVia = NotifyVia.EMAIL   # with the mobile number (webapp/sms/staff.py)
     mobile: str = ""
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from webapp.cases.services import clean_items
 from webapp.cases.services.applicants import clean_applicant
 from webapp.cases.services.reply_route import check_reply_route
-from webapp.domain.kinds import SubmissionSource
+from webapp.domain.kinds import FormWanted, MailChannel, NotifyVia, RouteWanted, SubmissionSource
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, ApiToken
@@ -47,10 +47,10 @@ class SubmissionResult:
 class CleanSubmission:
     applicant: dict[str, Any]
     items: list[str]
-    form_wanted: str
-    route_wanted: str
+    form_wanted: FormWanted
+    route_wanted: RouteWanted
     files: list[StoredFile] = field(default_factory=list)
-    notify_via: str = "email"      # e-mail | sms | both (webapp/sms/), kept on the case as filed
+    notify_via: NotifyVia = NotifyVia.EMAIL   # webapp/sms/, kept on the case as filed
 
 
 
@@ -67,7 +67,7 @@ def _bad_text(value: Any) -> bool:
 
 
 def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted: Any,
-                     files: Iterable[StoredFile] = (), notify_via: Any = "email") -> CleanSubmission:
+                     files: Iterable[StoredFile] = (), notify_via: Any = NotifyVia.EMAIL) -> CleanSubmission:
     """Check everything a submission holds (rules.md §3) the same way for the form and the API."""
     if _bad_text(applicant) or _bad_text(items):
         raise ServiceError("text holds control characters", "填写的内容含有无法识别的控制字符，请删除后重试",
@@ -89,20 +89,20 @@ def clean_submission(applicant: Any, items: Any, form_wanted: Any, route_wanted:
         raise ServiceError(f"at most {setting('SUBMISSION_MAX_FILES')} attachments",
                            f"附件不超过{setting('SUBMISSION_MAX_FILES')}个", rule="file.too_many")
     notify_via = check_notify_via(notify_via, clean)
-    return CleanSubmission(clean, texts, form_wanted, route_wanted, files, notify_via)
+    return CleanSubmission(clean, texts, FormWanted(form_wanted), RouteWanted(route_wanted), files, notify_via)
 
 
-def check_notify_via(notify_via: Any, applicant: Mapping[str, Any]) -> str:
+def check_notify_via(notify_via: Any, applicant: Mapping[str, Any]) -> NotifyVia:
     """The applicant's choice of notices (e-mail, SMS or both), checked against the contact given."""
-    from webapp.sms.outbox import CHOICES, normalize_mobile, wants
+    from webapp.sms.outbox import normalize_mobile, notify_choice, wants
 
-    via = notify_via or "email"
-    if via not in CHOICES:
+    via = notify_choice(notify_via or NotifyVia.EMAIL)
+    if via is None:
         raise ServiceError("notify_via must be email, sms or both", "请选择接收通知的方式", rule="submission.notify")
-    if wants(via, "sms") and not normalize_mobile(applicant.get("phone")):
+    if wants(via, MailChannel.SMS) and not normalize_mobile(applicant.get("phone")):
         raise ServiceError("SMS notices need a mobile number", "选择短信通知的，请填写11位手机号码",
                            rule="submission.notify")
-    if via == "both" and not (applicant.get("email") or "").strip():
+    if via == NotifyVia.BOTH and not (applicant.get("email") or "").strip():
         raise ServiceError("e-mail notices need an address", "选择电子邮件通知的，请填写电子邮箱",
                            rule="submission.notify")
     return via

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.cases.services import add_note, register_case
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.calendar import DateOutOfRange, WorkCalendar
-from webapp.domain.kinds import AttachmentKind
+from webapp.domain.kinds import AttachmentKind, NotifyVia
 from webapp.domain.states import HandoverStatus
 from webapp.errors import ConflictError, Forbidden, ServiceError
 from webapp.extensions import db
@@ -137,7 +137,7 @@ def confirm_submission(sub: Submission, actor: User, *, today: date | None = Non
                          route_wanted=sub.route_wanted, today=today, note=f"网上申请 {sub.number}",
                          identity_choice=identity_choice, corrected=changes or None)
     case.query_code_hash = sub.query_code_hash
-    case.notify_via = sub.notify_via or "email"   # as filed (webapp/sms/)
+    case.notify_via = sub.notify_via or NotifyVia.EMAIL   # as filed (webapp/sms/)
     for entry in sub.routing_log or []:
         by = db.session.get(User, entry["by_id"]) if entry.get("by_id") else None
         add_note(case, "routed", date.fromisoformat(entry["on"]),

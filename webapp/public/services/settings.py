@@ -14,14 +14,16 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
+from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency
 from webapp.models.submission import Submission
 from webapp.timeutil import now_utc
 
-FORMS_WANTED = {"paper": "纸质", "email": "电子邮件", "disk": "光盘", "reading": "当场阅读"}
-ROUTES_WANTED = {"post": "邮寄", "pickup": "自行领取", "email": "电子邮件"}
+# what the public form and the API offer (the desk also offers RouteWanted.ONLINE)
+FORMS_WANTED = FormWanted.choices()
+ROUTES_WANTED = {k: v for k, v in RouteWanted.choices().items() if k != RouteWanted.ONLINE}
 
 # The defaults of the limits below; each can be set in the app config under the same name.
 DEFAULTS: dict[str, Any] = {
