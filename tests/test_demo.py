@@ -55,4 +55,4 @@ def test_the_demo_leaves_a_few_cases_overdue_and_some_due_soon(app, login, today
     assert _section(page, "due-soon") == ["DEMO-ZFB-2026-0079"]
     assert _section(page, "notices-due") == ["DEMO-ZFB-2026-0082"]
     listed = re.findall(r">(DEMO-ZFB-\d{4}-\d{4})</a>", login(clerk).get("/cases?list=overdue").text)
-    assert listed == overdue[::-1]                                    # newest received first
+    assert listed == overdue                                          # the dashboard's order

@@ -222,9 +222,15 @@ def test_the_overdue_list_takes_both_kinds_in_the_order_of_the_due_date_that_sta
     overdue = section(client.get("/").text, "overdue")
     assert numbers(overdue) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002"]
     assert '此处列出期限最早的2件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（3件）。' in overdue
-    listed = client.get("/cases?list=overdue").text       # newest received first
-    assert numbers(listed) == ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    listed = client.get("/cases?list=overdue").text       # the dashboard's order: earliest due date first
+    assert numbers(listed) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]
     assert "共 3 件，第 1 / 1 页。" in listed
+    listed = client.get("/cases?list=overdue&sort=-due").text    # latest due date first
+    assert numbers(listed) == ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    listed = client.get("/cases?list=overdue&sort=-received").text     # newest received first, when asked
+    assert numbers(listed) == ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
+    listed = client.get("/cases?list=overdue&sort=received").text
+    assert numbers(listed) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]
 
 
 def test_every_status_is_counted_up_to_the_cap(world, new_case, login, monkeypatch):

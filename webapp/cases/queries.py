@@ -147,12 +147,17 @@ def special_list(name: str, today: date, cal: WorkCalendar | None) -> tuple[list
 #: stored due_on); cases without a running clock come last either way.
 SORT_KEYS = {"received": "收到日期", "due": "答复期限", "days_left": "剩余工作日"}
 DEFAULT_SORT = "-received"
+#: the dashboard's lists that open in the dashboard's order (earliest due date first) unless sorted
+#: otherwise: its "查看全部" continues the list it shows
+LIST_SORTS = {"overdue": "due", "due_soon": "due"}
 
 
-def sort_key(raw: str | None) -> str:
-    """The sort argument if whitelisted, else the default (newest received first)."""
+def sort_key(raw: str | None, special: str = "") -> str:
+    """The sort argument if whitelisted, else the default: the dashboard's order for its lists
+    (LIST_SORTS), newest received first otherwise."""
     raw = (raw or "").strip()
-    return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else DEFAULT_SORT
+    default = LIST_SORTS.get(special, DEFAULT_SORT)
+    return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else default
 
 
 def _order(q, sort: str, cols: Any = Case):
@@ -333,7 +338,8 @@ class Search:
         about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
         where = [Case.agency_id.in_(self.agency_ids), *self.where]
         if getattr(self.where, "branches", None):
-            found = self._union(Case.id, Case.received_on, Case.due_on).subquery()
+            # (the due date that stands: a case paused after its period ran out sorts by the date fixed then)
+            found = self._union(Case.id, Case.received_on, standing_due_on().label("due_on")).subquery()
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         if getattr(self.where, "sort_all", False):
             # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id

@@ -61,7 +61,7 @@ def run_search(args):
     form = SearchForm(args)
     form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
     special = args.get("list", "")
-    sort = queries.sort_key(args.get("sort"))
+    sort = queries.sort_key(args.get("sort"), special)
     if not form.validate():
         return form, None, special, sort
     agency_ids = visible_agency_ids()
