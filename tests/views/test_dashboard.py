@@ -231,6 +231,13 @@ def test_the_overdue_list_takes_both_kinds_in_the_order_of_the_due_date_that_sta
     assert numbers(listed) == ["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
     listed = client.get("/cases?list=overdue&sort=received").text
     assert numbers(listed) == ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]
+    # the list's export in the list's order: the paused case by the date that stands, not last
+    import io
+
+    from openpyxl import load_workbook
+    sheet = load_workbook(io.BytesIO(client.get("/cases/export.xlsx?list=overdue").get_data())).active
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == \
+        ["LZ-SWJ-2024-0001", "LZ-SWJ-2024-0002", "LZ-SWJ-2024-0003"]
 
 
 def test_every_status_is_counted_up_to_the_cap(world, new_case, login, monkeypatch):

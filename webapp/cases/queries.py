@@ -160,16 +160,17 @@ def sort_key(raw: str | None, special: str = "") -> str:
     return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else default
 
 
-def _order(q, sort: str, cols: Any = Case):
-    """``q`` in the list's order; ``cols``: where the columns are read (Case, or a subquery's ``c``)."""
+def _order(q, sort: str, cols: Any = Case, due: Any = None):
+    """``q`` in the list's order; ``cols``: where the columns are read (Case, or a subquery's ``c``);
+    ``due``: the due date to sort by, if not ``cols.due_on`` (the overdue list's: the one that stands)."""
     key, desc = sort.lstrip("-"), sort.startswith("-")
     ident = cols.id.desc() if desc else cols.id.asc()
     if key == "received":
         col = cols.received_on
         return q.order_by(col.desc() if desc else col.asc(), ident)
-    # due / days_left: cases with no running clock (no due_on) last in both directions
-    no_clock = case((cols.due_on.is_(None), 1), else_=0)
-    col = cols.due_on
+    # due / days_left: cases with no running clock (no due date) last in both directions
+    col = cols.due_on if due is None else due
+    no_clock = case((col.is_(None), 1), else_=0)
     return q.order_by(no_clock, col.desc() if desc else col.asc(), ident)
 
 
@@ -328,8 +329,10 @@ class Search:
     sort: str = DEFAULT_SORT
 
     def query(self) -> Any:
-        """Every matching case, in the list's order (newest first unless sorted otherwise)."""
-        return _order(select(Case).where(Case.agency_id.in_(self.agency_ids), *self.where), self.sort)
+        """Every matching case, in the list's order (newest first unless sorted otherwise; the overdue
+        list's due date is the one that stands, as on its pages)."""
+        due = standing_due_on() if getattr(self.where, "branches", None) else None
+        return _order(select(Case).where(Case.agency_id.in_(self.agency_ids), *self.where), self.sort, due=due)
 
     def page_ids(self, offset: int, limit: int) -> Any:
         """The ids of rows offset..offset+limit of ``query()``. PostgreSQL reads a government's
