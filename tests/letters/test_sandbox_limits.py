@@ -64,7 +64,7 @@ def test_keys_read_as_attributes_before_dict_methods_and_harmless_methods_work()
 def test_work_that_would_not_end_or_would_fill_the_memory_is_refused_at_once(source, message):
     got, seconds = _refused(source)
     assert got == message
-    assert seconds < 1.0
+    assert seconds < RENDER_SECONDS   # refused by its own rule, not by the time limit
 
 
 @pytest.mark.parametrize("source", [
@@ -76,7 +76,7 @@ def test_work_that_would_not_end_or_would_fill_the_memory_is_refused_at_once(sou
 def test_nested_loops_are_cut_off_at_the_time_limit(source):
     got, seconds = _refused(source)
     assert got == "模板运行超过2秒，已中止（请检查模板中的循环）"
-    assert RENDER_SECONDS <= seconds < RENDER_SECONDS + 1.5
+    assert RENDER_SECONDS <= seconds < RENDER_SECONDS + 3   # cut off soon after the limit, on a busy machine too
 
 
 def test_the_limit_holds_in_any_thread():
@@ -97,7 +97,7 @@ def test_the_limit_holds_in_any_thread():
     worker.join(5)
     assert not worker.is_alive()
     assert result == {"message": "模板运行超过0.5秒，已中止（请检查模板中的循环）"}
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4
 
 
 def test_output_is_bounded():
@@ -112,10 +112,18 @@ def test_values_kept_across_steps_are_bounded_together():
               "{% for i in range(3000) %}{% set ns.l = ns.l + [s ~ i] %}{% endfor %}{{ ns.l | length }}")
     message, seconds = _refused(source)
     assert message == "模板运行中生成的内容过多（超过20000000个字符），已中止"
-    assert seconds < 1.0
+    assert seconds < RENDER_SECONDS   # refused by its own rule, not by the time limit
 
 
 def test_a_format_whose_widths_add_up_is_refused_before_it_runs():
     message, _ = _refused("{{ ('%9999s' * 10000) | format(*range(10000) | list) }}")
     assert message == "模板生成的文字过长（超过1000000个字符），已中止"
     assert T.render("{{ '%5s-%3d' % ('ab', 7) }}", CTX) == "   ab-  7"
+
+
+def test_calls_nested_up_to_the_limit_render_and_one_more_is_refused():
+    from webapp.sandbox.values import MAX_CALL_DEPTH
+    deep = "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}x{% endmacro %}{{ f(N) }}"
+    assert T.render(deep.replace("N", str(MAX_CALL_DEPTH - 1)), CTX) == "x" * MAX_CALL_DEPTH
+    got, _ = _refused(deep.replace("N", str(MAX_CALL_DEPTH)))
+    assert got == "模板嵌套调用过深，已中止"

@@ -15,10 +15,11 @@ from .values import _CHECK_EVERY, MAX_INT_ARG, MAX_INT_BITS, MAX_MADE, MAX_RANGE
 # --- the budget of one rendering -----------------------------------------------------------------------
 
 class _Budget:
-    __slots__ = ("deadline", "made", "output", "seconds")
+    __slots__ = ("deadline", "depth", "made", "output", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.depth = 0
         self.deadline = time.monotonic() + seconds
         self.output = 0
         self.made = 0

@@ -26,6 +26,7 @@ from .budget import (
     _wrap_filter,
 )
 from .values import (
+    MAX_CALL_DEPTH,
     MAX_INT_BITS,
     MAX_OUTPUT,
     MAX_SOURCE,
@@ -140,7 +141,18 @@ class _Environment(ImmutableSandboxedEnvironment):
         if owner is not None and getattr(__obj, "__name__", "") not in _SAFE_METHODS.get(owner, ()):
             raise TemplateLimitError(f"模板不能调用 {getattr(__obj, '__name__', '?')}()")
         _check_args(args, kwargs)
-        return _check_size(super().call(__context, __obj, *args, **kwargs))
+        budget = _budget.get()
+        if budget is None:
+            return _check_size(super().call(__context, __obj, *args, **kwargs))
+        # counted here rather than left to Python's RecursionError: that one comes only after ~1,000
+        # frames, each unwound with its traceback, which takes a second or more on a busy machine
+        if budget.depth >= MAX_CALL_DEPTH:
+            raise TemplateRunError("模板嵌套调用过深，已中止")
+        budget.depth += 1
+        try:
+            return _check_size(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            budget.depth -= 1
 
 
 class SafeTemplates:

@@ -21,6 +21,7 @@ MAX_OUTPUT = 1_000_000
 #: list grown in a loop) was made by a step, so this bounds the memory one rendering can hold
 MAX_MADE = 20_000_000
 MAX_SOURCE = 100_000
+MAX_CALL_DEPTH = 100         # calls (macros, caller()) nested inside each other
 MAX_INT_ARG = 10_000          # widths, counts, ... passed to a filter or method
 MAX_INT_BITS = 4_096
 _CHECK_EVERY = 64             # loop steps between two clock reads
