@@ -43,7 +43,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-PROVINCE = "disclosure_bench_province"
+PROVINCE = os.environ.get("BENCH_PROVINCE_DB", "disclosure_bench_province")   # the million-case database
 DEMO = os.environ.get("BENCH_DEMO_DB", "disclosure_bench_province_demo")   # the baseline's database
 TODAY = date(2026, 12, 5)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
