@@ -11,7 +11,9 @@
    cases received 2016-01-01..2026-11-30, those of the last 60 days open (running, awaiting a
    correction or a fee, consulting) and the others closed; then every index of the models on these
    tables (among them ix_case_received_id, ix_case_agency_closed_report of migration
-   20261205_province, ix_applicant_agency_name_id of 20261205_applicant_name_cover) and ``VACUUM ANALYZE``;
+   20261205_province, ix_applicant_agency_name_id of 20261205_applicant_name_cover,
+   ix_case_agency_applicant_name of 20261205_case_applicant_name: each case carries its applicant's
+   name, copied from the applicant row, and each distinct name is in applicant_name) and ``VACUUM ANALYZE``;
    plus one case registered through the service in each measured agency (a case page with a history).
    Also ``disclosure_bench_province_demo`` (or BENCH_DEMO_DB: a copy of one's own, built once like it):
    the demo agency with 300 cases asked for (webapp/demo.seed; 247 on the bench's day, a few overdue),
@@ -97,13 +99,16 @@ def build_province(n_cases: int) -> None:
     app = _app(PROVINCE)
     with app.app_context():
         db.create_all()
-        idx = [i for t in ("case", "case_item", "applicant") for i in db.metadata.tables[t].indexes]
+        idx = [i for t in ("case", "case_item", "applicant", "applicant_name") for i in db.metadata.tables[t].indexes]
         eng = db.engine
         with eng.begin() as c:
             for i in idx:
                 c.execute(text(f'DROP INDEX IF EXISTS "{i.name}"'))
         t0 = time.perf_counter()
         subjects = _sql_list(SUBJECTS)
+        # the applicant's name, of its id (the case's applicant_id: the same id), also copied onto the case
+        name = (f"substr('{SURNAMES}', 1 + (id * 7) % 20, 1) || substr('{GIVEN}', 1 + (id * 13) % 20, 1)"
+                f" || substr('{GIVEN}', 1 + (id / 20) % 20, 1)")
         stmts = [
             """INSERT INTO agency (id, code, name, kind, parent_id, address, postcode, phone, email, policies,
                                   quiet_hours, created_at)
@@ -121,25 +126,24 @@ def build_province(n_cases: int) -> None:
                FROM generate_series(1, {n_cases}) g""",
             f"""INSERT INTO applicant (id, agency_id, kind, name, id_number, uscc, id_document, phone, email, address,
                                       created_at)
-               SELECT id, agency_id, 'natural_person',
-                      substr('{SURNAMES}', 1 + (id * 7) % 20, 1) || substr('{GIVEN}', 1 + (id * 13) % 20, 1)
-                          || substr('{GIVEN}', 1 + (id / 20) % 20, 1),
+               SELECT id, agency_id, 'natural_person', {name},
                       '370305' || lpad(id::text, 12, '0'), NULL, '', '13800000000', '', '某某路1号', received
                FROM gen""",
-            """INSERT INTO "case" (id, agency_id, ref, number, applicant_id, applicant_kind, channel, arrived_on,
+            f"""INSERT INTO "case" (id, agency_id, ref, number, applicant_id, applicant_kind, channel, arrived_on,
                                    form_wanted, route_wanted, note, created_at, version, event_count, head_mac,
                                    status, received_on, clock_start, due_on, due_provisional, extended, closed_on,
-                                   outcome, late, paused_days, days_to_answer, calendar_version)
+                                   outcome, late, paused_days, days_to_answer, calendar_version, applicant_name)
                SELECT id, agency_id, 'B' || id, 'PV-' || id, id, 'natural_person', 'online', received, '', '', '',
                       received, 1, 0, '', st, received, received,
                       CASE WHEN st IN ('registered', 'awaiting_fee') THEN received + 28 END, false, false,
                       CASE WHEN st = 'closed' THEN received + 20 END,
                       CASE WHEN st = 'closed' THEN 'disclosed' END,
                       CASE WHEN st = 'closed' THEN false END, 0,
-                      CASE WHEN st = 'closed' THEN 14 END, 'bench'
+                      CASE WHEN st = 'closed' THEN 14 END, 'bench', {name}
                FROM (SELECT *, CASE WHEN received < date '2026-10-01' AND r > 0.0005 THEN 'closed'
                                     WHEN r < 0.7 THEN 'registered' WHEN r < 0.8 THEN 'awaiting_correction'
                                     WHEN r < 0.9 THEN 'consulting' ELSE 'awaiting_fee' END AS st FROM gen) x""",
+            "INSERT INTO applicant_name (name) SELECT DISTINCT name FROM applicant",     # the names on file
             f"""INSERT INTO case_item (case_id, position, text, outcome)
                SELECT id, p, ({subjects})[1 + (id * 3 + p * 11) % 30] || '相关信息（第' || id || '-' || p || '号）',
                       NULL

@@ -5,7 +5,8 @@ loads its rows' applicants, items and clerks in a fixed number of statements; a 
 fetched with one row more than it shows (that row says whether there is a next page) and the total
 is counted only up to COUNT_CAP - or, for a search whose matches are read all at once (a rare name),
 counted exactly in the page's own statement; or, for one that tests the cases one by one (item text,
-case number, a common name), not counted at all while more pages follow; the dashboard's cases of
+case number, a common name), not counted at all while more pages follow; a name's page is read from
+an index in the list's order (cases/name_search.py); the dashboard's cases of
 each status are counted up to COUNT_CAP too; text and names are matched through pg_trgm GIN indexes
 on PostgreSQL (a name shorter than 3 characters, which has no trigram, by its whole or its beginning
 on the btree index).
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Integer,
+    String,
     and_,
     any_,
     bindparam,
@@ -32,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy import text as sql_text
@@ -42,14 +45,20 @@ from webapp.cases.services.clock import overdue_branches, standing_due_on
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
-from webapp.models import Applicant, Case, CaseItem
+from webapp.models import Case, CaseItem
 
+from .matching import MIN_TRIGRAM, applicant_match, contains, item_match, name_match  # noqa: F401 (also read here)
+from .name_search import applicant_filter
 from .pager import Pager, capped_text
 
 PER_PAGE = 25
 COUNT_CAP = 1000      # a total above it shows as "1000+"
 APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (more: a walk, see below)
-MIN_TRIGRAM = 3       # pg_trgm indexes nothing shorter: a shorter name is matched whole or by prefix
+#: index entries a page of a name's cases may read per (agency, name) pair from
+#: ix_case_agency_applicant_name: (agencies x names) x (rows before and on the page); more (a deep page
+#: of many names), the name's cases are read and sorted (at most those of APPLICANT_IDS_CAP applicants)
+NAME_PAGE_BUDGET = 6000
+NAMES_CAP = 50        # names on file a name term may stand for (more: the applicants are looked up)
 STATUS_ORDER = [s.value for s in Status]
 
 
@@ -64,20 +73,6 @@ def capped_count(q, cap: int = COUNT_CAP) -> int:
     """The rows of ``q``, counted up to ``cap + 1`` (so ``> cap`` means "more than cap")."""
     inner = q.order_by(None).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
     return db.session.scalar(select(func.count()).select_from(inner)) or 0
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def contains(column, text: str):
-    """``column`` contains ``text``, case-insensitively: ILIKE on PostgreSQL (served by a pg_trgm GIN
-    index where there is one), plain LIKE on SQLite (case-insensitive there for ASCII already: no
-    lower() on both sides)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column.ilike(_like(text), escape="\\")
-    return column.like(_like(text), escape="\\")
 
 
 def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
@@ -198,29 +193,6 @@ def urgency(n: int | None) -> str:
     return "days-ok"
 
 
-def applicant_match(a: str):
-    """The applicants a search term names: an identity number or USCC exactly (a term of letters and
-    digits only), or the name. A name term of MIN_TRIGRAM characters or more is found anywhere in
-    the name (a pg_trgm GIN index on PostgreSQL); a shorter one - a two-character name such as 王芳 -
-    has no trigram to look up, so it matches the whole name or its beginning (the btree index on the
-    name; among the visible agencies, ix_applicant_agency_name_id alone)."""
-    a = a.strip()
-    if len(a) >= MIN_TRIGRAM:
-        name = contains(Applicant.name, a)
-    else:          # a range on the btree: exactly the names beginning with it in code-point order
-        # (SQLite; PostgreSQL with a C or C.UTF-8 collation). A LIKE beside it made PostgreSQL
-        # misjudge how many names match (1,165 estimated, 50,000 read for 王伟 in bench/province.py).
-        name = and_(Applicant.name >= a, Applicant.name < a + "\U0010ffff")
-    if not (a.isascii() and a.isalnum()):
-        return name     # not an identity number: the name alone (ORed with them, the table is read)
-    return or_(name, Applicant.id_number == a.upper(), Applicant.uscc == a.upper())
-
-
-def item_match(text: str):
-    """The items a search term is found in (a pg_trgm GIN index on PostgreSQL)."""
-    return contains(CaseItem.text, text.strip())
-
-
 def _among(column, ids: list[int]):
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) rather than one per id: the
     statement for 王伟芳's 1,425 applicants in a government is then compiled and sent as a short one."""
@@ -245,24 +217,8 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
     if number:
         where.append(or_(contains(Case.number, number.strip()), contains(Case.ref, number.strip())))
         where.uncounted = True      # no index: each case's number is tested
-    if applicant:
-        # the applicants first (trigram or btree index), then their cases by ix_case_applicant_id:
-        # left to itself PostgreSQL walks a large agency's cases newest first and tests each one's
-        # applicant (it cannot tell how few names a trigram pattern matches): 600 ms for 王伟芳
-        # (each case has its own applicant row, of the case's agency: cases/services/applicant_records.py).
-        # A common name (more than APPLICANT_IDS_CAP applicants, such as 王伟) is the other way
-        # round: the cases newest first, each one's applicant tested by its key - about 20 cases
-        # read for each one shown, where sorting every match read 6,000 (largest agency, 184 ms);
-        # its matches are not counted (counting "1000+" tested 20,000 cases).
-        match = select(Applicant.id).where(Applicant.agency_id.in_(agency_ids), applicant_match(applicant))
-        ids = list(db.session.scalars(match.limit(APPLICANT_IDS_CAP + 1)))
-        if len(ids) <= APPLICANT_IDS_CAP:
-            where.append(_among(Case.applicant_id, ids))
-            where.sort_all = True
-        else:
-            where.append(exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
-                                        applicant_match(applicant)))
-            where.uncounted = where.serial = True
+    if applicant:      # (cases/name_search.py: the names on file, then the cases by name)
+        applicant_filter(where, agency_ids, applicant, APPLICANT_IDS_CAP, NAMES_CAP)
     if text:
         # PostgreSQL walks the cases newest first testing each one's items when the text is
         # common (ix_case_received_id; 1 case in 15 for 财政预算), and finds the items through the
@@ -299,6 +255,10 @@ class Filters(list):
         # total is not counted (a count would test every match up to COUNT_CAP: tens of times the page)
         self.uncounted = False
         self.serial = False      # the statements without parallel workers (see _serial)
+        # a name's cases: the names (name_search.applicant_filter) and the condition on Case.applicant_name
+        self.names: list[str] | None = None
+        self.by_name: Any = None
+        self.name_total: int | None = None     # the name's cases, counted without the other conditions
         # (a condition of the list, the branches it is the OR of): the matches are read as the UNION ALL
         # of one statement per branch, each on its own index (overdue: a BitmapOr of the two indexes
         # read 8,069 of a government's rows from the table, 56 ms; the union reads 4,617 index
@@ -344,9 +304,13 @@ class Search:
             # (the due date that stands: a case paused after its period ran out sorts by the date fixed then)
             found = self._union(Case.id, Case.received_on, standing_due_on().label("due_on")).subquery()
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
+        by_name = self._by_name(offset, limit)
+        if by_name is not None:
+            return by_name
         if getattr(self.where, "sort_all", False):
-            # a rare name's cases (up to APPLICANT_IDS_CAP applicants): read by ix_case_applicant_id
-            # and sorted, and counted on the way (``total``: a window over them all). The subquery
+            # a name's cases past ``_by_name`` (SQLite, another order, a deep page of many names) or an
+            # identity's (up to APPLICANT_IDS_CAP): read by ix_case_agency_applicant_name or
+            # ix_case_applicant_id and sorted, and counted on the way (``total``: a window over them all). The subquery
             # (OFFSET 0 keeps PostgreSQL from flattening it) stops the planner from walking every case
             # newest first looking for them: it thought 822 of 王伟芳's 1,425 cases in a government
             # meant a short walk, and read 10,000 cases
@@ -354,6 +318,35 @@ class Search:
                 .where(*where).offset(0).subquery()
             return _order(select(found.c.id, found.c.total), self.sort, found.c).offset(offset).limit(limit)
         return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
+
+    def _by_name(self, offset: int, limit: int) -> Any:
+        """A page of a name's cases (``where.names``) in the list's order (received, either way), read
+        from ix_case_agency_applicant_name: for each visible agency and name, its first
+        ``offset + limit`` cases in that order (a LATERAL top-N: the first entries of one range of the
+        index), merged - at most agencies x names x (offset + limit) entries, however many people
+        share the name (a government's 1,411 cases of 王伟芳 were read and sorted; now at most
+        51 x 26 entries of the index, and a count of the name's entries). With the page, the total
+        (``total``, exact, as when every match was read). None where this does not apply: not a name,
+        another order, a deep page of many names (NAME_PAGE_BUDGET), SQLite (no LATERAL)."""
+        names = getattr(self.where, "names", None)
+        if names is None or self.sort.lstrip("-") != "received" or getattr(self.where, "branches", None) \
+                or db.session.get_bind().dialect.name != "postgresql" \
+                or len(self.agency_ids) * len(names) * (offset + limit) > NAME_PAGE_BUDGET:
+            return None
+        rest = [w for w in self.where if w is not self.where.by_name]
+        if not rest and self.where.name_total is not None:     # counted with the names (name_search.py)
+            total = literal(self.where.name_total)
+        else:
+            total = select(func.count()).where(visible(self.agency_ids), *self.where).scalar_subquery()
+        agency = func.unnest(bindparam(None, list(self.agency_ids), type_=ARRAY(Integer))) \
+            .table_valued("agency_id").render_derived()
+        name = func.unnest(bindparam(None, list(names), type_=ARRAY(String))).table_valued("name").render_derived()
+        each = _order(select(Case.id, Case.received_on)
+                      .where(Case.agency_id == agency.c.agency_id, Case.applicant_name == name.c.name, *rest),
+                      self.sort).limit(offset + limit).lateral()
+        return _order(select(each.c.id, total.label("total"))
+                      .select_from(agency.join(name, true()).join(each, true())), self.sort, each.c) \
+            .offset(offset).limit(limit)
 
     def _union(self, *columns: Any) -> Any:
         """The matches as the UNION ALL of one statement per branch of ``where.branches`` (no case

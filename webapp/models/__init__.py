@@ -12,6 +12,7 @@ db.Model.registry.update_type_annotation_map(ENUM_COLUMNS)
 # ruff: noqa: E402 (the map above comes before the models)
 
 from .agency import Agency, ApiToken, CalendarYear
+from .applicant_name import ApplicantName  # noqa: F401 (registers the model)
 from .archive import ArchiveSetting, CaseArchive  # noqa: F401 (registers the models)
 from .audit import AuditLog
 from .case import Appeal, Applicant, Attachment, Case, CaseEvent, CaseItem

@@ -11,7 +11,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.domain.appeals import AppealKind, AppealResult
@@ -63,7 +77,12 @@ class Case(db.Model):
     __table_args__ = (
         UniqueConstraint("agency_id", "ref"),
         Index("ix_case_agency_status_due", "agency_id", "status", "due_on"),
-        Index("ix_case_agency_received", "agency_id", "received_on"),
+        # an agency's cases newest first in the list's exact order (received_on, id): a search of one
+        # agency walks it rather than every agency's cases (issue 15; was (agency_id, received_on))
+        Index("ix_case_agency_received_id", "agency_id", "received_on", "id"),
+        # a name search reads each (agency, name)'s newest cases from here, in the list's order: at
+        # most a page of entries per pair, however many people share the name (cases/queries.py)
+        Index("ix_case_agency_applicant_name", "agency_id", "applicant_name", "received_on", "id"),
         Index("ix_case_agency_closed", "agency_id", "closed_on"),
         Index("ix_case_agency_fee_paid", "agency_id", "fee_paid_on"),   # the report's fee total (section 六)
         Index("ix_case_open_due", "status", "due_on"),
@@ -87,6 +106,10 @@ class Case(db.Model):
     number: Mapped[str] = mapped_column(String(80), unique=True)   # tracking number LZ-SWJ-2023-0007
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
     applicant_kind: Mapped[ApplicantKind]   # as classed on receipt (report columns)
+    # the applicant's name as filed, copied from the applicant row (which never changes after: see
+    # cases/services/applicant_records.py) when the case is inserted (``_copy_applicant_name``; the
+    # bulk import writes it itself): the name search's index (ix_case_agency_applicant_name)
+    applicant_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     channel: Mapped[Channel | None]
     arrived_on: Mapped[date | None] = mapped_column(Date)      # physical arrival (rules.md §2)
     form_wanted: Mapped[FormWanted] = mapped_column(default=FormWanted.NOT_STATED)
@@ -140,6 +163,30 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.number}>"
+
+
+def _applicant_name(connection: Any, case: Case) -> str:
+    applicant = case.__dict__.get("applicant")
+    if applicant is not None and applicant.id == case.applicant_id:
+        return applicant.name
+    if case.applicant_id is None:
+        return ""
+    t = Applicant.__table__
+    return connection.scalar(select(t.c.name).where(t.c.id == case.applicant_id)) or ""
+
+
+@event.listens_for(Case, "before_insert")
+def _copy_applicant_name(_mapper: Any, connection: Any, case: Case) -> None:
+    """case.applicant_name: its applicant's name, copied when the case is inserted ..."""
+    case.applicant_name = _applicant_name(connection, case)
+
+
+@event.listens_for(Case, "before_update")
+def _recopy_applicant_name(_mapper: Any, connection: Any, case: Case) -> None:
+    """... and again should the case ever be given another applicant row."""
+    attrs = inspect(case).attrs
+    if attrs.applicant_id.history.has_changes() or attrs.applicant.history.has_changes():
+        case.applicant_name = _applicant_name(connection, case)
 
 
 class CaseItem(db.Model):

@@ -32,6 +32,7 @@ from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Applicant, Case, CaseEvent, CaseItem
 from webapp.models._types import utcnow
+from webapp.models.applicant_name import note_names
 from webapp.trust.audit_key import audit_key
 
 from .applicants import clean_applicant
@@ -123,7 +124,8 @@ class Batch:
         del derived.agency
         derived = vars(derived)
         row: dict[str, Any] = {"agency_id": self.agency.id, "ref": ref, "number": self._number(received.on.year),
-                               "applicant_kind": filed["kind"], "channel": received.channel.value,
+                               "applicant_kind": filed["kind"], "applicant_name": filed["name"],
+                               "channel": received.channel.value,
                                "arrived_on": received.on, "form_wanted": FormWanted.NOT_STATED.value,
                                "route_wanted": RouteWanted.NOT_STATED.value, "notify_via": NotifyVia.EMAIL.value,
                                "assigned_to_id": None, "query_code_hash": None, "note": "",
@@ -203,6 +205,7 @@ class Batch:
                 count=len(p["events"]), last_hash=prev, version=row["version"])
         for model, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items), (CaseEvent, events)):
             _insert(conn, pg, model.__table__, rows)
+        note_names(conn, (a["name"] for a in applicants))    # the names on file (models/applicant_name.py)
 
     @staticmethod
     def _event_row(out: list, event_id: int, case_id: int, seq: int, e: dict, prev: str, key: bytes, now) -> str:
