@@ -11,7 +11,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.domain.appeals import AppealKind, AppealResult
@@ -79,6 +92,9 @@ class Case(db.Model):
         Index("ix_case_overdue_cover", "status", "due_on", "agency_id", "received_on", "id"),
         # the overdue lists' second branch (cases/services/clock.py overdue_clause), beside the one above
         Index("ix_case_paused_due", "paused_due_on"),     # mostly NULL: a small index
+        # the due date that stands is one of the two (cases/services/clock.py _derive): the overdue
+        # lists read them as branches joined by UNION ALL, each case in one (ck_case_one_due_date)
+        CheckConstraint("due_on IS NULL OR paused_due_on IS NULL", name="one_due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
