@@ -14,7 +14,6 @@ on the btree index).
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -59,7 +58,6 @@ APPLICANT_IDS_CAP = 2000   # applicants a name search resolves to ids first (mor
 #: of many names), the name's cases are read and sorted (at most those of APPLICANT_IDS_CAP applicants)
 NAME_PAGE_BUDGET = 6000
 NAMES_CAP = 50        # names on file a name term may stand for (more: the applicants are looked up)
-STATUS_ORDER = [s.value for s in Status]
 
 
 def with_rows(q):
@@ -75,35 +73,6 @@ def capped_count(q, cap: int = COUNT_CAP) -> int:
     return db.session.scalar(select(func.count()).select_from(inner)) or 0
 
 
-def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
-    """The cases of each status, each counted up to COUNT_CAP, in one statement: a government's
-    closed cases are most of a million rows and its open ones thousands, and the dashboard links to
-    them rather than counting them all on every visit. (The open statuses counted exactly read every
-    open case of every agency for a government on the million-case bench: 15,866 index entries, each
-    tested against its 51 agencies, 5-7 ms; capped, at most 1,001 per status.)"""
-    mine = assigned_to_id is not None
-    params = {"agency_ids": list(agency_ids), "cap": COUNT_CAP + 1}
-    if mine:
-        params["assigned_to_id"] = assigned_to_id
-    got = dict(db.session.execute(_by_status(db.session.get_bind().dialect.name, mine), params).all())
-    return {s: got.get(s, 0) for s in STATUS_ORDER}
-
-
-@functools.cache
-def _by_status(dialect: str, mine: bool) -> Any:
-    """counts_by_status's statement, built once (its values are parameters): building its ten
-    selects on every dashboard cost three times the CPU time of running it."""
-    if dialect == "postgresql":     # the agencies as one array parameter (``_among``)
-        scope = [Case.agency_id == any_(bindparam("agency_ids", type_=ARRAY(Integer)))]
-    else:
-        scope = [Case.agency_id.in_(bindparam("agency_ids", expanding=True))]
-    if mine:
-        scope.append(Case.assigned_to_id == bindparam("assigned_to_id"))
-    each = []
-    for status in STATUS_ORDER:
-        first = select(Case.id).where(*scope, Case.status == status).limit(bindparam("cap")).subquery()
-        each.append(select(literal(status).label("status"), func.count().label("n")).select_from(first))
-    return union_all(*each)
 
 
 def count_text(n: int) -> str:
@@ -155,9 +124,11 @@ def sort_key(raw: str | None, special: str = "") -> str:
     return raw if raw.lstrip("-") in SORT_KEYS and raw.count("-") <= 1 and not raw.endswith("-") else default
 
 
-def _order(q, sort: str, cols: Any = Case, due: Any = None):
+def _order(q, sort: str, cols: Any = Case, due: Any = None, due_set: bool = False):
     """``q`` in the list's order; ``cols``: where the columns are read (Case, or a subquery's ``c``);
-    ``due``: the due date to sort by, if not ``cols.due_on`` (the overdue list's: the one that stands)."""
+    ``due``: the due date to sort by, if not ``cols.due_on`` (the overdue list's: the one that stands);
+    ``due_set``: every row of ``q`` has that date (a branch of the overdue list), so the rows without
+    one need not be put last and an index on the date gives the order as it stands."""
     key, desc = sort.lstrip("-"), sort.startswith("-")
     ident = cols.id.desc() if desc else cols.id.asc()
     if key == "received":
@@ -165,8 +136,24 @@ def _order(q, sort: str, cols: Any = Case, due: Any = None):
         return q.order_by(col.desc() if desc else col.asc(), ident)
     # due / days_left: cases with no running clock (no due date) last in both directions
     col = cols.due_on if due is None else due
+    if due_set:
+        return q.order_by(col.desc() if desc else col.asc(), ident)
     no_clock = case((col.is_(None), 1), else_=0)
     return q.order_by(no_clock, col.desc() if desc else col.asc(), ident)
+
+
+def first_rows(q, sort: str, due: Any, n: int):
+    """The first ``n`` rows of ``q`` in the list's order, where every row has the due date ``due``
+    (a branch of the overdue list). In the due order on PostgreSQL: the first ``n`` by the date
+    alone and every row sharing the last one's date (``FETCH FIRST n ROWS WITH TIES``), which has
+    the first ``n`` by (date, id) among them and is read in the index's order without a sort. Asked
+    for (date, id) itself, PostgreSQL sorted all of a branch's rows whenever it expected fewer than
+    ``n``, as it does for the largest agency's (it expects 10 of its 819 running overdue cases: it
+    takes the status and the passed due date for independent, where a due date is set only while
+    the clock runs)."""
+    if sort.lstrip("-") != "received" and db.session.get_bind().dialect.name == "postgresql":
+        return q.order_by(due.desc() if sort.startswith("-") else due.asc()).fetch(n, with_ties=True)
+    return _order(q, sort, due=due, due_set=True).limit(n)
 
 
 def days_left(c: Case, today: date, cal: WorkCalendar) -> int | None:
@@ -205,7 +192,11 @@ def visible(agency_ids: list[int]):
     """The visible agencies' cases, their ids as one parameter on PostgreSQL (``_among``): a
     government's 51 ids as 51 parameters in each branch of the dashboard's statements were about a
     fifth of its CPU time (each rendered by SQLAlchemy, then the long statement split anew by psycopg,
-    which caches only statements under 4 KB)."""
+    which caches only statements under 4 KB). One agency: an equality, which PostgreSQL takes as a
+    condition of the index it walks (the largest agency's overdue page reads 14 buffers of
+    ix_case_overdue_cover; as ``= ANY`` of one id it read 59)."""
+    if len(agency_ids) == 1:
+        return Case.agency_id == agency_ids[0]
     return _among(Case.agency_id, agency_ids)
 
 
@@ -238,7 +229,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         conditions = special_list(special, today, cal)[0]
         where.extend(conditions)
         if special == "overdue":    # its two branches, each read from an index of its own
-            where.branches = (conditions[0], tuple(branch for branch, _due in overdue_branches(today)))
+            where.branches = (conditions[0], overdue_branches(today))
     return where
 
 
@@ -259,10 +250,10 @@ class Filters(list):
         self.names: list[str] | None = None
         self.by_name: Any = None
         self.name_total: int | None = None     # the name's cases, counted without the other conditions
-        # (a condition of the list, the branches it is the OR of): the matches are read as the UNION ALL
-        # of one statement per branch, each on its own index (overdue: a BitmapOr of the two indexes
-        # read 8,069 of a government's rows from the table, 56 ms; the union reads 4,617 index
-        # entries, 5 ms)
+        # (a condition of the list, the branches it is the OR of, each as (its conditions, its due
+        # date)): the matches are read as the UNION ALL of one statement per branch, each on its own
+        # index (overdue: a BitmapOr of the two indexes read 8,069 of a government's rows from the
+        # table, 56 ms; the union reads 4,617 index entries, 5 ms), a page as each branch's first rows
         self.branches: tuple | None = None
 
 
@@ -301,8 +292,7 @@ class Search:
         about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
         where = [Case.agency_id.in_(self.agency_ids), *self.where]
         if getattr(self.where, "branches", None):
-            # (the due date that stands: a case paused after its period ran out sorts by the date fixed then)
-            found = self._union(Case.id, Case.received_on, standing_due_on().label("due_on")).subquery()
+            found = self._firsts(offset + limit).subquery()
             return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
         by_name = self._by_name(offset, limit)
         if by_name is not None:
@@ -352,9 +342,29 @@ class Search:
         """The matches as the UNION ALL of one statement per branch of ``where.branches`` (no case
         is in two: cases/services/clock.overdue_branches). Removing duplicates hashed every match:
         4,500 of a government's overdue cases, most of the page's 9 ms on the million-case bench."""
+        return union_all(*(select(*columns).where(*branch) for branch, _due in self._branches()))
+
+    def _branches(self) -> list[tuple[list, Any]]:
+        """Each branch of ``where.branches`` with all its conditions (the visible agencies, the
+        other filters, its own), and the column of its due date."""
         either, branches = self.where.branches
-        rest = [w for w in self.where if w is not either]
-        return union_all(*(select(*columns).where(visible(self.agency_ids), *rest, *branch) for branch in branches))
+        rest = [visible(self.agency_ids), *(w for w in self.where if w is not either)]
+        return [([*rest, *branch], due) for branch, due in branches]
+
+    def _firsts(self, n: int) -> Any:
+        """The first ``n`` matches of each branch in the list's order, joined (UNION ALL): the first
+        ``n`` of the list are among them. Each branch's due date is set on its every row and is the
+        one that stands (``due_on`` while the clock runs, ``paused_due_on`` while it is paused; never
+        both: ck_case_one_due_date), so in the due order a branch is a range of its index read from
+        its start: the government's first page reads 26 entries of ix_case_overdue_cover per status
+        (index only) where sorting every overdue case by the date that stands fetched 4,551 rows
+        from the table (8,001 buffers, 12 ms on the million-case bench)."""
+        firsts = []
+        for where, due in self._branches():
+            first = first_rows(select(Case.id, Case.received_on, due.label("due_on")).where(*where), self.sort, due, n)
+            first = first.subquery()
+            firsts.append(select(first.c.id, first.c.received_on, first.c.due_on))
+        return union_all(*firsts)
 
     def page(self, page: int) -> Pager:
         with _serial(getattr(self.where, "serial", False)):

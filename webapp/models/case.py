@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -98,6 +99,9 @@ class Case(db.Model):
         Index("ix_case_overdue_cover", "status", "due_on", "agency_id", "received_on", "id"),
         # the overdue lists' second branch (cases/services/clock.py overdue_clause), beside the one above
         Index("ix_case_paused_due", "paused_due_on"),     # mostly NULL: a small index
+        # the due date that stands is one of the two (cases/services/clock.py _derive): the overdue
+        # lists read them as branches joined by UNION ALL, each case in one (ck_case_one_due_date)
+        CheckConstraint("due_on IS NULL OR paused_due_on IS NULL", name="one_due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
