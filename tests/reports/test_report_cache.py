@@ -99,6 +99,13 @@ def test_the_report_statement_reads_only_watched_tables_and_case_columns():
     assert tables <= set(WATCHED)
     assert case_columns - {"id"} <= set(CASE_COLUMNS)
     assert {"received_on", "closed_on", "outcome", "applicant_kind", "fee_amount", "fee_paid_on"} <= case_columns
+    # the consolidated report's per-agency parts (parts.py): the same, and the agency's id
+    for el in visitors.iterate(build._report_statement(True, True, True, True, True)):
+        table = getattr(el, "table", None)
+        if getattr(el, "__visit_name__", "") == "column" and isinstance(table, Table):
+            assert table.name in WATCHED
+            assert table.name != "case" or el.name in {"id", *CASE_COLUMNS}, el.name
+            assert table.name != "agency" or el.name == "id", el.name
 
 
 def test_every_table_the_report_reads_raises_the_stamp_through_its_service(make_agency, make_user):

@@ -77,10 +77,11 @@ def test_on_postgresql_the_statement_goes_as_cached_text_with_the_same_rows(two_
     conn = db.session.connection()
     for ids in ([a.id], [bb.id], [a.id, bb.id]):
         params = b._statement_params(ids, policies, 2024)
-        flags = tuple(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids"))
-        core = sorted(map(repr, map(tuple, conn.execute(b._report_statement(*flags), params))))
-        assert sorted(map(repr, map(tuple, b._execute(conn, flags, params)))) == core
-        assert len(core) > 3
+        for by_agency in (False, True):        # build_report's, and the per-agency parts' (parts.py)
+            flags = (*(name in params for name in ("app_ids", "item_ids", "filed_ids", "decided_ids")), by_agency)
+            core = sorted(map(repr, map(tuple, conn.execute(b._report_statement(*flags), params))))
+            assert sorted(map(repr, map(tuple, b._execute(conn, flags, params)))) == core
+            assert len(core) > 3
     sent: list[tuple[str, object]] = []
 
     def record(conn_, cursor, statement, parameters, context, executemany):

@@ -3,7 +3,7 @@ checks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -92,12 +92,14 @@ def _cols(tag: str, a=None, b=None, k=None, n=None, m=None, g=None) -> list:
 
 
 @lru_cache(maxsize=32)
-def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: bool):
+def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: bool, by_agency: bool = False):
     """Everything build_report reads, in one statement (one round trip): table 三 by application
     and/or by item, table 四 by each agency's appeal-year policy, the fee total, the ledger of Y and
     Y-1 per agency, the agencies whose Y-1 was closed, and whether Y-1 is in the service. Rows:
     (tag, a, b, k, n, m, g); g is the agency of a table 三 row counted by application. Every cell's
-    terms come from cells.py, as the drill-down's lists do."""
+    terms come from cells.py, as the drill-down's lists do. ``by_agency``: every figure per agency
+    (g on every row; "svc" one row per agency with a case of Y-1 or before): the consolidated
+    report's per-agency parts (parts.py)."""
     y = cells.Span(bindparam("start", type_=Date), bindparam("end", type_=Date))
     ids = bindparam("ids", expanding=True)
     no_numeric = cast(null(), Numeric)
@@ -119,37 +121,50 @@ def _report_statement(by_app: bool, by_item: bool, by_filed: bool, by_decided: b
     if by_item:
         outcome = cells.item_outcome(Case, CaseItem)
         parts.append(select(*_cols("t3", Case.applicant_kind, cells.new_or_in(Case, y),
-                                   cells.counted_outcome(Case, y, outcome), func.count(), no_numeric))
+                                   cells.counted_outcome(Case, y, outcome), func.count(), no_numeric,
+                                   Case.agency_id if by_agency else None))
                      .join(CaseItem, CaseItem.case_id == Case.id)
                      .where(Case.agency_id.in_(bindparam("item_ids", expanding=True)), cells.in_year(Case, y))
-                     .group_by(Case.applicant_kind, cells.is_new(Case, y), cells.ended(Case, y), outcome))
+                     .group_by(Case.applicant_kind, cells.is_new(Case, y), cells.ended(Case, y), outcome,
+                               *((Case.agency_id,) if by_agency else ())))
     # Table 四 for the agencies counting appeals by filing year, and for those counting by decision.
     result = cells.appeal_result(Appeal, y)
     for ids_name, policy, chosen in (("filed_ids", "filed", by_filed), ("decided_ids", "decided", by_decided)):
         if chosen:
-            parts.append(select(*_cols("t4", Appeal.kind, result, None, func.count(), no_numeric))
+            parts.append(select(*_cols("t4", Appeal.kind, result, None, func.count(), no_numeric,
+                                       Appeal.agency_id if by_agency else None))
                          .where(Appeal.agency_id.in_(bindparam(ids_name, expanding=True)),
                                 cells.appeal_counted(Appeal, y, policy))
-                         .group_by(Appeal.kind, result))
+                         .group_by(Appeal.kind, result, *((Appeal.agency_id,) if by_agency else ())))
     p = ProactiveYear
     sums = [cast(func.sum(getattr(p, col)), Text) for col in _PROACTIVE_SUMS]
     joined = sums[0]
     for s in sums[1:]:
         joined = joined.op("||")(literal_column("','")).op("||")(s)
     prev_year = bindparam("prev_year", type_=Integer)
-    any_before = (select(literal_column("1").label("one"))
-                  .where(Case.agency_id.in_(ids), Case.received_on <= bindparam("prev_end", type_=Date))
-                  .limit(literal_column("1")).subquery("s"))
+    prev_end = bindparam("prev_end", type_=Date)
+    if by_agency:
+        # one probe of ix_case_agency_received per agency (a correlated LIMIT 1: never a scan)
+        first_before = (select(Case.id).where(Case.agency_id == Agency.id, Case.received_on <= prev_end)
+                        .limit(literal_column("1")).scalar_subquery())
+        svc = select(*_cols("svc", n=literal_column("1"), g=Agency.id)).where(Agency.id.in_(ids),
+                                                                              first_before.is_not(None))
+    else:
+        any_before = (select(literal_column("1").label("one"))
+                      .where(Case.agency_id.in_(ids), Case.received_on <= prev_end)
+                      .limit(literal_column("1")).subquery("s"))
+        svc = select(*_cols("svc", n=func.count())).select_from(any_before)
+    fee = select(*_cols("fee", n=func.count(), m=func.sum(Case.fee_amount), g=Case.agency_id if by_agency else None)
+                 ).where(Case.agency_id.in_(ids), cells.fee_paid_in(Case, y))
     parts += [
-        select(*_cols("fee", n=func.count(), m=func.sum(Case.fee_amount)))
-        .where(Case.agency_id.in_(ids), cells.fee_paid_in(Case, y)),
+        fee.group_by(Case.agency_id) if by_agency else fee,
         select(*_cols("pro", cast(p.year, Text), cast(p.agency_id, Text), joined, func.count(),
                       func.sum(p.fees_10k_yuan)))
         .where(p.agency_id.in_(ids), p.year.in_([bindparam("year", type_=Integer), prev_year]))
         .group_by(p.year, p.agency_id),
         select(*_cols("rv", cast(ReportVersion.agency_id, Text), n=func.count()))
         .where(ReportVersion.agency_id.in_(ids), ReportVersion.year == prev_year).group_by(ReportVersion.agency_id),
-        select(*_cols("svc", n=func.count())).select_from(any_before),
+        svc,
     ]
     return union_all(*parts)
 
@@ -179,16 +194,8 @@ def build_report(agencies: Sequence[Agency], year: int,
     if closed_prev:
         # ... and once Y-1 is closed for an agency, its carried_in is the frozen carried_out of Y-1
         # (report.md); the carry_over check then compares the two.
-        latest: dict[int, dict] = {}
-        for aid, data, opening in db.session.execute(
-                select(ReportVersion.agency_id, ReportVersion.data, ReportVersion.opening)
-                .where(ReportVersion.agency_id.in_(sorted(closed_prev)), ReportVersion.year == year - 1)
-                .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
-            if aid not in latest and opening:
-                # an opening balance (reporting/services/opening.py): last year's in-force counts are the
-                # published ones, the start of the in-force chain
-                ledgers.setdefault(year - 1, {})[aid] = data["proactive"]
-            latest.setdefault(aid, data)
+        latest, openings = frozen_versions(closed_prev, year)
+        ledgers.setdefault(year - 1, {}).update(openings)
         counted = apps["carried_in"]
         if len(closed_prev) < len(ids):     # the closed agencies' own counted carried_in comes out
             closed = sorted(closed_prev)
@@ -198,6 +205,31 @@ def build_report(agencies: Sequence[Agency], year: int,
             for c in ALL_COLUMNS:
                 carried_in[c] += data["applications"]["carried_out"][c]
         apps["carried_in"] = carried_in
+    return assemble(agencies, year, apps, appeals, fees, ledgers, prev_carried_out)
+
+
+def frozen_versions(closed: Iterable[int], year: int) -> tuple[dict[int, dict], dict[int, dict]]:
+    """The latest frozen version of Y-1 of each agency of ``closed`` (its data), and the agencies whose
+    latest is an opening balance -> that balance's ledger (table 二) of Y-1."""
+    latest: dict[int, dict] = {}
+    openings: dict[int, dict] = {}
+    for aid, data, opening in db.session.execute(
+            select(ReportVersion.agency_id, ReportVersion.data, ReportVersion.opening)
+            .where(ReportVersion.agency_id.in_(sorted(closed)), ReportVersion.year == year - 1)
+            .order_by(ReportVersion.agency_id, ReportVersion.version.desc())):
+        if aid not in latest and opening:
+            # an opening balance (reporting/services/opening.py): last year's in-force counts are the
+            # published ones, the start of the in-force chain
+            openings[aid] = data["proactive"]
+        latest.setdefault(aid, data)
+    return latest, openings
+
+
+def assemble(agencies: Sequence[Agency], year: int, apps: dict[str, Any], appeals: dict[str, Any], fees: Decimal,
+             ledgers: dict[int, dict[int, dict[str, Any]]], prev_carried_out: dict[str, int] | None) -> dict[str, Any]:
+    """The report of ``agencies`` (sorted by code) from its figures: table 三 and 四, the fee total, the
+    ledgers {Y or Y-1: {agency: table 二}} and the carried_out of Y-1 if Y-1 is in the service; with
+    its checks. build_report and the per-agency parts (parts.py) both end here."""
     zero = {**ZERO_PROACTIVE, "rules": dict(ZERO_PROACTIVE["rules"]),
             "normative_documents": dict(ZERO_PROACTIVE["normative_documents"])}
     this_year, last_year = ledgers.get(year, {}), ledgers.get(year - 1, {})
@@ -275,17 +307,21 @@ def _read(ids: list[int], policies: dict[int, Any], params: dict[str, Any],
         elif tag == "fee":
             fees = Decimal(str(m or 0))
         elif tag == "pro":
-            v = [int(x) for x in k.split(",")]
-            ledgers.setdefault(int(a), {})[int(b)] = {
-                "rules": {"issued": v[0], "repealed": v[1], "in_force": v[2]},
-                "normative_documents": {"issued": v[3], "repealed": v[4], "in_force": v[5]},
-                "licensing_decisions": v[6], "penalty_decisions": v[7], "coercion_decisions": v[8],
-                "fees_10k_yuan": decimal_str(m or 0)}
+            ledgers.setdefault(int(a), {})[int(b)] = ledger_of(k, m)
         elif tag == "rv":
             closed_prev.add(int(a))
         elif tag == "svc":
             prev_cases = n
     return counts.apps, appeals, fees, ledgers, closed_prev, prev_cases
+
+
+def ledger_of(sums: str, fees) -> dict[str, Any]:
+    """A "pro" row's ledger (table 二): the nine sums joined by commas, and the fee sum."""
+    v = [int(x) for x in sums.split(",")]
+    return {"rules": {"issued": v[0], "repealed": v[1], "in_force": v[2]},
+            "normative_documents": {"issued": v[3], "repealed": v[4], "in_force": v[5]},
+            "licensing_decisions": v[6], "penalty_decisions": v[7], "coercion_decisions": v[8],
+            "fees_10k_yuan": decimal_str(fees or 0)}
 
 
 _LISTS = ("ids", "app_ids", "item_ids", "filed_ids", "decided_ids")
@@ -305,11 +341,12 @@ def _execute(conn, flags: tuple[bool, ...], params: dict[str, Any]):
     return conn.exec_driver_sql(sql, {key: params[name] if i is None else params[name][i] for key, name, i in keys})
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _driver_sql(stmt, lengths: tuple[tuple[str, int], ...], dialect):
     """The SQL of ``stmt`` (a report statement, cached: the key is the object) for the dialect with its
     IN lists of ``lengths`` expanded, and where each of its parameters comes from: (key, parameter
-    name, index in the list or None)."""
+    name, index in the list or None). (256: the consolidated report's parts come in any number of
+    agencies, 1 to all, each number a text of its own of a few kB.)"""
     compiled = stmt.compile(dialect=dialect)
     probe: dict[str, Any] = {name: [_From(name, i) for i in range(n)] for name, n in lengths}
     probe.update({name: _From(name, None) for name in compiled.binds if name not in _LISTS})

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import DDL, event, func, select
+from sqlalchemy import DDL, BigInteger, event, func, null, select, type_coerce, union_all
 
 from webapp.extensions import db
 from webapp.models import ReportStamp, ReportStampPending
@@ -202,12 +202,21 @@ def stamps_of(agency_ids: Iterable[int]) -> dict[int, list[int]]:
     if not ids:
         return {}
     out = {i: [0] for i in ids}
-    for aid, stamp in db.session.execute(select(ReportStamp.agency_id, ReportStamp.stamp)
-                                         .where(ReportStamp.agency_id.in_(ids))):
-        out[aid] = [stamp]
-    if db.session.get_bind().dialect.name == "postgresql":
+    s = ReportStamp
+    def none(name: str):
+        return type_coerce(null(), BigInteger).label(name)
+
+    stmt = select(s.agency_id, s.stamp, none("tx"), none("n")).where(s.agency_id.in_(ids))
+    if db.session.get_bind().dialect.name == "postgresql":     # and this transaction's marks, in one round trip
         p = ReportStampPending
-        for aid, tx, n in db.session.execute(select(p.agency_id, p.tx, p.n).where(
-                p.tx == func.txid_current_if_assigned(), p.agency_id.in_(ids))):
-            out[aid] = [out[aid][0], tx, n]
+        stmt = union_all(stmt, select(p.agency_id, none("stamp"), p.tx, p.n).where(
+            p.tx == func.txid_current_if_assigned(), p.agency_id.in_(ids)))
+    marks = {}
+    for aid, stamp, tx, n in db.session.execute(stmt):
+        if tx is None:
+            out[aid] = [stamp]
+        else:
+            marks[aid] = [tx, n]
+    for aid, mark in marks.items():
+        out[aid] = [out[aid][0], *mark]
     return out
