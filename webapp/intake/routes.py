@@ -14,7 +14,7 @@ from webapp.cases.attachments import UploadRejected, check_upload, store_attachm
 from webapp.cases.services import register_case
 from webapp.cases.services.applicant_records import ASK, IdentityConflict, cases_of_person, search_applicants
 from webapp.cases.services.applicants import APPLICANT_KINDS, mask_id, mask_phone
-from webapp.cases.services.desk import assignable_users
+from webapp.cases.services.desk import assignable_user, assignable_users
 from webapp.cases.services.reply_route import check_reply_route
 from webapp.domain.kinds import FormWanted, NotifyVia, Role, RouteWanted
 from webapp.errors import ServiceError
@@ -44,7 +44,15 @@ RULE_FIELDS = {
 
 def _agencies() -> list[Agency]:
     ids = actable_agency_ids()
+    if len(ids) == 1:   # the user's own agency: loaded with the user (auth/login.load_user), no statement
+        agency = db.session.get(Agency, ids[0])
+        return [agency] if agency is not None else []
     return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)))
+
+
+def _assignee_choices(users) -> dict[int, str]:
+    return {0: "（暂不分配）", **{
+        u.id: f"{u.display_name}（{'负责人' if u.role == Role.APPROVER else '经办人'}）" for u in users}}
 
 
 def _applicant_summary(a: Applicant) -> dict[str, Any]:
@@ -89,9 +97,14 @@ def new():
     form = IntakeForm()
     needs_agency = current_user.agency_id is None
     form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
-    users = assignable_users([a.id for a in agencies])
-    form.assigned_to.choices = {0: "（暂不分配）", **{
-        u.id: f"{u.display_name}（{'负责人' if u.role == Role.APPROVER else '经办人'}）" for u in users}}
+    agency_ids = [a.id for a in agencies]
+    if request.method == "POST":
+        # the POST checks the one assignee chosen; a form shown again gets the whole list (_render)
+        chosen_id = _int_or_none(request.form.get(form.assigned_to.name))
+        users = assignable_user(agency_ids, chosen_id) if chosen_id and 0 < chosen_id <= MAX_ID else []
+    else:
+        users = assignable_users(agency_ids)
+    form.assigned_to.choices = _assignee_choices(users)
     search = ApplicantSearchForm(request.args)
     results = search_applicants([a.id for a in agencies], search.q.data or "") if search.q.data else []
     selected = _selected_applicant(form.applicant_id.data if request.method == "POST"
@@ -221,7 +234,17 @@ def _correct_identity(form, agency, selected, search, results, needs_agency, tod
     return _render(form, search, results, selected, needs_agency, today)
 
 
+def _int_or_none(raw: Any) -> int | None:
+    """The value as the assignee field reads it (``coerce=int``), or None where that fails."""
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
 def _render(form, search, results, selected, needs_agency, today, conflict=None):
+    if request.method == "POST":   # the POST read only the assignee chosen: the form shown again lists all
+        form.assigned_to.choices = _assignee_choices(assignable_users(list(form.agency_id.choices)))
     proposal = propose_receipt_date(form.channel.data or "in_person", form.arrived_on.data,
                                     form.post_kind.data or "signed")
     return render_template(

@@ -75,6 +75,15 @@ def assign_cases(cases: Sequence[Case], target: User | None, actor: User | None,
     return changed
 
 
+def assignable_user(agency_ids: Iterable[int], user_id: int) -> list[Row]:
+    """``assignable_users(agency_ids)``'s row of ``user_id`` (the same conditions), or []: a
+    registration checks the one assignee chosen without reading the agency's whole list."""
+    return list(db.session.execute(
+        select(User.id, User.display_name, User.role, User.agency_id)
+        .where(User.id == user_id, User.agency_id.in_(list(agency_ids)), User.active.is_(True),
+               User.role.in_(ASSIGNABLE_ROLES))))
+
+
 # --- internal comments --------------------------------------------------------------------------------
 
 def mentioned_users(body: str, agency_id: int) -> tuple[list[User], list[str]]:

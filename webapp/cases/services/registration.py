@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from webapp.domain.kinds import FormWanted, Role, RouteWanted
-from webapp.domain.numbering import case_number, last_serial, number_prefix
+from webapp.domain.numbering import case_number, number_prefix, serial_of
 from webapp.domain.receipt import receipt_refusal
 from webapp.domain.workflow import Channel, Event, EventType
 from webapp.errors import ServiceError
@@ -28,13 +28,34 @@ MAX_ITEMS = 200
 
 # --- registering and working a case ------------------------------------------------------------
 
+#: numbers read at a time by last_serial_recorded, the largest serial first
+SERIAL_BATCH = 20
+
+
 def last_serial_recorded(agency_id: int, prefix: str) -> int:
     """The largest serial recorded under ``prefix`` (domain/numbering): by number, not by text, so
-    ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over."""
+    ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over.
+
+    The numbers are read largest serial first: ordered by the serial's digits without leading
+    zeros, first by how many there are, then as text (of equally many digits the larger sorts
+    first: ASCII digits sort in their order in every collation), a batch at a time: the first
+    number of the form (serial_of) holds the largest serial.
+    A registration reads one number, not every number of the agency's year."""
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    digits = func.ltrim(func.substr(Case.number, len(prefix) + 1), "0")
+    q = (select(Case.number).where(Case.agency_id == agency_id, Case.number.like(like, escape="\\"))
+         .order_by(func.length(digits).desc(), digits.desc()))
+    offset = 0
     with db.session.no_autoflush:
-        return last_serial(db.session.scalars(select(Case.number).where(
-            Case.agency_id == agency_id, Case.number.like(like, escape="\\"))), prefix)
+        while True:
+            batch = db.session.scalars(q.limit(SERIAL_BATCH).offset(offset)).all()
+            for number in batch:
+                serial = serial_of(number, prefix)
+                if serial is not None:
+                    return serial
+            if len(batch) < SERIAL_BATCH:
+                return 0
+            offset += SERIAL_BATCH
 
 
 def next_number(agency: Agency, year: int) -> str:
