@@ -1,7 +1,8 @@
 """Issue 15 (paced and closed-loop load): what every staff page reads is read once per page view.
 
 The statements each page sends are pinned: the user with its agency (one statement), the visible
-agencies, the calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
+agencies (a government's departments: in the user's statement, tests/views/test_page_cpu.py), the
+calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
 and whether any draft waits for review (one statement; 待我审批 reads drafts only if some wait), the
 agency's review chains (one statement for every action of the case page). A page that
 starts reading one of them twice, or per row, fails here."""
@@ -66,8 +67,9 @@ def test_the_pages_statements_are_pinned(app, world, new_case, login):
     # before this change: 25 (dashboard), 14 (list), 14 (overdue), 15 (search), 26 (case page); the
     # lists' applicants and clerks joined into their cases' statement: 2 fewer each, and the case
     # page's applicant into the case's (its assignee too, here the signed-in clerk: already read);
-    # the dashboard's cases of each status, mine and the agency's, one statement each (17 -> 15 -> 13)
-    assert counts == {"dashboard": 13, "case list": 7, "overdue": 7, "search": 8, "case page": 15}
+    # the dashboard's cases of each status, mine and the agency's, one statement each (17 -> 15 -> 13);
+    # the dashboard's lists read no items (they show none: 13 -> 12)
+    assert counts == {"dashboard": 12, "case list": 7, "overdue": 7, "search": 8, "case page": 15}
 
 
 def test_the_case_page_reads_the_agencys_review_chains_once(app, world, new_case, login):

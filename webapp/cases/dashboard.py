@@ -51,7 +51,7 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
             first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
             matches = select(Case.id).where(scope, *where)
         rows = list(db.session.scalars(with_rows(select(Case).where(Case.id.in_(first.scalar_subquery()))
-                                                 .order_by(order, Case.id))))
+                                                 .order_by(order, Case.id), items=False)))
         setattr(d, name, rows)
         # a full list stands for more: counted up to COUNT_CAP (the case list pages through them all)
         d.totals[name] = len(rows) if len(rows) < DASHBOARD_ROWS else capped_count(matches)

@@ -53,11 +53,12 @@ MIN_TRIGRAM = 3       # pg_trgm indexes nothing shorter: a shorter name is match
 STATUS_ORDER = [s.value for s in Status]
 
 
-def with_rows(q):
+def with_rows(q, items: bool = True):
     """What a list shows of each case, loaded for all its rows at once: the applicant and the assignee
     joined into the cases' statement (one row each: no round trip of their own), the items in one
-    statement."""
-    return q.options(joinedload(Case.applicant), selectinload(Case.items), joinedload(Case.assigned_to))
+    statement (unless ``items`` is False: the dashboard's lists show none)."""
+    q = q.options(joinedload(Case.applicant), joinedload(Case.assigned_to))
+    return q.options(selectinload(Case.items)) if items else q
 
 
 def capped_count(q, cap: int = COUNT_CAP) -> int:

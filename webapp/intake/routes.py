@@ -44,6 +44,9 @@ RULE_FIELDS = {
 
 def _agencies() -> list[Agency]:
     ids = actable_agency_ids()
+    if len(ids) == 1:   # the user's own agency: loaded with the user (auth/login.load_user), no statement
+        agency = db.session.get(Agency, ids[0])
+        return [agency] if agency is not None else []
     return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)))
 
 
