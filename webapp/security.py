@@ -144,11 +144,38 @@ def visible_agency_ids(user=None) -> list[int]:
         ids = [user.agency_id]
         agency = db.session.get(Agency, user.agency_id)
         if agency is not None and agency.kind == AgencyKind.GOVERNMENT:
-            ids += list(db.session.scalars(select(Agency.id).where(Agency.parent_id == agency.id)))
+            # read with the session user on a GET page (departments_column), else here
+            ids += per_request((DEPARTMENTS, agency.id), lambda: list(db.session.scalars(
+                select(Agency.id).where(Agency.parent_id == agency.id).order_by(Agency.id))))
         return tuple(ids)
 
     # one read per page view (the list, the header's counters and the case's panels all ask)
     return list(per_request(("visible_agency_ids", user.id, user.agency_id), read))
+
+
+DEPARTMENTS = "agency_departments"
+
+
+def departments_column() -> Any:
+    """The departments of the user's agency (their ids, comma-separated, or NULL) as a scalar subquery
+    correlated to the user's row: the session user's statement reads it (auth/login.load_user) and
+    keeps it for a GET request with ``remember_departments``, so that visible_agency_ids sends no
+    statement of its own."""
+    from sqlalchemy import String, cast, func, select
+
+    from webapp.models import Agency, User
+
+    return (select(func.aggregate_strings(cast(Agency.id, String), ","))
+            .where(Agency.parent_id == User.agency_id).scalar_subquery())
+
+
+def remember_departments(agency_id: int | None, value: str | None) -> None:
+    """Keep ``departments_column``'s value for the rest of a GET request (as visible_agency_ids would
+    read it: the ids in order)."""
+    from webapp.request_memo import remember
+
+    if agency_id is not None:
+        remember((DEPARTMENTS, agency_id), sorted(int(i) for i in value.split(",")) if value else [])
 
 
 def actable_agency_ids(user=None) -> list[int]:

@@ -31,7 +31,8 @@ def test_comment_with_mention_rings_the_colleagues_bell(app, world, new_case, lo
     with app.app_context():
         notes = sorted((n.recipient_id, n.kind, n.case_id, n.title, n.link)
                        for n in db.session.scalars(select(Notification)))
-        number = db.session.scalars(select(CaseComment)).one().case_id   # the one comment (ids go on across tests on PostgreSQL)
+        # the one comment (ids go on across tests on PostgreSQL)
+        number = db.session.scalars(select(CaseComment)).one().case_id
         assert number == cid
         log = db.session.scalars(select(AuditLog).where(AuditLog.action == "case.commented")).one()
         assert log.detail["mentioned"] == ["swj_clerk2", "swj_approver"]

@@ -1,7 +1,8 @@
 """Issue 15 (paced and closed-loop load): what every staff page reads is read once per page view.
 
 The statements each page sends are pinned: the user with its agency (one statement), the visible
-agencies, the calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
+agencies (a government's departments: in the user's statement, tests/views/test_page_cpu.py), the
+calendar's fingerprint (in the user's statement), the header's unread and 待签收 counts
 and whether any draft waits for review (one statement; 待我审批 reads drafts only if some wait), the
 agency's review chains (one statement for every action of the case page). A page that
 starts reading one of them twice, or per row, fails here."""

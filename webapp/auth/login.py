@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from webapp.cases.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models._types import utcnow
+from webapp.prebuilt import prebuilt
 from webapp.request_memo import remember
+from webapp.security import departments_column, remember_departments
 from webapp.trust.audit import log_event
 from webapp.trust.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
 from webapp.trust.passwords import hash_password, verify_password
@@ -106,6 +108,15 @@ def check_own_password(user: User, password: str, now, *, failed_action: str) ->
     return False
 
 
+def _user_statement():
+    """The session user with the agency, the calendar's fingerprint and the agency's departments (which
+    visible_agency_ids reads); its value is the parameter ``user_id`` (built once per process:
+    webapp/prebuilt.py)."""
+    count, entered = fingerprint_columns()
+    return (select(User, count, entered, departments_column()).options(joinedload(User.agency))
+            .where(User.id == bindparam("user_id")))
+
+
 def load_user(user_id: str) -> User | None:
     """Flask-Login's user loader: a disabled account loses its session at once, and so does a
     session signed before the user's last logout or password change ("id.epoch"; a bare id is
@@ -116,14 +127,15 @@ def load_user(user_id: str) -> User | None:
         user_id = int(ident)
     except (TypeError, ValueError):
         return None
-    # One statement: the user with the agency (every staff page shows its name and checks its kind)
-    # and the calendar's fingerprint (every page with a deadline asks for it; kept for a GET request).
-    count, entered = fingerprint_columns()
-    row = db.session.execute(select(User, count, entered).options(joinedload(User.agency))
-                             .where(User.id == user_id)).first() if 0 < user_id < 2**63 else None
+    # One statement: the user with the agency (every staff page shows its name and checks its kind),
+    # the calendar's fingerprint (every page with a deadline asks for it) and the agency's departments
+    # (every case page and list asks for the visible agencies), the last two kept for a GET request.
+    row = db.session.execute(prebuilt("load_user", _user_statement), {"user_id": user_id}).first() \
+        if 0 < user_id < 2**63 else None
     user = row[0] if row is not None else None
     if row is not None:
         remember(FINGERPRINT, (row[1], row[2]))
+        remember_departments(user.agency_id, row[3])
     if user is None or not user.active or (user.session_epoch or 0) != epoch_n:
         return None
     return user

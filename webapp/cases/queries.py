@@ -60,11 +60,12 @@ NAME_PAGE_BUDGET = 6000
 NAMES_CAP = 50        # names on file a name term may stand for (more: the applicants are looked up)
 
 
-def with_rows(q):
+def with_rows(q, items: bool = True):
     """What a list shows of each case, loaded for all its rows at once: the applicant and the assignee
     joined into the cases' statement (one row each: no round trip of their own), the items in one
-    statement."""
-    return q.options(joinedload(Case.applicant), selectinload(Case.items), joinedload(Case.assigned_to))
+    statement (unless ``items`` is False: the dashboard's lists show none)."""
+    q = q.options(joinedload(Case.applicant), joinedload(Case.assigned_to))
+    return q.options(selectinload(Case.items)) if items else q
 
 
 def capped_count(q, cap: int = COUNT_CAP) -> int:

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from webapp.cases.services import add_note, ensure_changeable
 from webapp.domain.kinds import AttachmentKind, DeliveryMethod, LetterKind
@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
 from webapp.models import Case, CaseEvent, OutboxMail, User
 from webapp.models.delivery import Delivery
+from webapp.prebuilt import prebuilt
 from webapp.timeutil import today_shanghai
 
 #: method code -> Chinese
@@ -62,7 +63,9 @@ def letter_mail(case: Case, ev: CaseEvent) -> OutboxMail | None:
 
 
 def deliveries_of(case: Case) -> list[Delivery]:
-    return list(db.session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)))
+    stmt = prebuilt("deliveries_of", lambda: select(Delivery).where(Delivery.case_id == bindparam("case_id"))
+                    .order_by(Delivery.id))     # every case page: built once (webapp/prebuilt.py)
+    return list(db.session.scalars(stmt, {"case_id": case.id}))
 
 
 def _check_date(on: date | None, today: date, not_before: date | None, what_zh: str, before_zh: str) -> None:
@@ -191,7 +194,9 @@ def _flagged_where(agency_ids: list[int]):
 
 
 def flagged_count(agency_ids: list[int]) -> int:
-    return db.session.scalar(select(func.count(Delivery.id)).where(*_flagged_where(agency_ids))) or 0
+    stmt = prebuilt("flagged_count", lambda: select(func.count(Delivery.id))
+                    .where(*_flagged_where(bindparam("agency_ids", expanding=True))))   # every dashboard
+    return db.session.scalar(stmt, {"agency_ids": list(agency_ids)}) or 0
 
 
 def flagged(agency_ids: list[int]) -> list[Delivery]:

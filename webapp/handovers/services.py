@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, null, select
+from sqlalchemy import Integer, bindparam, cast, func, literal, null, select
 
 from webapp.cases.services import add_note
 from webapp.cases.services.calendar import current_calendar
@@ -36,6 +36,7 @@ from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, User
 from webapp.models.handover import Handover
 from webapp.models.submission import Submission, SubmissionStatus
+from webapp.prebuilt import prebuilt
 from webapp.timeutil import SHANGHAI, now_utc, today_shanghai
 from webapp.trust.audit import log_event
 
@@ -78,8 +79,9 @@ def pending_for_submission(sub: Submission) -> Handover | None:
 
 
 def pending_for_case(case: Case) -> Handover | None:
-    return db.session.scalars(select(Handover).where(Handover.case_id == case.id,
-                                                     Handover.status == HandoverStatus.PENDING)).first()
+    stmt = prebuilt("pending_for_case", lambda: select(Handover).where(
+        Handover.case_id == bindparam("case_id"), Handover.status == HandoverStatus.PENDING))   # built once
+    return db.session.scalars(stmt, {"case_id": case.id}).first()
 
 
 def last_returned(sub: Submission | None = None, case: Case | None = None) -> Handover | None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask_login import current_user
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, literal, select
 
 from webapp.domain.states import DraftStatus
 from webapp.extensions import db
 from webapp.handovers.services import count_to_sign_clause
 from webapp.models import Notification, ReviewDraft
+from webapp.prebuilt import prebuilt
 from webapp.request_memo import per_request
 from webapp.security import can
 
@@ -22,6 +23,19 @@ class HeaderCounts(NamedTuple):
     drafts: int      # the agency's drafts waiting for any review step (待我审批 reads them only if some)
 
 
+def _statement(has_agency: bool, to_sign: bool):
+    """The header's statement for a user with or without an agency and handover.view (its values are
+    the parameters ``user_id`` and ``agency_id``), built once per process (webapp/prebuilt.py)."""
+    user_id, agency_id = bindparam("user_id"), bindparam("agency_id")
+    unread = (select(func.count(Notification.id))
+              .where(Notification.recipient_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
+    signing = count_to_sign_clause([agency_id]) if has_agency and to_sign else literal(0)
+    drafts = (select(func.count(ReviewDraft.id))
+              .where(ReviewDraft.status == DraftStatus.PENDING, ReviewDraft.agency_id == agency_id)
+              .scalar_subquery()) if has_agency else literal(0)
+    return select(unread, signing, drafts)
+
+
 def header_counts() -> HeaderCounts:
     """base.html's bell, the 待签收 link, the dashboard's 待签收 panel, and whether 待我审批 needs to
     read any draft."""
@@ -30,15 +44,9 @@ def header_counts() -> HeaderCounts:
     user_id, agency_id = current_user.id, current_user.agency_id
 
     def read() -> HeaderCounts:
-        unread = (select(func.count(Notification.id))
-                  .where(Notification.recipient_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
-        to_sign = count_to_sign_clause([agency_id]) if agency_id is not None and can("handover.view") \
-            else literal(0)
-        drafts = (select(func.count(ReviewDraft.id))
-                  .where(ReviewDraft.status == DraftStatus.PENDING, ReviewDraft.agency_id == agency_id)
-                  .scalar_subquery()) \
-            if agency_id is not None else literal(0)
-        row = db.session.execute(select(unread, to_sign, drafts)).one()
+        shape = (agency_id is not None, agency_id is not None and can("handover.view"))
+        stmt = prebuilt(("header_counts", *shape), lambda: _statement(*shape))
+        row = db.session.execute(stmt, {"user_id": user_id, "agency_id": agency_id}).one()
         return HeaderCounts(row[0] or 0, row[1] or 0, row[2] or 0)
 
     return per_request(("header_counts", user_id), read)

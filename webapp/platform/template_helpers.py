@@ -56,24 +56,26 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
+# the wordings by stored value (a dictionary look-up: the case list's assignee select calls role_zh
+# for each of an agency's clerks)
+_STATUS_ZH = {s.value: s.label_zh for s in Status}
+_ROLE_ZH = {r.value: r.label_zh for r in Role}
+
+
 def status_zh(code: str | None) -> str:
     if not code:
         return "—"
-    try:
-        return Status(code).label_zh
-    except ValueError:
-        return code
+    return _STATUS_ZH.get(code, code)
 
 
 def role_zh(code: str | None) -> str:
-    try:
-        return Role(code).label_zh
-    except ValueError:
-        return code or ""
+    return _ROLE_ZH.get(code, code or "")
 
 
 def _staff_helpers() -> dict[str, Any]:
-    return {"can": can, "current_user": current_user,
+    # ``current_user`` is Flask-Login's own context value: the loaded user object, read once per
+    # render (the proxy would look the user up again on each of a page's ~50 uses)
+    return {"can": can,
             "unread_notification_count": unread_notification_count,
             "submission_queue_summary": submission_queue_summary}
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from webapp.cases.services import add_note
@@ -19,6 +19,7 @@ from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Case, User
 from webapp.models.review import ReviewDraft
+from webapp.prebuilt import prebuilt
 
 from .chains import (
     ACTION_KINDS,
@@ -32,9 +33,10 @@ from .chains import (
 # --- drafts --------------------------------------------------------------------------------------
 
 def open_draft(case: Case) -> ReviewDraft | None:
-    return db.session.scalar(select(ReviewDraft).where(ReviewDraft.case_id == case.id,
-                                                       ReviewDraft.status.in_(DRAFT_OPEN))
-                             .order_by(ReviewDraft.id.desc()).limit(1))
+    stmt = prebuilt("open_draft", lambda: select(ReviewDraft)
+                    .where(ReviewDraft.case_id == bindparam("case_id"), ReviewDraft.status.in_(DRAFT_OPEN))
+                    .order_by(ReviewDraft.id.desc()).limit(1))     # every case page: built once
+    return db.session.scalar(stmt, {"case_id": case.id})
 
 
 def form_data(form: Any) -> dict[str, Any]:
