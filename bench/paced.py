@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import load as closed  # noqa: E402 - bench/load.py: gunicorn, the client, the summary
 
 PROVINCE = os.environ.get("BENCH_PROVINCE_DB", "disclosure_bench_province")   # the million-case database
-DEMO = "disclosure_bench_province_demo"
+DEMO = os.environ.get("BENCH_DEMO_DB", "disclosure_bench_province_demo")   # the baseline's database
 SECRET = "bench-paced-secret-not-for-production"
 PASSWORD = "Bench#paced-clerk-2026"
 PREFIX = "load_c"
