@@ -103,3 +103,47 @@ def test_upgrade_to_head_matches_models_and_downgrades_to_empty(empty_database_u
             left = set(inspect(conn).get_table_names()) - {"alembic_version"}
         assert left == set()
         db.engine.dispose()
+
+
+def test_a_case_with_both_due_dates_stops_the_upgrade_and_a_retry_after_the_fix_works(empty_database_url, monkeypatch):
+    """20261205_one_due_date refuses a row with both due_on and paused_due_on before it touches the
+    table (on SQLite a failed copy used to leave _alembic_tmp_case behind, and the documented retry
+    failed on it); after the row is fixed, upgrading again reaches the head."""
+    from datetime import date
+
+    from webapp.demo import seed
+
+    before = "20261205_case_applicant_name"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        seed(20, today=date(2024, 6, 10))
+        db.session.commit()
+        downgrade(directory=str(MIGRATIONS), revision=before)
+        with db.engine.begin() as conn:
+            bad = conn.execute(text('SELECT min(id) FROM "case"')).scalar()
+            conn.execute(text('UPDATE "case" SET due_on = :d, paused_due_on = :d WHERE id = :id'),
+                         {"d": date(2024, 7, 1), "id": bad})
+        import flask_migrate
+
+        errors: list[str] = []
+        monkeypatch.setattr(flask_migrate.log, "error", errors.append)   # alembic's logging config mutes it
+        with pytest.raises(SystemExit):     # flask db upgrade: "Error: <the message>", exit status 1
+            upgrade(directory=str(MIGRATIONS), revision="20261205_one_due_date")
+        assert len(errors) == 1 and errors[0].startswith(
+            f"Error: 1 case rows have both due_on and paused_due_on (ids {bad}), which the check constraint "
+            "ck_case_one_due_date forbids; nothing was changed.")
+        assert "flask cases recompute" in errors[0]
+        db.session.remove()
+        db.engine.dispose()
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == before
+            assert "_alembic_tmp_case" not in inspect(conn).get_table_names()
+            conn.execute(text('UPDATE "case" SET paused_due_on = NULL WHERE id = :id'), {"id": bad})
+        upgrade(directory=str(MIGRATIONS), revision="20261205_one_due_date")
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "20261205_one_due_date"
+            checks = {c["name"] for c in inspect(conn).get_check_constraints("case")}
+            assert "ck_case_one_due_date" in checks
+        db.session.remove()
+        db.engine.dispose()

@@ -199,7 +199,8 @@ def test_backup_restore_examples_byte_for_byte(app, cli, fresh_app, today, tmp_p
     assert manifest["counts"]["files"] == 2 and any(n.startswith("files/") for n in zf.namelist())
     assert manifest["not_backed_up"] == {
         name: backup.NOT_BACKED_UP[name]
-        for name in ("lookup_failure", "upload_usage", "report_stamp", "report_stamp_pending", "report_cache")}
+        for name in ("lookup_failure", "upload_usage", "report_stamp", "report_stamp_pending", "report_cache",
+                     "applicant_name")}
 
     app2 = fresh_app()
     cli2 = app2.test_cli_runner()

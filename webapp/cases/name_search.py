@@ -36,25 +36,23 @@ def applicant_filter(where: Any, agency_ids: list[int], applicant: str, ids_cap:
     each one's applicant_name tested - about 20 cases read for each one shown, where sorting every
     match read 6,000 (largest agency, 184 ms); its matches are not counted (counting "1000+" tested
     20,000 cases). A term of very many names on file (more than NAMES_CAP) is looked up among the
-    visible agencies' applicants instead, as is an identity number or USCC (their ids: cases by
-    ix_case_applicant_id; the same person under several names)."""
+    visible agencies' cases instead (``_visible_matches``), as is an identity number or USCC (the ids
+    of its applicants with a visible case: cases by ix_case_applicant_id; the same person under
+    several names). Always by the case's agency: a handed-over case is its receiving agency's."""
     term = applicant.strip()
     by_name = not is_identity(term)
     names, n, cond = names_on_file(term, agency_ids, ids_cap, names_cap) if by_name else (None, None, None)
     if names is not None:
         common = n > ids_cap
     else:
-        cols = (Applicant.agency_id, Applicant.name) if by_name else (Applicant.id,)
-        match = select(*cols).where(Applicant.agency_id.in_(agency_ids), applicant_match(term))
-        found = db.session.execute(match.limit(ids_cap + 1)).all()
+        found = db.session.execute(_visible_matches(term, agency_ids, by_name).limit(ids_cap + 1)).all()
         common, n = len(found) > ids_cap, None
         if by_name:
-            names = sorted({name for _agency, name in found})
+            names = sorted({name for (name,) in found})
             cond = among(Case.applicant_name, names, String)
     if common:
         where.append(name_match(Case.applicant_name, term) if by_name else
-                     exists().where(Applicant.id == Case.applicant_id, Applicant.agency_id.in_(agency_ids),
-                                    applicant_match(term)))
+                     exists().where(Applicant.id == Case.applicant_id, applicant_match(term)))
         where.uncounted = where.serial = True
     elif by_name:
         where.names, where.by_name, where.name_total = names, cond, n
@@ -63,6 +61,22 @@ def applicant_filter(where: Any, agency_ids: list[int], applicant: str, ids_cap:
     else:
         where.append(among(Case.applicant_id, [r[0] for r in found]))
         where.sort_all = True
+
+
+def _visible_matches(term: str, agency_ids: list[int], by_name: bool) -> Any:
+    """What a term matches among the visible agencies' CASES, not their applicants: a case handed over
+    to another agency (handovers.services.sign) moves, its applicant row keeps the agency it was filed
+    with. By name (more than NAMES_CAP names on file): the cases' applicant_name, one row per case -
+    a short term by its range on ix_case_agency_applicant_name, a longer one through the applicants'
+    trigram index and each one's cases (ix_case_applicant_id). An identity number or USCC: the ids of
+    the applicants it names (their id_number/uscc indexes) that have a visible case."""
+    if not by_name:
+        return select(Applicant.id).where(applicant_match(term), exists().where(
+            Case.applicant_id == Applicant.id, among(Case.agency_id, agency_ids)))
+    found = select(Case.applicant_name).where(among(Case.agency_id, agency_ids))
+    if len(term) < MIN_TRIGRAM:
+        return found.where(name_match(Case.applicant_name, term))
+    return found.join(Applicant, Applicant.id == Case.applicant_id).where(applicant_match(term))
 
 
 def names_on_file(term: str, agency_ids: list[int], ids_cap: int, names_cap: int

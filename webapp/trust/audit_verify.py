@@ -37,7 +37,7 @@ from webapp.domain.labels import DEADLINE_COLUMN_LABELS_ZH
 from webapp.domain.workflow import Event, Refusal, replay
 from webapp.errors import ServiceError
 from webapp.extensions import db
-from webapp.models import Agency, Case, CaseEvent, CaseItem, User
+from webapp.models import Agency, Applicant, ApplicantName, Case, CaseEvent, CaseItem, User
 from webapp.timeutil import today_shanghai
 
 from .audit import log_event
@@ -68,7 +68,7 @@ class BrokenLink:
     case_id: int
     case_number: str
     seq: int
-    problem: str          # hash | prev_hash | seq | legacy | no_history | head | replay | derived | item
+    problem: str          # hash | prev_hash | seq | legacy | no_history | head | replay | derived | item | copy
     field: str = ""
     stored: Any = None
     expected: Any = None
@@ -82,6 +82,13 @@ class BrokenLink:
             return (f"{where}, field {name}: stored {_show(self.stored)}, the events give {_show(self.expected)}"
                     f" / 案件 {self.case_number} 的「{label}」与事件记录不符（库中为 {_show(self.stored)}，"
                     f"按事件应为 {_show(self.expected)}）")
+        if self.problem == "copy":     # the name search's copy of the applicant's name (``_check_names``)
+            if self.field == "applicant_name":
+                return (f"{where}, field applicant_name: stored {_show(self.stored)}, its applicant's name is "
+                        f"{_show(self.expected)} / 案件 {self.case_number} 的申请人姓名副本（{_show(self.stored)}）"
+                        f"与申请人记录（{_show(self.expected)}）不符")
+            return (f"{where}: its applicant's name {_show(self.stored)} is not among the names on file "
+                    f"(applicant_name) / 案件 {self.case_number} 的申请人姓名 {_show(self.stored)} 不在姓名检索表中")
         if self.problem == "replay":
             return (f"{where}: its events no longer replay through the rules ({self.field}) "
                     f"/ 案件 {self.case_number} 的事件记录无法按规则重演")
@@ -216,11 +223,29 @@ def verify_chains(agency: Agency | None = None) -> VerifyResult:
             result.events += len(events[case.id])
             result.broken += _check_case(case, events[case.id], items[case.id], agencies[case.agency_id],
                                          cal, key, result)
+        result.broken += _check_names(cases)
     for b in result.broken:
         result.problems[b.problem] = result.problems.get(b.problem, 0) + 1
     result.broken.sort(key=lambda b: (b.case_number, 0 if b.seq else 1, b.seq, b.problem == "item", b.field))
     result.notes.sort(key=lambda b: (b.case_number, b.field))
     return result
+
+
+def _check_names(cases: list[Any]) -> list[BrokenLink]:
+    """The name search's copies (models/applicant_name.py): each case's applicant_name is its
+    applicant's name, and that name is among the names on file."""
+    ids = sorted({c.applicant_id for c in cases})
+    names = dict(db.session.execute(select(Applicant.id, Applicant.name).where(Applicant.id.in_(ids))).all())
+    copied = sorted({c.applicant_name for c in cases if c.applicant_name})
+    on_file = set(db.session.scalars(select(ApplicantName.name).where(ApplicantName.name.in_(copied))))
+    out = []
+    for c in cases:
+        want = names.get(c.applicant_id, "")
+        if c.applicant_name != want:
+            out.append(BrokenLink(c.id, c.number, 0, "copy", "applicant_name", c.applicant_name, want))
+        elif want and want not in on_file:
+            out.append(BrokenLink(c.id, c.number, 0, "copy", "applicant_name_on_file", want, want))
+    return out
 
 
 def _check_case(case: Any, events: list[Any], items: list[Any], agency: Agency, cal, key: bytes,

@@ -17,9 +17,10 @@ from webapp.domain.workflow import Event, EventType, Refusal
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Case, ProactiveYear
+from webapp.models.applicant_name import note_names_apart
 
 from .appeals import record_appeal
-from .applicants import clean_applicant, has_control_chars
+from .applicants import TEXT_LIMITS, clean_applicant, has_control_chars
 from .calendar import current_calendar
 from .interchange_bulk import Batch, CaseRefused, known_refs
 from .interchange_export import FORMAT, export_document
@@ -101,6 +102,7 @@ def import_document(doc: Any, today: date, bulk: bool = True, problems: list[Ser
     batch = Batch(agency, today, cal) if bulk else None
     for start in range(0, len(cases), BATCH):
         part = cases[start:start + BATCH]
+        note_names_apart(_applicant_names(part))     # before the part's cases, in a short transaction
         known = known_refs(agency, part) if bulk else None
         for case_doc in part:
             if problems is None:
@@ -124,6 +126,21 @@ def import_document(doc: Any, today: date, bulk: bool = True, problems: list[Ser
         _import_proactive(agency, year, data)
     db.session.flush()
     return stats
+
+
+def _applicant_names(part: list[Any]) -> list[str]:
+    """The applicant names of a part of the document, as clean_applicant keeps them (stripped): written
+    to the names on file in their own short transaction before the import's rows
+    (models/applicant_name.py), so that the import's transaction never locks a name. A name of a case
+    refused later stays on file without cases: harmless (a look-up that finds nothing)."""
+    out = set()
+    for c in part:
+        applicant = c.get("applicant") if isinstance(c, Mapping) else None
+        name = applicant.get("name") if isinstance(applicant, Mapping) else None
+        name = name.strip() if isinstance(name, str) else ""
+        if 0 < len(name) <= TEXT_LIMITS["name"] and not has_control_chars(name):
+            out.add(name)
+    return sorted(out)
 
 
 def _same_event(stored: Event, given: Event) -> bool:

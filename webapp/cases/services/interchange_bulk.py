@@ -32,7 +32,7 @@ from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Appeal, Applicant, Case, CaseEvent, CaseItem
 from webapp.models._types import utcnow
-from webapp.models.applicant_name import note_names
+from webapp.models.applicant_name import note_names_apart
 from webapp.trust.audit_key import audit_key
 
 from .applicants import clean_applicant
@@ -205,7 +205,8 @@ class Batch:
                 count=len(p["events"]), last_hash=prev, version=row["version"])
         for model, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items), (CaseEvent, events)):
             _insert(conn, pg, model.__table__, rows)
-        note_names(conn, (a["name"] for a in applicants))    # the names on file (models/applicant_name.py)
+        # the names on file (models/applicant_name.py): apart, in their own short transaction
+        note_names_apart(a["name"] for a in applicants)
 
     @staticmethod
     def _event_row(out: list, event_id: int, case_id: int, seq: int, e: dict, prev: str, key: bytes, now) -> str:

@@ -25,12 +25,16 @@ NOT_BACKED_UP: dict[str, str] = {
     "report_stamp": "each agency's report change stamp, raised by the database's triggers as the rows are restored",
     "report_stamp_pending": "a transaction's report stamp marks until it commits (always empty between transactions)",
     "report_cache": "built reports, recomputed on demand (reporting/services/report_cache.py)",
+    "applicant_name": "the distinct applicant names of the name search, rebuilt from the restored applicants "
+                      "(an agency's backup would otherwise carry every agency's names)",
 }
 
 #: Columns left out of the rows copied, why, and the value they get on restore.
 LEFT_OUT_COLUMNS: dict[tuple[str, str], tuple[str, Any]] = {
     ("user", "password_hash"): ("credentials: an operator issues one-time passwords after a restore "
                                 "(flask users reset-password)", ""),
+    ("case", "applicant_name"): ("its applicant's name, copied again from the restored applicant row "
+                                 "(restore.py _derived)", ""),
 }
 #: Set on every restored row of a table whose columns were left out (users must set a new password).
 RESTORED_OVERRIDES: dict[str, dict[str, Any]] = {"user": {"must_change_password": True, "failed_logins": 0}}

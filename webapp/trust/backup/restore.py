@@ -2,7 +2,10 @@
 
 Rows go in table by table in dependency order, exactly as archived (ids too, so the hash chain and
 every reference stay as they were); columns left out of the archive get their restore value
-(common.LEFT_OUT_COLUMNS: users come back without a password, must_change_password set). Then the
+(common.LEFT_OUT_COLUMNS: users come back without a password, must_change_password set). The name
+search's derived data is rebuilt from the restored applicants, whatever the archive holds (an archive
+made before it existed has neither): each case's applicant_name from its applicant row as the rows go
+in, and the names on file (applicant_name) from the distinct applicant names (``_rebuild_names``). Then the
 result must pass ``flask audit verify`` (every chain under this installation's audit key, every
 head, every case's derived columns replayed through the rules) and give, byte for byte, the
 exports and reports the archive holds. Any difference raises BackupError; the caller rolls back.
@@ -20,7 +23,7 @@ from flask import current_app
 from sqlalchemy import Table, func, select, text
 
 from webapp.extensions import db
-from webapp.models import Agency
+from webapp.models import Agency, Applicant, ApplicantName
 
 from ..audit import log_event
 from ..audit_key import key_id
@@ -95,6 +98,7 @@ def _restore(archive: Archive) -> RestoreSummary:
     summary = RestoreSummary(agencies=[], cases=0, events=0, users=[], files=0)
     for name, table in backed_up_tables().items():
         summary.rows[name] = _load_table(archive, table, summary)
+    _rebuild_names()
     _reset_sequences()
     db.session.expire_all()
     summary.agencies = [a["code"] for a in archive.manifest.get("agencies", [])]
@@ -149,13 +153,30 @@ def _load_table(archive: Archive, table: Table, summary: RestoreSummary) -> int:
         batch.append(row)
         n += 1
         if len(batch) >= BATCH:
-            db.session.execute(table.insert(), batch)
+            db.session.execute(table.insert(), _derived(table, batch))
             batch = []
     if batch:
-        db.session.execute(table.insert(), batch)
+        db.session.execute(table.insert(), _derived(table, batch))
     for ident, key, value in deferred:
         db.session.execute(table.update().where(pk[0] == ident).values({key: value}))
     return n
+
+
+def _derived(table: Table, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Columns derived from other rows, set from the rows restored before them (not from the archive):
+    a case's applicant_name is its applicant's name (the applicants are restored before the cases)."""
+    if table.name == "case":
+        ids = sorted({r["applicant_id"] for r in batch if r.get("applicant_id") is not None})
+        names = dict(db.session.execute(select(Applicant.id, Applicant.name).where(Applicant.id.in_(ids))).all())
+        for r in batch:
+            r["applicant_name"] = names.get(r.get("applicant_id"), "")
+    return batch
+
+
+def _rebuild_names() -> None:
+    """The names on file (models/applicant_name.py): each distinct name of the restored applicants."""
+    names = select(Applicant.name).where(Applicant.name != "").distinct()
+    db.session.execute(ApplicantName.__table__.insert().from_select(["name"], names))
 
 
 def _reset_sequences() -> None:
