@@ -13,21 +13,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from tests.factories import make_agency, make_user, person
-from tests.views.test_province_scale import numbers, statements
+from tests.factories import person
+from tests.views.test_province_scale import _government, numbers, statements
 from webapp.extensions import db
-from webapp.models import Agency, Applicant, ApplicantName, Case
-
-
-def _government(in_app, world) -> int:
-    def go():
-        gov = make_agency("LZ-ZFB", "临淄区人民政府办公室")
-        gov.kind = "government"
-        db.session.get(Agency, world.a.agency_id).parent_id = gov.id
-        db.session.get(Agency, world.b.agency_id).parent_id = gov.id
-        return make_user(gov, "clerk", "zfb_clerk", "区政府经办人").id
-
-    return in_app(go)
+from webapp.models import Applicant, ApplicantName, Case
 
 
 def _names(in_app) -> list[tuple[str, str]]:
