@@ -26,5 +26,6 @@ def test_one_list_of_plain_rows(app, world, in_app):
         assert sorted(r.id for r in both) == sorted([world.a.approver, world.a.clerk, world.a.clerk2,
                                                      world.b.approver, world.b.clerk, world.b.clerk2])
         assert not any(isinstance(r, User) for r in both)     # rows: no User object hydrated per clerk
+        assert {type(r.role) for r in both} == {str}       # the role as stored: no Role enum built per clerk
 
     in_app(go)

@@ -109,7 +109,7 @@ def test_a_names_pages_are_each_agencys_first_cases_merged(app, world, new_case,
     windows = [s for s in seen if "count(*) OVER ()" in s]
     assert len(lookups) == 1 and (laterals, windows) == (([laterals[0]], []) if postgresql else ([], [windows[0]]))
     assert [s for s in seen if "count(" in s and '"case"' in s.replace("FROM case ", 'FROM "case" ')
-            and s not in lookups + windows] == []     # no other count of the cases
+            and s not in lookups + windows and "count(case_item.id)" not in s] == []     # no other count of the cases
     by_index = _pages(client, "/cases?applicant=赵钱孙", 3)
     ascending = _pages(client, "/cases?applicant=赵钱孙&sort=received", 3)
     since = _pages(client, "/cases?applicant=赵钱孙&date_from=2024-06-05", 2)

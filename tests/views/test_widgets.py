@@ -115,3 +115,37 @@ def test_installed_by_create_app_and_no_signature_per_render(app: Flask, monkeyp
         for _ in range(3):
             assert '<option value="">请选择</option><option value="a">A &#34;quoted&#34;</option>' in str(form.kind())
         assert looked_up == []
+
+
+class _Plain(ZhPlainForm):
+    # the assignee lists' shape: a {value: label} dict of text labels (written straight from the dict)
+    assigned_to = SelectField("承办人", coerce=int, validators=[DataRequired()],
+                              choices={0: "不分配", 7: '张三（经办人）"<b>', 8: "李四（负责人）", 9: ""})
+    kind = SelectField("类型", choices={"": "请选择", "a&b": "甲", Markup('"m"'): "乙", True: "是"})
+    lazy = SelectField("其他", choices={"x": "X", "y": Markup("<i>Y</i>")})     # not all str: WTForms renders
+
+
+def _plain_html(form) -> list[str]:
+    return [str(f(**kw)) for f in form for kw in ({}, {"class_": "wide", "aria_invalid": "true", "required": False})]
+
+
+@pytest.mark.parametrize("data", [None, MultiDict([("assigned_to", "8"), ("kind", "a&b"), ("lazy", "y")]),
+                                  MultiDict([("assigned_to", "9"), ("kind", "True")])])
+def test_a_plain_select_same_html_as_wtforms(app: Flask, data, monkeypatch):
+    assert core.Select.__call__ is widgets._select_call
+    original = widgets._ORIGINAL_SELECT_CALL
+    with app.test_request_context():
+        form = _Plain(data)
+        ours = _plain_html(form)
+        sent = []
+        monkeypatch.setattr(widgets, "_ORIGINAL_SELECT_CALL",
+                            lambda self, field, **kw: sent.append(field.name) or original(self, field, **kw))
+        _plain_html(form)
+        assert sent == ["lazy", "lazy"]       # only the select with a Markup label went to WTForms
+        monkeypatch.setattr(core.Select, "__call__", original)
+        theirs = _plain_html(form)
+    assert ours == theirs
+    selected = {None: None, "8": '<option selected value="8">李四（负责人）</option>',
+                "9": '<option selected value="9">9</option>'}[data and data.get("assigned_to")]
+    assert ours[0].count("selected") == (selected is not None) and (selected is None or selected in ours[0])
+    assert '<option value="7">张三（经办人）&#34;&lt;b&gt;</option>' in ours[0]

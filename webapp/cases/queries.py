@@ -372,12 +372,13 @@ class Search:
             return self._page(page)
 
     def _page(self, page: int) -> Pager:
+        from .list_rows import rows_by_id
+
         offset = (page - 1) * PER_PAGE
         found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
         has_next = len(found) > PER_PAGE
         ids = [r[0] for r in found[:PER_PAGE]]
-        rows = {c.id: c for c in db.session.scalars(with_rows(select(Case).where(Case.id.in_(ids))))} \
-            if ids else {}
+        rows = rows_by_id(ids)      # plain rows of the columns the list shows (cases/list_rows.py)
         items = [rows[i] for i in ids]
 
         def pager(total: int | None, exact: bool = False) -> Pager:

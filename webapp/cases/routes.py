@@ -34,7 +34,8 @@ from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_uploa
 from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
-from .view import case_page_context, outcome_text
+from .list_rows import shown_rows
+from .view import case_page_context
 
 bp = Blueprint("cases", __name__)
 
@@ -86,11 +87,12 @@ def search():
     query_string = request.query_string.decode("utf-8", "replace")
     assignees = (assignable_users(current_user.agency_id)
                  if can("case.assign") and current_user.agency_id is not None else [])
-    return render_template("cases/search.html", form=form, pagination=pagination, args=args, today=today,
-                           mask_id=mask_id, special=special, special_lists=queries.SPECIAL_LISTS,
-                           statuses=list(Status), outcome_text=outcome_text,
-                           sort=sort, sort_keys=queries.SORT_KEYS, cal=current_calendar(),
-                           days_left=queries.days_left, urgency=queries.urgency, assignees=assignees,
+    # each row's cells computed once; the case pages' address built once ("/cases/0" without its 0)
+    rows = shown_rows(pagination.items, today, current_calendar(), url_for("cases.show", case_id=0)[:-1]) \
+        if pagination is not None else []
+    return render_template("cases/search.html", form=form, pagination=pagination, rows=rows, args=args,
+                           special=special, special_lists=queries.SPECIAL_LISTS, statuses=list(Status),
+                           sort=sort, sort_keys=queries.SORT_KEYS, assignees=assignees,
                            saved_filters=filters_of(current_user), query_string=query_string,
                            desk_form=PersonalDataForm())
 
@@ -106,8 +108,12 @@ def _render_case(case, status_code: int = 200, **kwargs):
 @bp.get("/cases/<int:case_id>")
 @requires("case.view")
 def show(case_id: int):
-    # the applicant and the assignee, which the page shows, in the case's own statement
-    case = case_or_404(case_id, options=(joinedload(Case.applicant), joinedload(Case.assigned_to)))
+    # the applicant and the assignee, which the page shows, in the case's own statement; and its
+    # items, attachments and appeals (a few rows each, most cases none of the latter two: one
+    # statement each before, when the page first touched them)
+    case = case_or_404(case_id, options=(joinedload(Case.applicant), joinedload(Case.assigned_to),
+                                         joinedload(Case.items), joinedload(Case.attachments),
+                                         joinedload(Case.appeals)))
     return _render_case(case)
 
 

@@ -59,7 +59,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 # the wordings by stored value (a dictionary look-up: the case list's assignee select calls role_zh
 # for each of an agency's clerks)
 _STATUS_ZH = {s.value: s.label_zh for s in Status}
-_ROLE_ZH = {r.value: r.label_zh for r in Role}
+ROLE_ZH = {r.value: r.label_zh for r in Role}
 
 
 def status_zh(code: str | None) -> str:
@@ -69,7 +69,7 @@ def status_zh(code: str | None) -> str:
 
 
 def role_zh(code: str | None) -> str:
-    return _ROLE_ZH.get(code, code or "")
+    return ROLE_ZH.get(code, code or "")
 
 
 def _staff_helpers() -> dict[str, Any]:

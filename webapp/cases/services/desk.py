@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, String, bindparam, select, type_coerce
 
 from webapp.cases.services import add_note
 from webapp.errors import ServiceError
@@ -35,7 +35,9 @@ def assignable_users(agency_ids: int | Iterable[int]) -> list[Row]:
     Plain rows (``id``, ``display_name``, ``role``, ``agency_id``): an agency's hundred clerks read
     as User objects cost 3 ms of CPU a page, as rows 1 ms."""
     ids = [agency_ids] if isinstance(agency_ids, int) else list(agency_ids)
-    stmt = prebuilt("assignable_users", lambda: select(User.id, User.display_name, User.role, User.agency_id)
+    # the role as stored (a str, not the Role enum built for each clerk: every use looks its wording up)
+    stmt = prebuilt("assignable_users", lambda: select(User.id, User.display_name,
+                                                       type_coerce(User.role, String(20)).label("role"), User.agency_id)
                     .where(User.agency_id.in_(bindparam("agency_ids", expanding=True)), User.active.is_(True),
                            User.role.in_(ASSIGNABLE_ROLES))
                     .order_by(User.role, User.display_name))    # built once (webapp/prebuilt.py)

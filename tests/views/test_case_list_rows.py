@@ -1,0 +1,117 @@
+"""Issue 15 (closed-loop load), the case list's rows: read as plain columns in one statement
+(cases/list_rows.py) and shown as the cells computed once; each row is what the template made of
+the Case objects before (the old row kept here), for the cases whose cells take a rule: a masked
+identity number and none, several items, a running case in time and overdue, a case paused for a
+fee after its period ran out (overdue on its paused due date), a case awaiting correction (no
+clock), a case answered late, an unassigned case and one reassigned."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from flask import render_template_string
+from sqlalchemy import select
+
+from tests.factories import paper_applicant, person
+from webapp.cases import queries
+from webapp.cases.services.applicants import mask_id
+from webapp.cases.services.calendar import current_calendar
+from webapp.domain.outcomes import Outcome
+from webapp.domain.workflow import Event, EventType
+from webapp.extensions import db
+from webapp.models import Case, User
+
+from .test_province_scale import statements
+
+E = EventType
+
+#: the row as templates/cases/search.html wrote it from Case objects before this change
+OLD_ROW = """{% from "cases/_macros.html" import status_badge %}{% for c in cases %}{% set n = days_left(c, today, cal) %}
+    <tr>
+      {% if assignees %}<td class="no-print"><input type="checkbox" name="case_ids" value="{{ c.id }}" class="row-check" aria-label="选择{{ c.number }}"></td>{% endif %}
+      <td class="nowrap"><a href="{{ url_for('cases.show', case_id=c.id) }}">{{ c.number }}</a></td>
+      <td class="nowrap">{{ c.applicant.name }}{% if c.applicant.id_number %}<br><span class="muted mono">{{ mask_id(c.applicant.id_number) }}</span>{% endif %}</td>
+      <td class="clip">{{ c.items[0].text if c.items else '' }}{% if c.items | length > 1 %} <span class="muted">等{{ c.items | length }}项</span>{% endif %}</td>
+      <td class="mono nowrap">{{ c.received_on or '' }}</td>
+      <td class="nowrap">{{ status_badge(c.status) }}{% if c.late %} <span class="badge badge-danger">逾期答复</span>{% endif %}</td>
+      <td class="mono nowrap">{{ c.due_on or '—' }}{% if c.due_provisional %} <span class="badge badge-provisional">暂定</span>{% endif %}{% if case_overdue(c, today) %} <span class="badge badge-danger">已逾期</span>{% endif %}</td>
+      <td class="days {{ urgency(n) }} nowrap" data-days="{{ '' if n is none else n }}">{% if n is none %}—{% elif n < 0 %}已逾期{{ -n }}日{% else %}{{ n }}日{% endif %}</td>
+      <td>{{ outcome_text(c.outcome) }}</td>
+      <td class="nowrap">{{ c.assigned_to.display_name if c.assigned_to else '—' }}</td>
+    </tr>
+{% endfor %}"""  # noqa: E501 (the template's lines as they were)
+
+ROW = re.compile(r"<tr>\s*(?:<td class=\"no-print\">.*?)?<td class=\"nowrap\"><a href=\"/cases/\d+\">.*?</tr>", re.S)
+
+
+def _tricky(new_case, world, in_app) -> dict[str, int]:
+    long_ago = date(2024, 4, 1)
+    ids = {
+        "masked_id": new_case(world.a, date(2024, 6, 3), applicant=person("李四")),
+        "no_id_several_items": new_case(world.a, date(2024, 6, 4), applicant=paper_applicant("某某公司", "commercial"),
+                                        items=["甲文件", "乙文件", "丙文件"]),
+        "overdue": new_case(world.a, long_ago),
+        "paused_overdue": new_case(world.a, long_ago,
+                                   [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))]),
+        "awaiting_correction": new_case(world.a, date(2024, 6, 3), [Event(E.CORRECTION_REQUESTED, date(2024, 6, 4))]),
+        "answered_late": new_case(world.a, long_ago, [Event(E.ANSWERED, date(2024, 6, 7), outcome=Outcome.DISCLOSED)]),
+        "unassigned": new_case(world.a, date(2024, 6, 5), actor="approver"),
+    }
+
+    def reassign():
+        case = db.session.get(Case, ids["masked_id"])
+        case.assigned_to_id = world.a.clerk2
+    in_app(reassign)
+    return ids
+
+
+def _old_rows(app, ids: list[int], today: date, with_boxes: bool) -> list[str]:
+    with app.test_request_context("/cases"):
+        cases = {c.id: c for c in db.session.scalars(queries.with_rows(select(Case).where(Case.id.in_(ids))))}
+        html = render_template_string(OLD_ROW, cases=[cases[i] for i in ids], today=today, cal=current_calendar(),
+                                      days_left=queries.days_left, urgency=queries.urgency, mask_id=mask_id,
+                                      assignees=with_boxes)
+        db.session.remove()
+    return ROW.findall(html)
+
+
+def test_each_row_shows_what_the_case_objects_showed(app, world, new_case, in_app, login, today):
+    ids = _tricky(new_case, world, in_app)
+    for user in (world.a.clerk, world.a.auditor):     # with and without the boxes of bulk assignment
+        page = login(user).get("/cases?sort=received").text
+        boxes = 'class="row-check"' in page
+        assert boxes == (user == world.a.clerk)
+        rows = ROW.findall(page)
+        shown = [int(i) for i in re.findall(r'<a href="/cases/(\d+)">', "".join(rows))]
+        assert sorted(shown) == sorted(ids.values())
+        assert rows == _old_rows(app, shown, today, boxes)
+    # the cells the rules make, as they read (the clerk's page)
+    page = login(world.a.clerk).get("/cases").text
+    row = {name: next(r for r in ROW.findall(page) if f'href="/cases/{i}"' in r) for name, i in ids.items()}
+    assert '<br><span class="muted mono">' in row["masked_id"] and "<br>" not in row["no_id_several_items"]
+    assert '甲文件 <span class="muted">等3项</span>' in row["no_id_several_items"]
+    assert row["overdue"].count("已逾期") == 2 and row["paused_overdue"].count("已逾期") == 1     # no days left: paused
+    assert 'data-days=""' in row["paused_overdue"] and 'data-days=""' in row["awaiting_correction"]
+    assert "逾期答复" in row["answered_late"] and "逾期答复" not in row["overdue"]
+    assert row["unassigned"].endswith('<td class="nowrap">—</td>\n    </tr>')
+    clerk2 = in_app(lambda: db.session.get(User, world.a.clerk2).display_name)
+    assert row["masked_id"].endswith(f'<td class="nowrap">{clerk2}</td>\n    </tr>')
+
+
+def test_a_page_of_the_list_reads_its_rows_in_one_statement(app, world, new_case, login):
+    for day in (3, 4, 5):
+        new_case(world.a, date(2024, 6, day), items=["甲", "乙"])
+    client = login(world.a.clerk)
+    client.get("/cases")
+    with statements(app) as seen:
+        page = client.get("/cases").text
+    assert len(re.findall(r'<a href="/cases/\d+">', page)) == 3
+    flat = [" ".join(s.replace('"', "").split()) for s in seen]
+    # the rows with their applicants, clerks, first items and item counts: one statement; no
+    # statement of the items (before: SELECT case_item.case_id, ... WHERE case_item.case_id IN (...))
+    rows = [s for s in flat if s.startswith("SELECT case.id, case.number, case.received_on")]
+    assert len(rows) == 1 and "JOIN applicant" in rows[0] and "count(case_item.id)" in rows[0]
+    assert not [s for s in flat if s.startswith("SELECT case_item.")]
+    assert not [s for s in flat if s.startswith("SELECT case.id, case.agency_id, case.ref")]    # no Case entity

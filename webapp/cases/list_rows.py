@@ -1,0 +1,93 @@
+"""The case list's rows (templates/cases/search.html): what each row shows, read as plain columns of one
+statement and turned into the cells' values once in Python.
+
+A page of 25 cases was read as Case objects with their applicants and clerks (joined) and their
+items (a statement of their own), and the template then asked each row for about 30 attributes, a
+``url_for``, the status macro, the days left and the overdue rule: about 120 Python calls a row to
+load it and 200 to render it. Now: the columns the row shows, the applicant's name and identity
+number, the clerk's name, and the first item's text and the number of items (two correlated
+subqueries), in one statement built once per process (webapp/prebuilt.py); each row's cells
+(``ShownRow``) computed by the rules the template applied (the masked identity number, days left,
+the overdue rule, the outcome's wording), which the template unpacks in its loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, func, select
+
+from webapp.cases.services.applicants import mask_id
+from webapp.cases.services.clock import overdue_row
+from webapp.domain.calendar import WorkCalendar
+from webapp.domain.labels import outcome_text
+from webapp.extensions import db
+from webapp.models import Applicant, Case, CaseItem, User
+from webapp.platform.template_helpers import status_zh
+from webapp.prebuilt import prebuilt
+
+from .queries import days_left, urgency
+
+
+def _statement() -> Any:
+    items = select(func.count(CaseItem.id)).where(CaseItem.case_id == Case.id).correlate(Case).scalar_subquery()
+    first = select(CaseItem.text).where(CaseItem.case_id == Case.id).correlate(Case) \
+        .order_by(CaseItem.position, CaseItem.id).limit(1).scalar_subquery()
+    return select(Case.id, Case.number, Case.received_on, Case.status, Case.late, Case.due_on, Case.due_provisional,
+                  Case.paused_due_on, Case.outcome, Applicant.name.label("applicant_name"),
+                  Applicant.id_number.label("id_number"), Case.assigned_to_id, User.display_name.label("assignee"),
+                  first.label("first_item"), items.label("item_count")) \
+        .select_from(Case).join(Applicant, Applicant.id == Case.applicant_id) \
+        .outerjoin(User, User.id == Case.assigned_to_id) \
+        .where(Case.id.in_(bindparam("ids", expanding=True)))
+
+
+def rows_by_id(ids: Iterable[int]) -> dict[int, Any]:
+    """The list's columns of the cases ``ids`` (plain rows: ``id``, ``number``, ``received_on``,
+    ``status``, ``late``, ``due_on``, ``due_provisional``, ``paused_due_on``, ``outcome``,
+    ``applicant_name``, ``id_number``, ``assigned_to_id``, ``assignee``, ``first_item``, ``item_count``), by id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {r.id: r for r in db.session.execute(prebuilt("case_list_rows", _statement), {"ids": ids})}
+
+
+class ShownRow(NamedTuple):
+    """One row of the case list as shown, in the order the template unpacks it."""
+
+    id: int
+    url: str               # the case page
+    number: str
+    applicant: str
+    masked_id: str         # "" when no identity number is on file
+    first_item: str
+    more_items: int        # the number of items when more than one, else 0
+    received_on: Any       # a date or ""
+    status: str            # the stored code ("none" when empty: the CSS class)
+    status_label: str
+    late: bool
+    due_on: Any            # a date or "—"
+    provisional: bool
+    overdue: bool
+    days: int | None       # working days left (negative once passed), None while no clock runs
+    days_class: str
+    outcome: str
+    assignee: str          # the clerk's name, "—" when unassigned
+
+
+def shown_rows(rows: Iterable[Any], today: date, cal: WorkCalendar, case_url: str) -> list[ShownRow]:
+    """The cells of each row (``rows``: of ``rows_by_id``); ``case_url``: the case
+    page's address without the id (``url_for`` once for the page, not once a row)."""
+    out = []
+    for r in rows:
+        n = days_left(r, today, cal)
+        count = r.item_count
+        out.append(ShownRow(
+            r.id, f"{case_url}{r.id}", r.number, r.applicant_name, mask_id(r.id_number) if r.id_number else "",
+            r.first_item if count else "", count if count > 1 else 0, r.received_on or "",
+            r.status or "none", status_zh(r.status), bool(r.late), r.due_on or "—", bool(r.due_provisional),
+            overdue_row(r, today), n, urgency(n), outcome_text(r.outcome),
+            r.assignee if r.assigned_to_id is not None else "—"))
+    return out
