@@ -75,7 +75,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
 
 
 def can(action: str, user=None) -> bool:
-    user = user if user is not None else current_user
+    if user is None:   # the proxy resolved once (a page asks up to ~20 times)
+        user = current_user._get_current_object()
     if not getattr(user, "is_authenticated", False):
         return False
     if action not in PERMISSIONS:
