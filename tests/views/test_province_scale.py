@@ -90,8 +90,9 @@ def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     # the same for 2 rows as for 14; the cases of each status, mine and the agency's, are one
     # statement each (were two each: the open statuses, then the closed cases); the lists' applicants
     # and clerks are joined into their cases' statement, and their items, which they do not show, are
-    # not read (17 -> 15 -> 13 -> 12)
-    assert few == many == 12
+    # not read (17 -> 15 -> 13 -> 12); the five lists and the two status counts one statement,
+    # joined by UNION ALL (webapp/cases/dashboard._statement: 12 -> 6)
+    assert few == many == 6
 
 
 def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, world, new_case, login):
@@ -102,9 +103,9 @@ def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, w
     assert len(numbers(overdue)) == 20
     assert '<span class="count-pill danger">21</span>' in overdue
     assert '此处列出期限最早的20件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（21件）。' in overdue
-    # the 12 of a dashboard whose lists are not full: a list's count, bounded, is read by the
-    # statement of its rows (it was one statement more for a full list)
-    assert n == 12
+    # the 6 of a dashboard whose lists are not full: a list's count, bounded, is read by the
+    # statement of its rows (it was one statement more for a full list); all lists are one statement
+    assert n == 6
     with statements(app) as seen:
         client.get("/")
     overdue = [s for s in seen if "paused_due_on <" in s]
@@ -130,14 +131,18 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
     assert '<span class="count-pill danger">3</span>' in page
     overdue = [s for s in seen if "paused_due_on <" in s]
     assert len(overdue) == 1
-    # one branch per status the clock runs in (registered, awaiting_fee) and the paused one: each
-    # branch's first rows in due order, then the first of them; and beside the rows their count, the
-    # branches joined again (each up to COUNT_CAP + 1 in all)
-    assert overdue[0].count("UNION ALL") == 2 + 2 and " OR " not in overdue[0], overdue[0]
-    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1
-    by_status = [s for s in seen if "AS status" in s]
-    # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole)
-    assert len(by_status) == 2 and all(s.count("UNION ALL") == 4 and s.count("LIMIT") == 5 for s in by_status)
+    # the whole dashboard is that one statement (webapp/cases/dashboard._statement): its five lists and
+    # the cases of each status, mine and the agency's, 15 branches joined by UNION ALL (14); in the
+    # overdue list's, one branch per status the clock runs in (registered, awaiting_fee) and the
+    # paused one: each branch's first rows in due order, then the first of them; and beside the rows
+    # their count, the branches joined again (each up to COUNT_CAP + 1 in all) (2 + 2)
+    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 and " OR " not in overdue[0], overdue[0]
+    # the overdue list 3 + 1 + 1, the four others their first rows and their count, 10 statuses
+    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 4 * 2 + 10
+    # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole), in
+    # the same statement (they were two statements of their own)
+    assert overdue[0].count("AS status") == 10
+    assert [s for s in seen if "AS status" in s] == overdue
     with statements(app) as seen:
         listed = client.get("/cases?list=overdue").text
     assert "共 3 件，第 1 / 1 页。" in listed

@@ -3,27 +3,30 @@
 Bounded whatever the size of the database (issue 15): each list shows at most DASHBOARD_ROWS cases
 (its most urgent) and links to the case list filtered the same way (``/cases?list=NAME``); its badge
 counts the cases it stands for exactly up to COUNT_CAP and as "1000+" above (a shorter list is its own
-count). A list is one statement: its rows as plain columns (``ListRow``) and its capped count beside
-them; the cases of each status, mine and the agency's, one statement each.
+count). The whole dashboard is one statement (``_statement``, built once per process): each list's
+rows as plain columns (``ListRow``) with its capped count beside them, and the cases of each status,
+mine and the agency's, capped, all joined by UNION ALL and tagged by what they are.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, func, literal, literal_column, select, union_all
+from sqlalchemy import Date, Integer, bindparam, func, literal, literal_column, null, select, union_all
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
-from webapp.cases.services.clock import overdue_branches
+from webapp.cases.services.clock import overdue_branches, standing_due_on
 from webapp.domain.calendar import WorkCalendar
-from webapp.domain.clock import Status
+from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Applicant, Case, User
+from webapp.prebuilt import prebuilt
 
 from . import queries
-from .queries import first_rows, special_list, visible
+from .queries import first_rows
 
 DASHBOARD_ROWS = 20
 STATUS_ORDER = [s.value for s in Status]
@@ -60,52 +63,6 @@ class ListRow:
         self.assigned_to = Clerk(row[n + 4]) if row[n + 3] is not None else None
 
 
-def _rows(first: Any, order: Any, matches: Any) -> tuple[list[ListRow], int]:
-    """The cases of the ids ``first`` selects, in the list's order, and the rows of ``matches``
-    counted up to COUNT_CAP + 1, in one statement (the count a scalar subquery beside the rows:
-    a full list's count was a statement of its own)."""
-    capped = matches.order_by(None).with_only_columns(literal_column("1")).limit(queries.COUNT_CAP + 1).subquery()
-    total = select(func.count()).select_from(capped).scalar_subquery()
-    q = select(*_SHOWN, Applicant.id, Applicant.name, Applicant.id_number, Case.assigned_to_id, User.display_name,
-               total.label("total")) \
-        .select_from(Case).outerjoin(Applicant, Applicant.id == Case.applicant_id) \
-        .outerjoin(User, User.id == Case.assigned_to_id) \
-        .where(Case.id.in_(first.scalar_subquery())).order_by(order, Case.id)
-    found = db.session.execute(q).all()
-    return [ListRow(r) for r in found], found[0].total if found else 0
-
-
-def counts_by_status(agency_ids: list[int], assigned_to_id: int | None = None) -> dict[str, int]:
-    """The cases of each status, each counted up to COUNT_CAP, in one statement: a government's
-    closed cases are most of a million rows and its open ones thousands, and the dashboard links to
-    them rather than counting them all on every visit. (The open statuses counted exactly read every
-    open case of every agency for a government on the million-case bench: 15,866 index entries, each
-    tested against its 51 agencies, 5-7 ms; capped, at most 1,001 per status.)"""
-    mine = assigned_to_id is not None
-    params = {"agency_ids": list(agency_ids), "cap": queries.COUNT_CAP + 1}
-    if mine:
-        params["assigned_to_id"] = assigned_to_id
-    got = dict(db.session.execute(_by_status(db.session.get_bind().dialect.name, mine), params).all())
-    return {s: got.get(s, 0) for s in STATUS_ORDER}
-
-
-@functools.cache
-def _by_status(dialect: str, mine: bool) -> Any:
-    """counts_by_status's statement, built once (its values are parameters): building its ten
-    selects on every dashboard cost three times the CPU time of running it."""
-    if dialect == "postgresql":     # the agencies as one array parameter (``_among``)
-        scope = [Case.agency_id == any_(bindparam("agency_ids", type_=ARRAY(Integer)))]
-    else:
-        scope = [Case.agency_id.in_(bindparam("agency_ids", expanding=True))]
-    if mine:
-        scope.append(Case.assigned_to_id == bindparam("assigned_to_id"))
-    each = []
-    for status in STATUS_ORDER:
-        first = select(Case.id).where(*scope, Case.status == status).limit(bindparam("cap")).subquery()
-        each.append(select(literal(status).label("status"), func.count().label("n")).select_from(first))
-    return union_all(*each)
-
-
 @dataclass
 class Dashboard:
     mine: dict[str, int]
@@ -122,28 +79,154 @@ class Dashboard:
 
 
 def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalendar) -> Dashboard:
-    d = Dashboard(mine=counts_by_status(agency_ids, user_id), agency=counts_by_status(agency_ids))
-    scope = visible(agency_ids)
-    for name in ("due_soon", "overdue", "notices_due", "correction_lapses", "fee_lapses"):
-        where, order = special_list(name, today, cal)
-        # the first ids in a subquery (index-only for the clock's lists: ix_case_overdue_cover), then
-        # their rows: reading whole rows first fetched a government's 4,600 overdue cases to sort them
-        if name == "overdue":
-            first, matches = _overdue_first(scope, today)
-        else:
-            first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
-            matches = select(Case.id).where(scope, *where)
-        rows, total = _rows(first, order, matches)
+    """The dashboard's figures from one statement (``_statement``): its five lists' first rows, each
+    with its capped count, and the cases of each status, mine and the agency's, each row tagged by
+    what it is (``LISTS``) and read in the lists' order."""
+    dialect = db.session.get_bind().dialect.name
+    one = len(agency_ids) == 1
+    # the key names everything the statement is built from (the row and count limits too)
+    stmt = prebuilt(("dashboard", dialect, one, DASHBOARD_ROWS, queries.COUNT_CAP), lambda: _statement(dialect, one))
+    d = Dashboard(mine=dict.fromkeys(STATUS_ORDER, 0), agency=dict.fromkeys(STATUS_ORDER, 0))
+    d.due_soon_until = cal.add_workdays(today, 3)
+    d.notices_until = cal.add_workdays(today, 2)
+    params = {"today": today, "due_soon_until": d.due_soon_until, "notices_until": d.notices_until,
+              "user_id": user_id}
+    if one:
+        params["agency_id"] = agency_ids[0]
+    else:
+        params["agency_ids"] = list(agency_ids)
+    lists: list[list[ListRow]] = [[] for _ in LISTS]
+    totals = [0] * len(LISTS)
+    n = len(_SHOWN)
+    for row in db.session.execute(stmt, params).all():
+        tag = row[n + 6]
+        if tag < len(LISTS):
+            lists[tag].append(ListRow(row))
+            totals[tag] = row[n + 5]
+        else:       # the cases of one status: its name in the status column, its count as the total
+            (d.mine if tag == len(LISTS) else d.agency)[row[3]] = row[n + 5]
+    for name, rows, total in zip(LISTS, lists, totals, strict=True):
         setattr(d, name, rows)
         # a full list stands for more: counted up to COUNT_CAP (the case list pages through them all)
         d.totals[name] = len(rows) if len(rows) < DASHBOARD_ROWS else total
-    d.due_soon_until = cal.add_workdays(today, 3)
-    d.notices_until = cal.add_workdays(today, 2)
     # rules.md §1: from 1 November, warn while next year's State Council notice is missing
     next_year = today.year + 1
     if today.month >= 11 and cal.is_provisional(date(next_year, 1, 1)):
         d.holiday_notice_missing = next_year
     return d
+
+
+#: the dashboard's lists, in the order of their tags (0-4); 5: the cases of each status assigned to
+#: the user, 6: the agencies' (``_statement``)
+LISTS = ("due_soon", "overdue", "notices_due", "correction_lapses", "fee_lapses")
+
+
+def _scope(dialect: str, one: bool):
+    """``queries.visible`` on parameters: one agency an equality (``agency_id``); several an IN list
+    (``agency_ids``), on PostgreSQL written into the statement's text at each execution (``_inline``)."""
+    if one:
+        return Case.agency_id == bindparam("agency_id", type_=Integer)
+    if dialect == "postgresql":
+        return Case.agency_id.in_(bindparam("agency_ids", expanding=True, literal_execute=True))
+    return Case.agency_id.in_(bindparam("agency_ids", expanding=True))
+
+
+def _statement(dialect: str, one: bool) -> Any:
+    """The whole dashboard as one statement, built once per process and shape (``dashboard``: its
+    values are bound at execution: the agencies, the user, today and the lists' last days). UNION ALL
+    of, for each list, the rows of its first DASHBOARD_ROWS ids with their count up to COUNT_CAP + 1
+    beside them, the list's tag and its order column (``sortkey``), then the cases of each status
+    counted up to COUNT_CAP + 1, mine (tag 5) and the agencies' (tag 6), the status in the status
+    column and the count in ``total``; ordered by (tag, the list's order, id). These were seven
+    statements, each list's built anew on every request: building them was most of the dashboard's
+    Python (15,555 -> 9,571 calls a request on bench/pages.py's demo data, 12 -> 6 statements)."""
+    scope = _scope(dialect, one)
+    today = bindparam("today", type_=Date)
+    running = Case.status.in_([literal(s, Case.status.type) for s in CLOCK_RUNS_IN])   # constants (``_inline``)
+    conditions = {   # queries.special_list's, on parameters
+        "due_soon": ([running, Case.due_on >= today, Case.due_on <= bindparam("due_soon_until", type_=Date)],
+                     Case.due_on),
+        "notices_due": ([Case.status == Status.REGISTERED.value, Case.correction_notice_due_on >= today,
+                         Case.correction_notice_due_on <= bindparam("notices_until", type_=Date)],
+                        Case.correction_notice_due_on),
+        "correction_lapses": ([Case.status == Status.AWAITING_CORRECTION.value, Case.correction_reply_by < today],
+                              Case.correction_reply_by),
+        "fee_lapses": ([Case.status == Status.AWAITING_FEE.value, Case.fee_due_on < today], Case.fee_due_on),
+    }
+    branches = []
+    for tag, name in enumerate(LISTS):
+        # the first ids in a subquery (index-only for the clock's lists: ix_case_overdue_cover), then
+        # their rows: reading whole rows first fetched a government's 4,600 overdue cases to sort them
+        if name == "overdue":
+            first, matches = _overdue_first(scope, today)
+            order = standing_due_on()
+        else:
+            where, order = conditions[name]
+            first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
+            matches = select(Case.id).where(scope, *where)
+        branches.append(_rows(first, order, matches, tag))
+    nulls = [null().label(c.key) for c in _SHOWN]
+    for tag, mine in ((len(LISTS), True), (len(LISTS) + 1, False)):
+        where = [scope, Case.assigned_to_id == bindparam("user_id", type_=Integer)] if mine else [scope]
+        for status in STATUS_ORDER:
+            first = select(Case.id).where(*where, Case.status == status).limit(queries.COUNT_CAP + 1).subquery()
+            shown = [*nulls[:3], literal_column(f"'{status}'").label("status"), *nulls[4:]]
+            branches.append(select(*shown, *[null()] * 5, func.count().label("total"),
+                                   literal_column(str(tag), Integer).label("tag"), null().label("sortkey"))
+                            .select_from(first))
+    stmt = union_all(*branches).order_by(literal_column("tag"), literal_column("sortkey"), literal_column("id"))
+    if dialect != "postgresql":
+        return stmt
+    return _inline(stmt, _VALUES if one else {"user_id"})
+
+
+#: the statement's values per request; every other parameter is a constant of its shape
+_VALUES = {"agency_id", "agency_ids", "today", "due_soon_until", "notices_until", "user_id"}
+
+
+def _inline(stmt: Any, keep: Any) -> Any:
+    """``stmt`` (PostgreSQL) with its constants (the statuses, the row limits, the counts' cap: their
+    values set when it was built) written into its text once, and the request's values but ``keep``
+    written in at each execution (``literal_execute``), for PostgreSQL's plan cache: psycopg prepares
+    a statement text after its 5th execution on a connection, and PostgreSQL then plans it for each
+    execution's parameters (a custom plan) until a plan for any values (generic) looks no dearer.
+
+    One agency keeps its values as parameters: one text for every clerk of every single agency, whose
+    generic plan PostgreSQL takes after its 5 custom ones (not planned again on that connection: 2.1
+    ms of planning on the demo). A government (``keep`` the user only): its 51 agencies and the day's dates
+    in the text, one text per government and day. With the agencies alone written in, PostgreSQL
+    still planned it anew on every request (3.0 ms of planning on the million-case bench): a generic
+    plan cannot tell how many cases lie before a date parameter, and it looked dearer. Never
+    plan_cache_mode: the other statements (the search) need their custom plans."""
+    dialect = db.session.get_bind().dialect
+
+    def replace(el: Any) -> Any:
+        if not isinstance(el, BindParameter) or el.key in keep:
+            return None
+        if el.key in _VALUES or el.expanding:
+            return _literal_execute(el)
+        return literal_column(str(el.compile(dialect=dialect, compile_kwargs={"literal_binds": True})), el.type)
+    return visitors.replacement_traverse(stmt, {}, replace)
+
+
+def _literal_execute(bind: Any) -> Any:
+    bind = bind._clone()
+    bind.literal_execute = True
+    return bind
+
+
+def _rows(first: Any, order: Any, matches: Any, tag: int) -> Any:
+    """The cases of the ids ``first`` selects and the rows of ``matches`` counted up to COUNT_CAP + 1
+    beside them (a full list's count was a statement of its own), tagged ``tag``, with the list's
+    order column (``sortkey``)."""
+    capped = matches.order_by(None).with_only_columns(literal_column("1")).limit(queries.COUNT_CAP + 1).subquery()
+    total = select(func.count()).select_from(capped).scalar_subquery()
+    return select(*_SHOWN, Applicant.id, Applicant.name, Applicant.id_number, Case.assigned_to_id,
+                  User.display_name, total.label("total"), literal_column(str(tag), Integer).label("tag"),
+                  order.label("sortkey")) \
+        .select_from(Case).outerjoin(Applicant, Applicant.id == Case.applicant_id) \
+        .outerjoin(User, User.id == Case.assigned_to_id) \
+        .where(Case.id.in_(first.scalar_subquery()))
 
 
 def _overdue_first(scope, today: date):
