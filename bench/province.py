@@ -20,8 +20,10 @@
    then ``VACUUM ANALYZE``.
 2. times, with the Flask test client in this process, for a small department's clerk (PV050), the
    largest agency's clerk (PV001) and the government's clerk (PV000), each page against the same page
-   for the demo clerk on the demo database, alternately (both see the same machine load), after one
-   warm-up: medians over ``--rounds``. The report pages: the report cache (report_cache) is emptied
+   for the demo clerk on the demo database, alternately (both see the same machine load), after
+   WARMUP requests of each (BENCH_WARMUP, default 12: the plans PostgreSQL keeps for a page asked
+   all day; one for a report page): medians over ``--rounds``. The report pages: the report cache
+   (report_cache) is emptied
    before the warm-up, whose time (the report computed) is printed as the first view's; the medians
    are views served from the cache; then, printed beside, the median view right after one agency's
    change (its stamp raised in ``report_stamp``, as the triggers do at a change's commit; no figure
@@ -52,6 +54,11 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 PROVINCE = os.environ.get("BENCH_PROVINCE_DB", "disclosure_bench_province")   # the million-case database
 DEMO = os.environ.get("BENCH_DEMO_DB", "disclosure_bench_province_demo")   # the baseline's database
 TODAY = date(2026, 12, 5)
+#: requests of each page before it is timed (a report page: one, its first view): a clerk's session
+#: asks the same pages all day, and PostgreSQL keeps a prepared statement's plan only after it has
+#: run several times on a connection (psycopg prepares it at the 5th execution; the server settles on
+#: a generic plan after 5 more); the dashboard of a government settles after about 11
+WARMUP = int(os.environ.get("BENCH_WARMUP", "12"))
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
 SUBJECTS = ["财政预算", "征地补偿", "拆迁安置", "环境影响评价", "建设工程规划许可", "行政处罚决定", "会议纪要",
@@ -334,6 +341,8 @@ def measure(rounds: int) -> list[tuple[str, str, float, float]]:
                 _empty_report_cache(demo), _empty_report_cache(province)
             full_url, full = FULL_PAGE_DEMO.get(name), []
             first = _time(demo_client, base_url), _time(client, url)     # warm-up
+            for _ in range(0 if report else WARMUP - 1):
+                _time(demo_client, base_url), _time(client, url)
             if full_url:
                 _time(demo_client, full_url)
             for _ in range(rounds):
