@@ -62,7 +62,7 @@ def test_sort_orders_and_days_left(app, world, new_case, login):
 
 
 def test_urgency_classes():
-    from webapp.cases.queries import urgency
+    from webapp.cases.list_rows import urgency
 
     assert [urgency(n) for n in (None, -2, 0, 3, 4, 5, 6)] == [
         "days-none", "days-overdue", "days-urgent", "days-urgent", "days-soon", "days-soon", "days-ok"]

@@ -66,3 +66,21 @@ def test_two_imports_meeting_each_others_new_names_both_commit(app):
             ["新名甲", "新名戊", "新名乙", "新名丁"])
         assert sorted(db.session.scalars(select(Case.applicant_name))) == sorted(
             ["新名甲", "新名戊", "新名乙", "新名乙", "新名丁", "新名甲"])
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_an_import_only_checked_leaves_no_name_behind(app, bulk):
+    """A preview (import_document with ``problems``, then rolled back: register/importer.check, the
+    import page's preview) promises that nothing is recorded: the names it read are not kept either."""
+    with app.app_context():
+        try:
+            problems: list = []
+            import_document(_doc("IMP-C", [("C-1", "只检查未导入的张某某"), ("C-2", "只检查的李某")]), TODAY,
+                            problems=problems, bulk=bulk)
+            assert problems == []
+        finally:
+            db.session.rollback()
+            db.session.remove()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+        assert list(db.session.scalars(select(ApplicantName.name))) == []

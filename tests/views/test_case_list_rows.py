@@ -15,7 +15,7 @@ from flask import render_template_string
 from sqlalchemy import select
 
 from tests.factories import paper_applicant, person
-from webapp.cases import queries
+from webapp.cases import list_rows, queries
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
 from webapp.domain.outcomes import Outcome
@@ -71,7 +71,7 @@ def _old_rows(app, ids: list[int], today: date, with_boxes: bool) -> list[str]:
     with app.test_request_context("/cases"):
         cases = {c.id: c for c in db.session.scalars(queries.with_rows(select(Case).where(Case.id.in_(ids))))}
         html = render_template_string(OLD_ROW, cases=[cases[i] for i in ids], today=today, cal=current_calendar(),
-                                      days_left=queries.days_left, urgency=queries.urgency, mask_id=mask_id,
+                                      days_left=list_rows.days_left, urgency=list_rows.urgency, mask_id=mask_id,
                                       assignees=with_boxes)
         db.session.remove()
     return ROW.findall(html)

@@ -22,13 +22,38 @@ from sqlalchemy import bindparam, func, select
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.clock import overdue_row
 from webapp.domain.calendar import WorkCalendar
+from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.labels import outcome_text
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem, User
 from webapp.platform.template_helpers import status_zh
 from webapp.prebuilt import prebuilt
 
-from .queries import days_left, urgency
+
+def days_left(c: Case, today: date, cal: WorkCalendar) -> int | None:
+    """Working days from today to the stored 答复期限 (negative once passed); None while no clock runs.
+    Read from the derived column, one calendar lookup: no clock is replayed per row."""
+    if c.due_on is None or c.status not in CLOCK_RUNS_IN:
+        return None
+    try:
+        return cal.workdays_between(today, c.due_on)
+    except Exception:   # a date outside the calendar's years: no figure rather than an error page
+        return None
+
+
+def urgency(n: int | None) -> str:
+    """The CSS class of a days-left cell."""
+    if n is None:
+        return "days-none"
+    if n < 0:
+        return "days-overdue"
+    if n <= 3:
+        return "days-urgent"
+    if n <= 5:
+        return "days-soon"
+    return "days-ok"
+
+
 
 
 def _statement() -> Any:

@@ -157,30 +157,6 @@ def first_rows(q, sort: str, due: Any, n: int):
     return _order(q, sort, due=due, due_set=True).limit(n)
 
 
-def days_left(c: Case, today: date, cal: WorkCalendar) -> int | None:
-    """Working days from today to the stored 答复期限 (negative once passed); None while no clock runs.
-    Read from the derived column, one calendar lookup: no clock is replayed per row."""
-    if c.due_on is None or c.status not in CLOCK_RUNS_IN:
-        return None
-    try:
-        return cal.workdays_between(today, c.due_on)
-    except Exception:   # a date outside the calendar's years: no figure rather than an error page
-        return None
-
-
-def urgency(n: int | None) -> str:
-    """The CSS class of a days-left cell."""
-    if n is None:
-        return "days-none"
-    if n < 0:
-        return "days-overdue"
-    if n <= 3:
-        return "days-urgent"
-    if n <= 5:
-        return "days-soon"
-    return "days-ok"
-
-
 def _among(column, ids: list[int]):
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) rather than one per id: the
     statement for 王伟芳's 1,425 applicants in a government is then compiled and sent as a short one."""

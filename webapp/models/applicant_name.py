@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, String, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -47,20 +47,22 @@ def note_names(connection: Any, names: Iterable[str]) -> None:
 
 
 #: how long the names' own transaction waits for another's lock before the caller writes them itself
-LOCK_WAIT = "5s"
+LOCK_WAIT = "1s"
 
 
-def note_names_apart(names: Iterable[str]) -> None:
+def note_names_apart(names: Iterable[str], apart: bool = True) -> None:
     """``note_names`` in a transaction of its own, committed at once (PostgreSQL), so the caller's
     transaction takes no lock on the names. Names the caller's transaction already sees (its own
     uncommitted ones too) are left out: a second connection would wait for the caller itself. If
     another transaction holds one of them for longer than LOCK_WAIT (an older release's import), they
     go on the caller's connection after all, where a real deadlock is detected. SQLite has one writer
     at a time (no row locks), and a session bound to one connection (the tests' outer transaction) has
-    no other: the caller's connection."""
+    no other: the caller's connection. ``apart=False`` (an import only checked, then rolled back: a
+    preview must leave nothing behind, names included): the caller's connection as well."""
     conn = db.session.connection()
     wanted = sorted({n for n in names if n})
-    if conn.dialect.name != "postgresql" or isinstance(db.session.get_bind(), Connection) or not wanted:
+    if not apart or conn.dialect.name != "postgresql" or isinstance(db.session.get_bind(), Connection) \
+            or not wanted:
         note_names(conn, wanted)
         return
     t = ApplicantName.__table__
@@ -72,7 +74,7 @@ def note_names_apart(names: Iterable[str]) -> None:
         with conn.engine.connect() as own, own.begin():
             own.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
             note_names(own, new)
-    except OperationalError:
+    except SQLAlchemyError:     # a lock held too long, no connection free in the pool, ...
         note_names(conn, new)
 
 

@@ -99,10 +99,11 @@ def import_document(doc: Any, today: date, bulk: bool = True, problems: list[Ser
     cal = current_calendar()
     stats = {"cases_new": 0, "cases_unchanged": 0, "events_added": 0, "appeals": 0}
     seen_refs: set[str] = set()
-    batch = Batch(agency, today, cal) if bulk else None
+    batch = Batch(agency, today, cal, names_apart=problems is None) if bulk else None
     for start in range(0, len(cases), BATCH):
         part = cases[start:start + BATCH]
-        note_names_apart(_applicant_names(part))     # before the part's cases, in a short transaction
+        # before the part's cases, in a short transaction (only checked: in this one, rolled back with it)
+        note_names_apart(_applicant_names(part), apart=problems is None)
         known = known_refs(agency, part) if bulk else None
         for case_doc in part:
             if problems is None:

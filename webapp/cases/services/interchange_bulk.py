@@ -56,8 +56,9 @@ class CaseRefused(Exception):
 class Batch:
     """New cases of one agency, planned in memory and written together by ``write``."""
 
-    def __init__(self, agency: Agency, today: date, cal):
+    def __init__(self, agency: Agency, today: date, cal, names_apart: bool = True):
         self.agency, self.today, self.cal = agency, today, cal
+        self.names_apart = names_apart      # False: only checked (see note_names_apart)
         self.policies = agency.policy()
         self.plans: list[dict[str, Any]] = []
         self._numbers: dict[str, int] = {}      # number prefix -> the largest serial so far
@@ -206,7 +207,7 @@ class Batch:
         for model, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items), (CaseEvent, events)):
             _insert(conn, pg, model.__table__, rows)
         # the names on file (models/applicant_name.py): apart, in their own short transaction
-        note_names_apart(a["name"] for a in applicants)
+        note_names_apart((a["name"] for a in applicants), apart=self.names_apart)
 
     @staticmethod
     def _event_row(out: list, event_id: int, case_id: int, seq: int, e: dict, prev: str, key: bytes, now) -> str:
