@@ -180,9 +180,8 @@ def page(tmp: Path, doc: dict, n: int) -> str:
     """The register import page on SQLite: upload, the mapping and preview, the commit of ``n`` cases."""
     import re
 
-    from tests.trust.world import make_world
-
     from tests.conftest import sign_in
+    from tests.factories import make_world
     from tests.register.test_page import selected
     from webapp.extensions import db
     from webapp.register.export import workbook_bytes
