@@ -1,6 +1,7 @@
 """Issue 15 (closed-loop load), the dashboard as one statement (webapp/cases/dashboard._statement):
 its five lists and the cases of each status, mine and the agency's, in one UNION ALL built once per
-process, every user's and day's values bound as parameters; a government's scope (its departments)
+process, every user's and day's values bound as parameters (on PostgreSQL the agencies and dates written
+into its text at each execution); a government's scope (its departments)
 and an agency's each get their own rows and counts from the same statement text."""
 
 from __future__ import annotations
@@ -57,22 +58,23 @@ def test_every_scope_reads_its_own_rows_and_counts_from_one_statement(app, world
     assert _counts(page_b) == ({**none, "registered": 2}, {**none, "registered": 2})
     assert _counts(page_gov) == (none, {**none, "registered": 5})
 
-    # one statement each, the lists' and the counts' together (were seven); one agency's the same text
-    # whoever reads it (its values are parameters: prepared once per connection), a government's its
-    # own (its departments one array parameter on PostgreSQL, an expanding IN on SQLite)
+    # one statement each, the lists' and the counts' together (were seven); on SQLite one text for
+    # every agency (its values are parameters), on PostgreSQL each agency's own, with its agencies and
+    # the day's dates written in (PostgreSQL's plan cache: see the next test)
     assert len(stmt_a) == len(stmt_b) == len(stmt_gov) == 1
-    assert stmt_a == stmt_b and stmt_gov != stmt_a
+    on_pg = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    assert (stmt_a == stmt_b) is not on_pg and stmt_gov != stmt_a
     assert all(s.count("AS status") == 10 for s in (*stmt_a, *stmt_gov))
 
 
 @pytest.mark.pg
 def test_postgresql_gets_the_constants_in_the_text_and_a_governments_scope_and_dates_too(
         app, world, new_case, login, in_app, today):
-    """What PostgreSQL's plan cache keys on (dashboard._inline): an agency's statement takes the
-    agency, the user and the dates as parameters (one text for every clerk of every agency: its
-    generic plan is taken after 5 executions); a government's has its agencies and the day's dates
-    in its text and the user as its only parameter (with the dates as parameters PostgreSQL planned
-    it anew on every request). The statuses and the limits are in the text for both."""
+    """What PostgreSQL's plan cache keys on (dashboard._inline): an agency's and a government's
+    statement have the agencies and the day's dates in their text and the user as their only
+    parameter (with them as parameters PostgreSQL planned the statement anew on every request on the
+    million-case bench: 4.8 ms of planning for a department's dashboard, 3.0 ms for a government's).
+    The statuses and the limits are in the text for both."""
     gov_clerk = _government(in_app, world)
     new_case(world.a, date(2024, 4, 15))
     seen: list[tuple[str, dict]] = []
@@ -90,8 +92,8 @@ def test_postgresql_gets_the_constants_in_the_text_and_a_governments_scope_and_d
     finally:
         event.remove(engine, "before_cursor_execute", record)
     (agency_text, agency_params), (gov_text, gov_params) = seen
-    assert set(agency_params) == {"agency_id", "today", "due_soon_until", "notices_until", "user_id"}
-    assert agency_params["today"] == today
+    assert set(agency_params) == {"user_id"}
+    assert f'"case".agency_id = {world.a.agency_id}' in agency_text and f"'{today.isoformat()}'" in agency_text
     assert "'awaiting_fee'" in agency_text and "LIMIT 20" in agency_text and "LIMIT 1001" in agency_text
     assert set(gov_params) == {"user_id"}
     scopes = re.findall(r"agency_id IN \(([\d, ]+)\)", gov_text)
