@@ -220,8 +220,7 @@ def _rows(first: Any, order: Any, matches: Any, tag: int) -> Any:
     """The cases of the ids ``first`` selects and the rows of ``matches`` counted up to COUNT_CAP + 1
     beside them (a full list's count was a statement of its own), tagged ``tag``, with the list's
     order column (``sortkey``)."""
-    capped = matches.order_by(None).with_only_columns(literal_column("1")).limit(queries.COUNT_CAP + 1).subquery()
-    total = select(func.count()).select_from(capped).scalar_subquery()
+    total = queries.capped(matches)
     return select(*_SHOWN, Applicant.id, Applicant.name, Applicant.id_number, Case.assigned_to_id,
                   User.display_name, total.label("total"), literal_column(str(tag), Integer).label("tag"),
                   order.label("sortkey")) \

@@ -54,8 +54,6 @@ def urgency(n: int | None) -> str:
     return "days-ok"
 
 
-
-
 def _statement() -> Any:
     items = select(func.count(CaseItem.id)).where(CaseItem.case_id == Case.id).correlate(Case).scalar_subquery()
     first = select(CaseItem.text).where(CaseItem.case_id == Case.id).correlate(Case) \

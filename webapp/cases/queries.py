@@ -60,18 +60,23 @@ NAME_PAGE_BUDGET = 6000
 NAMES_CAP = 50        # names on file a name term may stand for (more: the applicants are looked up)
 
 
-def with_rows(q, items: bool = True):
+def with_rows(q):
     """What a list shows of each case, loaded for all its rows at once: the applicant and the assignee
     joined into the cases' statement (one row each: no round trip of their own), the items in one
-    statement (unless ``items`` is False: the dashboard's lists show none)."""
-    q = q.options(joinedload(Case.applicant), joinedload(Case.assigned_to))
-    return q.options(selectinload(Case.items)) if items else q
+    statement."""
+    return q.options(joinedload(Case.applicant), joinedload(Case.assigned_to), selectinload(Case.items))
+
+
+def capped(q, cap: int = COUNT_CAP):
+    """The count of the rows of ``q`` up to ``cap + 1`` (so ``> cap`` means "more than cap"), as a
+    scalar subquery: a statement of its own (``capped_count``) or a column of another (the dashboard)."""
+    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
 
 
 def capped_count(q, cap: int = COUNT_CAP) -> int:
-    """The rows of ``q``, counted up to ``cap + 1`` (so ``> cap`` means "more than cap")."""
-    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(inner)) or 0
+    """The rows of ``q``, counted up to ``cap + 1``."""
+    return db.session.scalar(select(capped(q, cap))) or 0
 
 
 
