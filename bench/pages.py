@@ -5,12 +5,13 @@
 Creates its own PostgreSQL database (BENCH_PG_URL), seeds it exactly as bench/load.py does (the demo
 agency's year, 100 clerk accounts), signs one clerk in on the Flask test client and, for each page of
 the loop (dashboard, a case list page 1-3, a random case page, the intake form, a registration GET +
-POST), prints the Python function calls per request (sys.setprofile over 20 requests), the SQL
-statements per request and the CPU time per request (time.process_time over --n requests, the lower
-and the middle of 3 runs), then a signed-in 404 (the fixed cost of any page). Load-independent: the
-calls and statements; the CPU moves with the machine's load, so compare runs made one right after
-the other. With --html DIR, first writes the dashboard, the case list's pages and lists, the intake
-form and every case page into DIR (CSRF tokens blanked) to compare two trees byte for byte
+POST, the page of a case it registered: open, unassigned, every action form), prints the Python
+function calls per request (sys.setprofile over 20 requests), the SQL statements per request and the
+CPU time per request (time.process_time over --n requests, the lower and the middle of 3 runs), then
+a signed-in 404 (the fixed cost of any page). Load-independent: the calls and statements; the CPU
+moves with the machine's load, so compare runs made one right after the other. With --html DIR,
+first writes the dashboard, the case list's pages and lists, the intake form, every case page and
+the page of a case registered then into DIR (CSRF tokens blanked) to compare two trees byte for byte
 (``diff -r``). With --calls PAGE, prints the Python calls per request under each function of
 webapp/ and templates/ instead. Drops its database at the end.
 """
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402 - bench/load.py: the same database, accounts and registration data
 
 CSRF = re.compile(r'(name="[\w-]*csrf_token"[^>]*?value=")[^"]+(")|(value=")[^"]+("[^>]*name="[\w-]*csrf_token")')
-PAGES = ["dashboard", "case_list", "case_page", "intake_form", "register"]
+PAGES = ["dashboard", "case_list", "case_page", "intake_form", "register", "new_case"]
 
 
 def _blank_csrf(html: str) -> str:
@@ -84,7 +85,11 @@ def _page(kind: str, client, case_ids: list[int], rng: random.Random):
                 "form_wanted": "paper", "route_wanted": "pickup", "assigned_to": "0", "note": ""}
         r = client.post("/intake/new", data=data)
         assert r.status_code == 302 and "/cases/" in r.headers["Location"], r.status_code
+        return r.headers["Location"]
 
+    if kind == "new_case":      # the page of a case just registered (open, unassigned: every action form)
+        url = register()
+        return lambda: client.get(url)
     return register
 
 
@@ -97,7 +102,10 @@ def _html(client, case_ids: list[int], out: Path) -> None:
         r = client.get(u)
         assert r.status_code == 200, (u, r.status_code)
         (out / (re.sub(r"[^A-Za-z0-9]+", "_", u) + ".html")).write_text(_blank_csrf(r.get_data(as_text=True)))
-    print(f"{len(urls)} pages written to {out}")
+    # and the page of a case registered now (open, unassigned; its number and times are this run's)
+    r = client.get(_page("register", client, case_ids, random.Random(7))())
+    (out / "new_case.html").write_text(_blank_csrf(r.get_data(as_text=True)))
+    print(f"{len(urls) + 1} pages written to {out}")
 
 
 def _measure(client, counter, case_ids: list[int], n: int) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
@@ -35,7 +37,7 @@ from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
 from .list_rows import shown_rows
-from .view import case_page_context
+from .view import case_page_context, panel_rows
 
 bp = Blueprint("cases", __name__)
 
@@ -100,9 +102,14 @@ def search():
 def _render_case(case, status_code: int = 200, **kwargs):
     from webapp.cases.services.desk import comments_of
 
-    ctx = case_page_context(case, today_shanghai(), can, **kwargs)
-    return render_template("cases/case.html", **ctx, attach_form=AttachForm(),
-                           comments=comments_of(case)), status_code
+    # which panels have rows to read (the review, handover, delivery panels', the comments, the
+    # attachments: none, none read)
+    rows = panel_rows(case)
+    # the page asks ``can`` about 20 times (its actions, panels and links): the user resolved once
+    user_can = partial(can, user=current_user._get_current_object())
+    ctx = case_page_context(case, today_shanghai(), user_can, **kwargs)
+    return render_template("cases/case.html", **ctx, attach_form=AttachForm(), panel_rows=rows,
+                           comments=comments_of(case) if rows.comments else []), status_code
 
 
 @bp.get("/cases/<int:case_id>")
@@ -110,11 +117,11 @@ def _render_case(case, status_code: int = 200, **kwargs):
 def show(case_id: int):
     # the applicant and the assignee, which the page shows, in the case's own statement, with its
     # items and appeals (a few rows each, most cases no appeal: one statement each before, when the
-    # page first touched them); the attachments in one statement of their own, as joining a third
-    # collection would multiply the rows (200 items x 20 attachments: 4,000 rows, 80 ms)
+    # page first touched them); the attachments in a statement of their own, as joining a third
+    # collection would multiply the rows (200 items x 20 attachments: 4,000 rows, 80 ms), and only
+    # if the case has any (view.panel_rows)
     case = case_or_404(case_id, options=(joinedload(Case.applicant), joinedload(Case.assigned_to),
-                                         joinedload(Case.items), joinedload(Case.appeals),
-                                         selectinload(Case.attachments)))
+                                         joinedload(Case.items), joinedload(Case.appeals)))
     return _render_case(case)
 
 

@@ -8,6 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask import url_for
+from sqlalchemy import bindparam, exists, inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
+
 from webapp.admin.services.calendar_admin import DEADLINE_LABELS_ZH
 from webapp.cases.services import case_clock
 from webapp.cases.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
@@ -16,8 +20,11 @@ from webapp.domain.clock import Status
 from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.domain.labels import outcome_text
 from webapp.domain.workflow import Channel, EventType, Party
+from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
-from webapp.models import Case, CaseEvent
+from webapp.models import Agency, Attachment, Case, CaseComment, CaseEvent, Delivery, Handover, ReviewChain, ReviewDraft
+from webapp.prebuilt import prebuilt
+from webapp.review.services.chains import no_chain_rows
 from webapp.security import actable_agency_ids, may_download_attachment
 
 from .actions import ACTIONS, fee_preview, make_form, visible_actions
@@ -213,6 +220,48 @@ def applicant_view(case: Case, full: bool) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class PanelRows:
+    """Whether the case has any row in the tables the page's panels read (review drafts, handovers,
+    deliveries, internal comments, attachments) and its agency any review chain or department: one
+    statement for the seven. A panel whose table holds none shows its empty state without a read
+    of its own; one that holds some reads them as before (most cases have no draft, handover or
+    comment, a case not yet answered no attachment, most agencies no chain or department: up to 7
+    statements become 1)."""
+
+    drafts: bool
+    handovers: bool
+    deliveries: bool
+    comments: bool
+    attachments: bool
+    chains: bool         # the agency's review chains (the action forms' addresses)
+    departments: bool    # the agency's departments (转办's targets)
+
+
+#: the panels' tables, in PanelRows's order: the case's rows, then the agency's
+_CASE_ROWS = (ReviewDraft, Handover, Delivery, CaseComment, Attachment)
+
+
+def _panel_statement():
+    case_id, agency_id = bindparam("case_id"), bindparam("agency_id")
+    return select(*(exists().where(m.case_id == case_id) for m in _CASE_ROWS),
+                  exists().where(ReviewChain.agency_id == agency_id), exists().where(Agency.parent_id == agency_id))
+
+
+def panel_rows(case: Case) -> PanelRows:
+    """The case's PanelRows; with none of its attachments, its ``attachments`` collection, if not
+    loaded yet, is set empty (what loading it would give) instead of read; with no review chain of
+    its agency, the chains' read is answered (review.services.chains.no_chain_rows)."""
+    stmt = prebuilt("case_panel_rows", _panel_statement)   # built once
+    rows = PanelRows(*(bool(v) for v in db.session.execute(stmt, {"case_id": case.id,
+                                                                   "agency_id": case.agency_id}).one()))
+    if not rows.attachments and "attachments" in inspect(case).unloaded:
+        set_committed_value(case, "attachments", [])
+    if not rows.chains:
+        no_chain_rows(case.agency_id)
+    return rows
+
+
 def case_page_context(case: Case, today: date, can, *, show_personal: bool = False,
                       bound: dict[str, Any] | None = None, open_action: str | None = None) -> dict[str, Any]:
     cal = current_calendar()
@@ -224,22 +273,27 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     actions = []
     # a government's desk sees its departments' cases but acts only on its own (security.py)
     read_only = case.agency_id not in actable_agency_ids()
-    for action, disabled in ([] if read_only else visible_actions(case, status, can)):
-        form = bound.get(action.name) or make_form(action, case, today, formdata=False)
-        actions.append({"action": action, "form": form, "disabled": disabled,
-                        "open": action.name == open_action})
+    shown = [] if read_only else visible_actions(case, status, can)
+    base = _actions_url(case.id) if shown else ""
+    display = {}     # the forms made for display only (the review panel's extension request reuses its own)
+    for action, disabled in shown:
+        form = bound.get(action.name)
+        if form is None:
+            form = display[action.name] = make_form(action, case, today, formdata=False)
+        actions.append((action, form, disabled, action.name == open_action, _shown_fields(form),
+                        base + action.name))
     letters = []
     for kind in LETTER_TITLES:
         evs = [r for r in case.events if LETTER_FOR_EVENT.get(_etype(r.type)) == kind]
         if evs:
             letters.append({"kind": kind, "title": LETTER_TITLES[kind], "events": sorted(evs, key=lambda e: e.seq)})
     fee = fee_preview(case, "per_item", len(case.items)) if any(
-        a["action"].name == "fee_notice" for a in actions) else None
+        a[0].name == "fee_notice" for a in actions) else None
     return {
         "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
         "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
         "applicant_hints": applicant_hints(case.applicant),
-        "show_personal": show_personal, "personal_form": PersonalDataForm(),
+        "show_personal": show_personal, "personal_form": PersonalDataForm(), "display_forms": display,
         "downloadable": {a.id for a in case.attachments if may_download_attachment(case, a)},
         "own_agency": not read_only,
         "actions": actions, "letters": letters, "fee": fee,
@@ -248,8 +302,31 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "route_wanted": ROUTE_WANTED.get(case.route_wanted, case.route_wanted),
         "outcome_text": outcome_text, "correction_notice_late": clock.correction_notice_late,
         "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS, "read_only": read_only,
-        "all_actions": ACTIONS,
+        "all_actions": ACTIONS, "can": can,    # the page's ``can``: the caller's (its user resolved once)
     }
+
+
+def _actions_url(case_id: int) -> str:
+    """The address of the case's actions, up to the action's name: every action's route is
+    ``/cases/<id>/actions/<name>`` (routes.py registers them in one loop), so one ``url_for``
+    gives them all (about 20 Python calls each)."""
+    first = ACTIONS[0].name
+    return url_for(f"cases.act_{first}", case_id=case_id).removesuffix(first)
+
+
+#: the fields the action forms render themselves (hidden_tag writes these)
+_HIDDEN = frozenset({"HiddenField", "CSRFTokenField"})
+
+
+def _shown_fields(form: Any) -> list[tuple[str, Any]]:
+    """The form's visible fields, each with how the page writes it: ``list`` (the answer's outcome of
+    each item), ``date`` (a date of the act: not after today) or ``field``."""
+    out = []
+    for fld in form:
+        type_ = fld.type
+        if type_ not in _HIDDEN:
+            out.append(("list" if type_ == "FieldList" else "date" if fld.name.endswith("-on") else "field", fld))
+    return out
 
 
 def _etype(code: str) -> EventType | None:

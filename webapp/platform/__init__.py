@@ -44,4 +44,4 @@ def install(app: Flask) -> None:
     unit_of_work.install(app)
     celery.install(app)
     api_routing.install(app)    # after the guards, as when the API blueprint registered it
-    widgets.install()
+    widgets.install(app)

@@ -47,15 +47,18 @@ def _supervision() -> dict:
     return {"supervises": supervises, "supervision_open_notices": supervision_open_notices}
 
 
-def _review_case_panel(case):
-    """For the case page: the open draft, and the clerk's extension request (Art. 33)."""
+def _review_case_panel(case, rows=None, forms=None):
+    """For the case page: the open draft, and the clerk's extension request (Art. 33). ``rows``: the
+    page's cases.view.PanelRows (no draft of the case at all: none is read); ``forms``: the page's
+    action forms made for display only (the extension's, shown disabled to a clerk: the same form)."""
     if not getattr(current_user, "is_authenticated", False) or case.agency_id not in actable_agency_ids():
         return None
-    draft = review_services.open_draft(case)
+    draft = review_services.open_draft(case) if rows is None or rows.drafts else None
     extension_form = None
     if (draft is None and can("review.draft") and not can("case.extend") and not case.extended
             and case.status and EventType.EXTENDED in set(allowed_events(Status(case.status)))):
-        extension_form = make_form(BY_NAME["extension"], case, today_shanghai(), formdata=False)
+        extension_form = (forms or {}).get("extension") \
+            or make_form(BY_NAME["extension"], case, today_shanghai(), formdata=False)
     if draft is None and extension_form is None:
         return None
     return {"draft": draft, "extension_form": extension_form,
@@ -87,8 +90,9 @@ def _delivery() -> dict:
             return None
         return delivery_services.flagged_count(visible_agency_ids())
 
-    def case_delivery_flags(case):
-        return delivery_services.case_flags(case)
+    def case_delivery_flags(case, rows=None):
+        # rows: the case page's cases.view.PanelRows (no delivery of the case at all: none is read)
+        return delivery_services.case_flags(case) if rows is None or rows.deliveries else []
 
     return {"delivery_flag_count": delivery_flag_count, "case_delivery_flags": case_delivery_flags}
 
@@ -102,13 +106,15 @@ def _handovers() -> dict:
         """待签收 for the user's own agency (dashboard and header)."""
         return header_counts().to_sign     # 0 without an agency or handover.view
 
-    def case_routing(case):
+    def case_routing(case, rows=None):
         """For the case page's 转办 panel: the pending routing (with its age), or the departments it
-        may be routed to by the user (the holder's clerks and approvers, an open case)."""
-        pending = pending_for_case(case)
+        may be routed to by the user (the holder's clerks and approvers, an open case). ``rows``: the
+        page's cases.view.PanelRows (no handover of the case at all: none is read; no department of
+        its agency: no targets to read)."""
+        pending = pending_for_case(case) if rows is None or rows.handovers else None
         targets = []
-        if pending is None and case.closed_on is None and can("case.route") \
-                and case.agency_id in actable_agency_ids():
+        if pending is None and case.closed_on is None and (rows is None or rows.departments) \
+                and can("case.route") and case.agency_id in actable_agency_ids():
             targets = case_route_targets(case)
         return {"pending": pending, "age": age(pending) if pending else None, "targets": targets}
 

@@ -13,10 +13,10 @@ corrected in what was entered. ``identity_conflict`` tells whether to ask.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 
 from webapp.errors import ServiceError
 from webapp.extensions import db
@@ -54,15 +54,38 @@ def identity_of(data: Mapping[str, Any] | Applicant) -> str | None:
     return get("id_number") or get("uscc") or None
 
 
-def same_person(data: Mapping[str, Any] | Applicant) -> ColumnElement[bool]:
-    """SQL condition on ``Applicant``: rows of the same person as ``data`` (cleaned data or a row)."""
+def _person(data: Mapping[str, Any] | Applicant) -> tuple[str, dict[str, Any]]:
+    """How the same person as ``data`` is recognised (``id_number``, ``uscc`` or ``name``: kind,
+    name and phone) and the values compared."""
     get = data.get if isinstance(data, Mapping) else (lambda k: getattr(data, k))
     if get("id_number"):
-        return Applicant.id_number == get("id_number")
+        return "id_number", {"id_number": get("id_number")}
     if get("uscc"):
-        return Applicant.uscc == get("uscc")
-    return and_(Applicant.id_number.is_(None), Applicant.uscc.is_(None), Applicant.kind == get("kind"),
-                Applicant.name == get("name"), Applicant.phone == (get("phone") or ""))
+        return "uscc", {"uscc": get("uscc")}
+    return "name", {"kind": get("kind"), "name": get("name"), "phone": get("phone") or ""}
+
+
+def _person_where(how: str, v: Mapping[str, Any]) -> ColumnElement[bool]:
+    if how == "id_number":
+        return Applicant.id_number == v["id_number"]
+    if how == "uscc":
+        return Applicant.uscc == v["uscc"]
+    return and_(Applicant.id_number.is_(None), Applicant.uscc.is_(None), Applicant.kind == v["kind"],
+                Applicant.name == v["name"], Applicant.phone == v["phone"])
+
+
+def same_person(data: Mapping[str, Any] | Applicant) -> ColumnElement[bool]:
+    """SQL condition on ``Applicant``: rows of the same person as ``data`` (cleaned data or a row)."""
+    return _person_where(*_person(data))
+
+
+def same_person_bound(data: Mapping[str, Any] | Applicant) -> tuple[str, Callable[[], ColumnElement[bool]],
+                                                                    dict[str, Any]]:
+    """``same_person`` for a statement built once per shape (webapp/prebuilt.py): the shape, a builder
+    of the condition with its values as parameters (``person_<name>``), and their values."""
+    how, values = _person(data)
+    return (how, lambda: _person_where(how, {k: bindparam(f"person_{k}") for k in values}),
+            {f"person_{k}": v for k, v in values.items()})
 
 
 def applicant_as_filed(agency: Agency, data: Mapping[str, Any] | Applicant) -> Applicant:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from webapp.domain.kinds import FormWanted, Role, RouteWanted
 from webapp.domain.numbering import case_number, number_prefix, serial_of
@@ -15,10 +15,11 @@ from webapp.domain.workflow import Channel, Event, EventType
 from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Applicant, Case, CaseItem, User
+from webapp.prebuilt import prebuilt
 from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
-from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person
+from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person_bound
 from .applicants import has_control_chars, mask_id
 from .events import add_note, record_event
 
@@ -154,11 +155,18 @@ def fee_items_this_month(applicant: Applicant, on: date, exclude_case: Case | No
     item), whatever name each case was filed under: the same identity number (applicant_records).
     Each agency charges for its own work: items filed with other agencies do not count (nor
     does this agency learn of them)."""
-    start = on.replace(day=1)
-    q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
-         .join(Applicant, Case.applicant_id == Applicant.id)
-         .where(Case.agency_id == applicant.agency_id, Case.received_on >= start, Case.received_on <= on,
-                same_person(applicant)))
-    if exclude_case is not None:
-        q = q.where(Case.id != exclude_case.id)
-    return db.session.scalar(q) or 0
+    how, person, params = same_person_bound(applicant)
+    excluding = exclude_case is not None
+
+    def build():
+        q = (select(func.count(CaseItem.id)).join(Case, CaseItem.case_id == Case.id)
+             .join(Applicant, Case.applicant_id == Applicant.id)
+             .where(Case.agency_id == bindparam("agency_id"), Case.received_on >= bindparam("start"),
+                    Case.received_on <= bindparam("on"), person()))
+        return q.where(Case.id != bindparam("exclude_id")) if excluding else q
+
+    # every open case's page (its fee notice's preview): built once per shape (webapp/prebuilt.py)
+    stmt = prebuilt(("fee_items_this_month", how, excluding), build)
+    params.update(agency_id=applicant.agency_id, start=on.replace(day=1), on=on,
+                  **({"exclude_id": exclude_case.id} if excluding else {}))
+    return db.session.scalar(stmt, params) or 0

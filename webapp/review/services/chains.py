@@ -51,12 +51,24 @@ def chain_for(agency_id: int, kind: ReviewKind | str) -> Chain:
     from webapp.request_memo import per_request
 
     # a page view asks for several kinds (the case page: one per action): the agency's rows in one read
-    rows = per_request(("review_chains", agency_id), lambda: {r.kind: r for r in db.session.scalars(
+    rows = per_request(_memo_key(agency_id), lambda: {r.kind: r for r in db.session.scalars(
         select(ReviewChain).where(ReviewChain.agency_id == agency_id))})
     row = rows.get(kind)
     if row is None:
         return default_chain(kind)
     return Chain(kind, bool(row.enabled) or kind == ReviewKind.EXTENSION, tuple(dict(s) for s in row.steps or ()))
+
+
+def _memo_key(agency_id: int) -> tuple[str, int]:
+    return ("review_chains", agency_id)
+
+
+def no_chain_rows(agency_id: int) -> None:
+    """The agency has no chain row (read along with something else: the case page's panel rows):
+    chain_for gives every kind its default for the rest of the page view, without a read."""
+    from webapp.request_memo import remember
+
+    remember(_memo_key(agency_id), {})
 
 
 def chains(agency_id: int) -> dict[str, Chain]:
