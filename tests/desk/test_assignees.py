@@ -29,3 +29,26 @@ def test_one_list_of_plain_rows(app, world, in_app):
         assert {type(r.role) for r in both} == {str}       # the role as stored: no Role enum built per clerk
 
     in_app(go)
+
+
+def test_the_case_lists_clerks_and_saved_filters_are_one_statement(app, world, in_app):
+    """cases/services/desk.list_desk: the bulk assignment's clerks (assignable_users' rows, in their
+    order) and the user's saved filters (by name), one statement (they were two); no clerks without an
+    agency to assign in."""
+    from webapp.cases.services.desk import Saved, list_desk, save_filter
+
+    def go():
+        clerk = db.session.get(User, world.a.clerk)
+        b = save_filter(clerk, "b-overdue", "list=overdue")
+        a = save_filter(clerk, "a-mine", "mine=y&status=registered")
+        save_filter(db.session.get(User, world.a.clerk2), "c-other", "mine=y")     # another user's
+        db.session.flush()
+        with statements(app) as seen:
+            users, saved = list_desk(world.a.clerk, world.a.agency_id)
+        assert len(seen) == 1
+        assert users == [tuple(r) for r in assignable_users(world.a.agency_id)] and len(users) == 3
+        assert saved == [Saved(a.id, "a-mine", "status=registered&mine=y"), Saved(b.id, "b-overdue", "list=overdue")]
+        assert list_desk(world.a.clerk, None) == ([], saved)
+        db.session.rollback()
+
+    in_app(go)

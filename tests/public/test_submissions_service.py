@@ -278,6 +278,20 @@ def test_queue_age_in_working_days(w, today, time_machine):
     assert queue_summary([w.gov], today=date(2024, 6, 13)).count == 0
 
 
+def test_the_queue_summary_counts_each_day_once_for_all_its_submissions(w, today):
+    """public/services/queue.summary_of: the queue's days (one row a day, its submissions counted),
+    each day's age in working days once; a day outside the calendar's years (2004-2060) counted but
+    of no age (as age_in_workdays: None)."""
+    from webapp.cases.services.calendar import current_calendar
+    from webapp.public.services.queue import QueueSummary, summary_of
+
+    cal = current_calendar()
+    # 2024-06-07 (Friday): 3 working days by 06-13 (06-10 a holiday); 06-12: 1; 06-13: 0
+    days = [(date(2024, 6, 12), 4), (date(2024, 6, 7), 2), (date(1990, 1, 2), 5), (date(2024, 6, 13), 1)]
+    assert summary_of(days, cal, date(2024, 6, 13)) == QueueSummary(12, 3, 2)
+    assert summary_of([], cal, date(2024, 6, 13)) == QueueSummary(0, None, 0)
+
+
 def test_lookup_finds_by_number_and_code_and_throttles_failures(w, today, time_machine):
     result = submit()
     number, code = result.submission.number, result.query_code

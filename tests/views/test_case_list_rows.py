@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask import render_template_string
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.factories import paper_applicant, person
@@ -115,3 +116,59 @@ def test_a_page_of_the_list_reads_its_rows_in_one_statement(app, world, new_case
     assert len(rows) == 1 and "JOIN applicant" in rows[0] and "count(case_item.id)" in rows[0]
     assert not [s for s in flat if s.startswith("SELECT case_item.")]
     assert not [s for s in flat if s.startswith("SELECT case.id, case.agency_id, case.ref")]    # no Case entity
+
+
+def test_the_bulk_assignments_options_are_what_the_templates_loop_wrote(app):
+    """cases/list_rows.assignee_options: one string for the select's options, as the loop of
+    templates/cases/search.html wrote them (each name escaped, each role in its wording, an unknown
+    role as stored)."""
+    loop = ('{% for id, name, role, _agency in assignees %}<option value="{{ id }}">{{ name }}（{{ role | role_zh }}）'
+            '</option>{% endfor %}')
+    assignees = [(7, "王五", "approver", 1), (12, "<b>赵&\"六'</b>", "clerk", 1), (30, "钱七", "custodian", 2),
+                 (31, None, None, 2)]
+    with app.test_request_context("/cases"):
+        old = render_template_string(loop, assignees=assignees)
+    assert str(list_rows.assignee_options(assignees)) == old
+    assert old == ('<option value="7">王五（负责人）</option>'
+                   '<option value="12">&lt;b&gt;赵&amp;&#34;六&#39;&lt;/b&gt;（经办人）</option>'
+                   '<option value="30">钱七（custodian）</option><option value="31">None（）</option>')
+
+
+def test_the_pagers_links_are_what_url_for_wrote(app, world, new_case, login):
+    """The pager's links (templates/cases/search.html): url_for once, each page's number put in its
+    place, the same addresses as url_for('cases.search', page=N, **args) for each link."""
+    from flask import url_for
+
+    for i in range(26):
+        new_case(world.a, date(2024, 5, 6 + i % 20))
+    query = {"applicant": "", "date_from": "2024-01-01", "status": "registered", "sort": "-due"}
+    page = login(world.a.clerk).get("/cases?page=2&" + "&".join(f"{k}={v}" for k, v in query.items())).text
+    pager = re.search(r'<nav class="pager no-print" aria-label="分页">(.*?)</nav>', page, re.S).group(1)
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', pager)
+    with app.test_request_context("/cases"):
+        expected = [(str(escape(url_for("cases.search", page=p, **query))), label)
+                    for p, label in ((1, "上一页"), (1, "1"))]
+    assert links == expected
+    assert '<strong aria-current="page">2</strong>' in pager
+
+
+def test_a_list_without_any_search_field_uses_the_blank_form_valid_as_it_is(app):
+    """cases/routes.run_search: with none of the form's fields in the request (/cases?page=2, a list)
+    the blank form, never validated per request: it is valid and holds what the form built from such
+    a request holds; a request with a field, even empty, gets its own form, validated."""
+    from werkzeug.datastructures import MultiDict
+
+    from webapp.cases import routes
+    from webapp.cases.forms import SearchForm
+
+    assert routes.SEARCH_FIELDS == ("number", "applicant", "text", "date_from", "date_to", "status", "mine")
+    with app.test_request_context("/cases?page=2"):
+        built = SearchForm(MultiDict({"page": "2", "list": "overdue", "sort": "due"}))
+        assert built.validate() and routes.BLANK_SEARCH.validate()
+        blank = routes.BLANK_SEARCH.data
+        assert {k: v or None for k, v in built.data.items()} == {k: v or None for k, v in blank.items()}
+        assert built.errors == routes.BLANK_SEARCH.errors == {}
+        form, search, special, _sort = routes.run_search(MultiDict({"page": "2", "list": "overdue"}))
+        assert form is routes.BLANK_SEARCH and search is not None and special == "overdue"
+        form, search, *_ = routes.run_search(MultiDict({"number": "", "date_from": "2024-13-01"}))
+        assert form is not routes.BLANK_SEARCH and search is None and list(form.errors) == ["date_from"]

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from flask import render_template_string
+from sqlalchemy import event, select
+from sqlalchemy.orm import joinedload
 
+from tests.factories import paper_applicant, person
+from webapp.cases.dashboard import dashboard
+from webapp.cases.services.applicants import mask_id
+from webapp.cases.services.calendar import current_calendar
+from webapp.domain.workflow import Event
+from webapp.domain.workflow import EventType as E
 from webapp.extensions import db
+from webapp.models import Case
 
 from .test_dashboard import numbers, section
 from .test_province_scale import _government, statements
@@ -97,7 +107,75 @@ def test_postgresql_gets_the_constants_in_the_text_and_a_governments_scope_and_d
     assert "'awaiting_fee'" in agency_text and "LIMIT 20" in agency_text and "LIMIT 1001" in agency_text
     assert set(gov_params) == {"user_id"}
     scopes = re.findall(r"agency_id IN \(([\d, ]+)\)", gov_text)
-    assert len(scopes) == 24 and len(set(scopes)) == 1     # the government's own agency and its departments
+    # the government's own agency and its departments: its lists' and counts' 24 and its flagged
+    # letters' (1); its online queue's its own agency alone (actable_agency_ids: its clerk acts for it only)
+    scope = scopes[0]
+    own = [s for s in scopes if s != scope]
+    assert scopes.count(scope) == 24 + 1 and len(own) == 1 and own[0] in scope.split(", ")
     assert {world.a.agency_id, world.b.agency_id} < {int(i) for i in scopes[0].split(", ")}
     assert len(scopes[0].split(", ")) == 3
     assert f"'{today.isoformat()}'" in gov_text
+
+
+#: a dashboard list as templates/cases/_macros.html case_table wrote it from Case objects before its
+#: rows' cells were computed once (cases/dashboard.ListRow)
+OLD_TABLE = """{% from "cases/_macros.html" import status_badge %}{% set case_url = url_for('cases.show', case_id=0)[:-1] %}<table class="grid">
+  <thead><tr><th>编号</th><th>申请人</th><th>收到日期</th><th>状态</th><th>{{ date_label }}</th><th>承办人</th></tr></thead>
+  <tbody>
+  {% for c in cases %}
+  <tr>
+    <td class="nowrap"><a href="{{ case_url }}{{ c.id }}">{{ c.number }}</a></td>
+    <td class="nowrap">{{ c.applicant.name }}{% if c.applicant.id_number %} <span class="muted mono">{{ mask_id(c.applicant.id_number) }}</span>{% endif %}</td>
+    <td class="mono">{{ c.received_on or '' }}</td>
+    <td>{{ status_badge(c.status) }}{% if c.extended %} <span class="badge">已延期</span>{% endif %}</td>
+    {% set d = c[date_col] %}
+    <td class="mono">{{ d or '—' }}{% if date_col == 'due_on' and c.due_provisional %} <span class="badge badge-provisional" title="该年度放假安排尚未发布，期限暂定">暂定</span>{% endif %}</td>
+    <td class="nowrap">{{ c.assigned_to.display_name if c.assigned_to else '—' }}</td>
+  </tr>
+  {% endfor %}
+  </tbody>
+</table>"""  # noqa: E501 (the macro's lines as they were)
+
+
+def test_each_lists_rows_show_what_the_case_objects_showed(app, world, new_case, login, today):
+    """Each list's rows (cells computed once from the statement's plain columns) as the macro wrote
+    them from Case objects: a masked identity number and none, an extended case, an unassigned one,
+    a case paused for a fee (no 答复期限 in the overdue list), each list's own date."""
+    new_case(world.a, date(2024, 4, 15), applicant=person("李四"))                         # overdue
+    new_case(world.a, date(2024, 4, 16), applicant=paper_applicant("某某公司", "commercial"), actor="approver")
+    new_case(world.a, date(2024, 4, 1), [Event(E.FEE_NOTICE, date(2024, 6, 4), amount_yuan=Decimal(100))])
+    new_case(world.a, date(2024, 5, 6), [Event(E.EXTENDED, date(2024, 5, 20), days=5)])     # overdue, extended
+    new_case(world.a, date(2024, 5, 13))                                                   # due soon
+    new_case(world.a, date(2024, 5, 31))                                                   # notice due
+    new_case(world.a, date(2024, 4, 15), [Event(E.CORRECTION_REQUESTED, date(2024, 4, 16), reply_by=date(2024, 6, 7))])
+    new_case(world.a, date(2024, 4, 15), [Event(E.FEE_NOTICE, date(2024, 4, 16), amount_yuan=Decimal(100))])
+    page = login(world.a.clerk).get("/").text
+    lists = [("overdue", "due_on", "答复期限", 4), ("due-soon", "due_on", "答复期限", 1),
+             ("notices-due", "correction_notice_due_on", "补正告知期限", 1),
+             ("correction-lapses", "correction_reply_by", "补正期限", 1), ("fee-lapses", "fee_due_on", "缴费期限", 1)]
+    tables = re.findall(r'<table class="grid">.*?</table>', page, re.S)
+    assert len(tables) == len(lists)
+    for table, (name, date_col, label, rows) in zip(tables, lists, strict=True):
+        ids = [int(i) for i in re.findall(r'<a href="/cases/(\d+)">', table)]
+        assert len(ids) == rows, name
+        with app.test_request_context("/"):
+            cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(ids)).options(
+                joinedload(Case.applicant), joinedload(Case.assigned_to)))}
+            old = render_template_string(OLD_TABLE, cases=[cases[i] for i in ids], mask_id=mask_id,
+                                         date_col=date_col, date_label=label)
+            db.session.remove()
+        assert table == old, name
+    overdue = tables[0]
+    # three identity numbers masked (the company has none), the company's case unassigned
+    assert overdue.count('<span class="muted mono">') == 3 and overdue.count('<td class="nowrap">—</td>') == 1
+    assert overdue.count('<td class="mono">—</td>') == 1           # the paused case: no due date
+    assert overdue.count('<span class="badge">已延期</span>') == 1
+    # the cells, computed once per row from the statement's columns (cases/dashboard.ListRow)
+    with app.test_request_context("/"):
+        d = dashboard([world.a.agency_id], world.a.clerk, today, current_calendar())
+        db.session.remove()
+    company = next(r for r in d.overdue if r.applicant == "某某公司")
+    assert (company.masked_id, company.received_on, company.status, company.status_label, company.extended,
+            company.provisional, company.assignee) == ("", date(2024, 4, 16), "registered", "办理中", False, False, "—")
+    paused = next(r for r in d.overdue if r.date == "—")
+    assert paused.status == "awaiting_fee"

@@ -75,8 +75,8 @@ def test_case_list_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     assert len(numbers(page)) == 23
     # the page's ids, then its cases with their applicants, clerks, first items and item counts (one
     # statement: cases/list_rows.py), and the request's own reads (session user, agencies, the menu's
-    # counts, saved filters, assignable clerks): the same for 3 rows as for 23
-    assert few == many == 6
+    # counts, the saved filters and assignable clerks in one): the same for 3 rows as for 23
+    assert few == many == 5
 
 
 def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, login):
@@ -91,8 +91,9 @@ def test_dashboard_statements_do_not_grow_with_its_rows(app, world, new_case, lo
     # statement each (were two each: the open statuses, then the closed cases); the lists' applicants
     # and clerks are joined into their cases' statement, and their items, which they do not show, are
     # not read (17 -> 15 -> 13 -> 12); the five lists and the two status counts one statement,
-    # joined by UNION ALL (webapp/cases/dashboard._statement: 12 -> 6)
-    assert few == many == 6
+    # joined by UNION ALL (webapp/cases/dashboard._statement: 12 -> 6); the online queue's summary,
+    # the flagged letters and the open 督办通知 joined too (6 -> 3)
+    assert few == many == 3
 
 
 def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, world, new_case, login):
@@ -103,9 +104,9 @@ def test_dashboard_lists_stop_at_20_rows_and_count_the_rest_up_to_the_cap(app, w
     assert len(numbers(overdue)) == 20
     assert '<span class="count-pill danger">21</span>' in overdue
     assert '此处列出期限最早的20件，<a class="see-all" href="/cases?list=overdue">查看全部</a>（21件）。' in overdue
-    # the 6 of a dashboard whose lists are not full: a list's count, bounded, is read by the
+    # the 3 of a dashboard whose lists are not full: a list's count, bounded, is read by the
     # statement of its rows (it was one statement more for a full list); all lists are one statement
-    assert n == 6
+    assert n == 3
     with statements(app) as seen:
         client.get("/")
     overdue = [s for s in seen if "paused_due_on <" in s]
@@ -135,10 +136,14 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
     # the cases of each status, mine and the agency's, 15 branches joined by UNION ALL (14); in the
     # overdue list's, one branch per status the clock runs in (registered, awaiting_fee) and the
     # paused one: each branch's first rows in due order, then the first of them; and beside the rows
-    # their count, the branches joined again (each up to COUNT_CAP + 1 in all) (2 + 2)
-    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 and " OR " not in overdue[0], overdue[0]
-    # the overdue list 3 + 1 + 1, the four others their first rows and their count, 10 statuses
-    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 4 * 2 + 10
+    # their count, the branches joined again (each up to COUNT_CAP + 1 in all) (2 + 2); the online
+    # queue's days, the flagged letters and the open 督办通知 (3). Its one OR is the notices' (the
+    # agency's or its government's: supervision/services.notices_query)
+    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 + 3, overdue[0]
+    assert overdue[0].count(" OR ") == 1 and " OR supervision_notice.government_id = " in overdue[0], overdue[0]
+    # the overdue list 3 + 1 + 1, the four others their first rows and their count, 10 statuses, the
+    # newest open notices (1)
+    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 4 * 2 + 10 + 1
     # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole), in
     # the same statement (they were two statements of their own)
     assert overdue[0].count("AS status") == 10

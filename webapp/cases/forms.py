@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from webapp.domain.clock import Status
 from webapp.domain.fees import FeeMethod
 from webapp.domain.outcomes import ANSWER_OUTCOMES
 from webapp.domain.policies import EXTENSION_MAX_DAYS
@@ -108,6 +109,9 @@ class PersonalDataForm(ZhForm):
     """Only the CSRF token: opening the full record is a POST that is logged."""
 
 
+STATUS_CHOICES = {"": "全部", **{s.value: s.label_zh for s in Status}}
+
+
 class SearchForm(ZhPlainForm):
     """GET form (no CSRF: it changes nothing)."""
 
@@ -116,7 +120,7 @@ class SearchForm(ZhPlainForm):
     text = StringField("申请内容", validators=[Optional(), Length(max=200)])
     date_from = DateField("收到日期自", validators=[Optional()])
     date_to = DateField("至", validators=[Optional()])
-    status = SelectField("状态", validators=[Optional()])
+    status = SelectField("状态", choices=STATUS_CHOICES, validators=[Optional()])
     mine = BooleanField("只看我承办的")
 
     def validate_date_to(self, field) -> None:

@@ -17,16 +17,18 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from markupsafe import Markup, escape
+from sqlalchemy import String, bindparam, func, select, type_coerce
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.clock import overdue_row
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.labels import outcome_text
+from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem, User
-from webapp.platform.template_helpers import status_zh
+from webapp.platform.template_helpers import ROLE_ZH, status_zh
 from webapp.prebuilt import prebuilt
 
 
@@ -58,8 +60,10 @@ def _statement() -> Any:
     items = select(func.count(CaseItem.id)).where(CaseItem.case_id == Case.id).correlate(Case).scalar_subquery()
     first = select(CaseItem.text).where(CaseItem.case_id == Case.id).correlate(Case) \
         .order_by(CaseItem.position, CaseItem.id).limit(1).scalar_subquery()
-    return select(Case.id, Case.number, Case.received_on, Case.status, Case.late, Case.due_on, Case.due_provisional,
-                  Case.paused_due_on, Case.outcome, Applicant.name.label("applicant_name"),
+    # the status and the outcome as stored (str: no enum built for each row; every use looks its wording up)
+    return select(Case.id, Case.number, Case.received_on, type_coerce(Case.status, String).label("status"), Case.late,
+                  Case.due_on, Case.due_provisional, Case.paused_due_on,
+                  type_coerce(Case.outcome, String).label("outcome"), Applicant.name.label("applicant_name"),
                   Applicant.id_number.label("id_number"), Case.assigned_to_id, User.display_name.label("assignee"),
                   first.label("first_item"), items.label("item_count")) \
         .select_from(Case).join(Applicant, Applicant.id == Case.applicant_id) \
@@ -74,7 +78,11 @@ def rows_by_id(ids: Iterable[int]) -> dict[int, Any]:
     ids = list(ids)
     if not ids:
         return {}
-    return {r.id: r for r in db.session.execute(prebuilt("case_list_rows", _statement), {"ids": ids})}
+    return {r.id: r for r in db.session.execute(prebuilt("case_list_rows", _statement), {"ids": ids}).all()}
+
+
+#: each outcome's wording (``outcome_text``), looked up once
+_OUTCOME_TEXT = {o.value: outcome_text(o.value) for o in Outcome}
 
 
 class ShownRow(NamedTuple):
@@ -111,6 +119,20 @@ def shown_rows(rows: Iterable[Any], today: date, cal: WorkCalendar, case_url: st
             r.id, f"{case_url}{r.id}", r.number, r.applicant_name, mask_id(r.id_number) if r.id_number else "",
             r.first_item if count else "", count if count > 1 else 0, r.received_on or "",
             r.status or "none", status_zh(r.status), bool(r.late), r.due_on or "—", bool(r.due_provisional),
-            overdue_row(r, today), n, urgency(n), outcome_text(r.outcome),
+            overdue_row(r, today), n, urgency(n), _OUTCOME_TEXT.get(r.outcome) or outcome_text(r.outcome),
             r.assignee if r.assigned_to_id is not None else "—"))
     return out
+
+
+#: each role's wording, escaped once (its HTML in an option)
+_ROLE_HTML = {code: str(escape(label)) for code, label in ROLE_ZH.items()}
+
+
+def assignee_options(assignees: Iterable[Any]) -> Markup:
+    """The bulk assignment's options, one ``<option value="ID">NAME（ROLE）</option>`` a clerk
+    (``assignees``: cases/services/desk.assignable_users' rows), as the template's loop wrote them
+    (``role_zh``'s wording): an agency's hundred clerks were about 2,800 Python calls of that loop (7
+    pieces output and 3 escapes an option), now one escape each."""
+    return Markup("".join([
+        f'<option value="{id}">{escape(name)}（{_ROLE_HTML.get(role) or escape(role or "")}）</option>'
+        for id, name, role, _agency in assignees]))

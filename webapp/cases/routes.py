@@ -8,7 +8,6 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.calendar import current_calendar
 from webapp.cases.services.events import case_change
 from webapp.domain.clock import Status
@@ -20,6 +19,7 @@ from webapp.params import id_arg, page_arg
 from webapp.platform.unit_of_work import keep_on_error
 from webapp.security import (
     SCAN_REFUSED,
+    actable_agency_ids,
     can,
     case_or_404,
     may_download_attachment,
@@ -36,10 +36,17 @@ from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_uploa
 from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
-from .list_rows import shown_rows
+from .list_rows import assignee_options, shown_rows
 from .view import case_page_context, panel_rows
 
 bp = Blueprint("cases", __name__)
+#: the statuses (value, wording) in their order: the status filter's options and the dashboard's columns
+STATUSES = [(s.value, s.label_zh) for s in Status]
+#: the search form with nothing filled in (the dashboard's; the case list's without any of its fields
+#: in the request, valid as it is: tests/views/test_case_list_rows.py): never changed, the same for
+#: every request (building and validating it was about 230 Python calls a page)
+BLANK_SEARCH = SearchForm()
+SEARCH_FIELDS = tuple(BLANK_SEARCH._fields)
 
 
 @bp.get("/")
@@ -52,20 +59,24 @@ def dashboard():
     if not can("dashboard.view"):
         abort(403)
     today = today_shanghai()
-    data = dashboard_of(visible_agency_ids(), current_user.id, today, current_calendar())
-    return render_template("cases/dashboard.html", d=data, today=today, form=SearchForm(),
-                           statuses=list(Status), mask_id=mask_id, count_text=queries.count_text,
-                           rows=DASHBOARD_ROWS)
+    # the online queue's summary, the flagged letters and the open 督办通知 read in the dashboard's
+    # statement (their partials' template globals read them in one statement each)
+    data = dashboard_of(visible_agency_ids(), current_user.id, today, current_calendar(),
+                        queue_ids=actable_agency_ids() if can("queue.view") else None, flags=can("delivery.view"),
+                        notices_agency=current_user.agency_id)
+    return render_template("cases/dashboard.html", d=data, today=today, form=BLANK_SEARCH,
+                           statuses=STATUSES, count_text=queries.count_text, rows=DASHBOARD_ROWS,
+                           queue=data.queue, delivery_flags=data.delivery_flags, supervision_notices=data.notices)
 
 
 def run_search(args):
     """The case list's search from the request arguments: (form, queries.Search or None when the
     form is invalid, the special list, the sort key)."""
-    form = SearchForm(args)
-    form.status.choices = {"": "全部", **{s.value: s.label_zh for s in Status}}
+    filled = any(name in args for name in SEARCH_FIELDS)      # else a page of the whole list or a list
+    form = SearchForm(args) if filled else BLANK_SEARCH
     special = args.get("list", "")
     sort = queries.sort_key(args.get("sort"), special)
-    if not form.validate():
+    if filled and not form.validate():
         return form, None, special, sort
     agency_ids = visible_agency_ids()
     where = queries.search_filters(
@@ -80,23 +91,23 @@ def run_search(args):
 @bp.get("/cases")
 @requires("case.view")
 def search():
-    from webapp.cases.services.desk import assignable_users, filters_of
+    from webapp.cases.services.desk import list_desk
 
     form, search_obj, special, sort = run_search(request.args)
     today = today_shanghai()
     pagination = search_obj.page(max(page_arg(), 1)) if search_obj is not None else None
     args = {k: v for k, v in request.args.items() if k != "page"}
     query_string = request.query_string.decode("utf-8", "replace")
-    assignees = (assignable_users(current_user.agency_id)
-                 if can("case.assign") and current_user.agency_id is not None else [])
+    # the bulk assignment's clerks (none without case.assign or an agency) and the saved filters
+    assignees, saved_filters = list_desk(current_user.id, current_user.agency_id if can("case.assign") else None)
     # each row's cells computed once; the case pages' address built once ("/cases/0" without its 0)
     rows = shown_rows(pagination.items, today, current_calendar(), url_for("cases.show", case_id=0)[:-1]) \
         if pagination is not None else []
     return render_template("cases/search.html", form=form, pagination=pagination, rows=rows, args=args,
-                           special=special, special_lists=queries.SPECIAL_LISTS, statuses=list(Status),
+                           special=special, special_lists=queries.SPECIAL_LISTS, statuses=STATUSES,
                            sort=sort, sort_keys=queries.SORT_KEYS, assignees=assignees,
-                           saved_filters=filters_of(current_user), query_string=query_string,
-                           desk_form=PersonalDataForm())
+                           assignee_options=assignee_options(assignees) if assignees else "",
+                           saved_filters=saved_filters, query_string=query_string)
 
 
 def _render_case(case, status_code: int = 200, **kwargs):

@@ -189,18 +189,20 @@ def flag_return(delivery: Delivery, status: str, on: date | None, reason: str, *
 
 # --- flags -------------------------------------------------------------------------------------------
 
-def _flagged_where(agency_ids: list[int]):
-    return (Delivery.agency_id.in_(agency_ids), Delivery.status.in_(FLAGGED), Delivery.resolved_by_id.is_(None))
+def flagged_where(in_agencies: Any) -> tuple:
+    """The flagged deliveries' conditions (``in_agencies``: a condition on ``Delivery.agency_id``): the
+    list's, its count's and the dashboard's (a part of its one statement, cases/dashboard.py)."""
+    return (in_agencies, Delivery.status.in_(FLAGGED), Delivery.resolved_by_id.is_(None))
 
 
 def flagged_count(agency_ids: list[int]) -> int:
-    stmt = prebuilt("flagged_count", lambda: select(func.count(Delivery.id))
-                    .where(*_flagged_where(bindparam("agency_ids", expanding=True))))   # every dashboard
+    stmt = prebuilt("flagged_count", lambda: select(func.count(Delivery.id)).where(
+        *flagged_where(Delivery.agency_id.in_(bindparam("agency_ids", expanding=True)))))
     return db.session.scalar(stmt, {"agency_ids": list(agency_ids)}) or 0
 
 
 def flagged(agency_ids: list[int]) -> list[Delivery]:
-    return list(db.session.scalars(select(Delivery).where(*_flagged_where(agency_ids))
+    return list(db.session.scalars(select(Delivery).where(*flagged_where(Delivery.agency_id.in_(agency_ids)))
                                    .order_by(Delivery.returned_on, Delivery.id)))
 
 

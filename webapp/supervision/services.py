@@ -12,6 +12,7 @@ audit row ``supervision.notice_replied``.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -152,15 +153,21 @@ def reply_notice(notice: SupervisionNotice, user: User, reply: str, today: date 
 def notices_for(user, open_only: bool = False, limit: int = 200) -> list[SupervisionNotice]:
     """Notices a user may see: addressed to their agency, or sent by their government (every notice
     for an installation-wide account); newest first."""
+    return list(db.session.scalars(notices_query(user.agency_id, open_only, limit)))
+
+
+def notices_query(agency_id: Any, open_only: bool = False, limit: int = 200) -> Any:
+    """``notices_for``'s statement for a user of ``agency_id`` (a value or a parameter; None: every
+    notice); also a part of the dashboard's one statement (cases/dashboard.py)."""
     from sqlalchemy import or_
 
     q = select(SupervisionNotice)
-    if user.agency_id is not None:
-        q = q.where(or_(SupervisionNotice.agency_id == user.agency_id,
-                        SupervisionNotice.government_id == user.agency_id))
+    if agency_id is not None:
+        q = q.where(or_(SupervisionNotice.agency_id == agency_id,
+                        SupervisionNotice.government_id == agency_id))
     if open_only:
         q = q.where(SupervisionNotice.replied_at.is_(None))
-    return list(db.session.scalars(q.order_by(SupervisionNotice.id.desc()).limit(limit)))
+    return q.order_by(SupervisionNotice.id.desc()).limit(limit)
 
 
 def may_see(user, notice: SupervisionNotice) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.cases.services import add_note, register_case
@@ -25,20 +25,25 @@ from .settings import REJECT_REASON_LIMIT, ROUTE_NOTE_LIMIT, _naive_utc
 
 # --- the office's queue ------------------------------------------------------------------------
 
-def pending_submissions(agency_ids: Iterable[int], *, unsigned: bool = False) -> list[Submission]:
-    """The working queue: pending submissions the agencies hold and have signed for; with
-    ``unsigned``, those routed to them that wait for 签收 instead (handovers/services.py)."""
+def queue_conditions(in_agencies: Any, *, unsigned: bool = False) -> tuple:
+    """The working queue's conditions (``in_agencies``: a condition on ``Submission.agency_id``): pending
+    submissions the agencies hold and have signed for; with ``unsigned``, those routed to them that
+    wait for 签收 instead (handovers/services.py). The queue page's list and the dashboard's summary."""
     from webapp.models.handover import Handover
 
+    waiting = select(Handover.submission_id).where(Handover.status == HandoverStatus.PENDING,
+                                                   Handover.submission_id.is_not(None))
+    return (in_agencies, Submission.status.in_(PENDING_STATUSES),
+            Submission.id.in_(waiting) if unsigned else Submission.id.not_in(waiting))
+
+
+def pending_submissions(agency_ids: Iterable[int], *, unsigned: bool = False) -> list[Submission]:
+    """The working queue (``queue_conditions``), oldest first."""
     ids = list(agency_ids)
     if not ids:
         return []
-    waiting = select(Handover.submission_id).where(Handover.status == HandoverStatus.PENDING,
-                                                   Handover.submission_id.is_not(None))
     return list(db.session.scalars(select(Submission).where(
-        Submission.agency_id.in_(ids), Submission.status.in_(PENDING_STATUSES),
-        Submission.id.in_(waiting) if unsigned else Submission.id.not_in(waiting))
-        .order_by(Submission.submitted_at)))
+        *queue_conditions(Submission.agency_id.in_(ids), unsigned=unsigned)).order_by(Submission.submitted_at)))
 
 
 def recent_reviewed(agency_ids: Iterable[int], days: int = 30) -> list[Submission]:
@@ -53,10 +58,12 @@ def recent_reviewed(agency_ids: Iterable[int], days: int = 30) -> list[Submissio
 
 def age_in_workdays(sub: Submission, cal: WorkCalendar | None = None, today: date | None = None) -> int | None:
     """Working days the submission has waited (the day it came in counts as 0)."""
-    cal = cal or current_calendar()
-    today = today or today_shanghai()
+    return _age(sub.submitted_on, cal or current_calendar(), today or today_shanghai())
+
+
+def _age(submitted_on: date, cal: WorkCalendar, today: date) -> int | None:
     try:
-        return max(cal.workdays_between(sub.submitted_on, today), 0)
+        return max(cal.workdays_between(submitted_on, today), 0)
     except DateOutOfRange:
         return None
 
@@ -68,11 +75,33 @@ class QueueSummary:
     over_one_day: int     # waiting more than one working day (the receipt date should be today's)
 
 
+def queue_days(in_agencies: Any) -> Any:
+    """The working queue's days: (``submitted_on``, the submissions of that day), one row a day
+    (``queue_conditions``; read by ``queue_summary`` and as a part of the dashboard's one statement)."""
+    return select(Submission.submitted_on, func.count().label("n")) \
+        .where(*queue_conditions(in_agencies)).group_by(Submission.submitted_on)
+
+
+def summary_of(days: Iterable[tuple[date, int]], cal: WorkCalendar, today: date) -> QueueSummary:
+    """The queue's summary from its days (``queue_days``): a day's age counts once for all its
+    submissions; a day outside the calendar's years has no age (counted, never the oldest)."""
+    count = over_one_day = 0
+    oldest = None
+    for day, n in days:
+        count += n
+        age = _age(day, cal, today)
+        if age is None:
+            continue
+        oldest = age if oldest is None or age > oldest else oldest
+        if age > 1:
+            over_one_day += n
+    return QueueSummary(count, oldest, over_one_day)
+
+
 def queue_summary(agency_ids: Iterable[int], today: date | None = None) -> QueueSummary:
-    subs = pending_submissions(agency_ids)
-    cal = current_calendar()
-    ages = [a for a in (age_in_workdays(s, cal, today) for s in subs) if a is not None]
-    return QueueSummary(len(subs), max(ages, default=None), sum(1 for a in ages if a > 1))
+    ids = list(agency_ids)
+    days = db.session.execute(queue_days(Submission.agency_id.in_(ids))).all() if ids else []
+    return summary_of(days, current_calendar(), today or today_shanghai())
 
 
 def _holder_check(sub: Submission, actor: User) -> None:
