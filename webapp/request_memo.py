@@ -30,5 +30,14 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
 
 def remember(key: Hashable, value: object) -> None:
     """Keep ``value`` under ``key`` for the rest of a GET/HEAD request (read along with something else)."""
+    memo = page_memo()
+    if memo is not None:
+        memo[key] = value
+
+
+def page_memo() -> dict | None:
+    """The values kept for this GET/HEAD request (to keep several read together), None for any other
+    request or outside one."""
     if has_request_context() and request.method in _SAFE:
-        g.__dict__.setdefault("_request_memo", {})[key] = value
+        return g.__dict__.setdefault("_request_memo", {})
+    return None

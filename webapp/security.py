@@ -74,6 +74,32 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
 }.items()}
 
 
+#: role -> the actions it may do (PERMISSIONS turned around once per process, for ``can_of``)
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    role: frozenset(action for action, roles in PERMISSIONS.items() if role in roles) for role in ALL_ROLES}
+
+
+def actions_of(user) -> frozenset[str]:
+    """The actions ``user`` may do (none for an anonymous visitor): ``can(action, user)`` is
+    ``action in actions_of(user)`` for every action of PERMISSIONS."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    return ROLE_ACTIONS.get(user.role, frozenset())
+
+
+def can_within(allowed: frozenset[str]) -> Callable[[str], bool]:
+    """``can`` for one user whose actions are ``allowed`` (``actions_of(user)``, resolved once): a
+    page's templates ask up to ~20 times (template_helpers gives it to every render as ``can``). The
+    same answers as ``can(action, user)``, an unknown action refused alike."""
+
+    def check(action: str) -> bool:
+        if action not in PERMISSIONS:
+            raise KeyError(f"unknown action {action!r}")
+        return action in allowed
+
+    return check
+
+
 def can(action: str, user=None) -> bool:
     if user is None:   # the proxy resolved once (a page asks up to ~20 times)
         user = current_user._get_current_object()
@@ -92,11 +118,12 @@ def requires(action: str) -> Callable:
     def deco(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
+            user = current_user._get_current_object()
+            if not user.is_authenticated:
                 from webapp.extensions import login_manager
 
                 return login_manager.unauthorized()
-            if not can(action):
+            if not can(action, user):
                 _log_refusal(action)
                 abort(403)
             g.action = action
@@ -135,7 +162,7 @@ def visible_agency_ids(user=None) -> list[int]:
     from webapp.models import Agency
     from webapp.request_memo import per_request
 
-    user = user if user is not None else current_user
+    user = user if user is not None else current_user._get_current_object()
     if not getattr(user, "is_authenticated", False):
         return []
 
@@ -143,7 +170,10 @@ def visible_agency_ids(user=None) -> list[int]:
         if user.agency_id is None:
             return tuple(db.session.scalars(select(Agency.id)))
         ids = [user.agency_id]
-        agency = db.session.get(Agency, user.agency_id)
+        # the agency loaded with the user (the session user's: auth/login.load_user), else by id
+        agency = getattr(user, "__dict__", {}).get("agency")
+        if agency is None or agency.id != user.agency_id:
+            agency = db.session.get(Agency, user.agency_id)
         if agency is not None and agency.kind == AgencyKind.GOVERNMENT:
             # read with the session user on a GET page (departments_column), else here
             ids += per_request((DEPARTMENTS, agency.id), lambda: list(db.session.scalars(
@@ -170,19 +200,23 @@ def departments_column() -> Any:
             .where(Agency.parent_id == User.agency_id).scalar_subquery())
 
 
-def remember_departments(agency_id: int | None, value: str | None) -> None:
+def remember_departments(agency_id: int | None, value: str | None, memo: dict | None = None) -> None:
     """Keep ``departments_column``'s value for the rest of a GET request (as visible_agency_ids would
-    read it: the ids in order)."""
+    read it: the ids in order), in ``memo`` if given (request_memo.page_memo)."""
     from webapp.request_memo import remember
 
     if agency_id is not None:
-        remember((DEPARTMENTS, agency_id), sorted(int(i) for i in value.split(",")) if value else [])
+        ids = sorted(int(i) for i in value.split(",")) if value else []
+        if memo is None:
+            remember((DEPARTMENTS, agency_id), ids)
+        else:
+            memo[(DEPARTMENTS, agency_id)] = ids
 
 
 def actable_agency_ids(user=None) -> list[int]:
     """The agencies whose cases ``user`` may change: only their own (a government's desk acts on
     its own cases; departments act on theirs)."""
-    user = user if user is not None else current_user
+    user = user if user is not None else current_user._get_current_object()
     if not getattr(user, "is_authenticated", False):
         return []
     if user.agency_id is None:

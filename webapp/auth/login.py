@@ -21,8 +21,9 @@ from webapp.cases.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models._types import utcnow
+from webapp.platform.header import counts_columns, remember_counts
 from webapp.prebuilt import prebuilt
-from webapp.request_memo import remember
+from webapp.request_memo import page_memo
 from webapp.security import departments_column, remember_departments
 from webapp.trust.audit import log_event
 from webapp.trust.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
@@ -108,12 +109,13 @@ def check_own_password(user: User, password: str, now, *, failed_action: str) ->
     return False
 
 
-def _user_statement():
+def _user_statement(with_counts: bool):
     """The session user with the agency, the calendar's fingerprint and the agency's departments (which
-    visible_agency_ids reads); its value is the parameter ``user_id`` (built once per process:
-    webapp/prebuilt.py)."""
+    visible_agency_ids reads), and for a GET page the header's counts (platform/header.py); its value
+    is the parameter ``user_id`` (built once per process: webapp/prebuilt.py)."""
     count, entered = fingerprint_columns()
-    return (select(User, count, entered, departments_column()).options(joinedload(User.agency))
+    counts = counts_columns(User.id, User.agency_id) if with_counts else ()
+    return (select(User, count, entered, departments_column(), *counts).options(joinedload(User.agency))
             .where(User.id == bindparam("user_id")))
 
 
@@ -127,15 +129,24 @@ def load_user(user_id: str) -> User | None:
         user_id = int(ident)
     except (TypeError, ValueError):
         return None
+    if not 0 < user_id < 2**63:
+        return None
     # One statement: the user with the agency (every staff page shows its name and checks its kind),
     # the calendar's fingerprint (every page with a deadline asks for it) and the agency's departments
-    # (every case page and list asks for the visible agencies), the last two kept for a GET request.
-    row = db.session.execute(prebuilt("load_user", _user_statement), {"user_id": user_id}).first() \
-        if 0 < user_id < 2**63 else None
-    user = row[0] if row is not None else None
-    if row is not None:
-        remember(FINGERPRINT, (row[1], row[2]))
-        remember_departments(user.agency_id, row[3])
-    if user is None or not user.active or (user.session_epoch or 0) != epoch_n:
+    # (every case page and list asks for the visible agencies), the last two kept for a GET request;
+    # on a GET page also the header's counts (every page shows them), kept for the request.
+    memo = page_memo()      # a GET page's (None for a POST: read afresh)
+    page = memo is not None
+    row = db.session.execute(prebuilt(("load_user", page), lambda: _user_statement(page)),
+                             {"user_id": user_id}).first()
+    if row is None:
         return None
+    user = row[0]
+    if page:
+        memo[FINGERPRINT] = (row[1], row[2])
+        remember_departments(user.agency_id, row[3], memo)
+    if not user.active or (user.session_epoch or 0) != epoch_n:
+        return None
+    if page:
+        remember_counts(memo, user, row[4], row[5], row[6])
     return user

@@ -16,6 +16,8 @@ from webapp.trust.audit import log_event
 
 def _rollback_keeping_audit() -> None:
     """Undo the request's changes but keep its audit rows."""
+    if not db.session.registry.has():
+        return      # the request has not used the database (yet): nothing to undo
     pending = [obj for obj in db.session.new if isinstance(obj, AuditLog)]
     db.session.rollback()
     if pending:

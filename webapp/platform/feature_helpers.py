@@ -15,9 +15,7 @@ from webapp.delivery import services as delivery_services
 from webapp.domain.clock import Status
 from webapp.domain.kinds import AgencyKind, Role
 from webapp.domain.workflow import EventType, allowed_events
-from webapp.extensions import db
 from webapp.handovers.services import age, case_route_targets, pending_for_case
-from webapp.models import Agency
 from webapp.request_memo import per_request
 from webapp.review import services as review_services
 from webapp.security import actable_agency_ids, can, visible_agency_ids
@@ -30,12 +28,14 @@ from .header import header_counts
 
 
 def _supervision() -> dict:
-    def supervises() -> bool:
-        if not current_user.is_authenticated:
+    def supervises(user=None) -> bool:
+        """Whether the menu shows 督办 (of ``user``, the session user, given by the menu that holds it)."""
+        user = user if user is not None else current_user._get_current_object()
+        if not user.is_authenticated:
             return False
-        if current_user.agency_id is None:
+        if user.agency_id is None:
             return True
-        agency = db.session.get(Agency, current_user.agency_id)
+        agency = user.agency      # read with the user (auth/login.load_user)
         return agency is not None and agency.kind == AgencyKind.GOVERNMENT
 
     def supervision_open_notices():
@@ -66,14 +66,14 @@ def _review_case_panel(case, rows=None, forms=None):
 
 
 def _review() -> dict:
-    def review_pending_count() -> int:
-        if not getattr(current_user, "is_authenticated", False) or current_user.role not in (Role.CLERK, Role.APPROVER):
+    def review_pending_count(user=None) -> int:
+        user = user if user is not None else current_user._get_current_object()
+        if not getattr(user, "is_authenticated", False) or user.role not in (Role.CLERK, Role.APPROVER):
             return 0
-        if not header_counts().drafts:      # no draft of the agency waits for anyone (the usual page)
+        if not header_counts(user).drafts:  # no draft of the agency waits for anyone (the usual page)
             return 0
         # the nav and the dashboard both show it: one read per page view
-        return per_request(("review_pending_count", current_user.id),
-                           lambda: len(review_services.pending_for(current_user)))
+        return per_request(("review_pending_count", user.id), lambda: len(review_services.pending_for(user)))
 
     def review_action_url(case, action) -> str | None:
         if action.name in review_services.ACTION_KINDS and review_services.may_have_chain(case, action.name):

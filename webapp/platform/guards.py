@@ -1,10 +1,49 @@
 """What every request passes before its handler, in this order: the session kept alive, no NUL in
-the input, a forced password change. (The API's own routing errors are answered by its blueprint.)"""
+the input, a forced password change. (The API's own routing errors are answered by its blueprint.)
+And the plumbing every request goes through: the session cookie (Flask's signed cookie, its signing
+serializer made once per key) and Flask's question, for each hook, whether it is async (answered once)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+
+
+class _SessionTags(TaggedJSONSerializer):
+    """Flask's session serializer, the same JSON: a plain value (str, int, float, bool, None) matches
+    none of its tags and stands as it is, so it is not offered to each of the eight."""
+
+    def tag(self, value: Any) -> Any:
+        if type(value) in _PLAIN:
+            return value
+        return super().tag(value)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, unchanged (the same cookie, its max age the idle expiry), except
+    that the serializer which signs and checks it is made once per secret key (and fallback keys),
+    not twice a request: it holds nothing but the keys and settings (any thread may use it)."""
+
+    serializer = _SessionTags()
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, Any] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            if serializer is not None:
+                self._serializers[key] = serializer
+        return serializer
 
 
 def keep_session_alive() -> None:
@@ -22,10 +61,17 @@ def refuse_nul_in_input():
     """A NUL character in a query or form value is refused (400) everywhere: PostgreSQL cannot store it
     in text, and no name, address or request text contains one. (Hardening for every blueprint;
     services should refuse control characters themselves as well.)"""
-    for values in (request.args, request.form):
+    req = request._get_current_object()
+    query = req.query_string
+    sources = []
+    if b"%00" in query or b"\x00" in query:   # a query value or name can hold a NUL only so
+        sources.append(req.args)
+    if req.want_form_data_parsed:             # a form is read only from a body with a content type
+        sources.append(req.form)
+    for values in sources:
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
-                if request.path.startswith("/api/"):
+                if req.path.startswith("/api/"):
                     from webapp.api.routes import error_response  # the API answers in JSON
 
                     return error_response(400)
@@ -41,8 +87,8 @@ def must_change_password():
     """After an administrator's reset (or a new account) the user changes the one-time password first."""
     if request.endpoint in _ALLOWED_WHILE_MUST_CHANGE or request.endpoint is None:
         return None   # before current_user: a static file needs no user loaded
-    if not getattr(current_user, "is_authenticated", False) or not getattr(current_user, "must_change_password",
-                                                                            False):
+    user = current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "must_change_password", False):
         return None
     if "auth.change_password" not in current_app.view_functions:
         return None
@@ -50,7 +96,30 @@ def must_change_password():
     return redirect(url_for("auth.change_password"))
 
 
+def _sync_once(app: Flask) -> None:
+    """Flask asks ``ensure_sync`` for every hook and view it calls (~30 a page: is it an ``async def``?);
+    the answer for a function is the same each time: a plain function found once is returned as it is
+    (a bounded table: the app's hooks and views)."""
+    plain: dict[Any, None] = {}
+    ensure_sync = app.ensure_sync
+
+    def ensure_sync_once(func):
+        try:
+            if func in plain:
+                return func
+        except TypeError:       # an unhashable callable: asked each time
+            return ensure_sync(func)
+        result = ensure_sync(func)
+        if result is func and len(plain) < 4096:
+            plain[func] = None
+        return result
+
+    app.ensure_sync = ensure_sync_once
+
+
 def install(app: Flask) -> None:
+    app.session_interface = SessionCookies()
+    _sync_once(app)
     app.before_request(keep_session_alive)
     app.before_request(refuse_nul_in_input)
     app.before_request(must_change_password)

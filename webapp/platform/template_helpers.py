@@ -1,13 +1,15 @@
-"""What every template may use: ``can``, ``current_user``, the counts of the header
-and dashboard (unread notifications, the online queue), the audit log's and outbox's words in
-Chinese, and the Chinese display filters (date_zh, local_time, status_zh, role_zh)."""
+"""What every template may use: ``can`` (and ``may``, the actions it allows), ``current_user``, the
+counts of the header and dashboard (unread notifications, the online queue), the fixed URLs of the
+header and menu (``url_of``, ``static_url``; where the page is: ``nav_endpoint``, ``nav_area``), the
+audit log's and outbox's words in Chinese, and the Chinese display filters (date_zh, local_time,
+status_zh, role_zh)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from webapp.cases.services import overdue_row
@@ -27,10 +29,10 @@ from webapp.domain.kinds import (
 from webapp.domain.labels import outcome_text
 from webapp.domain.states import DeliveryStatus, DraftStatus, MailStatus
 from webapp.public.services import queue_summary
-from webapp.security import actable_agency_ids, can
+from webapp.security import actable_agency_ids, actions_of, can, can_within
 from webapp.timeutil import SHANGHAI
 
-from .header import unread_notification_count
+from .header import header_counts, unread_notification_count
 
 
 def submission_queue_summary():
@@ -72,21 +74,70 @@ def role_zh(code: str | None) -> str:
     return ROLE_ZH.get(code, code or "")
 
 
+class _Urls(dict):
+    """The URL of an endpoint that takes no values (or of a static file), built by url_for the first time
+    and kept for the process: it depends only on the app's routes and the prefix the app is served
+    under (SCRIPT_NAME), which is the key of its table (``_fixed_urls``). A route's URL defaults
+    (url_defaults) would change it: the app has none."""
+
+    def __init__(self, static: bool) -> None:
+        super().__init__()
+        self._static = static
+
+    def __missing__(self, key: str) -> str:
+        url = url_for("static", filename=key) if self._static else url_for(key)
+        self[key] = url
+        return url
+
+
+def _fixed_urls() -> tuple[_Urls, _Urls]:
+    """This request's tables of fixed URLs (endpoints, static files): the app's, one per SCRIPT_NAME.
+    With subdomain or host matching a URL depends on the host too: tables of the request's own."""
+    app = current_app._get_current_object()
+    if app.subdomain_matching or app.url_map.host_matching:
+        return _Urls(False), _Urls(True)
+    by_prefix = app.extensions.setdefault("fixed_urls", {})
+    prefix = request.environ.get("SCRIPT_NAME", "")
+    tables = by_prefix.get(prefix)
+    if tables is None:
+        tables = by_prefix.setdefault(prefix, (_Urls(False), _Urls(True)))
+    return tables
+
+
 def _staff_helpers() -> dict[str, Any]:
     # ``current_user`` is Flask-Login's own context value: the loaded user object, read once per
-    # render (the proxy would look the user up again on each of a page's ~50 uses)
-    return {"can": can,
-            "unread_notification_count": unread_notification_count,
-            "submission_queue_summary": submission_queue_summary}
+    # render (the proxy would look the user up again on each of a page's ~50 uses); ``can`` is the
+    # user's, its role's actions resolved once per render (security.actions_of), and ``may`` those
+    # actions ('queue.view' in may: can('queue.view') without a call, for the menu)
+    may = actions_of(current_user._get_current_object())
+    helpers: dict[str, Any] = {"can": can_within(may), "may": may,
+                               "header_counts": header_counts,
+                               "unread_notification_count": unread_notification_count,
+                               "submission_queue_summary": submission_queue_summary}
+    if has_request_context():   # a page
+        endpoint = request.endpoint or ""
+        helpers["url_of"], helpers["static_url"] = _fixed_urls()
+    else:                       # a template rendered outside a request: url_for's own answers
+        endpoint = ""
+        helpers["url_of"], helpers["static_url"] = _Urls(False), _Urls(True)
+    helpers["nav_endpoint"] = endpoint
+    # the part before the first dot, if there is one: nav_area == "queue" <=> endpoint.startswith("queue.")
+    helpers["nav_area"] = endpoint.partition(".")[0] if "." in endpoint else None
+    return helpers
+
+
+_WORDS: dict = {}
 
 
 def _words_zh() -> dict:
     """The audit log and the outbox in Chinese (trust/audit_labels.py, notify/mail_status.py)."""
-    from webapp.notify import mail_status
-    from webapp.trust import audit_labels
+    if not _WORDS:
+        from webapp.notify import mail_status
+        from webapp.trust import audit_labels
 
-    return {"audit_zh": audit_labels, "mail_error_zh": mail_status.explain_error,
-            "mail_state_zh": mail_status.STATE_ZH}
+        _WORDS.update({"audit_zh": audit_labels, "mail_error_zh": mail_status.explain_error,
+                       "mail_state_zh": mail_status.STATE_ZH})
+    return _WORDS
 
 
 def install(app: Flask) -> None:
