@@ -1,9 +1,11 @@
 """How a search term matches (webapp/cases/queries.py, name_search.py): contains (ILIKE on PostgreSQL,
-served by a pg_trgm GIN index where there is one; plain LIKE on SQLite), a name by the term's
-trigrams or, shorter than MIN_TRIGRAM, by its beginning, an identity number exactly."""
+served by a pg_trgm GIN index where there is one, LIKE for a term without case; plain LIKE on
+SQLite), a name by the term's trigrams or, shorter than MIN_TRIGRAM, by its beginning, an identity
+number exactly."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, or_
@@ -19,11 +21,25 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: Unicode categories without case mappings to or from them (every letter of category Lo; checked over
+#: all code points with str.lower/upper/casefold/title); punctuation (P*) too
+CASELESS = frozenset({"Lo", "Nd", "Zs"})
+
+
+def caseless(text: str) -> bool:
+    """No character of ``text`` has a case, nor is any character's other case (Unicode: letters of
+    category Lo such as Chinese characters, digits, punctuation, spaces): ILIKE and LIKE find the same
+    rows for it."""
+    return all(unicodedata.category(c) in CASELESS or unicodedata.category(c)[0] == "P" for c in text)
+
+
 def contains(column, text: str):
     """``column`` contains ``text``, case-insensitively: ILIKE on PostgreSQL (served by a pg_trgm GIN
-    index where there is one), plain LIKE on SQLite (case-insensitive there for ASCII already: no
-    lower() on both sides)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    index where there is one) - LIKE for a term without case (``caseless``: a Chinese term), the same
+    rows for less work: ILIKE lowercases every value it tests (the item text of a page of the
+    million-case bench: 1.4 -> 1.0 ms; the names on file: 0.8 -> 0.5 ms); plain LIKE on SQLite
+    (case-insensitive there for ASCII already: no lower() on both sides)."""
+    if db.session.get_bind().dialect.name == "postgresql" and not caseless(text):
         return column.ilike(_like(text), escape="\\")
     return column.like(_like(text), escape="\\")
 
