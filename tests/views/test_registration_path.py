@@ -2,20 +2,30 @@
 
 The registration POST reads the one assignee chosen, not the agency's whole list (a form shown again
 lists them all, as before), the desk's own agency with the user (no statement of its own), and the
-last case number of the agency's year as one number, not every number of the year."""
+last case number of the agency's year as one number, not every number of the year. The calendar's
+fingerprint comes with the session user (not read again), and the case's id is drawn with the check
+of its ref, before its INSERT: the applicant, the case as it stands after its received event (version
+2, head MAC, derived columns), its items and the event are written in one flush, with no UPDATE."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from sqlalchemy import select, update
+import pytest
+from flask import Flask
+from sqlalchemy import select, text, update
 
 from tests.factories import id_number, make_user
-from webapp.cases.services import register_case
+from webapp.auth.login import load_user
+from webapp.cases.services import event_hash, head_mac, register_case
+from webapp.cases.services.calendar import calendar_as_read, current_calendar
 from webapp.cases.services.registration import SERIAL_BATCH, last_serial_recorded
+from webapp.errors import ServiceError
 from webapp.extensions import db
 from webapp.models import Agency, Case
+from webapp.request_memo import as_read, per_request, remember
+from webapp.trust.audit_verify import verify_chains
 
 from .test_intake import form
 from .test_province_scale import statements
@@ -34,6 +44,12 @@ def _assignee_select(html: str) -> list[str]:
     return re.findall(r"<option[^>]*>[^<]*</option>", SELECT_RE.search(html).group(0).replace(" selected", ""))
 
 
+def _kinds(seen: list[str]) -> list[str]:
+    """Each statement as its verb and table (the first 4 words of a SELECT, an INSERT's table)."""
+    return [" ".join(s.split()[:3]) if s.startswith("INSERT") else " ".join(s.split()[:4]).rstrip(",")
+            for s in seen]
+
+
 def test_a_registration_posts_its_statements(app, world, login):
     client = login(world.a.clerk)
     assert client.post("/intake/new", data=form()).status_code == 302   # the calendar is read and kept
@@ -41,17 +57,120 @@ def test_a_registration_posts_its_statements(app, world, login):
     assert r.status_code == 302
     r, to_clerk2 = _post(app, client, form(id_number="", name="王五", assigned_to=str(world.a.clerk2)))
     assert r.status_code == 302
-    # before: 14 each on PostgreSQL (the desk's agency read by id; the agency's whole assignee list);
-    # now the unassigned registration reads no user but the session's, the assigned one its assignee
-    # only. SQLite inserts the two items one at a time: one statement more.
-    items = 2 if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 1
-    assert (len(unassigned), len(to_clerk2)) == (11 + items, 12 + items)
-    assert not [s for s in unassigned if s.startswith("SELECT agency.id, agency.code")]
-    assignee_reads = [s for s in to_clerk2 if s.startswith("SELECT user.id, user.display_name, user.role")]
-    assert len(assignee_reads) == 1 and "WHERE user.id =" in assignee_reads[0]
-    # the last number: one ordered batch
-    numbers = [s for s in unassigned if s.startswith("SELECT case.number FROM case")]
-    assert len(numbers) == 1 and "LIMIT" in numbers[0]
+    # before: 14 each on PostgreSQL (the desk's agency read by id; the agency's whole assignee list),
+    # then 12 and 13 (the calendar's fingerprint read again, the case's UPDATE after its event); now
+    # the unassigned registration reads no user but the session's, the assigned one its assignee only
+    # (its row, then the user); SQLite inserts the two items one at a time.
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    items = ["INSERT INTO case_item"] * (2 if sqlite else 1)
+    assert _kinds(unassigned) == [
+        "SELECT user.id, user.agency_id, user.username",       # the session user, the calendar's fingerprint
+        "SELECT agency.id FROM agency",                         # the agency's lock (FOR NO KEY UPDATE)
+        "SELECT applicant.name, count(case.id) AS",             # the names on file for the ID number
+        "SELECT case.number FROM case",                         # the last number: one ordered batch
+        "SELECT CASE WHEN (EXISTS",                             # the ref's check and the new case's id
+        "INSERT INTO applicant", "INSERT INTO applicant_name", "INSERT INTO case", "INSERT INTO case_event",
+        *items]
+    assert _kinds(to_clerk2) == [
+        "SELECT user.id, user.agency_id, user.username",
+        "SELECT user.id, user.display_name, user.role",        # the assignee chosen, as its row
+        "SELECT user.id, user.agency_id, user.username",       # the assignee, as the user
+        "SELECT agency.id FROM agency", "SELECT case.number FROM case", "SELECT CASE WHEN (EXISTS",
+        "INSERT INTO applicant", "INSERT INTO applicant_name", "INSERT INTO case", "INSERT INTO case_event",
+        *items]
+    assert "WHERE user.id =" in to_clerk2[1]
+    assert "LIMIT" in unassigned[3]
+    assert sqlite or unassigned[1].endswith("FOR NO KEY UPDATE")
+    # the case's INSERT carries its id (drawn with the ref's check): written once, as it stands after its event
+    assert unassigned[7].startswith("INSERT INTO case (id, agency_id, ref, number")
+
+
+def _registered(number: str) -> dict:
+    case = db.session.scalar(select(Case).where(Case.number == number))
+    ev = case.events[0]
+    return {"version": case.version, "event_count": case.event_count, "status": case.status,
+            "received_on": case.received_on, "due_on": case.due_on, "applicant_name": case.applicant_name,
+            "applicant": (case.applicant_id == case.applicant.id, case.applicant.name),
+            "notify_via": case.notify_via, "items": [(i.position, i.text) for i in case.items],
+            "events": [(e.seq, e.type, e.case_id == case.id, e.prev_hash, e.status_after, e.due_after)
+                       for e in case.events],
+            "hash": ev.hash == event_hash("", ev), "head_mac": case.head_mac == head_mac(case.id, 1, ev.hash),
+            "chains": verify_chains().broken}
+
+
+def test_the_case_is_stored_as_before(app, world, login, in_app):
+    """What the registration stores, to the column: as before, when the case was inserted (version 1)
+    and then updated by its event (version 2, the head MAC, the derived columns)."""
+    client = login(world.a.clerk)
+    assert client.post("/intake/new", data=form()).status_code == 302
+    assert client.post("/intake/new", data=form(id_number="", name="王五", notify_via="sms")).status_code == 302
+    got = in_app(lambda: [_registered("LZ-SWJ-2024-0001"), _registered("LZ-SWJ-2024-0002")])
+    expected = {"version": 2, "event_count": 1, "status": "registered", "received_on": date(2024, 6, 7),
+                "due_on": date(2024, 7, 8), "applicant_name": "李四", "applicant": (True, "李四"),
+                "notify_via": "email", "items": [(0, "2023年度部门决算"), (1, "某某项目环评批复")],
+                "events": [(1, "received", True, "", "registered", date(2024, 7, 8))],
+                "hash": True, "head_mac": True, "chains": []}
+    assert got[0] == expected
+    # SMS notices: the form's choice is written after the registration, a change of its own (version 3)
+    assert got[1] == {**expected, "applicant_name": "王五", "applicant": (True, "王五"), "notify_via": "sms",
+                      "version": 3}
+
+
+def test_the_new_case_id_is_the_databases_own_and_a_taken_ref_draws_none(app, world, in_app):
+    def register(ref=None):
+        swj = db.session.get(Agency, world.a.agency_id)
+        return register_case(swj, {"kind": "natural_person", "name": "申请人", "phone": "13912345678"},
+                             ["2023年度部门预算"], "in_person", date(2024, 6, 7), today=date(2024, 6, 10), ref=ref)
+
+    def drawn():   # the id the INSERT itself would have taken: PostgreSQL's sequence; SQLite's largest rowid + 1
+        if db.session.get_bind().dialect.name == "postgresql":
+            return db.session.scalar(text("SELECT last_value FROM pg_sequences WHERE sequencename = 'case_id_seq'"))
+        return db.session.scalar(text('SELECT max(id) FROM "case"'))
+
+    first = in_app(lambda: register().id)
+
+    def refused():
+        with pytest.raises(ServiceError) as e:
+            register(ref="2024-0001")
+        db.session.rollback()
+        return e.value.rule
+
+    assert in_app(refused) == "case.duplicate"
+    def second():
+        case = register()
+        return case.id, case.version, drawn()
+
+    assert in_app(second) == (first + 1, 2, first + 1)     # the refusal drew no id
+
+
+def test_a_post_takes_the_calendar_read_with_its_user(app: Flask, world):
+    """The fingerprint read with the session user stands for a registration's POST (``as_read``), not
+    for any other caller of a POST (``per_request`` reads afresh there), nor outside a request."""
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/intake/new", method="POST"):
+        assert as_read("k", compute) == 1                  # nothing remembered: read
+        remember("k", "with the user")
+        assert [as_read("k", compute), as_read("k", compute), per_request("k", compute)] == \
+            ["with the user", "with the user", 2]
+    with app.test_request_context("/intake/new", method="GET"):
+        remember("k", "with the user")
+        assert [as_read("k", compute), per_request("k", compute)] == ["with the user", "with the user"]
+    with app.app_context():
+        assert [as_read("k", compute), as_read("k", compute)] == [3, 4]
+    with app.test_request_context("/intake/new", method="POST"):
+        user = load_user(str(world.a.clerk))
+        with statements(app) as seen:
+            cal = calendar_as_read()
+        assert user is not None and seen == []              # the user's statement read the fingerprint
+        with statements(app) as seen:
+            assert current_calendar() is cal               # read again: the same calendar
+        assert len(seen) == 1 and "calendar_year" in seen[0]
+        db.session.rollback()
 
 
 def test_an_assignee_of_another_agency_is_refused_and_the_form_lists_every_assignee(app, world, login, in_app):

@@ -23,7 +23,7 @@ from webapp.models import User
 from webapp.models._types import utcnow
 from webapp.platform.header import counts_columns, remember_counts
 from webapp.prebuilt import prebuilt
-from webapp.request_memo import page_memo
+from webapp.request_memo import page_memo, remember
 from webapp.security import departments_column, remember_departments
 from webapp.trust.audit import log_event
 from webapp.trust.lockout import LOCK_AFTER, is_locked, locked_until, notify_owner
@@ -134,7 +134,8 @@ def load_user(user_id: str) -> User | None:
     # One statement: the user with the agency (every staff page shows its name and checks its kind),
     # the calendar's fingerprint (every page with a deadline asks for it) and the agency's departments
     # (every case page and list asks for the visible agencies), the last two kept for a GET request;
-    # on a GET page also the header's counts (every page shows them), kept for the request.
+    # on a GET page also the header's counts (every page shows them), kept for the request; a POST
+    # keeps the fingerprint for a registration (request_memo.as_read).
     memo = page_memo()      # a GET page's (None for a POST: read afresh)
     page = memo is not None
     row = db.session.execute(prebuilt(("load_user", page), lambda: _user_statement(page)),
@@ -145,6 +146,8 @@ def load_user(user_id: str) -> User | None:
     if page:
         memo[FINGERPRINT] = (row[1], row[2])
         remember_departments(user.agency_id, row[3], memo)
+    else:       # a POST keeps the fingerprint only for request_memo.as_read (a registration's)
+        remember(FINGERPRINT, (row[1], row[2]))
     if not user.active or (user.session_epoch or 0) != epoch_n:
         return None
     if page:

@@ -93,9 +93,10 @@ def _applicant_data(form: IntakeForm, existing: Applicant | None) -> dict[str, A
 @requires("case.register")
 def new():
     today = today_shanghai()
+    user = current_user._get_current_object()
     agencies = _agencies()
     form = IntakeForm()
-    needs_agency = current_user.agency_id is None
+    needs_agency = user.agency_id is None
     form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
     agency_ids = [a.id for a in agencies]
     if request.method == "POST":
@@ -113,7 +114,7 @@ def new():
     if request.method == "GET":
         form.arrived_on.data = today
         form.received_on.data = today
-        form.assigned_to.data = current_user.id if current_user.role == Role.CLERK else 0
+        form.assigned_to.data = user.id if user.role == Role.CLERK else 0
         if selected is not None:
             form.applicant_id.data = str(selected.id)
             form.kind.data = selected.kind
@@ -121,7 +122,7 @@ def new():
     else:
         # every check runs, valid fields or not: the form reports all its errors at once
         valid = form.validate_on_submit()
-        agency = _agency_for(form, agencies, needs_agency)
+        agency = _agency_for(form, agencies, user)
         uploads = []
         try:
             for f in request.files.getlist(form.scans.name):
@@ -167,16 +168,17 @@ def new():
             try:
                 case = register_case(
                     agency, applicant_data, items, form.channel.data, form.received_on.data,
-                    current_user._get_current_object(), arrived_on=form.arrived_on.data,
+                    user, arrived_on=form.arrived_on.data,
                     post_kind=form.post_kind.data or "signed",
                     form_wanted=FormWanted(form.form_wanted.data), route_wanted=RouteWanted(form.route_wanted.data),
                     assigned_to=assignee, today=today, note=(form.note.data or "").strip(),
                     identity_choice=choice,
                     corrected=_corrections(form, selected) if choice == "corrected" else None)
-                case.notify_via = notify_via
+                if case.notify_via != notify_via:   # only a change: the same value would leave the case to flush
+                    case.notify_via = notify_via
                 for up in uploads:
                     store_attachment(case, up.filename, up.data, up.content_type,
-                                     user=current_user._get_current_object())
+                                     user=user)
             except IdentityConflict as e:
                 db.session.rollback()
                 flash(e.message_zh, "error")
@@ -196,9 +198,9 @@ def new():
     return _render(form, search, results, selected, needs_agency, today)
 
 
-def _agency_for(form: IntakeForm, agencies: list[Agency], needs_agency: bool) -> Agency | None:
-    if not needs_agency:
-        return db.session.get(Agency, current_user.agency_id)
+def _agency_for(form: IntakeForm, agencies: list[Agency], user: User) -> Agency | None:
+    if user.agency_id is not None:
+        return user.agency   # loaded with the user (auth/login.load_user)
     return next((a for a in agencies if a.id == form.agency_id.data), None)
 
 

@@ -154,7 +154,11 @@ class Case(db.Model):
     days_to_answer: Mapped[int | None] = mapped_column(Integer)    # working days used, paused left out
     calendar_version: Mapped[str] = mapped_column(String(40), default="")
 
-    __mapper_args__ = {"version_id_col": version}
+    # The version (optimistic locking) grows by one with each change. A case row is inserted (only by
+    # register_case) together with its received event, as it stands after that event: version 2, as
+    # when the event was an UPDATE of its own after the INSERT (1), and as the bulk import writes it
+    # (1 + its events; cases/services/interchange_bulk.py).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": lambda v: 2 if v is None else v + 1}
 
     agency = relationship("Agency")
     applicant = relationship("Applicant")

@@ -35,16 +35,33 @@ def fingerprint_columns() -> tuple[Any, Any]:
             select(func.max(CalendarYear.entered_at)).scalar_subquery())
 
 
+def _fingerprint() -> tuple[Any, Any]:
+    return tuple(db.session.execute(select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one())
+
+
 def current_calendar() -> WorkCalendar:
     from webapp.request_memo import per_request
 
-    key = per_request(FINGERPRINT, lambda: tuple(db.session.execute(
-        select(func.count(CalendarYear.year), func.max(CalendarYear.entered_at))).one()))
+    key = per_request(FINGERPRINT, _fingerprint)
     cal = _cache.get(key)
-    if cal is None:
-        rows = db.session.scalars(select(CalendarYear)).all()
-        cal = WorkCalendar.default(extra=[_row_notice(r) for r in rows])
-        with _lock:
-            _cache.clear()
-            _cache[key] = cal
+    return cal if cal is not None else _load(key)
+
+
+def calendar_as_read() -> WorkCalendar:
+    """``current_calendar()`` for a change that never alters the calendar (a registration): in a POST,
+    the calendar of the fingerprint read with the session user at the request's start (auth/login),
+    not read again; the same as ``current_calendar()`` elsewhere."""
+    from webapp.request_memo import as_read
+
+    key = as_read(FINGERPRINT, _fingerprint)
+    cal = _cache.get(key)
+    return cal if cal is not None else _load(key)
+
+
+def _load(key: Any) -> WorkCalendar:
+    rows = db.session.scalars(select(CalendarYear)).all()
+    cal = WorkCalendar.default(extra=[_row_notice(r) for r in rows])
+    with _lock:
+        _cache.clear()
+        _cache[key] = cal
     return cal

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, literal_column, select
+from sqlalchemy import case as case_when
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.domain.kinds import FormWanted, Role, RouteWanted
 from webapp.domain.numbering import case_number, number_prefix, serial_of
@@ -19,8 +21,10 @@ from webapp.prebuilt import prebuilt
 from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
-from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person_bound
-from .applicants import has_control_chars, mask_id
+from .applicant_records import FIELDS as APPLICANT_FIELDS
+from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person, same_person_bound
+from .applicants import clean_applicant, has_control_chars, mask_id
+from .calendar import calendar_as_read
 from .events import add_note, record_event
 
 ITEM_TEXT_LIMIT = 2000
@@ -33,6 +37,18 @@ MAX_ITEMS = 200
 SERIAL_BATCH = 20
 
 
+# The registration's reads are Core statements (table columns: no ORM entity to load) built once per
+# process (webapp/prebuilt.py), their values bound as parameters.
+
+def _serial_statement():
+    """The numbers of an agency's year (``number LIKE :like``), largest serial first, a batch at a time."""
+    c = Case.__table__.c
+    digits = func.ltrim(func.substr(c.number, bindparam("start")), "0")
+    return (select(c.number).where(c.agency_id == bindparam("agency_id"), c.number.like(bindparam("like"), escape="\\"))
+            .order_by(func.length(digits).desc(), digits.desc())
+            .limit(SERIAL_BATCH).offset(bindparam("offset")))
+
+
 def last_serial_recorded(agency_id: int, prefix: str) -> int:
     """The largest serial recorded under ``prefix`` (domain/numbering): by number, not by text, so
     ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over.
@@ -43,20 +59,18 @@ def last_serial_recorded(agency_id: int, prefix: str) -> int:
     number of the form (serial_of) holds the largest serial.
     A registration reads one number, not every number of the agency's year."""
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    digits = func.ltrim(func.substr(Case.number, len(prefix) + 1), "0")
-    q = (select(Case.number).where(Case.agency_id == agency_id, Case.number.like(like, escape="\\"))
-         .order_by(func.length(digits).desc(), digits.desc()))
-    offset = 0
+    q = prebuilt("last_serial", _serial_statement)
+    params = {"agency_id": agency_id, "like": like, "start": len(prefix) + 1, "offset": 0}
     with db.session.no_autoflush:
         while True:
-            batch = db.session.scalars(q.limit(SERIAL_BATCH).offset(offset)).all()
+            batch = db.session.scalars(q, params).all()
             for number in batch:
                 serial = serial_of(number, prefix)
                 if serial is not None:
                     return serial
             if len(batch) < SERIAL_BATCH:
                 return 0
-            offset += SERIAL_BATCH
+            params["offset"] += SERIAL_BATCH
 
 
 def next_number(agency: Agency, year: int) -> str:
@@ -87,6 +101,25 @@ def clean_items(items: Iterable[Any]) -> list[str]:
     return out
 
 
+def _lock_statement():
+    # FOR NO KEY UPDATE: it does not conflict with the key-share locks that inserts referencing the agency take
+    a = Agency.__table__.c
+    return select(a.id).where(a.id == bindparam("agency_id")).with_for_update(key_share=True)
+
+
+def _new_id_statement(dialect: str):
+    """One value: NULL when the agency holds a case with the ref already (:agency_id, :ref), else the new
+    case's id, drawn only then: PostgreSQL's sequence of case.id (what the INSERT would take), SQLite's
+    next rowid (the largest id + 1, as SQLite itself would choose; its writers take turns)."""
+    t = Case.__table__
+    taken = exists().where(t.c.agency_id == bindparam("agency_id"), t.c.ref == bindparam("ref"))
+    if dialect == "postgresql":
+        new_id = literal_column("""nextval(pg_get_serial_sequence('"case"', 'id'))""")
+    else:
+        new_id = select(func.coalesce(func.max(t.c.id), 0) + 1).scalar_subquery()
+    return select(case_when((taken, None), else_=new_id))
+
+
 def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], items: Iterable[Any],
                   channel: str, received_on: date, actor: User | None = None, *, ref: str | None = None,
                   arrived_on: date | None = None, post_kind: str = "",
@@ -105,42 +138,50 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
 
     The receipt date is checked against the channel and the arrival (domain/receipt.py, Art. 31):
     in person and signed post (``post_kind`` "signed", the default for post) it is the arrival;
-    otherwise on or after it. Without ``arrived_on`` the arrival is the receipt."""
+    otherwise on or after it. Without ``arrived_on`` the arrival is the receipt.
+
+    The case's id is drawn before its INSERT (the received event's hash and the head MAC hold it),
+    so the applicant, the case with its items and derived columns, and the event are written in
+    one flush: the case row is inserted as it stands after its first event (version 2)."""
     today = today or today_shanghai()
     texts = clean_items(items)
     refused = receipt_refusal(channel, arrived_on, received_on, post_kind)   # Art. 31, on every path
     if refused is not None:
         raise ServiceError(refused.message, refused.message_zh, rule=refused.rule)
     # Tracking numbers are per agency and year: registrations of one agency take turns. The agency
-    # row is locked first (FOR NO KEY UPDATE: it does not conflict with the key-share locks that
-    # inserts referencing the agency take) until the transaction ends; SQLite serialises writers.
-    db.session.execute(select(Agency.id).where(Agency.id == agency.id).with_for_update(key_share=True))
-    names_on_file = check_identity(agency, applicant if isinstance(applicant, Mapping) else
-                                   {k: getattr(applicant, k) for k in ("kind", "name", "id_number", "uscc")},
-                                   identity_choice)
-    applicant = applicant_as_filed(agency, applicant)
+    # row is locked first until the transaction ends; SQLite serialises writers.
+    session = db.session
+    session.execute(prebuilt("register_case.lock", _lock_statement), {"agency_id": agency.id})
+    # the calendar as read with the session user in a request (a registration never changes it), else
+    # read now, before the new rows are in the session (its read would flush them before their event)
+    cal = calendar_as_read()
+    # the applicant validated once, for the identity check and the row as filed (inserted with the case)
+    clean = clean_applicant(applicant if isinstance(applicant, Mapping) else
+                            {k: getattr(applicant, k) for k in APPLICANT_FIELDS})
+    names_on_file = check_identity(agency, clean, identity_choice)
+    applicant = applicant_as_filed(agency, clean)
     number = next_number(agency, received_on.year)
-    case = Case(agency_id=agency.id, ref=ref or number.removeprefix(agency.code + "-"), number=number,
-                applicant_id=applicant.id, applicant_kind=applicant.kind, channel=channel,
+    ref = ref or number.removeprefix(agency.code + "-")
+    dialect = session.get_bind().dialect.name
+    with session.no_autoflush:
+        case_id = session.scalar(prebuilt(("register_case.new_id", dialect), lambda: _new_id_statement(dialect)),
+                                 {"agency_id": agency.id, "ref": ref})
+    if case_id is None:
+        raise ServiceError(f"case {ref} already exists", f"案件编号 {ref} 已存在", rule="case.duplicate")
+    case = Case(id=case_id, agency_id=agency.id, ref=ref, number=number,
+                applicant_kind=applicant.kind, channel=channel,
                 arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
                 assigned_to_id=(assigned_to.id if assigned_to
                                 else (actor.id if actor and actor.role == Role.CLERK else None)),
                 note=note)
     case.agency = agency
     case.applicant = applicant
-    case.events = []
-    case.appeals = []
-    case.attachments = []
-    for i, t in enumerate(texts):
-        case.items.append(CaseItem(position=i, text=t))
-    with db.session.no_autoflush:
-        if db.session.scalar(select(Case.id).where(Case.agency_id == agency.id, Case.ref == case.ref)):
-            raise ServiceError(f"case {case.ref} already exists", f"案件编号 {case.ref} 已存在",
-                               rule="case.duplicate")
-    db.session.add(case)
-    db.session.flush()
+    for key in ("events", "appeals", "attachments"):   # none yet: known without a read, nothing to flush
+        set_committed_value(case, key, [])
+    case.items = [CaseItem(position=i, text=t) for i, t in enumerate(texts)]
+    session.add(case)
     record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
-                 today=today, actor_name=actor_name)
+                 today=today, actor_name=actor_name, cal=cal)
     if identity_choice == "corrected" or (identity_choice == "same_person" and names_on_file):
         add_note(case, "note", today, identity_note(identity_choice, names_on_file, corrected), actor,
                  actor_name=actor_name)
