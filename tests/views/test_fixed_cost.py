@@ -74,6 +74,16 @@ def test_the_fixed_urls_follow_the_prefix_the_app_is_served_under(app: Flask, wo
     assert app.extensions["fixed_urls"]["/gov"][0]["auth.logout"] == "/gov/logout"
 
 
+def test_prefixes_beyond_the_bound_get_right_urls_and_are_not_kept(app: Flask, client):
+    # a client that can set SCRIPT_NAME (a proxy passing its header) must not grow the app's tables
+    from webapp.platform.template_helpers import MAX_PREFIXES
+
+    for i in range(MAX_PREFIXES + 20):
+        page = client.get("/login", base_url=f"http://localhost/x{i}").text
+        assert f'href="/x{i}/static/css/app.css"' in page
+    assert len(app.extensions["fixed_urls"]) == MAX_PREFIXES
+
+
 def test_the_menu_marks_the_area_of_the_page(world, login):
     client = login(world.a.clerk)
     page = client.get("/intake/new").text

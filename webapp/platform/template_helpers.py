@@ -90,6 +90,10 @@ class _Urls(dict):
         return url
 
 
+#: how many SCRIPT_NAMEs keep their tables (an installation has one; more are built per request)
+MAX_PREFIXES = 8
+
+
 def _fixed_urls() -> tuple[_Urls, _Urls]:
     """This request's tables of fixed URLs (endpoints, static files): the app's, one per SCRIPT_NAME.
     With subdomain or host matching a URL depends on the host too: tables of the request's own."""
@@ -100,7 +104,9 @@ def _fixed_urls() -> tuple[_Urls, _Urls]:
     prefix = request.environ.get("SCRIPT_NAME", "")
     tables = by_prefix.get(prefix)
     if tables is None:
-        tables = by_prefix.setdefault(prefix, (_Urls(False), _Urls(True)))
+        tables = (_Urls(False), _Urls(True))
+        if len(by_prefix) < MAX_PREFIXES:    # a client able to set SCRIPT_NAME (a proxy's header) gets
+            tables = by_prefix.setdefault(prefix, tables)    # tables of its own, not kept
     return tables
 
 
