@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.orm import joinedload, load_only
 
 from webapp.cases.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Agency, User
 from webapp.models._types import utcnow
 from webapp.platform.header import counts_columns, remember_counts
 from webapp.prebuilt import prebuilt
@@ -86,6 +86,9 @@ def check_own_password(user: User, password: str, now, *, failed_action: str) ->
     session cannot guess the password there): while locked no password is checked (a hash is still
     computed, so this takes as long as a check) and the right one is refused like a wrong one; a
     wrong one counts toward the lock. Logs the outcome; the caller commits (the count is data)."""
+    unloaded = inspect(user).unloaded.intersection(_PASSWORD_COLUMNS)
+    if unloaded:        # the session user (load_user leaves them unloaded): one statement for them all
+        db.session.refresh(user, sorted(unloaded))
     if is_locked(user, now):
         _burn_time(password)
         log_event("auth.login_refused", user=user, target_type="user", target_id=user.id,
@@ -109,13 +112,29 @@ def check_own_password(user: User, password: str, now, *, failed_action: str) ->
     return False
 
 
+# The session user's columns that pages read (who, what role, the session checks) and its agency's
+# (name, kind, the policies a deadline needs, what a letter prints). The others are left unloaded
+# (deferred): the password and lock-out columns (read by the password change: check_own_password),
+# the profile's (e-mail, mobile, notify_via: the profile page), the dates, the agency's quiet hours;
+# a page that reads one sends a statement for it (tests/views/test_fixed_cost_round2.py: none on the
+# loop's pages).
+SESSION_USER_COLUMNS = (User.id, User.agency_id, User.username, User.display_name, User.role, User.active,
+                        User.must_change_password, User.session_epoch)
+SESSION_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.name, Agency.kind, Agency.parent_id, Agency.address,
+                          Agency.postcode, Agency.phone, Agency.email, Agency.policies)
+_PASSWORD_COLUMNS = ("password_hash", "failed_logins", "locked_at")
+
+
 def _user_statement(with_counts: bool):
-    """The session user with the agency, the calendar's fingerprint and the agency's departments (which
-    visible_agency_ids reads), and for a GET page the header's counts (platform/header.py); its value
-    is the parameter ``user_id`` (built once per process: webapp/prebuilt.py)."""
+    """The session user with the agency (``SESSION_USER_COLUMNS``, ``SESSION_AGENCY_COLUMNS``), the
+    calendar's fingerprint and the agency's departments (which visible_agency_ids reads), and for a GET
+    page the header's counts (platform/header.py); its value is the parameter ``user_id`` (built once
+    per process: webapp/prebuilt.py)."""
     count, entered = fingerprint_columns()
     counts = counts_columns(User.id, User.agency_id) if with_counts else ()
-    return (select(User, count, entered, departments_column(), *counts).options(joinedload(User.agency))
+    return (select(User, count, entered, departments_column(), *counts)
+            .options(load_only(*SESSION_USER_COLUMNS),
+                     joinedload(User.agency).load_only(*SESSION_AGENCY_COLUMNS))
             .where(User.id == bindparam("user_id")))
 
 

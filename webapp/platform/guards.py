@@ -1,16 +1,28 @@
 """What every request passes before its handler, in this order: the session kept alive, no NUL in
 the input, a forced password change. (The API's own routing errors are answered by its blueprint.)
 And the plumbing every request goes through: the session cookie (Flask's signed cookie, its signing
-serializer made once per key) and Flask's question, for each hook, whether it is async (answered once)."""
+serializer made once per key, signed again only once a minute: ``REISSUE_AFTER``) and Flask's
+question, for each hook, whether it is async (answered once)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import BadSignature
+
+# A permanent (signed-in) session's cookie is signed again, and sent, by a request coming at least this
+# many seconds after it was last signed (or one that changes the session). It is accepted for
+# PERMANENT_SESSION_LIFETIME plus REISSUE_AFTER - 1 seconds after its signing, and the browser keeps it
+# as long: a session ends once it has seen no request for the lifetime (30 minutes), at most
+# REISSUE_AFTER - 1 seconds later (README, "Fixed"). A session that is not permanent (an anonymous
+# visitor's: the login form's CSRF token) is accepted for the lifetime after its signing, as before.
+REISSUE_AFTER = 60
 
 
 class _SessionTags(TaggedJSONSerializer):
@@ -26,12 +38,21 @@ class _SessionTags(TaggedJSONSerializer):
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+class _Session(SecureCookieSession):
+    """Flask's session, knowing when the cookie it was read from was signed (None: no valid cookie)."""
+
+    signed_at: int | None = None
+
+
 class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, unchanged (the same cookie, its max age the idle expiry), except
-    that the serializer which signs and checks it is made once per secret key (and fallback keys),
-    not twice a request: it holds nothing but the keys and settings (any thread may use it)."""
+    """Flask's signed session cookie (the same cookie and contents), except that a permanent session's
+    is signed again only every ``REISSUE_AFTER`` seconds of activity (Flask: on every response) and
+    accepted that much longer, less a second; and that the serializer which signs and checks it is made
+    once per secret key (and fallback keys), not twice a request: it holds nothing but the keys and
+    settings (any thread may use it)."""
 
     serializer = _SessionTags()
+    session_class = _Session
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, Any] = {}
@@ -45,11 +66,43 @@ class SessionCookies(SecureCookieSessionInterface):
                 self._serializers[key] = serializer
         return serializer
 
+    def open_session(self, app: Flask, request) -> _Session | None:
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return _Session()
+        lifetime = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed = signer.loads(value, max_age=lifetime + REISSUE_AFTER - 1, return_timestamp=True)
+        except BadSignature:
+            return _Session()
+        signed_at = int(signed.timestamp())
+        if not data.get("_permanent") and int(time.time()) - signed_at > lifetime:
+            return _Session()       # not permanent: the lifetime exactly, as Flask's
+        opened = _Session(data)
+        opened.signed_at = signed_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: _Session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or int(time.time()) - signed_at >= REISSUE_AFTER
+
+    def get_expiration_time(self, app: Flask, session: _Session) -> datetime | None:
+        expires = super().get_expiration_time(app, session)
+        return expires + timedelta(seconds=REISSUE_AFTER) if expires is not None else None
+
 
 def keep_session_alive() -> None:
     # A logged-in session is permanent, so PERMANENT_SESSION_LIFETIME (30 min) counts from the
-    # last request: Flask re-signs the cookie on every request (SESSION_REFRESH_EACH_REQUEST) and
-    # refuses one signed earlier. Anonymous visitors (public pages) get no lasting cookie.
+    # last request: the cookie is signed again by a request once a minute (SESSION_REFRESH_EACH_REQUEST,
+    # SessionCookies above) and refused once older than the lifetime and that minute, less a second.
+    # Anonymous visitors (public pages) get no lasting cookie.
     # The JSON API (token auth) sets no cookie at all.
     if request.blueprint == "api":
         return
