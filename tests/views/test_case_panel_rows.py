@@ -91,3 +91,42 @@ def test_no_rows_no_reads_and_each_panel_read_once_it_has_rows(app, world, new_c
     # another case of the agency: its own rows none, its agency's the same
     assert _rows(in_app, other) == _flags("chains", "departments")
     assert _page(app, client, other)[0] == {"chains", "departments"}
+
+
+def test_assignees_read_in_the_panel_rows_statement(app, world, new_case, login, in_app):
+    """The page that shows 分配承办人 reads the agency's assignees (desk.assignable_users') in its
+    panel rows' statement (a UNION ALL): one statement fewer; a page without it reads none."""
+    from webapp.cases.services.desk import assignable_users
+    from webapp.models import User
+
+    cid = new_case(world.a, date(2024, 6, 3))
+
+    def setup():
+        db.session.get(User, world.a.users["clerk2"]).active = False      # not listed
+        db.session.get(User, world.a.clerk).display_name = "张经办"
+        db.session.get(User, world.a.approver).display_name = "李负责"
+    in_app(setup)
+
+    def read():
+        case = db.session.get(Case, cid)
+        rows = panel_rows(case, assignees=True)
+        users = [(u.id, u.display_name, u.role, u.agency_id) for u in assignable_users(case.agency_id)]
+        return rows, [(u.id, u.display_name, u.role, u.agency_id) for u in rows.assignees], users
+    rows, listed, users = in_app(read)
+    assert listed == users == [(world.a.approver, "李负责", "approver", world.a.agency_id),
+                               (world.a.clerk, "张经办", "clerk", world.a.agency_id)]
+    assert rows == PanelRows(*([False] * 7), assignees=rows.assignees)
+    assert _rows(in_app, cid) == _flags()
+
+    seen, page = _read(app, login(world.a.clerk), f"/cases/{cid}")
+    probes = [s for s in seen if "EXISTS (SELECT * FROM review_draft" in s]
+    assert len(probes) == 1 and "UNION ALL" in probes[0]
+    assert not [s for s in seen if s not in probes and "user.role IN" in s]     # no statement of its own
+    options = re.search(r'<select [^>]*name="assign-assigned_to"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option [^>]*value="(\d+)">([^<]*)</option>', options) == [
+        (str(world.a.approver), "李负责（负责人）"), (str(world.a.clerk), "张经办（经办人）")]
+
+    # the auditor: no 分配承办人, no assignee read
+    seen, page = _read(app, login(world.a.auditor), f"/cases/{cid}")
+    assert 'id="action-assign"' not in page
+    assert not [s for s in seen if "UNION ALL" in s or "user.role IN" in s]

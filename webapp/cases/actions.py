@@ -86,28 +86,53 @@ ACTIONS: tuple[CaseAction, ...] = (
     CaseAction("assign", "分配承办人", "case.assign", AssignForm, None, ""),
 )
 BY_NAME = {a.name: a for a in ACTIONS}
+#: a display-only form's meta: no CSRF field (make_form)
+NO_CSRF = {"csrf": False}
 EXTENSION_NEEDS_APPROVER = "须负责人批准"
 
 
-def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None) -> Any:
-    """The action's form, bound to the request (formdata=None: Flask-WTF reads request.form) or,
-    for display, filled with proposals (today's date, the agency's correction period, ...)."""
+def display_values(action: CaseAction, case: Case, today: date) -> dict[str, Any]:
+    """What the action's form proposes when shown (today's date, the agency's correction period,
+    the case's items, its assignee), and the case's version."""
     from webapp.cases.services.calendar import current_calendar
 
+    values: dict[str, Any] = {"version": str(case.version)}
+    if action.form is not AppealForm and action.form is not AssignForm:
+        values["on"] = today
+    if action.name == "correction":
+        cal = current_calendar()
+        values["reply_by"] = cal.add_workdays(today, case.agency.policy().correction_period_days)
+    if action.name == "fee_notice":
+        values["method"] = "per_item"
+        values["quantity"] = len(case.items)
+    if action.name == "assign":
+        values["assigned_to"] = case.assigned_to_id or 0
+    return values
+
+
+def assign_choices(case: Case, assignees: list | None = None) -> dict[int, str]:
+    """分配承办人's choices: the case agency's ``assignable_users`` (``assignees``: if read already,
+    as the case page reads them with its panel rows), each with its role's wording."""
+    from webapp.platform.template_helpers import ROLE_ZH
+
+    # (the wording looked up inline: a function call per clerk was a tenth of the list's work)
+    return {u.id: f"{u.display_name}（{ROLE_ZH.get(u.role, u.role or '')}）"
+            for u in (assignees if assignees is not None else assignable_users(case.agency_id))}
+
+
+def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None, *, csrf: bool = True,
+              values: dict[str, Any] | None = None, choices: dict[int, str] | None = None) -> Any:
+    """The action's form, bound to the request (formdata=None: Flask-WTF reads request.form) or,
+    for display, filled with proposals (``display_values``', or ``values``).
+    ``csrf=False`` (display only): made without its CSRF field, which the page writes with
+    platform/widgets.hidden_html (the same input and token); the form that receives the post is
+    made here with it, and checks it. ``choices``: the assignment's ``assign_choices`` if made already."""
     kwargs: dict[str, Any] = {"prefix": action.name}
     if formdata is False:   # display only
         kwargs["formdata"] = None
-        kwargs["version"] = str(case.version)
-        if action.form is not AppealForm and action.form is not AssignForm:
-            kwargs["on"] = today
-        if action.name == "correction":
-            cal = current_calendar()
-            kwargs["reply_by"] = cal.add_workdays(today, case.agency.policy().correction_period_days)
-        if action.name == "fee_notice":
-            kwargs["method"] = "per_item"
-            kwargs["quantity"] = len(case.items)
-        if action.name == "assign":
-            kwargs["assigned_to"] = case.assigned_to_id or 0
+        if not csrf:
+            kwargs["meta"] = NO_CSRF
+        kwargs.update(values if values is not None else display_values(action, case, today))
     form = action.form(**kwargs)
     if isinstance(form, AnswerForm):
         while len(form.outcomes) < len(case.items):
@@ -115,11 +140,7 @@ def make_form(action: CaseAction, case: Case, today: date, formdata: Any = None)
         while len(form.outcomes) > len(case.items) and formdata is False:
             form.outcomes.pop_entry()
     if isinstance(form, AssignForm):
-        from webapp.platform.template_helpers import ROLE_ZH
-
-        # (the wording looked up inline: a function call per clerk was a tenth of the list's work)
-        form.assigned_to.choices = {u.id: f"{u.display_name}（{ROLE_ZH.get(u.role, u.role or '')}）"
-                                    for u in assignable_users(case.agency_id)}
+        form.assigned_to.choices = choices if choices is not None else assign_choices(case)
     return form
 
 

@@ -31,7 +31,7 @@ from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
 from . import queries
-from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
+from .actions import ACTIONS, NO_CSRF, CaseAction, fee_preview, make_form, perform
 from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
 from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
@@ -113,13 +113,16 @@ def search():
 def _render_case(case, status_code: int = 200, **kwargs):
     from webapp.cases.services.desk import comments_of
 
-    # which panels have rows to read (the review, handover, delivery panels', the comments, the
-    # attachments: none, none read)
-    rows = panel_rows(case)
     # the page asks ``can`` about 20 times (its actions, panels and links): the user resolved once
     user_can = partial(can, user=current_user._get_current_object())
-    ctx = case_page_context(case, today_shanghai(), user_can, **kwargs)
-    return render_template("cases/case.html", **ctx, attach_form=AttachForm(), panel_rows=rows,
+    # which panels have rows to read (the review, handover, delivery panels', the comments, the
+    # attachments: none, none read) and, if the page shows 分配承办人 to this user
+    # (actions.visible_actions: always, with case.assign, on a case of an agency the user acts for),
+    # the agency's assignees, in one statement
+    rows = panel_rows(case, assignees=user_can("case.assign") and case.agency_id in actable_agency_ids())
+    ctx = case_page_context(case, today_shanghai(), user_can, assignees=rows.assignees, **kwargs)
+    # the upload form for display: its CSRF input written by the page (hidden_html), checked by attach
+    return render_template("cases/case.html", **ctx, attach_form=AttachForm(meta=NO_CSRF), panel_rows=rows,
                            comments=comments_of(case) if rows.comments else []), status_code
 
 
@@ -131,9 +134,13 @@ def show(case_id: int):
     # page first touched them); the attachments in a statement of their own, as joining a third
     # collection would multiply the rows (200 items x 20 attachments: 4,000 rows, 80 ms), and only
     # if the case has any (view.panel_rows)
-    case = case_or_404(case_id, options=(joinedload(Case.applicant), joinedload(Case.assigned_to),
-                                         joinedload(Case.items), joinedload(Case.appeals)))
+    case = case_or_404(case_id, options=_CASE_PAGE_OPTIONS)
     return _render_case(case)
+
+
+#: the case page's loader options, made once (immutable; about 140 Python calls a page to make)
+_CASE_PAGE_OPTIONS = (joinedload(Case.applicant), joinedload(Case.assigned_to), joinedload(Case.items),
+                      joinedload(Case.appeals))
 
 
 @bp.post("/cases/<int:case_id>/personal")

@@ -6,16 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
-from flask import url_for
-from sqlalchemy import bindparam, exists, inspect, select
+from flask import current_app, url_for
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import Integer, bindparam, exists, inspect, literal_column, null, select, union_all
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.admin.services.calendar_admin import DEADLINE_LABELS_ZH
 from webapp.cases.services import case_clock
 from webapp.cases.services.applicants import APPLICANT_KINDS, applicant_hints, mask_address, mask_id, mask_phone
 from webapp.cases.services.calendar import current_calendar
+from webapp.cases.services.desk import assignable_branch
 from webapp.domain.clock import Status
 from webapp.domain.kinds import FormWanted, RouteWanted
 from webapp.domain.labels import outcome_text
@@ -27,7 +30,8 @@ from webapp.prebuilt import prebuilt
 from webapp.review.services.chains import no_chain_rows
 from webapp.security import actable_agency_ids, may_download_attachment
 
-from .actions import ACTIONS, fee_preview, make_form, visible_actions
+from .action_forms import page_form
+from .actions import ACTIONS, NO_CSRF, fee_preview, visible_actions
 from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
 
 #: labels of the record-keeping events (CaseEvent.type outside the workflow)
@@ -57,12 +61,16 @@ def _event_package(type_: str):
     return importlib.import_module(name) if name else None
 
 
+#: the workflow's event types by their code (a look-up, not an Enum call and its ValueError per event)
+WORKFLOW_TYPES: dict[str, EventType] = {t.value: t for t in EventType}
+
+
 def event_label(type_: str) -> str:
-    try:
-        return EventType(type_).label_zh
-    except ValueError:
-        pkg = _event_package(type_)
-        return pkg.LABELS[type_] if pkg is not None else NOTE_LABELS.get(type_, type_)
+    et = WORKFLOW_TYPES.get(type_)
+    if et is not None:
+        return et.label_zh
+    pkg = _event_package(type_)
+    return pkg.LABELS[type_] if pkg is not None else NOTE_LABELS.get(type_, type_)
 
 
 def _d(v: Any) -> str:
@@ -180,6 +188,9 @@ def payload_summary(ev: CaseEvent, mail_states: dict[int, Any] | None = None) ->
     return out
 
 
+_SEQ = attrgetter("seq")
+
+
 @dataclass
 class TimelineRow:
     event: CaseEvent
@@ -195,15 +206,11 @@ def timeline(case: Case) -> list[TimelineRow]:
     mail_states = states(i for ev in case.events if ev.type == "notice_sent"
                          for i in ((ev.payload or {}).get("outbox_id"), (ev.payload or {}).get("sms_outbox_id")) if i)
     rows = []
-    for ev in sorted(case.events, key=lambda e: e.seq):
-        try:
-            et = EventType(ev.type)
-            workflow = True
-        except ValueError:
-            et = None
-            workflow = False
-        rows.append(TimelineRow(ev, event_label(ev.type), payload_summary(ev, mail_states), workflow,
-                                LETTER_FOR_EVENT.get(et) if et else None))
+    for ev in sorted(case.events, key=_SEQ):
+        et = WORKFLOW_TYPES.get(ev.type)
+        rows.append(TimelineRow(ev, et.label_zh if et is not None else event_label(ev.type),
+                                payload_summary(ev, mail_states), et is not None,
+                                LETTER_FOR_EVENT.get(et) if et is not None else None))
     return rows
 
 
@@ -227,7 +234,8 @@ class PanelRows:
     statement for the seven. A panel whose table holds none shows its empty state without a read
     of its own; one that holds some reads them as before (most cases have no draft, handover or
     comment, a case not yet answered no attachment, most agencies no chain or department: up to 7
-    statements become 1)."""
+    statements become 1). ``assignees``: when asked for (the page shows 分配承办人), the agency's
+    ``desk.assignable_users`` read in the same statement (a UNION ALL: one statement fewer)."""
 
     drafts: bool
     handovers: bool
@@ -236,25 +244,48 @@ class PanelRows:
     attachments: bool
     chains: bool         # the agency's review chains (the action forms' addresses)
     departments: bool    # the agency's departments (转办's targets)
+    assignees: list | None = None
 
 
 #: the panels' tables, in PanelRows's order: the case's rows, then the agency's
 _CASE_ROWS = (ReviewDraft, Handover, Delivery, CaseComment, Attachment)
+_FLAGS = ("drafts", "handovers", "deliveries", "comments", "attachments", "chains", "departments")
+
+
+def _panel_probes() -> list:
+    case_id, agency_id = bindparam("case_id"), bindparam("agency_id")
+    return [*(exists().where(m.case_id == case_id) for m in _CASE_ROWS),
+            exists().where(ReviewChain.agency_id == agency_id), exists().where(Agency.parent_id == agency_id)]
 
 
 def _panel_statement():
-    case_id, agency_id = bindparam("case_id"), bindparam("agency_id")
-    return select(*(exists().where(m.case_id == case_id) for m in _CASE_ROWS),
-                  exists().where(ReviewChain.agency_id == agency_id), exists().where(Agency.parent_id == agency_id))
+    return select(*_panel_probes())
 
 
-def panel_rows(case: Case) -> PanelRows:
-    """The case's PanelRows; with none of its attachments, its ``attachments`` collection, if not
-    loaded yet, is set empty (what loading it would give) instead of read; with no review chain of
-    its agency, the chains' read is answered (review.services.chains.no_chain_rows)."""
-    stmt = prebuilt("case_panel_rows", _panel_statement)   # built once
-    rows = PanelRows(*(bool(v) for v in db.session.execute(stmt, {"case_id": case.id,
-                                                                   "agency_id": case.agency_id}).one()))
+def _panel_and_assignees_statement():
+    """The panel rows (tag 0: the seven flags) and the agency's assignees (tag 1, in
+    ``assignable_users``' order) in one UNION ALL; the other branch's columns NULL."""
+    tag = literal_column("0", Integer).label("tag")
+    flags = select(tag, *(p.label(n) for p, n in zip(_panel_probes(), _FLAGS, strict=True)),
+                   *(null().label(n) for n in ("id", "display_name", "role", "agency_id")),
+                   literal_column("''").label("k1"), literal_column("''").label("k2"))
+    users = assignable_branch(bindparam("agency_id", type_=Integer), literal_column("1", Integer),
+                              *(null() for _ in _FLAGS))
+    return union_all(flags, users).order_by(literal_column("tag"), literal_column("k1"), literal_column("k2"))
+
+
+def panel_rows(case: Case, assignees: bool = False) -> PanelRows:
+    """The case's PanelRows (with ``assignees``: and the agency's assignee list); with none of its
+    attachments, its ``attachments`` collection, if not loaded yet, is set empty (what loading it
+    would give) instead of read; with no review chain of its agency, the chains' read is answered
+    (review.services.chains.no_chain_rows)."""
+    params = {"case_id": case.id, "agency_id": case.agency_id}
+    if assignees:
+        result = db.session.execute(prebuilt("case_panel_rows_assignees", _panel_and_assignees_statement), params).all()
+        rows = PanelRows(*(bool(v) for v in result[0][1:8]), assignees=result[1:])
+    else:
+        stmt = prebuilt("case_panel_rows", _panel_statement)   # built once
+        rows = PanelRows(*(bool(v) for v in db.session.execute(stmt, params).one()))
     if not rows.attachments and "attachments" in inspect(case).unloaded:
         set_committed_value(case, "attachments", [])
     if not rows.chains:
@@ -263,7 +294,10 @@ def panel_rows(case: Case) -> PanelRows:
 
 
 def case_page_context(case: Case, today: date, can, *, show_personal: bool = False,
-                      bound: dict[str, Any] | None = None, open_action: str | None = None) -> dict[str, Any]:
+                      bound: dict[str, Any] | None = None, open_action: str | None = None,
+                      assignees: list | None = None) -> dict[str, Any]:
+    """What cases/case.html shows. ``assignees``: the assignment form's list if read already
+    (panel_rows)."""
     cal = current_calendar()
     policies = case.agency.policy()
     clock = case_clock(case, cal)
@@ -276,24 +310,26 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     shown = [] if read_only else visible_actions(case, status, can)
     base = _actions_url(case.id) if shown else ""
     display = {}     # the forms made for display only (the review panel's extension request reuses its own)
+    # the request's CSRF token, asked once: the display forms' (hidden_html; they have no field for it)
+    csrf = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     for action, disabled in shown:
-        form = bound.get(action.name)
-        if form is None:
-            form = display[action.name] = make_form(action, case, today, formdata=False)
-        actions.append((action, form, disabled, action.name == open_action, _shown_fields(form),
-                        base + action.name))
-    letters = []
-    for kind in LETTER_TITLES:
-        evs = [r for r in case.events if LETTER_FOR_EVENT.get(_etype(r.type)) == kind]
-        if evs:
-            letters.append({"kind": kind, "title": LETTER_TITLES[kind], "events": sorted(evs, key=lambda e: e.seq)})
+        form, hidden, fields = page_form(action, case, today, csrf, bound.get(action.name), display, assignees)
+        actions.append((action, form, hidden, disabled, action.name == open_action, fields, base + action.name))
+    by_letter: dict[Any, list] = {}      # each letter's events (one pass, not one per kind of letter)
+    for ev in case.events:
+        et = WORKFLOW_TYPES.get(ev.type)
+        kind = LETTER_FOR_EVENT.get(et) if et is not None else None
+        if kind is not None:
+            by_letter.setdefault(kind, []).append(ev)
+    letters = [{"kind": kind, "title": title, "events": sorted(by_letter[kind], key=_SEQ)}
+               for kind, title in LETTER_TITLES.items() if kind in by_letter]
     fee = fee_preview(case, "per_item", len(case.items)) if any(
         a[0].name == "fee_notice" for a in actions) else None
     return {
         "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
         "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
         "applicant_hints": applicant_hints(case.applicant),
-        "show_personal": show_personal, "personal_form": PersonalDataForm(), "display_forms": display,
+        "show_personal": show_personal, "personal_form": PersonalDataForm(meta=NO_CSRF), "display_forms": display,
         "downloadable": {a.id for a in case.attachments if may_download_attachment(case, a)},
         "own_agency": not read_only,
         "actions": actions, "letters": letters, "fee": fee,
@@ -303,6 +339,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "outcome_text": outcome_text, "correction_notice_late": clock.correction_notice_late,
         "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS, "read_only": read_only,
         "all_actions": ACTIONS, "can": can,    # the page's ``can``: the caller's (its user resolved once)
+        "csrf": csrf,
     }
 
 
@@ -312,25 +349,3 @@ def _actions_url(case_id: int) -> str:
     gives them all (about 20 Python calls each)."""
     first = ACTIONS[0].name
     return url_for(f"cases.act_{first}", case_id=case_id).removesuffix(first)
-
-
-#: the fields the action forms render themselves (hidden_tag writes these)
-_HIDDEN = frozenset({"HiddenField", "CSRFTokenField"})
-
-
-def _shown_fields(form: Any) -> list[tuple[str, Any]]:
-    """The form's visible fields, each with how the page writes it: ``list`` (the answer's outcome of
-    each item), ``date`` (a date of the act: not after today) or ``field``."""
-    out = []
-    for fld in form:
-        type_ = fld.type
-        if type_ not in _HIDDEN:
-            out.append(("list" if type_ == "FieldList" else "date" if fld.name.endswith("-on") else "field", fld))
-    return out
-
-
-def _etype(code: str) -> EventType | None:
-    try:
-        return EventType(code)
-    except ValueError:
-        return None

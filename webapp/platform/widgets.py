@@ -23,9 +23,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from flask import current_app
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms import widgets
-from wtforms.fields import Label, SelectField
+from wtforms.fields import HiddenField, Label, SelectField
 from wtforms.widgets import core
 
 #: WTForms' own, kept for the comparison in the tests
@@ -117,6 +120,32 @@ def field_html(f: Any, hint: Any = None, class_: Any = "", attrs: dict | None = 
     return Markup("".join(out))
 
 
+def hidden_html(form: Any, token: str | None = None) -> Markup:
+    """Flask-WTF's ``form.hidden_tag()``: the form's hidden fields, one a line, the same HTML. A
+    Flask-WTF form made for display only without its CSRF field (``meta={"csrf": False}``: the case
+    page's action forms, about 100 Python calls each for the field, its token and ``hidden_tag``)
+    gets the input that field would write, last as it would be, with the request's token
+    (``token``: the page's ``generate_csrf()``, asked once; else asked here). Posting it is checked
+    as any form's: the view that receives it builds its own form with CSRF on. A plain hidden field
+    (a ``HiddenField`` with its own widget, no ``render_kw``, not disabled: the case's version) is
+    written here as its widget would write it."""
+    parts = []
+    for f in form._fields.values():
+        widget = f.widget
+        if type(f) is HiddenField and type(widget) is core.HiddenInput and not f.render_kw \
+                and not f.flags.disabled:
+            # Input.__call__: id, name, type, value (sorted), the value escaped; of the flags only
+            # ``disabled`` is written for a hidden input (HiddenInput.validation_attrs)
+            parts.append(f'<input id="{_text(f.id)}" name="{_text(f.name)}" type="hidden" value="{_text(f._value())}">')
+        elif isinstance(widget, core.HiddenInput):
+            parts.append(str(f))
+    meta = form.meta
+    if meta.csrf is False and isinstance(form, FlaskForm) and current_app.config.get("WTF_CSRF_ENABLED", True):
+        name = _text(form._prefix + meta.csrf_field_name)
+        parts.append(f'<input id="{name}" name="{name}" type="hidden" value="{_text(token or generate_csrf())}">')
+    return Markup("\n".join(parts))
+
+
 @cache
 def _dispatch_for(cls: type) -> Any:
     return _ORIGINAL_DISPATCH(cls)
@@ -176,10 +205,13 @@ _installed = False
 
 def install(app: Any = None) -> None:
     """Use the faster ``html_params`` and option dispatch everywhere WTForms renders (once per
-    process); give ``app``'s templates ``field_html`` (the ``field`` macro's Python)."""
+    process); give ``app``'s templates ``field_html`` (the ``field`` macro's Python) and the filter
+    ``hidden_html`` (``hidden_tag``, for a form made without its CSRF field too)."""
     global _installed
     if app is not None:
         app.jinja_env.globals["field_html"] = field_html
+        # (a filter, not a global: each global costs every page's macro imports a look-up)
+        app.jinja_env.filters["hidden_html"] = hidden_html
     if _installed:
         return
     core.html_params = html_params              # Select, TextArea, options, ListWidget, TableWidget
