@@ -28,15 +28,15 @@ def numbers(html: str) -> list[str]:
 
 
 @contextmanager
-def statements(app):
+def statements(app, parameters: bool = False):
     """The SQL statements sent to the database meanwhile (every connection of the app's engine), but
     the savepoints that stand for the sessions' transactions while a test runs in one rolled-back
-    transaction (tests/conftest.py isolate_db)."""
-    seen: list[str] = []
+    transaction (tests/conftest.py isolate_db); with ``parameters``, (statement, parameters) pairs."""
+    seen: list = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
+    def record(conn, cursor, statement, params, context, executemany):
         if not statement.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")):
-            seen.append(statement)
+            seen.append((statement, params) if parameters else statement)
 
     with app.app_context():
         engine = db.engine

@@ -4,32 +4,11 @@ the names on file: BENCHMARKS.md, Province, "Fifth session: search pages")."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import event
-
 from tests.factories import person
-from tests.views.test_province_scale import numbers
+from tests.views.test_province_scale import numbers, statements
 from webapp.extensions import db
-
-
-@contextmanager
-def sent(app):
-    """(statement, parameters) of every statement sent meanwhile, but the tests' savepoints."""
-    seen: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")):
-            seen.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _postgresql(app) -> bool:
@@ -50,7 +29,7 @@ def test_a_term_without_case_is_matched_with_like_and_one_with_case_with_ilike(a
     new_case(world.a, date(2024, 5, 7), items=["Budget 财政 REPORT"],
              applicant=person("Li Lei", body="37030519900101002"))
     client = login(world.a.clerk)
-    with sent(app) as seen:
+    with statements(app, parameters=True) as seen:
         assert numbers(client.get("/cases?text=财政预算").text) == ["LZ-SWJ-2024-0001"]
         assert numbers(client.get("/cases?text=财政").text) == ["LZ-SWJ-2024-0002", "LZ-SWJ-2024-0001"]
         assert numbers(client.get("/cases?text=budget 财政 report").text) == ["LZ-SWJ-2024-0002"]

@@ -22,7 +22,7 @@ from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
 from .applicant_records import FIELDS as APPLICANT_FIELDS
-from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person, same_person_bound
+from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person_bound
 from .applicants import clean_applicant, has_control_chars, mask_id
 from .calendar import calendar_as_read
 from .events import add_note, record_event
