@@ -152,36 +152,6 @@ def test_the_pagers_links_are_what_url_for_wrote(app, world, new_case, login):
     assert '<strong aria-current="page">2</strong>' in pager
 
 
-def test_the_sort_links_are_what_url_for_wrote(app, world, new_case, login):
-    """The column headers' sort links (templates/cases/search.html's sort_head): url_for once with a NUL
-    for the sort key, each header's key put in place of its %00; the same addresses as
-    url_for('cases.search', **dict(args, sort=KEY)), with a sort in the request or not, and with values
-    that are quoted (%, &, a space, Chinese, a literal %00)."""
-    from urllib.parse import urlencode
-
-    from flask import url_for
-
-    new_case(world.a, date(2024, 5, 6), items=["a%00 b&c=专项资金"])
-    client = login(world.a.clerk)
-    for query in ({"text": "a%00 b&c=专项", "sort": "-due", "page": "1"},
-                  {"number": "LZ-SWJ", "date_from": "2024-01-01", "sort": "received"}, {}):
-        page = client.get("/cases?" + urlencode(query)).text
-        head = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
-        links = re.findall(r'<a class="sort-link" href="([^"]+)">([^<]+)<', head)
-        args = {k: v for k, v in query.items() if k != "page"}
-        sort = query.get("sort", "-received")
-        with app.test_request_context("/cases"):
-            expected = []
-            for key, label in (("received", "收到日期"), ("due", "答复期限"), ("days_left", "剩余工作日")):
-                current = sort.lstrip("-") == key
-                next_sort = "-" + key if current and not sort.startswith("-") else key
-                expected.append((str(escape(url_for("cases.search", **dict(args, sort=next_sort)))), label))
-        assert links == expected, (query, links)
-        if "text" in query:     # the value's own "%00" stays quoted, the sort key in its place
-            assert [href.startswith("/cases?text=a%2500+b%26c%3D") for href, _ in links] == [True] * 3
-            assert [href.split("sort=")[1] for href, _ in links] == ["received", "due", "days_left"]
-
-
 def test_a_list_without_any_search_field_uses_the_blank_form_valid_as_it_is(app):
     """cases/routes.run_search: with none of the form's fields in the request (/cases?page=2, a list)
     the blank form, never validated per request: it is valid and holds what the form built from such
@@ -202,52 +172,3 @@ def test_a_list_without_any_search_field_uses_the_blank_form_valid_as_it_is(app)
         assert form is routes.BLANK_SEARCH and search is not None and special == "overdue"
         form, search, *_ = routes.run_search(MultiDict({"number": "", "date_from": "2024-13-01"}))
         assert form is not routes.BLANK_SEARCH and search is None and list(form.errors) == ["date_from"]
-
-
-def test_the_whole_lists_page_is_one_statement_built_once_for_every_user(app, world, new_case, login, in_app,
-                                                                         monkeypatch):
-    """/cases?page=N (no filter): its ids, rows and capped count in one statement (queries.Search.
-    page_statement), the same statement object for every user and page (webapp/prebuilt.py), the
-    visible agencies its parameters, the offset and the limits written in its text (each page number its
-    own text, planned once by PostgreSQL: tests/views/test_province_scale.py): each clerk gets their own
-    agency's cases, the government both, each page its own rows, the capped count read only when a next
-    page follows."""
-    from tests.views.test_province_scale import _government, numbers, statements
-
-    gov_clerk = _government(in_app, world)
-    for side, day in ((world.a, 3), (world.b, 4), (world.a, 5), (world.b, 5), (world.a, 7)):
-        new_case(side, date(2024, 6, day))
-    monkeypatch.setattr(queries, "PER_PAGE", 2)
-    monkeypatch.setattr(queries, "COUNT_CAP", 3)
-    built = []
-    real = queries.Search._statement
-    monkeypatch.setattr(queries.Search, "_statement", lambda self, *a: built.append(1) or real(self, *a))
-    seen_pages = {}
-    for who, user in (("a", world.a.clerk), ("b", world.b.clerk), ("gov", gov_clerk)):
-        client = login(user)
-        for p in (1, 2, 3):
-            with statements(app) as seen:
-                page = client.get(f"/cases?page={p}").text
-            ours = [s for s in seen if "count(*) OVER () AS found" in s]
-            assert all("AS capped" in s for s in ours)
-            # the page's ids (PER_PAGE + 1 at its offset), the rows (PER_PAGE), the count (COUNT_CAP + 1)
-            assert re.findall(r"LIMIT (\d+) OFFSET (\d+)", ours[0]) == [("3", str((p - 1) * 2))]
-            assert re.search(r"LIMIT 2\b", ours[0]) and re.search(r"LIMIT 4\b", ours[0])
-            counts = [s for s in seen if "count(*)" in s and s not in ours]
-            total = re.search(r"共 (\S+) 件", page).group(1)
-            seen_pages[who, p] = (numbers(page), total, len(ours), len(counts))
-    # (rows, total, page statements, other counts of the cases): past the last page, the page's statement
-    # finds nothing, the cases are counted, and the last page is read
-    assert seen_pages == {
-        ("a", 1): (["LZ-SWJ-2024-0003", "LZ-SWJ-2024-0002"], "3", 1, 0),
-        ("a", 2): (["LZ-SWJ-2024-0001"], "3", 1, 0),
-        ("a", 3): (["LZ-SWJ-2024-0001"], "3", 2, 1),
-        ("b", 1): (["LZ-JYJ-2024-0002", "LZ-JYJ-2024-0001"], "2", 1, 0),
-        ("b", 2): (["LZ-JYJ-2024-0002", "LZ-JYJ-2024-0001"], "2", 2, 1),
-        ("b", 3): (["LZ-JYJ-2024-0002", "LZ-JYJ-2024-0001"], "2", 2, 1),
-        # newest first (06-05 twice: the later id first), counted up to COUNT_CAP
-        ("gov", 1): (["LZ-SWJ-2024-0003", "LZ-JYJ-2024-0002"], "3+", 1, 0),
-        ("gov", 2): (["LZ-SWJ-2024-0002", "LZ-JYJ-2024-0001"], "3+", 1, 0),
-        ("gov", 3): (["LZ-SWJ-2024-0001"], "5", 1, 0),
-    }
-    assert built == [1]      # built once (PER_PAGE and COUNT_CAP as set here), then the same statement

@@ -6,8 +6,7 @@ items (a statement of their own), and the template then asked each row for about
 ``url_for``, the status macro, the days left and the overdue rule: about 120 Python calls a row to
 load it and 200 to render it. Now: the columns the row shows, the applicant's name and identity
 number, the clerk's name, and the first item's text and the number of items (two correlated
-subqueries), built once per process (webapp/prebuilt.py) and read in the page's one statement with
-its ids and its count (cases/queries.Search.page_statement); each row's cells
+subqueries), in one statement built once per process (webapp/prebuilt.py); each row's cells
 (``ShownRow``) computed by the rules the template applied (the masked identity number, days left,
 the overdue rule, the outcome's wording), which the template unpacks in its loop.
 """
@@ -19,7 +18,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, bindparam, func, select, type_coerce
 
 from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.clock import overdue_row
@@ -27,6 +26,7 @@ from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
 from webapp.domain.labels import outcome_text
 from webapp.domain.outcomes import Outcome
+from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem, User
 from webapp.platform.template_helpers import ROLE_ZH, status_zh
 from webapp.prebuilt import prebuilt
@@ -56,30 +56,29 @@ def urgency(n: int | None) -> str:
     return "days-ok"
 
 
-def _columns() -> tuple:
+def _statement() -> Any:
     items = select(func.count(CaseItem.id)).where(CaseItem.case_id == Case.id).correlate(Case).scalar_subquery()
     first = select(CaseItem.text).where(CaseItem.case_id == Case.id).correlate(Case) \
         .order_by(CaseItem.position, CaseItem.id).limit(1).scalar_subquery()
     # the status and the outcome as stored (str: no enum built for each row; every use looks its wording up)
-    return (Case.id, Case.number, Case.received_on, type_coerce(Case.status, String).label("status"), Case.late,
-            Case.due_on, Case.due_provisional, Case.paused_due_on,
-            type_coerce(Case.outcome, String).label("outcome"), Applicant.name.label("applicant_name"),
-            Applicant.id_number.label("id_number"), Case.assigned_to_id, User.display_name.label("assignee"),
-            first.label("first_item"), items.label("item_count"))
+    return select(Case.id, Case.number, Case.received_on, type_coerce(Case.status, String).label("status"), Case.late,
+                  Case.due_on, Case.due_provisional, Case.paused_due_on,
+                  type_coerce(Case.outcome, String).label("outcome"), Applicant.name.label("applicant_name"),
+                  Applicant.id_number.label("id_number"), Case.assigned_to_id, User.display_name.label("assignee"),
+                  first.label("first_item"), items.label("item_count")) \
+        .select_from(Case).join(Applicant, Applicant.id == Case.applicant_id) \
+        .outerjoin(User, User.id == Case.assigned_to_id) \
+        .where(Case.id.in_(bindparam("ids", expanding=True)))
 
 
-def list_columns() -> tuple:
-    """The columns a row of the list shows (``id``, ``number``, ``received_on``, ``status``, ``late``,
-    ``due_on``, ``due_provisional``, ``paused_due_on``, ``outcome``, ``applicant_name``, ``id_number``,
-    ``assigned_to_id``, ``assignee``, ``first_item``, ``item_count``), built once per process: columns of
-    the case, of ``list_joins``' applicant and clerk, and its first item's text and number of items
-    (two subqueries correlated to the case)."""
-    return prebuilt("case_list_columns", _columns)
-
-
-def list_joins(q: Any) -> Any:
-    """``q`` (a select whose FROM holds the case) with the applicant and the clerk of ``list_columns``."""
-    return q.join(Applicant, Applicant.id == Case.applicant_id).outerjoin(User, User.id == Case.assigned_to_id)
+def rows_by_id(ids: Iterable[int]) -> dict[int, Any]:
+    """The list's columns of the cases ``ids`` (plain rows: ``id``, ``number``, ``received_on``,
+    ``status``, ``late``, ``due_on``, ``due_provisional``, ``paused_due_on``, ``outcome``,
+    ``applicant_name``, ``id_number``, ``assigned_to_id``, ``assignee``, ``first_item``, ``item_count``), by id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {r.id: r for r in db.session.execute(prebuilt("case_list_rows", _statement), {"ids": ids}).all()}
 
 
 #: each outcome's wording (``outcome_text``), looked up once
@@ -110,7 +109,7 @@ class ShownRow(NamedTuple):
 
 
 def shown_rows(rows: Iterable[Any], today: date, cal: WorkCalendar, case_url: str) -> list[ShownRow]:
-    """The cells of each row (``rows``: of ``list_columns``); ``case_url``: the case
+    """The cells of each row (``rows``: of ``rows_by_id``); ``case_url``: the case
     page's address without the id (``url_for`` once for the page, not once a row)."""
     out = []
     for r in rows:

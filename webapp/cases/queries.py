@@ -45,7 +45,6 @@ from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN, Status
 from webapp.extensions import db
 from webapp.models import Case, CaseItem
-from webapp.prebuilt import prebuilt
 
 from .matching import MIN_TRIGRAM, applicant_match, contains, item_match, name_match  # noqa: F401 (also read here)
 from .name_search import applicant_filter
@@ -68,18 +67,11 @@ def with_rows(q):
     return q.options(joinedload(Case.applicant), joinedload(Case.assigned_to), selectinload(Case.items))
 
 
-def capped(q, cap: int = COUNT_CAP, lit: Any = int):
+def capped(q, cap: int = COUNT_CAP):
     """The count of the rows of ``q`` up to ``cap + 1`` (so ``> cap`` means "more than cap"), as a
-    scalar subquery: a statement of its own (``capped_count``) or a column of another (the dashboard);
-    ``lit``: how the limit is written (``_literal``: in the statement's text)."""
-    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(lit(cap + 1)).subquery()
+    scalar subquery: a statement of its own (``capped_count``) or a column of another (the dashboard)."""
+    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
     return select(func.count()).select_from(inner).scalar_subquery()
-
-
-def _literal(n: int) -> Any:
-    """``n`` written in a statement's text (a LIMIT PostgreSQL's generic plan knows: a parameter's it
-    takes for a tenth of the rows, and keeps planning the statement anew for each execution)."""
-    return literal_column(str(int(n)), Integer)
 
 
 def capped_count(q, cap: int = COUNT_CAP) -> int:
@@ -275,18 +267,16 @@ class Search:
         due = standing_due_on() if getattr(self.where, "branches", None) else None
         return _order(select(Case).where(Case.agency_id.in_(self.agency_ids), *self.where), self.sort, due=due)
 
-    def page_ids(self, offset: int, limit: int, keys: bool = False) -> Any:
-        """The ids of rows offset..offset+limit of ``query()`` (with ``keys``, the columns the order reads
-        too: ``page_statement`` orders by them again). PostgreSQL reads a government's newest cases
-        walking ``ix_case_received_id`` (every agency's cases, newest first) and keeping those of the
-        visible agencies (57% of the cases for PV000 in bench/province.py): 26 rows read about 45, where
-        the merge of one walk per department cost 25 ms and a sort every case."""
+    def page_ids(self, offset: int, limit: int) -> Any:
+        """The ids of rows offset..offset+limit of ``query()``. PostgreSQL reads a government's
+        newest cases walking ``ix_case_received_id`` (every agency's cases, newest first) and keeping
+        those of the visible agencies (57% of the cases for PV000 in bench/province.py): 26 rows read
+        about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
         where = [Case.agency_id.in_(self.agency_ids), *self.where]
         if getattr(self.where, "branches", None):
             found = self._firsts(offset + limit).subquery()
-            cols = (found.c.id, found.c.received_on, found.c.due_on) if keys else (found.c.id,)
-            return _order(select(*cols), self.sort, found.c).offset(offset).limit(limit)
-        by_name = self._by_name(offset, limit, keys)
+            return _order(select(found.c.id), self.sort, found.c).offset(offset).limit(limit)
+        by_name = self._by_name(offset, limit)
         if by_name is not None:
             return by_name
         if getattr(self.where, "sort_all", False):
@@ -298,12 +288,10 @@ class Search:
             # meant a short walk, and read 10,000 cases
             found = select(Case.id, Case.received_on, Case.due_on, func.count().over().label("total")) \
                 .where(*where).offset(0).subquery()
-            cols = (found.c.received_on, found.c.due_on) if keys else ()
-            return _order(select(found.c.id, found.c.total, *cols), self.sort, found.c).offset(offset).limit(limit)
-        cols = ((Case.received_on if self.sort.lstrip("-") == "received" else Case.due_on),) if keys else ()
-        return _order(select(Case.id, *cols).where(*where), self.sort).offset(offset).limit(limit)
+            return _order(select(found.c.id, found.c.total), self.sort, found.c).offset(offset).limit(limit)
+        return _order(select(Case.id).where(*where), self.sort).offset(offset).limit(limit)
 
-    def _by_name(self, offset: int, limit: int, keys: bool = False) -> Any:
+    def _by_name(self, offset: int, limit: int) -> Any:
         """A page of a name's cases (``where.names``) in the list's order (received, either way), read
         from ix_case_agency_applicant_name: for each visible agency and name, its first
         ``offset + limit`` cases in that order (a LATERAL top-N: the first entries of one range of the
@@ -328,7 +316,7 @@ class Search:
         each = _order(select(Case.id, Case.received_on)
                       .where(Case.agency_id == agency.c.agency_id, Case.applicant_name == name.c.name, *rest),
                       self.sort).limit(offset + limit).lateral()
-        return _order(select(each.c.id, total.label("total"), *((each.c.received_on,) if keys else ()))
+        return _order(select(each.c.id, total.label("total"))
                       .select_from(agency.join(name, true()).join(each, true())), self.sort, each.c) \
             .offset(offset).limit(limit)
 
@@ -364,46 +352,15 @@ class Search:
         with _serial(getattr(self.where, "serial", False)):
             return self._page(page)
 
-    def count_query(self) -> Any:
-        """Every match's id (``capped`` counts them)."""
-        if getattr(self.where, "branches", None):
-            matches = self._union(Case.id).subquery()
-            return select(matches.c.id).select_from(matches)
-        return select(Case.id).where(Case.agency_id.in_(self.agency_ids), *self.where)
-
-    def page_statement(self, offset: int) -> tuple[Any, str, dict]:
-        """``_statement(offset)`` and its parameters. The whole list's (no filter: ``/cases?page=N``) is
-        built once per process (webapp/prebuilt.py), the agencies and the offset its parameters."""
-        if self.where:
-            return (*self._statement(offset), {})
-        stmt, kind = prebuilt(("case_list_page", self.sort, PER_PAGE, COUNT_CAP), lambda: Search(
-            bindparam("agencies", expanding=True), Filters(), self.sort)._statement(
-                bindparam("offset", type_=Integer, literal_execute=True), _literal))
-        return stmt, kind, {"agencies": list(self.agency_ids), "offset": offset}
-
-    def _statement(self, offset: Any, lit: Any = int) -> tuple[Any, str]:
-        """A page in one statement (were three): its PER_PAGE + 1 ids (``found`` of them: more than
-        PER_PAGE, a next page follows), the first PER_PAGE in the list's order joined to their rows
-        (cases/list_rows.py), and its total as the second element says: "total" (``total``, the ids'
-        exact count), "capped" (``capped``: up to COUNT_CAP, read only if a next page follows) or ""."""
-        from .list_rows import list_columns, list_joins
-
-        ids = self.page_ids(offset, lit(PER_PAGE + 1), keys=True).subquery()
-        shown = _order(select(*ids.c, func.count().over().label("found")), self.sort, ids.c) \
-            .limit(lit(PER_PAGE)).subquery()
-        counted = not getattr(self.where, "uncounted", False)
-        extra, kind = [shown.c.found], "total" if "total" in shown.c else "capped" if counted else ""
-        if kind:
-            extra.append(shown.c.total if kind == "total" else
-                         case((shown.c.found > PER_PAGE, capped(self.count_query(), COUNT_CAP, lit))).label("capped"))
-        stmt = list_joins(select(*list_columns(), *extra).select_from(shown).join(Case, Case.id == shown.c.id))
-        return _order(stmt, self.sort, shown.c), kind
-
     def _page(self, page: int) -> Pager:
+        from .list_rows import rows_by_id
+
         offset = (page - 1) * PER_PAGE
-        stmt, kind, params = self.page_statement(offset)
-        items = db.session.connection().execute(stmt, params).all()    # plain rows of the columns the list shows
-        has_next = bool(items) and items[0].found > PER_PAGE
+        found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
+        has_next = len(found) > PER_PAGE
+        ids = [r[0] for r in found[:PER_PAGE]]
+        rows = rows_by_id(ids)      # plain rows of the columns the list shows (cases/list_rows.py)
+        items = [rows[i] for i in ids]
 
         def pager(total: int | None, exact: bool = False) -> Pager:
             return Pager(items=items, page=page, total=total, has_next=has_next, exact=exact, per_page=PER_PAGE,
@@ -411,10 +368,17 @@ class Search:
 
         if not has_next and (items or page == 1):   # the last page: the total is known
             return pager(offset + len(items), exact=True)
-        if items:     # counted exactly (the ids read every match), up to COUNT_CAP or not at all
-            return pager(items[0].total, exact=True) if kind == "total" else pager(items[0].capped if kind else None)
-        # a page past the end: counted up to COUNT_CAP
-        total = capped_count(self.count_query())
-        if 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
+        if found and len(found[0]) > 1:     # counted by the page's statement (it read every match)
+            return pager(found[0][1], exact=True)
+        if items and getattr(self.where, "uncounted", False):
+            return pager(None)
+        # a page with more after it, or one past the end: counted up to COUNT_CAP
+        scope = Case.agency_id.in_(self.agency_ids)
+        if getattr(self.where, "branches", None):
+            matches = self._union(Case.id).subquery()
+            total = capped_count(select(matches.c.id).select_from(matches))
+        else:
+            total = capped_count(select(Case.id).where(scope, *self.where))
+        if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
             return self._page(-(-total // PER_PAGE))
         return pager(total)

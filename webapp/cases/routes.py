@@ -98,10 +98,6 @@ def search():
     pagination = search_obj.page(max(page_arg(), 1)) if search_obj is not None else None
     args = {k: v for k, v in request.args.items() if k != "page"}
     query_string = request.query_string.decode("utf-8", "replace")
-    # the sort links' address, url_for once (each header puts its key in place of the NUL's %00; a NUL
-    # never comes in a request: platform/guards.py refuses it), for a page with the table
-    sort_url = url_for("cases.search", **dict(args, sort="\0")) \
-        if pagination is not None and pagination.total != 0 else ""
     # the bulk assignment's clerks (none without case.assign or an agency) and the saved filters
     assignees, saved_filters = list_desk(current_user.id, current_user.agency_id if can("case.assign") else None)
     # each row's cells computed once; the case pages' address built once ("/cases/0" without its 0)
@@ -111,7 +107,7 @@ def search():
                            special=special, special_lists=queries.SPECIAL_LISTS, statuses=STATUSES,
                            sort=sort, sort_keys=queries.SORT_KEYS, assignees=assignees,
                            assignee_options=assignee_options(assignees) if assignees else "",
-                           saved_filters=saved_filters, query_string=query_string, sort_url=sort_url)
+                           saved_filters=saved_filters, query_string=query_string)
 
 
 def _render_case(case, status_code: int = 200, **kwargs):

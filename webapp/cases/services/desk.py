@@ -74,9 +74,7 @@ def list_desk(user_id: int, agency_id: int | None) -> tuple[list[tuple], list[Sa
     order (none when ``agency_id`` is None), and the user's saved filters (``filters_of``'s, by name)."""
     users: list[tuple] = []
     saved: list[Saved] = []
-    # plain rows through the session's connection (its columns only: no ORM result processing)
-    rows = db.session.connection().execute(prebuilt("list_desk", _list_desk),
-                                           {"agency_id": agency_id, "user_id": user_id}).all()
+    rows = db.session.execute(prebuilt("list_desk", _list_desk), {"agency_id": agency_id, "user_id": user_id}).all()
     for row in rows:
         if row[0]:
             saved.append(Saved(row[1], row[2], row[3]))
