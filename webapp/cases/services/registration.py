@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, literal_column, select
+from sqlalchemy import bindparam, exists, false, func, literal_column, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -101,9 +101,16 @@ def clean_items(items: Iterable[Any]) -> list[str]:
     return out
 
 
-def _lock_statement():
-    # FOR NO KEY UPDATE: it does not conflict with the key-share locks that inserts referencing the agency take
+def _lock_statement(dialect: str):
+    """PostgreSQL: the agency's row locked FOR NO KEY UPDATE (it does not conflict with the key-share
+    locks that inserts referencing the agency take). SQLite has no row locks and its driver begins a
+    transaction only at the first write: a write that changes no row (no trigger fires) takes the
+    database's write lock now, before the reads that follow (the last number, the names on file, the
+    new id), so that registrations take turns from here; a read first would let two of them draw the
+    same id (tests/views/test_concurrent_registrations.py)."""
     a = Agency.__table__.c
+    if dialect == "sqlite":
+        return Agency.__table__.update().where(a.id == bindparam("agency_id"), false()).values(id=a.id)
     return select(a.id).where(a.id == bindparam("agency_id")).with_for_update(key_share=True)
 
 
@@ -151,7 +158,8 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     # Tracking numbers are per agency and year: registrations of one agency take turns. The agency
     # row is locked first until the transaction ends; SQLite serialises writers.
     session = db.session
-    session.execute(prebuilt("register_case.lock", _lock_statement), {"agency_id": agency.id})
+    dialect = session.get_bind().dialect.name
+    session.execute(prebuilt(("register_case.lock", dialect), lambda: _lock_statement(dialect)), {"agency_id": agency.id})
     # the calendar as read with the session user in a request (a registration never changes it), else
     # read now, before the new rows are in the session (its read would flush them before their event)
     cal = calendar_as_read()
@@ -162,7 +170,6 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     applicant = applicant_as_filed(agency, clean)
     number = next_number(agency, received_on.year)
     ref = ref or number.removeprefix(agency.code + "-")
-    dialect = session.get_bind().dialect.name
     with session.no_autoflush:
         case_id = session.scalar(prebuilt(("register_case.new_id", dialect), lambda: _new_id_statement(dialect)),
                                  {"agency_id": agency.id, "ref": ref})
