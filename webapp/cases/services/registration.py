@@ -159,7 +159,8 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     # row is locked first until the transaction ends; SQLite serialises writers.
     session = db.session
     dialect = session.get_bind().dialect.name
-    session.execute(prebuilt(("register_case.lock", dialect), lambda: _lock_statement(dialect)), {"agency_id": agency.id})
+    session.execute(prebuilt(("register_case.lock", dialect), lambda: _lock_statement(dialect)),
+                    {"agency_id": agency.id})
     # the calendar as read with the session user in a request (a registration never changes it), else
     # read now, before the new rows are in the session (its read would flush them before their event)
     cal = calendar_as_read()
