@@ -162,11 +162,9 @@ def load_user(user_id: str) -> User | None:
     if row is None:
         return None
     user = row[0]
+    remember(FINGERPRINT, (row[1], row[2]))     # a POST keeps it only for request_memo.as_read
     if page:
-        memo[FINGERPRINT] = (row[1], row[2])
         remember_departments(user.agency_id, row[3], memo)
-    else:       # a POST keeps the fingerprint only for request_memo.as_read (a registration's)
-        remember(FINGERPRINT, (row[1], row[2]))
     if not user.active or (user.session_epoch or 0) != epoch_n:
         return None
     if page:

@@ -42,9 +42,7 @@ def _fingerprint() -> tuple[Any, Any]:
 def current_calendar() -> WorkCalendar:
     from webapp.request_memo import per_request
 
-    key = per_request(FINGERPRINT, _fingerprint)
-    cal = _cache.get(key)
-    return cal if cal is not None else _load(key)
+    return _of(per_request(FINGERPRINT, _fingerprint))
 
 
 def calendar_as_read() -> WorkCalendar:
@@ -53,7 +51,11 @@ def calendar_as_read() -> WorkCalendar:
     not read again; the same as ``current_calendar()`` elsewhere."""
     from webapp.request_memo import as_read
 
-    key = as_read(FINGERPRINT, _fingerprint)
+    return _of(as_read(FINGERPRINT, _fingerprint))
+
+
+def _of(key: Any) -> WorkCalendar:
+    """The calendar of the fingerprint ``key``: kept per process, loaded when it changed."""
     cal = _cache.get(key)
     return cal if cal is not None else _load(key)
 
