@@ -262,8 +262,9 @@ def _touch(case: Case) -> None:
 _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign}
 
 
-def visible_actions(case: Case, status, can) -> list[tuple[CaseAction, str | None]]:
-    """The actions to show on the page, each with the reason it is disabled (or None).
+def visible_actions(case: Case, status, can, events: list | None = None) -> list[tuple[CaseAction, str | None]]:
+    """The actions to show on the page, each with the reason it is disabled (or None). ``events``: the
+    case's events if read already (cases/view.case_events), else ``case.events``.
 
     Workflow actions appear only when the domain's transition table allows their event in the
     case's state (allowed_events) and the user's role may perform them; the extension is shown to
@@ -272,6 +273,7 @@ def visible_actions(case: Case, status, can) -> list[tuple[CaseAction, str | Non
     from webapp.domain.workflow import allowed_events
 
     allowed = set(allowed_events(status))
+    events = case.events if events is None else events
     out: list[tuple[CaseAction, str | None]] = []
     for action in ACTIONS:
         if action.event is not None:
@@ -279,9 +281,9 @@ def visible_actions(case: Case, status, can) -> list[tuple[CaseAction, str | Non
                 continue
             if action.name == "extension" and case.extended:
                 continue
-            if action.name == "correction" and (case.extended or _has(case, _E.CORRECTION_REQUESTED)):
+            if action.name == "correction" and (case.extended or _has(events, _E.CORRECTION_REQUESTED)):
                 continue
-            if action.name == "fee_notice" and _has(case, _E.FEE_NOTICE):
+            if action.name == "fee_notice" and _has(events, _E.FEE_NOTICE):
                 continue
         if not can(action.permission):
             if action.name == "extension" and can("case.act"):
@@ -291,5 +293,5 @@ def visible_actions(case: Case, status, can) -> list[tuple[CaseAction, str | Non
     return out
 
 
-def _has(case: Case, type_: EventType) -> bool:
-    return any(e.type == type_.value for e in case.events)
+def _has(events: list, type_: EventType) -> bool:
+    return any(e.type == type_.value for e in events)

@@ -6,6 +6,7 @@ from functools import partial
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from webapp.cases.services.calendar import current_calendar
@@ -17,6 +18,7 @@ from webapp.letters import LETTER_TITLES, letter_filename, render_letter
 from webapp.models import Attachment, Case, CaseEvent
 from webapp.params import id_arg, page_arg
 from webapp.platform.unit_of_work import keep_on_error
+from webapp.prebuilt import prebuilt
 from webapp.security import (
     SCAN_REFUSED,
     actable_agency_ids,
@@ -134,13 +136,21 @@ def show(case_id: int):
     # page first touched them); the attachments in a statement of their own, as joining a third
     # collection would multiply the rows (200 items x 20 attachments: 4,000 rows, 80 ms), and only
     # if the case has any (view.panel_rows)
-    case = case_or_404(case_id, options=_CASE_PAGE_OPTIONS)
+    read = None
+    if 0 < case_id < 2**63:     # (beyond any id: case_or_404's 404, SQLite would overflow)
+        # read into the session by a statement built once (session.get builds one from its options
+        # on every call: about 100 Python calls more), and held (the session holds it weakly);
+        # case_or_404 then finds it there and checks it
+        read = db.session.execute(prebuilt("case_page", _case_page_statement), {"case_id": case_id}).unique().scalar()
+    case = case_or_404(case_id)
+    del read
     return _render_case(case)
 
 
-#: the case page's loader options, made once (immutable; about 140 Python calls a page to make)
-_CASE_PAGE_OPTIONS = (joinedload(Case.applicant), joinedload(Case.assigned_to), joinedload(Case.items),
-                      joinedload(Case.appeals))
+def _case_page_statement():
+    return (select(Case).options(joinedload(Case.applicant), joinedload(Case.assigned_to), joinedload(Case.items),
+                                 joinedload(Case.appeals))
+            .where(Case.id == bindparam("case_id")))
 
 
 @bp.post("/cases/<int:case_id>/personal")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
-from flask import current_app, url_for
+from flask import current_app, get_template_attribute, url_for
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Integer, bindparam, exists, inspect, literal_column, null, select, union_all
 from sqlalchemy.orm.attributes import set_committed_value
@@ -200,13 +200,15 @@ class TimelineRow:
     letter_kind: str | None
 
 
-def timeline(case: Case) -> list[TimelineRow]:
+def timeline(case: Case, events: list | None = None) -> list[TimelineRow]:
+    """The case's timeline; ``events``: its events if read already (case_events), else ``case.events``."""
     from webapp.notify.mail_status import states
 
-    mail_states = states(i for ev in case.events if ev.type == "notice_sent"
+    events = case.events if events is None else events
+    mail_states = states(i for ev in events if ev.type == "notice_sent"
                          for i in ((ev.payload or {}).get("outbox_id"), (ev.payload or {}).get("sms_outbox_id")) if i)
     rows = []
-    for ev in sorted(case.events, key=_SEQ):
+    for ev in sorted(events, key=_SEQ):
         et = WORKFLOW_TYPES.get(ev.type)
         rows.append(TimelineRow(ev, et.label_zh if et is not None else event_label(ev.type),
                                 payload_summary(ev, mail_states), et is not None,
@@ -247,6 +249,26 @@ class PanelRows:
     assignees: list | None = None
 
 
+class EventRow(NamedTuple):
+    """What the case page shows of an event (the timeline, the letters, the clock's replay, the
+    actions' conditions): a CaseEvent's attributes of these names, as the model reads them."""
+
+    id: int
+    seq: int
+    type: str
+    on: date
+    payload: dict
+    actor_name: str
+    recorded_at: Any
+    status_before: Any
+    status_after: Any
+    due_before: date | None
+    due_after: date | None
+
+
+_EVENT_COLUMNS = EventRow._fields
+
+
 #: the panels' tables, in PanelRows's order: the case's rows, then the agency's
 _CASE_ROWS = (ReviewDraft, Handover, Delivery, CaseComment, Attachment)
 _FLAGS = ("drafts", "handovers", "deliveries", "comments", "attachments", "chains", "departments")
@@ -280,17 +302,38 @@ def panel_rows(case: Case, assignees: bool = False) -> PanelRows:
     would give) instead of read; with no review chain of its agency, the chains' read is answered
     (review.services.chains.no_chain_rows)."""
     params = {"case_id": case.id, "agency_id": case.agency_id}
+    # plain rows: on the session's connection (the ORM's execution around a Core statement is about
+    # 70 Python calls)
+    conn = db.session.connection()
     if assignees:
-        result = db.session.execute(prebuilt("case_panel_rows_assignees", _panel_and_assignees_statement), params).all()
+        result = conn.execute(prebuilt("case_panel_rows_assignees", _panel_and_assignees_statement), params).all()
         rows = PanelRows(*(bool(v) for v in result[0][1:8]), assignees=result[1:])
     else:
         stmt = prebuilt("case_panel_rows", _panel_statement)   # built once
-        rows = PanelRows(*(bool(v) for v in db.session.execute(stmt, params).one()))
+        rows = PanelRows(*(bool(v) for v in conn.execute(stmt, params).one()))
     if not rows.attachments and "attachments" in inspect(case).unloaded:
         set_committed_value(case, "attachments", [])
     if not rows.chains:
         no_chain_rows(case.agency_id)
     return rows
+
+
+def _events_statement():
+    return (select(*(CaseEvent.__table__.c[n] for n in _EVENT_COLUMNS))
+            .where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.seq))
+
+
+def case_events(case: Case) -> list:
+    """The case's events as the page reads them, in order: ``case.events`` if loaded already (a
+    refused post's page: the session's own), else EventRows (their columns' types: ``status_before``
+    a Status, ``payload`` a dict, ``recorded_at`` as the model reads it) read in a prebuilt statement
+    on the session's connection: an ORM lazy load of the collection and its entities cost about 450
+    Python calls a page, the rows about 200. The collection itself is left unloaded (whatever else
+    reads it loads it as before)."""
+    if "events" not in inspect(case).unloaded:
+        return case.events
+    stmt = prebuilt("case_page_events", _events_statement)     # built once
+    return [EventRow._make(r) for r in db.session.connection().execute(stmt, {"case_id": case.id})]
 
 
 def case_page_context(case: Case, today: date, can, *, show_personal: bool = False,
@@ -300,14 +343,15 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     (panel_rows)."""
     cal = current_calendar()
     policies = case.agency.policy()
-    clock = case_clock(case, cal)
+    events = case_events(case)
+    clock = case_clock(case, cal, events=events)
     status = Status(case.status) if case.status else None
     deadlines = clock.deadlines(cal, policies, today) if status is not None else []
     bound = bound or {}
     actions = []
     # a government's desk sees its departments' cases but acts only on its own (security.py)
     read_only = case.agency_id not in actable_agency_ids()
-    shown = [] if read_only else visible_actions(case, status, can)
+    shown = [] if read_only else visible_actions(case, status, can, events)
     base = _actions_url(case.id) if shown else ""
     display = {}     # the forms made for display only (the review panel's extension request reuses its own)
     # the request's CSRF token, asked once: the display forms' (hidden_html; they have no field for it)
@@ -316,7 +360,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         form, hidden, fields = page_form(action, case, today, csrf, bound.get(action.name), display, assignees)
         actions.append((action, form, hidden, disabled, action.name == open_action, fields, base + action.name))
     by_letter: dict[Any, list] = {}      # each letter's events (one pass, not one per kind of letter)
-    for ev in case.events:
+    for ev in events:
         et = WORKFLOW_TYPES.get(ev.type)
         kind = LETTER_FOR_EVENT.get(et) if et is not None else None
         if kind is not None:
@@ -327,7 +371,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         a[0].name == "fee_notice" for a in actions) else None
     return {
         "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
-        "timeline": timeline(case), "applicant": applicant_view(case, show_personal),
+        "timeline": timeline(case, events), "applicant": applicant_view(case, show_personal),
         "applicant_hints": applicant_hints(case.applicant),
         "show_personal": show_personal, "personal_form": PersonalDataForm(meta=NO_CSRF), "display_forms": display,
         "downloadable": {a.id for a in case.attachments if may_download_attachment(case, a)},
@@ -340,6 +384,9 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS, "read_only": read_only,
         "all_actions": ACTIONS, "can": can,    # the page's ``can``: the caller's (its user resolved once)
         "csrf": csrf,
+        # the page's macros, from their templates' modules (made once per app), not imported per render
+        "status_badge": get_template_attribute("cases/_macros.html", "status_badge"),
+        "action_fields": get_template_attribute("cases/_action_fields.html", "action_fields"),
     }
 
 

@@ -3,7 +3,9 @@ row."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -27,14 +29,21 @@ def refusal_error(r: Refusal, case: Case | None = None) -> ServiceError:
 
 # --- reading a case's clock ------------------------------------------------------------------------
 
-def workflow_events(case: Case) -> list[Event]:
+def workflow_events(case: Case, events: Iterable[Any] | None = None) -> list[Event]:
+    """The case's workflow events for the domain, in order; ``events``: the case's events if read
+    already (CaseEvent objects or rows with the same attributes: the case page's, cases/view.case_events),
+    else ``case.events``."""
     return [Event.from_dict({"type": e.type, "on": e.on.isoformat(), **(e.payload or {})})
-            for e in sorted(case.events, key=lambda e: e.seq) if e.type in WORKFLOW_TYPES]
+            for e in sorted(case.events if events is None else events, key=_SEQ) if e.type in WORKFLOW_TYPES]
 
 
-def case_clock(case: Case, cal: WorkCalendar | None = None, as_of: date | None = None) -> CaseClock:
+_SEQ = attrgetter("seq")
+
+
+def case_clock(case: Case, cal: WorkCalendar | None = None, as_of: date | None = None,
+               events: Iterable[Any] | None = None) -> CaseClock:
     cal = cal or current_calendar()
-    return replay(workflow_events(case), cal, case.agency.policy(), as_of=as_of, recorded=True)
+    return replay(workflow_events(case, events), cal, case.agency.policy(), as_of=as_of, recorded=True)
 
 
 def _derive(case: Case, clock: CaseClock, cal: WorkCalendar) -> None:
