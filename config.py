@@ -73,6 +73,8 @@ class Config:
     AUDIT_KEY = os.environ.get("AUDIT_KEY")
 
     SQLALCHEMY_DATABASE_URI = _database_uri()
+    # A pooled connection is tested when handed out (a dropped one is replaced, never given to a request);
+    # on PostgreSQL by webapp/platform/pg_connections.py's checkout test in place of SQLAlchemy's ping.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 

@@ -98,10 +98,20 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
 
     app.url_map.converters["int"] = IdConverter
 
+    # PostgreSQL through psycopg: a cheaper checkout test in place of pool_pre_ping, and a cursor whose
+    # description is made when read (webapp/platform/pg_connections.py)
+    from webapp.platform import pg_connections
+
+    checkout_test = False
+    if pg_connections.is_psycopg(app.config["SQLALCHEMY_DATABASE_URI"]):
+        options, checkout_test = pg_connections.engine_options(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_on_connect)
+        if checkout_test:
+            pg_connections.install_checkout_test(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)

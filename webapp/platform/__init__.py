@@ -12,7 +12,9 @@
 - ``unit_of_work``: one commit per request, after a successful handler;
 - ``celery``: Celery's settings and the enqueue hook (services enqueue without importing workers/);
 - ``api_routing``: a routing error (404, 405) under /api/v1/ answered in JSON;
-- ``widgets``: WTForms' field rendering, the same HTML for less CPU.
+- ``widgets``: WTForms' field rendering, the same HTML for less CPU;
+- ``pg_connections``: PostgreSQL connections (psycopg): the pool's checkout test and the cursor (used by
+  create_app when it makes the engine, before this wiring).
 """
 
 from __future__ import annotations

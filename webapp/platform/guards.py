@@ -14,7 +14,7 @@ from flask import Flask, current_app, flash, redirect, render_template, request,
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, SignatureExpired
 
 # A permanent (signed-in) session's cookie is signed again, and sent, by a request coming at least this
 # many seconds after it was last signed (or one that changes the session). It is accepted for
@@ -47,18 +47,23 @@ class _Session(SecureCookieSession):
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed session cookie (the same cookie and contents), except that a permanent session's
     is signed again only every ``REISSUE_AFTER`` seconds of activity (Flask: on every response) and
-    accepted that much longer, less a second; and that the serializer which signs and checks it is made
+    accepted that much longer, less a second; that the serializer which signs and checks it is made
     once per secret key (and fallback keys), not twice a request: it holds nothing but the keys and
-    settings (any thread may use it)."""
+    settings (any thread may use it); and that a cookie's signature is verified once (the cookie comes
+    back unchanged for a minute of requests), its age on every request."""
 
     serializer = _SessionTags()
     session_class = _Session
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, Any] = {}
+        self._verified: dict[tuple, dict[str, tuple[bytes, int]]] = {}
+
+    def _keys(self, app: Flask) -> tuple:
+        return (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
 
     def get_signing_serializer(self, app: Flask):
-        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        key = self._keys(app)
         serializer = self._serializers.get(key)
         if serializer is None:
             serializer = super().get_signing_serializer(app)
@@ -67,19 +72,30 @@ class SessionCookies(SecureCookieSessionInterface):
         return serializer
 
     def open_session(self, app: Flask, request) -> _Session | None:
-        signer = self.get_signing_serializer(app)
+        keys = self._keys(app)
+        signer = self._serializers.get(keys) or self.get_signing_serializer(app)
         if signer is None:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return _Session()
         lifetime = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed = signer.loads(value, max_age=lifetime + REISSUE_AFTER - 1, return_timestamp=True)
-        except BadSignature:
-            return _Session()
-        signed_at = int(signed.timestamp())
-        if not data.get("_permanent") and int(time.time()) - signed_at > lifetime:
+        max_age = lifetime + REISSUE_AFTER - 1
+        verified = self._verified.setdefault(keys, {})
+        known = verified.get(value)
+        if known is None:
+            known = _verify(signer, value, max_age)
+            if known is None:
+                return _Session()
+            if len(verified) >= _VERIFIED_KEPT:
+                verified.clear()
+            verified[value] = known
+        payload, signed_at = known
+        age = int(time.time()) - signed_at
+        if age > max_age or age < 0:
+            return _Session()       # expired (itsdangerous's max_age, the same bounds)
+        data = signer.load_payload(payload)
+        if not data.get("_permanent") and age > lifetime:
             return _Session()       # not permanent: the lifetime exactly, as Flask's
         opened = _Session(data)
         opened.signed_at = signed_at
@@ -93,9 +109,36 @@ class SessionCookies(SecureCookieSessionInterface):
         signed_at = getattr(session, "signed_at", None)
         return signed_at is None or int(time.time()) - signed_at >= REISSUE_AFTER
 
+    def save_session(self, app: Flask, session: _Session, response) -> None:
+        if not session.modified and (not session or not self.should_set_cookie(app, session)):
+            # nothing to send or delete (Flask's answer, without reading the cookie's settings first)
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_expiration_time(self, app: Flask, session: _Session) -> datetime | None:
         expires = super().get_expiration_time(app, session)
         return expires + timedelta(seconds=REISSUE_AFTER) if expires is not None else None
+
+
+# The cookies whose signature was verified, per secret key: the payload and when it was signed (a cookie
+# comes back unchanged for a minute of requests, REISSUE_AFTER). Its age is checked on every request.
+_VERIFIED_KEPT = 4096
+
+
+def _verify(signer, value: str, max_age: int) -> tuple[bytes, int] | None:
+    """The signed payload and its signing time (s), or None: ``signer.loads`` (the current key, then
+    the fallbacks) without reading the payload."""
+    for unsigner in signer.iter_unsigners():
+        try:
+            payload, signed = unsigner.unsign(value, max_age=max_age, return_timestamp=True)
+        except SignatureExpired:
+            return None
+        except BadSignature:
+            continue
+        return payload, int(signed.timestamp())
+    return None
 
 
 def keep_session_alive() -> None:
