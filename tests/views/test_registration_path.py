@@ -69,11 +69,13 @@ def test_a_registration_posts_its_statements(app, world, login):
     assert _kinds(unassigned) == [
         "SELECT user.id, user.agency_id, user.username",       # the session user, the calendar's fingerprint
         lock,
-        "SELECT applicant.name, count(case.id) AS",             # the names on file for the ID number
-        "SELECT case.number FROM case",                         # the last number: one ordered batch
+        # the last number (one ordered batch) and the names on file for the ID number: one UNION ALL
+        # (they were two statements)
+        "SELECT 0 AS tag",
         "SELECT CASE WHEN (EXISTS",                             # the ref's check and the new case's id
         "INSERT INTO applicant", "INSERT INTO applicant_name", "INSERT INTO case", "INSERT INTO case_event",
         *items]
+    # without an ID number: the last number alone
     assert _kinds(to_clerk2) == [
         "SELECT user.id, user.agency_id, user.username",
         "SELECT user.id, user.display_name, user.role",        # the assignee chosen, as its row
@@ -82,10 +84,10 @@ def test_a_registration_posts_its_statements(app, world, login):
         "INSERT INTO applicant", "INSERT INTO applicant_name", "INSERT INTO case", "INSERT INTO case_event",
         *items]
     assert "WHERE user.id =" in to_clerk2[1]
-    assert "LIMIT" in unassigned[3]
+    assert "LIMIT" in to_clerk2[4] and "UNION ALL" in unassigned[2] and "LIMIT" in unassigned[2]
     assert unassigned[1].endswith("WHERE 0 = 1") if sqlite else unassigned[1].endswith("FOR NO KEY UPDATE")
     # the case's INSERT carries its id (drawn with the ref's check): written once, as it stands after its event
-    assert unassigned[7].startswith("INSERT INTO case (id, agency_id, ref, number")
+    assert unassigned[6].startswith("INSERT INTO case (id, agency_id, ref, number")
 
 
 def _registered(number: str) -> dict:

@@ -67,10 +67,11 @@ def with_rows(q):
     return q.options(joinedload(Case.applicant), joinedload(Case.assigned_to), selectinload(Case.items))
 
 
-def capped(q, cap: int = COUNT_CAP):
+def capped(q, cap: int = COUNT_CAP, lit: Any = int):
     """The count of the rows of ``q`` up to ``cap + 1`` (so ``> cap`` means "more than cap"), as a
-    scalar subquery: a statement of its own (``capped_count``) or a column of another (the dashboard)."""
-    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
+    scalar subquery: a statement of its own (``capped_count``) or a column of another (the dashboard,
+    the whole list's page); ``lit``: how the limit is written (cases/whole_list.py: in the text)."""
+    inner = q.order_by(None).with_only_columns(literal_column("1")).limit(lit(cap + 1)).subquery()
     return select(func.count()).select_from(inner).scalar_subquery()
 
 
@@ -356,6 +357,10 @@ class Search:
         from .list_rows import rows_by_id
 
         offset = (page - 1) * PER_PAGE
+        if not self.where:      # the whole list: its ids, rows and capped count in one statement
+            from .whole_list import whole_list_page
+
+            return whole_list_page(self.agency_ids, self.sort, page)
         found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
         has_next = len(found) > PER_PAGE
         ids = [r[0] for r in found[:PER_PAGE]]

@@ -31,6 +31,8 @@ from .receipt import RECEIPT_RULES, propose_receipt_date, receipt_error, receipt
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
+NO_CSRF = {"csrf": False}
+
 #: ServiceError.rule -> the form field its message belongs to
 RULE_FIELDS = {
     "applicant.id_number": "id_number", "applicant.uscc": "uscc", "applicant.name": "name",
@@ -95,7 +97,10 @@ def new():
     today = today_shanghai()
     user = current_user._get_current_object()
     agencies = _agencies()
-    form = IntakeForm()
+    # without the form's own CSRF field: CSRFProtect (webapp/extensions.py) checks every POST's token
+    # before the view, and the page writes the input with the request's token (platform/widgets.hidden_html);
+    # the field made a token for each form and the form checked it a second time (about 190 Python calls)
+    form = IntakeForm(meta=NO_CSRF)
     needs_agency = user.agency_id is None
     form.agency_id.choices = {a.id: f"{a.name}（{a.code}）" for a in agencies}
     agency_ids = [a.id for a in agencies]

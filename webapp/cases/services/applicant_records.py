@@ -97,7 +97,8 @@ def applicant_as_filed(agency: Agency, clean: Mapping[str, Any]) -> Applicant:
     return applicant
 
 
-def _names_statement():
+def names_statement():
+    """``names_on_file``'s statement (``:agency_id``, ``:identity``): name, its cases, its first case's id."""
     a, c = Applicant.__table__.c, Case.__table__.c
     return (select(a.name, func.count(c.id), func.min(c.id))
             .select_from(Applicant.__table__.join(Case.__table__, c.applicant_id == a.id))
@@ -109,37 +110,41 @@ def _names_statement():
 def names_on_file(agency_id: int, identity: str) -> list[tuple[str, int]]:
     """The names this agency's cases filed with ``identity``, with their number of cases, oldest first
     (a Core statement built once per process: webapp/prebuilt.py)."""
-    rows = db.session.execute(prebuilt("names_on_file", _names_statement),
+    rows = db.session.execute(prebuilt("names_on_file", names_statement),
                               {"agency_id": agency_id, "identity": identity})
     return [(name, n) for name, n, _ in rows]
 
 
-def identity_conflict(agency_id: int, data: Mapping[str, Any]) -> list[tuple[str, int]]:
+def identity_conflict(agency_id: int, data: Mapping[str, Any],
+                      names: list[tuple[str, int]] | None = None) -> list[tuple[str, int]]:
     """The names on file for the identity number of ``data`` (cleaned), if its name is not one of
-    them; else []. Only an identity number ties applications together, so only it can conflict."""
+    them; else []. Only an identity number ties applications together, so only it can conflict.
+    ``names``: the names on file for that identity number, if read already."""
     identity = identity_of(data)
     if not identity:
         return []
-    names = names_on_file(agency_id, identity)
+    names = names_on_file(agency_id, identity) if names is None else names
     if not names or (data.get("name") or "").strip() in {n for n, _ in names}:
         return []
     return names
 
 
-def check_identity(agency: Agency, clean: Mapping[str, Any], choice: str | None) -> list[tuple[str, int]]:
+def check_identity(agency: Agency, clean: Mapping[str, Any], choice: str | None,
+                   names: list[tuple[str, int]] | None = None) -> list[tuple[str, int]]:
     """Raise IdentityConflict where the clerk must still choose. Otherwise return, for the history
     note, the names on file for the identity when they differ or the clerk corrected the entry.
-    ``clean``: the applicant as ``clean_applicant`` returns it."""
+    ``clean``: the applicant as ``clean_applicant`` returns it; ``names``: the names on file for its
+    identity number, if read already (registration.numbers_and_names)."""
     if choice not in (None, ASK, *IDENTITY_CHOICES):
         raise ServiceError(f"unknown identity choice {choice!r}", "申请人身份确认方式无效",
                            rule="applicant.identity_choice")
-    conflict = identity_conflict(agency.id, clean)
+    conflict = identity_conflict(agency.id, clean, names)
     if conflict and choice in (ASK, "corrected"):
         raise IdentityConflict(identity_of(clean) or "", conflict,
                                "身份证号码" if clean.get("id_number") else "统一社会信用代码")
     identity = identity_of(clean)
     if choice == "corrected" and identity:
-        return names_on_file(agency.id, identity)
+        return names_on_file(agency.id, identity) if names is None else names
     return conflict
 
 

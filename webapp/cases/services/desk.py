@@ -47,7 +47,8 @@ def assignable_users(agency_ids: int | Iterable[int]) -> list[Row]:
                                                        type_coerce(User.role, String(20)).label("role"), User.agency_id)
                     .where(*_assignable(User.agency_id.in_(bindparam("agency_ids", expanding=True))))
                     .order_by(User.role, User.display_name))    # built once (webapp/prebuilt.py)
-    return list(db.session.execute(stmt, {"agency_ids": ids}))
+    # through the session's connection: its columns as they are (no ORM result processing, a call a row)
+    return db.session.connection().execute(stmt, {"agency_ids": ids}).all()
 
 
 def assignable_branch(agency_id: Any, *lead: Any) -> Any:
@@ -74,7 +75,9 @@ def list_desk(user_id: int, agency_id: int | None) -> tuple[list[tuple], list[Sa
     order (none when ``agency_id`` is None), and the user's saved filters (``filters_of``'s, by name)."""
     users: list[tuple] = []
     saved: list[Saved] = []
-    rows = db.session.execute(prebuilt("list_desk", _list_desk), {"agency_id": agency_id, "user_id": user_id}).all()
+    # plain rows through the session's connection (its columns only: no ORM result processing)
+    rows = db.session.connection().execute(prebuilt("list_desk", _list_desk),
+                                           {"agency_id": agency_id, "user_id": user_id}).all()
     for row in rows:
         if row[0]:
             saved.append(Saved(row[1], row[2], row[3]))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, exists, false, func, literal_column, select
+from sqlalchemy import Integer, bindparam, exists, false, func, literal_column, null, select, union_all
 from sqlalchemy import case as case_when
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +22,14 @@ from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
 from .applicant_records import FIELDS as APPLICANT_FIELDS
-from .applicant_records import applicant_as_filed, check_identity, identity_note, same_person_bound
+from .applicant_records import (
+    applicant_as_filed,
+    check_identity,
+    identity_note,
+    identity_of,
+    names_statement,
+    same_person_bound,
+)
 from .applicants import clean_applicant, has_control_chars, mask_id
 from .calendar import calendar_as_read
 from .events import add_note, record_event
@@ -40,16 +47,54 @@ SERIAL_BATCH = 20
 # The registration's reads are Core statements (table columns: no ORM entity to load) built once per
 # process (webapp/prebuilt.py), their values bound as parameters.
 
+def _serial_order() -> tuple:
+    """The order of an agency's numbers under a prefix (``:start``: where the serial begins): largest serial first."""
+    digits = func.ltrim(func.substr(Case.__table__.c.number, bindparam("start")), "0")
+    return func.length(digits).desc(), digits.desc()
+
+
+def _serial_where() -> tuple:
+    c = Case.__table__.c
+    return c.agency_id == bindparam("agency_id"), c.number.like(bindparam("like"), escape="\\")
+
+
 def _serial_statement():
     """The numbers of an agency's year (``number LIKE :like``), largest serial first, a batch at a time."""
     c = Case.__table__.c
-    digits = func.ltrim(func.substr(c.number, bindparam("start")), "0")
-    return (select(c.number).where(c.agency_id == bindparam("agency_id"), c.number.like(bindparam("like"), escape="\\"))
-            .order_by(func.length(digits).desc(), digits.desc())
-            .limit(SERIAL_BATCH).offset(bindparam("offset")))
+    return select(c.number).where(*_serial_where()).order_by(*_serial_order()) \
+        .limit(SERIAL_BATCH).offset(bindparam("offset"))
 
 
-def last_serial_recorded(agency_id: int, prefix: str) -> int:
+def _numbers_and_names_statement():
+    """The first batch of ``_serial_statement`` (tag 0, in its order) and the names on file for an
+    identity number (tag 1, applicant_records.names_on_file's rows and order), in one statement
+    (UNION ALL; they were two): (tag, number or name, the name's cases, order key)."""
+    c = Case.__table__.c
+    order = _serial_order()
+    numbers = select(c.number, func.row_number().over(order_by=order).label("k")).where(*_serial_where()) \
+        .order_by(*order).limit(SERIAL_BATCH).subquery()
+    names = names_statement().subquery()
+    return union_all(
+        select(literal_column("0", Integer).label("tag"), numbers.c.number.label("text"), null().label("n"),
+               numbers.c.k),
+        select(literal_column("1", Integer), names.c[0], names.c[1], names.c[2]),
+    ).order_by(literal_column("tag"), literal_column("k"))
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def numbers_and_names(agency_id: int, prefix: str, identity: str) -> tuple[list[str], list[tuple[str, int]]]:
+    """The first batch of the agency's numbers under ``prefix`` (``last_serial_recorded``'s) and the names
+    on file for ``identity`` (``names_on_file``'s), read in one statement."""
+    rows = db.session.execute(prebuilt("register_case.numbers_and_names", _numbers_and_names_statement),
+                              {"agency_id": agency_id, "like": _like(prefix), "start": len(prefix) + 1,
+                               "identity": identity}).all()
+    return [r[1] for r in rows if r[0] == 0], [(r[1], r[2]) for r in rows if r[0] == 1]
+
+
+def last_serial_recorded(agency_id: int, prefix: str, first: list[str] | None = None) -> int:
     """The largest serial recorded under ``prefix`` (domain/numbering): by number, not by text, so
     ``-10000`` counts above ``-9999``; a number of another form (imported) is passed over.
 
@@ -57,13 +102,13 @@ def last_serial_recorded(agency_id: int, prefix: str) -> int:
     zeros, first by how many there are, then as text (of equally many digits the larger sorts
     first: ASCII digits sort in their order in every collation), a batch at a time: the first
     number of the form (serial_of) holds the largest serial.
-    A registration reads one number, not every number of the agency's year."""
-    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    A registration reads one number, not every number of the agency's year. ``first``: the first
+    batch, if read already (``numbers_and_names``)."""
     q = prebuilt("last_serial", _serial_statement)
-    params = {"agency_id": agency_id, "like": like, "start": len(prefix) + 1, "offset": 0}
+    params = {"agency_id": agency_id, "like": _like(prefix), "start": len(prefix) + 1, "offset": 0}
     with db.session.no_autoflush:
         while True:
-            batch = db.session.scalars(q, params).all()
+            batch = first if first is not None and params["offset"] == 0 else db.session.scalars(q, params).all()
             for number in batch:
                 serial = serial_of(number, prefix)
                 if serial is not None:
@@ -73,9 +118,10 @@ def last_serial_recorded(agency_id: int, prefix: str) -> int:
             params["offset"] += SERIAL_BATCH
 
 
-def next_number(agency: Agency, year: int) -> str:
+def next_number(agency: Agency, year: int, first: list[str] | None = None) -> str:
+    """The agency's next number of ``year`` (``first``: as ``last_serial_recorded`` takes it)."""
     prefix = number_prefix(agency.code, year)
-    return case_number(prefix, last_serial_recorded(agency.id, prefix) + 1)
+    return case_number(prefix, last_serial_recorded(agency.id, prefix, first) + 1)
 
 
 def clean_items(items: Iterable[Any]) -> list[str]:
@@ -167,9 +213,14 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     # the applicant validated once, for the identity check and the row as filed (inserted with the case)
     clean = clean_applicant(applicant if isinstance(applicant, Mapping) else
                             {k: getattr(applicant, k) for k in APPLICANT_FIELDS})
-    names_on_file = check_identity(agency, clean, identity_choice)
+    # the names on file for its identity number and the last numbers of the year: one statement (the
+    # numbers alone without an identity number)
+    identity = identity_of(clean)
+    numbers, names = numbers_and_names(agency.id, number_prefix(agency.code, received_on.year), identity) \
+        if identity else (None, None)
+    names_on_file = check_identity(agency, clean, identity_choice, names)
     applicant = applicant_as_filed(agency, clean)
-    number = next_number(agency, received_on.year)
+    number = next_number(agency, received_on.year, numbers)
     ref = ref or number.removeprefix(agency.code + "-")
     with session.no_autoflush:
         case_id = session.scalar(prebuilt(("register_case.new_id", dialect), lambda: _new_id_statement(dialect)),
