@@ -15,7 +15,7 @@ from webapp.domain.clock import Status
 from webapp.errors import ConflictError, ServiceError
 from webapp.extensions import db
 from webapp.letters import LETTER_TITLES, letter_filename, render_letter
-from webapp.models import Attachment, Case, CaseEvent
+from webapp.models import Attachment, Case, CaseEvent, User
 from webapp.params import id_arg, page_arg
 from webapp.platform.unit_of_work import keep_on_error
 from webapp.prebuilt import prebuilt
@@ -33,7 +33,7 @@ from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
 from . import queries
-from .actions import ACTIONS, NO_CSRF, CaseAction, fee_preview, make_form, perform
+from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
 from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
 from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
@@ -123,8 +123,7 @@ def _render_case(case, status_code: int = 200, **kwargs):
     # the agency's assignees, in one statement
     rows = panel_rows(case, assignees=user_can("case.assign") and case.agency_id in actable_agency_ids())
     ctx = case_page_context(case, today_shanghai(), user_can, assignees=rows.assignees, **kwargs)
-    # the upload form for display: its CSRF input written by the page (hidden_html), checked by attach
-    return render_template("cases/case.html", **ctx, attach_form=AttachForm(meta=NO_CSRF), panel_rows=rows,
+    return render_template("cases/case.html", **ctx, panel_rows=rows,
                            comments=comments_of(case) if rows.comments else []), status_code
 
 
@@ -148,8 +147,11 @@ def show(case_id: int):
 
 
 def _case_page_statement():
-    return (select(Case).options(joinedload(Case.applicant), joinedload(Case.assigned_to), joinedload(Case.items),
-                                 joinedload(Case.appeals))
+    # the assignee: its name only, which the page shows (its other columns, should anything read
+    # them, are read then); the appeals: not joined (most cases have none: view.panel_rows tells,
+    # and sets the collection empty; one that has some reads them when the page shows them)
+    return (select(Case).options(joinedload(Case.applicant), joinedload(Case.assigned_to).load_only(User.display_name),
+                                 joinedload(Case.items))
             .where(Case.id == bindparam("case_id")))
 
 

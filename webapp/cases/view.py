@@ -25,14 +25,25 @@ from webapp.domain.labels import outcome_text
 from webapp.domain.workflow import Channel, EventType, Party
 from webapp.extensions import db
 from webapp.letters import LETTER_FOR_EVENT, LETTER_TITLES
-from webapp.models import Agency, Attachment, Case, CaseComment, CaseEvent, Delivery, Handover, ReviewChain, ReviewDraft
+from webapp.models import (
+    Agency,
+    Appeal,
+    Attachment,
+    Case,
+    CaseComment,
+    CaseEvent,
+    Delivery,
+    Handover,
+    ReviewChain,
+    ReviewDraft,
+)
 from webapp.prebuilt import prebuilt
 from webapp.review.services.chains import no_chain_rows
 from webapp.security import actable_agency_ids, may_download_attachment
 
-from .action_forms import page_form
-from .actions import ACTIONS, NO_CSRF, fee_preview, visible_actions
-from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES, PersonalDataForm
+from .action_forms import page_form, page_forms_html
+from .actions import ACTIONS, fee_preview, visible_actions
+from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES
 
 #: labels of the record-keeping events (CaseEvent.type outside the workflow)
 NOTE_LABELS = {
@@ -232,8 +243,8 @@ def applicant_view(case: Case, full: bool) -> dict[str, str]:
 @dataclass(frozen=True)
 class PanelRows:
     """Whether the case has any row in the tables the page's panels read (review drafts, handovers,
-    deliveries, internal comments, attachments) and its agency any review chain or department: one
-    statement for the seven. A panel whose table holds none shows its empty state without a read
+    deliveries, internal comments, attachments), its agency any review chain or department and the
+    case any appeal: one statement for the eight. A panel whose table holds none shows its empty state without a read
     of its own; one that holds some reads them as before (most cases have no draft, handover or
     comment, a case not yet answered no attachment, most agencies no chain or department: up to 7
     statements become 1). ``assignees``: when asked for (the page shows 分配承办人), the agency's
@@ -246,6 +257,7 @@ class PanelRows:
     attachments: bool
     chains: bool         # the agency's review chains (the action forms' addresses)
     departments: bool    # the agency's departments (转办's targets)
+    appeals: bool = False    # the case's appeals (most cases none: the collection set empty, not read)
     assignees: list | None = None
 
 
@@ -269,15 +281,16 @@ class EventRow(NamedTuple):
 _EVENT_COLUMNS = EventRow._fields
 
 
-#: the panels' tables, in PanelRows's order: the case's rows, then the agency's
+#: the panels' tables, in PanelRows's order: the case's rows, then the agency's, then the case's appeals
 _CASE_ROWS = (ReviewDraft, Handover, Delivery, CaseComment, Attachment)
-_FLAGS = ("drafts", "handovers", "deliveries", "comments", "attachments", "chains", "departments")
+_FLAGS = ("drafts", "handovers", "deliveries", "comments", "attachments", "chains", "departments", "appeals")
 
 
 def _panel_probes() -> list:
     case_id, agency_id = bindparam("case_id"), bindparam("agency_id")
     return [*(exists().where(m.case_id == case_id) for m in _CASE_ROWS),
-            exists().where(ReviewChain.agency_id == agency_id), exists().where(Agency.parent_id == agency_id)]
+            exists().where(ReviewChain.agency_id == agency_id), exists().where(Agency.parent_id == agency_id),
+            exists().where(Appeal.case_id == case_id)]
 
 
 def _panel_statement():
@@ -307,12 +320,15 @@ def panel_rows(case: Case, assignees: bool = False) -> PanelRows:
     conn = db.session.connection()
     if assignees:
         result = conn.execute(prebuilt("case_panel_rows_assignees", _panel_and_assignees_statement), params).all()
-        rows = PanelRows(*(bool(v) for v in result[0][1:8]), assignees=result[1:])
+        rows = PanelRows(*(bool(v) for v in result[0][1:1 + len(_FLAGS)]), assignees=result[1:])
     else:
         stmt = prebuilt("case_panel_rows", _panel_statement)   # built once
         rows = PanelRows(*(bool(v) for v in conn.execute(stmt, params).one()))
-    if not rows.attachments and "attachments" in inspect(case).unloaded:
+    unloaded = inspect(case).unloaded
+    if not rows.attachments and "attachments" in unloaded:
         set_committed_value(case, "attachments", [])
+    if not rows.appeals and "appeals" in unloaded:     # (the case page's statement leaves them: most none)
+        set_committed_value(case, "appeals", [])
     if not rows.chains:
         no_chain_rows(case.agency_id)
     return rows
@@ -353,11 +369,10 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     read_only = case.agency_id not in actable_agency_ids()
     shown = [] if read_only else visible_actions(case, status, can, events)
     base = _actions_url(case.id) if shown else ""
-    display = {}     # the forms made for display only (the review panel's extension request reuses its own)
     # the request's CSRF token, asked once: the display forms' (hidden_html; they have no field for it)
     csrf = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     for action, disabled in shown:
-        form, hidden, fields = page_form(action, case, today, csrf, bound.get(action.name), display, assignees)
+        form, hidden, fields = page_form(action, case, today, csrf, bound.get(action.name), assignees)
         actions.append((action, form, hidden, disabled, action.name == open_action, fields, base + action.name))
     by_letter: dict[Any, list] = {}      # each letter's events (one pass, not one per kind of letter)
     for ev in events:
@@ -373,7 +388,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "case": case, "clock": clock, "status": status, "deadlines": deadlines, "today": today,
         "timeline": timeline(case, events), "applicant": applicant_view(case, show_personal),
         "applicant_hints": applicant_hints(case.applicant),
-        "show_personal": show_personal, "personal_form": PersonalDataForm(meta=NO_CSRF), "display_forms": display,
+        "show_personal": show_personal, "page_forms": page_forms_html(csrf),
         "downloadable": {a.id for a in case.attachments if may_download_attachment(case, a)},
         "own_agency": not read_only,
         "actions": actions, "letters": letters, "fee": fee,
