@@ -107,11 +107,12 @@ def test_postgresql_gets_the_constants_in_the_text_and_a_governments_scope_and_d
     assert "'awaiting_fee'" in agency_text and "LIMIT 20" in agency_text and "LIMIT 1001" in agency_text
     assert set(gov_params) == {"user_id"}
     scopes = re.findall(r"agency_id IN \(([\d, ]+)\)", gov_text)
-    # the government's own agency and its departments: its lists' and counts' 24 and its flagged
-    # letters' (1); its online queue's its own agency alone (actable_agency_ids: its clerk acts for it only)
+    # the government's own agency and its departments: its lists' and counts' 26 (the due-soon list's
+    # two branches, each read for its rows and its count) and its flagged letters' (1); its online
+    # queue's its own agency alone (actable_agency_ids: its clerk acts for it only)
     scope = scopes[0]
     own = [s for s in scopes if s != scope]
-    assert scopes.count(scope) == 24 + 1 and len(own) == 1 and own[0] in scope.split(", ")
+    assert scopes.count(scope) == 26 + 1 and len(own) == 1 and own[0] in scope.split(", ")
     assert {world.a.agency_id, world.b.agency_id} < {int(i) for i in scopes[0].split(", ")}
     assert len(scopes[0].split(", ")) == 3
     assert f"'{today.isoformat()}'" in gov_text

@@ -158,11 +158,12 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
     # their count, the branches joined again (each up to COUNT_CAP + 1 in all) (2 + 2); the online
     # queue's days, the flagged letters and the open 督办通知 (3). Its one OR is the notices' (the
     # agency's or its government's: supervision/services.notices_query)
-    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 + 3, overdue[0]
+    # the due-soon list likewise, one branch per status the clock runs in (1 + 1)
+    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 + 1 + 1 + 3, overdue[0]
     assert overdue[0].count(" OR ") == 1 and " OR supervision_notice.government_id = " in overdue[0], overdue[0]
-    # the overdue list 3 + 1 + 1, the four others their first rows and their count, 10 statuses, the
-    # newest open notices (1)
-    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 4 * 2 + 10 + 1
+    # the overdue list 3 + 1 + 1, the due-soon list 2 + 1 + 1, the three others their first rows and
+    # their count, 10 statuses, the newest open notices (1)
+    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 2 + 1 + 1 + 3 * 2 + 10 + 1
     # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole), in
     # the same statement (they were two statements of their own)
     assert overdue[0].count("AS status") == 10
@@ -171,7 +172,9 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
         listed = client.get("/cases?list=overdue").text
     assert "共 3 件，第 1 / 1 页。" in listed
     ids = [s for s in seen if "paused_due_on <" in s]
-    assert len(ids) == 1 and ids[0].count("UNION ALL") == 2 and " OR " not in ids[0], ids
+    # the page's first rows of each branch joined (2) and, beside them, the branches joined again for
+    # the count up to COUNT_CAP + 1 (2): one statement (cases/overdue.py)
+    assert len(ids) == 1 and ids[0].count("UNION ALL") == 2 + 2 and " OR " not in ids[0], ids
 
 
 @pytest.mark.pg

@@ -215,10 +215,7 @@ def _statement(dialect: str, one: bool, queue: bool = False, flags: bool = False
     queue's, the flags' and the notices' were three more (6 -> 3 statements a dashboard)."""
     scope = _scope(dialect, one)
     today = bindparam("today", type_=Date)
-    running = Case.status.in_([literal(s, Case.status.type) for s in CLOCK_RUNS_IN])   # constants (``_inline``)
     conditions = {   # queries.special_list's, on parameters
-        "due_soon": ([running, Case.due_on >= today, Case.due_on <= bindparam("due_soon_until", type_=Date)],
-                     Case.due_on),
         "notices_due": ([Case.status == Status.REGISTERED.value, Case.correction_notice_due_on >= today,
                          Case.correction_notice_due_on <= bindparam("notices_until", type_=Date)],
                         Case.correction_notice_due_on),
@@ -231,8 +228,14 @@ def _statement(dialect: str, one: bool, queue: bool = False, flags: bool = False
         # the first ids in a subquery (index-only for the clock's lists: ix_case_overdue_cover), then
         # their rows: reading whole rows first fetched a government's 4,600 overdue cases to sort them
         if name == "overdue":
-            first, matches = _overdue_first(scope, today)
+            first, matches = _first_of_branches(scope, overdue_branches(today))
             order = standing_due_on()
+        elif name == "due_soon":    # one branch per status the clock runs in, as the overdue list's
+            until = bindparam("due_soon_until", type_=Date)
+            first, matches = _first_of_branches(scope, [((Case.status == literal(s, Case.status.type),
+                                                          Case.due_on >= today, Case.due_on <= until), Case.due_on)
+                                                        for s in CLOCK_RUNS_IN])
+            order = Case.due_on
         else:
             where, order = conditions[name]
             first = select(Case.id).where(scope, *where).order_by(order, Case.id).limit(DASHBOARD_ROWS)
@@ -291,7 +294,7 @@ def _inline(stmt: Any, keep: Any) -> Any:
     dialect = db.session.get_bind().dialect
 
     def replace(el: Any) -> Any:
-        if not isinstance(el, BindParameter) or el.key in keep:
+        if not isinstance(el, BindParameter) or el.key in keep or el.literal_execute:
             return None
         if el.key in _VALUES or el.expanding:
             return _literal_execute(el)
@@ -318,14 +321,17 @@ def _rows(first: Any, order: Any, matches: Any, tag: int) -> Any:
         .where(Case.id.in_(first.scalar_subquery()))
 
 
-def _overdue_first(scope, today: date):
-    """The overdue list's first ids and all its matches, each read as its two branches joined
-    (cases/services/clock.overdue_branches): each branch's first DASHBOARD_ROWS on its own index
-    (ix_case_overdue_cover index-only, ix_case_paused_due), then the earliest of those. Both
-    branches in one condition made PostgreSQL OR two bitmaps and read every overdue row of a
-    government from the table (6,700 blocks, 19 ms; its count 1,500 blocks, 8 ms)."""
+def _first_of_branches(scope, branches):
+    """A list's first ids and all its matches, each read as its ``branches`` ((conditions, the date
+    it is ordered by), no case in two) joined: each branch's first DASHBOARD_ROWS on its own index
+    (ix_case_overdue_cover index-only, ix_case_paused_due), then the earliest of those. The overdue
+    list (cases/services/clock.overdue_branches): both branches in one condition made PostgreSQL OR
+    two bitmaps and read every overdue row of a government from the table (6,700 blocks, 19 ms; its
+    count 1,500 blocks, 8 ms). The due-soon list, one branch per status the clock runs in: the
+    statuses in one range of ix_case_overdue_cover are not in due order, and PostgreSQL read and
+    sorted all of them (a government's 572 due soon) for the first 20."""
     tops, every = [], []
-    for branch, due in overdue_branches(today):
+    for branch, due in branches:
         top = first_rows(select(Case.id, due.label("due")).where(scope, *branch), "due", due, DASHBOARD_ROWS)
         top = top.subquery()
         tops.append(select(top.c.id, top.c.due))

@@ -213,6 +213,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         where.extend(conditions)
         if special == "overdue":    # its two branches, each read from an index of its own
             where.branches = (conditions[0], overdue_branches(today))
+            where.overdue_on = today
     return where
 
 
@@ -238,6 +239,7 @@ class Filters(list):
         # index (overdue: a BitmapOr of the two indexes read 8,069 of a government's rows from the
         # table, 56 ms; the union reads 4,617 index entries, 5 ms), a page as each branch's first rows
         self.branches: tuple | None = None
+        self.overdue_on: date | None = None    # the overdue list's day (alone: cases/overdue.py reads its page)
 
 
 @contextmanager
@@ -349,6 +351,15 @@ class Search:
             firsts.append(select(first.c.id, first.c.received_on, first.c.due_on))
         return union_all(*firsts)
 
+    def _page_statement(self, offset: int, limit: int) -> tuple[Any, dict]:
+        """``page_ids`` and its parameters; the overdue list with no other filter, its ids and count in
+        one statement built once (cases/overdue.py)."""
+        if getattr(self.where, "overdue_on", None) is not None and len(self.where) == 1:
+            from .overdue import page_statement
+
+            return page_statement(self.agency_ids, self.where.overdue_on, self.sort, offset, limit)
+        return self.page_ids(offset, limit), {}
+
     def page(self, page: int) -> Pager:
         with _serial(getattr(self.where, "serial", False)):
             return self._page(page)
@@ -361,7 +372,7 @@ class Search:
             from .whole_list import whole_list_page
 
             return whole_list_page(self.agency_ids, self.sort, page)
-        found = db.session.execute(self.page_ids(offset, PER_PAGE + 1)).all()
+        found = db.session.execute(*self._page_statement(offset, PER_PAGE + 1)).all()
         has_next = len(found) > PER_PAGE
         ids = [r[0] for r in found[:PER_PAGE]]
         rows = rows_by_id(ids)      # plain rows of the columns the list shows (cases/list_rows.py)
@@ -373,8 +384,8 @@ class Search:
 
         if not has_next and (items or page == 1):   # the last page: the total is known
             return pager(offset + len(items), exact=True)
-        if found and len(found[0]) > 1:     # counted by the page's statement (it read every match)
-            return pager(found[0][1], exact=True)
+        if found and len(found[0]) > 1:     # counted by the page's statement (it read every match; the
+            return pager(found[0][1], exact=not getattr(self.where, "branches", None))   # overdue list: capped)
         if items and getattr(self.where, "uncounted", False):
             return pager(None)
         # a page with more after it, or one past the end: counted up to COUNT_CAP
