@@ -82,6 +82,9 @@ class Case(db.Model):
         # (ix_case_overdue_cover, status first, has every agency's overdue cases before its own)
         Index("ix_case_agency_status_due_cover", "agency_id", "status", "due_on",
               postgresql_include=["received_on", "id"]),
+        # a registration's last number: the agency's numbers under its prefix of the year (LIKE
+        # 'CODE-2026-%', which uq_case_number serves only under the C collation)
+        Index("ix_case_agency_number_prefix", "agency_id", "number", postgresql_ops={"number": "varchar_pattern_ops"}),
         # an agency's cases newest first in the list's exact order (received_on, id): a search of one
         # agency walks it rather than every agency's cases (issue 15; was (agency_id, received_on))
         Index("ix_case_agency_received_id", "agency_id", "received_on", "id"),
