@@ -1,4 +1,4 @@
-"""Issue 15: the case page reads the case's events as plain rows (cases.view.case_events: EventRow,
+"""Issue 15: the case page reads the case's events as plain rows (cases.page_reads.case_events: EventRow,
 the columns the page shows), not as the ORM's collection, and shows the same as from the collection."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import inspect
 
-from webapp.cases.view import EventRow, case_events
+from webapp.cases.page_reads import EventRow, case_events
 from webapp.extensions import db
 from webapp.models import Case
 

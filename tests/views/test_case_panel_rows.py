@@ -1,6 +1,6 @@
 """Issue 15: the case page asks in one statement whether the case has any review draft, handover,
 delivery, internal comment or attachment, and its agency any review chain or department
-(cases.view.panel_rows); the page reads those rows only for a table that holds some, and shows the
+(cases.page_reads.panel_rows); the page reads those rows only for a table that holds some, and shows the
 same as when it read them every time."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 from tests.factories import make_agency
-from webapp.cases.view import PanelRows, panel_rows
+from webapp.cases.page_reads import PanelRows, panel_rows
 from webapp.domain.kinds import DeliveryMethod, HandoverKind, ReviewKind
 from webapp.domain.states import DeliveryStatus, DraftStatus, HandoverStatus
 from webapp.extensions import db

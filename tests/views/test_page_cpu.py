@@ -25,7 +25,7 @@ from .test_request_path import _notify, _of
 
 def _departments(seen: list[str]) -> list[str]:
     # the departments' condition (an agency's own row also holds the column agency.parent_id); not
-    # the case page's panel rows (cases.view.panel_rows: whether the case's agency has departments
+    # the case page's panel rows (cases.page_reads.panel_rows: whether the case's agency has departments
     # to route it to, 转办)
     return [s for s in seen if "agency.parent_id = " in " ".join(s.replace('"', "").split())
             and "EXISTS (SELECT * \nFROM review_draft" not in s]

@@ -76,12 +76,12 @@ def test_the_pages_statements_are_pinned(app, world, new_case, login):
     # page's items and appeals joined into the case's statement, its attachments one statement
     # (15 -> 13: joined too, a third collection multiplied the rows); whether the case has review
     # drafts, handovers, deliveries, comments or attachments, its agency review chains or departments,
-    # at all in one statement, each read only if there are some (cases.view.panel_rows: 13 -> 7); the
+    # at all in one statement, each read only if there are some (cases.page_reads.panel_rows: 13 -> 7); the
     # dashboard's online queue summary, flagged letters and open 督办通知 in its one statement (6 -> 3);
     # the case list's assignees and saved filters one statement (cases/services/desk.list_desk: 6 -> 5,
     # search 7 -> 6); the header's counts in the session user's statement on a GET page
     # (platform/header.py): one fewer on every page; the case page's assignee list in its panel rows'
-    # statement (cases.view.panel_rows: 6 -> 5); the whole list's page of ids, its rows and its capped
+    # statement (cases.page_reads.panel_rows: 6 -> 5); the whole list's page of ids, its rows and its capped
     # count one statement built once (cases/whole_list.py: 4 -> 3; a filtered page keeps its three)
     assert counts == {"dashboard": 2, "case list": 3, "overdue": 4, "search": 5, "case page": 5}
 

@@ -264,7 +264,7 @@ _SPECIAL: dict[str, Callable[..., Done]] = {"appeal": _appeal, "assign": _assign
 
 def visible_actions(case: Case, status, can, events: list | None = None) -> list[tuple[CaseAction, str | None]]:
     """The actions to show on the page, each with the reason it is disabled (or None). ``events``: the
-    case's events if read already (cases/view.case_events), else ``case.events``.
+    case's events if read already (cases/page_reads.case_events), else ``case.events``.
 
     Workflow actions appear only when the domain's transition table allows their event in the
     case's state (allowed_events) and the user's role may perform them; the extension is shown to

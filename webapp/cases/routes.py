@@ -39,7 +39,8 @@ from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
 from .list_rows import assignee_options, shown_rows
-from .view import case_page_context, panel_rows
+from .page_reads import panel_rows
+from .view import case_page_context
 
 bp = Blueprint("cases", __name__)
 #: the statuses (value, wording) in their order: the status filter's options and the dashboard's columns
@@ -134,7 +135,7 @@ def show(case_id: int):
     # items and appeals (a few rows each, most cases no appeal: one statement each before, when the
     # page first touched them); the attachments in a statement of their own, as joining a third
     # collection would multiply the rows (200 items x 20 attachments: 4,000 rows, 80 ms), and only
-    # if the case has any (view.panel_rows)
+    # if the case has any (page_reads.panel_rows)
     read = None
     if 0 < case_id < 2**63:     # (beyond any id: case_or_404's 404, SQLite would overflow)
         # read into the session by a statement built once (session.get builds one from its options
@@ -148,7 +149,7 @@ def show(case_id: int):
 
 def _case_page_statement():
     # the assignee: its name only, which the page shows (its other columns, should anything read
-    # them, are read then); the appeals: not joined (most cases have none: view.panel_rows tells,
+    # them, are read then); the appeals: not joined (most cases have none: page_reads.panel_rows tells,
     # and sets the collection empty; one that has some reads them when the page shows them)
     return (select(Case).options(joinedload(Case.applicant), joinedload(Case.assigned_to).load_only(User.display_name),
                                  joinedload(Case.items))

@@ -49,7 +49,7 @@ def _supervision() -> dict:
 
 def _review_case_panel(case, rows=None, forms=None):
     """For the case page: the open draft, and the clerk's extension request (Art. 33). ``rows``: the
-    page's cases.view.PanelRows (no draft of the case at all: none is read); ``forms``: the page's
+    page's cases.page_reads.PanelRows (no draft of the case at all: none is read); ``forms``: the page's
     action forms made for display only (the extension's, shown disabled to a clerk: the same form)."""
     if not getattr(current_user, "is_authenticated", False) or case.agency_id not in actable_agency_ids():
         return None
@@ -91,7 +91,7 @@ def _delivery() -> dict:
         return delivery_services.flagged_count(visible_agency_ids())
 
     def case_delivery_flags(case, rows=None):
-        # rows: the case page's cases.view.PanelRows (no delivery of the case at all: none is read)
+        # rows: the case page's cases.page_reads.PanelRows (no delivery of the case at all: none is read)
         return delivery_services.case_flags(case) if rows is None or rows.deliveries else []
 
     return {"delivery_flag_count": delivery_flag_count, "case_delivery_flags": case_delivery_flags}
@@ -109,7 +109,7 @@ def _handovers() -> dict:
     def case_routing(case, rows=None):
         """For the case page's 转办 panel: the pending routing (with its age), or the departments it
         may be routed to by the user (the holder's clerks and approvers, an open case). ``rows``: the
-        page's cases.view.PanelRows (no handover of the case at all: none is read; no department of
+        page's cases.page_reads.PanelRows (no handover of the case at all: none is read; no department of
         its agency: no targets to read)."""
         pending = pending_for_case(case) if rows is None or rows.handovers else None
         targets = []

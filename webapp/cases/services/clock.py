@@ -31,7 +31,7 @@ def refusal_error(r: Refusal, case: Case | None = None) -> ServiceError:
 
 def workflow_events(case: Case, events: Iterable[Any] | None = None) -> list[Event]:
     """The case's workflow events for the domain, in order; ``events``: the case's events if read
-    already (CaseEvent objects or rows with the same attributes: the case page's, cases/view.case_events),
+    already (CaseEvent objects or rows with the same attributes: the case page's, cases/page_reads.case_events),
     else ``case.events``."""
     return [Event.from_dict({"type": e.type, "on": e.on.isoformat(), **(e.payload or {})})
             for e in sorted(case.events if events is None else events, key=_SEQ) if e.type in WORKFLOW_TYPES]

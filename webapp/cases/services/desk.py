@@ -54,7 +54,7 @@ def assignable_users(agency_ids: int | Iterable[int]) -> list[Row]:
 def assignable_branch(agency_id: Any, *lead: Any) -> Any:
     """``assignable_users``' rows of one agency (``agency_id``: a value or a bind parameter) as a
     branch of a UNION ALL that reads them with other rows (the case page's panel rows,
-    cases/view.panel_rows): ``lead``'s columns, then id, display_name, role (as stored), agency_id
+    cases/page_reads.panel_rows): ``lead``'s columns, then id, display_name, role (as stored), agency_id
     and the order keys k1, k2 (role, display_name: ORDER BY them within the branch's tag)."""
     role = type_coerce(User.role, String(20))
     return select(*lead, User.id, User.display_name, role.label("role"), User.agency_id, role.label("k1"),
