@@ -27,17 +27,19 @@ from webapp.timeutil import today_shanghai
 from .header import header_counts
 
 
-def _supervision() -> dict:
-    def supervises(user=None) -> bool:
-        """Whether the menu shows 督办 (of ``user``, the session user, given by the menu that holds it)."""
-        user = user if user is not None else current_user._get_current_object()
-        if not user.is_authenticated:
-            return False
-        if user.agency_id is None:
-            return True
-        agency = user.agency      # read with the user (auth/login.load_user)
-        return agency is not None and agency.kind == AgencyKind.GOVERNMENT
+def supervises(user=None) -> bool:
+    """Whether the menu shows 督办 (of ``user``, the session user, given by the menu that holds it)."""
+    user = user if user is not None else current_user._get_current_object()
+    return user.is_authenticated and governs(user.agency_id, user.agency)
 
+
+def governs(agency_id, agency) -> bool:
+    """supervises() of a signed-in user of ``agency_id`` (None: government level) and ``agency``, its
+    row (read with the user: auth/login.load_user)."""
+    return agency_id is None or (agency is not None and agency.kind == AgencyKind.GOVERNMENT)
+
+
+def _supervision() -> dict:
     def supervision_open_notices():
         if not current_user.is_authenticated or current_user.agency_id is None:
             return []
@@ -65,16 +67,18 @@ def _review_case_panel(case, rows=None, forms=None):
             "step": review_services.current_step(draft) if draft else None}
 
 
-def _review() -> dict:
-    def review_pending_count(user=None) -> int:
-        user = user if user is not None else current_user._get_current_object()
-        if not getattr(user, "is_authenticated", False) or user.role not in (Role.CLERK, Role.APPROVER):
-            return 0
-        if not header_counts(user).drafts:  # no draft of the agency waits for anyone (the usual page)
-            return 0
-        # the nav and the dashboard both show it: one read per page view
-        return per_request(("review_pending_count", user.id), lambda: len(review_services.pending_for(user)))
+def review_pending_count(user=None) -> int:
+    """待我审批's count (the menu's and the dashboard's) of ``user``, the session user if not given."""
+    user = user if user is not None else current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False) or user.role not in (Role.CLERK, Role.APPROVER):
+        return 0
+    if not header_counts(user).drafts:  # no draft of the agency waits for anyone (the usual page)
+        return 0
+    # the nav and the dashboard both show it: one read per page view
+    return per_request(("review_pending_count", user.id), lambda: len(review_services.pending_for(user)))
 
+
+def _review() -> dict:
     def review_action_url(case, action) -> str | None:
         if action.name in review_services.ACTION_KINDS and review_services.may_have_chain(case, action.name):
             return url_for("review.draft_new", case_id=case.id, action=action.name)

@@ -32,6 +32,7 @@ from webapp.public.services import queue_summary
 from webapp.security import actable_agency_ids, actions_of, can, can_within
 from webapp.timeutil import SHANGHAI
 
+from .chrome import Header, page_header
 from .header import header_counts, unread_notification_count
 
 
@@ -78,11 +79,13 @@ class _Urls(dict):
     """The URL of an endpoint that takes no values (or of a static file), built by url_for the first time
     and kept for the process: it depends only on the app's routes and the prefix the app is served
     under (SCRIPT_NAME), which is the key of its table (``_fixed_urls``). A route's URL defaults
-    (url_defaults) would change it: the app has none."""
+    (url_defaults) would change it: the app has none. ``headers``: the page headers made with these URLs
+    (chrome.page_header's memo)."""
 
     def __init__(self, static: bool) -> None:
         super().__init__()
         self._static = static
+        self.headers: dict = {}
 
     def __missing__(self, key: str) -> str:
         url = url_for("static", filename=key) if self._static else url_for(key)
@@ -115,7 +118,8 @@ def _staff_helpers() -> dict[str, Any]:
     # render (the proxy would look the user up again on each of a page's ~50 uses); ``can`` is the
     # user's, its role's actions resolved once per render (security.actions_of), and ``may`` those
     # actions ('queue.view' in may: can('queue.view') without a call, for the menu)
-    may = actions_of(current_user._get_current_object())
+    user = current_user._get_current_object()
+    may = actions_of(user)
     helpers: dict[str, Any] = {"can": can_within(may), "may": may,
                                "header_counts": header_counts,
                                "unread_notification_count": unread_notification_count,
@@ -128,7 +132,14 @@ def _staff_helpers() -> dict[str, Any]:
         helpers["url_of"], helpers["static_url"] = _Urls(False), _Urls(True)
     helpers["nav_endpoint"] = endpoint
     # the part before the first dot, if there is one: nav_area == "queue" <=> endpoint.startswith("queue.")
-    helpers["nav_area"] = endpoint.partition(".")[0] if "." in endpoint else None
+    helpers["nav_area"] = area = endpoint.partition(".")[0] if "." in endpoint else None
+    url_of = helpers["url_of"]
+
+    def header() -> Header:
+        """base.html's header (chrome.py), asked once per page."""
+        return page_header(user, may, endpoint, area, url_of)
+
+    helpers["page_header"] = header
     return helpers
 
 
