@@ -115,6 +115,9 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    from webapp.platform import csrf_token
+
+    csrf_token.install(app)    # pages' CSRF token signed once a minute per session (platform/csrf_token.py)
     limiter.init_app(app)
 
     # Registers every model on db.metadata (for migrations and create_all).

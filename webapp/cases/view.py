@@ -10,7 +10,6 @@ from operator import attrgetter
 from typing import Any
 
 from flask import current_app, get_template_attribute, url_for
-from flask_wtf.csrf import generate_csrf
 
 from webapp.admin.services.calendar_admin import DEADLINE_LABELS_ZH
 from webapp.cases.services import case_clock
@@ -25,6 +24,7 @@ from webapp.models import (
     Case,
     CaseEvent,
 )
+from webapp.platform.csrf_token import page_token
 from webapp.security import actable_agency_ids, may_download_attachment
 
 from .action_forms import page_form, page_forms_html
@@ -245,7 +245,7 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     shown = [] if read_only else visible_actions(case, status, can, events)
     base = _actions_url(case.id) if shown else ""
     # the request's CSRF token, asked once: the display forms' (hidden_html; they have no field for it)
-    csrf = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
+    csrf = page_token() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     for action, disabled in shown:
         form, hidden, fields = page_form(action, case, today, csrf, bound.get(action.name), assignees)
         actions.append((action, form, hidden, disabled, action.name == open_action, fields, base + action.name))

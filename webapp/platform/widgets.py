@@ -25,11 +25,12 @@ from typing import Any
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms import widgets
 from wtforms.fields import HiddenField, Label, SelectField
 from wtforms.widgets import core
+
+from .csrf_token import page_token
 
 #: WTForms' own, kept for the comparison in the tests
 ORIGINAL_HTML_PARAMS = core.html_params
@@ -125,7 +126,7 @@ def hidden_html(form: Any, token: str | None = None) -> Markup:
     Flask-WTF form made for display only without its CSRF field (``meta={"csrf": False}``: the case
     page's action forms, about 100 Python calls each for the field, its token and ``hidden_tag``)
     gets the input that field would write, last as it would be, with the request's token
-    (``token``: the page's ``generate_csrf()``, asked once; else asked here). Posting it is checked
+    (``token``: the page's ``page_token()``, asked once; else asked here). Posting it is checked
     as any form's: the view that receives it builds its own form with CSRF on. A plain hidden field
     (a ``HiddenField`` with its own widget, no ``render_kw``, not disabled: the case's version) is
     written here as its widget would write it."""
@@ -142,7 +143,7 @@ def hidden_html(form: Any, token: str | None = None) -> Markup:
     meta = form.meta
     if meta.csrf is False and isinstance(form, FlaskForm) and current_app.config.get("WTF_CSRF_ENABLED", True):
         name = _text(form._prefix + meta.csrf_field_name)
-        parts.append(f'<input id="{name}" name="{name}" type="hidden" value="{_text(token or generate_csrf())}">')
+        parts.append(f'<input id="{name}" name="{name}" type="hidden" value="{_text(token or page_token())}">')
     return Markup("\n".join(parts))
 
 
