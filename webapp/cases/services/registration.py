@@ -53,25 +53,32 @@ def _serial_order() -> tuple:
     return func.length(digits).desc(), digits.desc()
 
 
-def _serial_where() -> tuple:
+def _serial_where(dialect: str) -> tuple:
+    """The agency's numbers under the prefix (``:like``). On PostgreSQL also as the range of
+    ``ix_case_agency_number_prefix`` (varchar_pattern_ops) they lie in (``:lo`` <= number < ``:hi``, the
+    operators of that index): a plan made for the parameters' values finds the range in the LIKE's
+    constant prefix, a generic plan (a prepared statement's, after five executions) only in these."""
     c = Case.__table__.c
-    return c.agency_id == bindparam("agency_id"), c.number.like(bindparam("like"), escape="\\")
+    where = (c.agency_id == bindparam("agency_id"), c.number.like(bindparam("like"), escape="\\"))
+    if dialect == "postgresql":
+        where += (c.number.op("~>=~")(bindparam("lo")), c.number.op("~<~")(bindparam("hi")))
+    return where
 
 
-def _serial_statement():
+def _serial_statement(dialect: str):
     """The numbers of an agency's year (``number LIKE :like``), largest serial first, a batch at a time."""
     c = Case.__table__.c
-    return select(c.number).where(*_serial_where()).order_by(*_serial_order()) \
+    return select(c.number).where(*_serial_where(dialect)).order_by(*_serial_order()) \
         .limit(SERIAL_BATCH).offset(bindparam("offset"))
 
 
-def _numbers_and_names_statement():
+def _numbers_and_names_statement(dialect: str):
     """The first batch of ``_serial_statement`` (tag 0, in its order) and the names on file for an
     identity number (tag 1, applicant_records.names_on_file's rows and order), in one statement
     (UNION ALL; they were two): (tag, number or name, the name's cases, order key)."""
     c = Case.__table__.c
     order = _serial_order()
-    numbers = select(c.number, func.row_number().over(order_by=order).label("k")).where(*_serial_where()) \
+    numbers = select(c.number, func.row_number().over(order_by=order).label("k")).where(*_serial_where(dialect)) \
         .order_by(*order).limit(SERIAL_BATCH).subquery()
     names = names_statement().subquery()
     return union_all(
@@ -85,12 +92,19 @@ def _like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _prefix_params(prefix: str) -> dict:
+    """The parameters naming the numbers under ``prefix``: the LIKE pattern, where the serial begins,
+    and the range of the prefix (its last character's successor ends it; the prefix ends in "-")."""
+    return {"like": _like(prefix), "start": len(prefix) + 1, "lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
 def numbers_and_names(agency_id: int, prefix: str, identity: str) -> tuple[list[str], list[tuple[str, int]]]:
     """The first batch of the agency's numbers under ``prefix`` (``last_serial_recorded``'s) and the names
     on file for ``identity`` (``names_on_file``'s), read in one statement."""
-    rows = db.session.execute(prebuilt("register_case.numbers_and_names", _numbers_and_names_statement),
-                              {"agency_id": agency_id, "like": _like(prefix), "start": len(prefix) + 1,
-                               "identity": identity}).all()
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.execute(prebuilt(("register_case.numbers_and_names", dialect),
+                                       lambda: _numbers_and_names_statement(dialect)),
+                              {"agency_id": agency_id, **_prefix_params(prefix), "identity": identity}).all()
     return [r[1] for r in rows if r[0] == 0], [(r[1], r[2]) for r in rows if r[0] == 1]
 
 
@@ -104,8 +118,9 @@ def last_serial_recorded(agency_id: int, prefix: str, first: list[str] | None = 
     number of the form (serial_of) holds the largest serial.
     A registration reads one number, not every number of the agency's year. ``first``: the first
     batch, if read already (``numbers_and_names``)."""
-    q = prebuilt("last_serial", _serial_statement)
-    params = {"agency_id": agency_id, "like": _like(prefix), "start": len(prefix) + 1, "offset": 0}
+    dialect = db.session.get_bind().dialect.name
+    q = prebuilt(("last_serial", dialect), lambda: _serial_statement(dialect))
+    params = {"agency_id": agency_id, **_prefix_params(prefix), "offset": 0}
     with db.session.no_autoflush:
         while True:
             batch = first if first is not None and params["offset"] == 0 else db.session.scalars(q, params).all()
