@@ -167,3 +167,27 @@ def test_after_commit_hooks_run_after_the_one_commit(uow_app, commits, monkeypat
 def test_a_read_only_request_changes_nothing(uow_app, commits):
     assert uow_app.test_client().get("/uow/read").get_data(as_text=True) == "0"
     assert _stored(uow_app) == []
+
+
+def test_the_requests_commit_leaves_its_objects_unexpired(uow_app, commits):
+    """The request's one commit does not expire the objects it loaded (nothing reads them after it: the
+    session goes at the request's end; expiring each cost about 2% of a page's CPU), and the session's
+    own setting is left as it was for any later commit."""
+    seen: dict = {}
+
+    @uow_app.post("/uow/loaded")
+    def loaded():
+        from sqlalchemy import inspect
+
+        _add("uow.loaded")
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "uow.loaded"))
+        seen["row"], seen["inspect"], seen["session"] = row, inspect, db.session()
+        return "done", 200
+
+    with uow_app.app_context():     # the request's session is this context's: it outlives the request here
+        assert uow_app.test_client().post("/uow/loaded").status_code == 200
+        assert commits == ["commit"]
+        assert seen["inspect"](seen["row"]).expired_attributes == set()      # (expired: every column)
+        assert seen["session"].expire_on_commit is True
+        db.session.remove()
+    assert _stored(uow_app) == ["uow.loaded"]
