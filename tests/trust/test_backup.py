@@ -172,7 +172,8 @@ def test_backup_restore_examples_byte_for_byte(app, cli, fresh_app, today, tmp_p
         from webapp.models import ProactiveYear
 
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
-        ledger = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == ag.id))
+        ledger = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == ag.id,
+                                                               ProactiveYear.year == 2024))
         if ledger is None:
             ledger = ProactiveYear(agency_id=ag.id, year=2024)
             db.session.add(ledger)
@@ -215,7 +216,8 @@ def test_backup_restore_examples_byte_for_byte(app, cli, fresh_app, today, tmp_p
 
     with app2.app_context():
         ag = db.session.scalar(select(Agency).where(Agency.code == "SL-ZFB"))
-        ledger = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == ag.id))
+        ledger = db.session.scalar(select(ProactiveYear).where(ProactiveYear.agency_id == ag.id,
+                                                               ProactiveYear.year == 2024))
         assert list(ledger.categories.items()) == [("规划计划", 2), ("业务工作", 11)]
         u = db.session.scalar(select(User).where(User.username == "sl_clerk"))
         assert (u.password_hash, u.must_change_password) == ("", True)

@@ -113,7 +113,7 @@ def display_values(action: CaseAction, case: Case, today: date) -> dict[str, Any
 def assign_choices(case: Case, assignees: list | None = None) -> dict[int, str]:
     """分配承办人's choices: the case agency's ``assignable_users`` (``assignees``: if read already,
     as the case page reads them with its panel rows), each with its role's wording."""
-    from webapp.platform.template_helpers import ROLE_ZH
+    from webapp.domain.labels import ROLE_ZH
 
     # (the wording looked up inline: a function call per clerk was a tenth of the list's work)
     return {u.id: f"{u.display_name}（{ROLE_ZH.get(u.role, u.role or '')}）"

@@ -26,11 +26,11 @@ from webapp.cases.services.applicants import mask_id
 from webapp.cases.services.clock import overdue_row
 from webapp.domain.calendar import WorkCalendar
 from webapp.domain.clock import CLOCK_RUNS_IN
-from webapp.domain.labels import outcome_text
+from webapp.domain.labels import ROLE_ZH, outcome_text
 from webapp.domain.outcomes import Outcome
 from webapp.extensions import db
 from webapp.models import Applicant, Case, CaseItem, User
-from webapp.platform.template_helpers import ROLE_ZH, status_zh
+from webapp.platform.template_helpers import status_zh
 from webapp.prebuilt import prebuilt
 
 

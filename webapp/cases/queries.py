@@ -351,28 +351,19 @@ class Search:
             firsts.append(select(first.c.id, first.c.received_on, first.c.due_on))
         return union_all(*firsts)
 
-    def _page_statement(self, offset: int, limit: int) -> tuple[Any, dict]:
-        """``page_ids`` and its parameters; the overdue list with no other filter, its ids and count in
-        one statement built once (cases/overdue.py)."""
-        if getattr(self.where, "overdue_on", None) is not None and len(self.where) == 1:
-            from .overdue import page_statement
-
-            return page_statement(self.agency_ids, self.where.overdue_on, self.sort, offset, limit)
-        return self.page_ids(offset, limit), {}
-
-    def page(self, page: int) -> Pager:
+    def page(self, page: int, page_statement: Any = None) -> Pager:
+        """The page; ``page_statement(search, offset, limit)``: the statement (and its parameters) that
+        reads its ids (and a count beside them), if not ``page_ids`` (cases/listing.py)."""
         with _serial(getattr(self.where, "serial", False)):
-            return self._page(page)
+            return self._page(page, page_statement)
 
-    def _page(self, page: int) -> Pager:
+    def _page(self, page: int, page_statement: Any = None) -> Pager:
         from .list_rows import rows_by_id
 
         offset = (page - 1) * PER_PAGE
-        if not self.where:      # the whole list: its ids, rows and capped count in one statement
-            from .whole_list import whole_list_page
-
-            return whole_list_page(self.agency_ids, self.sort, page)
-        found = db.session.execute(*self._page_statement(offset, PER_PAGE + 1)).all()
+        statement = page_statement(self, offset, PER_PAGE + 1) if page_statement is not None \
+            else (self.page_ids(offset, PER_PAGE + 1), {})
+        found = db.session.execute(*statement).all()
         has_next = len(found) > PER_PAGE
         ids = [r[0] for r in found[:PER_PAGE]]
         rows = rows_by_id(ids)      # plain rows of the columns the list shows (cases/list_rows.py)
@@ -396,5 +387,5 @@ class Search:
         else:
             total = capped_count(select(Case.id).where(scope, *self.where))
         if not items and 0 < total <= COUNT_CAP:      # a page number past the last shows the last page
-            return self._page(-(-total // PER_PAGE))
+            return self._page(-(-total // PER_PAGE), page_statement)
         return pager(total)

@@ -96,9 +96,11 @@ def run_search(args):
 def search():
     from webapp.cases.services.desk import list_desk
 
+    from .listing import page_of
+
     form, search_obj, special, sort = run_search(request.args)
     today = today_shanghai()
-    pagination = search_obj.page(max(page_arg(), 1)) if search_obj is not None else None
+    pagination = page_of(search_obj, max(page_arg(), 1)) if search_obj is not None else None
     args = {k: v for k, v in request.args.items() if k != "page"}
     query_string = request.query_string.decode("utf-8", "replace")
     # the bulk assignment's clerks (none without case.assign or an agency) and the saved filters

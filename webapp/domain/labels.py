@@ -7,8 +7,11 @@ own ``label_zh`` on their enums (domain/clock.py, domain/workflow/events.py).
 
 from __future__ import annotations
 
-from .kinds import LetterKind
+from .kinds import LetterKind, Role
 from .outcomes import Outcome
+
+#: a user's role (stored value) -> its name (Role.label_zh, by value: a dictionary look-up)
+ROLE_ZH = {r.value: r.label_zh for r in Role}
 
 # --- deadlines ------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from webapp.domain.kinds import (
     Role,
     SubmissionSource,
 )
-from webapp.domain.labels import outcome_text
+from webapp.domain.labels import ROLE_ZH, outcome_text
 from webapp.domain.states import DeliveryStatus, DraftStatus, MailStatus
 from webapp.public.services import queue_summary
 from webapp.security import actable_agency_ids, actions_of, can, can_within
@@ -62,7 +62,6 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 # the wordings by stored value (a dictionary look-up: the case list's assignee select calls role_zh
 # for each of an agency's clerks)
 _STATUS_ZH = {s.value: s.label_zh for s in Status}
-ROLE_ZH = {r.value: r.label_zh for r in Role}
 
 
 def status_zh(code: str | None) -> str:
