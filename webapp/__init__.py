@@ -131,6 +131,10 @@ def create_app(config_object: Any = None, **overrides: Any) -> Flask:
     from webapp.reporting.services.stamps import install as install_report_stamps
 
     install_report_stamps()
+    # Each agency's cases of each status: triggers, created with the tables (cases/status_counts.py).
+    from webapp.cases.status_counts import install as install_status_counts
+
+    install_status_counts()
 
     # App-wide wiring (error pages, request guards, user loader, signals, template helpers, the
     # request's unit of work): webapp/platform/. Before the blueprints: the guards run first.

@@ -195,6 +195,19 @@ def cases_recompute() -> None:
     click.echo(f"recomputed the open cases: {len(moved)} with a deadline moved", err=True)
 
 
+@cases_cli.command("recount-statuses")
+@with_appcontext
+def cases_recount_statuses() -> None:
+    """Rebuild each agency's count of cases per status (case_status_count, which the dashboard reads)
+    from the cases: after a TRUNCATE of "case", a load with its triggers disabled, or a counter changed
+    by hand (docs/operations.md). Safe while the service runs."""
+    from webapp.cases.status_counts import recount
+
+    rows = recount()
+    db.session.commit()
+    click.echo(f"recounted the cases of each status: {rows} counter rows", err=True)
+
+
 @click.group("report", help="Annual reports (report.md).")
 def report_cli() -> None:
     pass

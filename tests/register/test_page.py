@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests.conftest import sign_in
 from tests.factories import make_trust_world
 from tests.register.foreign import HEADERS, xlsx
+from tests.views.test_status_counter import assert_counter_right
 from webapp.extensions import db
 from webapp.models import AuditLog, Case, CaseEvent
 from webapp.models.register import RegisterMapping
@@ -108,6 +109,8 @@ def test_upload_mapping_preview_commit(app, client, today):
     res = client.post(f"/register/{code}/import/commit", data={"token": token}, follow_redirects=True)
     assert "新增 0 件申请，补记 0 条办理记录，5 件未变" in res.get_data(as_text=True)
     assert n_cases(app) == (5, 12)
+    with app.app_context():     # the status counter too (cases/status_counts.py): 5 cases, exactly
+        assert sum(assert_counter_right().values()) == 5
 
 
 def test_upload_refusals_and_scope(app, client, today):

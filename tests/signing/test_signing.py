@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.factories import make_case
+from tests.views.test_status_counter import assert_counter_right
 from webapp.domain.states import HandoverStatus
 from webapp.errors import Forbidden, ServiceError
 from webapp.extensions import db
@@ -191,6 +192,9 @@ def test_case_routing_and_signing_change_no_date(app, world, in_app, time_machin
         assert (notes[1].payload["waited_workdays"], notes[1].payload["waited_hours"]) == (2, 54)
         h = db.session.get(Handover, hid)
         assert (h.routed_on, h.status) == (date(2024, 6, 12), "signed")
+        # the status counter moved the case from the router to the department (cases/status_counts.py)
+        counts = assert_counter_right()
+        assert (counts.get((world.gov, "registered")), counts[(world.dept, "registered")]) == (None, 1)
 
     in_app(check)
 

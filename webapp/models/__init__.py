@@ -33,13 +33,15 @@ from .report import (
     ReportVersion,
 )
 from .review import ReviewChain, ReviewDraft  # noqa: F401 (registers the models)
+from .status_count import CaseStatusCount, CaseStatusPending
 from .submission import LookupFailure, Submission, SubmissionFile  # noqa: F401 (registers the models)
 from .supervision import SupervisionNotice  # noqa: F401 (registers the model)
 from .user import Role, User
 
 __all__ = [
     "Agency", "ApiToken", "Appeal", "Applicant", "Attachment", "AuditLog", "CalendarYear", "Case",
-    "CaseComment", "CaseEvent", "CaseItem", "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
+    "CaseComment", "CaseEvent", "CaseItem", "CaseStatusCount", "CaseStatusPending",
+    "Narrative", "Notification", "OutboxMail", "ProactiveDocument",
     "ProactiveYear", "ReportCache", "ReportStamp", "ReportStampPending",
     "ReportVersion", "Role", "SavedFilter", "User",
 ]

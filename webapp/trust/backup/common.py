@@ -24,6 +24,10 @@ NOT_BACKED_UP: dict[str, str] = {
     "upload_usage": "daily upload quota counters of the public form (visitors' addresses, a day's worth)",
     "report_stamp": "each agency's report change stamp, raised by the database's triggers as the rows are restored",
     "report_stamp_pending": "a transaction's report stamp marks until it commits (always empty between transactions)",
+    "case_status_count": "each agency's cases of each status, counted by the database's triggers as the cases are "
+                         "restored (cases/status_counts.py)",
+    "case_status_pending": "a transaction's changes of the status counts until it commits (always empty between "
+                           "transactions)",
     "report_cache": "built reports, recomputed on demand (reporting/services/report_cache.py)",
     "applicant_name": "the distinct applicant names of the name search, rebuilt from the restored applicants "
                       "(an agency's backup would otherwise carry every agency's names)",
