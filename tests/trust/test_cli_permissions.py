@@ -17,6 +17,7 @@ CLI_COMMANDS: dict[str, str] = {
     "cases archive": "changes",
     "cases import": "changes",
     "cases recompute": "changes",
+    "cases recount-statuses": "changes",
     "db branches": "reads",
     "db check": "reads",
     "db current": "reads",

@@ -151,22 +151,26 @@ def test_the_overdue_lists_read_their_two_branches_joined_and_count_statuses_in_
     assert '<span class="count-pill danger">3</span>' in page
     overdue = [s for s in seen if "paused_due_on <" in s]
     assert len(overdue) == 1
-    # the whole dashboard is that one statement (webapp/cases/dashboard._statement): its five lists and
-    # the cases of each status, mine and the agency's, 15 branches joined by UNION ALL (14); in the
-    # overdue list's, one branch per status the clock runs in (registered, awaiting_fee) and the
-    # paused one: each branch's first rows in due order, then the first of them; and beside the rows
-    # their count, the branches joined again (each up to COUNT_CAP + 1 in all) (2 + 2); the online
-    # queue's days, the flagged letters and the open 督办通知 (3). Its one OR is the notices' (the
-    # agency's or its government's: supervision/services.notices_query)
-    # the due-soon list likewise, one branch per status the clock runs in (1 + 1)
-    assert overdue[0].count("UNION ALL") == 14 + 2 + 2 + 1 + 1 + 3, overdue[0]
+    # the whole dashboard is that one statement (webapp/cases/dashboard._statement): its five lists, the
+    # cases of each status assigned to the user and the agency's status counts, 11 branches joined by
+    # UNION ALL (10); in the overdue list's, one branch per status the clock runs in (registered,
+    # awaiting_fee) and the paused one: each branch's first rows in due order, then the first of them;
+    # and beside the rows their count, the branches joined again (each up to COUNT_CAP + 1 in all)
+    # (2 + 2); the due-soon list likewise, one branch per status the clock runs in (1 + 1); the online
+    # queue's days, the flagged letters and the open 督办通知 (3); on PostgreSQL the agency's counts
+    # with this transaction's own pending counter rows (1). Its one OR is the notices' (the agency's or
+    # its government's: supervision/services.notices_query)
+    pg = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    assert overdue[0].count("UNION ALL") == 10 + 2 + 2 + 1 + 1 + 3 + pg, overdue[0]
     assert overdue[0].count(" OR ") == 1 and " OR supervision_notice.government_id = " in overdue[0], overdue[0]
     # the overdue list 3 + 1 + 1, the due-soon list 2 + 1 + 1, the three others their first rows and
-    # their count, 10 statuses, the newest open notices (1)
-    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 2 + 1 + 1 + 3 * 2 + 10 + 1
-    # mine, the agency's: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole), in
-    # the same statement (they were two statements of their own)
-    assert overdue[0].count("AS status") == 10
+    # their count, the user's 5 statuses, the newest open notices (1)
+    assert len(re.findall(r"LIMIT|FETCH FIRST", overdue[0])) == 3 + 1 + 1 + 2 + 1 + 1 + 3 * 2 + 5 + 1
+    # mine: 5 statuses, each counted up to COUNT_CAP + 1 (no status counted whole); the agency's: its
+    # counter rows summed by status (cases/status_counts.py: the branch's status column and its
+    # subquery's, and on PostgreSQL the pending rows' too)
+    assert overdue[0].count("AS status") == 5 + 2 + pg
+    assert "case_status_count" in overdue[0]
     assert [s for s in seen if "AS status" in s] == overdue
     with statements(app) as seen:
         listed = client.get("/cases?list=overdue").text
