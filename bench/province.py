@@ -10,7 +10,7 @@
    name of 8,000, an 18-character ID number), two items per case (one of 30 subjects and a serial),
    cases received 2016-01-01..2026-11-30, those of the last 60 days open (running, awaiting a
    correction or a fee, consulting) and the others closed; then every index of the models on these
-   tables (among them ix_case_received_id, ix_case_agency_closed_report of migration
+   tables (among them ix_case_received_id_cover, ix_case_agency_closed_report of migration
    20261205_province, ix_applicant_agency_name_id of 20261205_applicant_name_cover,
    ix_case_agency_applicant_name of 20261205_case_applicant_name: each case carries its applicant's
    name, copied from the applicant row, and each distinct name is in applicant_name; each agency's

@@ -152,3 +152,23 @@ def test_the_sort_links_are_what_url_for_wrote(app, world, new_case, login):
         if "text" in query:     # the value's own "%00" stays quoted, the sort key in its place
             assert [href.startswith("/cases?text=a%2500+b%26c%3D") for href, _ in links] == [True] * 3
             assert [href.split("sort=")[1] for href, _ in links] == ["received", "due", "days_left"]
+
+
+def test_a_governments_walk_of_every_case_has_the_agency_in_its_index(app):
+    """ix_case_received_id_cover (migration 20261205_received_cover): every case newest first, which a
+    government's list walks keeping its departments' cases, with the agency in the index on PostgreSQL
+    (INCLUDE: an index-only walk; the government's page 10 on the million-case bench read 876 buffers,
+    461 with it); it replaces ix_case_received_id, the same key without the agency."""
+    from sqlalchemy import inspect, text
+
+    from webapp.extensions import db
+
+    with app.app_context():
+        indexes = {i["name"]: i["column_names"] for i in inspect(db.engine).get_indexes("case")}
+        assert "ix_case_received_id" not in indexes
+        assert indexes["ix_case_received_id_cover"][:2] == ["received_on", "id"]
+        if db.engine.dialect.name == "postgresql":
+            definition = db.session.scalar(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_case_received_id_cover'"))
+            assert definition.endswith('"case" USING btree (received_on, id) INCLUDE (agency_id)'), definition
+        db.session.remove()

@@ -438,7 +438,7 @@ def test_a_governments_list_merges_its_departments_newest_first(app, world, new_
     client = login(gov_clerk)
     with statements(app) as seen:
         client.get("/cases")
-    # one ordered read for all the departments (ix_case_received_id on PostgreSQL), not a merge of
+    # one ordered read for all the departments (ix_case_received_id_cover on PostgreSQL), not a merge of
     # one read per department
     ids = [_ids_part(s) for s in seen if _page_statement(s)]
     assert len(ids) == 1 and "UNION" not in ids[0] and "ORDER BY \"case\".received_on DESC" in ids[0], ids

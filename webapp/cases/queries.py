@@ -195,7 +195,7 @@ def search_filters(agency_ids: list[int], *, number: str = "", applicant: str = 
         applicant_filter(where, agency_ids, applicant, APPLICANT_IDS_CAP, NAMES_CAP)
     if text:
         # PostgreSQL walks the cases newest first testing each one's items when the text is
-        # common (ix_case_received_id; 1 case in 15 for 财政预算), and finds the items through the
+        # common (ix_case_received_id_cover; 1 case in 15 for 财政预算), and finds the items through the
         # trigram index when it is rare. Not counted: counting "1000+" of a common text tested about
         # 15,000 cases' items (BENCHMARKS.md, Province), where the page tests about 400.
         where.append(exists().where(and_(CaseItem.case_id == Case.id, item_match(text))))
@@ -272,7 +272,7 @@ class Search:
 
     def page_ids(self, offset: int, limit: int) -> Any:
         """The ids of rows offset..offset+limit of ``query()``. PostgreSQL reads a government's
-        newest cases walking ``ix_case_received_id`` (every agency's cases, newest first) and keeping
+        newest cases walking ``ix_case_received_id_cover`` (every agency's cases, newest first) and keeping
         those of the visible agencies (57% of the cases for PV000 in bench/province.py): 26 rows read
         about 45, where the merge of one walk per department cost 25 ms and a sort every case."""
         where = [Case.agency_id.in_(self.agency_ids), *self.where]

@@ -3,11 +3,11 @@ once per process for each sort (webapp/prebuilt.py).
 
 A filtered search reads a page in three statements (cases/queries.Search._page: the page's ids, their
 rows, the capped count). The whole list has the same shape for every user: its PER_PAGE + 1 ids in
-the list's order (a subquery, planned alone, LIMIT and all: PostgreSQL walks ix_case_received_id as
-before), a window counting them (``found``: more than PER_PAGE means a next page), the first PER_PAGE
-joined to their rows (cases/list_rows.list_columns: the one more is joined to nothing) and the
-list's count up to COUNT_CAP as ``CASE WHEN found > PER_PAGE THEN (count) END``, an InitPlan that
-PostgreSQL runs only when the CASE needs it (a last page reads no count).
+the list's order (a subquery, planned alone, LIMIT and all: PostgreSQL walks
+ix_case_received_id_cover as before), a window counting them (``found``: more than PER_PAGE means a
+next page), the first PER_PAGE joined to their rows (cases/list_rows.list_columns: the one more is
+joined to nothing) and the list's count up to COUNT_CAP as ``CASE WHEN found > PER_PAGE THEN (count)
+END``, an InitPlan that PostgreSQL runs only when the CASE needs it (a last page reads no count).
 
 The visible agencies are an expanding parameter; the offset and the limits are written into the
 text (each page number its own text): PostgreSQL's plan cache settles on a generic plan, where a
