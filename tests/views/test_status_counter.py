@@ -364,3 +364,44 @@ def test_the_migration_counts_the_cases_there_and_keeps_counting(empty_database_
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.pg
+@pytest.mark.committed
+def test_a_commit_raises_the_report_stamps_before_the_counters_whichever_it_wrote_first(app):
+    """The two commit-time folds (report_stamp_commit, case_status_commit) lock the same agency's stamp
+    and counters: a transaction that marked the report first (an item changed) and one that changed a
+    status first (a case answered in one UPDATE) committing at once each held what the other waited
+    for (a deadlock, found by a review). The counter's fold raises the stamps first, so every commit
+    takes the stamp before the counters."""
+    aid, ids, engine = _setup_pg(app, ["registered", "registered"])
+    errors: list[BaseException] = []
+
+    def commit(conn) -> None:
+        try:
+            conn.commit()
+        except BaseException as exc:     # the deadlock, reported by the assertion
+            errors.append(exc)
+
+    with engine.connect() as holder, engine.connect() as t1, engine.connect() as t2:
+        t1.begin()      # the report's mark first (an item), then a status (the counter's deltas)
+        t1.execute(text("UPDATE case_item SET outcome = outcome WHERE case_id = :c"), {"c": ids[0]})
+        t1.execute(text("UPDATE \"case\" SET status = 'awaiting_correction' WHERE id = :c"), {"c": ids[0]})
+        t2.begin()      # a case answered in one UPDATE: the counter's deltas first, then the report's mark
+        t2.execute(text("UPDATE \"case\" SET status = 'closed', closed_on = '2024-06-20' WHERE id = :c"),
+                   {"c": ids[1]})
+        holder.begin()      # holds the stamp so that both commits reach their folds together
+        holder.execute(text("SELECT 1 FROM report_stamp WHERE agency_id = :a FOR UPDATE"), {"a": aid})
+        first = threading.Thread(target=commit, args=(t1,))
+        first.start()
+        time.sleep(0.5)
+        second = threading.Thread(target=commit, args=(t2,))
+        second.start()
+        time.sleep(0.5)
+        holder.commit()
+        first.join(30)
+        second.join(30)
+    assert [str(e).splitlines()[0] for e in errors] == []
+    with app.app_context():
+        assert_counter_right()
+        db.session.remove()

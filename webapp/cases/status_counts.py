@@ -14,7 +14,10 @@ A trigger only adds the statement's deltas to ``case_status_pending`` under the 
 row of its own: no wait on another transaction); a deferred constraint trigger adds the
 transaction's deltas to ``case_status_count`` when it commits, in (agency, status) order (two
 transactions committing changes to the same counters lock them in the same order: no deadlock), and
-removes its pending rows. So a counter's row is locked only while a transaction commits, and the
+removes its pending rows; it raises the transaction's report stamps first (report_stamp_commit's
+statement: a commit locks the stamps before the counters, whichever of its two kinds of pending rows
+it wrote first; two commits taking them in opposite orders deadlocked). So a counter's row is locked
+only while a transaction commits, and the
 committed count changes exactly when the change becomes visible; a rolled-back transaction leaves no
 trace. SQLite (one writer at a time anyway): row triggers change ``case_status_count`` at once.
 
@@ -57,6 +60,15 @@ BEGIN
                    WHERE tx = NEW.tx AND agency_id = NEW.agency_id AND status = NEW.status) THEN
         RETURN NULL;
     END IF;
+    -- the transaction's report stamps first, as report_stamp_commit raises them (which then finds
+    -- nothing left): every commit locks the stamps before the counters, whichever of its two kinds
+    -- of pending rows came first (in either order two commits could each hold what the other waits for)
+    INSERT INTO report_stamp AS s (agency_id, stamp)
+    SELECT p.agency_id, 1 FROM report_stamp_pending p
+    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
+    ORDER BY p.agency_id
+    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
     INSERT INTO case_status_count AS c (agency_id, status, n)
     SELECT p.agency_id, p.status, p.n FROM case_status_pending p
     WHERE p.tx = NEW.tx AND p.n <> 0 AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
