@@ -66,3 +66,22 @@ def test_a_token_is_refused_without_its_session(app, client, world, csrf_on, tim
     token = csrf_token(client.get("/cases").text)
     client.delete_cookie("session")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 400
+
+
+def test_a_short_time_limit_shortens_the_reuse(app, client, world, csrf_on, time_machine):
+    """A token is written again for at most a sixtieth of WTF_CSRF_TIME_LIMIT (an hour: a minute), so a
+    page never gets a token near its end."""
+    from webapp.platform import csrf_token as module
+
+    module._signed.clear()
+    app.config["WTF_CSRF_TIME_LIMIT"] = 600        # ten minutes: reused for ten seconds
+    try:
+        _login(client, time_machine)
+        _at(time_machine, 5)
+        first = csrf_token(client.get("/cases").text)
+        _at(time_machine, 14)
+        assert csrf_token(client.get("/cases").text) == first
+        _at(time_machine, 16)
+        assert csrf_token(client.get("/cases").text) != first
+    finally:
+        app.config["WTF_CSRF_TIME_LIMIT"] = 3600

@@ -34,9 +34,12 @@ def page_token() -> str:
         return token
     key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, session.get(field))
     now = time.time()
+    # at most a sixtieth of the token's time limit (an hour: a minute), so it is never near its end
+    limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    reuse = REUSE_SECONDS if limit is None else min(REUSE_SECONDS, limit / 60)
     if key[1] is not None:
         kept = _signed.get(key)
-        if kept is not None and 0 <= now - kept[0] < REUSE_SECONDS:
+        if kept is not None and 0 <= now - kept[0] < reuse:
             setattr(g, field, kept[1])
             return kept[1]
     token = generate_csrf()
