@@ -34,6 +34,7 @@ from __future__ import annotations
 from sqlalchemy import DDL, event, text
 
 from webapp.extensions import db
+from webapp.reporting.services.stamps import RAISE_STAMPS_PLPGSQL
 
 TRIGGERS = ("case_status_count_insert", "case_status_count_delete", "case_status_count_update")
 
@@ -63,13 +64,7 @@ BEGIN
     -- the transaction's report stamps first, as report_stamp_commit raises them (which then finds
     -- nothing left): every commit locks the stamps before the counters, whichever of its two kinds
     -- of pending rows came first (in either order two commits could each hold what the other waits for)
-    INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT p.agency_id, 1 FROM report_stamp_pending p
-    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
-    ORDER BY p.agency_id
-    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
-    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
-    INSERT INTO case_status_count AS c (agency_id, status, n)
+""" + RAISE_STAMPS_PLPGSQL + """    INSERT INTO case_status_count AS c (agency_id, status, n)
     SELECT p.agency_id, p.status, p.n FROM case_status_pending p
     WHERE p.tx = NEW.tx AND p.n <> 0 AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
     ORDER BY p.agency_id, p.status

@@ -62,6 +62,17 @@ WATCHED: dict[str, str] = {
 CASE_COLUMNS = ("agency_id", "applicant_kind", "received_on", "closed_on", "outcome", "fee_amount", "fee_paid_on")
 
 
+#: PL/pgSQL: a committing transaction's report stamps raised, in agency order, and its marks removed
+#: (report_stamp_commit's body; the status counter's commit runs it first too, cases/status_counts.py)
+RAISE_STAMPS_PLPGSQL = """    INSERT INTO report_stamp AS s (agency_id, stamp)
+    SELECT p.agency_id, 1 FROM report_stamp_pending p
+    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
+    ORDER BY p.agency_id
+    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
+    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
+"""
+
+
 def stamp_trigger_sql(dialect: str) -> tuple[str, ...]:
     """The functions and triggers that raise the stamps (idempotent: each trigger is dropped first)."""
     ops = {t: (("INSERT", "UPDATE") if t == "agency" else ("INSERT", "UPDATE", "DELETE")) for t in WATCHED}
@@ -88,13 +99,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM report_stamp_pending WHERE tx = NEW.tx AND agency_id = NEW.agency_id) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO report_stamp AS s (agency_id, stamp)
-    SELECT p.agency_id, 1 FROM report_stamp_pending p
-    WHERE p.tx = NEW.tx AND EXISTS (SELECT 1 FROM agency WHERE id = p.agency_id)
-    ORDER BY p.agency_id
-    ON CONFLICT (agency_id) DO UPDATE SET stamp = s.stamp + 1;
-    DELETE FROM report_stamp_pending WHERE tx = NEW.tx;
-    RETURN NULL;
+""" + RAISE_STAMPS_PLPGSQL + """    RETURN NULL;
 END
 $fn$
 """,
