@@ -151,7 +151,8 @@ def dashboard(agency_ids: list[int], user_id: int, today: date, cal: WorkCalenda
     totals = [0] * len(LISTS)
     days = []
     n = len(_SHOWN)
-    for row in db.session.execute(stmt, params).all():
+    # plain rows on the session's connection (the ORM's execution around a Core statement: ~70 calls)
+    for row in db.session.connection().execute(stmt, params).all():
         tag = row[n + 6]
         if tag < len(LISTS):
             lists[tag].append(_row(row, _DATE_AT[tag]))

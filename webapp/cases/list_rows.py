@@ -93,7 +93,8 @@ def rows_by_id(ids: Iterable[int]) -> dict[int, Any]:
     ids = list(ids)
     if not ids:
         return {}
-    return {r.id: r for r in db.session.execute(prebuilt("case_list_rows", _statement), {"ids": ids}).all()}
+    rows = db.session.connection().execute(prebuilt("case_list_rows", _statement), {"ids": ids})
+    return {r.id: r for r in rows.all()}
 
 
 #: each outcome's wording (``outcome_text``), looked up once
