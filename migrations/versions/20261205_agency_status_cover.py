@@ -11,6 +11,9 @@ with this index. On SQLite a plain (agency_id, status, due_on) index, as before,
 On a large installation create it beforehand with ``CREATE INDEX CONCURRENTLY IF NOT EXISTS
 ix_case_agency_status_due_cover ON "case" (agency_id, status, due_on) INCLUDE (received_on, id)``;
 the upgrade then skips it and drops the old index.
+If such a build failed it leaves an INVALID index of that name, which the upgrade would
+skip: check `SELECT indisvalid FROM pg_index WHERE indexrelid = '<name>'::regclass` first and drop
+an invalid one.
 
 Revision ID: 20261205_agency_status_cover
 Revises: 20261205_one_due_date

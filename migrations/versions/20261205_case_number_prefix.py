@@ -12,6 +12,9 @@ index; the embedded database is small).
 On a large installation create it beforehand with ``CREATE INDEX CONCURRENTLY IF NOT EXISTS
 ix_case_agency_number_prefix ON "case" (agency_id, number varchar_pattern_ops)``; the upgrade then
 skips it.
+If such a build failed it leaves an INVALID index of that name, which the upgrade would
+skip: check `SELECT indisvalid FROM pg_index WHERE indexrelid = '<name>'::regclass` first and drop
+an invalid one.
 
 Revision ID: 20261205_case_number_prefix
 Revises: 20261205_agency_status_cover

@@ -11,6 +11,9 @@ government's page 10 on the million-case bench: 876 -> 461 buffers, 0.94 -> 0.56
 On a large installation create it beforehand with ``CREATE INDEX CONCURRENTLY IF NOT EXISTS
 ix_case_received_id_cover ON "case" (received_on, id) INCLUDE (agency_id)``; the upgrade then skips
 it and drops the old index.
+If such a build failed it leaves an INVALID index of that name, which the upgrade would
+skip: check `SELECT indisvalid FROM pg_index WHERE indexrelid = '<name>'::regclass` first and drop
+an invalid one.
 
 Revision ID: 20261205_received_cover
 Revises: 20261205_case_status_count

@@ -95,6 +95,7 @@ def _like(prefix: str) -> str:
 def _prefix_params(prefix: str) -> dict:
     """The parameters naming the numbers under ``prefix``: the LIKE pattern, where the serial begins,
     and the range of the prefix (its last character's successor ends it; the prefix ends in "-")."""
+    assert prefix.endswith("-"), prefix      # number_prefix's form: "-" has a successor, "."
     return {"like": _like(prefix), "start": len(prefix) + 1, "lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
