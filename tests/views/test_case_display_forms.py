@@ -26,6 +26,17 @@ from .helpers import csrf_token
 RECEIVED = date(2024, 6, 3)
 
 
+def forms_built(app, monkeypatch) -> list[str]:
+    """The names of the action forms made from now on (cases/action_forms.make_form), the per-process
+    memo of display forms emptied first."""
+    built: list[str] = []
+    real = action_forms.make_form
+    monkeypatch.setattr(action_forms, "make_form",
+                        lambda action, *a, **k: built.append(action.name) or real(action, *a, **k))
+    app.extensions.pop("cases.display_forms", None)
+    return built
+
+
 def _actions_html(page: str) -> str:
     """The page's action forms (the aside), without the review panel."""
     return page.split('<aside class="case-side" id="actions">')[1].split('<section class="review-panel"')[0]
@@ -68,11 +79,7 @@ def test_display_forms_made_once_filled_per_case(app, world, new_case, login, in
 
     version = in_app(bump, second)
     assert version == in_app(lambda: db.session.get(Case, first).version) + 1
-    built = []
-    real = action_forms.make_form
-    monkeypatch.setattr(action_forms, "make_form",
-                        lambda action, *a, **k: built.append(action.name) or real(action, *a, **k))
-    app.extensions.pop("cases.display_forms", None)
+    built = forms_built(app, monkeypatch)
     client = login(world.a.clerk)
     page = client.get(f"/cases/{first}").text
     shown = re.findall(r'id="action-(\w+)"', _actions_html(page))

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from webapp.cases import action_forms
 from webapp.cases.services.appeals import record_appeal
 from webapp.extensions import db
 from webapp.models import Case, User
 
 from .helpers import csrf_token
+from .test_case_display_forms import forms_built
 from .test_request_path import _read
 
 RECEIVED = date(2024, 6, 3)
@@ -28,11 +28,7 @@ def _answer_labels(page: str) -> list[str]:
 def test_answer_memo_per_number_of_items_texts_filled_in(app, world, new_case, login, monkeypatch):
     first = new_case(world.a, RECEIVED, items=["本机关2023年度部门预算", LONG])
     second = new_case(world.a, RECEIVED, items=["某某文件", "某某&通知"])
-    built = []
-    real = action_forms.make_form
-    monkeypatch.setattr(action_forms, "make_form",
-                        lambda action, *a, **k: built.append(action.name) or real(action, *a, **k))
-    app.extensions.pop("cases.display_forms", None)
+    built = forms_built(app, monkeypatch)
     client = login(world.a.clerk)
     page = client.get(f"/cases/{first}").text
     assert built.count("answer") == 1

@@ -21,6 +21,7 @@ from tests import factories
 from tests.factories import make_case
 from tests.reports.conftest import synth_doc
 from tests.test_migrations import MIGRATIONS, empty_database_url  # noqa: F401 (a fixture)
+from tests.views.test_overdue_pages import _triggers_on_case
 from webapp.cases.services import record_event
 from webapp.cases.services.interchange import import_document
 from webapp.cases.status_counts import TRIGGERS, status_count_trigger_drop_sql, status_count_trigger_sql
@@ -256,6 +257,31 @@ def test_two_transactions_moving_cases_of_one_agency_in_opposite_directions(app,
     assert _committed(app, aid) == {R: 3, AC: 1}
 
 
+def _commit_while_held(holder, hold: str, params: dict, *conns, stagger: float = 0.0) -> list[str]:
+    """Commit each of ``conns`` in a thread of its own (``stagger`` seconds apart) while ``holder`` holds
+    the rows ``hold`` locks, then release them: the commits reach their commit-time step together. The
+    commits' errors (first lines: a deadlock aborts one)."""
+    errors: list[BaseException] = []
+
+    def commit(conn) -> None:
+        try:
+            conn.commit()
+        except BaseException as exc:     # reported by the caller's assertion
+            errors.append(exc)
+
+    holder.begin()
+    holder.execute(text(hold), params)
+    threads = [threading.Thread(target=commit, args=(conn,)) for conn in conns]
+    for thread in threads:
+        thread.start()
+        time.sleep(stagger)
+    time.sleep(0.5)              # the commits now wait for the held rows
+    holder.commit()
+    for thread in threads:
+        thread.join(timeout=30)
+    return [str(e).splitlines()[0] for e in errors]
+
+
 @pytest.mark.pg
 @pytest.mark.committed
 def test_opposite_transactions_committing_at_once_do_not_deadlock(app):
@@ -264,28 +290,13 @@ def test_opposite_transactions_committing_at_once_do_not_deadlock(app):
     for the other's; in the order of their changes (registered then awaiting_correction for one, the
     reverse for the other) PostgreSQL would abort one as a deadlock."""
     aid, ids, engine = _setup_pg(app, [R, R, AC, AC])
-    errors: list[BaseException] = []
-
-    def commit(conn) -> None:
-        try:
-            conn.commit()
-        except BaseException as exc:   # reported by the assertion below
-            errors.append(exc)
-
     with engine.connect() as holder, engine.connect() as t1, engine.connect() as t2:
         t1.begin()
         _move(t1, ids[0], AC)
         t2.begin()
         _move(t2, ids[2], R)
-        holder.begin()
-        holder.execute(select(CaseStatusCount).where(CaseStatusCount.agency_id == aid).with_for_update())
-        threads = [threading.Thread(target=commit, args=(t,)) for t in (t1, t2)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.5)              # both commits now wait for the held counter rows
-        holder.commit()
-        for thread in threads:
-            thread.join(timeout=30)
+        errors = _commit_while_held(holder, "SELECT 1 FROM case_status_count WHERE agency_id = :a FOR UPDATE",
+                                    {"a": aid}, t1, t2)
     assert errors == []
     assert _committed(app, aid) == {R: 2, AC: 2}
 
@@ -305,14 +316,6 @@ def test_a_rolled_back_transaction_leaves_the_counter(app):
 
 
 # --- the migration -------------------------------------------------------------------------------
-
-def _triggers_on_case(conn) -> list[str]:
-    if conn.dialect.name == "postgresql":
-        return sorted(conn.execute(text(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = '\"case\"'::regclass AND NOT tgisinternal")).scalars())
-    return sorted(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'case'"))
-                  .scalars())
-
 
 def test_the_migration_counts_the_cases_there_and_keeps_counting(empty_database_url):  # noqa: F811
     from alembic.operations import Operations
@@ -375,14 +378,6 @@ def test_a_commit_raises_the_report_stamps_before_the_counters_whichever_it_wrot
     for (a deadlock, found by a review). The counter's fold raises the stamps first, so every commit
     takes the stamp before the counters."""
     aid, ids, engine = _setup_pg(app, ["registered", "registered"])
-    errors: list[BaseException] = []
-
-    def commit(conn) -> None:
-        try:
-            conn.commit()
-        except BaseException as exc:     # the deadlock, reported by the assertion
-            errors.append(exc)
-
     with engine.connect() as holder, engine.connect() as t1, engine.connect() as t2:
         t1.begin()      # the report's mark first (an item), then a status (the counter's deltas)
         t1.execute(text("UPDATE case_item SET outcome = outcome WHERE case_id = :c"), {"c": ids[0]})
@@ -390,18 +385,10 @@ def test_a_commit_raises_the_report_stamps_before_the_counters_whichever_it_wrot
         t2.begin()      # a case answered in one UPDATE: the counter's deltas first, then the report's mark
         t2.execute(text("UPDATE \"case\" SET status = 'closed', closed_on = '2024-06-20' WHERE id = :c"),
                    {"c": ids[1]})
-        holder.begin()      # holds the stamp so that both commits reach their folds together
-        holder.execute(text("SELECT 1 FROM report_stamp WHERE agency_id = :a FOR UPDATE"), {"a": aid})
-        first = threading.Thread(target=commit, args=(t1,))
-        first.start()
-        time.sleep(0.5)
-        second = threading.Thread(target=commit, args=(t2,))
-        second.start()
-        time.sleep(0.5)
-        holder.commit()
-        first.join(30)
-        second.join(30)
-    assert [str(e).splitlines()[0] for e in errors] == []
+        # the stamp held so that both commits reach their folds together
+        errors = _commit_while_held(holder, "SELECT 1 FROM report_stamp WHERE agency_id = :a FOR UPDATE",
+                                    {"a": aid}, t1, t2, stagger=0.5)
+    assert errors == []
     with app.app_context():
         assert_counter_right()
         db.session.remove()

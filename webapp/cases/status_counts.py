@@ -31,9 +31,10 @@ checks the copy is equal). No ``%`` and no ``:name`` in the statements (DDL(), t
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, event, text
+from sqlalchemy import text
 
 from webapp.extensions import db
+from webapp.models.ddl import create_after_tables
 from webapp.reporting.services.stamps import RAISE_STAMPS_PLPGSQL
 
 TRIGGERS = ("case_status_count_insert", "case_status_count_delete", "case_status_count_update")
@@ -141,18 +142,9 @@ def status_count_trigger_drop_sql(dialect: str) -> tuple[str, ...]:
 RECOUNT_SQL = ('INSERT INTO case_status_count (agency_id, status, n) SELECT agency_id, status, count(*) '
                'FROM "case" WHERE status IS NOT NULL GROUP BY agency_id, status')
 
-_installed = False
-
-
 def install() -> None:
     """create_all() creates the triggers after the tables (idempotent). Called by create_app()."""
-    global _installed
-    if _installed:
-        return
-    for dialect in ("postgresql", "sqlite"):
-        for stmt in status_count_trigger_sql(dialect):
-            event.listen(db.metadata, "after_create", DDL(stmt).execute_if(dialect=dialect))
-    _installed = True
+    create_after_tables("status_counts", status_count_trigger_sql)
 
 
 def recount() -> int:

@@ -42,10 +42,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import DDL, BigInteger, event, func, null, select, type_coerce, union_all
+from sqlalchemy import BigInteger, func, null, select, type_coerce, union_all
 
 from webapp.extensions import db
 from webapp.models import ReportStamp, ReportStampPending
+from webapp.models.ddl import create_after_tables
 
 #: table -> the column that names a row's agency ("id": the agency itself; "case_id": through the case)
 WATCHED: dict[str, str] = {
@@ -184,18 +185,9 @@ def stamp_trigger_drop_sql(dialect: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_installed = False
-
-
 def install() -> None:
     """create_all() creates the triggers after the tables (idempotent). Called by create_app()."""
-    global _installed
-    if _installed:
-        return
-    for dialect in ("postgresql", "sqlite"):
-        for stmt in stamp_trigger_sql(dialect):
-            event.listen(db.metadata, "after_create", DDL(stmt).execute_if(dialect=dialect))
-    _installed = True
+    create_after_tables("report_stamps", stamp_trigger_sql)
 
 
 def stamps_of(agency_ids: Iterable[int]) -> dict[int, list[int]]:
