@@ -46,15 +46,15 @@ OPEN_NOTICES = 50
 STATUS_ORDER = [s.value for s in Status]
 
 
-#: what a list shows of a case (templates/cases/_macros.html case_table), read as plain columns
+#: what a list shows of a case (cases/dashboard_html.case_table), read as plain columns
 _SHOWN = (Case.id, Case.number, Case.received_on, Case.status, Case.extended, Case.due_on, Case.due_provisional,
           Case.correction_notice_due_on, Case.correction_reply_by, Case.fee_due_on)
 _AT = {c.key: i for i, c in enumerate(_SHOWN)}
 
 
 class ListRow(NamedTuple):
-    """A case as a dashboard list shows it: its cells, in the order templates/cases/_macros.html
-    case_table unpacks them, computed once from the plain columns of the dashboard's statement. Plain
+    """A case as a dashboard list shows it: its cells (cases/dashboard_html.case_table writes them),
+    computed once from the plain columns of the dashboard's statement. Plain
     columns rather than Case objects with their applicants, clerks and items: the ORM's objects were
     most of the Python work that grew with the rows (40 rows on a government's dashboard, 9 on the
     demo's); cells rather than a row object the template asked for about 20 attributes, a macro and

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, exists, inspect, literal_column, null, select, union_all
+from sqlalchemy import Integer, String, bindparam, exists, inspect, literal_column, null, select, type_coerce, union_all
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.cases.services.desk import assignable_branch
+from webapp.domain.clock import Status
 from webapp.extensions import db
 from webapp.models import (
     Agency,
@@ -123,8 +124,16 @@ def panel_rows(case: Case, assignees: bool = False) -> PanelRows:
     return rows
 
 
+#: the statuses by their stored value (an EventRow's ``status_before`` and ``status_after``)
+_STATUSES = {s.value: s for s in Status}
+_STATUS_COLUMNS = ("status_before", "status_after")
+
+
 def _events_statement():
-    return (select(*(CaseEvent.__table__.c[n] for n in _EVENT_COLUMNS))
+    # the statuses as stored (str: looked up in _STATUSES, not turned into enums by the column's type
+    # for each row: 8 Python calls a row)
+    c = CaseEvent.__table__.c
+    return (select(*(type_coerce(c[n], String).label(n) if n in _STATUS_COLUMNS else c[n] for n in _EVENT_COLUMNS))
             .where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.seq))
 
 
@@ -138,4 +147,7 @@ def case_events(case: Case) -> list:
     if "events" not in inspect(case).unloaded:
         return case.events
     stmt = prebuilt("case_page_events", _events_statement)     # built once
-    return [EventRow._make(r) for r in db.session.connection().execute(stmt, {"case_id": case.id})]
+    st = _STATUSES     # (a value the enum does not know is kept as its string, as the column's type does)
+    return [EventRow(i, seq, type_, on, payload, actor, at, st.get(before, before), st.get(after, after), due0, due1)
+            for i, seq, type_, on, payload, actor, at, before, after, due0, due1
+            in db.session.connection().execute(stmt, {"case_id": case.id}).all()]     # (all: not fetched one by one)

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -32,12 +45,13 @@ from webapp.security import (
 from webapp.timeutil import today_shanghai
 from webapp.trust.audit import log_event
 
-from . import queries
+from . import dashboard_html, queries
 from .actions import ACTIONS, CaseAction, fee_preview, make_form, perform
 from .attachments import DOCX_TYPE, UploadRejected, attachment_path, check_upload, store_attachment
 from .dashboard import DASHBOARD_ROWS
 from .dashboard import dashboard as dashboard_of
 from .forms import AttachForm, PersonalDataForm, SearchForm
+from .list_html import list_urls, page_links, sort_head
 from .list_rows import assignee_options, shown_rows
 from .page_reads import panel_rows
 from .view import case_page_context
@@ -50,6 +64,26 @@ STATUSES = [(s.value, s.label_zh) for s in Status]
 #: every request (building and validating it was about 230 Python calls a page)
 BLANK_SEARCH = SearchForm()
 SEARCH_FIELDS = tuple(BLANK_SEARCH._fields)
+#: the blank search form's HTML by (SCRIPT_NAME, sort): blank_search_html
+_BLANK_SEARCH_HTML: dict[tuple[str, str | None], Markup] = {}
+
+
+def blank_search_html(form, sort: str | None = None) -> Markup | None:
+    """templates/cases/_search_form.html as it writes ``BLANK_SEARCH`` (the dashboard's search, a list
+    page with none of the form's fields): the same HTML for every such page, rendered once per process
+    for the prefix the app is served under (the form's address) and the list's sort (a hidden field
+    unless the default), kept (sort keys are a few: queries.sort_key); None for another form (the
+    page includes the template). Rendering it cost about 180 Python calls a page."""
+    if form is not BLANK_SEARCH:
+        return None
+    key = (request.environ.get("SCRIPT_NAME", ""), sort)
+    html = _BLANK_SEARCH_HTML.get(key)
+    if html is None:
+        html = Markup(current_app.jinja_env.get_template("cases/_search_form.html").render(
+            form=form, statuses=STATUSES, sort=sort))
+        if len(_BLANK_SEARCH_HTML) < 64:    # (a client able to set SCRIPT_NAME gets its own, not kept)
+            html = _BLANK_SEARCH_HTML.setdefault(key, html)
+    return html
 
 
 @bp.get("/")
@@ -68,6 +102,7 @@ def dashboard():
                         queue_ids=actable_agency_ids() if can("queue.view") else None, flags=can("delivery.view"),
                         notices_agency=current_user.agency_id)
     return render_template("cases/dashboard.html", d=data, today=today, form=BLANK_SEARCH,
+                           search_form=blank_search_html(BLANK_SEARCH), dash_html=dashboard_html, urls=list_urls({}),
                            statuses=STATUSES, count_text=queries.count_text, rows=DASHBOARD_ROWS,
                            queue=data.queue, delivery_flags=data.delivery_flags, supervision_notices=data.notices)
 
@@ -106,13 +141,15 @@ def search():
     # the bulk assignment's clerks (none without case.assign or an agency) and the saved filters
     assignees, saved_filters = list_desk(current_user.id, current_user.agency_id if can("case.assign") else None)
     # each row's cells computed once; the case pages' address built once ("/cases/0" without its 0)
-    rows = shown_rows(pagination.items, today, current_calendar(), url_for("cases.show", case_id=0)[:-1]) \
-        if pagination is not None else []
+    urls = list_urls(args)
+    rows = shown_rows(pagination.items, today, current_calendar(), urls.case_url) if pagination is not None else []
     return render_template("cases/search.html", form=form, pagination=pagination, rows=rows, args=args,
                            special=special, special_lists=queries.SPECIAL_LISTS, statuses=STATUSES,
                            sort=sort, sort_keys=queries.SORT_KEYS, assignees=assignees,
                            assignee_options=assignee_options(assignees) if assignees else "",
-                           saved_filters=saved_filters, query_string=query_string)
+                           saved_filters=saved_filters, query_string=query_string,
+                           search_form=blank_search_html(form, sort), urls=urls, sort_head=sort_head,
+                           page_links=page_links)
 
 
 def _render_case(case, status_code: int = 200, **kwargs):

@@ -9,7 +9,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from flask import current_app, get_template_attribute, url_for
+from flask import current_app, get_template_attribute
+from markupsafe import Markup, escape
 
 from webapp.admin.services.calendar_admin import DEADLINE_LABELS_ZH
 from webapp.cases.services import case_clock
@@ -25,10 +26,13 @@ from webapp.models import (
     CaseEvent,
 )
 from webapp.platform.csrf_token import page_token
+from webapp.platform.template_helpers import status_zh
 from webapp.security import actable_agency_ids, may_download_attachment
 
+from . import case_html
 from .action_forms import page_form, page_forms_html
 from .actions import ACTIONS, fee_preview, visible_actions
+from .case_urls import CaseUrls
 from .forms import APPEAL_KIND_CHOICES, APPEAL_RESULT_CHOICES
 from .page_reads import case_events
 
@@ -243,7 +247,8 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
     # a government's desk sees its departments' cases but acts only on its own (security.py)
     read_only = case.agency_id not in actable_agency_ids()
     shown = [] if read_only else visible_actions(case, status, can, events)
-    base = _actions_url(case.id) if shown else ""
+    urls = CaseUrls(case.id)
+    base = urls(f"cases.act_{ACTIONS[0].name}").removesuffix(ACTIONS[0].name) if shown else ""
     # the request's CSRF token, asked once: the display forms' (hidden_html; they have no field for it)
     csrf = page_token() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     for action, disabled in shown:
@@ -255,8 +260,11 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         kind = LETTER_FOR_EVENT.get(et) if et is not None else None
         if kind is not None:
             by_letter.setdefault(kind, []).append(ev)
-    letters = [{"kind": kind, "title": title, "events": sorted(by_letter[kind], key=_SEQ)}
-               for kind, title in LETTER_TITLES.items() if kind in by_letter]
+    # each letter's events and their dates as the page lists them ("、" between: what the template's
+    # map(attribute='on') | join('、') wrote, about 15 Python calls a letter)
+    letters = [{"kind": kind, "title": title, "events": evs, "dates": "、".join([str(ev.on) for ev in evs])}
+               for kind, title in LETTER_TITLES.items() if kind in by_letter
+               for evs in (sorted(by_letter[kind], key=_SEQ),)]
     fee = fee_preview(case, "per_item", len(case.items)) if any(
         a[0].name == "fee_notice" for a in actions) else None
     return {
@@ -273,16 +281,19 @@ def case_page_context(case: Case, today: date, can, *, show_personal: bool = Fal
         "outcome_text": outcome_text, "correction_notice_late": clock.correction_notice_late,
         "appeal_kinds": APPEAL_KINDS, "appeal_results": APPEAL_RESULTS, "read_only": read_only,
         "all_actions": ACTIONS, "can": can,    # the page's ``can``: the caller's (its user resolved once)
-        "csrf": csrf,
-        # the page's macros, from their templates' modules (made once per app), not imported per render
-        "status_badge": get_template_attribute("cases/_macros.html", "status_badge"),
-        "action_fields": get_template_attribute("cases/_action_fields.html", "action_fields"),
+        "csrf": csrf, "urls": urls, "case_html": case_html,
+        "status_badge": status_badge, "action_fields": _action_fields,
     }
 
 
-def _actions_url(case_id: int) -> str:
-    """The address of the case's actions, up to the action's name: every action's route is
-    ``/cases/<id>/actions/<name>`` (routes.py registers them in one loop), so one ``url_for``
-    gives them all (about 20 Python calls each)."""
-    first = ACTIONS[0].name
-    return url_for(f"cases.act_{first}", case_id=case_id).removesuffix(first)
+def status_badge(code: Any) -> Markup:
+    """cases/_macros.html's ``status_badge(code)``, as it writes it (a macro call was about 20 Python calls)."""
+    return Markup(f'<span class="status status-{escape(code or "none")}">{escape(status_zh(code))}</span>')
+
+
+def _action_fields(*args: Any) -> Any:
+    """cases/_action_fields.html's ``action_fields`` (an action whose fields are not written in
+    Python: action_forms.page_form), from its template's module (made once per app), looked up only
+    when a page calls it."""
+    return get_template_attribute("cases/_action_fields.html", "action_fields")(*args)
+
