@@ -89,14 +89,6 @@ def same_person_bound(data: Mapping[str, Any] | Applicant) -> tuple[str, Callabl
             {f"person_{k}": v for k, v in values.items()})
 
 
-def applicant_as_filed(agency: Agency, clean: Mapping[str, Any]) -> Applicant:
-    """A new applicant row for one case: the details exactly as filed (validated: ``clean_applicant``'s
-    result), added to the session: inserted with its case (the case's applicant), in the same flush."""
-    applicant = Applicant(agency_id=agency.id, **clean)
-    db.session.add(applicant)
-    return applicant
-
-
 def names_statement():
     """``names_on_file``'s statement (``:agency_id``, ``:identity``): name, its cases, its first case's id."""
     a, c = Applicant.__table__.c, Case.__table__.c

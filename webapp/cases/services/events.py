@@ -55,6 +55,18 @@ def ensure_changeable(case: Case, type_: str = "") -> None:
                        "只可登记行政复议、行政诉讼的结果。", rule="case.archived")
 
 
+def event_row(case_id: int, seq: int, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
+              before: tuple[str | None, date | None], after: tuple[str | None, date | None],
+              actor_name: str = "", corrects_id: int | None = None, prev_hash: str = "") -> dict[str, Any]:
+    """An event's columns (its hash, id and recording time aside): _append_event's, and a registration's
+    received event written as a Core INSERT (registration_rows.received_event)."""
+    return {"case_id": case_id, "seq": seq, "type": type_, "on": on, "payload": dict(payload),
+            "actor_id": actor.id if actor else None,
+            "actor_name": actor_name or (actor.display_name if actor else ""),
+            "status_before": before[0], "due_before": before[1], "status_after": after[0], "due_after": after[1],
+            "corrects_event_id": corrects_id, "prev_hash": prev_hash}
+
+
 def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], actor: User | None,
                   before: tuple[str | None, date | None], after: tuple[str | None, date | None],
                   actor_name: str = "", corrects: CaseEvent | None = None) -> CaseEvent:
@@ -63,11 +75,8 @@ def _append_event(case: Case, type_: str, on: date, payload: Mapping[str, Any], 
     last = case.events[-1] if case.events else None
     seq = (last.seq + 1) if last else 1
     prev_hash = last.hash if last else ""
-    ev = CaseEvent(case_id=case.id, seq=seq, type=type_, on=on, payload=dict(payload),
-                   actor_id=actor.id if actor else None,
-                   actor_name=actor_name or (actor.display_name if actor else ""),
-                   status_before=before[0], due_before=before[1], status_after=after[0], due_after=after[1],
-                   corrects_event_id=corrects.id if corrects else None, prev_hash=prev_hash)
+    ev = CaseEvent(**event_row(case.id, seq, type_, on, payload, actor, before, after, actor_name,
+                               corrects.id if corrects else None, prev_hash))
     ev.hash = event_hash(prev_hash, ev)
     set_head(case, ev)
     db.session.add(ev)

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, exists, false, func, literal_column, null, select, union_all
 from sqlalchemy import case as case_when
-from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.domain.kinds import FormWanted, Role, RouteWanted
 from webapp.domain.numbering import case_number, number_prefix, serial_of
@@ -23,7 +22,6 @@ from webapp.trust.audit import log_event
 
 from .applicant_records import FIELDS as APPLICANT_FIELDS
 from .applicant_records import (
-    applicant_as_filed,
     check_identity,
     identity_note,
     identity_of,
@@ -32,7 +30,9 @@ from .applicant_records import (
 )
 from .applicants import clean_applicant, has_control_chars, mask_id
 from .calendar import calendar_as_read
-from .events import add_note, record_event
+from .events import add_note
+from .registration_rows import applicant_row, received_event, write_registration
+from .signals import case_event_recorded
 
 ITEM_TEXT_LIMIT = 2000
 MAX_ITEMS = 200
@@ -210,8 +210,9 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     otherwise on or after it. Without ``arrived_on`` the arrival is the receipt.
 
     The case's id is drawn before its INSERT (the received event's hash and the head MAC hold it),
-    so the applicant, the case with its items and derived columns, and the event are written in
-    one flush: the case row is inserted as it stands after its first event (version 2)."""
+    so the applicant, the case with its items and derived columns, and the event are written together,
+    as Core INSERTs (registration_rows.py; one statement on PostgreSQL), not by a flush of the session:
+    the case row is inserted as it stands after its first event (version 2)."""
     today = today or today_shanghai()
     texts = clean_items(items)
     refused = receipt_refusal(channel, arrived_on, received_on, post_kind)   # Art. 31, on every path
@@ -235,7 +236,6 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
     numbers, names = numbers_and_names(agency.id, number_prefix(agency.code, received_on.year), identity) \
         if identity else (None, None)
     names_on_file = check_identity(agency, clean, identity_choice, names)
-    applicant = applicant_as_filed(agency, clean)
     number = next_number(agency, received_on.year, numbers)
     ref = ref or number.removeprefix(agency.code + "-")
     with session.no_autoflush:
@@ -243,20 +243,20 @@ def register_case(agency: Agency, applicant: Applicant | Mapping[str, Any], item
                                  {"agency_id": agency.id, "ref": ref})
     if case_id is None:
         raise ServiceError(f"case {ref} already exists", f"案件编号 {ref} 已存在", rule="case.duplicate")
-    case = Case(id=case_id, agency_id=agency.id, ref=ref, number=number,
-                applicant_kind=applicant.kind, channel=channel,
-                arrived_on=arrived_on or received_on, form_wanted=form_wanted, route_wanted=route_wanted,
-                assigned_to_id=(assigned_to.id if assigned_to
-                                else (actor.id if actor and actor.role == Role.CLERK else None)),
-                note=note)
-    case.agency = agency
-    case.applicant = applicant
-    for key in ("events", "appeals", "attachments"):   # none yet: known without a read, nothing to flush
-        set_committed_value(case, key, [])
-    case.items = [CaseItem(position=i, text=t) for i, t in enumerate(texts)]
-    session.add(case)
-    record_event(case, Event(type=EventType.RECEIVED, on=received_on, channel=Channel(channel)), actor,
-                 today=today, actor_name=actor_name, cal=cal)
+    case_row = {"id": case_id, "agency_id": agency.id, "ref": ref, "number": number,
+                "applicant_kind": clean["kind"], "channel": channel, "arrived_on": arrived_on or received_on,
+                "form_wanted": form_wanted, "route_wanted": route_wanted,
+                "assigned_to_id": (assigned_to.id if assigned_to
+                                   else (actor.id if actor and actor.role == Role.CLERK else None)),
+                "note": note, "version": 2}
+    # the received event as record_event records it, the case as it stands after it; then the rows, as
+    # Core INSERTs (registration_rows.py; the unit of work's flush of them cost more than the rest)
+    event_row = received_event(case_row, agency, Event(type=EventType.RECEIVED, on=received_on,
+                                                        channel=Channel(channel)),
+                               actor, actor_name, cal, today)
+    case, ev = write_registration(session, agency, applicant_row(clean), case_row, event_row, texts)
+    applicant = case.applicant
+    case_event_recorded.send(case, event=ev)
     if identity_choice == "corrected" or (identity_choice == "same_person" and names_on_file):
         add_note(case, "note", today, identity_note(identity_choice, names_on_file, corrected), actor,
                  actor_name=actor_name)
