@@ -128,6 +128,10 @@ class Config:
     # so a change is never served stale; these only bound the table.
     REPORT_CACHE_SECONDS = _env_int("REPORT_CACHE_SECONDS", 86400)
     REPORT_CACHE_ROWS = _env_int("REPORT_CACHE_ROWS", 2000)
+    # Its refresh (reporting/services/report_refresh.py): the beat's period in seconds (0: off) and how
+    # long after its last view a report is computed ahead of its next view when its agencies change.
+    REPORT_REFRESH_SECONDS = _env_int("REPORT_REFRESH_SECONDS", 30)
+    REPORT_REFRESH_VIEWED_SECONDS = _env_int("REPORT_REFRESH_VIEWED_SECONDS", 8 * 3600)
 
     TIMEZONE = "Asia/Shanghai"
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))

@@ -28,7 +28,7 @@ from webapp.platform import celery as platform_celery
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants"]
+TASK_MODULES = ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants", "workers.tasks.reports"]
 
 
 def celery_settings(app: Flask) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def celery_settings(app: Flask) -> dict[str, Any]:
     schedule."""
     from workers.schedule import beat_schedule
 
-    return {**platform_celery.celery_settings(app), "include": TASK_MODULES, "beat_schedule": beat_schedule()}
+    return {**platform_celery.celery_settings(app), "include": TASK_MODULES, "beat_schedule": beat_schedule(app.config)}
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -12,6 +12,8 @@ missed day is caught up the next.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
@@ -24,9 +26,14 @@ REPORT_REMINDER = "reports.final_reminder"
 HOLIDAY_WATCH = "calendar.holiday_watch"
 APPLICANT_NOTICES = "applicants.notices"
 PUBLIC_HOUSEKEEPING = "applicants.housekeeping"
+REPORT_REFRESH = "reports.refresh"
+#: REPORT_REFRESH_SECONDS's default (config.py; reporting/services/report_cache.py)
+REPORT_REFRESH_DEFAULT = 30
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(config: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The schedule; ``config`` (the Flask config) gives REPORT_REFRESH_SECONDS (0: no refresh)."""
+    refresh = int((config or {}).get("REPORT_REFRESH_SECONDS", REPORT_REFRESH_DEFAULT))
     return {
         # Deadline reminders, from the clock (issue 4).
         "reminders-sweep": {"task": SWEEP, "schedule": crontab(minute="*/15"),
@@ -54,4 +61,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # Failed status look-ups older than a day; files under UPLOAD_FOLDER no row holds (a day old).
         "public-housekeeping": {"task": PUBLIC_HOUSEKEEPING, "schedule": crontab(hour=3, minute=20),
                                 "options": {"expires": 6 * 3600}},
+        # The report cache kept warm: the reports viewed recently whose agencies changed are computed
+        # ahead of their next view (reporting/services/report_refresh.py).
+        **({"report-refresh": {"task": REPORT_REFRESH, "schedule": timedelta(seconds=refresh),
+                               "options": {"expires": max(refresh - 5, 1)}}} if refresh > 0 else {}),
     }

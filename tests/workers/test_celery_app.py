@@ -4,7 +4,7 @@ context (eagerly, through the same Task class), and the `flask reminders` / `fla
 from __future__ import annotations
 
 import importlib
-from datetime import date
+from datetime import date, timedelta
 
 from celery.schedules import crontab
 from sqlalchemy import func, select
@@ -24,7 +24,8 @@ def test_settings_json_only_shanghai_and_broker_from_config(app):
     assert conf["timezone"] == "Asia/Shanghai"
     assert conf["broker_url"] == app.config["CELERY"]["broker_url"]
     assert conf["task_default_queue"] == "disclosure"
-    assert conf["include"] == ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants"]
+    assert conf["include"] == ["workers.tasks.reminders", "workers.tasks.outbox", "workers.tasks.applicants",
+                               "workers.tasks.reports"]
     redis_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="sqlite://",
                            CELERY={**TestConfig.CELERY, "broker_url": "redis://127.0.0.1:6379/5"})
     opts = celery_settings(redis_app)["broker_transport_options"]
@@ -51,6 +52,7 @@ def test_the_whole_beat_schedule():
         "outbox-deliver": "outbox.deliver", "year-close": "year.close",
         "annual-report-reminder": "reports.final_reminder", "holiday-notice-watch": "calendar.holiday_watch",
         "applicant-notices": "applicants.notices", "public-housekeeping": "applicants.housekeeping",
+        "report-refresh": "reports.refresh",
     }
     sweep_ = s["reminders-sweep"]["schedule"]
     assert isinstance(sweep_, crontab) and sweep_.minute == {0, 15, 30, 45} and len(sweep_.hour) == 24
@@ -65,7 +67,12 @@ def test_the_whole_beat_schedule():
     assert s["applicant-notices"]["schedule"].minute == {0, 10, 20, 30, 40, 50}
     housekeeping = s["public-housekeeping"]["schedule"]
     assert (housekeeping.hour, housekeeping.minute) == ({3}, {20})
+    assert s["report-refresh"]["schedule"] == timedelta(seconds=30)      # REPORT_REFRESH_SECONDS's default
+    assert s["report-refresh"]["options"] == {"expires": 25}
     assert all("expires" in v["options"] for v in s.values())
+    every_minute = schedule.beat_schedule({"REPORT_REFRESH_SECONDS": 60})["report-refresh"]
+    assert (every_minute["schedule"], every_minute["options"]) == (timedelta(seconds=60), {"expires": 55})
+    assert "report-refresh" not in schedule.beat_schedule({"REPORT_REFRESH_SECONDS": 0})     # off
 
 
 def test_every_scheduled_task_is_registered(app):
@@ -106,6 +113,21 @@ def test_sweep_task_runs_in_an_app_context_and_commits(app, db_session):
     assert _eager(app, "reminders.sweep", today="2024-07-02")["notifications"] == 0
     assert db_session.scalar(select(func.count(Notification.id))) == 2
     assert db_session.scalar(select(func.count(OutboxMail.id))) == 2
+
+
+def test_report_refresh_task_computes_a_viewed_report_after_a_change(app, db_session):
+    """The beat's task runs the refresh (reporting/services/report_refresh.py) in an app context."""
+    from webapp.reporting.services.report_cache import cached_report
+
+    gov = make_agency("WG", "某区人民政府", kind="government", contact=False)
+    dept = make_agency("WD", "某区商务局", parent_id=gov.id, contact=False)
+    cached_report([gov, dept], 2024, per_agency={})
+    db_session.commit()
+    paper_case(dept, None, date(2024, 6, 3))
+    db_session.commit()
+    db_session.remove()
+    assert _eager(app, "reports.refresh") == {"viewed": 1, "refreshed": 1}
+    assert _eager(app, "reports.refresh", limit=5) == {"viewed": 1, "refreshed": 0}
 
 
 def test_close_year_task_calls_the_close_out_idempotently(app, db_session):

@@ -25,6 +25,15 @@ whatever that transaction changed, and a table shared by every process of the se
 gunicorn workers) without another server to run. Storing is best-effort: a failure (inside a
 savepoint) is logged and the report is served as computed.
 
+**Views are marked, and a background job keeps what was viewed ready** (report_refresh.py): a view
+reads, with its entry, the report's *mark*, an entry of its own whose key is ``MARK`` and a digest of
+the report's agencies, year and summary flag alone (no stamps), whose data names them and whose
+created_at is when the report was last viewed; a view writes it when it is missing or older than half
+of REPORT_REFRESH_VIEWED_SECONDS (so a report viewed all day writes it twice an hour at most). The
+periodic job finds the reports marked within REPORT_REFRESH_VIEWED_SECONDS whose entries are missing
+under their agencies' current stamps and computes them here, through ``cached_report`` (unmarked), so
+that the first view after a change finds the report stored. REPORT_REFRESH_SECONDS = 0: no marks.
+
 The value is build_report's JSON as text (a JSON column of PostgreSQL would reorder the keys, and
 the JSON download must be byte for byte what build_report gives). ``flask report`` and the backup
 do not use the cache (their outputs are build_report's, computed); the report pages and their
@@ -72,6 +81,12 @@ def _code_digest(root: Path = WEBAPP) -> str:
 CACHE_VERSION = f"1-{_code_digest()}"
 DEFAULT_SECONDS = 86400
 DEFAULT_ROWS = 2000
+#: The background refresh (report_refresh.py): its period (0: off, no marks) and how long after its
+#: last view a report is kept ready.
+DEFAULT_REFRESH_SECONDS = 30
+DEFAULT_VIEWED_SECONDS = 8 * 3600
+#: A mark's key begins so (a report's or part's key is 64 hex digits: never this).
+MARK = "seen-"
 
 
 def _setting(name: str, default: int) -> int:
@@ -102,13 +117,24 @@ def part_key(row: list, year: int, stamp: list[int]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def scope_of(agencies: Sequence[Agency], year: int, with_summary: bool) -> dict[str, Any]:
+    """What a mark names: the report's agencies (ids, sorted), year and summary flag."""
+    return {"agencies": sorted({a.id for a in agencies}), "year": year, "summary": with_summary}
+
+
+def mark_key(scope: dict[str, Any]) -> str:
+    """The key of a report's mark (the report whatever its stamps)."""
+    raw = json.dumps(["seen", scope["year"], scope["summary"], scope["agencies"]])
+    return MARK + hashlib.sha256(raw.encode()).hexdigest()[:64 - len(MARK)]
+
+
 def cached_report(agencies: Sequence[Agency], year: int,
-                  per_agency: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
+                  per_agency: dict[int, dict[str, int]] | None = None, mark: bool = True) -> dict[str, Any]:
     """build_report(agencies, year, per_agency), from the cache when the agencies have not changed since
     it was stored; computed and stored otherwise. Equal to build_report's, value for value. A
     consolidated report that is not stored is assembled from its agencies' parts (parts.py), each
     read from the cache under its own agency's stamp or computed (all missing ones in one statement)
-    and stored."""
+    and stored. ``mark``: the view is recorded in the report's mark (the background refresh does not)."""
     seconds = _setting("REPORT_CACHE_SECONDS", DEFAULT_SECONDS)
     if seconds <= 0:
         return build_report(agencies, year, per_agency=per_agency)
@@ -117,9 +143,19 @@ def cached_report(agencies: Sequence[Agency], year: int,
     key = cache_key(agencies, year, per_agency is not None, stamps, read)
     now = now_utc().replace(tzinfo=None)     # stored naive, in UTC (models/_types.utcnow)
     fresh = ReportCache.created_at >= now - timedelta(seconds=seconds)
-    found = db.session.scalar(select(ReportCache.data).where(ReportCache.key == key, fresh))
-    if found is not None:
-        stored = json.loads(found)
+    viewed = _setting("REPORT_REFRESH_VIEWED_SECONDS", DEFAULT_VIEWED_SECONDS)
+    scope = scope_of(agencies, year, per_agency is not None)
+    marked = mark and _setting("REPORT_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS) > 0 and viewed > 0
+    keys = [key, mark_key(scope)] if marked else [key]
+    rows = {k: (data, at) for k, data, at in db.session.execute(
+        select(ReportCache.key, ReportCache.data, ReportCache.created_at).where(ReportCache.key.in_(keys), fresh))}
+    renew = None    # the mark, when missing or older than half the window
+    if marked and (keys[1] not in rows or rows[keys[1]][1] < now - timedelta(seconds=viewed / 2)):
+        renew = (keys[1], json.dumps(scope))
+    if key in rows:
+        if renew:
+            _store([], year, now, seconds, renew)
+        stored = json.loads(rows[key][0])
         if per_agency is not None:
             per_agency.update({int(k): v for k, v in stored["per_agency"].items()})
         return stored["report"]
@@ -132,7 +168,7 @@ def cached_report(agencies: Sequence[Agency], year: int,
     if counted is not None:
         per_agency.update(counted)
     entries.append((key, json.dumps({"report": report, "per_agency": counted}, ensure_ascii=False)))
-    _store(entries, year, now, seconds)
+    _store(entries, year, now, seconds, renew)
     return report
 
 
@@ -153,7 +189,9 @@ def _from_parts(agencies: Sequence[Agency], year: int, stamps: dict[int, list[in
     return merge(agencies, year, parts, per_agency)
 
 
-def _store(entries: list[tuple[str, str]], year: int, now, seconds: int) -> None:
+def _store(entries: list[tuple[str, str]], year: int, now, seconds: int, mark: tuple[str, str] | None = None) -> None:
+    """``entries`` inserted (an existing key is left as it is: the same figures), ``mark`` inserted or
+    its time moved to ``now``; the expired and the oldest beyond REPORT_CACHE_ROWS pruned."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     rows = _setting("REPORT_CACHE_ROWS", DEFAULT_ROWS)
@@ -167,7 +205,12 @@ def _store(entries: list[tuple[str, str]], year: int, now, seconds: int) -> None
             expired = (select(ReportCache.key).where(ReportCache.created_at < now - timedelta(seconds=seconds))
                        .with_for_update(skip_locked=True))
             db.session.execute(delete(ReportCache).where(ReportCache.key.in_(expired)))
-            db.session.execute(*_insert(insert, dialect, entries, year, now))
+            if entries:
+                db.session.execute(*_insert(insert, dialect, entries, year, now))
+            if mark is not None:
+                stmt = insert(ReportCache).values(key=mark[0], year=year, data=mark[1], created_at=now)
+                db.session.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                                              set_={"created_at": stmt.excluded.created_at}))
             oldest = (select(ReportCache.key).order_by(ReportCache.created_at.desc(), ReportCache.key)
                       .offset(max(rows, 1)).with_for_update(skip_locked=True))
             db.session.execute(delete(ReportCache).where(ReportCache.key.in_(oldest)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -57,8 +58,9 @@ def narrative_for(agencies: Sequence[Agency], year: int, report: dict[str, Any],
 def render_report(agencies: Sequence[Agency], year: int, fmt: str,
                   cell_url: Callable[..., str | None] | None = None, cached: bool = False) -> bytes:
     """The report in ``fmt``; ``cached``: its figures through the report cache (the pages' downloads;
-    the same figures, report_cache.py), else computed (``flask report``, the backup)."""
-    build = cached_report if cached else build_report
+    the same figures, report_cache.py; a download leaves no mark: the background refresh keeps the
+    pages viewed ready, report_refresh.py), else computed (``flask report``, the backup)."""
+    build = partial(cached_report, mark=False) if cached else build_report
     report = build(agencies, year)
     if fmt == "json":
         return (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
