@@ -39,8 +39,15 @@ def install_security_headers(app: Flask) -> None:
     if str(app.config.get("BASE_URL") or "").lower().startswith("https://"):
         headers["Strict-Transport-Security"] = HSTS
 
+    wanted = tuple((name.lower(), name, value) for name, value in headers.items())
+
     @app.after_request
     def set_security_headers(response):
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
+        # each header unless the response has it already (as ``headers.setdefault`` would, which
+        # looks the name up twice when absent: ~7 Python calls a header); the names read once
+        present = {name.lower() for name, _value in response.headers}
+        add = response.headers.add
+        for lower, name, value in wanted:
+            if lower not in present:
+                add(name, value)
         return response

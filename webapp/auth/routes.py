@@ -15,6 +15,7 @@ from webapp.trust.passwords import password_problem
 
 from .forms import LoginForm, PasswordChangeForm
 from .login import ACCOUNT_LOGIN_RATE, LOGIN_RATE, attempt_login, check_own_password
+from .session_user import as_entity
 
 bp = Blueprint("auth", __name__)
 
@@ -57,7 +58,7 @@ def login():
 @bp.post("/logout")
 @requires("account.self")
 def logout():
-    user = current_user._get_current_object()
+    user = as_entity(current_user._get_current_object())      # the User row: it changes
     log_event("auth.logout", user=user, target_type="user", target_id=user.id)
     user.end_sessions()          # a copy of this session's cookie stops working too
     logout_user()
@@ -72,7 +73,7 @@ def logout():
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = as_entity(current_user._get_current_object())  # the User row: it changes
         # under the lock-out like a login: a wrong current password counts toward the lock
         if not check_own_password(user, form.current.data, utcnow(), failed_action="auth.password_change_refused"):
             form.current.errors.append("当前密码不正确")

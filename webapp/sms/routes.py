@@ -12,6 +12,7 @@ from webapp.domain.kinds import NotifyVia
 from webapp.errors import NotFound, ServiceError
 from webapp.extensions import db
 from webapp.forms import ZhForm as FlaskForm
+from webapp.models import User
 from webapp.security import requires
 
 from .outbox import CHOICES
@@ -37,7 +38,7 @@ class QuietHoursForm(FlaskForm):
 @bp.route("/account/notify", methods=["GET", "POST"])
 @requires("account.self")
 def account_notify():
-    user = current_user._get_current_object()
+    user = db.session.get(User, current_user.id)     # the User row (the session user is read-only)
     form = StaffNotifyForm(data={"notify_via": user.notify_via or NotifyVia.EMAIL, "mobile": user.mobile}
                            if request.method == "GET" else None)
     status = 200
