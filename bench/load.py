@@ -8,7 +8,8 @@ What it does, all on this machine:
 1. creates its own database ``disclosure_bench_<time>`` on PostgreSQL (BENCH_PG_URL, default
    postgresql://postgres@127.0.0.1:5432/postgres), builds the schema and seeds it: the demo agency with
    a year of cases (webapp/demo.seed) and one clerk account per simulated client;
-2. starts ``gunicorn -w 4`` (sync workers) on a free port with that database;
+2. starts ``gunicorn -w 4`` (sync workers) on a free port with that database; after a warm-up,
+   ``VACUUM ANALYZE``, and ``ANALYZE`` after each round (``analyze``: what autovacuum would do);
 3. baseline, same server, same clients: GET /static/css/app.css (a static page) for --baseline-seconds,
    alternating with 4. for --rounds rounds (the machine is shared: both kinds see its other work alike);
 4. the load: each client, logged in as its own clerk, loops over the dashboard, a page of the case
@@ -93,19 +94,21 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def vacuum_analyze(url: str) -> None:
-    """``VACUUM ANALYZE`` the bench's database: what autovacuum does on an installation (PostgreSQL's
-    default), and which this machine's server has switched off. Without it the planner has no
-    statistics for the seeded tables (it guessed 66 cases for 247 and joined the dashboard's few ids
-    to a scan of every case), and the registrations of each round (about 500 cases) are never
-    counted, so each round read more than the last. Run after seeding and between rounds, outside
-    the timed phases."""
+def analyze(url: str, vacuum: bool = False) -> None:
+    """``ANALYZE`` the bench's database (``vacuum``: ``VACUUM ANALYZE``), as autovacuum does on an
+    installation (PostgreSQL's default), which this machine's server has switched off. Without
+    statistics the planner guessed 66 cases for the seeded 247 and joined the dashboard's few ids to a
+    scan of every case, and the registrations of each round (about 500 cases) were never counted, so
+    each round read more than the last. After seeding: VACUUM ANALYZE (autovacuum vacuums a freshly
+    loaded table too); between rounds, outside the timed phases: ANALYZE only (autoanalyze runs after
+    10% of a table changed; autovacuum's vacuum of mostly inserted tables comes later, and its cost
+    would compete with the requests)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
     engine.dispose()
 
 
@@ -425,14 +428,14 @@ def main() -> int:
         cookies = [(seeded["cookie_name"], c) for c in seeded["cookies"]]
         print("warming up ...", flush=True)
         run_phase(base, cookies[:8], seeded["case_ids"], 5, "clerks", processes=2)
-        vacuum_analyze(url)
+        analyze(url, vacuum=True)
         statics, loads = [], []
         for r in range(args.rounds):    # alternating, so that both kinds see the machine's other work alike
             print(f"round {r + 1}: {args.clients} clients on a static page for {args.baseline_seconds:.0f} s, "
                   f"then as clerks for {args.seconds:.0f} s (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
             statics.append(run_phase(base, cookies, seeded["case_ids"], args.baseline_seconds, "static"))
             loads.append(run_phase(base, cookies, seeded["case_ids"], args.seconds, "clerks"))
-            vacuum_analyze(url)     # as autovacuum would after the round's registrations
+            analyze(url)        # as autoanalyze would after the round's registrations
             print(f"  static {statics[-1]['rps']:.0f}/s, clerks {loads[-1]['rps']:.1f}/s: "
                   f"1/{statics[-1]['rps'] / loads[-1]['rps']:.1f}", flush=True)
         base_res, load_res = merge(statics), merge(loads)

@@ -103,6 +103,31 @@ def test_an_annual_report_is_refreshed_and_each_scope_is_its_own(db_session):
     assert _key_now(world, 2025, True) not in _keys()                    # the page (with its summary) was not viewed
 
 
+def test_the_limit_caps_the_reports_computed_not_the_marks_read(db_session):
+    """Three viewed reports, the two most recently viewed unchanged and the oldest changed: a run with
+    limit=1 computes the oldest (a cap on the marks read would never reach it); with two changed, one
+    run computes the more recently viewed and the next run the other."""
+    world = _government()
+    scopes = [[world[1]], [world[2]], [world[0]]]           # 甲局, 乙局, the government alone
+    for i, scope in enumerate(scopes):
+        report_cache.cached_report(scope, 2025)
+        db.session.execute(update(ReportCache).where(ReportCache.key == mark_key(scope_of(scope, 2025, False)))
+                           .values(created_at=datetime.now() - timedelta(minutes=10 - i)))  # noqa: DTZ005
+    _case(world[1], date(2025, 8, 1))                       # 甲局, the least recently viewed
+    db.session.flush()
+    assert refresh_viewed(limit=1) == {"viewed": 3, "refreshed": 1}
+    assert _key_now([world[1]], 2025, False) in _keys()
+    _case(world[2], date(2025, 8, 2))
+    _case(world[0], date(2025, 8, 3))
+    db.session.flush()
+    assert refresh_viewed(limit=1) == {"viewed": 3, "refreshed": 1}
+    assert _key_now([world[0]], 2025, False) in _keys()    # the most recently viewed first
+    assert _key_now([world[2]], 2025, False) not in _keys()
+    assert refresh_viewed(limit=1) == {"viewed": 3, "refreshed": 1}
+    assert _key_now([world[2]], 2025, False) in _keys()
+    assert refresh_viewed(limit=1) == {"viewed": 3, "refreshed": 0}
+
+
 def test_marks_are_renewed_by_views_only_and_age_out(app, db_session, monkeypatch):
     world = _government()
     report_cache.cached_report(world, 2025)

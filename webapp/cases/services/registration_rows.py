@@ -18,10 +18,10 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Text, bindparam, cast, func, insert, literal, null, select, union_all
+from sqlalchemy import ARRAY, Integer, Text, bindparam, cast, event, func, insert, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.domain.calendar import WorkCalendar
@@ -130,7 +130,53 @@ def write_registration(session: Any, agency: Agency, applicant: Mapping[str, Any
     for item in items:
         set_committed_value(item, "case", case)
     session.add(case)          # with its applicant, items and event (save-update cascade): persistent
+    _forget_on_rollback(session, [app_obj, case, ev, *items])
     return case, ev
+
+
+#: session.info's list of (the transaction that wrote a registration's rows, its objects)
+_WRITTEN = "registration_rows.written"
+
+
+def _forget_on_rollback(session: Any, objects: list) -> None:
+    """Objects attached as persistent are not among their transaction's new objects, which a rollback
+    expunges: so they are kept under the innermost transaction (a savepoint's, if one is open) and
+    expunged when it, or one enclosing it, rolls back (``_expunge_rolled_back``). Otherwise they would
+    stay in the identity map for rows that no longer exist (and on SQLite, which hands the same ids out
+    again, the next registration's objects could not be attached: tests/intake/test_registration_rollback.py)."""
+    if not isinstance(session, Session):
+        session = session()         # a scoped_session's current session
+    tx = session.get_nested_transaction() or session.get_transaction()
+    # (a transaction ended by session.close() is neither committed nor rolled back here: close expunged
+    # its objects; its entry goes now)
+    written = [(t, objs) for t, objs in session.info.get(_WRITTEN, ()) if t.is_active]
+    written.append((tx, objects))
+    session.info[_WRITTEN] = written
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _expunge_rolled_back(session: Session, previous_transaction: Any) -> None:
+    written = session.info.get(_WRITTEN)
+    if not written:
+        return
+    kept = []
+    for tx, objects in written:
+        t = tx
+        while t is not None and t is not previous_transaction:
+            t = t.parent
+        if t is None:           # written outside the transaction rolled back
+            kept.append((tx, objects))
+            continue
+        for obj in objects:
+            if obj in session:
+                session.expunge(obj)
+    session.info[_WRITTEN] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    """The outermost transaction committed: its rows stay, nothing to keep."""
+    session.info.pop(_WRITTEN, None)
 
 
 def _as_inserted(table: Any, given: Mapping[str, Any], omit: tuple[str, ...] = ()) -> dict[str, Any]:

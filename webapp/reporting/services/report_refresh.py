@@ -3,12 +3,14 @@ that computes, ahead of their next view, the reports viewed recently whose agenc
 
 A report view leaves a mark in ``report_cache`` (report_cache.py: the report's agencies, year and
 summary flag, the time of its last view). ``refresh_viewed`` reads the marks of the last
-REPORT_REFRESH_VIEWED_SECONDS, most recent first, at most ``limit`` of them; reads their agencies' rows
+REPORT_REFRESH_VIEWED_SECONDS, most recent first (at most REPORT_CACHE_ROWS: they are rows of the
+cache); reads their agencies' rows
 and stamps (one statement each, for all of them) and the entries their keys name (one statement); and
-computes each report whose entry is missing through ``cached_report`` itself (unmarked: the job's own
-work never keeps a report marked), each in a transaction of its own. After one department's change
-that is the department's part and the consolidated sum (report_cache.py), so the first view after
-the job's run reads the report as any later view does, whatever the department's size.
+computes each report whose entry is missing, at most ``limit`` a run, through ``cached_report`` itself
+(unmarked: the job's own work never keeps a report marked), each in a transaction of its own. After
+one department's change that is the department's part and the consolidated sum (report_cache.py), so
+the first view after the job's run reads the report as any later view does, whatever the department's
+size.
 
 Idempotent: a second run finds every entry present and computes nothing. Two runs at once (two
 workers, a second beat) may compute the same report: the entries are inserted ``ON CONFLICT DO
@@ -60,7 +62,7 @@ def refresh_viewed(limit: int = DEFAULT_LIMIT) -> dict[str, int]:
     marks = db.session.scalars(select(ReportCache.data)
                                .where(ReportCache.key.startswith(MARK, autoescape=True),
                                       ReportCache.created_at >= now - timedelta(seconds=viewed))
-                               .order_by(ReportCache.created_at.desc(), ReportCache.key).limit(limit)).all()
+                               .order_by(ReportCache.created_at.desc(), ReportCache.key)).all()
     scopes: list[dict[str, Any]] = [json.loads(m) for m in marks]
     ids = sorted({i for s in scopes for i in s["agencies"]})
     if not ids:
@@ -87,6 +89,8 @@ def refresh_viewed(limit: int = DEFAULT_LIMIT) -> dict[str, int]:
         for key, chosen, scope in wanted:
             if key in present:
                 continue
+            if refreshed >= limit:      # the rest at the next run (the most recently viewed first)
+                break
             try:
                 cached_report(chosen, scope["year"], per_agency={} if scope["summary"] else None, mark=False)
                 db.session.commit()
