@@ -48,6 +48,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchdb import _pg_url, analyze, create_database, drop_database  # noqa: E402,F401 - the other benches use them from here
 
 SECRET = "bench-secret-key-not-for-production"
 PASSWORD = "Bench#clerk2026"
@@ -58,58 +61,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _pg_url() -> str:
-    return os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def create_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    from config import normalize_database_url
-
-    server = make_url(normalize_database_url(_pg_url()))
-    name = f"disclosure_bench_{int(time.time())}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
-    admin.dispose()
-    return name, server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    from config import normalize_database_url
-
-    admin = create_engine(make_url(normalize_database_url(_pg_url())), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def analyze(url: str, vacuum: bool = False) -> None:
-    """``ANALYZE`` the bench's database (``vacuum``: ``VACUUM ANALYZE``), as autovacuum does on an
-    installation (PostgreSQL's default), which this machine's server has switched off. Without
-    statistics the planner guessed 66 cases for the seeded 247 and joined the dashboard's few ids to a
-    scan of every case, and the registrations of each round (about 500 cases) were never counted, so
-    each round read more than the last. After seeding: VACUUM ANALYZE (autovacuum vacuums a freshly
-    loaded table too); between rounds, outside the timed phases: ANALYZE only (autoanalyze runs after
-    10% of a table changed; autovacuum's vacuum of mostly inserted tables comes later, and its cost
-    would compete with the requests)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
-    engine.dispose()
 
 
 def seed(url: str, n_clients: int, n_cases: int) -> dict:
@@ -415,6 +366,8 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3, help="static and clerk phases, alternating")
     p.add_argument("--cases", type=int, default=300, help="demo cases to seed")
     p.add_argument("--record", action="store_true", help="write the results into BENCHMARKS.md (section Load)")
+    p.add_argument("--no-analyze", action="store_true",
+                   help="no ANALYZE (the runs before 2026-12-05's seventh session: no statistics at all)")
     args = p.parse_args()
 
     name, url = create_database()
@@ -428,14 +381,16 @@ def main() -> int:
         cookies = [(seeded["cookie_name"], c) for c in seeded["cookies"]]
         print("warming up ...", flush=True)
         run_phase(base, cookies[:8], seeded["case_ids"], 5, "clerks", processes=2)
-        analyze(url, vacuum=True)
+        if not args.no_analyze:
+            analyze(url, vacuum=True)
         statics, loads = [], []
         for r in range(args.rounds):    # alternating, so that both kinds see the machine's other work alike
             print(f"round {r + 1}: {args.clients} clients on a static page for {args.baseline_seconds:.0f} s, "
                   f"then as clerks for {args.seconds:.0f} s (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
             statics.append(run_phase(base, cookies, seeded["case_ids"], args.baseline_seconds, "static"))
             loads.append(run_phase(base, cookies, seeded["case_ids"], args.seconds, "clerks"))
-            analyze(url)        # as autoanalyze would after the round's registrations
+            if not args.no_analyze:
+                analyze(url)        # as autoanalyze would after the round's registrations
             print(f"  static {statics[-1]['rps']:.0f}/s, clerks {loads[-1]['rps']:.1f}/s: "
                   f"1/{statics[-1]['rps'] / loads[-1]['rps']:.1f}", flush=True)
         base_res, load_res = merge(statics), merge(loads)

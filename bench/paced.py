@@ -15,7 +15,9 @@ largest departments PV001-PV010, one each at PV011-PV070. Demo: all 100 at the d
 
 One gunicorn per database (bench/load.py's settings: 4 sync workers, this machine has 2 cores), both
 up for the whole run; the same scenario runs alternately on the demo and the province database
-(``--rounds`` times each, ``--seconds`` each), so that both see the same machine load. Each clerk, in
+(``--rounds`` times each, ``--seconds`` each), so that both see the same machine load, after the same
+load untimed on each (``--warmup``, 15 s: the workers' first requests and the first reads from disk
+are not what clerks at work see). Each clerk, in
 its own thread (2 generator processes x 50 threads), logged in as its own account (a session signed
 with the server's key, as bench/load.py does: /login is throttled per address): thinks 2-5 s (uniform),
 then opens one page, chosen at random with these weights:
@@ -249,6 +251,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=closed.WORKERS)
+    ap.add_argument("--warmup", type=float, default=15,
+                    help="seconds of the same load on each server first, not measured (0: none)")
     args = ap.parse_args()
 
     print("clerks: accounts and sessions ...", flush=True)
@@ -260,6 +264,13 @@ def main() -> int:
             port = closed._free_port()
             servers[name] = (closed.start_gunicorn(_url(name), port, secret=SECRET, workers=args.workers),
                              f"http://127.0.0.1:{port}")
+        if args.warmup > 0:
+            # Each gunicorn worker's first requests build its per-process statements, templates and
+            # page pieces, and the database's first reads come from disk: not what 100 clerks at
+            # work see. The same untimed load on both servers first.
+            for name in (DEMO, PROVINCE):
+                print(f"warm-up: {name}, {args.warmup:.0f} s ...", flush=True)
+                run(servers[name][1], seeded[name], args.warmup)
         runs: dict[str, list] = {DEMO: [], PROVINCE: []}
         for r in range(args.rounds):
             for name in (DEMO, PROVINCE) if r % 2 == 0 else (PROVINCE, DEMO):
