@@ -69,3 +69,69 @@ def test_a_rolled_back_transaction_takes_them_too(db_session):
     again = register_case(agency, {"kind": "natural_person", "name": "王五"}, ["甲"], "post", TODAY)
     db.session.commit()
     assert again.number == number       # the same number again: the first was never written
+
+
+def _agency(code: str) -> Agency:
+    agency = Agency(code=code, name=f"回滚测试机关{code}", kind="department")
+    db.session.add(agency)
+    db.session.commit()
+    return agency
+
+
+def _objects(case: Case) -> list:
+    return [case, case.applicant, *case.items, *case.events]
+
+
+def test_a_released_savepoint_s_objects_go_when_the_enclosing_one_rolls_back(db_session):
+    """The register page's preview: each case in a savepoint released when it passes, the whole preview
+    in a savepoint rolled back at the end (a second review: the release's after_commit had emptied the
+    list, and the next preview's registration failed on SQLite)."""
+    agency = _agency("RB3")
+    outer = db.session.begin_nested()
+    inner = db.session.begin_nested()
+    case = register_case(agency, {"kind": "natural_person", "name": "赵六"}, ["甲"], "post", TODAY)
+    objects, number = _objects(case), case.number
+    inner.commit()
+    outer.rollback()
+    assert [o in db.session for o in objects] == [False] * 4
+    again = register_case(agency, {"kind": "natural_person", "name": "赵六"}, ["甲"], "post", TODAY)
+    db.session.commit()
+    assert again.number == number
+
+
+def test_an_unrelated_savepoint_released_then_a_rollback(db_session):
+    agency = _agency("RB4")
+    case = register_case(agency, {"kind": "natural_person", "name": "孙七"}, ["甲"], "post", TODAY)
+    objects = _objects(case)
+    with db.session.begin_nested():         # e.g. the outbox's add_once, the report cache's store
+        pass
+    db.session.rollback()
+    assert [o in db.session for o in objects] == [False] * 4
+
+
+def test_two_registrations_one_in_a_released_savepoint_both_go_with_the_outer_rollback(db_session):
+    agency = _agency("RB5")
+    outer = db.session.begin_nested()
+    sp = db.session.begin_nested()
+    first = register_case(agency, {"kind": "natural_person", "name": "周八"}, ["甲"], "post", TODAY)
+    sp.commit()
+    second = register_case(agency, {"kind": "natural_person", "name": "吴九"}, ["乙"], "post", TODAY)
+    objects = _objects(first) + _objects(second)
+    outer.rollback()
+    assert [o in db.session for o in objects] == [False] * 8
+
+
+def test_committed_registrations_stay_when_a_later_transaction_rolls_back(db_session):
+    agency = _agency("RB6")
+    kept = register_case(agency, {"kind": "natural_person", "name": "郑十"}, ["甲"], "post", TODAY)
+    sp = db.session.begin_nested()
+    sp.commit()
+    db.session.commit()
+    objects = _objects(kept)
+    sp2 = db.session.begin_nested()
+    gone = register_case(agency, {"kind": "natural_person", "name": "王十一"}, ["乙"], "post", TODAY)
+    sp2.rollback()
+    db.session.rollback()
+    assert [o in db.session for o in objects] == [True] * 4
+    assert gone not in db.session
+    assert db.session.scalars(select(Case.number).where(Case.agency_id == agency.id)).all() == [kept.number]

@@ -146,12 +146,20 @@ def _forget_on_rollback(session: Any, objects: list) -> None:
     again, the next registration's objects could not be attached: tests/intake/test_registration_rollback.py)."""
     if not isinstance(session, Session):
         session = session()         # a scoped_session's current session
-    tx = session.get_nested_transaction() or session.get_transaction()
-    # (a transaction ended by session.close() is neither committed nor rolled back here: close expunged
-    # its objects; its entry goes now)
-    written = [(t, objs) for t, objs in session.info.get(_WRITTEN, ()) if t.is_active]
+    root = session.get_transaction()
+    tx = session.get_nested_transaction() or root
+    # Entries of an earlier outermost transaction go (committed, or ended by session.close(), which
+    # expunged everything); a released savepoint's stay: its rows are its parent's now, and a rollback
+    # of the parent finds it through .parent.
+    written = [(t, objs) for t, objs in session.info.get(_WRITTEN, ()) if _root_of(t) is root]
     written.append((tx, objects))
     session.info[_WRITTEN] = written
+
+
+def _root_of(tx: Any) -> Any:
+    while tx.parent is not None:
+        tx = tx.parent
+    return tx
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -175,8 +183,10 @@ def _expunge_rolled_back(session: Session, previous_transaction: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _forget_after_commit(session: Session) -> None:
-    """The outermost transaction committed: its rows stay, nothing to keep."""
-    session.info.pop(_WRITTEN, None)
+    """The outermost transaction committed: its rows stay, nothing to keep. (A savepoint's release
+    fires this event too, while it is still the session's nested transaction: its entries stay.)"""
+    if session.get_nested_transaction() is None:
+        session.info.pop(_WRITTEN, None)
 
 
 def _as_inserted(table: Any, given: Mapping[str, Any], omit: tuple[str, ...] = ()) -> dict[str, Any]:
