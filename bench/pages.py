@@ -178,6 +178,7 @@ def main() -> int:
     name, url = load.create_database()
     try:
         load.seed(url, 100, 300)
+        load.analyze(url, vacuum=True)      # statistics, as bench/load.py gives its database
         app, client, counter, case_ids = _setup(url)
         if args.html:
             _html(client, case_ids, args.html)
