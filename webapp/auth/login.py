@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, inspect, select
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.cases.services.calendar import FINGERPRINT, fingerprint_columns
 from webapp.extensions import db
 from webapp.models import Agency, User
 from webapp.models._types import utcnow
+from webapp.models.loaded import as_loaded
 from webapp.platform.header import counts_columns, remember_counts
 from webapp.prebuilt import prebuilt
 from webapp.request_memo import page_memo, remember
@@ -153,7 +154,7 @@ _N_USER, _N_BOTH = len(_USER_KEYS), len(_USER_KEYS) + len(_AGENCY_KEYS)
 def _entity(session, cls, keys: tuple[str, ...], values):
     """The persistent ``cls`` of a row's ``values`` (``keys``, the id first) and whether it was made
     now. Made (the usual case: a request's session is empty) from the values without the ORM's
-    loading machinery: make_transient_to_detached, as if loaded with those columns, the others
+    loading machinery (models/loaded.as_loaded), as if loaded with those columns, the others
     unloaded and read in one statement on first access; the caller attaches it (Session.add). Held by
     the session already: that one, its unloaded ones of ``values`` filled in, as a query gives it."""
     found = session.identity_map.get(cls.__mapper__.identity_key_from_primary_key((values[0],)))
@@ -163,10 +164,7 @@ def _entity(session, cls, keys: tuple[str, ...], values):
             if key not in loaded:
                 set_committed_value(found, key, value)
         return found, False
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(zip(keys, values, strict=True))
-    make_transient_to_detached(obj)
-    return obj, True
+    return as_loaded(cls, zip(keys, values, strict=True)), True
 
 
 def _session_user(session, row) -> SessionUser:

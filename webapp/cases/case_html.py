@@ -8,17 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from webapp.platform.template_helpers import local_time, status_zh
 
 from .case_urls import CaseUrls
-from .list_rows import _ESCAPE
-
-
-def _e(value: Any) -> str:
-    """``{{ value }}``'s text as markupsafe escapes it."""
-    return value.translate(_ESCAPE) if type(value) is str else str(escape(value))
+from .list_rows import _ESCAPE, html_text
 
 
 def _row(row: Any, urls: CaseUrls, letters: bool, e: dict = _ESCAPE) -> str:
@@ -33,18 +28,19 @@ def _row(row: Any, urls: CaseUrls, letters: bool, e: dict = _ESCAPE) -> str:
            f'\n        <span class="tl-at muted">记录于 {local_time(ev.recorded_at).translate(e)}</span>'
            '\n      </div>\n      ']
     if row.workflow and (ev.status_before != ev.status_after or ev.due_before != ev.due_after):
-        before = _e(status_zh(ev.status_before)) if ev.status_before else "（新登记）"
-        out.append(f'\n      <div class="tl-change">\n        状态：{before} → {_e(status_zh(ev.status_after))}'
-                   f'\n        　答复期限：<span class="mono">{_e(ev.due_before or "—")}</span> → '
-                   f'<span class="mono">{_e(ev.due_after or "—")}</span>\n      </div>\n      ')
+        before = html_text(status_zh(ev.status_before)) if ev.status_before else "（新登记）"
+        out.append(f'\n      <div class="tl-change">\n        状态：{before} → {html_text(status_zh(ev.status_after))}'
+                   f'\n        　答复期限：<span class="mono">{html_text(ev.due_before or "—")}</span> → '
+                   f'<span class="mono">{html_text(ev.due_after or "—")}</span>\n      </div>\n      ')
     out.append("\n      ")
     if row.summary:
         out.append('\n      <dl class="tl-payload">\n        '
-                   + "".join([f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in row.summary])
+                   + "".join([f"<dt>{html_text(label)}</dt><dd>{html_text(value)}</dd>"
+                              for label, value in row.summary])
                    + "\n      </dl>\n      ")
     out.append("\n      ")
     if row.letter_kind and letters:
-        href = _e(urls.letter(row.letter_kind, ev.id))
+        href = html_text(urls.letter(row.letter_kind, ev.id))
         out.append(f'\n      <a class="tl-letter" href="{href}">下载文书（.docx）</a>\n      ')
     out.append("\n    </li>\n    ")
     return "".join(out)
@@ -80,5 +76,5 @@ def deadlines_html(deadlines: Iterable[Any]) -> Markup:
         + (_PROVISIONAL if dl.provisional else "")
         + f'</td>\n      <td class="num">{_days(dl)}</td>'
         f'\n      <td><details class="explain"><summary>计算说明</summary>'
-        f"<p>{_e(dl.explanation.text_zh())}</p></details></td>\n    </tr>\n    "
+        f"<p>{html_text(dl.explanation.text_zh())}</p></details></td>\n    </tr>\n    "
         for dl in deadlines]))

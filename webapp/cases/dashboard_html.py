@@ -14,13 +14,8 @@ from typing import Any
 from markupsafe import Markup
 
 from .dashboard import ListRow
-from .list_rows import _ESCAPE
+from .list_rows import _ESCAPE, html_text
 from .queries import count_text
-
-
-def _e(value: Any) -> str:
-    """``{{ value }}``'s text (value: a str, a date or an int: none has ``__html__``)."""
-    return str(value).translate(_ESCAPE)
 
 
 def _row(r: ListRow, case_url: str, e: dict = _ESCAPE) -> str:
@@ -42,11 +37,11 @@ def case_table(rows: Sequence[ListRow], case_url: str, date_label: str = "答复
     """A list's table (``rows``: its ListRows; ``case_url``: a case's address without its id), or its
     ``empty`` text: what the ``case_table`` macro wrote."""
     if not rows:
-        return Markup(f'\n<p class="muted">{_e(empty)}</p>\n')
-    url = _e(case_url)
+        return Markup(f'\n<p class="muted">{html_text(empty)}</p>\n')
+    url = html_text(case_url)
     return Markup(
         '\n<table class="grid">\n  <thead><tr><th>编号</th><th>申请人</th><th>收到日期</th><th>状态</th>'
-        f'<th>{_e(date_label)}</th><th>承办人</th></tr></thead>\n  <tbody>\n  '
+        f'<th>{html_text(date_label)}</th><th>承办人</th></tr></thead>\n  <tbody>\n  '
         + "".join([_row(r, url) for r in rows]) + "\n  </tbody>\n</table>\n")
 
 
@@ -59,7 +54,7 @@ def count_cells(statuses: Iterable[tuple[str, str]], counts: Mapping[str, int], 
                 query: str = "") -> Markup:
     """The counts' row: a cell a status, its count (capped as ``queries.count_text`` writes it) linked
     to the case list of that status (``search_url?status=VALUE`` and ``query``, HTML already)."""
-    url = _e(search_url)
+    url = html_text(search_url)
     return Markup("".join([f'<td><a href="{url}?status={str(value).translate(_ESCAPE)}{query}">'
                            f"{count_text(counts[value])}</a></td>" for value, _label in statuses]))
 
@@ -69,6 +64,6 @@ def more(d: Any, name: str, search_url: str, label: str = "") -> Markup:
     when it shows fewer than it counts (``label``: which), the link to the whole list and its count."""
     total, shown = d.totals[name], len(getattr(d, name))
     over = total > shown
-    return Markup((f"此处列出{_e(label)}{shown}件，" if over else "")
-                  + f'<a class="see-all" href="{_e(search_url)}?list={_e(name)}">查看全部</a>'
+    return Markup((f"此处列出{html_text(label)}{shown}件，" if over else "")
+                  + f'<a class="see-all" href="{html_text(search_url)}?list={html_text(name)}">查看全部</a>'
                   + (f"（{count_text(total)}件）" if over else "") + "。")

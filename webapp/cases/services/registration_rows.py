@@ -6,7 +6,7 @@ in the same order, with the same ids (the applicant's, the event's and the items
 RETURNING, the case's drawn before: registration._new_id_statement). The database's triggers (status
 counter, report stamps) fire on these INSERTs as on the ORM's.
 
-The objects handed back are then made persistent in the session as if just read (``_loaded``): the case
+The objects handed back are then made persistent in the session as if just read (models/loaded.as_loaded): the case
 with its applicant, items, events (none else) and agency in place, so that what follows (a note of the
 clerk's identity choice, the form's notice channel, an attachment, a later event in the same
 transaction) changes them through the ORM as before (the case's version check: 2)."""
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Integer, Text, bindparam, cast, event, func, insert, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.domain.calendar import WorkCalendar
@@ -29,6 +29,7 @@ from webapp.domain.workflow import Event, Refusal, apply, replay
 from webapp.models import Agency, Applicant, Case, CaseEvent, CaseItem, User
 from webapp.models._types import utcnow
 from webapp.models.applicant_name import ApplicantName
+from webapp.models.loaded import as_loaded
 from webapp.prebuilt import prebuilt
 
 from .chain import event_hash, head_mac
@@ -77,14 +78,6 @@ def _pg_statement():
                      select(literal(2), items.c.id, items.c.position)).add_cte(name, case)
 
 
-def _loaded(cls: type, values: dict[str, Any]) -> Any:
-    """An instance of ``cls`` holding ``values`` (every column) as if read from its row: detached, no history."""
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    return obj
-
-
 def write_registration(session: Any, agency: Agency, applicant: Mapping[str, Any], case_row: dict[str, Any],
                        event_row: dict[str, Any], texts: list[str]) -> tuple[Case, CaseEvent]:
     """Insert the rows and return the case and its event, persistent in ``session``.
@@ -119,10 +112,10 @@ def write_registration(session: Any, agency: Agency, applicant: Mapping[str, Any
         for row, item_id in zip(item_rows, conn.execute(ins_items, item_rows).scalars(), strict=True):
             row["id"] = item_id
 
-    app_obj = _loaded(Applicant, a_row)
-    case = _loaded(Case, case_row)
-    ev = _loaded(CaseEvent, event_row)
-    items = [_loaded(CaseItem, r) for r in item_rows]
+    app_obj = as_loaded(Applicant, a_row)
+    case = as_loaded(Case, case_row)
+    ev = as_loaded(CaseEvent, event_row)
+    items = [as_loaded(CaseItem, r) for r in item_rows]
     for key, value in (("agency", agency), ("applicant", app_obj), ("items", items), ("events", [ev]),
                        ("appeals", []), ("attachments", [])):
         set_committed_value(case, key, value)
